@@ -1,0 +1,2 @@
+"""Imports every family module so that each registers itself."""
+from cifar_core.models import mlp  # noqa: F401
