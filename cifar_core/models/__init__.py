@@ -14,6 +14,7 @@ Example
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Any, Callable
 
@@ -35,7 +36,7 @@ def register(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 def _load_families() -> None:
     # Importing the family modules registers them.
-    from cifar_core.models import families  # noqa: F401
+    importlib.import_module("cifar_core.models.all_families")
 
 
 def families() -> list[str]:
@@ -48,13 +49,13 @@ def family_parameters(family: str) -> dict[str, Any]:
     when required)."""
     _load_families()
     if family not in _FAMILIES:
-        raise KeyError(f"family is {family!r}: unknown model family; known: {', '.join(sorted(_FAMILIES))}")
+        raise ValueError(f"family is {family!r}: unknown model family; known: {', '.join(sorted(_FAMILIES))}")
     signature = inspect.signature(_FAMILIES[family])
     return {n: p.default for n, p in signature.parameters.items() if n not in _RESERVED}
 
 
 def validate_params(family: str, params: dict[str, Any]) -> None:
-    """Raise ``KeyError``/``TypeError`` naming the key when ``params`` do not fit ``family``."""
+    """Raise ``ValueError``/``TypeError`` naming the key when ``params`` do not fit ``family``."""
     expected = family_parameters(family)
     for key in params:
         if key not in expected:
