@@ -1,2 +1,2 @@
 """Imports every family module so that each registers itself."""
-from cifar_core.models import mlp  # noqa: F401
+from cifar_core.models import cnn, flagship, mlp, transfer, wide_resnet  # noqa: F401

@@ -1,0 +1,144 @@
+"""Plain convolutional networks: stacks of conv blocks, then a dense head.
+
+One configurable family expresses every plain CNN of the seeds:
+
+* a **block** is a list of filter counts, one ``Conv2D`` per entry, followed by an
+  optional pooling layer and an optional dropout;
+* batch norm may sit *before* the activation (seed 001's model_c, seed 004) or *after*
+  it (seed 000, seed 002's VGG-style Model 3, seed 003), with or without biases;
+* the head is ``Flatten`` (or global pooling), optional hidden ``Dense`` layers, and a
+  softmax ``Dense``.
+
+Examples
+--------
+Seed 002's Model 1 (42,442 parameters)::
+
+    build_model("cnn", {"blocks": [[32], [64]], "dense": []})
+
+Seed 001's model_a (2,168,362 parameters)::
+
+    build_model("cnn", {"blocks": [[32, 32], [64, 64]], "padding": "same",
+                        "dense": [512], "dense_dropout": 0.5})
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from cifar_core.models import register
+
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "gelu", "elu")
+POOLS = ("max", "average", None)
+GLOBAL_POOLS = ("average", "max", None)
+BN_POSITIONS = ("before_activation", "after_activation")
+
+
+def _per_block(value, count: int, key: str) -> list:
+    """Broadcast a scalar to one value per block, or check a per-block list."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != count:
+            raise ValueError(f"params.{key} has {len(value)} entries for {count} blocks")
+        return list(value)
+    return [value] * count
+
+
+def _check_choice(key: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"params.{key} is {value!r}; choose one of {choices}")
+
+
+def _conv_unit(x, filters, *, kernel_size, padding, activation, batch_norm, bn_position,
+               bn_momentum, use_bias, l2):
+    """Conv2D, then BN and the activation in the configured order."""
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    x = layers.Conv2D(filters, kernel_size, padding=padding, use_bias=use_bias,
+                      kernel_regularizer=regularizer)(x)
+    if batch_norm and bn_position == "before_activation":
+        x = layers.BatchNormalization(momentum=bn_momentum)(x)
+    x = layers.Activation(activation)(x)
+    if batch_norm and bn_position == "after_activation":
+        x = layers.BatchNormalization(momentum=bn_momentum)(x)
+    return x
+
+
+def _pool(x, kind, size, padding):
+    if kind == "max":
+        return layers.MaxPooling2D(size, padding=padding)(x)
+    if kind == "average":
+        return layers.AveragePooling2D(size, padding=padding)(x)
+    return x
+
+
+@register("cnn")
+def build_cnn(*, input_shape, num_classes, blocks=((32,), (64,)), kernel_size=3,
+              padding="valid", activation="relu", batch_norm=False,
+              bn_position="before_activation", bn_momentum=0.99, use_bias=None,
+              pool="max", pool_size=2, pool_padding="valid", block_dropout=0.0,
+              global_pool=None, dense=(), dense_activation="relu", dense_dropout=0.0,
+              dense_batch_norm=False, l2=0.0):
+    """Build a plain CNN.
+
+    Args:
+        blocks: one list of conv filter counts per block, e.g. ``[[32, 32], [64, 64]]``.
+        kernel_size, padding: of every ``Conv2D`` (``"valid"`` is the Keras default).
+        activation: of the convolutions; one of ``ACTIVATIONS``.
+        batch_norm: add ``BatchNormalization`` after each convolution.
+        bn_position: ``"before_activation"`` or ``"after_activation"``.
+        bn_momentum: the BN layers' moving-average momentum (Keras convention).
+        use_bias: biases of convs and hidden dense layers; ``None`` means "off exactly
+            when batch norm comes right after the layer" (before the activation).
+        pool, pool_size, pool_padding: pooling after each block (``None``: no pooling).
+        block_dropout: dropout rate after each block (a float or one per block).
+        global_pool: ``"average"``/``"max"`` pools the last feature map globally instead
+            of flattening it.
+        dense, dense_activation, dense_dropout, dense_batch_norm: the hidden dense head.
+        l2: L2 penalty on the convolution kernels (seed 003 uses 1e-4).
+    """
+    _check_choice("activation", activation, ACTIVATIONS)
+    _check_choice("dense_activation", dense_activation, ACTIVATIONS)
+    _check_choice("pool", pool, POOLS)
+    _check_choice("global_pool", global_pool, GLOBAL_POOLS)
+    _check_choice("bn_position", bn_position, BN_POSITIONS)
+    if not blocks:
+        raise ValueError("params.blocks must hold at least one block of filters")
+    dropouts = _per_block(block_dropout, len(blocks), "block_dropout")
+    bias = (not (batch_norm and bn_position == "before_activation")
+            if use_bias is None else use_bias)
+    conv = dict(kernel_size=kernel_size, padding=padding, activation=activation,
+                batch_norm=batch_norm, bn_position=bn_position, bn_momentum=bn_momentum,
+                use_bias=bias, l2=l2)
+
+    inputs = keras.Input(shape=input_shape)
+    x = inputs
+    for filters_list, rate in zip(blocks, dropouts):
+        for filters in filters_list:
+            x = _conv_unit(x, filters, **conv)
+        x = _pool(x, pool, pool_size, pool_padding)
+        if rate:
+            x = layers.Dropout(rate)(x)
+    x = _head(x, global_pool, dense, dense_activation, dense_dropout, dense_batch_norm,
+              bn_position, bn_momentum, use_bias)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="cnn")
+
+
+def _head(x, global_pool, dense, activation, dropout, batch_norm, bn_position,
+          bn_momentum, use_bias):
+    """Flatten (or global pooling), then the hidden dense layers."""
+    if global_pool == "average":
+        x = layers.GlobalAveragePooling2D()(x)
+    elif global_pool == "max":
+        x = layers.GlobalMaxPooling2D()(x)
+    else:
+        x = layers.Flatten()(x)
+    bias = not (batch_norm and bn_position == "before_activation") if use_bias is None else use_bias
+    for width in dense:
+        x = layers.Dense(width, use_bias=bias)(x)
+        if batch_norm and bn_position == "before_activation":
+            x = layers.BatchNormalization(momentum=bn_momentum)(x)
+        x = layers.Activation(activation)(x)
+        if batch_norm and bn_position == "after_activation":
+            x = layers.BatchNormalization(momentum=bn_momentum)(x)
+        if dropout:
+            x = layers.Dropout(dropout)(x)
+    return x

@@ -1,0 +1,113 @@
+"""Model size and cost: parameter counts and FLOPs per image, cached on disk.
+
+FLOPs convention: **2 × multiply-adds of the Conv2D, DepthwiseConv2D and Dense layers**
+for one image in a forward pass, from the layers' output shapes; biases, batch norm,
+activations and pooling are not counted (they are a few percent at most). Training one
+image costs roughly three forward passes.
+
+:func:`model_stats` builds a model once per ``(family, params)`` and memoizes
+``{"params", "trainable_params", "flops"}`` in ``~/.cache/cifar-report/model_stats.json``
+(override with ``CIFAR_REPORT_CACHE``), so ``cifar-report list`` does not import Keras
+when everything is cached.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+STATS_VERSION = 1  # bump when a builder changes what it builds
+
+
+def flops_per_image(model) -> int:
+    """Forward-pass FLOPs for one image (2 × multiply-adds of conv and dense layers)."""
+    import keras
+
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += flops_per_image(layer)
+        elif isinstance(layer, keras.layers.DepthwiseConv2D):
+            kh, kw = layer.kernel_size
+            total += 2 * math.prod(layer.output.shape[1:]) * kh * kw
+        elif isinstance(layer, keras.layers.Conv2D):
+            kh, kw = layer.kernel_size
+            fan_in = kh * kw * layer.input.shape[-1] // layer.groups
+            total += 2 * math.prod(layer.output.shape[1:]) * fan_in
+        elif isinstance(layer, keras.layers.Dense):
+            total += 2 * layer.input.shape[-1] * layer.units
+    return int(total)
+
+
+def count_params(model) -> dict[str, int]:
+    """Total and trainable parameter counts, as ``model.summary()`` prints them."""
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    return {"params": int(model.count_params()), "trainable_params": int(trainable)}
+
+
+def cache_path() -> Path:
+    root = os.environ.get("CIFAR_REPORT_CACHE") or Path.home() / ".cache" / "cifar-report"
+    return Path(root) / "model_stats.json"
+
+
+def stats_key(family: str, params: Mapping[str, Any], input_shape=(32, 32, 3),
+              num_classes: int = 10) -> str:
+    payload = json.dumps([STATS_VERSION, family, _plain(params), list(input_shape), num_classes],
+                         sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def model_stats(family: str, params: Mapping[str, Any], *, input_shape=(32, 32, 3),
+                num_classes: int = 10) -> dict[str, int]:
+    """``{"params", "trainable_params", "flops"}`` of a family/params, memoized on disk.
+
+    Transfer models are measured with random weights (the counts do not depend on them),
+    so this works without the ImageNet file.
+    """
+    key = stats_key(family, params, input_shape, num_classes)
+    cache = _read_cache()
+    if key not in cache:
+        cache[key] = _measure(family, dict(params), input_shape, num_classes)
+        _write_cache(cache)
+    return dict(cache[key])
+
+
+def _measure(family, params, input_shape, num_classes) -> dict[str, int]:
+    from cifar_core.models import build_model
+
+    if family == "vgg16_transfer":
+        params = {**params, "weights": "random"}
+    model = build_model(family, params, input_shape=input_shape, num_classes=num_classes)
+    return {**count_params(model), "flops": flops_per_image(model)}
+
+
+def _plain(value):
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _read_cache() -> dict[str, dict[str, int]]:
+    try:
+        return json.loads(cache_path().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_cache(cache: dict) -> None:
+    """Atomic write; a cache that cannot be written only costs time later."""
+    path = cache_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False,
+                                         suffix=".tmp") as handle:
+            json.dump(cache, handle, indent=0, sort_keys=True)
+        os.replace(handle.name, path)
+    except OSError:
+        pass

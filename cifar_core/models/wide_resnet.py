@@ -1,0 +1,62 @@
+"""Wide residual networks (Zagoruyko & Komodakis, 2016), as seed 002 tried (WRN-16-8).
+
+WRN-``depth``-``width``: a 3×3 stem with 16 filters, then three groups of
+``(depth - 4) / 6`` pre-activation residual blocks with ``16·k``, ``32·k`` and ``64·k``
+filters (the second and third groups halve the resolution), then BN–ReLU, global
+average pooling and a softmax classifier. Dropout, when set, sits between the two
+convolutions of each block, as in the paper.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from cifar_core.models import register
+
+
+def _bn_relu(x, momentum):
+    x = layers.BatchNormalization(momentum=momentum)(x)
+    return layers.Activation("relu")(x)
+
+
+def _conv(filters, kernel_size, strides, l2):
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    return layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
+                         use_bias=False, kernel_regularizer=regularizer)
+
+
+def _residual_block(x, filters, strides, *, dropout, momentum, l2):
+    """Pre-activation block: BN-ReLU-conv3×3 (-dropout) -BN-ReLU-conv3×3, plus shortcut."""
+    activated = _bn_relu(x, momentum)
+    if strides != 1 or x.shape[-1] != filters:
+        shortcut = _conv(filters, 1, strides, l2)(activated)
+    else:
+        shortcut = x
+    y = _conv(filters, 3, strides, l2)(activated)
+    y = _bn_relu(y, momentum)
+    if dropout:
+        y = layers.Dropout(dropout)(y)
+    y = _conv(filters, 3, 1, l2)(y)
+    return layers.Add()([shortcut, y])
+
+
+@register("wide_resnet")
+def build_wide_resnet(*, input_shape, num_classes, depth=16, width=8, dropout=0.0,
+                      bn_momentum=0.9, l2=0.0):
+    """Build WRN-``depth``-``width``; ``depth`` must be 6·n + 4 (10, 16, 22, 28, …)."""
+    if depth < 10 or (depth - 4) % 6:
+        raise ValueError(f"params.depth is {depth}; a wide ResNet needs depth = 6n + 4 (e.g. 16, 28)")
+    if width < 1:
+        raise ValueError(f"params.width is {width}; it must be >= 1")
+    blocks_per_group = (depth - 4) // 6
+    inputs = keras.Input(shape=input_shape)
+    x = _conv(16, 3, 1, l2)(inputs)
+    for group, base in enumerate((16, 32, 64)):
+        for index in range(blocks_per_group):
+            strides = 2 if group > 0 and index == 0 else 1
+            x = _residual_block(x, base * width, strides, dropout=dropout,
+                                momentum=bn_momentum, l2=l2)
+    x = _bn_relu(x, bn_momentum)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name=f"wrn_{depth}_{width}")

@@ -1,0 +1,44 @@
+"""Rendering of the report: `quarto render` when Quarto is installed, else a built-in
+renderer on pandoc (pypandoc-binary) and typst that reads the same `report/index.qmd`.
+
+Public API:
+    render(project_root=".", *, to=("html", "pdf"), renderer="auto", profile=None)
+    RenderError
+    REQUIRED_VARIABLES   keys used as {{< var key >}} in report/index.qmd
+    EMBEDDED_LABELS      (notebook, label) of every {{< embed >}} in report/index.qmd
+    check(project_root)  what is missing (variables, notebooks, labels), without rendering
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .engine import render
+from .errors import RenderError
+
+ARTICLE = Path(__file__).resolve().parents[2] / "report" / "index.qmd"
+
+__all__ = ["render", "RenderError", "check", "missing_report",
+           "REQUIRED_VARIABLES", "EMBEDDED_LABELS"]
+
+
+def check(project_root=".", profile: str | None = None) -> list[str]:
+    """What the article needs but the project lacks (see `cifar_core.render.check`)."""
+    from .check import check as _check
+    return _check(project_root, profile)
+
+
+def missing_report(project_root=".", profile: str | None = None) -> str:
+    """`check()` as printable text."""
+    from .check import missing_report as _report
+    return _report(project_root, profile)
+
+
+def __getattr__(name: str):
+    """REQUIRED_VARIABLES / EMBEDDED_LABELS are read from the article on first use."""
+    from .document import embedded_labels
+    from .variables import used_variables
+
+    if name in ("REQUIRED_VARIABLES", "EMBEDDED_LABELS"):
+        text = ARTICLE.read_text(encoding="utf-8") if ARTICLE.is_file() else ""
+        return used_variables(text) if name == "REQUIRED_VARIABLES" else embedded_labels(text)
+    raise AttributeError(name)

@@ -1,0 +1,213 @@
+"""Shortcode and cross-reference glue: turn the article into plain pandoc markdown.
+
+`{{< embed nb.ipynb#label >}}` becomes the cell's outputs (figures written to
+`figures/`, tables as pipe tables), figures and tables are numbered in document order,
+and `@fig-x` / `@tbl-x` become "Figure N" / "Table N" links. Everything else (callouts,
+citations, the table of contents) is left to pandoc.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pypandoc
+import yaml
+
+from .errors import RenderError
+from .notebooks import CellOutputs, cell_outputs, is_table
+from .variables import resolve_vars
+
+EMBED_RE = re.compile(r"\{\{<\s*embed\s+([^\s>#]+)#([^\s>]+)[^>]*>\}\}")
+SHORTCODE_RE = re.compile(r"\{\{<\s*([\w-]+)[^>]*>\}\}")
+LABEL = r"(?:fig|tbl|sec)-[A-Za-z0-9_]+(?:[-_][A-Za-z0-9_]+)*"
+BRACKET_REF_RE = re.compile(rf"\[(-?)@({LABEL})\]")
+REF_RE = re.compile(rf"(?<![\w@.\]])(-?)@({LABEL})")
+FENCE_RE = re.compile(r"^(```|~~~).*?^\1\s*$", re.M | re.S)
+STYLE_RE = re.compile(r"<style.*?</style>", re.S | re.I)
+KIND_NAMES = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
+HEADER_RE = re.compile(r"^(#{1,6})\s+.*?(?:\{([^}]*)\})?\s*$", re.M)
+PAGEBREAK = "\n```{=typst}\n#pagebreak()\n```\n\n```{=html}\n<div style=\"page-break-after: always\"></div>\n```\n"
+
+
+@dataclass
+class Numbering:
+    """Figure and table numbers in document order, by label."""
+
+    numbers: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=lambda: {"fig": 0, "tbl": 0})
+
+    def add(self, label: str, where: Path) -> int:
+        """Assign the next number of the label's kind; a label may be defined once."""
+        if label in self.numbers:
+            raise RenderError(f"{label!r} is embedded twice in {where}; "
+                              "a figure or table can appear only once.")
+        kind = label.split("-", 1)[0]
+        self.counts[kind] += 1
+        self.numbers[label] = self.counts[kind]
+        return self.counts[kind]
+
+    def text(self, label: str) -> str:
+        return f"{KIND_NAMES[label.split('-', 1)[0]]} {self.numbers[label]}"
+
+    def add_sections(self, body: str) -> None:
+        """Number `{#sec-x}` headers the way pandoc's --number-sections does (1, 1.2, …)."""
+        counters = [0] * 6
+        def visit(text: str) -> str:
+            for match in HEADER_RE.finditer(text):
+                attrs = match.group(2) or ""
+                if ".unnumbered" in attrs or re.search(r"(^|\s)-(\s|$)", attrs):
+                    continue
+                level = len(match.group(1))
+                counters[level - 1] += 1
+                counters[level:] = [0] * (6 - level)
+                ident = re.search(r"#(sec-[\w-]+)", attrs)
+                if ident:
+                    self.numbers[ident.group(1)] = ".".join(
+                        str(c) for c in counters[:level])
+            return text
+        outside_code(body, visit)
+
+
+def split_front_matter(text: str) -> tuple[str, str]:
+    """Split `---` YAML front matter from the body (front matter keeps its fences)."""
+    match = re.match(r"^---\s*\n.*?\n---\s*\n", text, re.S)
+    return (match.group(0), text[match.end():]) if match else ("", text)
+
+
+def normalize_front_matter(front: str, article: Path) -> str:
+    """Quarto's `author: [{name: ...}]` → plain names, which pandoc's templates print."""
+    if not front:
+        return front
+    try:
+        meta = yaml.safe_load(front.strip().strip("-")) or {}
+    except yaml.YAMLError as exc:
+        raise RenderError(f"{article}: invalid YAML front matter after resolving "
+                          f"variables ({exc}); quote the values.") from exc
+    authors = meta.get("author")
+    if isinstance(authors, (list, dict)):
+        authors = authors if isinstance(authors, list) else [authors]
+        meta["author"] = [a.get("name", "") if isinstance(a, dict) else a for a in authors]
+    return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n"
+
+
+def outside_code(text: str, fn) -> str:
+    """Apply `fn` to the parts of `text` that are not fenced code blocks."""
+    parts, last = [], 0
+    for match in FENCE_RE.finditer(text):
+        parts += [fn(text[last:match.start()]), match.group(0)]
+        last = match.end()
+    return "".join(parts + [fn(text[last:])])
+
+
+def html_to_markdown(html: str) -> str:
+    """Convert an HTML fragment (e.g. a DataFrame's `_repr_html_`) to pandoc markdown."""
+    return pypandoc.convert_text(STYLE_RE.sub("", html), "markdown-raw_html-native_divs"
+                                 "-native_spans-fenced_divs-bracketed_spans",
+                                 format="html", extra_args=["--wrap=none"]).strip()
+
+
+class Embedder:
+    """Resolves embed shortcodes of one article, writing figures into `figures_dir`."""
+
+    def __init__(self, article: Path, figures_dir: Path):
+        self.article = article
+        self.figures_dir = figures_dir
+        self.numbering = Numbering()
+
+    def __call__(self, match: re.Match) -> str:
+        path, label = match.group(1), match.group(2)
+        outputs = cell_outputs((self.article.parent / path).resolve(), label)
+        kind = label.split("-", 1)[0] if label.startswith(("fig-", "tbl-")) else None
+        block = {"fig": self._figure, "tbl": self._table}.get(kind, self._plain)(outputs)
+        return f"\n\n{block}\n\n"
+
+    def _caption(self, outputs: CellOutputs, key: str) -> str:
+        number = self.numbering.add(outputs.label, self.article)
+        caption = str(outputs.options.get(key) or "").strip()
+        prefix = self.numbering.text(outputs.label)
+        return f"{prefix}: {caption}" if caption else prefix
+
+    def _figure(self, outputs: CellOutputs) -> str:
+        if not outputs.images:
+            raise RenderError(f"cell {outputs.label!r} in {outputs.notebook} has no PNG "
+                              "output; a fig- cell must display one matplotlib figure.")
+        if len(outputs.images) > 1:
+            print(f"warning: {outputs.notebook}#{outputs.label} has "
+                  f"{len(outputs.images)} images; using the first.")
+        self.figures_dir.mkdir(parents=True, exist_ok=True)
+        (self.figures_dir / f"{outputs.label}.png").write_bytes(outputs.images[0])
+        caption = self._caption(outputs, "fig-cap")
+        image = f"![{caption}]({self.figures_dir.name}/{outputs.label}.png){{#{outputs.label}}}"
+        return "\n\n".join(outputs.markdown + [image])
+
+    def _table(self, outputs: CellOutputs) -> str:
+        tables = [m for m in outputs.markdown if is_table(m)]
+        others = [m for m in outputs.markdown if not is_table(m)]
+        if tables:
+            table = tables[-1].strip()
+        elif outputs.html:
+            table = html_to_markdown(outputs.html[-1])
+        elif outputs.plain:
+            table = "```\n" + outputs.plain[-1] + "\n```"
+        else:
+            raise RenderError(f"cell {outputs.label!r} in {outputs.notebook} has no table "
+                              "output; display `Markdown(df.to_markdown(index=False))`.")
+        caption = f": {self._caption(outputs, 'tbl-cap')} {{#{outputs.label}}}"
+        return "\n\n".join(others + [table, caption])
+
+    def _plain(self, outputs: CellOutputs) -> str:
+        parts = outputs.markdown + [html_to_markdown(h) for h in outputs.html]
+        parts += ["```\n" + p + "\n```" for p in outputs.plain if not outputs.markdown]
+        if not parts and not outputs.images:
+            raise RenderError(f"cell {outputs.label!r} in {outputs.notebook} has no output "
+                              "to embed; make it display markdown (e.g. a callout).")
+        for i, image in enumerate(outputs.images):
+            self.figures_dir.mkdir(parents=True, exist_ok=True)
+            name = f"{outputs.label}-{i}.png"
+            (self.figures_dir / name).write_bytes(image)
+            parts.append(f"![]({self.figures_dir.name}/{name})")
+        return "\n\n".join(parts)
+
+
+def resolve_refs(body: str, numbering: Numbering, article: Path) -> str:
+    """Replace `@fig-x`, `-@fig-x` and `[@fig-x]` with numbered links; unknown → error."""
+    def link(match: re.Match) -> str:
+        dash, label = match.group(1), match.group(2)
+        if label not in numbering.numbers:
+            raise RenderError(f"cross-reference @{label} in {article} points to no embedded "
+                              "figure or table, nor a {#sec-…} header; fix the label.")
+        text = str(numbering.numbers[label]) if dash else numbering.text(label)
+        return f"[{text}](#{label})"
+    return outside_code(body, lambda s: REF_RE.sub(link, BRACKET_REF_RE.sub(link, s)))
+
+
+def resolve_other_shortcodes(body: str, article: Path) -> str:
+    """Support `{{< pagebreak >}}`; any other leftover shortcode is an error."""
+    def replace(match: re.Match) -> str:
+        if match.group(1) == "pagebreak":
+            return PAGEBREAK
+        raise RenderError(f"shortcode {match.group(0)!r} in {article} is not supported "
+                          "by the built-in renderer (only var, embed, pagebreak); "
+                          "use Quarto or remove it.")
+    return SHORTCODE_RE.sub(replace, body)
+
+
+def build_markdown(article: Path, variables: dict, variables_source: Path,
+                   figures_dir: Path) -> tuple[str, Numbering]:
+    """The article as pandoc markdown with every shortcode and cross-reference resolved."""
+    text = article.read_text(encoding="utf-8")
+    embedder = Embedder(article, figures_dir)
+    front, body = split_front_matter(text)
+    body = EMBED_RE.sub(embedder, body)
+    text = resolve_vars(front + body, variables, variables_source)
+    front, body = split_front_matter(text)
+    front = normalize_front_matter(front, article)
+    embedder.numbering.add_sections(body)
+    body = resolve_refs(body, embedder.numbering, article)
+    return front + resolve_other_shortcodes(body, article), embedder.numbering
+
+
+def embedded_labels(text: str) -> tuple[tuple[str, str], ...]:
+    """(notebook path, label) of every embed shortcode in `text`, in order."""
+    return tuple((m.group(1), m.group(2)) for m in EMBED_RE.finditer(text))

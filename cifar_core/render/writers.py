@@ -1,0 +1,92 @@
+"""Pandoc (HTML, Typst markup) and typst (PDF) calls of the built-in renderer."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pypandoc
+import yaml
+
+from .config import ProjectConfig
+from .errors import RenderError
+
+ASSETS = Path(__file__).with_name("assets")
+
+
+def common_args(config: ProjectConfig, build_dir: Path) -> list[str]:
+    """Arguments shared by both writers: TOC, numbering, callouts, citations, metadata."""
+    meta = build_dir / "metadata.yml"
+    meta.write_text(yaml.safe_dump(config.metadata, allow_unicode=True), encoding="utf-8")
+    args = ["--standalone", "--toc", "--number-sections", f"--resource-path={build_dir}",
+            f"--metadata-file={meta}", f"--lua-filter={ASSETS / 'callouts.lua'}",
+            "--metadata=link-citations:true"]
+    if config.bibliography:
+        args.append("--citeproc")
+        args += [f"--bibliography={bib}" for bib in config.bibliography]
+    return args
+
+
+def check_bibliography(markdown: str, config: ProjectConfig) -> None:
+    """Every citation key used must exist in the bibliography (pandoc only warns)."""
+    used = _citation_keys(json.loads(pypandoc.convert_text(markdown, "json", format="markdown")))
+    if not used:
+        return
+    for bib in config.bibliography:
+        if not bib.is_file():
+            raise RenderError(f"bibliography {bib} (named in _quarto.yml) does not exist.")
+    known = set()
+    for bib in config.bibliography:
+        entries = json.loads(pypandoc.convert_file(str(bib), "csljson", format="biblatex"))
+        known |= {entry["id"] for entry in entries}
+    missing = sorted(used - known)
+    if missing:
+        names = ", ".join(str(b) for b in config.bibliography) or "no bibliography"
+        raise RenderError(f"citations {missing} in {config.article} are not in {names}; "
+                          "add the entries or fix the keys.")
+
+
+def _citation_keys(node) -> set[str]:
+    keys = set()
+    if isinstance(node, dict):
+        if node.get("t") == "Cite":
+            keys |= {c["citationId"] for c in node["c"][0]}
+        for value in node.values():
+            keys |= _citation_keys(value)
+    elif isinstance(node, list):
+        for value in node:
+            keys |= _citation_keys(value)
+    return keys
+
+
+def write_html(markdown: str, config: ProjectConfig, build_dir: Path) -> Path:
+    """One self-contained HTML file (images, CSS and script inlined)."""
+    out = build_dir / "index.html"
+    args = common_args(config, build_dir) + [
+        "--embed-resources", f"--css={ASSETS / 'report.css'}",
+        f"--include-after-body={ASSETS / 'sort-tables.html'}", "--section-divs"]
+    _pandoc(markdown, "html5", args, out)
+    return out
+
+
+def write_pdf(markdown: str, config: ProjectConfig, build_dir: Path) -> Path:
+    """Pandoc → Typst markup → PDF with the typst compiler (root: the build dir)."""
+    import typst
+
+    source, out = build_dir / "index.typ", build_dir / "index.pdf"
+    args = common_args(config, build_dir) + [
+        f"--include-in-header={ASSETS / 'header.typ'}", "--metadata=papersize:a4"]
+    _pandoc(markdown, "typst", args, source)
+    try:
+        typst.compile(str(source), output=str(out), root=str(build_dir))
+    except Exception as exc:  # typst.TypstError and friends
+        raise RenderError(f"typst could not compile the PDF ({exc}); the Typst source "
+                          f"was {source}.") from exc
+    return out
+
+
+def _pandoc(markdown: str, to: str, args: list[str], out: Path) -> None:
+    try:
+        pypandoc.convert_text(markdown, to, format="markdown", extra_args=args,
+                              outputfile=str(out))
+    except RuntimeError as exc:
+        raise RenderError(f"pandoc failed writing {out.name}: {exc}") from exc

@@ -1,0 +1,265 @@
+"""Built-in renderer: a tiny project rendered to one self-contained HTML file and a PDF."""
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from cifar_core.render import RenderError, check, render
+from cifar_core.render.config import load_config
+from cifar_core.render.document import embedded_labels
+from cifar_core.render.variables import used_variables
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ARTICLE = """---
+title: "Tiny report"
+author:
+  - name: cifar-report
+abstract: "Built on {{< var dataset.source >}} data."
+---
+
+::: {.synthetic-banner}
+{{< var dataset.synthetic_banner >}}
+:::
+
+# Results {#sec-results}
+
+In @sec-results, the CNN reaches {{< var baselines.cnn_test_acc >}} test accuracy (@tbl-demo-scores),
+and its curves are in @fig-demo-curves; see also [-@fig-demo-curves]. Adam [@kingma2015adam].
+
+{{< embed notebooks/01-demo.ipynb#fig-demo-curves >}}
+
+{{< embed notebooks/02-demo.ipynb#tbl-demo-scores >}}
+
+{{< embed notebooks/02-demo.ipynb#demo-notes >}}
+
+::: {.callout-warning}
+## Chance level
+Test accuracy equals chance here.
+:::
+
+# References {.unnumbered}
+
+::: {#refs}
+:::
+"""
+
+BIB = """@inproceedings{kingma2015adam,
+  title = {Adam: A Method for Stochastic Optimization},
+  author = {Kingma, Diederik P. and Ba, Jimmy},
+  booktitle = {International Conference on Learning Representations},
+  year = {2015}
+}
+"""
+
+VARIABLES = {
+    "dataset": {"source": "synthetic", "synthetic_banner": "**SYNTHETIC DATA** banner text"},
+    "baselines": {"cnn_test_acc": "68.9 %"},
+}
+
+
+def png_bytes() -> bytes:
+    """A real matplotlib PNG (Agg backend)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1, 2], [0.2, 0.5, 0.7], label="val")
+    ax.legend()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=60)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def code_cell(source: str, outputs: list) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = outputs
+    return cell
+
+
+def write_notebooks(nb_dir: Path, png: bytes) -> None:
+    """01-demo: a figure cell; 02-demo: a markdown-table cell and a notes cell."""
+    nb_dir.mkdir(parents=True)
+    figure = code_cell('#| label: fig-demo-curves\n#| fig-cap: "Validation curves."\nplot()', [
+        nbformat.v4.new_output("display_data", data={
+            "image/png": base64.b64encode(png).decode(), "text/plain": "<Figure>"})])
+    nb1 = nbformat.v4.new_notebook(cells=[code_cell("x = 1", []), figure])
+    table = code_cell('#| label: tbl-demo-scores\n#| tbl-cap: "Scores per model."\nshow()', [
+        nbformat.v4.new_output("display_data", data={
+            "text/markdown": "| model | test acc |\n|:--|--:|\n| mlp | 46.4 % |\n| cnn | 68.9 % |",
+            "text/plain": "df"})])
+    notes = code_cell("#| label: demo-notes\nnotes()", [
+        nbformat.v4.new_output("display_data", data={
+            "text/markdown": "::: {.callout-note}\nNo anomalies were flagged.\n:::"})])
+    nb2 = nbformat.v4.new_notebook(cells=[table, notes])
+    nbformat.write(nb1, str(nb_dir / "01-demo.ipynb"))
+    nbformat.write(nb2, str(nb_dir / "02-demo.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def png() -> bytes:
+    return png_bytes()
+
+
+@pytest.fixture()
+def project(tmp_path: Path, png: bytes) -> Path:
+    """A minimal manuscript project with the same layout as the real one."""
+    (tmp_path / "_quarto.yml").write_text(yaml.safe_dump({
+        "project": {"type": "manuscript", "output-dir": "_site"},
+        "manuscript": {"article": "report/index.qmd"},
+        "bibliography": "report/references.bib",
+        "profile": {"default": "demo"}}))
+    (tmp_path / "_quarto-demo.yml").write_text("subtitle: Demo profile\n")
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "index.qmd").write_text(ARTICLE)
+    (report / "references.bib").write_text(BIB)
+    (tmp_path / "_variables.yml").write_text(yaml.safe_dump(VARIABLES))
+    write_notebooks(report / "notebooks", png)
+    return tmp_path
+
+
+@pytest.fixture()
+def rendered(project: Path) -> tuple[Path, list[Path]]:
+    return project, render(project, renderer="builtin", profile="demo")
+
+
+def test_render_writes_html_and_pdf(rendered):
+    project, outputs = rendered
+    assert outputs == [project / "_site" / "index.html", project / "_site" / "index.pdf"]
+    assert (project / "_site" / "index.pdf").read_bytes()[:4] == b"%PDF"
+    assert not list(project.glob(".render-*")), "temporary build dir left behind"
+
+
+def test_html_is_self_contained(rendered, png):
+    html = (rendered[0] / "_site" / "index.html").read_text()
+    assert not re.search(r'<(img|script|link)[^>]+(src|href)="(?!data:)[^"]+', html)
+    assert base64.b64encode(png).decode()[:200] in html
+
+
+def test_numbers_crossrefs_variables_citations(rendered):
+    html = (rendered[0] / "_site" / "index.html").read_text()
+    text = re.sub(r"[ \t\n]+", " ", html)
+    assert 'href="#fig-demo-curves">Figure 1</a>' in text
+    assert 'href="#tbl-demo-scores">Table 1</a>' in text
+    assert 'href="#fig-demo-curves">1</a>' in text           # -@fig form
+    assert 'href="#sec-results">Section 1</a>' in text
+    assert "Figure 1: Validation curves." in text
+    assert "Table 1: Scores per model." in text
+    assert 'id="fig-demo-curves"' in text and 'id="tbl-demo-scores"' in text
+    assert "the CNN reaches 68.9\u00a0% test accuracy" in text
+    assert "Built on synthetic data." in text                # var in the abstract
+    assert "Kingma" in text and "2015" in text               # citeproc bibliography
+    assert "{{<" not in text and "@fig-" not in text and "?)" not in text
+    assert '<p class="author">cifar-report</p>' in text
+    assert "Demo profile" in text                            # profile metadata
+
+
+def test_callouts_and_banner(rendered):
+    html = (rendered[0] / "_site" / "index.html").read_text()
+    assert 'class="callout callout-warning"' in html
+    assert "Chance level" in html and "No anomalies were flagged." in html
+    assert re.search(r'class="synthetic-banner".*SYNTHETIC DATA', html, re.S)
+    assert "<style" in html and ".callout-warning" in html   # CSS inlined
+
+
+def test_banner_disappears_on_real_data(project):
+    (project / "_variables.yml").write_text(yaml.safe_dump(
+        {**VARIABLES, "dataset": {"source": "cifar10", "synthetic_banner": ""}}))
+    html = render(project, renderer="builtin", to="html")[0].read_text()
+    assert 'class="synthetic-banner"' not in html
+
+
+def test_html_table_fallback(project):
+    nb_path = project / "report" / "notebooks" / "02-demo.ipynb"
+    nb = nbformat.read(str(nb_path), as_version=4)
+    nb.cells[0].outputs[0].data = {"text/html": "<style>x{}</style><table><thead><tr>"
+                                   "<th>model</th><th>acc</th></tr></thead><tbody><tr>"
+                                   "<td>vgg</td><td>81.6 %</td></tr></tbody></table>"}
+    nbformat.write(nb, str(nb_path))
+    html = render(project, renderer="builtin", to="html")[0].read_text()
+    assert "81.6 %" in html and 'id="tbl-demo-scores"' in html
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda p: (p / "_variables.yml").write_text(yaml.safe_dump({"dataset": VARIABLES["dataset"]})),
+     "baselines.cnn_test_acc"),
+    (lambda p: (p / "report" / "notebooks" / "01-demo.ipynb").unlink(), "01-demo.ipynb"),
+    (lambda p: _replace(p / "report" / "index.qmd", "#tbl-demo-scores >", "#tbl-demo-nope >"),
+     "tbl-demo-nope"),
+    (lambda p: _replace(p / "report" / "index.qmd", "in @fig-demo-curves", "in @fig-missing"),
+     "fig-missing"),
+    (lambda p: _replace(p / "report" / "index.qmd", "[@kingma2015adam]", "[@nobody2020]"),
+     "nobody2020"),
+])
+def test_missing_inputs_raise_naming_them(project, edit, needle):
+    edit(project)
+    with pytest.raises(RenderError, match=re.escape(needle)):
+        render(project, renderer="builtin", to="html")
+    assert not (project / "_site" / "index.html").exists(), "half-written report published"
+
+
+def test_failed_cell_is_reported(project):
+    nb_path = project / "report" / "notebooks" / "01-demo.ipynb"
+    nb = nbformat.read(str(nb_path), as_version=4)
+    nb.cells[1].outputs = [nbformat.v4.new_output(
+        "error", ename="ValueError", evalue="bad run", traceback=["Traceback", "ValueError: bad run"])]
+    nbformat.write(nb, str(nb_path))
+    with pytest.raises(RenderError, match="ValueError: bad run"):
+        render(project, renderer="builtin", to="html")
+
+
+def test_check_lists_missing(project):
+    assert check(project) == []
+    (project / "_variables.yml").write_text("{}\n")
+    problems = check(project)
+    assert len(problems) == 3 and any("dataset.source" in p for p in problems)
+
+
+def test_quarto_renderer_without_quarto(project, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(RenderError, match="quarto.*not on PATH.*builtin"):
+        render(project, renderer="quarto")
+
+
+def test_unknown_profile_names_the_file(project):
+    with pytest.raises(RenderError, match="_quarto-nope.yml"):
+        render(project, renderer="builtin", profile="nope")
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+# --- the real project -------------------------------------------------------------
+
+def test_real_quarto_config_names_existing_files():
+    for name in ("demo", "sample", "full"):
+        config = load_config(ROOT, name)
+        assert config.article.is_file()
+        assert config.bibliography and all(b.is_file() for b in config.bibliography)
+        assert config.output_dir == ROOT / "_site"
+
+
+def test_real_article_embeds_existing_analyses():
+    raw = yaml.safe_load((ROOT / "_quarto.yml").read_text())
+    listed = [Path(n["notebook"]).name for n in raw["manuscript"]["notebooks"]]
+    text = (ROOT / "report" / "index.qmd").read_text()
+    embedded = {Path(nb).name for nb, _ in embedded_labels(text)}
+    assert embedded <= set(listed)
+    assert {"dataset.synthetic_banner", "dataset.fingerprint", "profile"} <= set(used_variables(text))
+    sources = sorted(p.name for p in (ROOT / "analyses").glob("*.ipynb"))
+    if not sources:
+        pytest.skip("analyses/ has no notebooks yet")
+    assert set(listed) <= set(sources), "every listed notebook has a source in analyses/"
