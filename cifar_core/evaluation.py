@@ -197,10 +197,14 @@ def show_table(table: pd.DataFrame, *, synthetic: bool = False, index: bool = Fa
         table = table.reset_index()
     if synthetic and len(table.columns):
         table = table.rename(columns={table.columns[0]: f"{table.columns[0]} [SYNTHETIC DATA]"})
-    markdown = table.to_markdown(index=False, floatfmt=floatfmt)
-    html = table.to_html(index=False, float_format=lambda v: format(v, floatfmt), na_rep="–")
-    display({"text/markdown": markdown, "text/html": html, "text/plain": table.to_string(index=False)},
-            raw=True)
+    text = table.copy()
+    for column in text.columns:
+        if pd.api.types.is_float_dtype(text[column]):
+            text[column] = ["–" if pd.isna(v) else format(v, floatfmt) for v in text[column]]
+    text = text.astype(str)
+    display({"text/markdown": text.to_markdown(index=False, disable_numparse=True),
+             "text/html": text.to_html(index=False),
+             "text/plain": text.to_string(index=False)}, raw=True)
 
 
 def show_markdown(text: str) -> None:

@@ -158,12 +158,14 @@ def variant_key(variant: Any, fingerprint: str) -> str:
 
 
 def ensure_runs(variants: Sequence[Any], dataset: Any, store: Any, *, train: bool = True,
-                log: Log = print, verbose: int = 1, trained: list | None = None) -> dict[str, Any]:
+                log: Log = print, verbose: int = 1, trained: list | None = None,
+                verify: bool = True) -> dict[str, Any]:
     """``{run key: Run}`` for ``variants``, training the missing ones (imports Keras only then).
 
     Keys of runs that are missing and not trained (or that :func:`not_runnable` refuses,
     e.g. transfer learning without ImageNet weights) map to ``None``. The keys trained
-    here are appended to ``trained`` when given.
+    here are appended to ``trained`` when given. ``verify=False`` trusts any entry with a
+    manifest (no checksums: fast for a no-change build; notebooks verify when they read).
     """
     found: dict[str, Any] = {}
     missing = []
@@ -171,7 +173,7 @@ def ensure_runs(variants: Sequence[Any], dataset: Any, store: Any, *, train: boo
         key = variant_key(variant, dataset.fingerprint)
         if key in found:
             continue
-        found[key] = store.get(key)
+        found[key] = store.get(key) if verify else _quick_get(store, key)
         if found[key] is None and not_runnable(variant) is None:
             missing.append(variant)
     if missing and train:
@@ -185,6 +187,14 @@ def ensure_runs(variants: Sequence[Any], dataset: Any, store: Any, *, train: boo
                 trained.append(run.key)
         _warm_model_stats(missing)
     return found
+
+
+def _quick_get(store: Any, key: str) -> Any:
+    """The run ``key`` if its directory has a manifest (checksums not verified)."""
+    from cifar_core.store import MANIFEST, Run
+
+    directory = store.run_dir(key)
+    return Run(key, directory) if (directory / MANIFEST).is_file() else None
 
 
 def _warm_model_stats(variants: Iterable[Any]) -> None:
@@ -262,13 +272,12 @@ def default_runs_dir(root: Path) -> Path:
     return Path(os.environ.get("CIFAR_REPORT_RUNS") or root / "runs")
 
 
-def save_vars(name: str, values: Mapping[str, Any], root: str | os.PathLike | None = None) -> Path:
+def save_vars(name: str, values: Mapping[str, Any], root: str | os.PathLike | None = None) -> None:
     """Write the numbers an analysis quotes to ``report/notebooks/<name>.vars.json``
     (nested dicts; the build merges every such file into ``_variables.yml``)."""
     path = project_root(root) / OUTPUT_DIR / f"{name}.vars.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(values, indent=2, sort_keys=True, default=str))
-    return path
 
 
 # =========================================================================== parameters
@@ -624,7 +633,8 @@ def _train_for(jobs_variants: Sequence[tuple[Job, list]], dataset: Any, store: A
     """Train every missing run the jobs read (one Keras import for all); fill run keys."""
     everything = [v for _, variants in jobs_variants for v in variants]
     trained: list[str] = []
-    runs = ensure_runs(everything, dataset, store, log=log, trained=trained)
+    runs = ensure_runs(everything, dataset, store, log=log, trained=trained, verbose=2,
+                       verify=False)
     for job, variants in jobs_variants:
         job.run_keys = sorted({variant_key(v, dataset.fingerprint) for v in variants})
     return runs, trained

@@ -297,17 +297,17 @@ def tradeoff_scatter(table: pd.DataFrame, x: str, y: str = "test_accuracy_mean",
     """Accuracy against a cost (parameters, FLOPs, seconds); the Pareto front (no variant
     both cheaper and more accurate) is drawn as a step line and its points labelled."""
     data = table.dropna(subset=[x, y]).copy()
-    data["_y"] = data[y] * 100
+    data["accuracy_pct"] = data[y] * 100
     fig = ax.figure if ax is not None else plt.figure(figsize=(7.5, 4.8))
     ax = ax or fig.add_subplot()
-    sns.scatterplot(data=data, x=x, y="_y", hue=hue if hue in data else None, ax=ax,
+    sns.scatterplot(data=data, x=x, y="accuracy_pct", hue=hue if hue in data else None, ax=ax,
                     palette=PALETTE, s=45)
     front = data[pareto_front(data, x, y)].sort_values(x)
     if not front.empty:
-        ax.step(front[x], front["_y"], where="post", color="black", linewidth=1, label="Pareto front")
+        ax.step(front[x], front["accuracy_pct"], where="post", color="black", linewidth=1, label="Pareto front")
         if annotate:
             for record in front.itertuples():
-                ax.annotate(getattr(record, label), (getattr(record, x), record._y),
+                ax.annotate(getattr(record, label), (getattr(record, x), record.accuracy_pct),
                             fontsize=7, xytext=(3, 3), textcoords="offset points")
     if logx and (data[x] > 0).all() and len(data):
         ax.set_xscale("log")

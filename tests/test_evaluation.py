@@ -177,3 +177,34 @@ def test_generalization_gap_long_format():
     gaps = ev.generalization_gap({"a": [fake_run(0), fake_run(1, val_accuracy=0.7)]})
     assert gaps["train − val"].tolist() == pytest.approx([0.1, 0.2])
     assert gaps["seed"].tolist() == [0, 1]
+
+
+def test_plots_draw_what_they_are_given():
+    import matplotlib.pyplot as plt
+
+    from cifar_core import plots
+
+    labels = np.array([0, 0, 1, 2, 2, 2])
+    probs = one_hot_probs([0, 1, 1, 2, 2, 0])
+    counts = ev.confusion(labels, probs, CLASSES)
+    fig = plots.confusion_pair(counts, ev.confusion(labels, probs, CLASSES, normalize="true"))
+    left = fig.axes[0]
+    assert [t.get_text() for t in left.texts][:3] == ["1", "1", "0"]  # first row of counts
+    plt.close(fig)
+
+    history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [2, 1.5, 1.0], "accuracy": [0.2, 0.4, 0.5],
+                            "val_loss": [2.1, 1.7, 1.6], "val_accuracy": [0.2, 0.3, 0.4]})
+    fig = plots.learning_curves({"a": [history, history.assign(loss=history["loss"] + 0.2)]})
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2  # train + val for one variant
+    plt.close(fig)
+
+    table = pd.DataFrame({"variant": ["a", "b", "c"], "study": ["s"] * 3,
+                          "params": [10, 100, 1000], "test_accuracy_mean": [0.5, 0.4, 0.7]})
+    fig = plots.tradeoff_scatter(table, "params")
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["a", "c"]  # b is dominated
+    plt.close(fig)
+
+    images = np.zeros((6, 32, 32, 3), np.uint8)
+    fig = plots.gallery(images, ev.confident_mistakes(probs, labels, 4, CLASSES), CLASSES, cols=2)
+    assert sum(bool(ax.images) for ax in fig.axes) == 2  # two mistakes in the data
+    plt.close(fig)

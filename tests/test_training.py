@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -261,17 +261,30 @@ def start_trainer(store: RunStore, v: Variant, **env) -> subprocess.Popen:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def read_until(process: subprocess.Popen, prefix: str) -> str:
+    """The subprocess's output up to and including the first line starting with
+    ``prefix`` (or everything, if it exits first)."""
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if line.startswith(prefix):
+            break
+    return "".join(seen)
+
+
 def test_second_process_waits_for_the_trainer_and_reuses(dataset, tmp_path):
     store, v = RunStore(tmp_path), variant(name="shared", epochs=1)
     key = run_key(v, dataset.fingerprint)
     with store.lock(key):  # this process is "the trainer"
         waiter = start_trainer(store, v)
-        first_line = waiter.stdout.readline()
-        assert first_line.startswith(f"waiting   for another process training [{key}]"), \
-            first_line + waiter.stdout.read()
+        watchdog = threading.Timer(120, waiter.kill)  # never hang the suite
+        watchdog.start()
+        seen = read_until(waiter, "waiting   for another process training")
+        assert seen.endswith(f"[{key}] …\n"), seen
         mine = _train_and_store(v, dataset, store, key, verbose=0, log=Lines())
     output = waiter.communicate(timeout=120)[0]
-    assert waiter.returncode == 0, output
+    watchdog.cancel()
+    assert waiter.returncode == 0, seen + output
     assert f"reused   shared [{key}]" in output and "training" not in output
     assert f"KEY {mine.key}" in output
 

@@ -1,0 +1,155 @@
+"""The experiment catalog: coverage of the seeds, studies, profiles, plan and listing."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cifar_core import catalog
+from cifar_core.catalog import SEED_FILES, all_variants, get_profile, get_study, plan, studies
+
+# Every test accuracy DESIGN.md's catalog quotes from the seeds (rounded to 3 places).
+DESIGN_FIGURES = [0.464, 0.689, 0.102, 0.644, 0.621, 0.636, 0.643, 0.678, 0.618, 0.370, 0.510,
+                  0.662, 0.672, 0.683, 0.809, 0.809, 0.832, 0.876, 0.894, 0.890, 0.862,
+                  0.781, 0.785, 0.730, 0.822, 0.816, 0.830, 0.835, 0.485, 0.663, 0.653,
+                  0.701, 0.758]
+STUDY_NAMES = ["baselines", "depth", "filters", "kernel_size", "activation", "pooling",
+               "batch_size", "optimizer", "lr_schedule", "normalization", "dropout",
+               "batch_norm", "l2", "augmentation", "seed001_trio", "seed002_families",
+               "seed004_lab", "wrn", "transfer", "flagship"]
+
+
+def test_catalog_import_does_not_import_keras():
+    code = "import sys, cifar_core.catalog as c; c.plan('sample'); print('keras' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_all_studies_exist():
+    assert [s.name for s in studies()] == STUDY_NAMES
+
+
+def test_every_seed_file_is_cited():
+    cited = {source for study in studies() for source in study.sources}
+    assert set(SEED_FILES.values()) <= cited
+
+
+def test_every_design_figure_is_a_reported_variant():
+    reported = sorted(round(v, 3) for v in catalog.ALL_REPORTED.values())
+    remaining = list(reported)
+    for figure in DESIGN_FIGURES:
+        match = next((r for r in remaining if abs(r - figure) <= 0.0015), None)
+        assert match is not None, f"no variant reports {figure}"
+        remaining.remove(match)
+
+
+def test_chance_level_figure_is_flagged():
+    study = get_study("depth")
+    assert study.reported["s000_cnn3"] == pytest.approx(0.1018)
+    assert "evaluation mismatch" in study.notes
+
+
+def test_variant_names_are_unique_per_config():
+    variants = all_variants()
+    assert len({v.name for v in variants}) == len(variants)
+    assert len({v.config_hash() for v in variants}) == len(variants)
+    for study in studies():
+        for variant in study.variants:
+            assert variant == catalog.get_variant(variant.name)
+
+
+def test_every_variant_fits_its_family():
+    for variant in all_variants():
+        variant.check_family()
+
+
+def test_seed004_pass_marks():
+    study = get_study("seed004_lab")
+    assert study.pass_marks == {"s004_mlp": (">", 0.45), "s004_cnn": (">=", 0.62),
+                                "s004_final": (">=", 0.75)}
+    assert study.variant("s004_final").epochs <= 25
+
+
+@pytest.mark.parametrize("name", ["demo", "sample", "full"])
+def test_profiles_change_only_epochs_and_seed(name):
+    profile = get_profile(name)
+    for variant in all_variants():
+        scaled = profile.scale(variant, seed=profile.seeds[-1]).to_dict()
+        original = variant.to_dict()
+        changed = {k for k in original if original[k] != scaled[k]}
+        assert changed <= {"epochs", "seed"}, (variant.name, changed)
+        assert 1 <= scaled["epochs"] <= variant.epochs
+
+
+def test_profile_budgets():
+    assert max(v.epochs for v in plan("demo")) <= 2
+    assert get_profile("demo").dataset_kwargs()["source"] == "synthetic"
+    assert len(get_profile("sample").seeds) >= 3 and len(get_profile("full").seeds) >= 3
+    full = {(v.name, v.seed): v.epochs for v in plan("full")}
+    assert full[("s002_model2_3", 0)] == 200
+
+
+def test_plan_expands_seeds_and_skips_full_only():
+    runs = plan("sample", studies=["wrn", "seed001_trio"])
+    assert [(v.name, v.seed) for v in runs][:3] == [("s001_model_a", s) for s in (0, 1, 2)]
+    assert "s002_wrn_16_8" not in {v.name for v in runs}
+    assert {v.name for v in plan("sample", names=["s002_wrn_16_8"])} == {"s002_wrn_16_8"}
+
+
+def test_unknown_names_suggest_close_matches():
+    with pytest.raises(KeyError, match="pooling"):
+        plan("sample", studies=["poolin"])
+    with pytest.raises(KeyError, match="s004_final"):
+        plan("sample", names=["s004_finall"])
+    with pytest.raises(KeyError, match="sample"):
+        get_profile("sampel")
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory):
+    os.environ["CIFAR_REPORT_CACHE"] = str(tmp_path_factory.mktemp("stats"))
+    try:
+        yield catalog.listing("sample")
+    finally:
+        del os.environ["CIFAR_REPORT_CACHE"]
+
+
+def test_listing_fields(rows):
+    assert len(rows) == len(all_variants()) + 1  # + the derived k-NN entry
+    json.dumps(rows)
+    for row in rows:
+        assert {"name", "study", "source", "reported_test_accuracy", "params", "flops",
+                "cached"} <= set(row)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["s002_model1_b32"]["params"] == 42_442
+    assert by_name["s003_vgg16_b3"]["params"] == 2_787_914
+    assert by_name["s004_final"]["reported_test_accuracy"] == 0.758
+    assert by_name["s004_final"]["source"] == SEED_FILES["004"]
+    assert by_name["s002_wrn_16_8"]["profile_note"] == "full profile only"
+    assert by_name["s003_vgg16_knn"]["family"] == "knn"
+
+
+def test_sample_profile_fits_its_budget(rows):
+    seconds = catalog.estimate_seconds("sample", n_train=4068, n_eval=2034)
+    assert sum(seconds.values()) < 45 * 60
+
+
+def test_listing_reports_cached_runs():
+    from cifar_core.store import run_key
+
+    profile = get_profile("sample")
+    variant = catalog.get_variant("s004_cnn")
+    present = {run_key(profile.scale(variant, s), "fp") for s in profile.seeds}
+
+    class FakeStore:
+        def get(self, key):
+            return object() if key in present else None
+
+    rows = catalog.listing("sample", FakeStore(), fingerprint="fp",
+                           studies=["seed004_lab"], with_stats=False)
+    cached = {r["name"]: r["cached"] for r in rows}
+    assert cached["s004_cnn"] is True and cached["s004_final"] is False
+    assert catalog.listing("sample", studies=["seed004_lab"], with_stats=False)[0]["cached"] is None
