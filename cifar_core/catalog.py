@@ -314,10 +314,10 @@ OPTIMIZERS = {
 }
 
 # ---------------------------------------------------------------------------- flagship
-FLAGSHIP = _v("flagship", "flagship", {"widths": [64, 128, 256], "stem_width": 32},
-              optimizer="sgd", learning_rate=0.2, momentum=0.9, nesterov=True,
+FLAGSHIP = _v("flagship", "flagship", {"widths": [32, 64, 128], "stem_width": 24},
+              optimizer="sgd", learning_rate=0.1, momentum=0.9, nesterov=True,
               weight_decay=5e-4, schedule="warmup_linear",
-              schedule_params={"warmup_fraction": 0.1}, batch_size=256, epochs=20,
+              schedule_params={"warmup_fraction": 0.1}, batch_size=128, epochs=16,
               preprocessing="channel_zscore", augmentation={"flip": True, "shift": 2 / 32},
               label_smoothing=0.2, tta_flip=True)
 

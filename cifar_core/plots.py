@@ -300,8 +300,9 @@ def tradeoff_scatter(table: pd.DataFrame, x: str, y: str = "test_accuracy_mean",
     data["accuracy_pct"] = data[y] * 100
     fig = ax.figure if ax is not None else plt.figure(figsize=(7.5, 4.8))
     ax = ax or fig.add_subplot()
-    sns.scatterplot(data=data, x=x, y="accuracy_pct", hue=hue if hue in data else None, ax=ax,
-                    palette=PALETTE, s=45)
+    hue = hue if hue in data else None
+    sns.scatterplot(data=data, x=x, y="accuracy_pct", hue=hue, ax=ax, s=45,
+                    palette=sns.color_palette("tab20", data[hue].nunique()) if hue else None)
     front = data[pareto_front(data, x, y)].sort_values(x)
     if not front.empty:
         ax.step(front[x], front["accuracy_pct"], where="post", color="black", linewidth=1, label="Pareto front")
@@ -312,7 +313,7 @@ def tradeoff_scatter(table: pd.DataFrame, x: str, y: str = "test_accuracy_mean",
     if logx and (data[x] > 0).all() and len(data):
         ax.set_xscale("log")
     ax.set(xlabel=xlabel or x, ylabel="test accuracy (%)", title=title or "")
-    ax.legend(fontsize="xx-small", loc="lower right")
+    ax.legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -320,7 +321,7 @@ def tradeoff_scatter(table: pd.DataFrame, x: str, y: str = "test_accuracy_mean",
 def tradeoff_panels(table: pd.DataFrame, costs: Mapping[str, str], y: str = "test_accuracy_mean",
                     **options: Any) -> plt.Figure:
     """:func:`tradeoff_scatter` side by side for several costs (``{column: axis label}``)."""
-    fig, axes = plt.subplots(1, len(costs), figsize=(7 * len(costs), 4.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(costs), figsize=(7.5 * len(costs), 4.8), squeeze=False)
     for ax, (column, label) in zip(axes[0], costs.items()):
         tradeoff_scatter(table, column, y, xlabel=label, ax=ax, **options)
     fig.tight_layout()

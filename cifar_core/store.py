@@ -69,7 +69,11 @@ def write_manifest(directory: Path) -> None:
 
 
 def verify_run_dir(directory: Path) -> str | None:
-    """``None`` when the run is complete, else the name of the first bad file."""
+    """``None`` when the run is complete, else the name of the first bad file.
+
+    A directory verified once in this process is not hashed again while none of its
+    files changed size or modification time (notebooks ask for the same runs often).
+    """
     try:
         listed = json.loads((directory / MANIFEST).read_text())["files"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -77,11 +81,27 @@ def verify_run_dir(directory: Path) -> str | None:
     for name in RUN_FILES:
         if name not in listed:
             return name
+    signature = _stat_signature(directory, listed)
+    if signature is not None and _VERIFIED.get(directory) == signature:
+        return None
     for name, digest in listed.items():
         path = directory / name
         if not path.is_file() or file_sha256(path) != digest:
             return name
+    _VERIFIED[directory] = signature
     return None
+
+
+_VERIFIED: dict[Path, tuple] = {}
+
+
+def _stat_signature(directory: Path, names) -> tuple | None:
+    """(size, mtime_ns) of the manifest and every listed file; None if one is missing."""
+    try:
+        return tuple((name, (directory / name).stat().st_size, (directory / name).stat().st_mtime_ns)
+                     for name in (MANIFEST, *sorted(names)))
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True, eq=False)

@@ -287,7 +287,8 @@ def run_config(variant: Variant, dataset: Dataset, key: str) -> dict[str, Any]:
 
 def write_run(directory: Path, config: dict[str, Any], result: TrainingResult) -> None:
     """Write the run files (the store adds ``manifest.json`` last)."""
-    metrics = {**result.metrics, "key": config["key"], "variant": config["variant"]["name"],
+    metrics = {**_nan_to_none(result.metrics), "key": config["key"],
+               "variant": config["variant"]["name"],
                "dataset_fingerprint": config["dataset"]["fingerprint"],
                "training_code_version": TRAINING_CODE_VERSION}
     (directory / "config.json").write_text(json.dumps(config, indent=2))
@@ -295,6 +296,11 @@ def write_run(directory: Path, config: dict[str, Any], result: TrainingResult) -
     result.history.to_csv(directory / "history.csv", index=False)
     np.savez_compressed(directory / "predictions.npz", **result.predictions)
     result.model.save(directory / "model.keras")
+
+
+def _nan_to_none(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Metrics that do not exist (val_* without a validation split) become JSON null."""
+    return {k: None if isinstance(v, float) and np.isnan(v) else v for k, v in metrics.items()}
 
 
 def _json_default(value: Any) -> Any:

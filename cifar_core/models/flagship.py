@@ -28,7 +28,7 @@ def _conv_bn_gelu(x, filters, momentum, *, pool=False):
 
 
 @register("flagship")
-def build_flagship(*, input_shape, num_classes, widths=(64, 128, 256), stem_width=32,
+def build_flagship(*, input_shape, num_classes, widths=(32, 64, 128), stem_width=24,
                    bn_momentum=0.9, logit_scale=1 / 9):
     """Stem, one two-conv block per entry of ``widths``, global max pool, scaled logits."""
     inputs = keras.Input(shape=input_shape)

@@ -1,0 +1,293 @@
+"""The ``cifar-report`` command.
+
+Subcommands: ``data`` (describe a dataset), ``train`` (train or reuse variants),
+``status`` (the run store as a table), ``clean`` (remove stale/incomplete entries),
+``list`` (the experiment catalog), plus ``build``/``analysis``/``render`` from
+:mod:`cifar_core.report_cli`. Importing this module is cheap: data, catalog and
+training code (Keras) are imported only by the command that needs them.
+
+Errors a user can fix (bad data path, invalid variant, unknown name) print one line
+``error: …`` to stderr and exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+PROFILE_ENV = "CIFAR_REPORT_PROFILE"
+
+
+class CLIError(Exception):
+    """A problem with the command line; printed as one line, exit status 2."""
+
+
+# ---------------------------------------------------------------------- parser
+def _data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", metavar="PATH|synthetic",
+                        help="cifar-10-batches-py folder, its parent, cifar-10-python.tar.gz, "
+                             "or 'synthetic' (default: the profile's data; else $CIFAR10_DIR, "
+                             "the Keras cache, a Keras download)")
+    parser.add_argument("--limit-per-batch", type=int, metavar="N",
+                        help="keep only the first N images of every batch file")
+
+
+def _profile_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default=os.environ.get(PROFILE_ENV, "demo"),
+                        help="demo | sample | full: data and epoch budget "
+                             "(default: $CIFAR_REPORT_PROFILE or demo)")
+
+
+def _runs_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs", metavar="DIR",
+                        help="run store directory (default: $CIFAR_REPORT_RUNS or ./runs)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (``cifar-report --help``)."""
+    parser = argparse.ArgumentParser(
+        prog="cifar-report",
+        description="A literate CIFAR-10 research report that rebuilds itself from code.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = sub.add_parser("data", help="describe a dataset: source, fingerprint, counts, statistics",
+                          description="Load a dataset and describe it.")
+    _data_options(data)
+    data.set_defaults(func=cmd_data)
+
+    train = sub.add_parser(
+        "train", help="train (or reuse) variants",
+        description="Train the named variants (catalog names or variant .json/.yaml files), "
+                    "reusing every run that is already in the store.")
+    train.add_argument("variants", nargs="*", metavar="VARIANT",
+                       help="catalog variant name, or a path to a variant .json/.yaml file")
+    train.add_argument("--study", action="append", default=[], metavar="S",
+                       help="train every variant of study S (repeatable)")
+    train.add_argument("--all", action="store_true", help="train the whole catalog")
+    _profile_option(train)
+    _data_options(train)
+    train.add_argument("--epochs", type=int, metavar="N", help="override every variant's epochs")
+    _runs_option(train)
+    train.add_argument("--quiet", action="store_true", help="no Keras progress bars")
+    train.set_defaults(func=cmd_train)
+
+    status = sub.add_parser("status", help="table of the runs in the store",
+                            description="List the run store: variant, key, state "
+                                        "(cached / stale / incomplete), test accuracy, wall time.")
+    _runs_option(status)
+    status.set_defaults(func=cmd_status)
+
+    clean = sub.add_parser("clean", help="remove stale and incomplete runs",
+                           description="Remove stale and incomplete run entries and orphan "
+                                       "temporary directories.")
+    _runs_option(clean)
+    clean.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    clean.set_defaults(func=cmd_clean)
+
+    listing = sub.add_parser("list", help="the experiment catalog",
+                             description="Every catalog variant with its study, seed source, "
+                                         "reported accuracy, parameters, FLOPs and cache state.")
+    listing.add_argument("--study", action="append", metavar="S", help="only study S (repeatable)")
+    _profile_option(listing)
+    _data_options(listing)
+    _runs_option(listing)
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.set_defaults(func=cmd_list)
+
+    from cifar_core.report_cli import add_report_commands
+
+    add_report_commands(sub)
+    return parser
+
+
+# ---------------------------------------------------------------------- helpers
+def _store(args: argparse.Namespace):
+    from cifar_core.store import RunStore
+
+    return RunStore(args.runs)
+
+
+def _load_dataset(args: argparse.Namespace, profile: Any = None):
+    """The dataset for a command: the profile's data, overridden by --data/--limit-per-batch."""
+    from cifar_core.data import load_dataset
+
+    kwargs = dict(profile.dataset_kwargs()) if profile is not None else {}
+    if args.data:
+        kwargs["source"] = args.data
+    if args.limit_per_batch is not None:
+        kwargs["limit_per_batch"] = args.limit_per_batch
+    return load_dataset(**kwargs)
+
+
+def _profile(name: str):
+    from cifar_core import catalog
+
+    try:
+        return catalog.get_profile(name)
+    except KeyError as error:
+        raise CLIError(f"--profile: {error.args[0]}") from None
+
+
+def read_variant_file(path: Path):
+    """A :class:`Variant` from a .json/.yaml file; errors name the file."""
+    from cifar_core.variants import Variant, VariantError
+
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise CLIError(f"{path}: cannot read the variant file ({error.strerror})") from None
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            config = yaml.safe_load(text)
+        else:
+            config = json.loads(text)
+    except ValueError as error:  # json and yaml errors are ValueErrors
+        raise CLIError(f"{path}: not valid {path.suffix[1:].upper()}: {error}") from None
+    if not isinstance(config, dict):
+        raise CLIError(f"{path}: a variant file holds one mapping of keys "
+                       "(name, family, params, …)")
+    try:
+        return Variant.from_dict(config)
+    except VariantError as error:
+        raise VariantError(f"{path}: {error}") from None
+
+
+def _is_variant_file(text: str) -> bool:
+    return Path(text).suffix in (".json", ".yaml", ".yml") or Path(text).is_file()
+
+
+def _close_matches_error(name: str, known: list[str]) -> CLIError:
+    close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; see `cifar-report list`"
+    return CLIError(f"unknown variant {name!r}{hint}")
+
+
+def resolve_variants(args: argparse.Namespace) -> list:
+    """The variants ``train`` runs: files as written, catalog names/studies scaled by the
+    profile (once per profile seed), then ``--epochs`` applied to all."""
+    files = [read_variant_file(Path(v)) for v in args.variants if _is_variant_file(v)]
+    names = [v for v in args.variants if not _is_variant_file(v)]
+    variants = list(files)
+    if names or args.study or args.all:
+        variants += _catalog_variants(args, names)
+    if not variants:
+        raise CLIError("train: name at least one VARIANT, or use --study S or --all")
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise CLIError(f"--epochs must be >= 1, got {args.epochs}")
+        variants = [v.replace(epochs=args.epochs) for v in variants]
+    return variants
+
+
+def _catalog_variants(args: argparse.Namespace, names: list[str]) -> list:
+    from cifar_core import catalog
+
+    known = [v.name for v in catalog.all_variants()]
+    for name in names:
+        if name not in known:
+            raise _close_matches_error(name, known)
+    try:
+        return catalog.plan(args.profile, studies=None if args.all else args.study or None,
+                            names=None if args.all else names or None)
+    except KeyError as error:
+        raise CLIError(error.args[0]) from None
+
+
+def _table(rows: list[dict], columns: list[str]) -> str:
+    import pandas as pd
+
+    if not rows:
+        return "(none)"
+    frame = pd.DataFrame(rows)[columns]
+    return frame.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.3f}")
+
+
+# ---------------------------------------------------------------------- commands
+def cmd_data(args: argparse.Namespace) -> int:
+    from cifar_core.data import describe, format_description
+
+    print(format_description(describe(_load_dataset(args))))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    variants = resolve_variants(args)
+    dataset = _load_dataset(args, _profile(args.profile))
+    from cifar_core.training import train_many
+
+    print(f"data: {dataset.source} ({len(dataset.y_train)} train / {len(dataset.y_test)} test, "
+          f"fingerprint {dataset.fingerprint}{', SYNTHETIC' if dataset.synthetic else ''})")
+    train_many(variants, dataset, _store(args), verbose=0 if args.quiet else 1)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    store = _store(args)
+    rows = store.entries()
+    print(f"run store: {store.root}")
+    print(_table(rows, ["variant", "key", "state", "test_accuracy", "wall_time_s"]))
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    removed = _store(args).clean(dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    for path in removed:
+        print(f"{verb} {path}")
+    print(f"{verb} {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from cifar_core import catalog
+
+    profile = _profile(args.profile)
+    try:
+        rows = catalog.listing(profile, _store(args), studies=args.study,
+                               fingerprint=_listing_fingerprint(args, profile))
+    except KeyError as error:
+        raise CLIError(error.args[0]) from None
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        print(_table(rows, ["name", "study", "source", "reported_test_accuracy", "params",
+                            "flops", "cached"]))
+    return 0
+
+
+def _listing_fingerprint(args: argparse.Namespace, profile: Any) -> str | None:
+    """The dataset fingerprint "cached" refers to: of ``--data`` or of the profile's
+    synthetic data (cheap, offline); otherwise that of the stored runs when they all
+    agree, so ``list`` never downloads anything. None: "cached" is left blank."""
+    if args.data or profile.data == "synthetic":
+        return _load_dataset(args, profile).fingerprint
+    fingerprints = {run.config["dataset"]["fingerprint"] for run in _store(args).runs()}
+    return fingerprints.pop() if len(fingerprints) == 1 else None
+
+
+# ---------------------------------------------------------------------- entry point
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from cifar_core.data.errors import DataError
+    from cifar_core.variants import VariantError
+
+    return (CLIError, DataError, VariantError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``cifar-report`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except _user_errors() as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

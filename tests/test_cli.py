@@ -1,0 +1,147 @@
+"""The ``cifar-report`` command: help, data, train (files and catalog names), status,
+clean, list, and one-line errors with exit status 2."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import cifar_core.store as store_module  # noqa: E402
+from cifar_core.cli import build_parser, main, resolve_variants  # noqa: E402
+from cifar_core.data.official_format import write_batches  # noqa: E402
+
+VARIANT = {"name": "cli-tiny", "family": "mlp", "params": {"units": [8]}, "epochs": 1,
+           "batch_size": 32}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """A 200/50-image dataset in the official layout, two training batches of 100."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path_factory.mktemp("data") / "cifar-10-batches-py"
+    write_batches(folder, rng.integers(0, 256, (200, 32, 32, 3), dtype=np.uint8),
+                  np.arange(200) % 10, rng.integers(0, 256, (50, 32, 32, 3), dtype=np.uint8),
+                  np.arange(50) % 10, [f"c{i}" for i in range(10)], batch_size=100, synthetic=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def variant_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("variants") / "tiny.json"
+    path.write_text(json.dumps(VARIANT))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained_store(tmp_path_factory, data_dir, variant_file):
+    """`train` run twice on the same variant file: output of both calls."""
+    runs = tmp_path_factory.mktemp("runs")
+    argv = ["train", str(variant_file), "--data", str(data_dir), "--limit-per-batch", "60",
+            "--runs", str(runs), "--quiet"]
+    outputs = []
+    for _ in range(2):
+        code, out, err = run_cli(argv)
+        assert code == 0, err
+        outputs.append(out)
+    return runs, outputs
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    """``main(argv)`` → (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("command", ["data", "train", "status", "clean", "list"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert f"usage: cifar-report {command}" in capsys.readouterr().out
+
+
+def test_report_commands_are_attached():
+    commands = build_parser()._subparsers._group_actions[0].choices
+    assert {"data", "train", "status", "clean", "list", "build"} <= set(commands)
+
+
+def test_data_describes_the_dataset(data_dir):
+    code, out, _ = run_cli(["data", "--data", str(data_dir), "--limit-per-batch", "60"])
+    assert code == 0 and str(data_dir) in out and "train 96, val 24, test 50" in out
+
+
+def test_train_trains_then_reuses(trained_store):
+    runs, (first, second) = trained_store
+    assert "120 train / 50 test" in first
+    assert "[1/1] cli-tiny" in first and "training cli-tiny [" in first and "done     cli-tiny" in first
+    assert "reused   cli-tiny [" in second and "training" not in second
+    key = next(p.name for p in runs.iterdir() if not p.name.startswith("."))
+    assert json.loads((runs / key / "config.json").read_text())["variant"]["name"] == "cli-tiny"
+
+
+def test_status_and_clean(trained_store, monkeypatch):
+    runs, _ = trained_store
+    code, out, _ = run_cli(["status", "--runs", str(runs)])
+    assert code == 0 and "cli-tiny" in out and "cached" in out and "test_accuracy" in out
+    monkeypatch.setattr(store_module, "TRAINING_CODE_VERSION", "a-newer-version")
+    code, out, _ = run_cli(["status", "--runs", str(runs)])
+    assert "stale" in out and "cached" not in out
+    code, out, _ = run_cli(["clean", "--runs", str(runs), "--dry-run"])
+    assert code == 0 and "would remove 1 entry" in out
+    assert run_cli(["status", "--runs", str(runs)])[1].count("stale") == 1
+    code, out, _ = run_cli(["clean", "--runs", str(runs)])
+    assert "removed 1 entry" in out
+    assert "(none)" in run_cli(["status", "--runs", str(runs)])[1]
+
+
+def test_epochs_override_and_catalog_names(variant_file):
+    args = build_parser().parse_args(["train", str(variant_file), "--epochs", "3"])
+    assert [v.epochs for v in resolve_variants(args)] == [3]
+    args = build_parser().parse_args(["train", "s004_mlp", "--profile", "demo"])
+    planned = resolve_variants(args)
+    assert planned and {v.name for v in planned} == {"s004_mlp"}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "s004_mpl"], "unknown variant 's004_mpl'; did you mean s004_mlp"),
+    (["train"], "name at least one VARIANT"),
+    (["train", "--study", "no-such-study"], "no-such-study"),
+    (["data", "--data", "/no/such/dir"], "/no/such/dir"),
+    (["list", "--profile", "huge"], "--profile"),
+])
+def test_user_errors_are_one_line_with_status_2(argv, message):
+    code, out, err = run_cli(argv)
+    assert code == 2 and err.startswith("error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_variant_file_names_the_file_and_key(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({**VARIANT, "epoch": 3}))
+    code, _, err = run_cli(["train", str(path), "--data", "synthetic"])
+    assert code == 2 and str(path) in err and "unknown key 'epoch'" in err
+    path.write_text("{oops")
+    code, _, err = run_cli(["train", str(path)])
+    assert code == 2 and str(path) in err and "not valid JSON" in err
+    yaml_path = tmp_path / "v.yaml"
+    yaml_path.write_text("name: y\nfamily: mlp\nepochs: 0\n")
+    code, _, err = run_cli(["train", str(yaml_path)])
+    assert code == 2 and str(yaml_path) in err and "epochs must be >= 1" in err
+
+
+def test_list_json_has_the_catalog_fields(tmp_path):
+    code, out, _ = run_cli(["list", "--study", "pooling", "--json", "--runs", str(tmp_path),
+                            "--profile", "full"])
+    rows = json.loads(out)
+    assert code == 0 and rows
+    for field in ("name", "study", "source", "reported_test_accuracy", "params", "flops"):
+        assert field in rows[0]
