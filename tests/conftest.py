@@ -1,0 +1,40 @@
+"""Shared fixtures: tiny generated datasets, and a private cache for generated data.
+
+``synthetic_dir`` is a folder of official-format batches (300 train images in three
+batches of 100, 100 test images, synthetic marker); ``tiny_dataset`` is it, loaded.
+Nothing here reads ../shared or the network.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_data_cache(tmp_path_factory):
+    """Generated datasets go to a temporary cache, never to ~/.cache/cifar-report."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CIFAR_REPORT_CACHE", str(tmp_path_factory.mktemp("cifar-report-cache")))
+        yield
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory):
+    """A ``cifar-10-batches-py`` folder: 3 × 100 training and 100 test synthetic images."""
+    from cifar_core.data import make_synthetic, write_batches
+
+    folder = tmp_path_factory.mktemp("synthetic-data") / "cifar-10-batches-py"
+    write_batches(folder, *make_synthetic(300, 100, seed=0), batch_size=100,
+                  provenance={"name": "synthetic", "n_train": 300, "n_test": 100, "seed": 0})
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(synthetic_dir):
+    """``synthetic_dir`` loaded: a synthetic :class:`~cifar_core.data.Dataset`, 300/100."""
+    from cifar_core.data import load_dataset
+
+    return load_dataset(synthetic_dir)
