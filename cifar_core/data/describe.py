@@ -80,6 +80,6 @@ def format_description(desc: dict[str, Any]) -> str:
         desc["counts"].to_markdown(tablefmt="simple"),
         "",
         "Training pixel statistics (0-255):",
-        desc["pixels"].to_markdown(tablefmt="simple", floatfmt=".2f"),
+        desc["pixels"].to_markdown(tablefmt="simple", floatfmt=("", ".2f", ".2f", ".0f", ".0f")),
     ]
     return "\n".join(lines)
