@@ -431,6 +431,11 @@ _PROFILES = (
             epoch_caps={n: 1 for n in ("s002_model3_1", "s002_model3_2", "s002_model3_3",
                                        "s003_vgg16_b3", "ctl_vgg16_b3_frozen")},
             full_only=HEAVY),
+    Profile("smoke", "a check that the whole pipeline works, in a couple of minutes: "
+                     "synthetic data (400 train / 200 test images), one epoch, one seed; "
+                     "its numbers mean nothing (the test suite builds it end to end)",
+            data="synthetic", seeds=(0,), max_epochs=1, synthetic_sizes=(400, 200),
+            full_only=HEAVY | {"s003_vgg16_b3", "ctl_vgg16_b3_frozen"}),
     Profile("full", "full CIFAR-10 (50,000 / 10,000), the seeds' epochs, three seeds; "
                     "meant for a GPU", data="cifar10", seeds=(0, 1, 2)),
 )

@@ -38,7 +38,7 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
 
 def _profile_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default=os.environ.get(PROFILE_ENV, "demo"),
-                        help="demo | sample | full: data and epoch budget "
+                        help="demo | sample | full | smoke: data and epoch budget "
                              "(default: $CIFAR_REPORT_PROFILE or demo)")
 
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any, Sequence
 
-PROFILES = ("demo", "sample", "full")
+PROFILES = ("demo", "sample", "full", "smoke")
 RENDERERS = ("auto", "quarto", "builtin")
 
 

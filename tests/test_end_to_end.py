@@ -1,0 +1,95 @@
+"""The whole product, once: build the `smoke` profile (tiny synthetic data, one epoch,
+every study of the demo report) into a copy of the project, then check the article.
+
+This is the slowest test (a couple of minutes on 2 cores): it trains every demo variant
+for one epoch on 320 images, executes all eight analysis notebooks and renders HTML + PDF.
+"""
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cifar_core import catalog
+from cifar_core.pipeline import build
+from cifar_core.render import EMBEDDED_LABELS, REQUIRED_VARIABLES
+from cifar_core.store import RunStore, run_key
+
+PROJECT = Path(__file__).resolve().parent.parent
+COPIED = ("analyses", "report", "_quarto.yml", "_quarto-demo.yml", "_quarto-sample.yml",
+          "_quarto-full.yml", "_quarto-smoke.yml")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("project")
+    for name in COPIED:
+        source = PROJECT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name,
+                            ignore=shutil.ignore_patterns("notebooks", "*.py"))
+        else:
+            shutil.copy2(source, root / name)
+    runs = root / "runs"
+    result = build(profile="smoke", root=root, runs_dir=str(runs), to=("html", "pdf"),
+                   renderer="builtin")
+    return root, runs, result
+
+
+def test_build_succeeds_and_writes_html_and_pdf(built):
+    root, _, result = built
+    assert result.exit_code == 0, [a.name for a in result.failed]
+    assert len(result.executed) == 8
+    html_file, pdf_file = root / "_site" / "index.html", root / "_site" / "index.pdf"
+    assert html_file.stat().st_size > 50_000
+    assert pdf_file.read_bytes()[:4] == b"%PDF"
+
+
+def test_every_embed_and_variable_resolved(built):
+    root, _, _ = built
+    text = (root / "_site" / "index.html").read_text()
+    assert "{{<" not in text and "??" not in text
+    for notebook, label in EMBEDDED_LABELS:
+        if not label.startswith(("fig-", "tbl-")):
+            continue  # notes cells are embedded as text, without an anchor
+        assert f'id="{label}"' in text, f"{label} of {notebook} missing from the article"
+    variables = yaml.safe_load((root / "_variables.yml").read_text())
+    for key in REQUIRED_VARIABLES:
+        node = variables
+        for part in key.split("."):
+            node = node[part]
+    assert "SYNTHETIC" in text  # the title page says the data is synthetic
+
+
+def test_numbers_in_the_article_equal_the_run_store(built):
+    root, runs, _ = built
+    store = RunStore(runs)
+    profile = catalog.get_profile("smoke")
+    from cifar_core.data import load_dataset
+
+    dataset = load_dataset(**profile.dataset_kwargs())
+    accuracies = {}
+    for variant in catalog.plan("smoke"):
+        run = store.get(run_key(variant, dataset.fingerprint))
+        if run is not None:
+            accuracies[variant.name] = run.metrics["test_accuracy"]
+    best_name = max(accuracies, key=accuracies.get)
+    expected = f"{accuracies[best_name] * 100:.1f}"
+    variables = yaml.safe_load((root / "_variables.yml").read_text())
+    assert variables["summary"]["best_test_acc"].startswith(expected)
+    text = html.unescape((root / "_site" / "index.html").read_text())
+    plain = re.sub(r"\s+", " ", text.replace("\u00a0", " "))
+    assert f"{expected} %" in plain
+
+
+def test_second_build_reuses_everything(built):
+    root, runs, _ = built
+    again = build(profile="smoke", root=root, runs_dir=str(runs), to=("html",),
+                  renderer="builtin")
+    assert again.exit_code == 0
+    assert again.trained == [] and again.executed == []
+    assert len(again.reused) == 8
