@@ -101,11 +101,7 @@ def study_panels(tables: Mapping[str, pd.DataFrame], *, split: str = "test",
     """One panel per study: mean ``split`` accuracy per variant with ±std error bars
     (each table from :func:`cifar_core.evaluation.runs_table`); the baseline is hatched."""
     tables = {k: t for k, t in tables.items() if not t.empty}
-    cols = max(1, min(cols, len(tables)))
-    rows = max(1, math.ceil(len(tables) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.6 * rows), squeeze=False)
-    for ax in axes.flat[len(tables):]:
-        ax.axis("off")
+    fig, axes = _panel_grid(len(tables), cols, height=3.6)
     for ax, (study, table) in zip(axes.flat, tables.items()):
         colors = _palette(len(table))
         bars = ax.bar(range(len(table)), table[f"{split}_accuracy_mean"] * 100,
@@ -119,15 +115,21 @@ def study_panels(tables: Mapping[str, pd.DataFrame], *, split: str = "test",
     return fig
 
 
+def _panel_grid(panels: int, cols: int, *, height: float):
+    """A figure with ``panels`` axes laid out ``cols`` wide; unused axes are hidden."""
+    cols = max(1, min(cols, panels))
+    rows = max(1, math.ceil(panels / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, height * rows), squeeze=False)
+    for ax in axes.flat[panels:]:
+        ax.axis("off")
+    return fig, axes
+
+
 def curve_panels(histories_by_study: Mapping[str, Mapping[str, Sequence[pd.DataFrame]]], *,
                  metric: str = "val_accuracy", cols: int = 3) -> plt.Figure:
     """One panel per study: ``metric`` per epoch for each variant, mean ± std over seeds."""
     studies = {k: v for k, v in histories_by_study.items() if v}
-    cols = max(1, min(cols, len(studies)))
-    rows = max(1, math.ceil(len(studies) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows), squeeze=False)
-    for ax in axes.flat[len(studies):]:
-        ax.axis("off")
+    fig, axes = _panel_grid(len(studies), cols, height=3.4)
     for ax, (study, histories_by_variant) in zip(axes.flat, studies.items()):
         for color, (name, histories) in zip(_palette(len(histories_by_variant)),
                                             histories_by_variant.items()):
