@@ -529,6 +529,10 @@ def plan_job(root: Path, name: str, base: Mapping[str, Any], overrides: Mapping[
 
 
 def _base_parameters(root: Path, profile: str, data: str | None, runs_dir: Path) -> dict[str, Any]:
+    # Notebooks run with their own working directory: a relative --data path given on
+    # the command line must reach them resolved against the caller's.
+    if data and data != "synthetic":
+        data = str(Path(data).expanduser().resolve())
     return {"profile": profile, "data": data, "runs_dir": str(runs_dir), "project_root": str(root)}
 
 

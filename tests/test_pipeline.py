@@ -160,3 +160,12 @@ def test_real_analyses_declare_parameters_and_labels():
             if len(cells) > 3 and cells[1].endswith(".ipynb"):
                 source = (root / "analyses" / cells[1]).read_text()
                 assert json.dumps(f"#| label: {cells[2]}")[1:-1] in source, (cells[1], cells[2])
+
+
+def test_relative_data_path_reaches_notebooks_absolute(tmp_path, monkeypatch):
+    from cifar_core.pipeline import _base_parameters
+
+    monkeypatch.chdir(tmp_path)
+    params = _base_parameters(tmp_path, "sample", "data/cifar-10-batches-py", tmp_path / "runs")
+    assert params["data"] == str(tmp_path / "data" / "cifar-10-batches-py")
+    assert _base_parameters(tmp_path, "demo", "synthetic", tmp_path)["data"] == "synthetic"
