@@ -64,7 +64,7 @@ def bare_fit_rate(variant, dataset) -> float:
     seed_everything(variant.seed, hardware)
     splits = prepare_splits(variant, dataset)
     steps = int(np.ceil(len(splits.y_train) / variant.batch_size))
-    model = build_compiled_model(variant, dataset, hardware, steps)
+    model = build_compiled_model(variant, dataset, hardware, steps, splits.x_train)
     validation = ((splits.x_val, one_hot(splits.y_val, dataset.num_classes))
                   if splits.has_validation else None)
     started = time.perf_counter()

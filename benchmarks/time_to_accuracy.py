@@ -63,7 +63,7 @@ def train_with_clock(variant, dataset, hardware, budget=None) -> list[tuple[floa
     seed_everything(variant.seed, hardware)
     splits = prepare_splits(variant, dataset)
     steps = -(-len(splits.y_train) // variant.batch_size)
-    model = build_compiled_model(variant, dataset, hardware, steps)
+    model = build_compiled_model(variant, dataset, hardware, steps, splits.x_train)
     clock = TestAccuracyClock(splits.x_test, splits.y_test, tta_flip=variant.tta_flip,
                               budget=budget)
     model.fit(splits.x_train, one_hot(splits.y_train, dataset.num_classes),

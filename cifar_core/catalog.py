@@ -314,7 +314,7 @@ OPTIMIZERS = {
 }
 
 # ---------------------------------------------------------------------------- flagship
-FLAGSHIP = _v("flagship", "flagship", {"widths": [32, 64, 128], "stem_width": 24},
+FLAGSHIP = _v("flagship", "flagship", {"widths": [32, 64, 128], "whitening_patch": 2},
               optimizer="sgd", learning_rate=0.1, momentum=0.9, nesterov=True,
               weight_decay=5e-4, schedule="warmup_linear",
               schedule_params={"warmup_fraction": 0.1}, batch_size=128, epochs=16,

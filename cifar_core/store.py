@@ -150,6 +150,7 @@ class Run:
         """The best model (imports Keras). Not compiled by default: it is for inference."""
         import keras
 
+        import cifar_core.models.all_families  # noqa: F401  (registers custom layers)
         import cifar_core.schedules  # noqa: F401  (registers custom schedules)
 
         return keras.saving.load_model(self.path / "model.keras", compile=compile)

@@ -109,10 +109,12 @@ def make_optimizer(variant: Variant, steps_per_epoch: int) -> keras.optimizers.O
 
 
 def build_compiled_model(variant: Variant, dataset: Dataset, hardware: Hardware,
-                         steps_per_epoch: int) -> keras.Model:
-    """Build the family's network, add augmentation/float32 output, and compile it."""
+                         steps_per_epoch: int, training_images: np.ndarray) -> keras.Model:
+    """Build the family's network, adapt its data-dependent layers to the (preprocessed,
+    unaugmented) ``training_images``, add augmentation/float32 output, and compile it."""
     network = build_model(variant.family, dict(variant.params),
                           input_shape=dataset.input_shape, num_classes=dataset.num_classes)
+    adapt_to_training_images(network, training_images)
     model = finalize_model(network, variant.augmentation, seed=variant.seed,
                            float32_output=hardware.policy == "mixed_float16")
     model.compile(
@@ -121,6 +123,16 @@ def build_compiled_model(variant: Variant, dataset: Dataset, hardware: Hardware,
         metrics=["accuracy"],
     )
     return model
+
+
+def adapt_to_training_images(model: keras.Model, images: np.ndarray) -> None:
+    """Call ``adapt(images)`` on every layer (nested models included) that declares
+    ``adapt_before_fit``, such as the flagship's patch-whitening stem."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            adapt_to_training_images(layer, images)
+        elif getattr(layer, "adapt_before_fit", False):
+            layer.adapt(images)
 
 
 # ---------------------------------------------------------------------- callbacks
@@ -210,7 +222,7 @@ def fit_variant(variant: Variant, dataset: Dataset, scratch: Path, *, verbose: i
     seed_everything(variant.seed, hardware)
     splits = prepare_splits(variant, dataset)
     steps = int(np.ceil(len(splits.y_train) / variant.batch_size))
-    model = build_compiled_model(variant, dataset, hardware, steps)
+    model = build_compiled_model(variant, dataset, hardware, steps, splits.x_train)
     scratch.mkdir(parents=True, exist_ok=True)
     callbacks, reporter = build_callbacks(variant, scratch, splits.has_validation, log)
     validation = ((splits.x_val, one_hot(splits.y_val, dataset.num_classes))

@@ -12,6 +12,7 @@ import pytest  # noqa: E402
 from cifar_core.models import build_model, families  # noqa: E402
 from cifar_core.models.stats import count_params, flops_per_image, model_stats  # noqa: E402
 from cifar_core.models.transfer import WEIGHTS_ENV, WEIGHTS_FILE, WeightsUnavailable  # noqa: E402
+from cifar_core.training import adapt_to_training_images  # noqa: E402
 
 # (family, params, parameter count printed by the seed)
 SEED_MODELS = {
@@ -150,7 +151,8 @@ def test_flagship_smoke_fit_one_epoch():
     rng = np.random.default_rng(0)
     x = rng.random((200, 32, 32, 3), dtype="float32")
     y = keras.utils.to_categorical(rng.integers(0, 10, 200), 10)
-    model = build_model("flagship", {"widths": [16, 32, 32], "stem_width": 8})
+    model = build_model("flagship", {"widths": [16, 32, 32]})
+    adapt_to_training_images(model, x)
     model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.2))
     history = model.fit(x, y, batch_size=50, epochs=1, verbose=0)
@@ -158,3 +160,39 @@ def test_flagship_smoke_fit_one_epoch():
     probs = model.predict(x[:5], verbose=0)
     assert probs.shape == (5, 10)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_patch_whitening_whitens_training_patches_and_survives_saving(tmp_path):
+    from cifar_core.models.flagship import PatchWhitening
+
+    rng = np.random.default_rng(0)
+    # Correlated channels and neighbouring pixels, as in real images.
+    base = rng.normal(size=(300, 33, 33, 1)).astype("float32")
+    smooth = base[:, 1:, 1:] + base[:, :-1, :-1]
+    images = np.concatenate([smooth, 0.5 * smooth + 0.1 * rng.normal(size=smooth.shape),
+                             rng.normal(size=smooth.shape)], axis=-1).astype("float32")
+    inputs = keras.Input((32, 32, 3))
+    model = keras.Model(inputs, PatchWhitening(2, name="whitening")(inputs))
+    assert not np.any(model.get_layer("whitening").kernel.numpy()), "zero until adapted"
+
+    adapt_to_training_images(model, images)
+    out = np.asarray(model.predict(images[:100], verbose=0))
+    assert out.shape == (100, 31, 31, 24)
+    whitened = out[..., :12].reshape(-1, 12)
+    np.testing.assert_allclose(np.cov(whitened, rowvar=False), np.eye(12), atol=0.1)
+    np.testing.assert_allclose(out[..., 12:], -out[..., :12], atol=1e-5)
+
+    model.save(tmp_path / "m.keras")
+    again = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(again.predict(images[:4], verbose=0), out[:4], atol=1e-5)
+
+
+def test_trainer_adapts_layers_inside_the_augmented_model():
+    from cifar_core.augmentation import finalize_model
+
+    network = build_model("flagship", {"widths": [8, 8, 8]})
+    model = finalize_model(network, {"flip": True})
+    assert model is not network
+    images = np.random.default_rng(1).random((20, 32, 32, 3), dtype="float32")
+    adapt_to_training_images(model, images)
+    assert np.any(network.get_layer("whitening").kernel.numpy())
