@@ -42,6 +42,21 @@ def _profile_option(parser: argparse.ArgumentParser) -> None:
                              "(default: $CIFAR_REPORT_PROFILE or demo)")
 
 
+def jobs_option(parser: argparse.ArgumentParser) -> None:
+    """``--jobs N|auto``: how many worker processes train missing runs."""
+    from cifar_core.parallel import parse_jobs
+
+    def jobs(text: str):
+        try:
+            return parse_jobs(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parser.add_argument("--jobs", type=jobs, default="auto", metavar="N|auto",
+                        help="processes that train missing runs (default auto: 1 on a GPU, up to 4 "
+                             "on a CPU, sharing its cores; 1 shows Keras progress bars)")
+
+
 def _runs_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", metavar="DIR",
                         help="run store directory (default: $CIFAR_REPORT_RUNS or ./runs)")
@@ -72,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(train)
     train.add_argument("--epochs", type=int, metavar="N", help="override every variant's epochs")
     _runs_option(train)
+    jobs_option(train)
     train.add_argument("--quiet", action="store_true", help="no Keras progress bars")
     train.set_defaults(func=cmd_train)
 
@@ -219,11 +235,11 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     variants = resolve_variants(args)
     dataset = _load_dataset(args, _profile(args.profile))
-    from cifar_core.training import train_many
+    from cifar_core.parallel import train_runs
 
     print(f"data: {dataset.source} ({len(dataset.y_train)} train / {len(dataset.y_test)} test, "
           f"fingerprint {dataset.fingerprint}{', SYNTHETIC' if dataset.synthetic else ''})")
-    train_many(variants, dataset, _store(args), verbose=0 if args.quiet else 1)
+    train_runs(variants, dataset, _store(args), jobs=args.jobs, verbose=0 if args.quiet else 1)
     return 0
 
 

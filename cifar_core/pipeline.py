@@ -159,13 +159,14 @@ def variant_key(variant: Any, fingerprint: str) -> str:
 
 def ensure_runs(variants: Sequence[Any], dataset: Any, store: Any, *, train: bool = True,
                 log: Log = print, verbose: int = 1, trained: list | None = None,
-                verify: bool = True) -> dict[str, Any]:
+                verify: bool = True, jobs: int | str = 1) -> dict[str, Any]:
     """``{run key: Run}`` for ``variants``, training the missing ones (imports Keras only then).
 
     Keys of runs that are missing and not trained (or that :func:`not_runnable` refuses,
     e.g. transfer learning without ImageNet weights) map to ``None``. The keys trained
     here are appended to ``trained`` when given. ``verify=False`` trusts any entry with a
     manifest (no checksums: fast for a no-change build; notebooks verify when they read).
+    ``jobs`` worker processes train (:func:`cifar_core.parallel.train_runs`).
     """
     found: dict[str, Any] = {}
     missing = []
@@ -177,11 +178,11 @@ def ensure_runs(variants: Sequence[Any], dataset: Any, store: Any, *, train: boo
         if found[key] is None and not_runnable(variant) is None:
             missing.append(variant)
     if missing and train:
-        from cifar_core.training import train_many
+        from cifar_core.parallel import train_runs
 
         log(f"training {len(missing)} missing run(s): "
             + ", ".join(f"{v.name} (seed {v.seed})" for v in missing))
-        for run in train_many(missing, dataset, store, verbose=verbose, log=log):
+        for run in train_runs(missing, dataset, store, jobs=jobs, verbose=verbose, log=log):
             found[run.key] = run
             if trained is not None:
                 trained.append(run.key)
@@ -633,12 +634,12 @@ def _prepare(root: Path, profile: str, data: str | None, runs_dir: str | None):
 
 
 def _train_for(jobs_variants: Sequence[tuple[Job, list]], dataset: Any, store: Any,
-               log: Log) -> tuple[dict[str, Any], list[str]]:
+               log: Log, workers: int | str = 1) -> tuple[dict[str, Any], list[str]]:
     """Train every missing run the jobs read (one Keras import for all); fill run keys."""
     everything = [v for _, variants in jobs_variants for v in variants]
     trained: list[str] = []
     runs = ensure_runs(everything, dataset, store, log=log, trained=trained, verbose=2,
-                       verify=False)
+                       verify=False, jobs=workers)
     for job, variants in jobs_variants:
         job.run_keys = sorted({variant_key(v, dataset.fingerprint) for v in variants})
     return runs, trained
@@ -648,10 +649,11 @@ def build(profile: str = "demo", data: str | None = None, to: Sequence[str] = ("
           renderer: str = "auto", runs_dir: str | None = None,
           analyses: Sequence[str] | None = None, render: bool = True, *,
           root: str | os.PathLike | None = None, force: bool = False,
-          log: Log = print) -> BuildResult:
+          jobs: int | str = "auto", log: Log = print) -> BuildResult:
     """Train what is missing, execute the analyses whose inputs changed, write
     ``_variables.yml`` and render. Returns a :class:`BuildResult` (``exit_code`` is 1 when
-    an analysis or the render failed; the other analyses still ran)."""
+    an analysis or the render failed; the other analyses still ran). ``jobs`` worker
+    processes train the missing runs (:func:`cifar_core.parallel.train_runs`)."""
     root = project_root(root)
     prof, dataset, store, store_root = _prepare(root, profile, data, runs_dir)
     log(f"profile {profile}: dataset {dataset.source} (fingerprint {dataset.fingerprint}"
@@ -659,7 +661,7 @@ def build(profile: str = "demo", data: str | None = None, to: Sequence[str] = ("
     names = list(analyses) if analyses else list_analyses(root)
     base, overrides = _base_parameters(root, profile, data, store_root), load_overrides(root)
     planned = [plan_job(root, n, base, overrides.get(n, {}), prof) for n in names]
-    runs, trained = _train_for(planned, dataset, store, log)
+    runs, trained = _train_for(planned, dataset, store, log, jobs)
     result = BuildResult(trained=trained)
     result.analyses = run_jobs([job for job, _ in planned], root / OUTPUT_DIR,
                                dataset.fingerprint, force=force, log=log)
@@ -702,7 +704,7 @@ def render_report(root: Path, to: Sequence[str], renderer: str, profile: str,
 def run_analysis(name: str, params: Mapping[str, Any] | None = None, profile: str = "demo",
                  data: str | None = None, *, runs_dir: str | None = None,
                  root: str | os.PathLike | None = None, reset: bool = False,
-                 log: Log = print) -> BuildResult:
+                 jobs: int | str = "auto", log: Log = print) -> BuildResult:
     """Re-execute one analysis with overridden parameters (papermill), training only the
     variants the new parameters need. The overrides are remembered (later builds use them;
     ``reset=True`` drops them) and ``_variables.yml`` is refreshed so the next render picks
@@ -714,7 +716,7 @@ def run_analysis(name: str, params: Mapping[str, Any] | None = None, profile: st
     params = {} if reset else {**load_overrides(root).get(name, {}), **params}
     prof, dataset, store, store_root = _prepare(root, profile, data, runs_dir)
     job_variants = plan_job(root, name, _base_parameters(root, profile, data, store_root), params, prof)
-    runs, trained = _train_for([job_variants], dataset, store, log)
+    runs, trained = _train_for([job_variants], dataset, store, log, jobs)
     result = BuildResult(trained=trained)
     result.analyses = run_jobs([job_variants[0]], root / OUTPUT_DIR, dataset.fingerprint,
                                force=True, log=log)

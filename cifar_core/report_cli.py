@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import Any, Sequence
 
+from cifar_core.cli import jobs_option
+
 PROFILES = ("demo", "sample", "full", "smoke")
 RENDERERS = ("auto", "quarto", "builtin")
 
@@ -29,6 +31,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         help="CIFAR-10 location (cifar-10-batches-py, its parent or the .tar.gz) "
                              "or 'synthetic'; default: the profile's source")
     parser.add_argument("--runs", metavar="DIR", help="run store (default: ./runs or $CIFAR_REPORT_RUNS)")
+    jobs_option(parser)
 
 
 def add_report_commands(subparsers: Any) -> None:
@@ -74,7 +77,7 @@ def run_build(args: argparse.Namespace) -> int:
     try:
         result = build(profile=args.profile, data=args.data, to=args.to, renderer=args.renderer,
                        runs_dir=args.runs, analyses=args.only, render=not args.no_render,
-                       force=args.force)
+                       force=args.force, jobs=args.jobs)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -86,7 +89,8 @@ def run_analysis_command(args: argparse.Namespace) -> int:
 
     try:
         result = run_analysis(args.name, parse_cli_parameters(args.parameter), profile=args.profile,
-                              data=args.data, runs_dir=args.runs, reset=args.reset)
+                              data=args.data, runs_dir=args.runs, reset=args.reset,
+                              jobs=args.jobs)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
