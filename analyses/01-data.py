@@ -16,7 +16,6 @@ preview_images = 8  # images in the augmentation preview
 seed = 0
 
 # %%
-import pandas as pd
 
 from cifar_core import evaluation as ev
 from cifar_core import plots

@@ -13,7 +13,6 @@ variants = None  # extra variant names
 seeds = None  # None: the profile's seeds; an int (how many) or a list
 
 # %%
-import pandas as pd
 
 from cifar_core import catalog
 from cifar_core import evaluation as ev

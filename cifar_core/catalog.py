@@ -21,7 +21,6 @@ Example
 from __future__ import annotations
 
 import difflib
-import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
@@ -580,25 +579,3 @@ def _cached(variant: Variant, profile: Profile, store, fingerprint) -> bool | No
 
     return all(store.get(run_key(profile.scale(variant, seed), fingerprint)) is not None
                for seed in profile.seeds)
-
-
-def estimate_seconds(profile: str | Profile, *, n_train: int, n_eval: int,
-                     images_per_second_at_53mflops: float = 500.0,
-                     overhead_per_run: float = 4.0) -> dict[str, float]:
-    """Rough wall time of a profile's plan on the 2-core CPU, per variant (all seeds).
-
-    Calibrated by DESIGN.md's figure: ~500 training images/s for seed 001's model_a
-    (53 MFLOPs per image); training cost scales with FLOPs, evaluation costs a third of
-    training per image, plus a fixed overhead per run (build, compile, files).
-    """
-    profile = get_profile(profile)
-    rate = 53.2e6 * images_per_second_at_53mflops
-    seconds: dict[str, float] = {}
-    for variant in all_variants():
-        if not profile.includes(variant):
-            continue
-        flops = max(_stats(variant)["flops"], 5e6)
-        per_epoch = (n_train + n_eval / 3) * flops / rate
-        run = profile.epochs_for(variant) * per_epoch + overhead_per_run
-        seconds[variant.name] = math.ceil(run * len(profile.seeds))
-    return seconds

@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -36,10 +35,6 @@ ANALYSES_DIR = "analyses"
 OUTPUT_DIR = Path("report") / "notebooks"
 VARIABLES_FILE = "_variables.yml"
 OVERRIDES_FILE = ".overrides.json"
-BASE_PARAMETERS = ("profile", "data", "runs_dir", "project_root")
-"""Parameters the build passes to every notebook that declares them."""
-RUN_PARAMETERS = ("studies", "variants", "seeds")
-"""Parameters that decide which runs a notebook reads (see :func:`resolve_variants`)."""
 READ_SIDE_MODULES = ("evaluation.py", "plots.py", "pipeline.py", "catalog.py")
 """Library files whose content is part of every analysis' input hash."""
 
@@ -728,7 +723,3 @@ def run_analysis(name: str, params: Mapping[str, Any] | None = None, profile: st
     log(f"analysis {name}: {len(trained)} run(s) trained, {result.analyses[0].status}")
     return result
 
-
-def clean_outputs(root: str | os.PathLike | None = None) -> None:
-    """Remove every executed notebook, hash sidecar and override (forces a full re-run)."""
-    shutil.rmtree(project_root(root) / OUTPUT_DIR, ignore_errors=True)

@@ -73,29 +73,6 @@ def learning_curves(histories_by_variant: Mapping[str, Sequence[pd.DataFrame]],
 
 
 # --------------------------------------------------------------------------- bars
-def accuracy_bars(table: pd.DataFrame, *, splits: Sequence[str] = ("train", "val", "test"),
-                  title: str | None = None, baseline: str | None = None,
-                  reported: bool = True) -> plt.Figure:
-    """Grouped bars of mean accuracy per variant and split with ±std error bars
-    (from :func:`cifar_core.evaluation.runs_table`); reported figures as black ticks."""
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(table) + 2), 3.8))
-    width = 0.8 / len(splits)
-    positions = np.arange(len(table))
-    for k, (split, color) in enumerate(zip(splits, _palette(len(splits)))):
-        ax.bar(positions + (k - (len(splits) - 1) / 2) * width, table[f"{split}_accuracy_mean"] * 100,
-               width, yerr=table[f"{split}_accuracy_std"].fillna(0) * 100, capsize=3,
-               color=color, label=split)
-    if reported and "reported" in table and table["reported"].notna().any():
-        ax.scatter(positions, table["reported"] * 100, marker="_", s=600, color="black",
-                   zorder=5, label="reported (seed)")
-    labels = [f"{v}*" if v == baseline else v for v in table["variant"]]
-    ax.set_xticks(positions, labels, rotation=30, ha="right")
-    ax.set(ylabel="accuracy (%)", ylim=(0, 100), title=title or "")
-    ax.legend(fontsize="small", ncol=len(splits) + 1, loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
 def study_panels(tables: Mapping[str, pd.DataFrame], *, split: str = "test",
                  baselines: Mapping[str, str] | None = None, cols: int = 3) -> plt.Figure:
     """One panel per study: mean ``split`` accuracy per variant with ±std error bars

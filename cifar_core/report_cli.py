@@ -10,9 +10,10 @@ import argparse
 import sys
 from typing import Any, Sequence
 
+from cifar_core import catalog
 from cifar_core.cli import jobs_option
 
-PROFILES = ("demo", "sample", "full", "smoke")
+PROFILES = tuple(profile.name for profile in catalog.profiles())
 RENDERERS = ("auto", "quarto", "builtin")
 
 

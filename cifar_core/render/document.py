@@ -123,7 +123,7 @@ class Embedder:
         return f"\n\n{block}\n\n"
 
     def _caption(self, outputs: CellOutputs, key: str) -> str:
-        number = self.numbering.add(outputs.label, self.article)
+        self.numbering.add(outputs.label, self.article)
         caption = str(outputs.options.get(key) or "").strip()
         prefix = self.numbering.text(outputs.label)
         return f"{prefix}: {caption}" if caption else prefix
