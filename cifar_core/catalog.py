@@ -3,7 +3,8 @@ grouped into studies, and the profiles that scale them to a budget.
 
 * A :class:`Study` is a named group of variants compared against a ``baseline``; it
   cites the seed reports it comes from (``sources``), carries their reported test
-  accuracies (``reported``), pass marks where the seed has them, and notes.
+  accuracies (``reported``), pass marks where the seed has them, and notes (separate
+  remarks, so that one shared by several studies can be printed once).
 * A :class:`Profile` (``demo``, ``sample``, ``full``) says which data to load and
   scales every variant's epochs and seed; it never changes *what* a variant is.
 
@@ -49,7 +50,7 @@ class Study:
     variants: tuple[Variant, ...]
     reported: Mapping[str, float] = field(default_factory=dict)
     pass_marks: Mapping[str, tuple[str, float]] = field(default_factory=dict)
-    notes: str = ""
+    notes: tuple[str, ...] = ()
     reported_extra: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     derived: tuple[Mapping[str, Any], ...] = ()
 
@@ -181,10 +182,12 @@ S000_REPORTED = {"s000_mlp": 0.4642, "s000_cnn2": 0.6890, "s000_cnn3": 0.1018,
 S000_TRAIN = {"s000_cnn3": 0.8549, "s000_cnn1_leaky": 0.9751, "s000_cnn1_pool4": 0.7746,
               "s000_cnn1_bn": 0.8444, "s000_mlp": 0.4691, "s000_cnn2": 0.7369}
 S000_NOTE = ("Seed 000's architectures and optimizer (Adam 1e-3, batch 32, valid padding, "
-             "Dense 225 head) are kept; its MLP layers are not shown in the report, so the "
-             "codebasics tutorial it follows (Dense 3000-1000 ReLU, SGD) is assumed. Its "
-             "depth-3 test figure (10.2 %) is chance level while training accuracy is 85.5 %: "
-             "an evaluation mismatch in the seed, to be flagged, not interpreted. ")
+             "Dense 225 head) are kept.")
+S000_MLP_NOTE = ("Seed 000's MLP layers are not shown in the report, so the codebasics tutorial "
+                 "it follows (Dense 3000-1000 ReLU, SGD) is assumed.")
+S000_DEPTH3_NOTE = ("Seed 000's depth-3 test figure (10.2 %) is chance level while training "
+                    "accuracy is 85.5 %: an evaluation mismatch in the seed, to be flagged, not "
+                    "interpreted.")
 
 # ---------------------------------------------------------------------------- seed 001
 _MODEL_A = {"blocks": [[32, 32], [64, 64]], "padding": "same", "dense": [512], "dense_dropout": 0.5}
@@ -271,13 +274,17 @@ S003_REPORTED = {"s003_net": 0.7805, "s003_net_zscore": 0.785, "s003_net_zscore_
                  "s003_net_l2_step": 0.8221, "s003_vgg16_b3": 0.8162, "s003_vgg16_full": 0.83,
                  "s003_vgg16_full_imagenet": 0.8347}
 S003_NOTE = ("Seed 003's optimizer is not shown: Adam 1e-3, batch 64 (its reference's batch) "
-             "are assumed; fine-tuning VGG16 uses Adam 1e-4. Its step schedule as written "
-             "(`if epoch > 50 … elif epoch > 75`) never reaches the second step: "
-             "s003_net_l2_step runs it as written, ctl_s003_l2_step_intended as intended. ")
+             "are assumed; fine-tuning VGG16 uses Adam 1e-4.")
+S003_STEP_NOTE = ("Seed 003's step schedule as written (`if epoch > 50 … elif epoch > 75`) never "
+                  "reaches the second step: s003_net_l2_step runs it as written, "
+                  "ctl_s003_l2_step_intended as intended.")
 KNN_DERIVED = {"name": "s003_vgg16_knn", "base": "s003_vgg16_full_imagenet", "method": "knn",
                "k": 5, "reported_test_accuracy": 0.84,
                "note": "k-NN on the penultimate features of the trained base variant "
                        "(cifar_core.knn.knn_on_features); seed 003 reports ~84 %."}
+KNN_FROM_SCRATCH = {"name": "ctl_s003_net_knn", "base": "s003_net_zscore", "method": "knn", "k": 5,
+                    "note": "k-NN on the penultimate features of seed 003's net trained from "
+                            "scratch: the same method without ImageNet, runnable in every profile."}
 
 # ---------------------------------------------------------------------------- seed 004
 _S004_CNN = {"blocks": [[96], [80]], "kernel_size": 5, "dense": [256]}
@@ -314,9 +321,9 @@ OPTIMIZERS = {
 
 # ---------------------------------------------------------------------------- flagship
 FLAGSHIP = _v("flagship", "flagship", {"widths": [32, 64, 128], "whitening_patch": 2},
-              optimizer="sgd", learning_rate=0.1, momentum=0.9, nesterov=True,
+              optimizer="sgd", learning_rate=0.2, momentum=0.9, nesterov=True,
               weight_decay=5e-4, schedule="warmup_linear",
-              schedule_params={"warmup_fraction": 0.1}, batch_size=128, epochs=16,
+              schedule_params={"warmup_fraction": 0.05}, batch_size=128, epochs=16,
               preprocessing="channel_zscore", augmentation={"flip": True, "shift": 2 / 32},
               label_smoothing=0.2, tta_flip=True)
 
@@ -330,8 +337,9 @@ def _only(mapping: Mapping[str, Any], names: Iterable[str]) -> dict:
     return {n: mapping[n] for n in names if n in mapping}
 
 
-def _study(name, title, seeds, baseline, names, *, notes="", pass_marks=None, derived=()):
+def _study(name, title, seeds, baseline, names, *, notes=(), pass_marks=None, derived=()):
     names = tuple(names)
+    notes = tuple(n.strip() for n in ((notes,) if isinstance(notes, str) else notes) if n)
     reported = _only(ALL_REPORTED, names)
     extra = {n: ALL_EXTRA[n] for n in names if n in ALL_EXTRA}
     sources = tuple(SEED_FILES[s] if s in SEED_FILES else s for s in seeds)
@@ -348,10 +356,10 @@ CONFOUND = "The seed compares models trained for different epochs; ctl_ variants
 
 _STUDIES = (
     _study("baselines", "Baselines: MLP vs CNN", ["000", "004"], "s000_cnn2",
-           ["s000_mlp", "s000_cnn2", "s004_mlp", "s004_cnn"], notes=S000_NOTE),
+           ["s000_mlp", "s000_cnn2", "s004_mlp", "s004_cnn"], notes=(S000_NOTE, S000_MLP_NOTE)),
     _study("depth", "Depth: number of conv blocks", ["000", "002"], "s000_cnn2",
            ["ctl_cnn1_e5", "s000_cnn2", "s000_cnn3", "s002_model2_1", "s002_model2_2",
-            "s002_model2_3"], notes=S000_NOTE + S002_NOTE),
+            "s002_model2_3"], notes=(S000_NOTE, S000_DEPTH3_NOTE, S002_NOTE)),
     _study("filters", "Width: filters per convolution", ["000"], "ctl_cnn1_e5",
            ["ctl_cnn1_f16", "ctl_cnn1_e5", "s000_cnn1_f64"], notes=S000_NOTE),
     _study("kernel_size", "Kernel size", ["000"], "ctl_cnn1_e5",
@@ -360,7 +368,7 @@ _STUDIES = (
            ["s000_cnn1", "s000_cnn1_leaky", "ctl_cnn1_tanh", "ctl_cnn1_gelu"], notes=S000_NOTE),
     _study("pooling", "Pooling: max 2×2/3×3/4×4, average, global average", ["000"], "s000_cnn1",
            ["s000_cnn1", "s000_cnn1_pool3", "s000_cnn1_pool4", "s000_cnn1_avgpool",
-            "s000_cnn1_gap"], notes=S000_NOTE + "Global average pooling ran 5 epochs, the rest 10."),
+            "s000_cnn1_gap"], notes=(S000_NOTE, "Global average pooling ran 5 epochs, the rest 10.")),
     _study("batch_size", "Batch size (seed 002 Model 1, 100 epochs)", ["002"], "s002_model1_b128",
            ["s002_model1_b32", "s002_model1_b64", "s002_model1_b128"], notes=S002_NOTE),
     _study("optimizer", "Optimizer at the seeds' rates (seed 004 final model)", ["004", "002"],
@@ -371,7 +379,8 @@ _STUDIES = (
                  "(seed 002 Model 3)."),
     _study("lr_schedule", "Learning-rate schedule (seed 003 net, L2, augmentation)", ["003"],
            "s003_net_l2_step", ["ctl_s003_l2_constant", "s003_net_l2_step",
-                                "ctl_s003_l2_step_intended", "ctl_s003_l2_cosine"], notes=S003_NOTE),
+                                "ctl_s003_l2_step_intended", "ctl_s003_l2_cosine"],
+           notes=(S003_NOTE, S003_STEP_NOTE)),
     _study("normalization", "Input normalization (seed 003 net)", ["003"], "s003_net",
            ["s003_net", "ctl_s003_net_unit", "s003_net_zscore", "ctl_s003_net_channel"],
            notes=S003_NOTE),
@@ -380,10 +389,10 @@ _STUDIES = (
     _study("batch_norm", "Batch normalization", ["004", "001", "000"], "ctl_s004_dropout_e15",
            ["ctl_s004_dropout_e15", "s004_cnn_bn", "s001_model_a", "s001_model_c",
             "ctl_cnn1_e5", "s000_cnn1_bn"],
-           notes=CONFOUND + "Seed 000 puts BN after the ReLU and drops the pooling layer."),
+           notes=(CONFOUND, "Seed 000 puts BN after the ReLU and drops the pooling layer.")),
     _study("l2", "L2 weight penalty on convolutions (seed 003 net)", ["003"], "s003_net_zscore_aug",
            ["s003_net_zscore_aug", "ctl_s003_net_zscore_aug_l2", "s003_net_l2_step"],
-           notes=S003_NOTE),
+           notes=(S003_NOTE, S003_STEP_NOTE)),
     _study("augmentation", "Data augmentation", ["001", "003"], "s001_model_a",
            ["s001_model_a", "ctl_model_a_flip", "s001_model_b", "s003_net_zscore",
             "s003_net_zscore_aug"],
@@ -406,9 +415,9 @@ _STUDIES = (
                                    "reached 86.2 % with Adam in 100 epochs."),
     _study("transfer", "Transfer learning from VGG16 (+ k-NN on features)", ["003"],
            "s003_vgg16_b3", ["s003_vgg16_b3", "ctl_vgg16_b3_frozen", "s003_vgg16_full",
-                             "s003_vgg16_full_imagenet"], derived=[KNN_DERIVED],
-           notes=S003_NOTE + "Needs the VGG16 ImageNet weights as a local file; without "
-                             "them the study is reported as not run."),
+                             "s003_vgg16_full_imagenet"], derived=[KNN_DERIVED, KNN_FROM_SCRATCH],
+           notes=(S003_NOTE, "Needs the VGG16 ImageNet weights as a local file; "
+                                         "without them the study is reported as not run.")),
     _study("flagship", "Flagship: a fast airbench-style recipe", [FLAGSHIP_SOURCE, "004"],
            "s004_final", ["s004_final", "flagship"],
            notes="Compared with seed 004's final recipe in time to accuracy "
@@ -486,12 +495,14 @@ def studies_of(name: str) -> list[str]:
     return [s.name for s in _STUDIES if name in s.names()]
 
 
-def _select(studies: Iterable[str] | None, names: Iterable[str] | None) -> list[Variant]:
+def _select(studies: Iterable[str] | None, names: Iterable[str] | None, *,
+            derived_bases: bool = False) -> list[Variant]:
     if studies is None and names is None:
         return all_variants()
     chosen: dict[str, Variant] = {}
-    for study in studies or ():
-        for variant in get_study(study).variants:
+    for study in map(get_study, studies or ()):
+        bases = [get_variant(entry["base"]) for entry in study.derived] if derived_bases else []
+        for variant in (*study.variants, *bases):
             chosen.setdefault(variant.name, variant)
     for name in names or ():
         chosen.setdefault(name, get_variant(name))
@@ -500,7 +511,9 @@ def _select(studies: Iterable[str] | None, names: Iterable[str] | None) -> list[
 
 def plan(profile: str | Profile, studies: Iterable[str] | None = None,
          names: Iterable[str] | None = None) -> list[Variant]:
-    """The runs a profile trains: selected variants, scaled, once per profile seed.
+    """The runs a profile trains: selected variants (and the base variants of the
+    selected studies' derived entries, such as k-NN on features), scaled, once per
+    profile seed.
 
     Variants the profile marks full-only are left out unless named explicitly.
     Unknown study or variant names raise ``KeyError`` with close matches.
@@ -508,7 +521,7 @@ def plan(profile: str | Profile, studies: Iterable[str] | None = None,
     profile = get_profile(profile)
     explicit = set(names or ())
     runs = []
-    for variant in _select(studies, names):
+    for variant in _select(studies, names, derived_bases=True):
         if variant.name in explicit or profile.includes(variant):
             runs.extend(profile.scale(variant, seed) for seed in profile.seeds)
     return runs

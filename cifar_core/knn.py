@@ -2,7 +2,12 @@
 
 Seed 003 drops the softmax layer of its fine-tuned VGG16, embeds the training images
 with what is left, and fits a k-NN classifier on those features (~84 % test accuracy).
-:func:`knn_on_features` does the same for any trained Keras model.
+:func:`knn_on_features` does the same for any trained Keras model, and
+:func:`knn_for_run` for a run of the store (same split and preprocessing as its
+training).
+
+>>> knn_for_run(store.get(key), dataset, k=5)["test_accuracy"]   # doctest: +SKIP
+0.71
 """
 from __future__ import annotations
 
@@ -11,11 +16,22 @@ from typing import Any
 import numpy as np
 
 
-def feature_extractor(model):
-    """A model from ``model``'s inputs to the output of its second-to-last layer."""
+def classifier_network(model):
+    """The network that ends in the softmax layer: ``model`` itself, or the inner model
+    that training wrapped behind augmentation layers or a float32 output cast
+    (:func:`cifar_core.augmentation.finalize_model`)."""
     import keras
 
-    return keras.Model(model.inputs, model.layers[-2].output, name=f"{model.name}_features")
+    last = [layer for layer in model.layers if layer.name != "float32_output"][-1]
+    return classifier_network(last) if isinstance(last, keras.Model) else model
+
+
+def feature_extractor(model):
+    """A model from the classifier network's inputs to its second-to-last layer."""
+    import keras
+
+    network = classifier_network(model)
+    return keras.Model(network.inputs, network.layers[-2].output, name=f"{network.name}_features")
 
 
 def embed(model, x: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
@@ -47,3 +63,17 @@ def knn_on_features(model, x_train, y_train, x_test, y_test, *, k: int = 5,
         "test_accuracy": float(np.mean(predictions == y_test)),
         "test_predictions": predictions,
     }
+
+
+def knn_for_run(run, dataset, *, k: int = 5) -> dict[str, Any]:
+    """k-NN on the penultimate features of a stored run's model.
+
+    The images are split and preprocessed exactly as when ``run`` was trained
+    (:func:`cifar_core.training.prepare_splits`); k-NN is fitted on the training split
+    and scored on the test set. Returns what :func:`knn_on_features` returns.
+    """
+    from cifar_core.training import prepare_splits
+
+    splits = prepare_splits(run.variant, dataset)
+    return knn_on_features(run.load_model(), splits.x_train, splits.y_train,
+                           splits.x_test, splits.y_test, k=k)

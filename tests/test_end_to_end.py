@@ -93,3 +93,16 @@ def test_second_build_reuses_everything(built):
     assert again.exit_code == 0
     assert again.trained == [] and again.executed == []
     assert len(again.reused) == 8
+
+
+def test_knn_on_features_of_a_network_trained_from_scratch_runs_offline(built):
+    root, runs, _ = built
+    knn = yaml.safe_load((root / "_variables.yml").read_text())["transfer"]["knn_scratch"]
+    assert knn["status"] == "run", knn
+    from cifar_core.data import load_dataset
+
+    base = catalog.get_profile("smoke").scale(catalog.get_variant("s003_net_zscore"))
+    dataset = load_dataset(**catalog.get_profile("smoke").dataset_kwargs())
+    run = RunStore(runs).get(run_key(base, dataset.fingerprint))
+    assert knn["base_test_acc"] == f"{run.metrics['test_accuracy'] * 100:.1f} %"
+    assert re.fullmatch(r"\d+\.\d %", knn["test_acc"])

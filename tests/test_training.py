@@ -144,6 +144,19 @@ def test_saved_model_and_predictions_agree_with_tta(trained, dataset):
     assert np.abs(plain - flipped).max() > 1e-4, "an MLP is not mirror-symmetric"
 
 
+def test_knn_on_a_stored_runs_features_skips_the_augmentation_wrapper(trained, dataset):
+    from cifar_core.knn import classifier_network, knn_for_run
+
+    _, run, _ = trained
+    model = run.load_model()
+    assert model.layers[1].name == "augmentation"  # the stored model wraps the network
+    network = classifier_network(model)
+    assert network is not model and network.layers[-1].units == 10
+    result = knn_for_run(run, dataset, k=3)
+    assert result["feature_dim"] == 32  # the MLP's hidden layer, not the softmax
+    assert result["test_accuracy"] > 0.5 and len(result["test_predictions"]) == 60
+
+
 def test_second_call_reuses_and_same_seed_is_deterministic(trained, dataset, flagship_like,
                                                           tmp_path):
     store, run, _ = trained
