@@ -48,8 +48,7 @@ plots.show(plots.curve_panels({s: ctx.histories(runs) for s, runs in by_study.it
 
 # %%
 #| label: architecture-notes
-notes = [f"**{st.title}.** {st.notes}" for st in catalog_studies.values() if st.notes]
-ev.show_markdown("\n\n".join(notes))
+ev.show_markdown(ev.study_notes(catalog_studies.values()))
 flags = ev.run_anomalies({n: r for runs in by_study.values() for n, r in runs.items()},
                          ctx.dataset.num_classes)
 ev.show_markdown(ev.callout(flags) or "No anomalies were flagged in these studies.")

@@ -1,14 +1,15 @@
 # %% [markdown]
-# # Training ablations: batch size, optimizer, learning-rate schedule, input normalization
+# # Training ablations: batch size, optimizer, learning-rate schedule, input normalization, and the flagship recipe
 #
-# One table and one chart per study, learning curves, mean ± std over seeds.
+# One table and one chart per study, learning curves, mean ± std over seeds; the fast
+# flagship recipe against seed 004's final recipe in accuracy over training time.
 
 # %% tags=["parameters"]
 profile = "demo"  # demo | sample | full
 data = None  # a CIFAR-10 path or "synthetic"; None: the profile's source
 runs_dir = None  # run store (default: <project>/runs)
 project_root = None  # default: the folder above analyses/
-studies = ["batch_size", "optimizer", "lr_schedule", "normalization"]  # catalog studies this analysis reads
+studies = ["batch_size", "optimizer", "lr_schedule", "normalization", "flagship"]  # catalog studies this analysis reads
 variants = None  # extra variant names
 seeds = None  # None: the profile's seeds; an int (how many) or a list
 
@@ -27,7 +28,7 @@ table = ev.studies_table(by_study, {s: st.reported for s, st in catalog_studies.
 
 # %%
 #| label: tbl-training
-#| tbl-cap: "Training studies: batch size, optimizer, learning-rate schedule and input normalization; train and test accuracy (mean ± std over seeds), time; reported = the seed report's figure."
+#| tbl-cap: "Training studies: batch size, optimizer, learning-rate schedule, input normalization and the flagship recipe; train and test accuracy (mean ± std over seeds), time; reported = the seed report's figure."
 shown = ev.display_table(table, losses=False) if len(table) else table
 if len(table):
     shown.insert(0, "study", table["study"])
@@ -47,9 +48,17 @@ plots.show(plots.curve_panels({s: ctx.histories(runs) for s, runs in by_study.it
                               metric="val_loss"))
 
 # %%
+#| label: fig-training-flagship
+#| fig-cap: "The flagship recipe against seed 004's final recipe: validation accuracy over training time (mean ± std over seeds; epochs taken as equally long); dotted: seed 004's final test accuracy."
+flagship_runs = ctx.study_runs("flagship")
+flagship_table = ev.runs_table(flagship_runs)
+s004_acc = flagship_table.set_index("variant")["test_accuracy_mean"].get("s004_final")
+plots.show(plots.time_curves(ev.time_curves(flagship_runs), target=s004_acc,
+                             target_label="seed 004 final, test"))
+
+# %%
 #| label: training-notes
-notes = [f"**{st.title}.** {st.notes}" for st in catalog_studies.values() if st.notes]
-ev.show_markdown("\n\n".join(notes))
+ev.show_markdown(ev.study_notes(catalog_studies.values()))
 flags = ev.run_anomalies({n: r for runs in by_study.values() for n, r in runs.items()},
                          ctx.dataset.num_classes)
 ev.show_markdown(ev.callout(flags) or "No anomalies were flagged in these studies.")
@@ -58,5 +67,8 @@ ev.show_markdown(ev.callout(flags) or "No anomalies were flagged in these studie
 best = ev.best_row(table)
 save_vars("04-training", {"training": {
     "best_variant": best["variant"] if best is not None else "n/a",
-    "best_test_acc": ev.acc_text(table, best["variant"]) if best is not None else "n/a"}},
+    "best_test_acc": ev.acc_text(table, best["variant"]) if best is not None else "n/a",
+    "flagship": {name: {"test_acc": ev.acc_text(flagship_table, name),
+                        "time": ev.seconds_text(flagship_table, name)}
+                 for name in ("flagship", "s004_final")}}},
     project_root)

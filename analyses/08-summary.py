@@ -84,5 +84,7 @@ best = ev.best_row(table)
 save_vars("08-summary", {"summary": {
     "best_variant": best["variant"] if best is not None else "n/a",
     "best_test_acc": ev.acc_text(table, best["variant"]) if best is not None else "n/a",
-    "n_variants": str(len(table)), "n_runs": str(sum(len(r) for r in runs.values()))}},
+    "n_variants": str(len(table)),
+    # Two variants that a profile scales to the same config share their runs: count keys once.
+    "n_runs": str(len({run.key for seeds in runs.values() for run in seeds}))}},
     project_root)

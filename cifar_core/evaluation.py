@@ -97,6 +97,36 @@ def runs_table(runs_by_variant: Mapping[str, Sequence[Any]],
     return table
 
 
+def time_curves(runs_by_variant: Mapping[str, Sequence[Any]],
+                metric: str = "val_accuracy") -> pd.DataFrame:
+    """``metric`` against training time: one row per variant and epoch with the mean
+    ``seconds`` of training up to the end of that epoch and the ``mean``/``std`` of
+    ``metric`` over seeds. A run's epochs are taken as equally long (its ``fit_time_s``
+    divided by ``epochs_run``).
+
+    >>> from types import SimpleNamespace
+    >>> run = SimpleNamespace(metrics={"fit_time_s": 10.0, "epochs_run": 2},
+    ...     history=pd.DataFrame({"epoch": [1, 2], "val_accuracy": [0.5, 0.7]}))
+    >>> time_curves({"net": [run]})[["epoch", "seconds", "mean"]].values.tolist()
+    [[1.0, 5.0, 0.5], [2.0, 10.0, 0.7]]
+    """
+    frames = []
+    for name, runs in runs_by_variant.items():
+        for run in runs:
+            history = run.history
+            per_epoch = _metric(run, "fit_time_s") / max(1.0, _metric(run, "epochs_run"))
+            frames.append(pd.DataFrame({"variant": name, "epoch": history["epoch"],
+                                        "seconds": history["epoch"] * per_epoch,
+                                        "value": history[metric]}))
+    if not frames:
+        return pd.DataFrame(columns=["variant", "epoch", "seconds", "mean", "std"])
+    grouped = pd.concat(frames).groupby(["variant", "epoch"], sort=False)
+    curves = grouped.agg(seconds=("seconds", "mean"), mean=("value", "mean"),
+                         std=("value", "std")).reset_index()
+    curves["std"] = curves["std"].fillna(0.0)
+    return curves
+
+
 def as_fraction(value: float | None) -> float:
     """Accuracy as a fraction: ``75.8`` (percent) and ``0.758`` both give ``0.758``."""
     if value is None:
@@ -147,6 +177,15 @@ def acc_text(table: pd.DataFrame, variant: str, split: str = "test") -> str:
         return "n/a"
     row = rows.iloc[0]
     return mean_std(row[f"{split}_accuracy_mean"], row[f"{split}_accuracy_std"]) + " %"
+
+
+def seconds_text(table: pd.DataFrame, variant: str) -> str:
+    """Mean wall time of one variant of a :func:`runs_table`: ``"42 s"``, ``"3.2 min"``."""
+    rows = table[table["variant"] == variant] if "variant" in table else table.iloc[0:0]
+    if rows.empty or math.isnan(rows.iloc[0]["wall_time_s_mean"]):
+        return "n/a"
+    seconds = rows.iloc[0]["wall_time_s_mean"]
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def count_text(value: Any) -> str:
@@ -474,6 +513,23 @@ def callout(anomalies: Iterable[Anomaly | tuple[str, Anomaly]], *, title: str | 
             heading = f"{heading}: {who}"
         blocks.append(f"::: {{.callout-warning}}\n## {heading}\n\n{anomaly.message}\n:::\n")
     return "\n".join(blocks)
+
+
+def study_notes(studies: Iterable[Any]) -> str:
+    """Markdown with each study remark once, headed by the studies that share it.
+
+    >>> from types import SimpleNamespace as S
+    >>> print(study_notes([S(title="Depth: blocks", notes=("Adam.", "Deep.")),
+    ...                    S(title="Kernel size", notes=("Adam.",))]))
+    **Depth, Kernel size.** Adam.
+    <BLANKLINE>
+    **Depth.** Deep.
+    """
+    shared: dict[str, list[str]] = {}
+    for study in studies:
+        for note in study.notes:
+            shared.setdefault(note, []).append(study.title.split(":")[0])
+    return "\n\n".join(f"**{', '.join(titles)}.** {note}" for note, titles in shared.items())
 
 
 def note_callout(message: str, *, kind: str = "note", title: str | None = None) -> str:

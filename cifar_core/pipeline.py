@@ -679,15 +679,17 @@ def _finish(result: BuildResult, root: Path, profile: str, to: Sequence[str], re
         + ("" if result.ok else " - exit 1"))
 
 
-def render_report(root: Path, to: Sequence[str], renderer: str, profile: str,
+def render_report(root: Path, to: Sequence[str], renderer: str, profile: str | None,
                   log: Log = print) -> tuple[list[Path], str | None]:
     """Call :func:`cifar_core.render.render`; returns (outputs, error text or None)."""
-    try:
-        from cifar_core.render import render as _render
+    from cifar_core.render import RenderError, render as _render
 
+    try:
         outputs = _render(root, to=tuple(to), renderer=renderer, profile=profile)
     except Exception as error:  # noqa: BLE001 - reported and turned into exit code 1
-        text = "".join(traceback.format_exception(error))
+        # A RenderError says what to fix; anything else is a bug: keep its traceback.
+        text = str(error) if isinstance(error, RenderError) else "".join(
+            traceback.format_exception(error))
         log(f"FAILED render:\n{text}")
         return [], text
     outputs = [Path(p) for p in (outputs or [])] if not isinstance(outputs, (str, Path)) else [Path(outputs)]

@@ -61,13 +61,32 @@ def learning_curves(histories_by_variant: Mapping[str, Sequence[pd.DataFrame]],
                 if curve.empty:
                     continue
                 label = f"{name} ({'val' if prefix else 'train'})"
-                ax.plot(curve.index, curve["mean"], style, color=color, label=label)
+                ax.plot(curve.index, curve["mean"], style, marker="o", markersize=3,
+                        color=color, label=label)  # markers: a 1-epoch run is one point
                 ax.fill_between(curve.index, curve["mean"] - curve["std"],
                                 curve["mean"] + curve["std"], color=color, alpha=0.15)
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
     axes[0][-1].legend(fontsize="x-small", loc="best", ncol=1 + len(histories_by_variant) // 6)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def time_curves(curves: pd.DataFrame, *, ylabel: str = "validation accuracy (%)",
+                target: float | None = None, target_label: str = "") -> plt.Figure:
+    """One line per variant of :func:`cifar_core.evaluation.time_curves` (accuracy in
+    percent against training seconds, ±std band); ``target`` draws a dotted level."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for color, (name, curve) in zip(_palette(curves["variant"].nunique()),
+                                    curves.groupby("variant", sort=False)):
+        ax.plot(curve["seconds"], curve["mean"] * 100, "o-", color=color, label=name, ms=3)
+        ax.fill_between(curve["seconds"], (curve["mean"] - curve["std"]) * 100,
+                        (curve["mean"] + curve["std"]) * 100, color=color, alpha=0.15)
+    if target is not None:
+        ax.axhline(target * 100, color="grey", ls=":", label=target_label or None)
+    ax.set(xlabel="training time (s)", ylabel=ylabel)
+    ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
 

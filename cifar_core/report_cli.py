@@ -68,7 +68,8 @@ def add_report_commands(subparsers: Any) -> None:
     render = subparsers.add_parser("render", help="render the report from the executed analyses")
     render.add_argument("--to", type=_formats, default=("html", "pdf"), help="html,pdf (default both)")
     render.add_argument("--renderer", choices=RENDERERS, default="auto")
-    render.add_argument("--profile", choices=PROFILES, default="demo")
+    render.add_argument("--profile", choices=PROFILES, default=None,
+                        help="default: the profile of the last build (from _variables.yml)")
     render.set_defaults(func=run_render)
 
 

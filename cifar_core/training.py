@@ -351,8 +351,9 @@ def get_or_train(variant: Variant, dataset: Dataset, store: RunStore | None = No
 def _train_and_store(variant: Variant, dataset: Dataset, store: RunStore, key: str, *,
                      verbose: int, log: Log) -> Run:
     """Train under the held lock, write atomically, drop the resume scratch."""
-    log(f"training {variant.name} [{key}] {variant.family}, {variant.epochs} epochs, "
-        f"{len(dataset.y_train)} training images")
+    log(f"training {variant.name} [{key}] {variant.family}, {variant.epochs} "
+        f"epoch{'s' if variant.epochs != 1 else ''}, {len(dataset.y_train)} official training "
+        f"images ({variant.validation_fraction:.0%} held out for validation)")
     with store.atomic_write(key) as directory:
         result = fit_variant(variant, dataset, store.partial_dir(key), verbose=verbose, log=log)
         write_run(directory, run_config(variant, dataset, key), result)

@@ -208,3 +208,42 @@ def test_plots_draw_what_they_are_given():
     fig = plots.gallery(images, ev.confident_mistakes(probs, labels, 4, CLASSES), CLASSES, cols=2)
     assert sum(bool(ax.images) for ax in fig.axes) == 2  # two mistakes in the data
     plt.close(fig)
+
+
+def test_study_notes_print_a_shared_remark_once_naming_its_studies():
+    from cifar_core import catalog
+
+    studies = [catalog.get_study(s) for s in ("depth", "filters", "kernel_size", "pooling")]
+    text = ev.study_notes(studies)
+    assert text.count(catalog.S000_NOTE) == 1
+    assert f"**Depth, Width, Kernel size, Pooling.** {catalog.S000_NOTE}" in text
+    assert f"**Depth.** {catalog.S000_DEPTH3_NOTE}" in text
+    assert "**Pooling.** Global average pooling ran 5 epochs" in text
+
+
+def test_time_curves_average_seeds_per_epoch_and_plot_seconds_in_percent():
+    import matplotlib.pyplot as plt
+
+    from cifar_core import plots
+
+    history = pd.DataFrame({"epoch": [1, 2], "val_accuracy": [0.4, 0.6]})
+    fast = [SimpleNamespace(metrics={"fit_time_s": 4.0, "epochs_run": 2}, history=history),
+            SimpleNamespace(metrics={"fit_time_s": 8.0, "epochs_run": 2},
+                            history=history.assign(val_accuracy=[0.6, 0.8]))]
+    slow = [SimpleNamespace(metrics={"fit_time_s": 30.0, "epochs_run": 3},
+                            history=pd.DataFrame({"epoch": [1, 2, 3], "val_accuracy": [.1, .2, .3]}))]
+    curves = ev.time_curves({"fast": fast, "slow": slow})
+    fast_rows = curves[curves["variant"] == "fast"]
+    assert fast_rows["seconds"].tolist() == [3.0, 6.0]  # mean of 2 s and 4 s per epoch
+    assert fast_rows["mean"].tolist() == pytest.approx([0.5, 0.7])
+    assert fast_rows["std"].tolist() == pytest.approx([0.1414, 0.1414], abs=1e-4)
+    assert curves[curves["variant"] == "slow"]["seconds"].tolist() == [10.0, 20.0, 30.0]
+    fig = plots.time_curves(curves, target=0.5, target_label="target")
+    lines = fig.axes[0].lines
+    assert [line.get_label() for line in lines] == ["fast", "slow", "target"]
+    assert list(lines[0].get_xdata()) == [3.0, 6.0] and list(lines[0].get_ydata()) == pytest.approx([50, 70])
+    plt.close(fig)
+    table = ev.runs_table({"fast": [SimpleNamespace(metrics={"wall_time_s": 45.0})],
+                           "slow": [SimpleNamespace(metrics={"wall_time_s": 300.0})]})
+    assert ev.seconds_text(table, "fast") == "45 s" and ev.seconds_text(table, "slow") == "5.0 min"
+    assert ev.seconds_text(table, "absent") == "n/a"

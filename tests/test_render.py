@@ -263,3 +263,14 @@ def test_real_article_embeds_existing_analyses():
     if not sources:
         pytest.skip("analyses/ has no notebooks yet")
     assert set(listed) <= set(sources), "every listed notebook has a source in analyses/"
+
+
+def test_render_takes_the_built_profile_and_refuses_to_mislabel_it(project):
+    variables = yaml.safe_load((project / "_variables.yml").read_text())
+    (project / "_variables.yml").write_text(yaml.safe_dump({**variables, "profile": "sample"}))
+    (project / "_quarto-sample.yml").write_text("subtitle: Sample profile\n")
+    render(project, renderer="builtin", to="html")  # no profile: the built one
+    text = (project / "_site" / "index.html").read_text()
+    assert "Sample profile" in text and "Demo profile" not in text
+    with pytest.raises(RenderError, match="from profile 'sample'.*--profile sample"):
+        render(project, renderer="builtin", to="html", profile="demo")

@@ -10,7 +10,7 @@ from pathlib import Path
 from .config import ProjectConfig, load_config
 from .document import build_markdown
 from .errors import RenderError
-from .variables import load_variables
+from .variables import load_variables, variables_file
 from .writers import check_bibliography, write_html, write_pdf
 
 FORMATS = ("html", "pdf")
@@ -21,7 +21,10 @@ INSTALL_HINT = ("install Quarto (https://quarto.org/docs/get-started/) so that `
 
 def render(project_root=".", *, to=FORMATS, renderer: str = "auto",
            profile: str | None = None) -> list[Path]:
-    """Render the report into the project's output dir and return the files written."""
+    """Render the report into the project's output dir and return the files written.
+
+    ``profile`` defaults to the one the analyses were built with (``_variables.yml``);
+    naming another one is an error, since its title page would mislabel the numbers."""
     to = _check_formats(to)
     if renderer not in ("auto", "quarto", "builtin"):
         raise RenderError(f"unknown renderer {renderer!r}; use auto, quarto or builtin.")
@@ -29,10 +32,22 @@ def render(project_root=".", *, to=FORMATS, renderer: str = "auto",
     if renderer == "quarto" and not quarto:
         raise RenderError(f"renderer 'quarto' was requested but `quarto` is not on PATH: "
                           f"{INSTALL_HINT}.")
-    config = load_config(Path(project_root), profile)
+    built = built_profile(Path(project_root))
+    config = load_config(Path(project_root), profile or built)
+    if built and config.profile and config.profile != built:
+        raise RenderError(
+            f"the executed analyses are from profile {built!r} ({variables_file(Path(project_root))}), "
+            f"not {config.profile!r}: rendering would label them wrongly. Render with "
+            f"--profile {built}, or run `cifar-report build --profile {config.profile}` first.")
     if renderer == "quarto" or (renderer == "auto" and quarto):
         return render_quarto(config, to, quarto)
     return render_builtin(config, to)
+
+
+def built_profile(project_root: Path) -> str | None:
+    """The profile of the last build (``profile`` in ``_variables.yml``), if any."""
+    variables, _ = load_variables(project_root)
+    return variables.get("profile") or None
 
 
 def _check_formats(to) -> tuple[str, ...]:

@@ -19,7 +19,10 @@ def common_args(config: ProjectConfig, build_dir: Path) -> list[str]:
     meta.write_text(yaml.safe_dump(config.metadata, allow_unicode=True), encoding="utf-8")
     args = ["--standalone", "--toc", "--number-sections", f"--resource-path={build_dir}",
             f"--metadata-file={meta}", f"--lua-filter={ASSETS / 'callouts.lua'}",
-            "--metadata=link-citations:true"]
+            "--metadata=link-citations:true",
+            # A pipe table wider than --columns gets fixed relative column widths, which
+            # wraps "68.9 ± 0.4" in narrow PDF columns; wider still, it sizes to content.
+            "--columns=1000"]
     if config.bibliography:
         args.append("--citeproc")
         args += [f"--bibliography={bib}" for bib in config.bibliography]
