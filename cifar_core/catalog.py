@@ -273,8 +273,8 @@ S003 = {
 S003_REPORTED = {"s003_net": 0.7805, "s003_net_zscore": 0.785, "s003_net_zscore_aug": 0.7304,
                  "s003_net_l2_step": 0.8221, "s003_vgg16_b3": 0.8162, "s003_vgg16_full": 0.83,
                  "s003_vgg16_full_imagenet": 0.8347}
-S003_NOTE = ("Seed 003's optimizer is not shown: Adam 1e-3, batch 64 (its reference's batch) "
-             "are assumed; fine-tuning VGG16 uses Adam 1e-4.")
+S003_NOTE = ("Seed 003's optimizer is not shown: Adam 1e-3 and batch 64 (its reference's "
+             "batch) are assumed.")
 S003_STEP_NOTE = ("Seed 003's step schedule as written (`if epoch > 50 … elif epoch > 75`) never "
                   "reaches the second step: s003_net_l2_step runs it as written, "
                   "ctl_s003_l2_step_intended as intended.")
@@ -416,8 +416,9 @@ _STUDIES = (
     _study("transfer", "Transfer learning from VGG16 (+ k-NN on features)", ["003"],
            "s003_vgg16_b3", ["s003_vgg16_b3", "ctl_vgg16_b3_frozen", "s003_vgg16_full",
                              "s003_vgg16_full_imagenet"], derived=[KNN_DERIVED, KNN_FROM_SCRATCH],
-           notes=(S003_NOTE, "Needs the VGG16 ImageNet weights as a local file; "
-                                         "without them the study is reported as not run.")),
+           notes=(S003_NOTE, "Fine-tuning VGG16 uses Adam 1e-4.",
+                  "Needs the VGG16 ImageNet weights as a local file; without them the study "
+                  "is reported as not run.")),
     _study("flagship", "Flagship: a fast airbench-style recipe", [FLAGSHIP_SOURCE, "004"],
            "s004_final", ["s004_final", "flagship"],
            notes="Compared with seed 004's final recipe in time to accuracy "
