@@ -272,9 +272,20 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     else:
-        print(_table(rows, ["name", "study", "source", "reported_test_accuracy", "params",
-                            "flops", "cached"]))
+        print(_table([_readable_row(row) for row in rows],
+                     ["name", "study", "source", "reported", "params", "flops", "cached"]))
     return 0
+
+
+def _readable_row(row: dict) -> dict:
+    """A listing row for the text table: counts with separators, the figure in percent."""
+    def count(value):
+        return "-" if value is None else f"{int(value):,}"
+
+    reported = row["reported_test_accuracy"]
+    return {**row, "params": count(row["params"]), "flops": count(row["flops"]),
+            "reported": "-" if reported is None else f"{reported * 100:.1f} %",
+            "cached": {True: "yes", False: "no", None: "-"}[row["cached"]]}
 
 
 def _listing_fingerprint(args: argparse.Namespace, profile: Any) -> str | None:

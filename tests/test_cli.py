@@ -145,3 +145,10 @@ def test_list_json_has_the_catalog_fields(tmp_path):
     assert code == 0 and rows
     for field in ("name", "study", "source", "reported_test_accuracy", "params", "flops"):
         assert field in rows[0]
+
+
+def test_list_text_shows_counts_and_percentages(tmp_path):
+    code, out, _ = run_cli(["list", "--study", "seed004_lab", "--runs", str(tmp_path),
+                            "--profile", "full"])
+    line = next(row for row in out.splitlines() if row.strip().startswith("s004_final "))
+    assert code == 0 and "1,856,650" in line and "75.8 %" in line
