@@ -164,14 +164,19 @@ def ensure_runs(variants: Sequence[Any], dataset: Any, store: Any, *, train: boo
     ``jobs`` worker processes train (:func:`cifar_core.parallel.train_runs`).
     """
     found: dict[str, Any] = {}
-    missing = []
+    missing, refused = [], {}
     for variant in variants:
         key = variant_key(variant, dataset.fingerprint)
         if key in found:
             continue
         found[key] = store.get(key) if verify else _quick_get(store, key)
-        if found[key] is None and not_runnable(variant) is None:
+        reason = not_runnable(variant) if found[key] is None else None
+        if reason:
+            refused[variant.name] = reason
+        elif found[key] is None:
             missing.append(variant)
+    if found:
+        log(_runs_summary(found, missing, refused, train))
     if missing and train:
         from cifar_core.parallel import train_runs
 
@@ -183,6 +188,19 @@ def ensure_runs(variants: Sequence[Any], dataset: Any, store: Any, *, train: boo
                 trained.append(run.key)
         _warm_model_stats(missing)
     return found
+
+
+def _runs_summary(found: Mapping[str, Any], missing: Sequence[Any], refused: Mapping[str, str],
+                  train: bool) -> str:
+    """One line: how many runs are reused from the store, trained, or cannot run here."""
+    reused = sum(run is not None for run in found.values())
+    parts = [f"runs: {reused} of {len(found)} reused from the store",
+             f"{len(missing)} to train" if train else f"{len(missing)} missing (not trained)"]
+    if refused:
+        reasons = sorted(set(refused.values()))
+        parts.append(f"{len(found) - reused - len(missing)} cannot run here "
+                     f"({', '.join(sorted(refused))}: {'; '.join(reasons)})")
+    return ", ".join(parts)
 
 
 def _quick_get(store: Any, key: str) -> Any:

@@ -169,3 +169,20 @@ def test_relative_data_path_reaches_notebooks_absolute(tmp_path, monkeypatch):
     params = _base_parameters(tmp_path, "sample", "data/cifar-10-batches-py", tmp_path / "runs")
     assert params["data"] == str(tmp_path / "data" / "cifar-10-batches-py")
     assert _base_parameters(tmp_path, "demo", "synthetic", tmp_path)["data"] == "synthetic"
+
+
+def test_ensure_runs_says_what_is_reused_trained_and_refused(tmp_path, monkeypatch):
+    from cifar_core import catalog
+
+    monkeypatch.setenv(pipeline.VGG16_WEIGHTS_ENV, str(tmp_path / "missing.h5"))
+    cached, missing, refused = catalog.plan("demo", names=["s000_cnn2", "s004_cnn", "s003_vgg16_b3"])
+    dataset = SimpleNamespace(fingerprint="f" * 16)
+    cached_key = pipeline.variant_key(cached, dataset.fingerprint)
+    store = SimpleNamespace(get=lambda key: "a run" if key == cached_key else None)
+    lines: list[str] = []
+    runs = pipeline.ensure_runs([cached, missing, refused], dataset, store, train=False,
+                                log=lines.append)
+    assert runs[cached_key] == "a run" and list(runs.values()).count(None) == 2
+    assert lines == ["runs: 1 of 3 reused from the store, 1 missing (not trained), 1 cannot run "
+                     f"here (s003_vgg16_b3: $CIFAR_REPORT_VGG16_WEIGHTS points to "
+                     f"{tmp_path / 'missing.h5'}, which is not a file)"]
