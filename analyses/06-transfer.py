@@ -22,6 +22,7 @@ import pandas as pd
 
 from cifar_core import catalog
 from cifar_core import evaluation as ev
+from cifar_core.knn import knn_for_run
 from cifar_core.pipeline import analysis_context, save_vars, vgg16_weights_status
 
 ctx = analysis_context(profile, data, runs_dir, studies, variants, seeds, project_root_dir=project_root)
@@ -45,13 +46,11 @@ def status(name):
 
 def knn_row(entry):
     """(status, test accuracy text, base accuracy text) of k-NN on the penultimate
-    features of each seed's run of the entry's base variant (imports Keras)."""
+    features of each seed's run of the entry's base variant (cached in the run store;
+    Keras is imported only to compute a missing result)."""
     base_runs = ctx.runs.get(entry["base"]) or []
     if not base_runs:
-        reason = ctx.not_run.get(entry["base"]) or f"base variant {entry['base']} not run"
-        return f"not run: {reason}", "n/a", "n/a"
-    from cifar_core.knn import knn_for_run
-
+        return status(entry["base"]), "n/a", "n/a"
     knn = np.array([knn_for_run(run, ctx.dataset, k=entry.get("k", 5))["test_accuracy"]
                     for run in base_runs])
     base = np.array([run.metrics["test_accuracy"] for run in base_runs])
@@ -69,8 +68,9 @@ knn_results = {}
 for entry in study.derived:
     state, knn_acc, base_acc = knn_row(entry)
     knn_results[entry["name"]] = {"status": state, "test_acc": knn_acc, "base_test_acc": base_acc}
-    rows.append({"variant": f"{entry['name']} (k-NN, k={entry.get('k', 5)}, on {entry['base']}: "
-                            f"{base_acc} with its softmax)", "status": state, "test acc %": knn_acc,
+    softmax = f": {base_acc} with its softmax" if state == "run" else ""
+    rows.append({"variant": f"{entry['name']} (k-NN, k={entry.get('k', 5)}, on {entry['base']}{softmax})",
+                 "status": state, "test acc %": knn_acc,
                  "reported %": f"{entry['reported_test_accuracy'] * 100:.1f} %"
                  if entry.get("reported_test_accuracy") else "–"})
 transfer = pd.DataFrame(rows)

@@ -11,9 +11,14 @@ training).
 """
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
 
 import numpy as np
+
+KNN_VERSION = 1
+"""Part of the cached k-NN results' file name: bump it when the method changes."""
 
 
 def classifier_network(model):
@@ -66,14 +71,25 @@ def knn_on_features(model, x_train, y_train, x_test, y_test, *, k: int = 5,
 
 
 def knn_for_run(run, dataset, *, k: int = 5) -> dict[str, Any]:
-    """k-NN on the penultimate features of a stored run's model.
+    """k-NN on the penultimate features of a stored run's model, cached beside the store.
 
     The images are split and preprocessed exactly as when ``run`` was trained
     (:func:`cifar_core.training.prepare_splits`); k-NN is fitted on the training split
-    and scored on the test set. Returns what :func:`knn_on_features` returns.
+    and scored on the test set. Returns ``{"k", "feature_dim", "train_accuracy",
+    "test_accuracy"}``. The result is kept in ``<store>/.derived/<run key>/`` (the run key
+    covers the data), so a notebook re-executed later reads it without importing Keras.
     """
+    cache = run.path.parent / ".derived" / run.key / f"knn-k{k}-v{KNN_VERSION}.json"
+    if cache.is_file():
+        return json.loads(cache.read_text())
     from cifar_core.training import prepare_splits
 
     splits = prepare_splits(run.variant, dataset)
-    return knn_on_features(run.load_model(), splits.x_train, splits.y_train,
-                           splits.x_test, splits.y_test, k=k)
+    result = knn_on_features(run.load_model(), splits.x_train, splits.y_train,
+                             splits.x_test, splits.y_test, k=k)
+    summary = {name: result[name] for name in ("k", "feature_dim", "train_accuracy", "test_accuracy")}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    temp = cache.with_suffix(f".{os.getpid()}.tmp")
+    temp.write_text(json.dumps(summary))
+    os.replace(temp, cache)  # atomic: a crash never leaves a half-written result
+    return summary

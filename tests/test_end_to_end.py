@@ -106,3 +106,6 @@ def test_knn_on_features_of_a_network_trained_from_scratch_runs_offline(built):
     run = RunStore(runs).get(run_key(base, dataset.fingerprint))
     assert knn["base_test_acc"] == f"{run.metrics['test_accuracy'] * 100:.1f} %"
     assert re.fullmatch(r"\d+\.\d %", knn["test_acc"])
+    # k-NN on VGG16 features says why it did not run: its base is a full-profile variant.
+    table = (root / "report" / "notebooks" / "06-transfer.ipynb").read_text()
+    assert re.search(r"s003_vgg16_knn \(k-NN[^|]*\|\s*not run: full profile only", table)

@@ -274,3 +274,26 @@ def test_render_takes_the_built_profile_and_refuses_to_mislabel_it(project):
     assert "Sample profile" in text and "Demo profile" not in text
     with pytest.raises(RenderError, match="from profile 'sample'.*--profile sample"):
         render(project, renderer="builtin", to="html", profile="demo")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the page script")
+def test_table_sort_keys_read_percent_suffixes_and_minus_signs():
+    import json
+    import subprocess
+
+    script = (Path(__file__).resolve().parents[1] / "cifar_core" / "render" / "assets"
+              / "sort-tables.html").read_text()
+    sort_key = script[script.index("function sortKey"):script.index("document.querySelectorAll")]
+    cells = ["68.9 ± 0.4 %", "1.71M", "714k", "\u221226.1", "12,230,010", "s000_mlp", "–"]
+    program = sort_key + f"console.log(JSON.stringify({json.dumps(cells)}.map(sortKey)));"
+    out = subprocess.run(["node", "-e", program], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [68.9, 1_710_000, 714_000, -26.1, 12_230_010, "s000_mlp", "–"]
+
+
+def test_build_reports_a_render_error_as_its_message(project):
+    from cifar_core.pipeline import render_report
+
+    lines: list[str] = []
+    outputs, error = render_report(project, ("html",), "builtin", "nope", log=lines.append)
+    assert outputs == [] and "_quarto-nope.yml" in error and "Traceback" not in error
+    assert lines == [f"FAILED render:\n{error}"]
