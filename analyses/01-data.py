@@ -5,29 +5,22 @@
 # and the effect of each normalization on the pixel distributions.
 
 # %% tags=["parameters"]
-profile = "demo"  # demo | sample | full
-data = None  # a CIFAR-10 path or "synthetic"; None: the profile's source
-runs_dir = None  # run store (default: <project>/runs)
-project_root = None  # default: the folder above analyses/
-validation_fraction = 0.2  # share of the official train split held out
-samples_per_class = 8  # images per class in the sample grid
-augmentation = {"rotation": 15, "shift": 0.1, "flip": True}  # for the preview
-preview_images = 8  # images in the augmentation preview
-seed = 0
+validation_fraction: float = 0.2  # share of the official train split held out
+samples_per_class: int = 8  # images per class in the sample grid
+augmentation: dict = {"rotation": 15, "shift": 0.1, "flip": True}  # for the preview
+preview_images: int = 8  # images in the augmentation preview
+seed: int = 0  # seed of the split, the sample grid and the preview
 
 # %%
-
-from cifar_core import evaluation as ev
-from cifar_core import plots
+from cifar_core.analysis import plots, present, tables
+from cifar_core.analysis.context import open_context
 from cifar_core.data import Preprocessor, describe
-from cifar_core.pipeline import analysis_context, save_vars
 
-ctx = analysis_context(profile, data, runs_dir, project_root_dir=project_root)
+ctx = open_context("01-data")
 dataset = ctx.dataset
-SYN = ctx.synthetic
 info = describe(dataset, validation_fraction, seed)
-if SYN:
-    ev.show_markdown(ev.note_callout(
+if ctx.synthetic:
+    present.show_markdown(present.note_callout(
         "This analysis runs on **synthetic data** (procedurally generated shapes in the CIFAR "
         "format), not on CIFAR-10 images.", kind="warning", title="Synthetic data"))
 print(f"source {dataset.source}, fingerprint {dataset.fingerprint}, "
@@ -37,7 +30,7 @@ print(f"source {dataset.source}, fingerprint {dataset.fingerprint}, "
 #| label: tbl-data-counts
 #| tbl-cap: "Images per class and split (train, validation, test)."
 counts = info["counts"]
-ev.show_table(counts.rename_axis("class"), synthetic=SYN, index=True, floatfmt=",.0f")
+present.show_table(counts.rename_axis("class"), synthetic=ctx.synthetic, index=True, floatfmt=",.0f")
 
 # %%
 #| label: fig-data-counts
@@ -55,7 +48,7 @@ plots.show(plots.image_grid(dataset.x_train, dataset.y_train, dataset.class_name
 # %%
 #| label: tbl-data-channels
 #| tbl-cap: "Per-channel statistics of the training pixels (0–255)."
-ev.show_table(info["pixels"].round(2), synthetic=SYN, index=True, floatfmt=".2f")
+present.show_table(info["pixels"].round(2), synthetic=ctx.synthetic, index=True, floatfmt=".2f")
 
 # %%
 #| label: fig-data-augmentation
@@ -74,7 +67,7 @@ plots.show(plots.pixel_histograms(arrays))
 
 # %%
 sizes = info["sizes"]
-save_vars("01-data", {"dataset": {
-    "n_train": ev.count_text(sizes["train"]), "n_val": ev.count_text(sizes["val"]),
-    "n_test": ev.count_text(sizes["test"]), "n_classes": str(dataset.num_classes),
-    "val_fraction": f"{validation_fraction:.0%}".replace("%", " %")}}, project_root)
+ctx.publish({"data": {
+    "n_train": tables.count_text(sizes["train"]), "n_val": tables.count_text(sizes["val"]),
+    "n_test": tables.count_text(sizes["test"]),
+    "val_fraction": f"{validation_fraction:.0%}".replace("%", " %")}})

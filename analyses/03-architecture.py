@@ -4,41 +4,33 @@
 # One table and one chart per study, learning curves, mean ± std over seeds.
 
 # %% tags=["parameters"]
-profile = "demo"  # demo | sample | full
-data = None  # a CIFAR-10 path or "synthetic"; None: the profile's source
-runs_dir = None  # run store (default: <project>/runs)
-project_root = None  # default: the folder above analyses/
-studies = ["depth", "filters", "kernel_size", "activation", "pooling"]  # catalog studies this analysis reads
-variants = None  # extra variant names
-seeds = None  # None: the profile's seeds; an int (how many) or a list
+studies: list[str] | None = ["depth", "filters", "kernel_size", "activation", "pooling"]  # catalog studies this analysis reads
+variants: list[str] | None = None  # extra variant names
+seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 
 # %%
+from cifar_core.analysis import flags, plots, present, tables
+from cifar_core.analysis.context import open_context
 
-from cifar_core import catalog
-from cifar_core import evaluation as ev
-from cifar_core import plots
-from cifar_core.pipeline import analysis_context, save_vars
-
-ctx = analysis_context(profile, data, runs_dir, studies, variants, seeds, project_root_dir=project_root)
-SYN = ctx.synthetic
+ctx = open_context("03-architecture", studies=studies, variants=variants, seeds=seeds)
 by_study = {s: ctx.study_runs(s) for s in studies}
-catalog_studies = {s: catalog.get_study(s) for s in studies}
-table = ev.studies_table(by_study, {s: st.reported for s, st in catalog_studies.items()})
+catalog_studies = {s: ctx.study(s) for s in studies}
+table = tables.studies_table(by_study, {s: st.reported for s, st in catalog_studies.items()})
 
 # %%
 #| label: tbl-architecture
 #| tbl-cap: "Architecture studies: parameters, FLOPs per image, train and test accuracy (mean ± std over seeds), time; reported = the seed report's figure."
-shown = ev.display_table(table, losses=False) if len(table) else table
+shown = tables.display_table(table, losses=False) if len(table) else table
 if len(table):
     shown.insert(0, "study", table["study"])
     shown = shown.drop(columns=[c for c in ("val acc %", "seeds") if c in shown])
-ev.show_table(shown, synthetic=SYN)
+present.show_table(shown, synthetic=ctx.synthetic)
 
 # %%
 #| label: fig-architecture-studies
 #| fig-cap: "One panel per study: test accuracy per variant (mean over seeds, error bars = std; hatched = the study's baseline)."
-tables = {s: table[table["study"] == s].reset_index(drop=True) for s in studies}
-plots.show(plots.study_panels(tables, baselines={s: st.baseline for s, st in catalog_studies.items()}))
+per_study = {s: table[table["study"] == s].reset_index(drop=True) for s in studies}
+plots.show(plots.study_panels(per_study, baselines={s: st.baseline for s, st in catalog_studies.items()}))
 
 # %%
 #| label: fig-architecture-curves
@@ -48,14 +40,13 @@ plots.show(plots.curve_panels({s: ctx.histories(runs) for s, runs in by_study.it
 
 # %%
 #| label: architecture-notes
-ev.show_markdown(ev.study_notes(catalog_studies.values()))
-flags = ev.run_anomalies({n: r for runs in by_study.values() for n, r in runs.items()},
-                         ctx.dataset.num_classes)
-ev.show_markdown(ev.callout(flags) or "No anomalies were flagged in these studies.")
+present.show_markdown(present.study_notes(catalog_studies.values()))
+found = flags.run_anomalies({n: r for runs in by_study.values() for n, r in runs.items()},
+                      ctx.dataset.num_classes)
+present.show_markdown(present.callout(found) or "No anomalies were flagged in these studies.")
 
 # %%
-best = ev.best_row(table)
-save_vars("03-architecture", {"architecture": {
+best = tables.best_row(table)
+ctx.publish({"architecture": {
     "best_variant": best["variant"] if best is not None else "n/a",
-    "best_test_acc": ev.acc_text(table, best["variant"]) if best is not None else "n/a"}},
-    project_root)
+    "best_test_acc": tables.acc_text(table, best["variant"]) if best is not None else "n/a"}})

@@ -5,29 +5,23 @@
 # seed 003 does — the most confident mistakes and least confident correct predictions.
 
 # %% tags=["parameters"]
-profile = "demo"  # demo | sample | full
-data = None  # a CIFAR-10 path or "synthetic"; None: the profile's source
-runs_dir = None  # run store (default: <project>/runs)
-project_root = None  # default: the folder above analyses/
-studies = None  # catalog studies (None: only the model below)
-variants = ["s004_final"]  # the variant(s) this analysis reads
-seeds = None  # None: the profile's seeds; an int (how many) or a list
-model = "s004_final"  # the variant analysed (its first seed's run)
-gallery_size = 16  # images per gallery
-top_pairs = 8  # rows of the confused-pairs table
+studies: list[str] | None = None  # catalog studies (None: only the model below)
+variants: list[str] | None = ["s004_final"]  # the variant(s) this analysis reads
+seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
+model: str = "s004_final"  # the variant analysed (its first seed's run)
+gallery_size: int = 16  # images per gallery
+top_pairs: int = 8  # rows of the confused-pairs table
 
 # %%
 import numpy as np
 import pandas as pd
 
-from cifar_core import evaluation as ev
-from cifar_core import plots
-from cifar_core.pipeline import analysis_context, save_vars
+from cifar_core.analysis import flags, plots, predictions, present, tables
+from cifar_core.analysis.context import open_context
 
-ctx = analysis_context(profile, data, runs_dir, studies, variants, seeds, project_root_dir=project_root)
-SYN = ctx.synthetic
+ctx = open_context("07-errors", studies=studies, variants=variants, seeds=seeds)
 if not ctx.runs.get(model):
-    raise RuntimeError(f"no run of {model!r} in profile {profile!r}; set -p model to one of "
+    raise RuntimeError(f"no run of {model!r} in profile {ctx.profile.name!r}; set -p model to one of "
                        f"{sorted(n for n, r in ctx.runs.items() if r)} (and -p variants to include it)")
 run = ctx.runs[model][0]
 names = list(ctx.dataset.class_names)
@@ -35,63 +29,62 @@ pred = run.predictions()
 probs, labels = pred["test_probs"], pred["test_labels"]
 images = ctx.dataset.x_test[pred["test_indices"]] if "test_indices" in pred else ctx.dataset.x_test
 assert len(images) == len(labels), "test images and stored predictions do not line up"
-counts = ev.confusion(labels, probs, names)
+counts = predictions.confusion(labels, probs, names)
 print(f"{model} (seed {run.variant.seed}, run {run.key}): test accuracy "
       f"{np.trace(counts.values) / counts.values.sum():.1%} on {len(labels):,} images")
 
 # %%
 #| label: fig-errors-confusion
 #| fig-cap: "Confusion matrix of the analysed model on the test set: counts (left) and row-normalized, in % of each true class (right)."
-plots.show(plots.confusion_pair(counts, ev.confusion(labels, probs, names, normalize="true")))
+plots.show(plots.confusion_pair(counts, predictions.confusion(labels, probs, names, normalize="true")))
 
 # %%
 #| label: tbl-errors-report
 #| tbl-cap: "Classification report on the test set: precision, recall, F1 and support per class, with macro and weighted averages."
-report = ev.classification_table(labels, probs, names)
-ev.show_table(report.round(3), synthetic=SYN, index=True)
+report = predictions.classification_table(labels, probs, names)
+present.show_table(report.round(3), synthetic=ctx.synthetic, index=True)
 
 # %%
 #| label: fig-errors-per-class
 #| fig-cap: "Test accuracy per class."
-per_class = ev.per_class_accuracy(labels, probs, names)
+per_class = predictions.per_class_accuracy(labels, probs, names)
 plots.show(plots.per_class_bars(per_class.rename(model)))
 
 # %%
 #| label: tbl-errors-pairs
 #| tbl-cap: "The most confused class pairs: true class → predicted class, number of test images, share of the true class, and the count the other way round."
-pairs = ev.most_confused_pairs(counts, top=top_pairs)
-ev.show_table(pairs.assign(share=[f"{s:.1%}" for s in pairs["share"]]), synthetic=SYN)
+pairs = predictions.most_confused_pairs(counts, top=top_pairs)
+present.show_table(pairs.assign(share=[f"{s:.1%}" for s in pairs["share"]]), synthetic=ctx.synthetic)
 
 # %%
 #| label: fig-errors-confident-mistakes
 #| fig-cap: "The most confident mistakes: true class, predicted class and its probability."
-mistakes = ev.confident_mistakes(probs, labels, gallery_size, names)
+mistakes = predictions.confident_mistakes(probs, labels, gallery_size, names)
 plots.show(plots.gallery(images, mistakes, names))
 
 # %%
 #| label: tbl-errors-confident-mistakes
 #| tbl-cap: "The most confident mistakes with their three most probable classes (idx = position in the test set)."
-ev.show_table(pd.DataFrame({
+present.show_table(pd.DataFrame({
     "idx": mistakes["idx"], "true": mistakes["true_class"], "predicted": mistakes["pred_class"],
     "p(pred)": mistakes["pred_prob"].round(3), "p(true)": mistakes["true_prob"].round(3),
-    "top 3": [ev.top_k_text(probs, i, names) for i in mistakes["idx"]]}), synthetic=SYN)
+    "top 3": [predictions.top_k_text(probs, i, names) for i in mistakes["idx"]]}), synthetic=ctx.synthetic)
 
 # %%
 #| label: fig-errors-unsure-correct
 #| fig-cap: "The least confident correct predictions: true class and the (low) probability the model gave it."
-unsure = ev.least_confident_correct(probs, labels, gallery_size, names)
+unsure = predictions.least_confident_correct(probs, labels, gallery_size, names)
 plots.show(plots.gallery(images, unsure, names))
 
 # %%
 #| label: errors-notes
-flags = ev.find_anomalies(run.metrics, run.history, len(names))
-ev.show_markdown(ev.callout([(model, f) for f in flags]) or "No anomalies were flagged for this model.")
+found = flags.find_anomalies(run.metrics, run.history, len(names))
+present.show_markdown(present.callout([(model, f) for f in found]) or "No anomalies were flagged for this model.")
 
 # %%
 top = pairs.iloc[0] if len(pairs) else None
-save_vars("07-errors", {"errors": {
+ctx.publish({"errors": {
     "model": model, "test_acc": f"{np.trace(counts.values) / counts.values.sum() * 100:.1f} %",
     "top_pair": f"{top['true']} → {top['predicted']}" if top is not None else "n/a",
-    "top_pair_count": ev.count_text(top["count"]) if top is not None else "n/a",
-    "worst_class": per_class.idxmin(), "worst_class_acc": f"{per_class.min() * 100:.1f} %"}},
-    project_root)
+    "top_pair_count": tables.count_text(top["count"]) if top is not None else "n/a",
+    "worst_class": per_class.idxmin(), "worst_class_acc": f"{per_class.min() * 100:.1f} %"}})

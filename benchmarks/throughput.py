@@ -2,7 +2,7 @@
 
 Same model (seed 001's model_a from the catalog), same data, same validation split and
 preprocessing, in one process. Bare: ``model.fit`` with validation data and nothing
-else. Trainer: :func:`cifar_core.training.get_or_train` into a temporary run store (its
+else. Trainer: :func:`cifar_core.runs.train.get_or_train` into a temporary run store (its
 callbacks: lr logging, best-weights checkpoint, CSV history, backup for resume). Both
 rates are training images per second of ``fit`` wall time; after an untimed 1-epoch
 warm-up, the bare fit runs before and after the trainer and its mean is the reference.
@@ -43,10 +43,10 @@ def load(data: str, n: int):
 
 def benchmark_variant(name: str, epochs: int):
     """The catalog variant ``name`` (an inline small MLP if the catalog lacks it)."""
-    from cifar_core.variants import Variant
+    from cifar_core.experiments.variant import Variant
 
     try:
-        from cifar_core import catalog
+        from cifar_core.experiments import catalog
 
         return catalog.get_variant(name).replace(epochs=epochs, name=f"{name}-throughput")
     except (ImportError, KeyError):
@@ -57,8 +57,8 @@ def bare_fit_rate(variant, dataset) -> float:
     """Images/s of a plain ``model.fit`` of the variant's model on the trainer's splits."""
     import numpy as np
 
-    from cifar_core.hardware import configure, seed_everything
-    from cifar_core.training import build_compiled_model, one_hot, prepare_splits
+    from cifar_core.runs.hardware import configure, seed_everything
+    from cifar_core.runs.train import build_compiled_model, one_hot, prepare_splits
 
     hardware = configure()
     seed_everything(variant.seed, hardware)
@@ -75,8 +75,8 @@ def bare_fit_rate(variant, dataset) -> float:
 
 
 def trainer_rate(variant, dataset) -> float:
-    from cifar_core.store import RunStore
-    from cifar_core.training import get_or_train
+    from cifar_core.runs.store import RunStore
+    from cifar_core.runs.train import get_or_train
 
     with tempfile.TemporaryDirectory() as root:
         run = get_or_train(variant, dataset, RunStore(root), verbose=0, log=lambda line: None)

@@ -1,7 +1,7 @@
 """Time to accuracy: seed 004's final recipe vs the flagship, on the same data, one run.
 
 Both variants come from the catalog and are trained through the project's training
-path (``cifar_core.training``: preprocessing, augmentation layers, optimizer and
+path (``cifar_core.runs.train``: preprocessing, augmentation layers, optimizer and
 schedule), on *all* training images of the data (no validation split), and evaluated
 on the test set after every epoch (with test-time flip averaging where the variant
 asks for it). The clock counts training time only: evaluation pauses it.
@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras  # noqa: E402
 
-from cifar_core import catalog  # noqa: E402
+from cifar_core.experiments import catalog  # noqa: E402
 from cifar_core.data import load_dataset  # noqa: E402
-from cifar_core.hardware import configure, seed_everything  # noqa: E402
-from cifar_core.training import (build_compiled_model, one_hot, predict_probs,  # noqa: E402
+from cifar_core.runs.hardware import configure, seed_everything  # noqa: E402
+from cifar_core.runs.train import (build_compiled_model, one_hot, predict_probs,  # noqa: E402
                                  prepare_splits)
 
 

@@ -13,8 +13,9 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import cifar_core.store as store_module  # noqa: E402
-from cifar_core.cli import build_parser, main, resolve_variants  # noqa: E402
+import cifar_core.runs.keys as keys_module  # noqa: E402
+from cifar_core.cli import build_parser, main  # noqa: E402
+from cifar_core.cli.runs import resolve_variants  # noqa: E402
 from cifar_core.data.official_format import write_batches  # noqa: E402
 
 VARIANT = {"name": "cli-tiny", "family": "mlp", "params": {"units": [8]}, "epochs": 1,
@@ -44,7 +45,7 @@ def trained_store(tmp_path_factory, data_dir, variant_file):
     """`train` run twice on the same variant file: output of both calls."""
     runs = tmp_path_factory.mktemp("runs")
     argv = ["train", str(variant_file), "--data", str(data_dir), "--limit-per-batch", "60",
-            "--runs", str(runs), "--quiet"]
+            "--runs", str(runs)]
     outputs = []
     for _ in range(2):
         code, out, err = run_cli(argv)
@@ -83,7 +84,8 @@ def test_train_trains_then_reuses(trained_store):
     runs, (first, second) = trained_store
     assert "120 train / 50 test" in first
     assert "[1/1] cli-tiny" in first and "training cli-tiny [" in first and "done     cli-tiny" in first
-    assert "reused   cli-tiny [" in second and "training" not in second
+    assert "runs: 1 of 1 reused from the store, 0 to train" in second and "training" not in second
+    assert "cli-tiny" in second and "test accuracy" in second
     key = next(p.name for p in runs.iterdir() if not p.name.startswith("."))
     assert json.loads((runs / key / "config.json").read_text())["variant"]["name"] == "cli-tiny"
 
@@ -92,13 +94,16 @@ def test_status_and_clean(trained_store, monkeypatch):
     runs, _ = trained_store
     code, out, _ = run_cli(["status", "--runs", str(runs)])
     assert code == 0 and "cli-tiny" in out and "cached" in out and "test_accuracy" in out
-    monkeypatch.setattr(store_module, "TRAINING_CODE_VERSION", "a-newer-version")
+    monkeypatch.setattr(keys_module, "training_code_hash", lambda: "edited-training-code")
     code, out, _ = run_cli(["status", "--runs", str(runs)])
     assert "stale" in out and "cached" not in out
-    code, out, _ = run_cli(["clean", "--runs", str(runs), "--dry-run"])
+    assert "cli-tiny" in run_cli(["status", "--runs", str(runs), "--stale"])[1]
+    code, out, _ = run_cli(["clean", "--runs", str(runs)])
+    assert code == 0 and "removed 0 entries" in out  # stale runs go only with --stale
+    code, out, _ = run_cli(["clean", "--runs", str(runs), "--stale", "--dry-run"])
     assert code == 0 and "would remove 1 entry" in out
     assert run_cli(["status", "--runs", str(runs)])[1].count("stale") == 1
-    code, out, _ = run_cli(["clean", "--runs", str(runs)])
+    code, out, _ = run_cli(["clean", "--runs", str(runs), "--stale"])
     assert "removed 1 entry" in out
     assert "(none)" in run_cli(["status", "--runs", str(runs)])[1]
 

@@ -20,7 +20,7 @@ from cifar_core.data import (
     describe, format_description, load_dataset, make_synthetic, validation_split,
     write_batches, write_pickle,
 )
-from cifar_core.variants import PREPROCESSING
+from cifar_core.experiments.variant import PREPROCESSING
 
 SAMPLE = Path("/work/shared/data/cifar-10-sample")
 NAMES = tuple(f"class{k}" for k in range(10))

@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 from cifar_core.models import build_model, families  # noqa: E402
 from cifar_core.models.stats import count_params, flops_per_image, model_stats  # noqa: E402
 from cifar_core.models.transfer import WEIGHTS_ENV, WEIGHTS_FILE, WeightsUnavailable  # noqa: E402
-from cifar_core.training import adapt_to_training_images  # noqa: E402
+from cifar_core.runs.train import adapt_to_training_images  # noqa: E402
 
 # (family, params, parameter count printed by the seed)
 SEED_MODELS = {
@@ -133,7 +133,7 @@ def test_missing_weights_raise_a_clear_error(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------- k-NN and flagship
 def test_knn_on_penultimate_features():
-    from cifar_core.knn import knn_on_features
+    from cifar_core.runs.knn import knn_on_features
 
     rng = np.random.default_rng(0)
     x = rng.random((40, 32, 32, 3), dtype="float32")
@@ -188,7 +188,7 @@ def test_patch_whitening_whitens_training_patches_and_survives_saving(tmp_path):
 
 
 def test_trainer_adapts_layers_inside_the_augmented_model():
-    from cifar_core.augmentation import finalize_model
+    from cifar_core.runs.augmentation import finalize_model
 
     network = build_model("flagship", {"widths": [8, 8, 8]})
     model = finalize_model(network, {"flip": True})

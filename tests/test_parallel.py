@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from cifar_core.parallel import parse_jobs, resolve_jobs, train_runs
-from cifar_core.store import RunStore, run_key
-from cifar_core.variants import Variant
+from cifar_core.runs.executors.local import parse_jobs, resolve_jobs, train_runs
+from cifar_core.runs.keys import run_key
+from cifar_core.runs.store import RunStore
+from cifar_core.experiments.variant import Variant
 
 TINY = {"family": "mlp", "params": {"units": [16]}, "epochs": 1, "batch_size": 50,
         "preprocessing": "unit"}

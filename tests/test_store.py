@@ -12,21 +12,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import cifar_core.store as store_module
-from cifar_core.store import RunStore, default_runs_dir, run_key
-from cifar_core.variants import Variant
-from cifar_core.version import TRAINING_CODE_VERSION
+import cifar_core.runs.store as store_module
+from cifar_core.experiments.variant import Variant
+from cifar_core.project import default_runs_dir
+from cifar_core.runs.keys import key_inputs, run_key, training_code_hash
+from cifar_core.runs.store import RunStore
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 VARIANT = Variant.from_dict({"name": "mlp-small", "family": "mlp", "params": {"units": [8]},
                              "epochs": 2})
 
 
 def write_fake_run(store: RunStore, variant: Variant = VARIANT, fingerprint: str = "f" * 16,
-                   version: str = TRAINING_CODE_VERSION) -> str:
-    """A run entry with every file a real one has (the model is placeholder bytes)."""
+                   code: str | None = None) -> str:
+    """A run entry with every file a real one has (the model is placeholder bytes);
+    ``code`` replaces the training-code hash it was trained with."""
     key = run_key(variant, fingerprint)
+    inputs = key_inputs(variant, fingerprint)
+    if code is not None:
+        inputs["training_code"] = code
     with store.atomic_write(key) as directory:
-        config = {"key": key, "training_code_version": version, "variant": variant.to_dict(),
+        config = {"key": key, "key_inputs": inputs, "variant": variant.to_dict(),
                   "dataset": {"fingerprint": fingerprint, "source": "test", "synthetic": True}}
         (directory / "config.json").write_text(json.dumps(config))
         (directory / "metrics.json").write_text(json.dumps({"test_accuracy": 0.5,
@@ -39,20 +46,84 @@ def write_fake_run(store: RunStore, variant: Variant = VARIANT, fingerprint: str
     return key
 
 
-def test_run_key_hashes_config_data_and_code_version(monkeypatch):
+def test_run_key_hashes_config_data_code_and_environment(monkeypatch):
     key = run_key(VARIANT, "a" * 16)
     assert len(key) == 16 and int(key, 16) >= 0
     assert run_key(VARIANT.replace(name="other-name"), "a" * 16) == key
     assert run_key(VARIANT.replace(epochs=3), "a" * 16) != key
     assert run_key(VARIANT, "b" * 16) != key
-    monkeypatch.setattr(store_module, "TRAINING_CODE_VERSION", "changed")
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
     assert run_key(VARIANT, "a" * 16) != key
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setenv("CIFAR_REPORT_MIXED_PRECISION", "0")
+    assert run_key(VARIANT, "a" * 16) == key  # precision only changes on a GPU
 
 
-def test_default_root_is_cwd_runs_or_env(monkeypatch, tmp_path):
+def test_one_config_spelled_two_ways_has_one_key():
+    implicit = Variant.from_dict({"name": "a", "family": "cnn", "params": {"blocks": [[32]]},
+                                  "schedule": "cosine", "learning_rate": 1})
+    explicit = Variant.from_dict({"name": "b", "family": "cnn",
+                                  "params": {"blocks": [[32]], "kernel_size": 3, "padding": "valid",
+                                             "pool": "max", "dense": []},
+                                  "schedule": "cosine", "schedule_params": {"warmup_fraction": 0.0},
+                                  "learning_rate": 1.0, "momentum": 0})
+    assert run_key(implicit, "a" * 16) == run_key(explicit, "a" * 16)
+    other = explicit.replace(params={**explicit.params, "kernel_size": 5})
+    assert run_key(other, "a" * 16) != run_key(implicit, "a" * 16)
+
+
+def test_family_defaults_read_without_keras_agree_with_the_registry():
+    from cifar_core.models import families, family_parameters
+    from cifar_core.models.signatures import family_defaults
+
+    for family in families():
+        declared = {k: v for k, v in family_parameters(family).items()
+                    if v is not __import__("inspect").Parameter.empty}
+        assert family_defaults(family) == declared, family
+
+
+def _key_in_copy(package_parent: Path) -> str:
+    code = ("from cifar_core.experiments.variant import Variant; from cifar_core.runs.keys import run_key;"
+            "print(run_key(Variant(name='m', family='mlp', params={'units': [8]}), 'f' * 16))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=package_parent, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(package_parent)})
+    return done.stdout.strip()
+
+
+def test_touching_a_training_module_changes_the_key_and_a_report_module_does_not(tmp_path):
+    import shutil
+
+    shutil.copytree(PROJECT / "cifar_core", tmp_path / "cifar_core",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    before = _key_in_copy(tmp_path)
+    plots = tmp_path / "cifar_core" / "analysis" / "plots.py"
+    plots.write_text(plots.read_text() + "\n# an edit outside the training path\n")
+    assert _key_in_copy(tmp_path) == before
+    augmentation = tmp_path / "cifar_core" / "runs" / "augmentation.py"
+    augmentation.write_text(augmentation.read_text() + "\n# an edit on the training path\n")
+    assert _key_in_copy(tmp_path) != before
+
+
+def test_training_path_is_found_by_following_imports():
+    from cifar_core.runs.keys import training_modules
+
+    modules = training_modules()
+    for expected in ("cifar_core.runs.train", "cifar_core.runs.augmentation", "cifar_core.runs.schedules",
+                     "cifar_core.data.preprocessing", "cifar_core.data.splits", "cifar_core.models.cnn",
+                     "cifar_core.models.flagship", "cifar_core.experiments.variant"):
+        assert expected in modules
+    assert "cifar_core.runs.store" not in modules and "cifar_core.analysis.plots" not in modules
+
+
+def test_default_root_is_project_runs_or_env(monkeypatch, tmp_path):
     monkeypatch.delenv("CIFAR_REPORT_RUNS", raising=False)
     monkeypatch.chdir(tmp_path)
     assert RunStore().root == tmp_path / "runs" == default_runs_dir()
+    (tmp_path / "analyses").mkdir()
+    (tmp_path / "_quarto.yml").write_text("project: {}\n")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert RunStore().root == tmp_path / "runs"  # the project's store, from a subfolder
     monkeypatch.setenv("CIFAR_REPORT_RUNS", str(tmp_path / "elsewhere"))
     assert RunStore().root == tmp_path / "elsewhere"
     assert RunStore(tmp_path / "given").root == tmp_path / "given"
@@ -95,17 +166,17 @@ def test_damaged_run_is_reported_and_not_reused(tmp_path, caplog, damage, bad_fi
     key = write_fake_run(store)
     assert store.get(key) is not None  # verified once, then damaged
     damage(tmp_path / key)
-    with caplog.at_level(logging.WARNING, logger="cifar_core.store"):
+    with caplog.at_level(logging.WARNING, logger="cifar_core.runs.store"):
         assert store.get(key) is None
     assert f"run {key} is incomplete/corrupt ({bad_file}): will retrain" in caplog.text
-    assert store.entries()[0]["state"] == "incomplete"
-    assert store.entries()[0]["variant"] == "mlp-small"
+    assert store.entries(verify=True)[0]["state"] == "incomplete"
+    assert store.entries(verify=True)[0]["variant"] == "mlp-small"
 
 
 def test_states_and_clean(tmp_path):
     store = RunStore(tmp_path)
     cached = write_fake_run(store)
-    stale = write_fake_run(store, fingerprint="s" * 16, version="0-old")
+    stale = write_fake_run(store, fingerprint="s" * 16, code="old-training-code")
     broken = write_fake_run(store, fingerprint="b" * 16)
     (tmp_path / broken / "history.csv").write_text("tampered")
     orphan = tmp_path / ".tmp" / f"{'o' * 16}-999999-abcd"
@@ -116,18 +187,46 @@ def test_states_and_clean(tmp_path):
     leftover_partial.mkdir(parents=True)
     resumable_partial = store.partial_dir("r" * 16)
     resumable_partial.mkdir(parents=True)
-    states = {row["key"]: row["state"] for row in store.entries()}
+    states = {row["key"]: row["state"] for row in store.entries(verify=True)}
     assert states == {cached: "cached", stale: "stale", broken: "incomplete"}
     assert {r.key for r in store.runs()} == {cached, stale}
 
-    expected = {tmp_path / stale, tmp_path / broken, orphan, leftover_partial}
+    trash = tmp_path / f".trash-{'t' * 16}-abcd"
+    (trash / "model.keras").parent.mkdir(parents=True)
+    (trash / "model.keras").write_bytes(b"left by an interrupted removal")
+    assert {r["key"]: r["state"] for r in store.entries()}[broken] == "cached"  # not verified
+
+    expected = {tmp_path / broken, orphan, leftover_partial, trash}
     with store.lock("l" * 16):  # a live trainer owns `live`
         assert set(store.clean(dry_run=True)) == expected
         assert all(path.exists() for path in expected)
-        assert set(store.clean()) == expected
+        assert set(store.clean(stale=True, dry_run=True)) == expected | {tmp_path / stale}
+        assert set(store.clean(stale=True)) == expected | {tmp_path / stale}
     assert not any(path.exists() for path in expected)
     assert live.exists() and resumable_partial.exists()
     assert [row["key"] for row in store.entries()] == [cached]
+
+
+def test_clean_never_removes_a_run_that_a_live_build_is_writing(tmp_path):
+    """A build holds the key's lock while it replaces an incomplete entry with the real
+    run; `clean` running meanwhile must leave that run in place."""
+    store = RunStore(tmp_path)
+    key = run_key(VARIANT, "f" * 16)
+    (tmp_path / key).mkdir()
+    (tmp_path / key / "config.json").write_text("{}")  # incomplete: no manifest
+    writer = (
+        "import sys, time; sys.path.insert(0, %r)\n"
+        "from tests.test_store import write_fake_run; from cifar_core.runs.store import RunStore\n"
+        "store = RunStore(%r)\n"
+        "with store.lock(%r):\n"
+        "    print('locked', flush=True); time.sleep(1.5); write_fake_run(store)\n"
+    ) % (str(PROJECT), str(tmp_path), key)
+    build = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
+    assert build.stdout.readline().strip() == "locked"
+    assert store.clean() == []  # the incomplete entry is the live build's: left alone
+    assert build.wait(timeout=60) == 0
+    assert store.get(key) is not None
+    assert store.clean() == [] and store.get(key) is not None
 
 
 def test_lock_makes_a_second_holder_wait(tmp_path):
@@ -151,7 +250,7 @@ def test_lock_makes_a_second_holder_wait(tmp_path):
 
 
 def test_read_side_does_not_import_keras():
-    code = ("import sys, cifar_core.store, cifar_core.cli; "
+    code = ("import sys, cifar_core.runs.store, cifar_core.cli; "
             "print(sorted(m for m in ('keras', 'tensorflow', 'torch', 'jax') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parents[1], check=True)

@@ -18,15 +18,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
-from cifar_core.augmentation import augmentation_layers, finalize_model  # noqa: E402
-from cifar_core.callbacks import KILL_ENV  # noqa: E402
+from cifar_core.runs.augmentation import augmentation_layers, finalize_model  # noqa: E402
+from cifar_core.runs.callbacks import KILL_ENV  # noqa: E402
 from cifar_core.data.dataset import Dataset  # noqa: E402
 from cifar_core.data.preprocessing import Preprocessor  # noqa: E402
-from cifar_core.schedules import check_schedule, learning_rate_for  # noqa: E402
-from cifar_core.store import RunStore, run_key  # noqa: E402
-from cifar_core.training import (  # noqa: E402
+from cifar_core.runs.schedules import check_schedule, learning_rate_for  # noqa: E402
+from cifar_core.runs.keys import run_key  # noqa: E402
+from cifar_core.runs.store import RunStore  # noqa: E402
+from cifar_core.runs.train import (  # noqa: E402
     HISTORY_COLUMNS, _train_and_store, get_or_train, make_optimizer, predict_probs, train_many)
-from cifar_core.variants import Variant, VariantError  # noqa: E402
+from cifar_core.experiments.variant import Variant, VariantError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -145,7 +146,7 @@ def test_saved_model_and_predictions_agree_with_tta(trained, dataset):
 
 
 def test_knn_on_a_stored_runs_features_skips_the_augmentation_wrapper(trained, dataset):
-    from cifar_core.knn import classifier_network, knn_for_run
+    from cifar_core.runs.knn import classifier_network, knn_for_run
 
     _, run, _ = trained
     model = run.load_model()
@@ -158,7 +159,7 @@ def test_knn_on_a_stored_runs_features_skips_the_augmentation_wrapper(trained, d
 
 
 def test_knn_for_run_is_cached_so_a_rerun_needs_no_model(trained, dataset, monkeypatch):
-    import cifar_core.knn as knn
+    import cifar_core.runs.knn as knn
 
     _, run, _ = trained
     first = knn.knn_for_run(run, dataset, k=1)
@@ -270,9 +271,9 @@ def test_augmentation_is_horizontal_and_only_in_training():
 
 SUBPROCESS = DATASET_CODE + """
 import json, sys
-from cifar_core.store import RunStore
-from cifar_core.training import get_or_train
-from cifar_core.variants import Variant
+from cifar_core.runs.store import RunStore
+from cifar_core.runs.train import get_or_train
+from cifar_core.experiments.variant import Variant
 run = get_or_train(Variant.from_dict(json.loads(sys.argv[2])), tiny_dataset(), RunStore(sys.argv[1]),
                    verbose=0, log=lambda line: print(line, flush=True))
 print("KEY", run.key, flush=True)

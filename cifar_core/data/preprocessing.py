@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..variants import PREPROCESSING
+PREPROCESSING = ("raw", "unit", "zscore", "channel_zscore", "imagenet")
 from .errors import DataError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

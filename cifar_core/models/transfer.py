@@ -23,22 +23,13 @@ import keras
 from keras import layers
 
 from cifar_core.models import register
+from cifar_core.models.weights import WEIGHTS_ENV, WEIGHTS_FILE, WEIGHTS_URL, keras_cache_path
 
-WEIGHTS_ENV = "CIFAR_REPORT_VGG16_WEIGHTS"
-WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
-               + WEIGHTS_FILE)
 CUTS = ("block1_pool", "block2_pool", "block3_pool", "block4_pool", "block5_pool")
 
 
 class WeightsUnavailable(RuntimeError):
     """The ImageNet weights for a transfer-learning model are not on this machine."""
-
-
-def keras_cache_path() -> Path:
-    """Where Keras keeps the VGG16 no-top weights after a download."""
-    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    return keras_home / "models" / WEIGHTS_FILE
 
 
 def resolve_vgg16_weights() -> Path:

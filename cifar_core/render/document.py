@@ -20,6 +20,7 @@ from .variables import resolve_vars
 
 EMBED_RE = re.compile(r"\{\{<\s*embed\s+([^\s>#]+)#([^\s>]+)[^>]*>\}\}")
 SHORTCODE_RE = re.compile(r"\{\{<\s*([\w-]+)[^>]*>\}\}")
+INCLUDE_RE = re.compile(r"\{\{<\s*include\s+([^\s>]+)\s*>\}\}")
 LABEL = r"(?:fig|tbl|sec)-[A-Za-z0-9_]+(?:[-_][A-Za-z0-9_]+)*"
 BRACKET_REF_RE = re.compile(rf"\[(-?)@({LABEL})\]")
 REF_RE = re.compile(rf"(?<![\w@.\]])(-?)@({LABEL})")
@@ -182,6 +183,17 @@ def resolve_refs(body: str, numbering: Numbering, article: Path) -> str:
     return outside_code(body, lambda s: REF_RE.sub(link, BRACKET_REF_RE.sub(link, s)))
 
 
+def resolve_includes(text: str, article: Path) -> str:
+    """Replace `{{< include path >}}` with the file's text (path relative to the article)."""
+    def replace(match: re.Match) -> str:
+        path = article.parent / match.group(1)
+        if not path.is_file():
+            raise RenderError(f"{article}: `{match.group(0)}` names {path}, which does not "
+                              "exist; run `cifar-report build` to write it.")
+        return path.read_text(encoding="utf-8")
+    return INCLUDE_RE.sub(replace, text)
+
+
 def resolve_other_shortcodes(body: str, article: Path) -> str:
     """Support `{{< pagebreak >}}`; any other leftover shortcode is an error."""
     def replace(match: re.Match) -> str:
@@ -196,7 +208,7 @@ def resolve_other_shortcodes(body: str, article: Path) -> str:
 def build_markdown(article: Path, variables: dict, variables_source: Path,
                    figures_dir: Path) -> tuple[str, Numbering]:
     """The article as pandoc markdown with every shortcode and cross-reference resolved."""
-    text = article.read_text(encoding="utf-8")
+    text = resolve_includes(article.read_text(encoding="utf-8"), article)
     embedder = Embedder(article, figures_dir)
     front, body = split_front_matter(text)
     body = EMBED_RE.sub(embedder, body)

@@ -12,10 +12,8 @@ UNIT_SPACE_RE = re.compile(r"(\d) (%|pp\b)")  # keep "68.9 %" on one line
 
 
 def variables_file(root: Path) -> Path:
-    """The variables file: `_variables.yml` at the root (Quarto's), else `report/_variables.yml`."""
-    primary = root / "_variables.yml"
-    fallback = root / "report" / "_variables.yml"
-    return fallback if not primary.exists() and fallback.exists() else primary
+    """The variables file: `_variables.yml` at the project root, where Quarto reads it."""
+    return root / "_variables.yml"
 
 
 def load_variables(root: Path) -> tuple[dict, Path]:
@@ -30,9 +28,8 @@ def lookup(variables: dict, key: str, source: Path):
     for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
             raise RenderError(
-                f"variable {key!r} is not defined in {source}; the pipeline writes it "
-                "(see cifar_core/render/VARIABLES.md) — run `cifar-report build` or "
-                "add the key.")
+                f"variable {key!r} is not defined in {source}; `cifar-report build` "
+                "writes it from the chapters' published values — run it, or fix the key.")
         node = node[part]
     if isinstance(node, (dict, list)):
         raise RenderError(f"variable {key!r} in {source} is a {type(node).__name__}, "

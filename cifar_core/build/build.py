@@ -1,0 +1,292 @@
+"""The build: plan the chapters, train the runs they need, re-execute the chapters whose
+inputs changed, write ``_variables.yml`` and render.
+
+    chapters (analyses/*.py + overrides)  ──►  runs they need (trained if missing)
+        ──►  stale chapters executed (papermill) + provenance records
+        ──►  _variables.yml  ──►  render (Quarto or the built-in renderer)
+
+Each step's inputs are declared: a chapter re-executes exactly when its provenance
+record (:mod:`cifar_core.build.provenance`) differs from what it would read now, and
+the build says why.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from cifar_core.analysis.context import BUILD_CONTEXT
+from cifar_core.build import notebooks
+from cifar_core.build.notebooks import PLAN_PARAMETERS
+from cifar_core.build.provenance import ChapterPlan, load_record, why_stale, write_record
+from cifar_core.build.variables import build_variables, write_variables
+from cifar_core.experiments import catalog
+from cifar_core.experiments.plan import dataset_for, variants_for
+from cifar_core.project import (NOTEBOOKS_DIR, Log, ProjectError, default_profile,
+                                default_runs_dir, project_root)
+from cifar_core.runs.ensure import ensure_runs, plan_runs
+from cifar_core.runs.keys import run_key
+from cifar_core.runs.store import RunStore
+
+PROVENANCE_TABLE = "_provenance.md"
+
+
+@dataclass
+class ChapterResult:
+    name: str
+    status: str  # "executed" | "reused" | "failed"
+    reasons: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class BuildResult:
+    """What a build did. ``exit_code`` is 1 when a chapter or the render failed."""
+
+    chapters: list[ChapterResult] = field(default_factory=list)
+    trained: list[str] = field(default_factory=list)
+    rendered: list[Path] = field(default_factory=list)
+    render_error: str | None = None
+    variables: Path | None = None
+
+    def _named(self, status: str) -> list[str]:
+        return [c.name for c in self.chapters if c.status == status]
+
+    @property
+    def executed(self) -> list[str]:
+        return self._named("executed")
+
+    @property
+    def reused(self) -> list[str]:
+        return self._named("reused")
+
+    @property
+    def failed(self) -> list[ChapterResult]:
+        return [c for c in self.chapters if c.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.render_error is None
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+
+def resolve_profile(name: str | None) -> catalog.Profile:
+    """The profile named (default ``$CIFAR_REPORT_PROFILE`` or ``demo``); unknown →
+    :class:`ProjectError` with the known names."""
+    try:
+        return catalog.get_profile(name or default_profile())
+    except KeyError as error:
+        raise ProjectError(f"--profile: {error.args[0]}") from None
+
+
+def plan_chapter(root: Path, name: str, profile: catalog.Profile, overrides: Mapping[str, Any],
+                 fingerprint: str) -> tuple[ChapterPlan, list]:
+    """A chapter's effective parameters and the scaled variants it reads."""
+    declared = notebooks.declared_parameters(notebooks.source_path(root, name))
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        raise ProjectError(f"{name}: stored overrides name unknown parameter(s) {', '.join(unknown)}; "
+                           f"clear them with `cifar-report analysis {name} --reset`")
+    parameters = {**{n: p.default for n, p in declared.items()}, **overrides}
+    selection = {k: parameters.get(k) for k in PLAN_PARAMETERS}
+    variants = variants_for(profile, selection["studies"], selection["variants"], selection["seeds"])
+    planned = {run_key(v, fingerprint): v.name for v in variants}
+    return ChapterPlan(name, parameters, dict(overrides), planned), variants
+
+
+def _write_build_context(root: Path, profile: str, data: str | None, store: RunStore) -> None:
+    if data and data != "synthetic":
+        data = str(Path(data).expanduser().resolve())  # notebooks run in the project folder
+    path = root / NOTEBOOKS_DIR / BUILD_CONTEXT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"profile": profile, "data": data, "runs_dir": str(store.root)},
+                               indent=2))
+
+
+def build(profile: str | None = None, data: str | None = None, *,
+          root: str | Path | None = None, runs_dir: str | Path | None = None,
+          analyses: Sequence[str] | None = None, to: Sequence[str] = ("html", "pdf"),
+          renderer: str = "auto", render: bool = True, force: bool = False,
+          jobs: int | str = "auto", executor: str = "local", address: str | None = None,
+          log: Log = print) -> BuildResult:
+    """Bring the report up to date (see the module docstring); returns a :class:`BuildResult`.
+
+    Everything a user can get wrong (profile, data, analysis names, stored overrides) is
+    checked before any training starts and raises :class:`ProjectError`.
+    """
+    root = project_root(root)
+    prof = resolve_profile(profile)
+    dataset = dataset_for(prof, data)
+    store = RunStore(Path(runs_dir).resolve() if runs_dir else default_runs_dir(root))
+    names = list(analyses) if analyses else notebooks.analysis_names(root)
+    overrides = notebooks.load_overrides(root, prof.name)
+    planned = [plan_chapter(root, n, prof, overrides.get(n, {}), dataset.fingerprint) for n in names]
+    log(f"profile {prof.name}: data {dataset.source} ({dataset.fingerprint}"
+        f"{', SYNTHETIC' if dataset.synthetic else ''}), runs in {store.root}")
+    variants = [v for _, chapter_variants in planned for v in chapter_variants]
+    before = {k for k, run in plan_runs(variants, dataset.fingerprint, store).runs.items() if run}
+    runs = ensure_runs(variants, dataset, store, jobs=jobs, executor=executor, address=address,
+                       log=log).runs
+    result = BuildResult(trained=sorted(k for k, run in runs.items() if run and k not in before))
+    _write_build_context(root, prof.name, data, store)
+    present = {k for k, run in runs.items() if run is not None}
+    for chapter, _ in planned:
+        result.chapters.append(_bring_up_to_date(root, chapter, prof.name, dataset.fingerprint,
+                                                 present, force, log))
+    stored = [r for r in runs.values() if r is not None]
+    result.variables = write_variables(root, build_variables(prof, dataset, store.root,
+                                                             len(result.trained), stored),
+                                       notebooks.analysis_names(root))
+    write_provenance_table(root, notebooks.analysis_names(root))
+    if result.failed:
+        log("render skipped: failed chapters: " + ", ".join(c.name for c in result.failed))
+    elif render:
+        result.rendered, result.render_error = render_report(root, to, renderer, prof.name, log)
+    log(f"build: {len(result.trained)} run(s) trained, chapters executed "
+        f"{len(result.executed)}, reused {len(result.reused)}, failed {len(result.failed)}"
+        + ("" if result.ok else " - exit 1"))
+    return result
+
+
+def _bring_up_to_date(root: Path, chapter: ChapterPlan, profile: str, fingerprint: str,
+                      present: set[str], force: bool, log: Log) -> ChapterResult:
+    reasons = ["--force"] if force else why_stale(root, chapter, profile, fingerprint,
+                                                  present & set(chapter.planned))
+    if not reasons:
+        log(f"reused chapter {chapter.name}")
+        return ChapterResult(chapter.name, "reused")
+    log(f"executing {chapter.name}: {'; '.join(reasons)}")
+    execution = notebooks.execute(root, chapter.name, chapter.overrides)
+    if not execution.ok:
+        log(f"FAILED chapter {chapter.name} (partly executed notebook: {execution.output})\n"
+            f"{execution.error}")
+        return ChapterResult(chapter.name, "failed", reasons, execution.seconds, execution.error)
+    write_record(root, chapter, profile, fingerprint)
+    log(f"executed {chapter.name} in {execution.seconds:.1f} s")
+    return ChapterResult(chapter.name, "executed", reasons, execution.seconds)
+
+
+def run_analysis(name: str, parameters: Sequence[Sequence[str]] = (), *, profile: str | None = None,
+                 data: str | None = None, root: str | Path | None = None,
+                 runs_dir: str | Path | None = None, reset: bool = False,
+                 jobs: int | str = "auto", executor: str = "local", address: str | None = None,
+                 log: Log = print) -> BuildResult:
+    """Re-execute one chapter with ``-p`` overrides (``[(name, text), …]``), training only
+    the runs they need. Overrides are kept for this profile (later builds use them) until
+    ``reset``. Bad names or values raise :class:`ProjectError` before anything trains."""
+    root = project_root(root)
+    prof = resolve_profile(profile)
+    source = notebooks.source_path(root, name)
+    given = notebooks.parse_overrides(source, parameters)
+    stored = {} if reset else notebooks.load_overrides(root, prof.name).get(name, {})
+    overrides = {**stored, **given}
+    dataset = dataset_for(prof, data)
+    chapter, variants = plan_chapter(root, name, prof, overrides, dataset.fingerprint)
+    store = RunStore(Path(runs_dir).resolve() if runs_dir else default_runs_dir(root))
+    before = {k for k, run in plan_runs(variants, dataset.fingerprint, store).runs.items() if run}
+    runs = ensure_runs(variants, dataset, store, jobs=jobs, executor=executor, address=address,
+                       log=log).runs
+    result = BuildResult(trained=sorted(k for k, run in runs.items() if run and k not in before))
+    _write_build_context(root, prof.name, data, store)
+    result.chapters.append(_bring_up_to_date(root, chapter, prof.name, dataset.fingerprint,
+                                             set(), True, log))
+    if not result.failed:
+        notebooks.save_overrides(root, prof.name, name, overrides)
+        stored_runs = [r for r in runs.values() if r is not None]
+        result.variables = write_variables(root, build_variables(prof, dataset, store.root,
+                                                                 len(result.trained), stored_runs),
+                                           notebooks.analysis_names(root))
+        write_provenance_table(root, notebooks.analysis_names(root))
+    return result
+
+
+# --------------------------------------------------------------------------- rendering
+def chapter_problems(root: Path, profile: str | None = None) -> list[str]:
+    """Why the executed chapters cannot be stitched into one document: chapters never
+    executed, chapters from different profiles, and chapters whose record is stale.
+    Cheap: no dataset is loaded and nothing is trained."""
+    names = notebooks.analysis_names(root)
+    if not names:
+        return []
+    records = {n: load_record(root, n) for n in names}
+    missing = [n for n, r in records.items() if r is None]
+    if missing:
+        return [f"not executed yet: {', '.join(missing)} (run `cifar-report build`)"]
+    profiles: dict[str, list[str]] = {}
+    for name, record in records.items():
+        profiles.setdefault(record["profile"], []).append(name)
+    if len(profiles) > 1 or (profile and set(profiles) != {profile}):
+        listing = "; ".join(f"{p}: {', '.join(ns)}" for p, ns in sorted(profiles.items()))
+        return [f"chapters come from different profiles ({listing}); rebuild with "
+                f"`cifar-report build --profile {profile or next(iter(profiles))}`"]
+    problems = []
+    prof = resolve_profile(next(iter(profiles)))
+    store = RunStore(default_runs_dir(root))
+    context = root / NOTEBOOKS_DIR / BUILD_CONTEXT
+    if context.is_file():
+        store = RunStore(json.loads(context.read_text()).get("runs_dir") or store.root)
+    overrides = notebooks.load_overrides(root, prof.name)
+    for name, record in records.items():
+        chapter, _ = plan_chapter(root, name, prof, overrides.get(name, {}), record["dataset"])
+        present = {k for k in chapter.planned if store.get_unverified(k) is not None}
+        reasons = why_stale(root, chapter, prof.name, record["dataset"], present, record)
+        if reasons:
+            problems.append(f"{name} is stale ({'; '.join(reasons)})")
+    return problems
+
+
+def render_report(root: Path, to: Sequence[str] = ("html", "pdf"), renderer: str = "auto",
+                  profile: str | None = None, log: Log = print) -> tuple[list[Path], str | None]:
+    """Render the article after checking that its chapters belong together; returns
+    ``(outputs, error text or None)``."""
+    import traceback
+
+    from cifar_core.render import RenderError, render
+
+    problems = chapter_problems(root, profile)
+    if problems:
+        text = "render refused:\n  " + "\n  ".join(problems)
+        log(text)
+        return [], text
+    try:
+        outputs = render(root, to=tuple(to), renderer=renderer, profile=profile)
+    except Exception as error:  # noqa: BLE001 - reported and turned into exit code 1
+        # A RenderError says what to fix; anything else is a bug: keep its traceback.
+        text = str(error) if isinstance(error, RenderError) else "".join(
+            traceback.format_exception(error))
+        log(f"FAILED render:\n{text}")
+        return [], text
+    outputs = [Path(p) for p in ([outputs] if isinstance(outputs, (str, Path)) else outputs or [])]
+    for path in outputs:
+        log(f"rendered {path}")
+    return outputs, None
+
+
+def write_provenance_table(root: Path, names: Sequence[str]) -> Path:
+    """``notebooks/_provenance.md``: one row per chapter record, for the appendix."""
+    rows = ["| chapter | profile | runs read | parameters changed from defaults | notebook | "
+            "code | executed |", "|:--|:--|--:|:--|:--|:--|:--|"]
+    for name in names:
+        record = load_record(root, name)
+        if record is None:
+            rows.append(f"| {name} | – | – | – | – | – | not executed |")
+            continue
+        changed = ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in record["overrides"].items()) or "none"
+        code = _combined_digest(record["modules"])
+        rows.append(f"| {name} | {record['profile']} | {len(record['runs_read'])} | {changed} | "
+                    f"`{record['notebook']}` | `{code}` | {record['executed']} |")
+    path = root / NOTEBOOKS_DIR / PROVENANCE_TABLE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _combined_digest(modules: Mapping[str, str]) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(modules, sort_keys=True).encode()).hexdigest()[:12]

@@ -1,0 +1,94 @@
+"""The ``cifar-report`` command: one entry point, one set of defaults and exit codes.
+
+Subcommands: ``data``, ``list``, ``train``, ``status``, ``clean`` (:mod:`.runs`) and
+``build``, ``analysis``, ``render`` (:mod:`.report`). Every command takes its profile
+from ``--profile``, else ``$CIFAR_REPORT_PROFILE``, else ``demo``, and its run store
+from ``--runs``, else ``$CIFAR_REPORT_RUNS``, else ``runs/`` in the project.
+
+Exit codes: 0 ok, 1 a step failed (a chapter, the render), 2 bad usage (unknown name,
+bad value, bad data path: one ``error: …`` line on stderr, nothing trained).
+Importing this module is cheap; each command imports what it needs.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_profile(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", metavar="P",
+                        help="demo | sample | full | smoke: data and epoch budget "
+                             "(default: $CIFAR_REPORT_PROFILE, else demo)")
+
+
+def add_data(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", metavar="PATH|synthetic",
+                        help="cifar-10-batches-py folder, its parent or cifar-10-python.tar.gz, "
+                             "or 'synthetic' (default: the profile's data: $CIFAR10_DIR, the "
+                             "Keras cache, a Keras download)")
+
+
+def add_runs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs", metavar="DIR",
+                        help="run store (default: $CIFAR_REPORT_RUNS, else runs/ in the project)")
+
+
+def add_training(parser: argparse.ArgumentParser) -> None:
+    """``--jobs`` and ``--executor``/``--address``: how missing runs are trained."""
+    from cifar_core.runs.executors.local import parse_jobs
+
+    def jobs(text: str):
+        try:
+            return parse_jobs(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parser.add_argument("--jobs", type=jobs, default="auto", metavar="N|auto",
+                        help="local worker processes that train missing runs (default auto: "
+                             "1 on a GPU, up to 4 on a CPU)")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="where missing runs train: worker processes here (default) or a "
+                             "Ray cluster")
+    parser.add_argument("--address", metavar="ADDR",
+                        help="Ray cluster address for --executor ray (default: $RAY_ADDRESS, "
+                             "else a local Ray instance)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (``cifar-report --help``)."""
+    from cifar_core.cli import report, runs
+
+    parser = argparse.ArgumentParser(
+        prog="cifar-report",
+        description="A literate CIFAR-10 research report that rebuilds itself from code.")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show training and notebook detail on the console")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    runs.add_commands(commands)
+    report.add_commands(commands)
+    return parser
+
+
+def _usage_errors() -> tuple[type[BaseException], ...]:
+    from cifar_core.data.errors import DataError
+    from cifar_core.experiments.variant import VariantError
+    from cifar_core.project import ProjectError
+
+    return (ProjectError, DataError, VariantError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``cifar-report`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except _usage_errors() as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

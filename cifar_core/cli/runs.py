@@ -1,0 +1,267 @@
+"""``cifar-report data | list | train | status | clean``: the dataset, the catalog and
+the run store. Cached answers never import Keras or TensorFlow."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from cifar_core.cli import EXIT_FAILED, EXIT_OK, add_data, add_profile, add_runs, add_training
+from cifar_core.project import ProjectError
+
+
+def add_commands(commands: Any) -> None:
+    data = commands.add_parser("data", help="describe a dataset: source, fingerprint, counts, statistics",
+                               description="Load a dataset and describe it.")
+    add_profile(data)
+    add_data(data)
+    _limit(data)
+    data.set_defaults(func=cmd_data)
+
+    listing = commands.add_parser("list", help="the experiment catalog",
+                                  description="Every catalog variant with its study, seed source, "
+                                              "reported accuracy, parameters, FLOPs and whether "
+                                              "its runs are in the store.")
+    listing.add_argument("--study", action="append", metavar="S", help="only study S (repeatable)")
+    add_profile(listing)
+    add_data(listing)
+    _limit(listing)
+    add_runs(listing)
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.set_defaults(func=cmd_list)
+
+    train = commands.add_parser(
+        "train", help="train (or reuse) variants",
+        description="Train the named variants (catalog names or variant .json/.yaml files), "
+                    "reusing every run that is already in the store.")
+    train.add_argument("variants", nargs="*", metavar="VARIANT",
+                       help="catalog variant name, or a path to a variant .json/.yaml file")
+    train.add_argument("--study", action="append", default=[], metavar="S",
+                       help="train every variant of study S (repeatable)")
+    train.add_argument("--all", action="store_true", help="train the whole catalog")
+    train.add_argument("--epochs", type=int, metavar="N", help="override every variant's epochs")
+    add_profile(train)
+    add_data(train)
+    _limit(train)
+    add_runs(train)
+    add_training(train)
+    train.set_defaults(func=cmd_train)
+
+    status = commands.add_parser("status", help="the run store and the report's chapters",
+                                 description="The run store as a table (variant, key, state: "
+                                             "cached / stale / incomplete, test accuracy, time), "
+                                             "then the parameters set with `analysis -p`.")
+    add_runs(status)
+    status.add_argument("--stale", action="store_true",
+                        help="list only runs trained by training code that is no longer current")
+    status.add_argument("--verify", action="store_true",
+                        help="check every run's file checksums (slower)")
+    status.set_defaults(func=cmd_status)
+
+    clean = commands.add_parser("clean", help="remove incomplete (and, with --stale, stale) runs",
+                                description="Remove incomplete run entries, orphan temporary "
+                                            "directories and leftovers of earlier removals; with "
+                                            "--stale also complete runs of outdated training "
+                                            "code. A run that a live build holds is never removed.")
+    add_runs(clean)
+    clean.add_argument("--stale", action="store_true", help="also remove stale runs")
+    clean.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    clean.set_defaults(func=cmd_clean)
+
+
+def _limit(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--limit-per-batch", type=int, metavar="N",
+                        help="keep only the first N images of every batch file")
+
+
+# --------------------------------------------------------------------------- helpers
+def _store(args: argparse.Namespace):
+    from cifar_core.runs.store import RunStore
+
+    return RunStore(Path(args.runs).resolve() if args.runs else None)
+
+
+def _profile(args: argparse.Namespace):
+    from cifar_core.build.build import resolve_profile
+
+    return resolve_profile(args.profile)
+
+
+def _dataset(args: argparse.Namespace, profile: Any = None):
+    """The profile's dataset, with ``--data`` / ``--limit-per-batch`` applied."""
+    from cifar_core.data import load_dataset
+
+    kwargs = dict(profile.dataset_kwargs()) if profile is not None else {}
+    if args.data:
+        kwargs["source"] = args.data
+    if args.limit_per_batch is not None:
+        kwargs["limit_per_batch"] = args.limit_per_batch
+    return load_dataset(**kwargs)
+
+
+def read_variant_file(path: Path):
+    """A :class:`~cifar_core.experiments.variant.Variant` from a .json/.yaml file;
+    errors name the file."""
+    from cifar_core.experiments.variant import Variant, VariantError
+
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ProjectError(f"{path}: cannot read the variant file ({error.strerror})") from None
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            config = yaml.safe_load(text)
+        else:
+            config = json.loads(text)
+    except ValueError as error:  # json and yaml errors are ValueErrors
+        raise ProjectError(f"{path}: not valid {path.suffix[1:].upper()}: {error}") from None
+    if not isinstance(config, dict):
+        raise ProjectError(f"{path}: a variant file holds one mapping of keys "
+                           "(name, family, params, …)")
+    try:
+        return Variant.from_dict(config)
+    except VariantError as error:
+        raise VariantError(f"{path}: {error}") from None
+
+
+def _is_variant_file(text: str) -> bool:
+    return Path(text).suffix in (".json", ".yaml", ".yml") or Path(text).is_file()
+
+
+def resolve_variants(args: argparse.Namespace) -> list:
+    """The variants ``train`` runs: files as written, catalog names/studies scaled by the
+    profile (once per profile seed), then ``--epochs`` applied to all."""
+    from cifar_core.experiments import catalog
+    from cifar_core.experiments.plan import check_names
+
+    files = [read_variant_file(Path(v)) for v in args.variants if _is_variant_file(v)]
+    names = [v for v in args.variants if not _is_variant_file(v)]
+    variants = list(files)
+    if names or args.study or args.all:
+        check_names(args.study or None, names or None)
+        variants += catalog.plan(_profile(args), studies=None if args.all else args.study or None,
+                                 names=None if args.all else names or None)
+    if not variants:
+        raise ProjectError("train: name at least one VARIANT, or use --study S or --all")
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise ProjectError(f"--epochs must be >= 1, got {args.epochs}")
+        variants = [v.replace(epochs=args.epochs) for v in variants]
+    return variants
+
+
+def _table(rows: list[dict], columns: list[str]) -> str:
+    import pandas as pd
+
+    if not rows:
+        return "(none)"
+    frame = pd.DataFrame(rows)[columns]
+    return frame.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.3f}")
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_data(args: argparse.Namespace) -> int:
+    from cifar_core.data import describe, format_description
+
+    profile = _profile(args) if args.profile else None
+    print(format_description(describe(_dataset(args, profile))))
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from cifar_core.runs.ensure import ensure_runs
+
+    variants = resolve_variants(args)
+    dataset = _dataset(args, _profile(args))
+    print(f"data: {dataset.source} ({len(dataset.y_train)} train / {len(dataset.y_test)} test, "
+          f"fingerprint {dataset.fingerprint}{', SYNTHETIC' if dataset.synthetic else ''})")
+    plan = ensure_runs(variants, dataset, _store(args), jobs=args.jobs, executor=args.executor,
+                       address=args.address, verbose=1 if args.verbose else 0)
+    for key, run in plan.runs.items():
+        if run is not None:
+            print(f"{run.name:<28} [{key}] test accuracy {run.metrics['test_accuracy']:.3f}")
+    return EXIT_FAILED if plan.refused else EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    store = _store(args)
+    rows = store.entries(verify=args.verify)
+    if args.stale:
+        rows = [row for row in rows if row["state"] == "stale"]
+    print(f"run store: {store.root}")
+    print(_table(rows, ["variant", "key", "state", "test_accuracy", "wall_time_s"]))
+    _print_overrides()
+    return EXIT_OK
+
+
+def _print_overrides() -> None:
+    """The parameters set with ``cifar-report analysis NAME -p`` (per profile)."""
+    from cifar_core.build.notebooks import overrides_path
+    from cifar_core.project import find_project_root
+
+    root = find_project_root()
+    path = overrides_path(root) if root else None
+    every = json.loads(path.read_text()) if path and path.is_file() else {}
+    if not every:
+        return
+    print("\nchapter parameters changed from defaults (`cifar-report analysis NAME --reset` clears):")
+    for profile, chapters in sorted(every.items()):
+        for name, values in sorted(chapters.items()):
+            settings = ", ".join(f"{k} = {json.dumps(v)}" for k, v in values.items())
+            print(f"  {profile:<7} {name}: {settings}")
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    removed = _store(args).clean(stale=args.stale, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
+    for path in removed:
+        print(f"{verb} {path}")
+    print(f"{verb} {len(removed)} entr{'y' if len(removed) == 1 else 'ies'}")
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from cifar_core.experiments import catalog
+    from cifar_core.experiments.plan import check_names
+
+    profile = _profile(args)
+    check_names(args.study or None, where="--study: ")
+    is_cached = _cache_checker(args, profile)
+    rows = catalog.listing(profile, is_cached, studies=args.study)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        print(_table([_readable_row(row) for row in rows],
+                     ["name", "study", "source", "reported", "params", "flops", "cached"]))
+    return EXIT_OK
+
+
+def _readable_row(row: dict) -> dict:
+    """A listing row for the text table: counts with separators, the figure in percent."""
+    def count(value):
+        return "-" if value is None else f"{int(value):,}"
+
+    reported = row["reported_test_accuracy"]
+    return {**row, "params": count(row["params"]), "flops": count(row["flops"]),
+            "reported": "-" if reported is None else f"{reported * 100:.1f} %",
+            "cached": {True: "yes", False: "no", None: "-"}[row["cached"]]}
+
+
+def _cache_checker(args: argparse.Namespace, profile: Any):
+    """``variant -> cached?`` for the dataset that "cached" refers to: ``--data`` or the
+    profile's synthetic data (cheap, offline), else the one the stored runs share, so
+    that ``list`` never downloads anything. ``None`` leaves the column blank."""
+    from cifar_core.runs.keys import run_key
+
+    store = _store(args)
+    if args.data or profile.data == "synthetic":
+        fingerprint = _dataset(args, profile).fingerprint
+    else:
+        fingerprints = {run.config["dataset"]["fingerprint"] for run in store.runs(verify=False)}
+        if len(fingerprints) != 1:
+            return None
+        fingerprint = fingerprints.pop()
+    return lambda variant: store.get_unverified(run_key(variant, fingerprint)) is not None

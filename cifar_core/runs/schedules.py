@@ -1,0 +1,84 @@
+"""Learning-rate schedules of a variant, as Keras 3 ``LearningRateSchedule`` objects.
+
+Every schedule parameter that refers to time is a *fraction of the total epochs*, so a
+profile that scales ``epochs`` keeps the schedule's shape. Steps are optimizer
+iterations; ``steps_per_epoch`` converts fractions into steps.
+
+==============  =====================================  ==================================
+schedule        ``schedule_params``                    learning rate
+==============  =====================================  ==================================
+constant        (none)                                 ``learning_rate``
+step            ``boundaries`` (fractions, increasing),  ``learning_rate * factors[i]`` from
+                ``factors`` (multipliers of the base)  the epoch at ``boundaries[i]`` on
+cosine          ``warmup_fraction`` (default 0),       linear warm-up from 0, then cosine
+                ``alpha`` (final fraction, default 0)  decay to ``alpha * learning_rate``
+inverse_time    ``decay`` (per step, e.g. 1e-6)        ``lr / (1 + decay * step)`` (legacy
+                                                       Keras ``decay=``)
+warmup_linear   ``warmup_fraction`` (default 0.1)      linear 0 → lr, then linear → 0
+==============  =====================================  ==================================
+
+Only training imports this module (it imports Keras).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from cifar_core.experiments.variant import Variant
+
+def check_schedule(variant: Variant) -> dict[str, Any]:
+    """The variant's schedule parameters with defaults filled in (a :class:`Variant`
+    validates them when it is built)."""
+    return variant.schedule_settings()
+
+
+def learning_rate_for(variant: Variant, steps_per_epoch: int):
+    """The ``learning_rate`` argument for the variant's optimizer: a float or a schedule."""
+    params = check_schedule(variant)
+    lr = float(variant.learning_rate)
+    total = max(1, variant.epochs * steps_per_epoch)
+    schedules = keras.optimizers.schedules
+    if variant.schedule == "constant":
+        return lr
+    if variant.schedule == "step":
+        # PiecewiseConstantDecay keeps values[i] while step <= boundaries[i]; the first
+        # step of epoch e is step e * steps_per_epoch, hence the "- 1".
+        steps = [max(0, round(b * variant.epochs) * steps_per_epoch - 1)
+                 for b in params["boundaries"]]
+        values = [lr] + [lr * f for f in params["factors"]]
+        return schedules.PiecewiseConstantDecay(steps, values)
+    if variant.schedule == "inverse_time":
+        return schedules.InverseTimeDecay(lr, decay_steps=1, decay_rate=params["decay"])
+    warmup = round(params["warmup_fraction"] * total)
+    if variant.schedule == "cosine":
+        if warmup == 0:
+            return schedules.CosineDecay(lr, decay_steps=total, alpha=params["alpha"])
+        return schedules.CosineDecay(0.0, decay_steps=max(1, total - warmup),
+                                     alpha=params["alpha"], warmup_target=lr,
+                                     warmup_steps=warmup)
+    return WarmupLinearDecay(lr, warmup_steps=warmup, total_steps=total)
+
+
+@keras.saving.register_keras_serializable(package="cifar_core")
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up from 0 to ``peak`` over ``warmup_steps``, then linear decay to 0
+    at ``total_steps`` (the flagship recipe's schedule). Uses ``keras.ops`` only."""
+
+    def __init__(self, peak: float, warmup_steps: int, total_steps: int):
+        self.peak = float(peak)
+        self.warmup_steps = int(warmup_steps)
+        self.total_steps = int(total_steps)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        rising = self.peak * step / max(1.0, float(self.warmup_steps))
+        falling = self.peak * (self.total_steps - step) / max(
+            1.0, float(self.total_steps - self.warmup_steps))
+        value = ops.where(step < self.warmup_steps, rising, falling)
+        return ops.clip(value, 0.0, self.peak)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
+                "total_steps": self.total_steps}

@@ -1,0 +1,381 @@
+"""Training: fit a variant with Keras 3, evaluate it, and write it to the run store.
+
+:func:`get_or_train` is the one entry point the rest of the project uses: it returns
+the cached run of a variant on a dataset, or trains it (one process per run key; other
+processes wait on the key's lock and then reuse the result). A run killed mid-way
+resumes from its last finished epoch (``keras.callbacks.BackupAndRestore``) when asked
+for again.
+
+What a fit does, in order: seed everything (deterministic on CPU); split a seeded,
+stratified validation set off the training images; fit the preprocessing on the
+training split only; build the model family with the augmentation layers in front (in
+the model, so only active while training) and, on a GPU, a float32 output under mixed
+precision; ``model.fit`` with the callbacks below; reload the weights of the best
+validation loss; score train/val/test in inference mode (test-time horizontal-flip
+averaging when ``tta_flip``).
+
+Callbacks: ``LearningRateLogger`` (lr per epoch), ``ModelCheckpoint`` of the best
+``val_loss`` (correct also when the best epoch is the last, and across a resume via
+``initial_value_threshold``), ``CSVLogger`` (history, appended across a resume),
+optional ``EarlyStopping``, ``BackupAndRestore`` and ``ResumeReporter``.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import keras
+import numpy as np
+import pandas as pd
+
+from cifar_core.runs.augmentation import finalize_model
+from cifar_core.runs.callbacks import LearningRateLogger, ResumeReporter, kill_hook_from_env
+from cifar_core.data.dataset import Dataset
+from cifar_core.runs.hardware import Hardware, configure, seed_everything
+from cifar_core.models import build_model
+from cifar_core.runs.schedules import check_schedule, learning_rate_for
+from cifar_core.experiments.variant import Variant
+from cifar_core.runs.keys import key_inputs, run_key
+from cifar_core.runs.store import Run, RunStore
+
+Log = Callable[[str], Any]
+HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"]
+
+
+# ---------------------------------------------------------------------- data
+@dataclass(frozen=True)
+class Splits:
+    """Preprocessed float32 images and int labels of the train/val/test splits, with
+    the indices of val (into ``dataset.x_train``) and test (into ``dataset.x_test``)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    val_indices: np.ndarray
+    test_indices: np.ndarray
+    preprocessing: dict[str, Any]
+
+    @property
+    def has_validation(self) -> bool:
+        return len(self.y_val) > 0
+
+
+def prepare_splits(variant: Variant, dataset: Dataset) -> Splits:
+    """Split off the validation set and apply the preprocessing fitted on train only."""
+    from cifar_core.data.preprocessing import Preprocessor
+    from cifar_core.data.splits import validation_split
+
+    train_idx, val_idx = validation_split(dataset.y_train, variant.validation_fraction,
+                                          seed=variant.seed)
+    preprocessor = Preprocessor.fit(variant.preprocessing, dataset.x_train[train_idx])
+    return Splits(
+        x_train=preprocessor.transform(dataset.x_train[train_idx]),
+        y_train=dataset.y_train[train_idx],
+        x_val=preprocessor.transform(dataset.x_train[val_idx]),
+        y_val=dataset.y_train[val_idx],
+        x_test=preprocessor.transform(dataset.x_test),
+        y_test=dataset.y_test,
+        val_indices=val_idx,
+        test_indices=np.arange(len(dataset.y_test)),
+        preprocessing=preprocessor.stats,
+    )
+
+
+def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    return keras.utils.to_categorical(labels, num_classes).astype("float32")
+
+
+# ---------------------------------------------------------------------- model
+def make_optimizer(variant: Variant, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """The variant's optimizer with its learning-rate schedule (decoupled weight decay
+    when ``weight_decay`` > 0; AdamW always takes it)."""
+    lr = learning_rate_for(variant, steps_per_epoch)
+    decay = {"weight_decay": variant.weight_decay} if variant.weight_decay else {}
+    if variant.optimizer == "sgd":
+        return keras.optimizers.SGD(lr, momentum=variant.momentum, nesterov=variant.nesterov,
+                                    **decay)
+    if variant.optimizer == "adam":
+        return keras.optimizers.Adam(lr, **decay)
+    if variant.optimizer == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=variant.weight_decay)
+    return keras.optimizers.RMSprop(lr, momentum=variant.momentum, **decay)
+
+
+def build_compiled_model(variant: Variant, dataset: Dataset, hardware: Hardware,
+                         steps_per_epoch: int, training_images: np.ndarray) -> keras.Model:
+    """Build the family's network, adapt its data-dependent layers to the (preprocessed,
+    unaugmented) ``training_images``, add augmentation/float32 output, and compile it."""
+    network = build_model(variant.family, dict(variant.params),
+                          input_shape=dataset.input_shape, num_classes=dataset.num_classes)
+    adapt_to_training_images(network, training_images)
+    model = finalize_model(network, variant.augmentation, seed=variant.seed,
+                           float32_output=hardware.policy == "mixed_float16")
+    model.compile(
+        optimizer=make_optimizer(variant, steps_per_epoch),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=variant.label_smoothing),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def adapt_to_training_images(model: keras.Model, images: np.ndarray) -> None:
+    """Call ``adapt(images)`` on every layer (nested models included) that declares
+    ``adapt_before_fit``, such as the flagship's patch-whitening stem."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            adapt_to_training_images(layer, images)
+        elif getattr(layer, "adapt_before_fit", False):
+            layer.adapt(images)
+
+
+# ---------------------------------------------------------------------- callbacks
+def _best_val_loss_so_far(history_csv: Path) -> float | None:
+    """The lowest val_loss of epochs finished before an interruption (for a resume)."""
+    if not history_csv.exists():
+        return None
+    previous = pd.read_csv(history_csv)
+    if "val_loss" not in previous or previous["val_loss"].isna().all():
+        return None
+    return float(previous["val_loss"].min())
+
+
+def build_callbacks(variant: Variant, scratch: Path, has_validation: bool,
+                    log: Log) -> tuple[list[keras.callbacks.Callback], ResumeReporter]:
+    """The trainer's callbacks (order matters: lr into the logs before CSVLogger; the
+    checkpoint before the backup, so a backed-up epoch always has its best weights)."""
+    callbacks: list[keras.callbacks.Callback] = [LearningRateLogger()]
+    if has_validation and variant.restore_best:
+        best_file = scratch / "best.weights.h5"
+        callbacks.append(keras.callbacks.ModelCheckpoint(
+            best_file, monitor="val_loss", save_best_only=True, save_weights_only=True,
+            initial_value_threshold=_best_val_loss_so_far(scratch / "history.csv")
+            if best_file.exists() else None))
+    callbacks.append(keras.callbacks.CSVLogger(scratch / "history.csv", append=True))
+    if variant.early_stopping_patience is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss" if has_validation else "loss",
+            patience=variant.early_stopping_patience))
+    reporter = ResumeReporter(log)
+    callbacks += [keras.callbacks.BackupAndRestore(scratch / "backup"), reporter]
+    return callbacks + kill_hook_from_env(), reporter
+
+
+# ---------------------------------------------------------------------- evaluation
+def predict_probs(model: keras.Model, x: np.ndarray, *, tta_flip: bool = False,
+                  batch_size: int = 256) -> np.ndarray:
+    """Class probabilities in inference mode; with ``tta_flip`` the mean of ``x`` and
+    its horizontal mirror image."""
+    if len(x) == 0:
+        return np.zeros((0,) + tuple(model.output_shape[1:]), "float32")
+    probs = model.predict(x, batch_size=batch_size, verbose=0)
+    if tta_flip:
+        probs = (probs + model.predict(x[:, :, ::-1, :], batch_size=batch_size, verbose=0)) / 2
+    return np.asarray(probs, "float32")
+
+
+def score(probs: np.ndarray, labels: np.ndarray, label_smoothing: float) -> tuple[float, float]:
+    """(loss, accuracy) of probabilities against integer labels, with the training loss."""
+    if len(labels) == 0:
+        return float("nan"), float("nan")
+    loss_fn = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    loss = float(keras.ops.convert_to_numpy(loss_fn(one_hot(labels, probs.shape[1]), probs)))
+    return loss, float(np.mean(probs.argmax(axis=1) == labels))
+
+
+# ---------------------------------------------------------------------- fitting
+@dataclass
+class TrainingResult:
+    """Everything a run directory holds, in memory."""
+
+    model: keras.Model
+    history: pd.DataFrame
+    metrics: dict[str, Any]
+    predictions: dict[str, np.ndarray]
+
+
+def _read_history(history_csv: Path) -> pd.DataFrame:
+    """The CSVLogger file as a clean table: 1-based epochs, one row per epoch (a row
+    repeated by a resume keeps its last value), the standard columns first."""
+    history = pd.read_csv(history_csv)
+    history["epoch"] = history["epoch"].astype(int) + 1
+    history = history.drop_duplicates("epoch", keep="last").sort_values("epoch")
+    for column in HISTORY_COLUMNS:
+        if column not in history:
+            history[column] = np.nan
+    extra = [c for c in history.columns if c not in HISTORY_COLUMNS]
+    return history[HISTORY_COLUMNS + extra].reset_index(drop=True)
+
+
+def fit_variant(variant: Variant, dataset: Dataset, scratch: Path, *, verbose: int = 1,
+                log: Log = print) -> TrainingResult:
+    """Train ``variant`` on ``dataset`` (resuming from ``scratch`` if it holds a backup)
+    and evaluate it. ``scratch`` keeps the backup, best weights and partial history."""
+    started = time.perf_counter()
+    hardware = configure()
+    seed_everything(variant.seed, hardware)
+    splits = prepare_splits(variant, dataset)
+    steps = int(np.ceil(len(splits.y_train) / variant.batch_size))
+    model = build_compiled_model(variant, dataset, hardware, steps, splits.x_train)
+    scratch.mkdir(parents=True, exist_ok=True)
+    callbacks, reporter = build_callbacks(variant, scratch, splits.has_validation, log)
+    validation = ((splits.x_val, one_hot(splits.y_val, dataset.num_classes))
+                  if splits.has_validation else None)
+    fit_started = time.perf_counter()
+    model.fit(splits.x_train, one_hot(splits.y_train, dataset.num_classes),
+              batch_size=variant.batch_size, epochs=variant.epochs,
+              validation_data=validation, callbacks=callbacks, verbose=verbose)
+    fit_time = time.perf_counter() - fit_started
+    history = _read_history(scratch / "history.csv")
+    if (scratch / "best.weights.h5").exists():
+        model.load_weights(scratch / "best.weights.h5")
+    epochs_here = len(history) - reporter.initial_epoch
+    metrics, predictions = _evaluate(model, splits, variant)
+    metrics.update(
+        best_epoch=_best_epoch(history, splits.has_validation and variant.restore_best),
+        epochs_run=len(history), resumed_from_epoch=reporter.initial_epoch or None,
+        fit_time_s=fit_time, images_per_s=len(splits.y_train) * epochs_here / fit_time,
+        wall_time_s=time.perf_counter() - started, params=int(model.count_params()),
+        device=hardware.device, device_name=hardware.name,
+        mixed_precision=hardware.policy, backend=hardware.backend,
+        versions=library_versions(hardware.backend), preprocessing=splits.preprocessing,
+        n_train=len(splits.y_train), n_val=len(splits.y_val), n_test=len(splits.y_test))
+    return TrainingResult(model, history, metrics, predictions)
+
+
+def _best_epoch(history: pd.DataFrame, restored: bool) -> int:
+    """The epoch whose weights the run keeps: lowest val_loss, or the last epoch."""
+    if restored and history["val_loss"].notna().any():
+        return int(history.loc[history["val_loss"].idxmin(), "epoch"])
+    return int(history["epoch"].iloc[-1])
+
+
+def _evaluate(model: keras.Model, splits: Splits,
+              variant: Variant) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Loss/accuracy on train (inference mode), val and test, plus the stored predictions."""
+    metrics: dict[str, Any] = {}
+    predictions: dict[str, np.ndarray] = {}
+    for split, x, y in (("train", splits.x_train, splits.y_train),
+                        ("val", splits.x_val, splits.y_val),
+                        ("test", splits.x_test, splits.y_test)):
+        probs = predict_probs(model, x, tta_flip=variant.tta_flip)
+        metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = score(
+            probs, y, variant.label_smoothing)
+        if split != "train":
+            predictions[f"{split}_probs"], predictions[f"{split}_labels"] = probs, y
+    predictions["val_indices"] = splits.val_indices
+    predictions["test_indices"] = splits.test_indices
+    return metrics, predictions
+
+
+def library_versions(backend: str) -> dict[str, str]:
+    """Python, NumPy, Keras and the backend library versions."""
+    import importlib
+
+    versions = {"python": platform.python_version(), "numpy": np.__version__,
+                "keras": keras.__version__}
+    module = {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}.get(backend)
+    if module:
+        versions[module] = importlib.import_module(module).__version__
+    return versions
+
+
+# ---------------------------------------------------------------------- the store
+def run_config(variant: Variant, dataset: Dataset, key: str) -> dict[str, Any]:
+    """What ``config.json`` holds: the variant, the dataset identity, versions, key."""
+    return {"key": key, "key_inputs": key_inputs(variant, dataset.fingerprint),
+            "variant": variant.to_dict(),
+            "dataset": {"name": dataset.name, "source": dataset.source,
+                        "fingerprint": dataset.fingerprint, "synthetic": dataset.synthetic,
+                        "class_names": list(dataset.class_names),
+                        "n_train": len(dataset.y_train), "n_test": len(dataset.y_test)}}
+
+
+def write_run(directory: Path, config: dict[str, Any], result: TrainingResult) -> None:
+    """Write the run files (the store adds ``manifest.json`` last)."""
+    metrics = {**_nan_to_none(result.metrics), "key": config["key"],
+               "variant": config["variant"]["name"],
+               "dataset_fingerprint": config["dataset"]["fingerprint"],
+               "training_code": config["key_inputs"]["training_code"]}
+    (directory / "config.json").write_text(json.dumps(config, indent=2))
+    (directory / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_json_default))
+    result.history.to_csv(directory / "history.csv", index=False)
+    np.savez_compressed(directory / "predictions.npz", **result.predictions)
+    result.model.save(directory / "model.keras")
+
+
+def _nan_to_none(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Metrics that do not exist (val_* without a validation split) become JSON null."""
+    return {k: None if isinstance(v, float) and np.isnan(v) else v for k, v in metrics.items()}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serializable: {value!r}")
+
+
+def validate_variant(variant: Variant) -> Variant:
+    """Check family/params and schedule parameters (raises ``VariantError``)."""
+    variant.check_family()
+    check_schedule(variant)
+    return variant
+
+
+def get_or_train(variant: Variant, dataset: Dataset, store: RunStore | None = None, *,
+                 verbose: int = 1, log: Log = print) -> Run:
+    """The run of ``variant`` on ``dataset``: reused when cached, else trained and stored.
+
+    Concurrent callers for the same key: the first trains under the key's lock, the
+    others wait for the lock and then reuse the stored run.
+    """
+    validate_variant(variant)
+    store = store if store is not None else RunStore()
+    key = run_key(variant, dataset.fingerprint)
+    run = store.get(key)
+    if run is None:
+        with store.lock(key, log=log):
+            run = store.get(key, warn=False)
+            if run is None:
+                return _train_and_store(variant, dataset, store, key, verbose=verbose, log=log)
+    log(f"reused   {variant.name} [{key}] test acc {run.metrics['test_accuracy']:.3f}")
+    return run
+
+
+def _train_and_store(variant: Variant, dataset: Dataset, store: RunStore, key: str, *,
+                     verbose: int, log: Log) -> Run:
+    """Train under the held lock, write atomically, drop the resume scratch."""
+    log(f"training {variant.name} [{key}] {variant.family}, {variant.epochs} "
+        f"epoch{'s' if variant.epochs != 1 else ''}, {len(dataset.y_train)} official training "
+        f"images ({variant.validation_fraction:.0%} held out for validation)")
+    with store.atomic_write(key) as directory:
+        result = fit_variant(variant, dataset, store.partial_dir(key), verbose=verbose, log=log)
+        write_run(directory, run_config(variant, dataset, key), result)
+    store.remove_partial(key)
+    metrics = result.metrics
+    log(f"done     {variant.name} [{key}]: test acc {metrics['test_accuracy']:.3f} "
+        f"in {metrics['wall_time_s']:.1f}s ({metrics['images_per_s']:.0f} images/s, "
+        f"{metrics['device']}, {metrics['mixed_precision']})")
+    run = store.get(key)
+    assert run is not None, f"run {key} was written but does not verify"
+    return run
+
+
+def train_many(variants: Sequence[Variant] | Iterable[Variant], dataset: Dataset,
+               store: RunStore | None = None, *, verbose: int = 1,
+               log: Log = print) -> list[Run]:
+    """Validate every variant first (no training if any is invalid), then train or
+    reuse each, announcing ``[i/n] name``."""
+    variants = [validate_variant(v) for v in variants]
+    store = store if store is not None else RunStore()
+    runs = []
+    for index, variant in enumerate(variants, start=1):
+        log(f"[{index}/{len(variants)}] {variant.name}")
+        runs.append(get_or_train(variant, dataset, store, verbose=verbose, log=log))
+    return runs
