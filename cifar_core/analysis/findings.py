@@ -10,9 +10,11 @@ every run sees the same test set):
   95 % bootstrap interval over test images, and a paired test on per-image correctness
   (exact McNemar for one shared seed, a sign-flip permutation test for several; see
   :mod:`cifar_core.analysis.paired`);
-* Holm's correction across the study's tested comparisons;
+* Holm's correction across the study's tested comparisons (the intervals are
+  per-comparison 95 % intervals, not adjusted);
 * a verdict: ``better`` / ``worse`` when the Holm p-value is below ``alpha`` *and*
-  the interval excludes 0 on that side, else ``no detectable difference``.
+  the interval excludes 0 on that side, else ``no detectable difference`` (so an
+  interval that excludes 0 with a Holm p above ``alpha`` stays inconclusive).
 
 Rows that cannot be tested say why instead of crashing: ``not compared`` (no runs, no
 shared seeds, different test sets) and ``same run`` (a profile scaled two variants to
@@ -129,7 +131,7 @@ def _flagged(name: str, records: Sequence[RunRecord], **options: Any) -> list[st
 def _untestable(variant: str, baseline: str, arms: Mapping[str, Sequence[RunRecord]]) -> str:
     for name in (variant, baseline):
         if not arms.get(name):
-            return f"not compared: no runs of {name} (missing from the run store)"
+            return f"not compared: no runs of {name} in the run store"
     seeds_b = {r.seed for r in arms[baseline]}
     seeds_v = {r.seed for r in arms[variant]}
     if not seeds_b & seeds_v:

@@ -59,6 +59,16 @@ def p_text(p: float) -> str:
     return f"{p:.3f}" if p < 0.01 else f"{p:.2g}"
 
 
+def p_phrase(p: float) -> str:
+    """``"= 0.003"`` or ``"< 0.001"``: a p-value after its symbol in a sentence.
+
+    >>> p_phrase(0.0031), p_phrase(1e-5)
+    ('= 0.003', '< 0.001')
+    """
+    text = p_text(p)
+    return text if text.startswith("<") else f"= {text}"
+
+
 def _as_list(findings: StudyFindings | Iterable[StudyFindings]) -> list[StudyFindings]:
     return [findings] if isinstance(findings, StudyFindings) else list(findings)
 
@@ -100,7 +110,7 @@ def findings_table(findings: StudyFindings | Iterable[StudyFindings], *,
         shown[column] = [p_text(v) for v in table[column].astype(float)]
     for column in ("shared seeds", "test images"):
         shown[column] = ["–" if pd.isna(v) else f"{int(v):,}" for v in table[column]]
-    return shown.fillna("")
+    return shown.astype(object).where(shown.notna(), "")
 
 
 def _who(name: str, labels: Mapping[str, str] | None) -> str:
@@ -110,14 +120,17 @@ def _who(name: str, labels: Mapping[str, str] | None) -> str:
 
 def _numbers(c: Comparison) -> str:
     seeds = f"{c.n_seeds} shared seed{'s' * (c.n_seeds != 1)}"
-    return (f"95 % CI {points(c.ci_low)} to {points(c.ci_high)}; Holm p = {p_text(c.p_holm)}; "
+    return (f"95 % CI {points(c.ci_low)} to {points(c.ci_high)}; Holm p {p_phrase(c.p_holm)}; "
             f"{seeds}, {c.n_images:,} test images")
 
 
-def finding_sentence(c: Comparison, labels: Mapping[str, str] | None = None) -> str:
+def finding_sentence(c: Comparison, labels: Mapping[str, str] | None = None, *,
+                     under_trained: bool = True) -> str:
     """One sentence stating what the comparison shows and no more.
 
-    ``labels`` maps variant names to readable names ("Batch norm (s004_cnn_bn)").
+    ``labels`` maps variant names to readable names ("Batch norm (s004_cnn_bn)");
+    ``under_trained=False`` leaves out the note on under-trained runs (for a caller
+    that states it once for several rows, as :func:`discussion` does).
     """
     who = _who(c.variant, labels)
     base = ("the baseline " if c.study_baseline else "") + c.baseline
@@ -135,7 +148,7 @@ def finding_sentence(c: Comparison, labels: Mapping[str, str] | None = None) -> 
     else:
         raise ValueError(f"comparison {c.variant} vs {c.baseline} has no verdict; use "
                          "compare_study, which applies Holm's correction")
-    if c.under_trained:
+    if c.under_trained and under_trained:
         text += (f" It rests on under-trained runs ({', '.join(c.under_trained)}), so the "
                  "difference may change with longer training.")
     return text
@@ -151,19 +164,29 @@ def study_sentences(findings: StudyFindings, labels: Mapping[str, str] | None = 
 def discussion(findings: Iterable[StudyFindings], *, titles: Mapping[str, str] | None = None,
                labels: Mapping[str, str] | None = None) -> str:
     """Markdown: one paragraph per study, headed by its title, made of its sentences,
-    closed by a count of detected effects. Nothing in it is written by hand."""
+    closed by a count of detected effects and one sentence naming the comparisons that
+    rest on under-trained runs. Nothing in it is written by hand."""
     paragraphs = []
     for study in findings:
         title = (titles or {}).get(study.study, study.study)
-        body = " ".join(study_sentences(study, labels))
+        if study.message and not study.comparisons:
+            paragraphs.append(f"**{title}.** {study.message}")
+            continue
+        body = " ".join(finding_sentence(c, labels, under_trained=False)
+                        for c in study.comparisons)
         detected = sum(c.verdict in (BETTER, WORSE) for c in study.comparisons)
         tested = sum(c.tested for c in study.comparisons)
         if tested:
             body += (f" In all, {detected} of {tested} tested comparison"
                      f"{'s' * (tested != 1)} show{'s' * (tested == 1)} a detectable difference "
                      f"(Holm-corrected, α = {study.alpha:g}).")
+        flagged = [f"{c.variant} vs {c.baseline}" for c in study.comparisons if c.under_trained]
+        if flagged:
+            body += (" Under-trained runs (still improving, or too short to tell) underlie "
+                     f"{', '.join(flagged)}; those differences may change with longer training.")
         paragraphs.append(f"**{title}.** {body}")
     return "\n\n".join(paragraphs)
+
 
 
 def convergence_table(arms: Mapping[str, Sequence[Any]], **options: Any) -> pd.DataFrame:
@@ -196,4 +219,4 @@ def share_converged(table: pd.DataFrame) -> float:
 
 
 __all__ = ["COLUMNS", "convergence_table", "discussion", "finding_sentence",
-           "findings_table", "p_text", "points", "share_converged", "study_sentences"]
+           "findings_table", "p_phrase", "p_text", "points", "share_converged", "study_sentences"]

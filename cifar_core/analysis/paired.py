@@ -118,7 +118,7 @@ def _permutation_p(d: np.ndarray, n_permutations: int, rng: np.random.Generator)
         return 1.0
     result = stats.permutation_test((d,), np.mean, permutation_type="samples", vectorized=True,
                                     n_resamples=n_permutations, alternative="two-sided",
-                                    batch=200, rng=rng)
+                                    batch=1000, rng=rng)
     return float(min(1.0, result.pvalue))
 
 

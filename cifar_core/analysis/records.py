@@ -121,8 +121,10 @@ def record_from_run(run: Any) -> RunRecord:
 
 def records_from_runs(runs_by_variant: Mapping[str, Iterable[Any]]) -> dict[str, list[RunRecord]]:
     """:func:`record_from_run` over ``{variant name: runs}``; :class:`RunRecord` entries
-    pass through unchanged."""
-    return {name: [r if isinstance(r, RunRecord) else record_from_run(r) for r in runs]
+    pass through unchanged and ``None`` entries (``RunStore.get`` of a missing run) are
+    dropped, so an arm whose runs are all missing comes out empty."""
+    return {name: [r if isinstance(r, RunRecord) else record_from_run(r)
+                   for r in runs if r is not None]
             for name, runs in runs_by_variant.items()}
 
 
