@@ -124,7 +124,7 @@ def test_claims_hold_or_are_inconclusive_as_the_runs_say_and_orientation_is_resp
     assert claim.outcome == HOLDS and claim.diff == pytest.approx(0.20) and claim.ci_low > 0
     assert "holds; s000_cnn2 is better than s000_mlp by 20.0 points" in claim_sentence(claim)
     lab = _store_findings(tmp_path / "lab", "seed004_lab", {"s004_cnn": 0.60, "s004_mlp": 0.60})
-    (cnn,) = evaluate_claims(claims_for("seed004_lab"), {"seed004_lab": lab})
+    (cnn,) = evaluate_claims(claims_for("seed004_lab"), lab)
     assert cnn.outcome == INCONCLUSIVE
     assert "inconclusive at this budget; no detectable difference between s004_cnn and s004_mlp" \
         in claim_sentence(cnn)

@@ -191,6 +191,8 @@ _FLIP = {"better": "worse", "worse": "better"}
 
 
 def _lookup(claim: Claim, findings: Any) -> tuple[Any, bool] | None:
+    if hasattr(findings, "comparisons"):  # one StudyFindings
+        findings = [findings]
     study = findings.get(claim.study) if isinstance(findings, Mapping) else next(
         (f for f in findings if f.study == claim.study), None)
     if study is None:
@@ -238,8 +240,8 @@ def evaluate_claims(claims: Iterable[Claim], findings: Any, *,
     Parameters
     ----------
     claims : iterable of Claim
-    findings : mapping or iterable of StudyFindings
-        ``{study name: StudyFindings}`` or a list of them.
+    findings : StudyFindings, mapping or iterable of StudyFindings
+        One study's findings, ``{study name: StudyFindings}`` or a list of them.
     equivalence_margin : float
         For ``no difference`` claims: the claim holds only when the whole confidence
         interval lies within ± this margin (0.01 = 1 point); a detected difference
