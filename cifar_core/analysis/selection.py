@@ -1,0 +1,178 @@
+"""Choosing the "best" variant by validation data only.
+
+Every "best"/"selected" choice in the report (best optimizer, best regularizer, the
+model a chapter inspects) goes through :func:`select_best`, which accepts nothing but
+validation metrics: a table whose columns are the name column and ``val_…`` columns,
+or a ``pandas.Series`` named ``val_…``. Anything test-derived (a ``test_…`` column,
+``test_probs``, a run object that carries test predictions) raises
+:class:`TestDataInSelectionError`, so a selection cannot peek at the test set even by
+accident. Test accuracy is reported once, for what was selected.
+
+Example
+-------
+>>> import pandas as pd
+>>> table = pd.DataFrame({"variant": ["a", "b"], "val_accuracy_mean": [0.61, 0.64],
+...                       "test_accuracy_mean": [0.66, 0.60]})
+>>> select_best(validation_view(table), by="val_accuracy_mean")
+'b'
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+import pandas as pd
+
+NAME_COLUMNS = ("variant", "name", "study", "seed", "seeds")
+"""Columns that identify a row and may travel with the validation metrics."""
+
+_TEST_PATTERN = re.compile(r"(^|[_\W])test([_\W]|$)", re.IGNORECASE)
+
+
+class TestDataInSelectionError(ValueError):
+    """A selection function was handed test-derived data."""
+
+    __test__ = False  # not a pytest test class
+
+
+def _is_test_name(name: Any) -> bool:
+    return isinstance(name, str) and bool(_TEST_PATTERN.search(name))
+
+
+def check_no_test_data(scores: Any, *, where: str = "scores") -> None:
+    """Raise :class:`TestDataInSelectionError` if ``scores`` carries test data.
+
+    Checks DataFrame columns, a Series' name and index name, mapping keys (one level
+    deep) and objects with a ``predictions`` method (runs, whose predictions include
+    the test set).
+
+    Examples
+    --------
+    >>> check_no_test_data(pd.Series([0.5], name="val_accuracy"))
+    >>> check_no_test_data({"test_probs": None})
+    Traceback (most recent call last):
+    ...
+    cifar_core.analysis.selection.TestDataInSelectionError: scores: 'test_probs' is test-derived; selection uses validation data only (val_accuracy or val_loss); report test accuracy afterwards, for the selected variant
+    """
+    def fail(name: str) -> None:
+        raise TestDataInSelectionError(
+            f"{where}: {name!r} is test-derived; selection uses validation data only "
+            "(val_accuracy or val_loss); report test accuracy afterwards, for the selected variant")
+
+    if callable(getattr(scores, "predictions", None)):
+        fail(f"{type(scores).__name__}.predictions")
+    if isinstance(scores, pd.DataFrame):
+        for column in scores.columns:
+            if _is_test_name(column):
+                fail(column)
+    elif isinstance(scores, pd.Series):
+        for name in (scores.name, scores.index.name):
+            if _is_test_name(name):
+                fail(name)
+    elif isinstance(scores, Mapping):
+        for key, value in scores.items():
+            if _is_test_name(key):
+                fail(key)
+            if isinstance(value, Mapping) or callable(getattr(value, "predictions", None)):
+                check_no_test_data(value, where=f"{where}[{key!r}]")
+
+
+def validation_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The name columns and the ``val_…`` columns of ``table``: what a selection may see.
+
+    >>> validation_view(pd.DataFrame({"variant": ["a"], "val_loss_mean": [1.0],
+    ...                               "test_accuracy_mean": [0.6], "delta": [0.1]})).columns.tolist()
+    ['variant', 'val_loss_mean']
+    """
+    keep = [c for c in table.columns if c in NAME_COLUMNS or str(c).startswith("val_")]
+    return table[keep].copy()
+
+
+def _higher_is_better(by: str, higher_is_better: bool | None) -> bool:
+    if higher_is_better is not None:
+        return higher_is_better
+    if "loss" in by:
+        return False
+    if "acc" in by:
+        return True
+    raise ValueError(f"cannot tell whether a higher {by!r} is better; pass higher_is_better=")
+
+
+def _scores_frame(scores: Any, by: str, name: str) -> pd.DataFrame:
+    check_no_test_data(scores)
+    if not by.startswith("val_"):
+        raise TestDataInSelectionError(
+            f"by={by!r}: selection ranks by a validation metric (val_accuracy…, val_loss…) only")
+    if isinstance(scores, pd.Series):
+        if scores.name != by:
+            raise ValueError(f"the Series is named {scores.name!r}; name it {by!r} "
+                             "(the validation metric it holds)")
+        return pd.DataFrame({name: scores.index.astype(str), by: scores.to_numpy(float)})
+    if not isinstance(scores, pd.DataFrame):
+        raise TypeError(f"scores must be a DataFrame or a Series named {by!r}, got "
+                        f"{type(scores).__name__}")
+    extra = [c for c in scores.columns if c not in NAME_COLUMNS and not str(c).startswith("val_")]
+    if extra:
+        raise ValueError(f"scores has non-validation columns {extra}; pass "
+                         "validation_view(table) (name and val_… columns only)")
+    for column in (name, by):
+        if column not in scores.columns:
+            raise KeyError(f"scores has no column {column!r}; columns: {list(scores.columns)}")
+    return scores[[name, by]]
+
+
+def rank_by_validation(scores: Any, by: str = "val_accuracy_mean", *, name: str = "variant",
+                       higher_is_better: bool | None = None) -> pd.DataFrame:
+    """``scores`` sorted best first by the validation metric ``by`` (stable: ties keep
+    their order), with a ``rank`` column (1 = best). Rows whose metric is NaN go last.
+
+    >>> s = pd.Series({"adam": 0.9, "sgd": 0.7}, name="val_loss")
+    >>> rank_by_validation(s, by="val_loss")["variant"].tolist()
+    ['sgd', 'adam']
+    """
+    frame = _scores_frame(scores, by, name)
+    ascending = not _higher_is_better(by, higher_is_better)
+    ranked = frame.sort_values(by, ascending=ascending, kind="stable", na_position="last")
+    ranked = ranked.reset_index(drop=True)
+    ranked["rank"] = range(1, len(ranked) + 1)
+    return ranked
+
+
+def select_best(scores: Any, by: str = "val_accuracy_mean", *, name: str = "variant",
+                higher_is_better: bool | None = None) -> str:
+    """The name of the best row by the validation metric ``by`` (first of ties).
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame or pandas.Series
+        A table with the ``name`` column and ``val_…`` columns only (use
+        :func:`validation_view`), or a Series named ``by`` indexed by name.
+    by : str
+        A validation metric: ``val_accuracy…`` (higher is better) or ``val_loss…``
+        (lower is better).
+    name : str
+        The column that names the rows.
+    higher_is_better : bool, optional
+        Overrides the direction inferred from ``by``.
+
+    Returns
+    -------
+    str
+        The selected name.
+
+    Raises
+    ------
+    TestDataInSelectionError
+        When ``scores`` or ``by`` is test-derived.
+    ValueError
+        When nothing has a finite validation metric.
+
+    Examples
+    --------
+    >>> select_best(pd.Series({"a": 1.2, "b": 0.8}, name="val_loss"), by="val_loss")
+    'b'
+    """
+    ranked = rank_by_validation(scores, by, name=name, higher_is_better=higher_is_better)
+    if ranked.empty or ranked[by].isna().all():
+        raise ValueError(f"no row has a finite {by!r}: nothing to select")
+    return str(ranked.iloc[0][name])
