@@ -11,17 +11,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cifar_core import catalog
+from cifar_core.analysis.claims import claim_sentence, claims_table, evaluate_claims
 from cifar_core.analysis.findings import SAME_RUN, compare_study, study_findings
 from cifar_core.analysis.findings_text import discussion
 from cifar_core.analysis.records import RunRecord
+from cifar_core.experiments import catalog
 from cifar_core.experiments.claims import (CLAIMS, HOLDS, INCONCLUSIVE, NOT_EVALUATED, REVERSED,
-                                           SEED_FILES, Claim, check_claims, claim_pairs,
-                                           claim_sentence, claims_for, claims_table,
-                                           evaluate_claims)
-from cifar_core.store import RunStore, run_key
+                                           Claim, check_claims, claim_pairs, claims_for)
+from cifar_core.runs.keys import run_key
+from cifar_core.runs.store import RunStore
 
-SEEDS = Path(os.environ.get("CIFAR_SEEDS_DIR", "/work/shared/seeds"))
+SEEDS = Path(os.environ.get("CIFAR_SEEDS_DIR", Path(__file__).resolve().parents[2] / "shared" / "seeds"))
 PLATEAU = pd.DataFrame({"epoch": range(1, 9), "loss": np.linspace(2, 0.8, 8),
                         "accuracy": np.linspace(0.3, 0.7, 8),
                         "val_loss": [2.0, 1.4, 1.1, 1.0, 0.98, 1.0, 1.02, 1.05],
@@ -41,8 +41,7 @@ def test_every_quote_appears_verbatim_in_its_seed_report(claim):
 
 def test_claims_name_catalog_studies_variants_and_sources():
     check_claims()
-    assert SEED_FILES == catalog.SEED_FILES
-    assert {c.seed for c in CLAIMS} == set(SEED_FILES)  # every seed is represented
+    assert {c.seed for c in CLAIMS} == set(catalog.SEED_FILES)  # every seed is represented
     for claim in CLAIMS:
         assert claim.seed_file in catalog.get_study(claim.study).sources, claim
     assert len(set(CLAIMS)) == len(CLAIMS)

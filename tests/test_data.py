@@ -22,7 +22,7 @@ from cifar_core.data import (
 )
 from cifar_core.experiments.variant import PREPROCESSING
 
-SAMPLE = Path("/work/shared/data/cifar-10-sample")
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-sample"
 NAMES = tuple(f"class{k}" for k in range(10))
 
 

@@ -1,19 +1,18 @@
-"""The seeds' claims as data, and their verdicts under our runs.
+"""The seeds' claims as data (their verdicts under our runs: :mod:`cifar_core.analysis.claims`).
 
 Each :class:`Claim` quotes a seed report verbatim (``quote`` is an exact substring of
-``/work/shared/seeds/<seed_file>``; the tests check it), names the study and the two
+``../shared/seeds/<seed_file>``; the tests check it), names the study and the two
 variants it compares, and states the expected direction of ``variant`` relative to
 ``baseline`` (``better``, ``worse`` or ``no difference``). ``statement`` is our reading
 of the quote in one line; ``note`` names what makes the comparison imperfect.
 
-:func:`evaluate_claims` looks each claim up in the findings of
+:func:`cifar_core.analysis.claims.evaluate_claims` looks each claim up in the findings of
 :func:`cifar_core.analysis.findings.compare_study` (pass ``pairs=claim_pairs(study)``
 so that claims between two non-baseline variants are tested, inside the study's Holm
 family) and says whether it **holds**, is **reversed** or is **inconclusive at this
 budget**; a claim whose comparison could not be made is **not evaluated**, with the
 reason.
 
-This module does not import the catalog at import time (only inside functions).
 
 Example
 -------
@@ -22,17 +21,14 @@ Example
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable
+
+from cifar_core.experiments.catalog import SEED_FILES
 
 BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no difference"
 HOLDS, REVERSED, INCONCLUSIVE, NOT_EVALUATED = ("holds", "reversed", "inconclusive at this budget",
                                                 "not evaluated")
-SEED_FILES = {"000": "000_01db5562a8938968.txt", "001": "001_c57b9b24992a24fd.txt",
-              "002": "002_9b08b6f72382b430.txt", "003": "003_f66d146831284692.txt",
-              "004": "004_8744a69186e23c83.txt"}
-"""The seed reports (the catalog's ``SEED_FILES``; a test keeps the two equal)."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +150,8 @@ def claim_pairs(study: str, claims: Iterable[Claim] = CLAIMS) -> list[tuple[str,
 
 def check_claims(claims: Iterable[Claim] = CLAIMS) -> None:
     """Raise ``ValueError`` if a claim names a study or variant the catalog lacks."""
-    catalog = _catalog()
+    from cifar_core.experiments import catalog
+
     for claim in claims:
         study = catalog.get_study(claim.study)
         for name in (claim.variant, claim.baseline):
@@ -163,141 +160,3 @@ def check_claims(claims: Iterable[Claim] = CLAIMS) -> None:
                                  f"not a variant of study {claim.study!r}")
 
 
-def _catalog():
-    try:  # the catalog's new home after the package restructuring
-        from cifar_core.experiments import catalog
-    except ImportError:
-        from cifar_core import catalog
-    return catalog
-
-
-@dataclass(frozen=True)
-class ClaimResult:
-    """A claim's verdict; numbers are the claim's ``variant − baseline`` (fractions)."""
-
-    claim: Claim
-    outcome: str
-    verdict: str = ""
-    diff: float = math.nan
-    ci_low: float = math.nan
-    ci_high: float = math.nan
-    p_holm: float = math.nan
-    n_seeds: int = 0
-    under_trained: tuple[str, ...] = ()
-    reason: str = ""
-
-
-_FLIP = {"better": "worse", "worse": "better"}
-
-
-def _lookup(claim: Claim, findings: Any) -> tuple[Any, bool] | None:
-    if hasattr(findings, "comparisons"):  # one StudyFindings
-        findings = [findings]
-    study = findings.get(claim.study) if isinstance(findings, Mapping) else next(
-        (f for f in findings if f.study == claim.study), None)
-    if study is None:
-        return None
-    for comparison in study.comparisons:
-        if (comparison.variant, comparison.baseline) == (claim.variant, claim.baseline):
-            return comparison, False
-        if (comparison.variant, comparison.baseline) == (claim.baseline, claim.variant):
-            return comparison, True
-    return None
-
-
-def _outcome(expected: str, verdict: str, low: float, high: float, margin: float) -> str:
-    if expected == NO_DIFFERENCE:
-        if verdict in _FLIP:
-            return REVERSED
-        return HOLDS if -margin <= low and high <= margin else INCONCLUSIVE
-    if verdict == expected:
-        return HOLDS
-    return REVERSED if verdict == _FLIP[expected] else INCONCLUSIVE
-
-
-def evaluate_claim(claim: Claim, findings: Any, *, equivalence_margin: float = 0.01) -> ClaimResult:
-    """One :class:`ClaimResult`; see :func:`evaluate_claims`."""
-    found = _lookup(claim, findings)
-    if found is None:
-        return ClaimResult(claim, NOT_EVALUATED, reason=(
-            f"{claim.variant} vs {claim.baseline} is not among the findings of study "
-            f"{claim.study!r}; compare it with compare_study(..., pairs=claim_pairs({claim.study!r}))"))
-    comparison, flip = found
-    if not comparison.tested:
-        return ClaimResult(claim, NOT_EVALUATED, verdict=comparison.verdict, reason=comparison.message)
-    sign = -1.0 if flip else 1.0
-    low, high = sorted((sign * comparison.ci_low, sign * comparison.ci_high))
-    verdict = _FLIP.get(comparison.verdict, comparison.verdict) if flip else comparison.verdict
-    return ClaimResult(claim, _outcome(claim.expected, verdict, low, high, equivalence_margin),
-                       verdict, sign * comparison.diff, low, high, comparison.p_holm,
-                       comparison.n_seeds, comparison.under_trained)
-
-
-def evaluate_claims(claims: Iterable[Claim], findings: Any, *,
-                    equivalence_margin: float = 0.01) -> list[ClaimResult]:
-    """Each claim's outcome under the computed findings.
-
-    Parameters
-    ----------
-    claims : iterable of Claim
-    findings : StudyFindings, mapping or iterable of StudyFindings
-        One study's findings, ``{study name: StudyFindings}`` or a list of them.
-    equivalence_margin : float
-        For ``no difference`` claims: the claim holds only when the whole confidence
-        interval lies within ± this margin (0.01 = 1 point); a detected difference
-        (``better``/``worse`` verdict) counts as ``reversed``.
-
-    Returns
-    -------
-    list of ClaimResult
-        ``holds`` when the verdict has the claimed direction, ``reversed`` when it has
-        the opposite one, ``inconclusive at this budget`` when no difference is
-        detected, ``not evaluated`` (with ``reason``) when the comparison was not made.
-    """
-    return [evaluate_claim(c, findings, equivalence_margin=equivalence_margin) for c in claims]
-
-
-def _pts(value: float, signed: bool = False) -> str:
-    from cifar_core.analysis.findings_text import points
-
-    return points(value, signed=signed)
-
-
-def claim_sentence(result: ClaimResult) -> str:
-    """A sentence quoting the claim and stating its outcome with the effect.
-
-    The effect is worded from the verdict: "better"/"worse" only when detected.
-    """
-    from cifar_core.analysis.findings_text import p_phrase
-
-    c = result.claim
-    head = f"Seed {c.seed} claims “{c.quote.strip()}” ({c.statement})"
-    if result.outcome == NOT_EVALUATED:
-        return f"{head}: not evaluated ({result.reason.removeprefix('not compared: ')})."
-    numbers = (f"95 % CI {_pts(result.ci_low)} to {_pts(result.ci_high)}; "
-               f"Holm p {p_phrase(result.p_holm)}")
-    if result.verdict in _FLIP:
-        effect = (f"{c.variant} is {result.verdict} than {c.baseline} by "
-                  f"{_pts(abs(result.diff))} points ({numbers})")
-    else:
-        effect = (f"no detectable difference between {c.variant} and {c.baseline}, Δ = "
-                  f"{_pts(result.diff, True)} points ({numbers})")
-    text = f"{head}: {result.outcome}; {effect}."
-    if result.under_trained:
-        text += f" Under-trained runs: {', '.join(result.under_trained)}."
-    return text
-
-
-def claims_table(results: Sequence[ClaimResult]):
-    """A pandas DataFrame: one row per claim with quote, expectation, outcome and numbers
-    (percentage points)."""
-    import pandas as pd
-
-    return pd.DataFrame([{
-        "study": r.claim.study, "seed": r.claim.seed, "claim": r.claim.statement,
-        "quote": r.claim.quote, "variant": r.claim.variant, "baseline": r.claim.baseline,
-        "expected": r.claim.expected, "outcome": r.outcome, "verdict": r.verdict,
-        "Δ test acc (pts)": r.diff * 100, "CI low (pts)": r.ci_low * 100,
-        "CI high (pts)": r.ci_high * 100, "p (Holm)": r.p_holm, "shared seeds": r.n_seeds,
-        "under-trained runs": ", ".join(r.under_trained), "note": r.claim.note or r.reason}
-        for r in results])

@@ -1,0 +1,145 @@
+"""The seeds' claims judged by the computed findings: each :class:`~cifar_core.experiments.claims.Claim`
+**holds**, is **reversed**, or is **inconclusive at this budget** (or, when its
+comparison could not be made, **not evaluated**, with the reason).
+
+Pass ``pairs=claim_pairs(study)`` to :func:`cifar_core.analysis.findings.compare_study`
+so that claims between two non-baseline variants are tested inside the study's Holm
+family.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+from cifar_core.analysis.findings_text import p_phrase, points
+from cifar_core.experiments.claims import (HOLDS, INCONCLUSIVE, NO_DIFFERENCE, NOT_EVALUATED,
+                                           REVERSED, Claim)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """A claim's verdict; numbers are the claim's ``variant − baseline`` (fractions)."""
+
+    claim: Claim
+    outcome: str
+    verdict: str = ""
+    diff: float = math.nan
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    p_holm: float = math.nan
+    n_seeds: int = 0
+    under_trained: tuple[str, ...] = ()
+    reason: str = ""
+
+
+_FLIP = {"better": "worse", "worse": "better"}
+
+
+def _lookup(claim: Claim, findings: Any) -> tuple[Any, bool] | None:
+    if hasattr(findings, "comparisons"):  # one StudyFindings
+        findings = [findings]
+    study = findings.get(claim.study) if isinstance(findings, Mapping) else next(
+        (f for f in findings if f.study == claim.study), None)
+    if study is None:
+        return None
+    for comparison in study.comparisons:
+        if (comparison.variant, comparison.baseline) == (claim.variant, claim.baseline):
+            return comparison, False
+        if (comparison.variant, comparison.baseline) == (claim.baseline, claim.variant):
+            return comparison, True
+    return None
+
+
+def _outcome(expected: str, verdict: str, low: float, high: float, margin: float) -> str:
+    if expected == NO_DIFFERENCE:
+        if verdict in _FLIP:
+            return REVERSED
+        return HOLDS if -margin <= low and high <= margin else INCONCLUSIVE
+    if verdict == expected:
+        return HOLDS
+    return REVERSED if verdict == _FLIP[expected] else INCONCLUSIVE
+
+
+def evaluate_claim(claim: Claim, findings: Any, *, equivalence_margin: float = 0.01) -> ClaimResult:
+    """One :class:`ClaimResult`; see :func:`evaluate_claims`."""
+    found = _lookup(claim, findings)
+    if found is None:
+        return ClaimResult(claim, NOT_EVALUATED, reason=(
+            f"{claim.variant} vs {claim.baseline} is not among the findings of study "
+            f"{claim.study!r}; compare it with compare_study(..., pairs=claim_pairs({claim.study!r}))"))
+    comparison, flip = found
+    if not comparison.tested:
+        return ClaimResult(claim, NOT_EVALUATED, verdict=comparison.verdict, reason=comparison.message)
+    sign = -1.0 if flip else 1.0
+    low, high = sorted((sign * comparison.ci_low, sign * comparison.ci_high))
+    verdict = _FLIP.get(comparison.verdict, comparison.verdict) if flip else comparison.verdict
+    return ClaimResult(claim, _outcome(claim.expected, verdict, low, high, equivalence_margin),
+                       verdict, sign * comparison.diff, low, high, comparison.p_holm,
+                       comparison.n_seeds, comparison.under_trained)
+
+
+def evaluate_claims(claims: Iterable[Claim], findings: Any, *,
+                    equivalence_margin: float = 0.01) -> list[ClaimResult]:
+    """Each claim's outcome under the computed findings.
+
+    Parameters
+    ----------
+    claims : iterable of Claim
+    findings : StudyFindings, mapping or iterable of StudyFindings
+        One study's findings, ``{study name: StudyFindings}`` or a list of them.
+    equivalence_margin : float
+        For ``no difference`` claims: the claim holds only when the whole confidence
+        interval lies within ± this margin (0.01 = 1 point); a detected difference
+        (``better``/``worse`` verdict) counts as ``reversed``.
+
+    Returns
+    -------
+    list of ClaimResult
+        ``holds`` when the verdict has the claimed direction, ``reversed`` when it has
+        the opposite one, ``inconclusive at this budget`` when no difference is
+        detected, ``not evaluated`` (with ``reason``) when the comparison was not made.
+    """
+    return [evaluate_claim(c, findings, equivalence_margin=equivalence_margin) for c in claims]
+
+
+def _pts(value: float, signed: bool = False) -> str:
+    return points(value, signed=signed)
+
+
+def claim_sentence(result: ClaimResult) -> str:
+    """A sentence quoting the claim and stating its outcome with the effect.
+
+    The effect is worded from the verdict: "better"/"worse" only when detected.
+    """
+    c = result.claim
+    head = f"Seed {c.seed} claims “{c.quote.strip()}” ({c.statement})"
+    if result.outcome == NOT_EVALUATED:
+        return f"{head}: not evaluated ({result.reason.removeprefix('not compared: ')})."
+    numbers = (f"95 % CI {_pts(result.ci_low)} to {_pts(result.ci_high)}; "
+               f"Holm p {p_phrase(result.p_holm)}")
+    if result.verdict in _FLIP:
+        effect = (f"{c.variant} is {result.verdict} than {c.baseline} by "
+                  f"{_pts(abs(result.diff))} points ({numbers})")
+    else:
+        effect = (f"no detectable difference between {c.variant} and {c.baseline}, Δ = "
+                  f"{_pts(result.diff, True)} points ({numbers})")
+    text = f"{head}: {result.outcome}; {effect}."
+    if result.under_trained:
+        text += f" Under-trained runs: {', '.join(result.under_trained)}."
+    return text
+
+
+def claims_table(results: Sequence[ClaimResult]):
+    """A pandas DataFrame: one row per claim with quote, expectation, outcome and numbers
+    (percentage points)."""
+    import pandas as pd
+
+    return pd.DataFrame([{
+        "study": r.claim.study, "seed": r.claim.seed, "claim": r.claim.statement,
+        "quote": r.claim.quote, "variant": r.claim.variant, "baseline": r.claim.baseline,
+        "expected": r.claim.expected, "outcome": r.outcome, "verdict": r.verdict,
+        "Δ test acc (pts)": r.diff * 100, "CI low (pts)": r.ci_low * 100,
+        "CI high (pts)": r.ci_high * 100, "p (Holm)": r.p_holm, "shared seeds": r.n_seeds,
+        "under-trained runs": ", ".join(r.under_trained), "note": r.claim.note or r.reason}
+        for r in results])
