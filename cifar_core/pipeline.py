@@ -30,6 +30,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import cifar_core
+from cifar_core.models.weights import WEIGHTS_ENV as VGG16_WEIGHTS_ENV
+from cifar_core.models.weights import WEIGHTS_FILE as VGG16_WEIGHTS_FILE  # noqa: F401
+from cifar_core.models.weights import weights_status
 
 ANALYSES_DIR = "analyses"
 OUTPUT_DIR = Path("report") / "notebooks"
@@ -106,24 +109,10 @@ def resolve_variants(profile: Any, studies: Sequence[str] | str | None = None,
     return out
 
 
-# Mirrors cifar_core.models.transfer (which imports Keras) so that planning stays Keras-free.
-VGG16_WEIGHTS_ENV = "CIFAR_REPORT_VGG16_WEIGHTS"
-VGG16_WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-
-
 def vgg16_weights_status() -> tuple[bool, str]:
-    """(available, explanation) for the VGG16 ImageNet weights, without importing Keras."""
-    explicit = os.environ.get(VGG16_WEIGHTS_ENV)
-    cached = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models" / VGG16_WEIGHTS_FILE
-    if explicit:
-        if Path(explicit).expanduser().is_file():
-            return True, f"weights from ${VGG16_WEIGHTS_ENV} = {explicit}"
-        return False, f"${VGG16_WEIGHTS_ENV} points to {explicit}, which is not a file"
-    if cached.is_file():
-        return True, f"weights from the Keras cache ({cached})"
-    return False, (f"the VGG16 ImageNet weights ({VGG16_WEIGHTS_FILE}) are neither in the Keras "
-                   f"cache ({cached}) nor named by ${VGG16_WEIGHTS_ENV}, and this machine "
-                   "cannot download them")
+    """(available, explanation) for the VGG16 weights file, checked without Keras
+    (:func:`cifar_core.models.weights.weights_status`)."""
+    return weights_status()
 
 
 def not_runnable(variant: Any) -> str | None:

@@ -185,4 +185,5 @@ def test_ensure_runs_says_what_is_reused_trained_and_refused(tmp_path, monkeypat
     assert runs[cached_key] == "a run" and list(runs.values()).count(None) == 2
     assert lines == ["runs: 1 of 3 reused from the store, 1 missing (not trained), 1 cannot run "
                      f"here (s003_vgg16_b3: $CIFAR_REPORT_VGG16_WEIGHTS points to "
-                     f"{tmp_path / 'missing.h5'}, which is not a file)"]
+                     f"{tmp_path / 'missing.h5'}, which is not a file (expected the VGG16 no-top "
+                     "ImageNet weights, vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5))"]
