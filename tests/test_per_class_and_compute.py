@@ -117,7 +117,8 @@ def test_reference_points_apply_only_to_full_cifar10():
     assert compute.reference_points(None, n_train=50_000)["applicable"].all()
     note = compute.reference_note("sample", 5_085)
     assert "5,085 official training images" in note and "not comparable" in note
-    assert compute.reference_label(full.iloc[0]).startswith("airbench94 (Muon): 94.01 %, one NVIDIA A100")
+    assert compute.reference_label(full.iloc[0]) == ("airbench94 (Muon): 94.01 %, full CIFAR-10, one NVIDIA "
+                                                     "A100 (400 W) [jordan2024airbench]")
 
 
 def test_reference_citations_exist_in_the_bibliography():
@@ -126,3 +127,29 @@ def test_reference_citations_exist_in_the_bibliography():
     bib = (Path(__file__).resolve().parents[1] / "report" / "references.bib").read_text()
     for point in compute.REFERENCE_POINTS:
         assert f"{{{point['citation']}," in bib
+
+
+# ----------------------------------------------------------------------------- figures
+def test_heatmap_shows_the_baseline_as_accuracy_and_others_as_changes():
+    from cifar_core.analysis.comparison_plots import accuracy_heatmap
+
+    table = pd.DataFrame({"cat": [0.5, 0.6], "dog": [0.7, 0.65]}, index=["mlp", "cnn"])
+    texts = [t.get_text() for t in accuracy_heatmap(table, baseline="mlp").axes[0].texts]
+    assert texts == ["50", "70", "+10", "-5"]
+    with pytest.raises(KeyError, match="baseline 'resnet'"):
+        accuracy_heatmap(table, baseline="resnet")
+
+
+@pytest.mark.parametrize("profile, stars", [("full", 4), ("sample", 0)])
+def test_compute_scatter_draws_reference_points_only_where_they_apply(profile, stars):
+    from cifar_core.analysis.comparison_plots import compute_scatter
+
+    table = pd.DataFrame({"test_accuracy": [0.5, 0.7], "train_flops": [1e12, 1e13],
+                          "pareto_flops": [True, True]}, index=["a", "b"])
+    fig = compute_scatter(table, pareto="pareto_flops", references=compute.reference_points(profile))
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.texts]
+    assert sum("%)" in text for text in labels) == stars
+    assert {"a", "b"} <= set(labels) and ax.get_xscale() == "log"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("jordan2024airbench" in text for text in legend) == bool(stars)

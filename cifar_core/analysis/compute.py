@@ -148,7 +148,12 @@ def reference_note(profile: str | None, n_train: int | None = None) -> str | Non
 
 
 def reference_label(row: Mapping[str, Any] | pd.Series) -> str:
-    """A plot label for one reference point: name, accuracy, setting and source."""
-    return (f"{row['name']}: {100 * row['accuracy']:.2f} %, {row['hardware'].split(',')[0]}, "
-            f"full CIFAR-10 [{row['citation']}]")
+    """A label for one reference point: name, accuracy, setting and source."""
+    return f"{row['name']}: {100 * row['accuracy']:.2f} %, {reference_source(row)}"
+
+
+def reference_source(row: Mapping[str, Any] | pd.Series) -> str:
+    """Setting and citation of a reference point, e.g. ``"full CIFAR-10, one NVIDIA
+    A100 (400 W) [jordan2024airbench]"``."""
+    return f"full CIFAR-10, {row['hardware'].split(',')[0]} [{row['citation']}]"
 
