@@ -148,3 +148,11 @@ def test_reliability_panels_draw_one_diagram_per_run():
     assert visible[0].get_title().startswith("a (T = ")
     legend = [text.get_text() for text in visible[0].get_legend().get_texts()]
     assert sorted(t.split(" (ECE")[0] for t in legend if "ECE" in t) == ["as trained", "temperature-scaled"]
+
+
+def test_ece_interval_is_finite_for_constant_data_and_covers_the_estimate():
+    probs, labels = _two_class(np.full(50, 0.8), np.ones(50, bool))  # all right at 0.8: ECE 0.2
+    assert cal.ece_interval(probs, labels) == pytest.approx((0.2, 0.2))
+    probs, labels = _sampled(1000, scale=1.5, seed=8)
+    low, high = cal.ece_interval(cal.apply_temperature(probs, 0.8), labels)
+    assert low < cal.expected_calibration_error(cal.apply_temperature(probs, 0.8), labels) < high

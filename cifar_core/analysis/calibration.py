@@ -31,6 +31,7 @@ Example
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Mapping
 
 import numpy as np
@@ -107,13 +108,14 @@ def reliability_curve(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BIN
 def ece_interval(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS, *,
                  confidence_level: float = 0.95, n_resamples: int = 1000,
                  seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of the ECE over test images (``scipy.stats.bootstrap``).
+    """Bootstrap interval of the ECE over test images (``scipy.stats.bootstrap``, BCa;
+    the percentile interval if BCa is undefined, e.g. for constant data).
 
-    Assumes the test images are a sample from the population of interest; the model is
-    held fixed. ECE is biased upwards on small samples (empty or thin bins), and so is
-    the interval.
+    Assumes the test images are an i.i.d. sample from the population of interest; the
+    model is held fixed. ECE is biased upwards on small samples (thin bins), which the
+    BCa correction partly offsets: a percentile interval would sit above the estimate.
     """
-    from scipy.stats import bootstrap
+    from scipy.stats import DegenerateDataWarning, bootstrap
 
     confidence, correct = confidence_and_correct(probs, labels)
     edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
@@ -129,10 +131,16 @@ def ece_interval(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS, *,
         ece = np.abs(per_bin).sum(axis=1) / index.shape[1]
         return ece if ece.size > 1 else ece[0]
 
-    result = bootstrap((np.arange(len(confidence)),), statistic, vectorized=True,
-                       n_resamples=n_resamples, confidence_level=confidence_level,
-                       method="percentile", batch=100, random_state=np.random.default_rng(seed))
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+    for method in ("BCa", "percentile"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateDataWarning)
+            result = bootstrap((np.arange(len(confidence)),), statistic, vectorized=True,
+                               n_resamples=n_resamples, confidence_level=confidence_level,
+                               method=method, batch=100, random_state=np.random.default_rng(seed))
+        low, high = result.confidence_interval
+        if np.isfinite(low) and np.isfinite(high):
+            break
+    return float(low), float(high)
 
 
 # ----------------------------------------------------------------------------- likelihood
