@@ -251,3 +251,17 @@ def test_wrong_weights_fail_before_training(case, tiny_dataset, frozen_transfer_
     assert not fitted
     key = run_key(frozen_transfer_variant, tiny_dataset.fingerprint)
     assert store.get(key) is None and not store.partial_dir(key).exists()
+
+
+def test_build_planning_refuses_a_wrong_file_before_any_run_starts(frozen_transfer_variant,
+                                                                   stand_in, tmp_path, monkeypatch):
+    from cifar_core import pipeline
+
+    corrupt = tmp_path / "vgg16.h5"
+    corrupt.write_bytes(b"\x00" * 64)
+    monkeypatch.setenv(WEIGHTS_ENV, str(corrupt))
+    assert "not a readable HDF5 file" in pipeline.not_runnable(frozen_transfer_variant)
+    monkeypatch.setenv(WEIGHTS_ENV, str(stand_in))
+    assert pipeline.not_runnable(frozen_transfer_variant) is None
+    assert pipeline.vgg16_weights_status() == (
+        True, "user file stand_in_vgg16.weights.h5, not verified as ImageNet")
