@@ -24,8 +24,8 @@ ctx = open_context("06-transfer", studies=studies, variants=variants, seeds=seed
 study = ctx.study("transfer")
 runs = ctx.study_runs("transfer")
 table = tables.runs_table(runs, reported=study.reported)
-weights = ctx.external("vgg16_weights")  # "available: …" or "missing: …"
-available = weights.startswith("available")
+state, _, weights = ctx.external("vgg16_weights").partition(": ")  # available|missing: why
+available = state == "available"
 
 # %%
 #| label: tbl-transfer

@@ -37,9 +37,9 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _weights_status() -> str:
-    from cifar_core.models.weights import vgg16_weights_status
+    from cifar_core.models.weights import weights_status
 
-    available, why = vgg16_weights_status()
+    available, why = weights_status()
     return f"{'available' if available else 'missing'}: {why}"
 
 

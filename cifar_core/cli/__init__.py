@@ -55,6 +55,22 @@ def add_training(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", metavar="ADDR",
                         help="Ray cluster address for --executor ray (default: $RAY_ADDRESS, "
                              "else a local Ray instance)")
+    parser.add_argument("--vgg16-weights", metavar="PATH", type=_weights_path,
+                        help="VGG16 no-top ImageNet weights file for the transfer-learning "
+                             "variants (default: $CIFAR_REPORT_VGG16_WEIGHTS, else the Keras "
+                             "cache); checked before any training")
+
+
+def _weights_path(text: str) -> str:
+    """``--vgg16-weights``: exported as ``$CIFAR_REPORT_VGG16_WEIGHTS`` (absolute), so that
+    planning, worker processes and notebooks all see the same file."""
+    import os
+    from pathlib import Path
+
+    from cifar_core.models.weights import WEIGHTS_ENV
+
+    os.environ[WEIGHTS_ENV] = str(Path(text).expanduser().resolve())
+    return os.environ[WEIGHTS_ENV]
 
 
 def build_parser() -> argparse.ArgumentParser:

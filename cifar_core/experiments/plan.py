@@ -87,10 +87,25 @@ def variants_for(profile: str | Profile, studies: Sequence[str] | str | None = N
 
 
 def not_runnable(variant: Any) -> str | None:
-    """Why ``variant`` cannot be trained on this machine (``None`` when it can)."""
-    if variant.family == "vgg16_transfer" and variant.params.get("weights", "imagenet") == "imagenet":
-        from cifar_core.models.weights import vgg16_weights_status
+    """Why ``variant`` cannot be trained on this machine (``None`` when it can).
 
-        available, why = vgg16_weights_status()
-        return None if available else why
+    A transfer-learning variant without any weights file is simply not run; a weights
+    file that was named (``--vgg16-weights`` or ``$CIFAR_REPORT_VGG16_WEIGHTS``) but is
+    missing or is not VGG16's raises :class:`ProjectError` naming the file, before any
+    training starts.
+    """
+    if variant.family == "vgg16_transfer" and variant.params.get("weights", "imagenet") == "imagenet":
+        import os
+
+        from cifar_core.models.weights import (WEIGHTS_ENV, WeightsFileError, WeightsUnavailable,
+                                               resolve_vgg16_weights)
+
+        try:
+            resolve_vgg16_weights()
+        except WeightsFileError as error:
+            raise ProjectError(str(error)) from None
+        except WeightsUnavailable as error:
+            if os.environ.get(WEIGHTS_ENV):
+                raise ProjectError(str(error)) from None
+            return str(error)
     return None

@@ -5,52 +5,24 @@ The base is ``keras.applications.VGG16(include_top=False)``, cut after block 3
 whole (``cut="block5_pool"``). The head is seed 003's: Flatten – Dense 256 (ReLU) –
 BatchNorm – Dropout – Dense softmax. ``trainable=False`` freezes the base.
 
-ImageNet weights never come from the network here. They are read from a local file:
-
-1. the path in the environment variable ``CIFAR_REPORT_VGG16_WEIGHTS``, else
-2. the Keras cache, ``~/.keras/models/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5``.
-
-When neither exists, building raises :class:`WeightsUnavailable`, which says which file
-to put where. A model is never silently trained from random weights under a transfer
-name; ``weights="random"`` asks for that explicitly.
+ImageNet weights never come from the network here: :mod:`cifar_core.models.weights`
+resolves and verifies the local file (an explicit path, ``CIFAR_REPORT_VGG16_WEIGHTS``,
+then the Keras cache) before the model is built, and raises :class:`WeightsUnavailable`
+(or its subclass :class:`WeightsFileError` for a file of the wrong kind) saying which
+file to put where. A model is never silently trained from random weights under a
+transfer name; ``weights="random"`` asks for that explicitly.
 """
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import keras
 from keras import layers
 
 from cifar_core.models import register
-from cifar_core.models.weights import WEIGHTS_ENV, WEIGHTS_FILE, WEIGHTS_URL, keras_cache_path
+from cifar_core.models.weights import (  # noqa: F401  (re-exported)
+    WEIGHTS_ENV, WEIGHTS_FILE, WEIGHTS_URL, WeightsFileError, WeightsUnavailable, keras_cache_path,
+    resolve_vgg16_weights)
 
 CUTS = ("block1_pool", "block2_pool", "block3_pool", "block4_pool", "block5_pool")
-
-
-class WeightsUnavailable(RuntimeError):
-    """The ImageNet weights for a transfer-learning model are not on this machine."""
-
-
-def resolve_vgg16_weights() -> Path:
-    """The local VGG16 ImageNet weights file, or :class:`WeightsUnavailable`."""
-    explicit = os.environ.get(WEIGHTS_ENV)
-    if explicit:
-        path = Path(explicit).expanduser()
-        if path.is_file():
-            return path
-        raise WeightsUnavailable(
-            f"{WEIGHTS_ENV} points to {path}, which is not a file. Set it to the VGG16 "
-            f"no-top ImageNet weights ({WEIGHTS_FILE}, from {WEIGHTS_URL})."
-        )
-    cached = keras_cache_path()
-    if cached.is_file():
-        return cached
-    raise WeightsUnavailable(
-        f"VGG16 ImageNet weights not found: set {WEIGHTS_ENV} to a local copy of "
-        f"{WEIGHTS_FILE} or place it at {cached} (download it from {WEIGHTS_URL} on a "
-        "machine with network). Transfer-learning variants are not run without them."
-    )
 
 
 def vgg16_base(input_shape, *, weights: str, cut: str):
@@ -61,7 +33,7 @@ def vgg16_base(input_shape, *, weights: str, cut: str):
         raise ValueError(f"params.weights is {weights!r}; choose 'imagenet' or 'random'")
     full = keras.applications.VGG16(include_top=False, weights=None, input_shape=input_shape)
     if weights == "imagenet":
-        full.load_weights(str(resolve_vgg16_weights()))
+        full.load_weights(str(resolve_vgg16_weights().path))
     return keras.Model(full.input, full.get_layer(cut).output, name=f"vgg16_to_{cut}")
 
 

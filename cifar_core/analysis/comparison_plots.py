@@ -1,0 +1,109 @@
+"""Figures for the per-class, robustness and compute comparisons (display only; the
+tables come from :mod:`.per_class`, :mod:`cifar_core.runs.derived_predictions` and
+:mod:`.compute`). Each function returns one :class:`matplotlib.figure.Figure`.
+
+Example
+-------
+>>> import pandas as pd
+>>> table = pd.DataFrame({"cat": [0.5, 0.6], "dog": [0.7, 0.65]}, index=["mlp", "cnn"])
+>>> fig = accuracy_heatmap(table, baseline="mlp")
+>>> len(fig.axes[0].texts)   # one annotation per cell
+4
+"""
+from __future__ import annotations
+
+import sys
+
+import matplotlib
+
+if "ipykernel" not in sys.modules:  # notebooks keep their inline backend
+    matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .compute import reference_source  # noqa: E402
+
+sns.set_theme(style="whitegrid", context="notebook")
+
+
+def accuracy_heatmap(table: pd.DataFrame, *, baseline: str | None = None, title: str | None = None,
+                     ax: plt.Axes | None = None) -> plt.Figure:
+    """Accuracy (%) per row and column, e.g. variants × classes or variants × corruption
+    and severity. With ``baseline`` (a row), the other rows show their difference to it
+    in percentage points on a diverging scale and the baseline row its accuracy."""
+    data = table.astype(float) * 100
+    if baseline is not None:
+        if baseline not in data.index:
+            raise KeyError(f"baseline {baseline!r} is not a row; rows: {list(data.index)}")
+        shown = data.sub(data.loc[baseline], axis=1)  # the baseline row: 0, white
+    else:
+        shown = data
+    rows, cols = data.shape
+    fig = ax.figure if ax is not None else plt.figure(figsize=(max(5.0, 0.75 * cols + 2.5),
+                                                               max(2.5, 0.42 * rows + 1.3)))
+    ax = ax or fig.add_subplot()
+    if baseline is None:
+        sns.heatmap(shown, ax=ax, cmap="viridis", vmin=0, vmax=100, annot=True, fmt=".0f",
+                    annot_kws={"fontsize": 7}, cbar_kws={"label": "accuracy (%)"})
+    else:
+        values = np.abs(shown.to_numpy())
+        limit = max(1.0, float(np.nanmax(values))) if np.isfinite(values).any() else 1.0
+        annotations = shown.map(lambda v: "" if np.isnan(v) else f"{v:+.0f}")
+        annotations.loc[baseline] = data.loc[baseline].map(lambda v: "" if np.isnan(v) else f"{v:.0f}")
+        shown = shown.rename(index={baseline: f"{baseline} (accuracy %)"})
+        sns.heatmap(shown, ax=ax, cmap="RdBu", center=0, vmin=-limit, vmax=limit,
+                    annot=annotations.to_numpy(), fmt="", annot_kws={"fontsize": 7},
+                    cbar_kws={"label": f"change vs {baseline} (points)"})
+    ax.set(xlabel=data.columns.name or "", ylabel=data.index.name or "", title=title or "")
+    ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def compute_scatter(table: pd.DataFrame, cost: str = "train_flops", *, pareto: str | None = None,
+                    references: pd.DataFrame | None = None, reference_cost: str | None = None,
+                    xlabel: str | None = None, title: str | None = None,
+                    ax: plt.Axes | None = None) -> plt.Figure:
+    """Test accuracy (%) against a cost on a log axis: runs as dots, the Pareto front
+    (boolean column ``pareto``, e.g. ``pareto_flops``) as a step line with labels, and
+    the ``applicable`` rows of ``references`` (:func:`.compute.reference_points`) as
+    black stars labelled with their name and accuracy, their setting and source in the
+    legend (``reference_cost`` is their cost column, ``train_flops`` or ``wall_time_s``)."""
+    data = table.dropna(subset=[cost, "test_accuracy"])
+    data = data[data[cost] > 0]
+    fig = ax.figure if ax is not None else plt.figure(figsize=(7.5, 4.8))
+    ax = ax or fig.add_subplot()
+    ax.scatter(data[cost], 100 * data["test_accuracy"], s=30, color=sns.color_palette("tab10")[0],
+               label="runs here (mean over seeds)", zorder=3)
+    if pareto and pareto in data:
+        front = data[data[pareto].astype(bool)].sort_values(cost)
+        ax.step(front[cost], 100 * front["test_accuracy"], where="post", color="black",
+                linewidth=1, label="Pareto front", zorder=2)
+        for name, row in front.iterrows():
+            ax.annotate(str(name), (row[cost], 100 * row["test_accuracy"]), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+    if references is not None and len(references):
+        shown = references[references["applicable"].astype(bool)]
+        column = reference_cost or cost
+        points = shown.dropna(subset=[column]).sort_values(column)
+        ax.scatter(points[column], 100 * points["accuracy"], marker="*", s=110, color="black",
+                   zorder=4)
+        ax.set_xscale("log")
+        low, high = np.log10(ax.get_xlim())
+        for index, (_, row) in enumerate(points.iterrows()):
+            right_half = np.log10(row[column]) > (low + high) / 2
+            ax.annotate(f"{row['name']} ({100 * row['accuracy']:.2f} %)",
+                        (row[column], 100 * row["accuracy"]), fontsize=6.5,
+                        xytext=(-4 if right_half else 4, -9 - 8 * (index % 2)),
+                        textcoords="offset points", style="italic",
+                        ha="right" if right_half else "left")
+        if len(shown):
+            sources = "; ".join(sorted({reference_source(row) for _, row in shown.iterrows()}))
+            ax.scatter([], [], marker="*", s=110, color="black", label=f"published: {sources}")
+    ax.set_xscale("log")
+    ax.set(xlabel=xlabel or cost, ylabel="test accuracy (%)", title=title or "")
+    ax.legend(fontsize="x-small", loc="lower right", frameon=False)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,300 @@
+"""Predictions of a stored run's model on transformed test sets, cached beside the store.
+
+For the test-time-augmentation and robustness chapters a run's model is asked again
+about its test images: horizontally flipped, translated by a pixel, or corrupted
+(:mod:`cifar_core.data.corruptions`). The images are preprocessed exactly as when the
+run was trained: the run's stored preprocessing statistics (``metrics["preprocessing"]``,
+fitted on its training split by :func:`cifar_core.runs.train.prepare_splits`), or, for a
+run without them, the same fit on the same seeded split.
+
+Every result is kept as ``<store root>/.derived/<run key>/<name>-v<DERIVED_VERSION>.npz``
+(written to a temporary name and moved into place, as :func:`cifar_core.runs.knn.knn_for_run`
+does), so a notebook re-executed later reads it without importing Keras, and then
+without the dataset. The run key already covers the variant and the data.
+
+What is predicted, and with which recipe:
+
+* :func:`plain_test_probs`, :func:`flipped_test_probs`, :func:`translated_test_probs`:
+  one forward pass of the model per view, *never* averaged (even for a variant trained
+  with ``tta_flip``, whose stored ``test_probs`` are already flip-averaged), so the TTA
+  functions below can combine them.
+* :func:`corruption_test_probs`: the run's own inference recipe, flip-averaged when the
+  variant has ``tta_flip``, so that corrupted accuracy compares with the stored clean
+  accuracy of the same run.
+
+The pure functions at the end (no Keras, no files) combine views: the average of
+softmax probabilities, its accuracy and per-image correctness (for the paired tests of
+:mod:`cifar_core.analysis.paired`), and the extra inference FLOPs of a TTA recipe.
+
+Example
+-------
+>>> import numpy as np
+>>> plain = np.array([[0.6, 0.4], [0.4, 0.6]])
+>>> flipped = np.array([[0.2, 0.8], [0.3, 0.7]])
+>>> tta_accuracy(plain, flipped, np.array([1, 1]))   # means [0.4, 0.6] and [0.35, 0.65]
+1.0
+>>> tta_extra_flops(1_000_000, views=2, images=10_000)
+10000000000
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from cifar_core.data.corruptions import (
+    CORRUPTION_VERSION, CORRUPTIONS, RANDOM, SEVERITIES, cached_corruption)
+
+DERIVED_VERSION = 1
+"""Part of every cached file's name: bump it when what is computed here changes."""
+
+TRANSLATE_SHIFTS: tuple[tuple[int, int], ...] = ((-1, -1), (1, 1))
+"""airbench's translate set (Jordan 2024, ``tta_level=2``): one pixel up-left and one
+pixel down-right, borders reflected; each is also evaluated flipped."""
+
+BATCH_SIZE = 256
+
+
+# ----------------------------------------------------------------------------- image views
+def flip_images(images: np.ndarray) -> np.ndarray:
+    """Mirror ``(N, H, W, C)`` images left to right."""
+    return np.asarray(images)[:, :, ::-1, :]
+
+
+def translate_images(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Shift ``(N, H, W, C)`` images by ``dy`` rows down and ``dx`` columns right (negative:
+    up/left); the uncovered border is filled by reflection (``numpy.pad(mode="reflect")``)."""
+    images = np.asarray(images)
+    height, width = images.shape[1:3]
+    if abs(dy) >= height or abs(dx) >= width:
+        raise ValueError(f"shift ({dy}, {dx}) is not smaller than the {height}×{width} images")
+    py, px = abs(dy), abs(dx)
+    padded = np.pad(images, ((0, 0), (py, py), (px, px), (0, 0)), mode="reflect")
+    top, left = py - dy, px - dx
+    return padded[:, top:top + height, left:left + width, :]
+
+
+def _shift_tag(shifts: Sequence[tuple[int, int]]) -> str:
+    sign = lambda v: f"{'m' if v < 0 else 'p'}{abs(v)}"  # noqa: E731
+    return "_".join(f"{sign(dy)}{sign(dx)}" for dy, dx in shifts)
+
+
+# ----------------------------------------------------------------------------- cache
+def derived_dir(run: Any) -> Path:
+    """``<store root>/.derived/<run key>/``: where this run's derived results live."""
+    return Path(run.path).parent / ".derived" / run.key
+
+
+def _cache_path(run: Any, name: str) -> Path:
+    return derived_dir(run) / f"{name}-v{DERIVED_VERSION}.npz"
+
+
+def _read(path: Path) -> np.ndarray | None:
+    try:
+        with np.load(path) as stored:
+            return stored["probs"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _write(path: Path, probs: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+        np.savez_compressed(handle, probs=np.asarray(probs, np.float32))
+    os.replace(handle.name, path)  # atomic: a crash never leaves a half-written result
+
+
+def _cached(run: Any, name: str, dataset: Any, compute: Callable[[Any, Any], np.ndarray]) -> np.ndarray:
+    """The cached array ``name`` of ``run``, or ``compute(model, dataset)`` stored first."""
+    path = _cache_path(run, name)
+    probs = _read(path)
+    if probs is None:
+        _check_dataset(run, dataset, name)
+        probs = np.asarray(compute(_model(run), dataset), np.float32)
+        _write(path, probs)
+    return probs
+
+
+def is_cached(run: Any, name: str) -> bool:
+    """Whether the derived result ``name`` (e.g. ``"flip"``) of ``run`` is on disk."""
+    return _read(_cache_path(run, name)) is not None
+
+
+def _check_dataset(run: Any, dataset: Any, name: str) -> None:
+    if dataset is None:
+        raise ValueError(f"the {name!r} predictions of run {run.key} are not cached yet: pass the "
+                         "dataset the run was trained on to compute them")
+    expected = (getattr(run, "config", None) or {}).get("dataset", {}).get("fingerprint")
+    if expected and expected != dataset.fingerprint:
+        raise ValueError(f"run {run.key} was trained on data with fingerprint {expected}, but the "
+                         f"dataset given has {dataset.fingerprint} ({dataset.source}): pass the "
+                         "run's own dataset")
+
+
+# ----------------------------------------------------------------------------- the model
+_LOADED: dict[str, Any] = {}
+
+
+def _model(run: Any):
+    """The run's model, kept while the same run is asked about (one at a time)."""
+    key = str(run.path)
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = run.load_model()
+    return _LOADED[key]
+
+
+def _preprocessor(run: Any, dataset: Any):
+    """The run's preprocessing, as fitted on its training split."""
+    from cifar_core.data.preprocessing import Preprocessor
+    from cifar_core.data.splits import validation_split
+
+    stats = (getattr(run, "metrics", None) or {}).get("preprocessing")
+    if stats:
+        return Preprocessor.from_stats(stats)
+    variant = run.config["variant"]
+    train_idx, _ = validation_split(dataset.y_train, variant.get("validation_fraction", 0.2),
+                                    seed=variant.get("seed", 0))
+    return Preprocessor.fit(variant.get("preprocessing", "unit"), dataset.x_train[train_idx])
+
+
+def _uses_tta(run: Any) -> bool:
+    return bool(run.config["variant"].get("tta_flip", False))
+
+
+def predict(model, x: np.ndarray, *, tta_flip: bool = False) -> np.ndarray:
+    """Softmax outputs of ``model`` on preprocessed ``x`` in inference mode; with
+    ``tta_flip`` the mean over ``x`` and its mirror image (as training evaluates)."""
+    probs = np.asarray(model.predict(x, batch_size=BATCH_SIZE, verbose=0), np.float32)
+    if tta_flip:
+        flipped = np.asarray(model.predict(flip_images(x), batch_size=BATCH_SIZE, verbose=0))
+        probs = (probs + flipped) / 2
+    return probs
+
+
+def model_probs(run: Any, dataset: Any, images: np.ndarray, *, tta_flip: bool = False) -> np.ndarray:
+    """Predictions of ``run``'s model on uint8 ``images``, preprocessed as in training
+    (not cached; the building block of the cached functions)."""
+    return predict(_model(run), _preprocessor(run, dataset).transform(images), tta_flip=tta_flip)
+
+
+# ----------------------------------------------------------------------------- cached views
+def plain_test_probs(run: Any, dataset: Any = None) -> np.ndarray:
+    """One forward pass on the clean test set: the stored ``test_probs`` for a run
+    without ``tta_flip`` (nothing computed), else computed without the flip and cached."""
+    if not _uses_tta(run):
+        return np.asarray(run.predictions()["test_probs"], np.float32)
+    return _cached(run, "plain", dataset,
+                   lambda model, ds: predict(model, _preprocessor(run, ds).transform(ds.x_test)))
+
+
+def flipped_test_probs(run: Any, dataset: Any = None) -> np.ndarray:
+    """One forward pass on the horizontally flipped test set (cached as ``flip``)."""
+    return _cached(run, "flip", dataset, lambda model, ds: predict(
+        model, _preprocessor(run, ds).transform(flip_images(ds.x_test))))
+
+
+def translated_test_probs(run: Any, dataset: Any = None,
+                          shifts: Sequence[tuple[int, int]] = TRANSLATE_SHIFTS) -> np.ndarray:
+    """Forward passes on the test set translated by each of ``shifts`` (reflected
+    borders), unflipped and flipped: an array ``(len(shifts), 2, N, classes)`` whose
+    ``[:, 0]`` are the translated and ``[:, 1]`` the translated-and-flipped views."""
+    shifts = tuple((int(dy), int(dx)) for dy, dx in shifts)
+
+    def compute(model, ds):
+        preprocessor = _preprocessor(run, ds)
+        views = []
+        for dy, dx in shifts:
+            moved = translate_images(ds.x_test, dy, dx)
+            views.append([predict(model, preprocessor.transform(moved)),
+                          predict(model, preprocessor.transform(flip_images(moved)))])
+        return np.asarray(views)
+
+    return _cached(run, f"translate-{_shift_tag(shifts)}", dataset, compute)
+
+
+def corruption_name(corruption: str, severity: int, seed: int = 0) -> str:
+    """The cache name of one corruption's predictions (seed only for random ones)."""
+    seeded = f"-seed{seed}" if corruption in RANDOM else ""
+    return f"corruption-{corruption}-s{severity}{seeded}-c{CORRUPTION_VERSION}"
+
+
+def corruption_test_probs(run: Any, dataset: Any = None, corruptions: Iterable[str] = CORRUPTIONS,
+                          severities: Iterable[int] = SEVERITIES, *,
+                          seed: int = 0) -> dict[tuple[str, int], np.ndarray]:
+    """``{(corruption, severity): probabilities}`` of the run's model (its own recipe,
+    flip-averaged when the variant has ``tta_flip``) on the corrupted test set. The
+    corrupted images come from :func:`cifar_core.data.corruptions.cached_corruption`."""
+    results = {}
+    for corruption in corruptions:
+        for severity in severities:
+            def compute(model, ds, corruption=corruption, severity=severity):
+                images = cached_corruption(ds.x_test, corruption, severity, seed=seed,
+                                           fingerprint=ds.fingerprint)
+                return predict(model, _preprocessor(run, ds).transform(images),
+                               tta_flip=_uses_tta(run))
+
+            results[(corruption, severity)] = _cached(
+                run, corruption_name(corruption, severity, seed), dataset, compute)
+    return results
+
+
+def corruption_accuracy(run: Any, dataset: Any = None, corruptions: Iterable[str] = CORRUPTIONS,
+                        severities: Iterable[int] = SEVERITIES, *, seed: int = 0) -> pd.DataFrame:
+    """Test accuracy per corruption and severity: a long table with columns
+    ``corruption``, ``severity``, ``accuracy`` (clean accuracy is the run's stored
+    ``test_accuracy``, computed with the same recipe)."""
+    labels = np.asarray(run.predictions()["test_labels"])
+    probs = corruption_test_probs(run, dataset, corruptions, severities, seed=seed)
+    return pd.DataFrame([{"corruption": name, "severity": severity,
+                          "accuracy": float(np.mean(p.argmax(axis=1) == labels))}
+                         for (name, severity), p in probs.items()])
+
+
+# ----------------------------------------------------------------------------- pure TTA
+def average_probs(views: Sequence[np.ndarray], weights: Sequence[float] | None = None) -> np.ndarray:
+    """Weighted mean of the softmax probabilities of several views (equal weights by default)."""
+    stacked = np.asarray(views, dtype=np.float64)
+    if stacked.ndim != 3:
+        raise ValueError(f"views must be a sequence of (images, classes) arrays; got {stacked.shape}")
+    return np.average(stacked, axis=0, weights=weights)
+
+
+def tta_probs(probs: np.ndarray, flipped_probs: np.ndarray) -> np.ndarray:
+    """Flip TTA: the mean of the softmax over the original and the mirrored image."""
+    return average_probs([probs, flipped_probs])
+
+
+def tta_accuracy(probs: np.ndarray, flipped_probs: np.ndarray, labels: np.ndarray) -> float:
+    """Accuracy of flip TTA (:func:`tta_probs`)."""
+    return float(np.mean(tta_probs(probs, flipped_probs).argmax(axis=1) == np.asarray(labels)))
+
+
+def tta_correctness(probs: np.ndarray, flipped_probs: np.ndarray,
+                    labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image correctness without and with flip TTA (boolean arrays), the paired data
+    for a McNemar test or a bootstrap of the accuracy gain on the same images."""
+    labels = np.asarray(labels)
+    return (np.asarray(probs).argmax(axis=1) == labels,
+            tta_probs(probs, flipped_probs).argmax(axis=1) == labels)
+
+
+def translate_tta_probs(probs: np.ndarray, flipped_probs: np.ndarray,
+                        translated: np.ndarray) -> np.ndarray:
+    """airbench's flip + translate TTA weighting: half on the flip pair, half on the
+    translated views (each shift, unflipped and flipped, equally)."""
+    translated = np.asarray(translated, dtype=np.float64)
+    return 0.5 * tta_probs(probs, flipped_probs) + 0.5 * translated.reshape(
+        (-1,) + translated.shape[-2:]).mean(axis=0)
+
+
+def tta_extra_flops(forward_flops: float, views: int, images: int = 1) -> int:
+    """Inference FLOPs TTA adds over one forward pass: ``forward_flops × (views − 1) ×
+    images`` (2 views for flip TTA, 6 for airbench's flip + two translations)."""
+    if views < 1:
+        raise ValueError(f"views must be at least 1; got {views}")
+    return int(round(forward_flops * (views - 1) * images))

@@ -1,0 +1,1 @@
+"""Executors that train missing runs: local worker processes (default) or Ray."""

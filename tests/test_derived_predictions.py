@@ -1,0 +1,162 @@
+"""Predictions of a stored run on flipped, translated and corrupted test sets: the same
+preprocessing as training, cached beside the store, read back without Keras."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+pytest.importorskip("keras")
+
+from cifar_core.runs import derived_predictions as dp  # noqa: E402
+from cifar_core.runs.store import RunStore  # noqa: E402
+from cifar_core.experiments.variant import Variant  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = {"name": "tiny-derived", "family": "mlp", "params": {"units": [32]}, "epochs": 1,
+        "batch_size": 32, "preprocessing": "channel_zscore", "seed": 2}
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_dataset, tmp_path_factory):
+    """Two one-epoch runs on ``tiny_dataset``: plain inference and flip-TTA inference."""
+    from cifar_core.runs.train import get_or_train
+
+    store = RunStore(tmp_path_factory.mktemp("runs"))
+    train = lambda **changes: get_or_train(Variant.from_dict({**BASE, **changes}), tiny_dataset,  # noqa: E731
+                                           store, verbose=0, log=lambda _: None)
+    return train(), train(name="tiny-derived-tta", tta_flip=True)
+
+
+def test_recomputed_clean_predictions_match_the_stored_ones(runs, tiny_dataset):
+    plain_run, _ = runs
+    again = dp.model_probs(plain_run, tiny_dataset, tiny_dataset.x_test)
+    np.testing.assert_allclose(again, plain_run.predictions()["test_probs"], atol=1e-5)
+
+
+def test_flipped_predictions_are_cached_and_reused_without_the_model(runs, tiny_dataset, monkeypatch):
+    run, _ = runs
+    first = dp.flipped_test_probs(run, tiny_dataset)
+    cache = dp.derived_dir(run) / f"flip-v{dp.DERIVED_VERSION}.npz"
+    assert cache.is_file() and cache.parent == run.path.parent / ".derived" / run.key
+    assert not list(cache.parent.glob("*.tmp"))
+    assert first.shape == (len(tiny_dataset.y_test), 10) and first.dtype == np.float32
+    assert not np.allclose(first, run.predictions()["test_probs"])  # flipping changed something
+    monkeypatch.setattr(dp, "_model", lambda run: pytest.fail("the model was loaded again"))
+    np.testing.assert_array_equal(dp.flipped_test_probs(run), first)  # no dataset needed now
+    assert dp.is_cached(run, "flip")
+
+
+def test_a_fresh_process_reads_the_cache_without_importing_keras(runs, tiny_dataset):
+    run, _ = runs
+    dp.flipped_test_probs(run, tiny_dataset)
+    dp.corruption_test_probs(run, tiny_dataset, ["contrast"], [1])
+    code = f"""
+import sys
+from cifar_core.runs.store import RunStore
+from cifar_core.runs import derived_predictions as dp
+run = RunStore({str(run.path.parent)!r}).get({run.key!r})
+flip = dp.flipped_test_probs(run)
+table = dp.corruption_accuracy(run, None, ["contrast"], [1])
+assert flip.shape[1] == 10 and len(table) == 1, (flip.shape, table)
+heavy = [m for m in ("keras", "tensorflow", "torch", "jax") if m in sys.modules]
+assert not heavy, heavy
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_tta_of_plain_and_flipped_reproduces_a_tta_runs_stored_predictions(runs, tiny_dataset):
+    _, tta_run = runs
+    plain = dp.plain_test_probs(tta_run, tiny_dataset)
+    flipped = dp.flipped_test_probs(tta_run, tiny_dataset)
+    assert dp.is_cached(tta_run, "plain")
+    np.testing.assert_allclose(dp.tta_probs(plain, flipped), tta_run.predictions()["test_probs"],
+                               atol=1e-5)
+    labels = tta_run.predictions()["test_labels"]
+    assert dp.tta_accuracy(plain, flipped, labels) == pytest.approx(tta_run.metrics["test_accuracy"])
+
+
+def test_plain_probs_of_a_run_without_tta_are_the_stored_ones(runs):
+    run, _ = runs
+    np.testing.assert_array_equal(dp.plain_test_probs(run), run.predictions()["test_probs"])
+    assert not dp.is_cached(run, "plain")
+
+
+def test_translated_predictions_have_one_pair_per_shift(runs, tiny_dataset):
+    run, _ = runs
+    views = dp.translated_test_probs(run, tiny_dataset)
+    assert views.shape == (2, 2, len(tiny_dataset.y_test), 10)
+    assert dp.is_cached(run, "translate-m1m1_p1p1")
+    expected = dp.model_probs(run, tiny_dataset, dp.translate_images(tiny_dataset.x_test, 1, 1))
+    np.testing.assert_allclose(views[1, 0], expected, atol=1e-6)
+    combined = dp.translate_tta_probs(run.predictions()["test_probs"],
+                                      dp.flipped_test_probs(run, tiny_dataset), views)
+    np.testing.assert_allclose(combined.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_corruption_predictions_use_the_cached_corrupted_images(runs, tiny_dataset):
+    from cifar_core.data.corruptions import cached_corruption
+
+    run, tta_run = runs
+    probs = dp.corruption_test_probs(run, tiny_dataset, ["gaussian_noise", "contrast"], [1, 5], seed=4)
+    assert sorted(probs) == [("contrast", 1), ("contrast", 5), ("gaussian_noise", 1),
+                             ("gaussian_noise", 5)]
+    assert dp.is_cached(run, "corruption-gaussian_noise-s5-seed4-c1")
+    images = cached_corruption(tiny_dataset.x_test, "contrast", 5, fingerprint=tiny_dataset.fingerprint)
+    np.testing.assert_allclose(probs[("contrast", 5)], dp.model_probs(run, tiny_dataset, images), atol=1e-6)
+    # a tta_flip run is scored with its own recipe, the flip average
+    tta = dp.corruption_test_probs(tta_run, tiny_dataset, ["contrast"], [5])[("contrast", 5)]
+    np.testing.assert_allclose(tta, dp.model_probs(tta_run, tiny_dataset, images, tta_flip=True), atol=1e-6)
+    table = dp.corruption_accuracy(run, tiny_dataset, ["contrast"], [1, 5])
+    assert list(table.columns) == ["corruption", "severity", "accuracy"] and len(table) == 2
+
+
+def test_a_cache_miss_needs_the_runs_own_dataset(runs, tiny_dataset):
+    run, _ = runs
+    with pytest.raises(ValueError, match="not cached yet: pass the dataset"):
+        dp.corruption_test_probs(run, None, ["brightness"], [2])
+    other = SimpleNamespace(fingerprint="0" * 16, source="elsewhere")
+    with pytest.raises(ValueError, match=f"fingerprint {tiny_dataset.fingerprint}.*0000000000000000"):
+        dp.corruption_test_probs(run, other, ["brightness"], [2])
+
+
+# ----------------------------------------------------------------------------- pure parts
+def test_translate_moves_content_and_reflects_the_border():
+    image = np.arange(16).reshape(1, 4, 4, 1)
+    down_right = dp.translate_images(image, 1, 1)[0, :, :, 0]
+    np.testing.assert_array_equal(down_right[1:, 1:], image[0, :3, :3, 0])
+    np.testing.assert_array_equal(down_right[0, 1:], image[0, 1, :3, 0])  # reflected row
+    np.testing.assert_array_equal(dp.translate_images(image, -1, 0)[0, :3, :, 0], image[0, 1:, :, 0])
+    with pytest.raises(ValueError, match="not smaller than"):
+        dp.translate_images(image, 4, 0)
+
+
+def test_tta_combines_softmax_and_reports_per_image_correctness():
+    plain = np.array([[0.6, 0.4], [0.45, 0.55], [0.9, 0.1]])
+    flipped = np.array([[0.2, 0.8], [0.45, 0.55], [0.8, 0.2]])
+    labels = np.array([1, 1, 0])
+    before, after = dp.tta_correctness(plain, flipped, labels)
+    assert before.tolist() == [False, True, True] and after.tolist() == [True, True, True]
+    assert dp.tta_accuracy(plain, flipped, labels) == 1.0
+    np.testing.assert_allclose(dp.average_probs([plain, flipped], weights=[3, 1])[0], [0.5, 0.5])
+
+
+def test_translate_tta_weights_half_on_the_flip_pair():
+    plain, flipped = np.array([[1.0, 0.0]]), np.array([[1.0, 0.0]])
+    translated = np.array([[[[0.0, 1.0]], [[0.0, 1.0]]], [[[0.0, 1.0]], [[0.0, 1.0]]]])
+    np.testing.assert_allclose(dp.translate_tta_probs(plain, flipped, translated), [[0.5, 0.5]])
+
+
+def test_tta_extra_flops_count_the_added_forward_passes():
+    assert dp.tta_extra_flops(2.5e6, views=2, images=1000) == 2_500_000_000
+    assert dp.tta_extra_flops(2.5e6, views=6) == 12_500_000
+    assert dp.tta_extra_flops(2.5e6, views=1) == 0
+    with pytest.raises(ValueError, match="views must be at least 1"):
+        dp.tta_extra_flops(1.0, views=0)

@@ -1,0 +1,155 @@
+"""Per-class accuracy across variants and the compute-controlled comparison, on
+duck-typed runs whose predictions and metrics are known by construction."""
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cifar_core.analysis import compute, per_class
+
+CLASSES = ["plane", "car", "bird"]
+LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
+
+
+def fake_run(predicted, *, seed=0, metrics=None, family="cnn"):
+    probs = np.eye(3)[np.asarray(predicted)]
+    return SimpleNamespace(
+        config={"variant": {"seed": seed, "family": family, "params": {}},
+                "dataset": {"class_names": CLASSES}},
+        metrics=metrics or {},
+        predictions=lambda: {"test_probs": probs, "test_labels": LABELS})
+
+
+# ----------------------------------------------------------------------------- per class
+def test_per_class_table_has_variants_as_rows_and_classes_as_columns():
+    table = per_class.per_class_table({
+        "mlp": fake_run([0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 2]),
+        "cnn": [fake_run([0, 0, 0, 0, 1, 1, 0, 0, 2, 2, 2, 2], seed=0),
+                fake_run([0, 0, 0, 1, 1, 1, 1, 0, 2, 2, 2, 2], seed=1)]})
+    assert list(table.index) == ["mlp", "cnn"] and list(table.columns) == CLASSES
+    assert table.loc["mlp"].tolist() == [0.5, 1.0, 0.25]
+    assert table.loc["cnn"].tolist() == [pytest.approx(0.875), 0.625, 1.0]  # mean of two seeds
+
+
+def test_difference_and_largest_changes_against_the_baseline():
+    table = pd.DataFrame({"plane": [0.5, 0.9], "car": [0.8, 0.6], "bird": [0.4, 0.5]},
+                         index=["mlp", "cnn"])
+    diff = per_class.difference_to_baseline(table, "mlp")
+    assert list(diff.index) == ["cnn"]
+    assert diff.loc["cnn"].round(3).tolist() == [0.4, -0.2, 0.1]
+    changes = per_class.largest_changes(table, "mlp", "cnn", n=1)
+    assert changes[["direction", "class"]].values.tolist() == [["gain", "plane"], ["loss", "car"]]
+    assert changes["change"].round(3).tolist() == [0.4, -0.2]
+    both_gain = per_class.largest_changes(table, "mlp", "cnn", n=5)
+    assert both_gain["direction"].tolist() == ["gain", "gain", "loss"]
+    with pytest.raises(KeyError, match="'resnet' is not a row"):
+        per_class.largest_changes(table, "mlp", "resnet")
+
+
+def test_comparison_changes_label_each_pair_and_skip_missing_variants():
+    table = pd.DataFrame({"plane": [0.5, 0.9, 0.7], "car": [0.8, 0.6, 0.9]},
+                         index=["mlp", "cnn", "cnn_aug"])
+    out = per_class.comparison_changes(table, {"convolution": ("mlp", "cnn"),
+                                               "augmentation": ("cnn", "cnn_aug"),
+                                               "depth": ("cnn", "cnn_deep")})
+    assert out["comparison"].tolist() == ["convolution"] * 2 + ["augmentation"] * 2  # depth: no cnn_deep
+    assert out.columns[0] == "comparison"
+
+
+def test_per_class_correctness_pairs_seeds_in_seed_order():
+    runs = [fake_run([0] * 12, seed=1), fake_run(LABELS, seed=0)]
+    labels, correct = per_class.per_class_correctness(runs)
+    assert correct.shape == (2, 12)
+    assert correct[0].all() and correct[1].sum() == 4  # seed 0 first
+    other = fake_run(LABELS)
+    other.predictions = lambda: {"test_probs": np.eye(3)[LABELS[:6]], "test_labels": LABELS[:6]}
+    with pytest.raises(ValueError, match="different test images"):
+        per_class.per_class_correctness([runs[0], other])
+
+
+# ----------------------------------------------------------------------------- compute
+def test_training_flops_are_forward_times_three_times_images_times_epochs():
+    assert compute.training_flops(2e6, images=40_000, epochs=5) == 2e6 * 3 * 40_000 * 5
+    assert compute.training_flops(2e6, images=10, epochs=1, factor=1) == 2e7
+
+
+def test_compute_table_means_seeds_and_marks_both_pareto_fronts():
+    def run(acc, seconds, epochs, seed=0):
+        return fake_run(LABELS, seed=seed, metrics={"test_accuracy": acc, "n_train": 1000,
+                                                    "epochs_run": epochs, "fit_time_s": seconds,
+                                                    "device_name": "cpu"})
+    flops = {"small": 1e6, "big": 1e7, "wasteful": 2e7}
+    runs = {"small": [run(0.60, 10, 5, 0), run(0.62, 12, 5, 1)],
+            "big": [run(0.70, 100, 5)],
+            "wasteful": [run(0.65, 5, 5)]}  # fast but FLOP-heavy: on the time front only
+    lookup = {id(r): flops[name] for name, rs in runs.items() for r in rs}
+    table = compute.compute_table(runs, forward_flops=lambda r: lookup[id(r)])
+    assert table.loc["small", "test_accuracy"] == pytest.approx(0.61)
+    assert table.loc["small", "test_accuracy_std"] == pytest.approx(np.std([0.6, 0.62], ddof=1))
+    assert table.loc["small", "train_flops"] == pytest.approx(1e6 * 3 * 1000 * 5)
+    assert table["pareto_flops"].to_dict() == {"small": True, "big": True, "wasteful": False}
+    assert table["pareto_time"].to_dict() == {"small": False, "big": True, "wasteful": True}
+    assert math.isnan(table.loc["big", "test_accuracy_std"])
+
+
+def test_forward_flops_default_to_the_model_stats_cache(monkeypatch):
+    from cifar_core.models import stats
+
+    seen = []
+    monkeypatch.setattr(stats, "model_stats",
+                        lambda family, params, num_classes=10, **k: seen.append((family, num_classes)) or {"flops": 5.0})
+    row = compute.run_compute(fake_run(LABELS, family="mlp", metrics={
+        "test_accuracy": 0.5, "n_train": 10, "epochs_run": 2, "fit_time_s": 1.0}))
+    assert seen == [("mlp", 3)] and row["train_flops"] == 5.0 * 3 * 10 * 2
+
+
+def test_reference_points_apply_only_to_full_cifar10():
+    full = compute.reference_points("full")
+    assert full["applicable"].all() and compute.reference_note("full") is None
+    airbench = full.set_index("name").loc["airbench94 (Muon)"]
+    assert (airbench["accuracy"], airbench["wall_time_s"], airbench["citation"]) == (0.9401, 2.59, "jordan2024airbench")
+    assert "A100" in airbench["hardware"] and (full["data"] == "full CIFAR-10 (50,000 training images)").all()
+    assert not compute.reference_points("sample")["applicable"].any()
+    assert compute.reference_points(None, n_train=50_000)["applicable"].all()
+    note = compute.reference_note("sample", 5_085)
+    assert "5,085 official training images" in note and "not comparable" in note
+    assert compute.reference_label(full.iloc[0]) == ("airbench94 (Muon): 94.01 %, full CIFAR-10, one NVIDIA "
+                                                     "A100 (400 W) [jordan2024airbench]")
+
+
+def test_reference_citations_exist_in_the_bibliography():
+    from pathlib import Path
+
+    bib = (Path(__file__).resolve().parents[1] / "references.bib").read_text()
+    for point in compute.REFERENCE_POINTS:
+        assert f"{{{point['citation']}," in bib
+
+
+# ----------------------------------------------------------------------------- figures
+def test_heatmap_shows_the_baseline_as_accuracy_and_others_as_changes():
+    from cifar_core.analysis.comparison_plots import accuracy_heatmap
+
+    table = pd.DataFrame({"cat": [0.5, 0.6], "dog": [0.7, 0.65]}, index=["mlp", "cnn"])
+    texts = [t.get_text() for t in accuracy_heatmap(table, baseline="mlp").axes[0].texts]
+    assert texts == ["50", "70", "+10", "-5"]
+    with pytest.raises(KeyError, match="baseline 'resnet'"):
+        accuracy_heatmap(table, baseline="resnet")
+
+
+@pytest.mark.parametrize("profile, stars", [("full", 4), ("sample", 0)])
+def test_compute_scatter_draws_reference_points_only_where_they_apply(profile, stars):
+    from cifar_core.analysis.comparison_plots import compute_scatter
+
+    table = pd.DataFrame({"test_accuracy": [0.5, 0.7], "train_flops": [1e12, 1e13],
+                          "pareto_flops": [True, True]}, index=["a", "b"])
+    fig = compute_scatter(table, pareto="pareto_flops", references=compute.reference_points(profile))
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.texts]
+    assert sum("%)" in text for text in labels) == stars
+    assert {"a", "b"} <= set(labels) and ax.get_xscale() == "log"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("jordan2024airbench" in text for text in legend) == bool(stars)
