@@ -2,8 +2,8 @@
 merge the numbers they quote, render.
 
 An analysis is a papermill notebook ``analyses/<name>.ipynb`` with a cell tagged
-``parameters``. Its executed copy goes to ``report/notebooks/<name>.ipynb`` together with
-a sidecar ``report/notebooks/.<name>.hash`` holding the hash of its inputs (notebook
+``parameters``. Its executed copy goes to ``notebooks/<name>.ipynb`` together with
+a sidecar ``notebooks/.<name>.hash`` holding the hash of its inputs (notebook
 bytes, parameters, run keys it reads, dataset fingerprint, code versions). A build
 re-executes an analysis only when that hash changes; otherwise it logs ``reused``.
 
@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import cifar_core
 
 ANALYSES_DIR = "analyses"
-OUTPUT_DIR = Path("report") / "notebooks"
+OUTPUT_DIR = Path("notebooks")
 VARIABLES_FILE = "_variables.yml"
 OVERRIDES_FILE = ".overrides.json"
 READ_SIDE_MODULES = ("evaluation.py", "plots.py", "pipeline.py", "catalog.py")
@@ -287,7 +287,7 @@ def default_runs_dir(root: Path) -> Path:
 
 
 def save_vars(name: str, values: Mapping[str, Any], root: str | os.PathLike | None = None) -> None:
-    """Write the numbers an analysis quotes to ``report/notebooks/<name>.vars.json``
+    """Write the numbers an analysis quotes to ``notebooks/<name>.vars.json``
     (nested dicts; the build merges every such file into ``_variables.yml``)."""
     path = project_root(root) / OUTPUT_DIR / f"{name}.vars.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -435,7 +435,7 @@ def _hash_path(out_dir: Path, name: str) -> Path:
 
 
 def is_current(job: Job, out_dir: Path, digest: str) -> bool:
-    """True when ``report/notebooks/<name>.ipynb`` exists and was made from these inputs."""
+    """True when ``notebooks/<name>.ipynb`` exists and was made from these inputs."""
     marker = _hash_path(out_dir, job.name)
     return (out_dir / f"{job.name}.ipynb").exists() and marker.exists() \
         and marker.read_text().strip() == digest

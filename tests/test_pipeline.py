@@ -56,7 +56,7 @@ def build(root, **kwargs):
 def test_second_build_executes_nothing(project):
     first, _ = build(project)
     assert first.executed == ["a1", "a2"] and first.exit_code == 0
-    assert (project / "report/notebooks/a1.ipynb").exists()
+    assert (project / "notebooks/a1.ipynb").exists()
     second, log = build(project)
     assert second.executed == [] and second.reused == ["a1", "a2"]
     assert "reused analysis a1" in log
@@ -114,8 +114,8 @@ def test_failing_analysis_named_others_run_exit_nonzero(project):
     assert result.executed == ["a1", "a2"]
     assert result.exit_code == 1
     assert "FAILED analysis a0" in log and "broken analysis 42" in log
-    assert (project / "report/notebooks/a0.failed.ipynb").exists()
-    assert not (project / "report/notebooks/a0.ipynb").exists()
+    assert (project / "notebooks/a0.failed.ipynb").exists()
+    assert not (project / "notebooks/a0.ipynb").exists()
     # still failing: re-executed (no hash recorded), the good ones reused
     again, _ = build(project)
     assert [a.name for a in again.failed] == ["a0"] and again.reused == ["a1", "a2"]

@@ -1,11 +1,11 @@
 """Rendering of the report: `quarto render` when Quarto is installed, else a built-in
-renderer on pandoc (pypandoc-binary) and typst that reads the same `report/index.qmd`.
+renderer on pandoc (pypandoc-binary) and typst that reads the same `index.qmd`.
 
 Public API:
     render(project_root=".", *, to=("html", "pdf"), renderer="auto", profile=None)
     RenderError
-    REQUIRED_VARIABLES   keys used as {{< var key >}} in report/index.qmd
-    EMBEDDED_LABELS      (notebook, label) of every {{< embed >}} in report/index.qmd
+    REQUIRED_VARIABLES   keys used as {{< var key >}} in index.qmd
+    EMBEDDED_LABELS      (notebook, label) of every {{< embed >}} in index.qmd
     check(project_root)  what is missing (variables, notebooks, labels), without rendering
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from .engine import render
 from .errors import RenderError
 
-ARTICLE = Path(__file__).resolve().parents[2] / "report" / "index.qmd"
+ARTICLE = Path(__file__).resolve().parents[2] / "index.qmd"
 
 __all__ = ["render", "RenderError", "check", "missing_report",
            "REQUIRED_VARIABLES", "EMBEDDED_LABELS"]

@@ -12,10 +12,8 @@ UNIT_SPACE_RE = re.compile(r"(\d) (%|pp\b)")  # keep "68.9 %" on one line
 
 
 def variables_file(root: Path) -> Path:
-    """The variables file: `_variables.yml` at the root (Quarto's), else `report/_variables.yml`."""
-    primary = root / "_variables.yml"
-    fallback = root / "report" / "_variables.yml"
-    return fallback if not primary.exists() and fallback.exists() else primary
+    """The variables file: `_variables.yml` at the project root, where Quarto reads it."""
+    return root / "_variables.yml"
 
 
 def load_variables(root: Path) -> tuple[dict, Path]:
