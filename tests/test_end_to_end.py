@@ -20,8 +20,8 @@ from cifar_core.render import EMBEDDED_LABELS, REQUIRED_VARIABLES
 from cifar_core.store import RunStore, run_key
 
 PROJECT = Path(__file__).resolve().parent.parent
-COPIED = ("analyses", "report", "_quarto.yml", "_quarto-demo.yml", "_quarto-sample.yml",
-          "_quarto-full.yml", "_quarto-smoke.yml")
+COPIED = ("analyses", "index.qmd", "references.bib", ".gitignore", "_quarto.yml",
+          "_quarto-demo.yml", "_quarto-sample.yml", "_quarto-full.yml", "_quarto-smoke.yml")
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +63,14 @@ def test_every_embed_and_variable_resolved(built):
         for part in key.split("."):
             node = node[part]
     assert "SYNTHETIC" in text  # the title page says the data is synthetic
+
+
+def test_every_cross_reference_matches_its_target(built):
+    from cifar_core.render.xrefs import read_xrefs
+    from tests.render_fixtures import expected_numbers
+
+    report = read_xrefs((built[0] / "_site" / "index.html").read_text())
+    assert report.problems() == [] and report.targets == expected_numbers()
 
 
 def test_numbers_in_the_article_equal_the_run_store(built):
@@ -107,5 +115,5 @@ def test_knn_on_features_of_a_network_trained_from_scratch_runs_offline(built):
     assert knn["base_test_acc"] == f"{run.metrics['test_accuracy'] * 100:.1f} %"
     assert re.fullmatch(r"\d+\.\d %", knn["test_acc"])
     # k-NN on VGG16 features says why it did not run: its base is a full-profile variant.
-    table = (root / "report" / "notebooks" / "06-transfer.ipynb").read_text()
+    table = (root / "notebooks" / "06-transfer.ipynb").read_text()
     assert re.search(r"s003_vgg16_knn \(k-NN[^|]*\|\s*not run: full profile only", table)

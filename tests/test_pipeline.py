@@ -26,7 +26,7 @@ def write_notebook(path: Path, body: str, params: str = "x = 1\nproject_root = N
 
 SAVE_VARS = """
 import json, pathlib
-out = pathlib.Path(project_root) / "report" / "notebooks" / "{name}.vars.json"
+out = pathlib.Path(project_root) / "notebooks" / "{name}.vars.json"
 out.parent.mkdir(parents=True, exist_ok=True)
 out.write_text(json.dumps({{"{name}": {{"x": x}}}}))
 """

@@ -22,10 +22,12 @@ INSTALL_HINT = ("install Quarto from https://quarto.org/docs/get-started/ so tha
                 "is on PATH, or render without it: `cifar-report render --renderer builtin`")
 BUILTIN_HINT = ("the executed notebooks are kept, so nothing is retrained: render them "
                 "with the built-in renderer, `cifar-report render --renderer builtin`")
-#: Quarto's words for a reference or resource it could not resolve (it still exits 0).
-QUARTO_PROBLEM_RE = re.compile(r"Unable to resolve crossref @(\S+)|\?@(\S+)"
-                               r"|(?:Unable|Failed|failed) to (?:fetch|load|resolve|read) .*"
-                               r"|WARN.*(?:resource|not found|fetch).*", re.I)
+#: Quarto's words for a reference it could not resolve (it prints "?@label", exits 0).
+QUARTO_XREF_RE = re.compile(r"Unable to resolve crossref @(\S+)|\?@[\w-]+")
+#: ... and for a resource it could not fetch (offline: CDN scripts, web fonts).
+QUARTO_RESOURCE_RE = re.compile(r"(?:unable|failed|could not|couldn't) (?:to )?"
+                                r"(?:fetch|download|load|resolve resource)"
+                                r"|WARN.*(?:resource|https?://)", re.I)
 
 Log = Callable[[str], None]
 
@@ -124,25 +126,31 @@ def render_quarto(config: ProjectConfig, to, quarto: str, log: Log = print) -> l
     fails with the same message as the built-in renderer. The pre-render hook is told
     (CIFAR_REPORT_IN_BUILD=1) not to rebuild when we were called by the pipeline."""
     from .check import check
+    from .quarto_checks import quarto_problems
 
     problems = check(config.root, config.profile)
+    problems += quarto_problems(config.root, config.profile, notebooks=False)
     if problems:
-        raise RenderError("the article cannot be rendered:\n" + "\n".join(
+        raise RenderError("the article cannot be rendered with Quarto:\n" + "\n".join(
             f"- {p}" for p in problems))
+    for problem in quarto_problems(config.root, config.profile, notebooks=True):
+        log(f"warning: {problem}")        # only notebook outputs are left to report
     env = dict(os.environ, CIFAR_REPORT_IN_BUILD=os.environ.get("CIFAR_REPORT_IN_BUILD", "1"))
     base = [quarto, "render", str(config.root)]
     if config.profile:
         base += ["--profile", config.profile]
     runs = [base] if set(to) == set(FORMATS) else [base + ["--to", QUARTO_FORMATS[f]] for f in to]
     for command in runs:
-        code, tail, problems = run_quarto(command, config.root, env, log)
+        code, tail, unresolved, unfetched = run_quarto(command, config.root, env, log)
         if code != 0:
             message = "\n".join(line for line in tail if "ERROR" in line) or "\n".join(tail)
             raise RenderError(f"`{' '.join(command)}` failed with exit code {code}. "
                               f"Quarto said:\n{message}\n{BUILTIN_HINT}.")
-        if problems:
-            raise RenderError(f"`{' '.join(command)}` left problems in the report:\n"
-                              + "\n".join(problems) + f"\nFix them, or {BUILTIN_HINT}.")
+        if unresolved:
+            raise RenderError(f"`{' '.join(command)}` left unresolved references:\n"
+                              + "\n".join(unresolved) + f"\nFix the labels, or {BUILTIN_HINT}.")
+        for line in unfetched:
+            log(f"warning: Quarto could not fetch a resource, the page may lack it: {line}")
     stem = config.article.stem
     outputs = [config.output_dir / f"{stem}.{f}" for f in to]
     missing = [p for p in outputs if not p.exists()]
@@ -154,19 +162,22 @@ def render_quarto(config: ProjectConfig, to, quarto: str, log: Log = print) -> l
 
 
 def run_quarto(command: list[str], cwd: Path, env: dict, log: Log
-               ) -> tuple[int, list[str], list[str]]:
+               ) -> tuple[int, list[str], list[str], list[str]]:
     """Run Quarto, passing its output through ``log`` line by line.
 
-    Returns the exit code, the last 40 lines, and the lines that report an unresolved
-    cross-reference or a resource it could not fetch."""
+    Returns the exit code, the last 40 lines, the lines that report an unresolved
+    cross-reference and those that report a resource it could not fetch."""
     tail: deque[str] = deque(maxlen=40)
-    problems: list[str] = []
+    unresolved: list[str] = []
+    unfetched: list[str] = []
     with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
         for line in proc.stdout:
             line = line.rstrip("\n")
             log(line)
             tail.append(line)
-            if QUARTO_PROBLEM_RE.search(line):
-                problems.append(line.strip())
-    return proc.returncode, list(tail), problems
+            if QUARTO_XREF_RE.search(line):
+                unresolved.append(line.strip())
+            elif QUARTO_RESOURCE_RE.search(line):
+                unfetched.append(line.strip())
+    return proc.returncode, list(tail), unresolved, unfetched
