@@ -177,7 +177,7 @@ def test_auto_without_quarto_says_it_used_the_builtin_renderer(project, monkeypa
     monkeypatch.setattr(shutil, "which", lambda name: None)
     lines: list[str] = []
     render(project, profile="smoke", to="html", log=lines.append)
-    assert lines == ["rendering with the built-in renderer (pandoc + typst) (`quarto` is "
+    assert lines == ["rendering with the built-in renderer, pandoc + typst (`quarto` is "
                      "not on PATH; install it from https://quarto.org to render with Quarto)"]
 
 

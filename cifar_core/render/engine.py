@@ -60,7 +60,7 @@ def render(project_root=".", *, to=FORMATS, renderer: str = "auto",
         return render_quarto(config, to, quarto, log)
     why = "" if renderer == "builtin" else \
         " (`quarto` is not on PATH; install it from https://quarto.org to render with Quarto)"
-    log(f"rendering with the built-in renderer (pandoc + typst){why}")
+    log(f"rendering with the built-in renderer, pandoc + typst{why}")
     return render_builtin(config, to)
 
 
