@@ -205,7 +205,7 @@ def _add(index: CrossrefIndex, target: Target) -> None:
 
 
 def _caption_blocks(block: dict) -> list:
-    """The blocks of a Figure's or Table's caption (a Div float: its last paragraph)."""
+    """The blocks of a Figure's or Table's caption; of a Div float, its last paragraph."""
     if block["t"] in ("Figure", "Table"):
         return block["c"][1][1]
     paragraphs = [b for b in block["c"][1] if b["t"] in ("Para", "Plain")]
@@ -226,11 +226,9 @@ def prefix_captions(doc: dict, index: CrossrefIndex) -> None:
             continue
         prefix = [{"t": "Str", "c": index[ident].ref_text + ":"}]
         blocks = _caption_blocks(block)
-        if not blocks:
-            blocks.append({"t": "Plain", "c": prefix})
-        elif blocks[0]["t"] in ("Plain", "Para"):
+        if blocks and blocks[0]["t"] in ("Plain", "Para"):
             blocks[0]["c"] = prefix + [{"t": "Space"}] + blocks[0]["c"]
-        else:
+        elif block["t"] != "Div":          # an empty caption: the prefix alone
             blocks.insert(0, {"t": "Plain", "c": prefix})
 
 

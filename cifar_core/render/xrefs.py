@@ -30,6 +30,8 @@ from pathlib import Path
 PREFIXES = {"sec": "Section", "fig": "Figure", "tbl": "Table"}
 CAPTION_RE = re.compile(r"^\s*(Figure|Table)\s+([0-9A-Z][0-9.]*)\s*:")
 UNRESOLVED_RE = re.compile(r"\?@[\w-]+")
+VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
+                       "meta", "source", "track", "wbr"})
 
 
 def _kind(label: str) -> str | None:
@@ -84,11 +86,16 @@ class _Reader(HTMLParser):
         elif tag == "a" and "quarto-xref" in classes and self.capture is None:
             label = (attrs.get("href") or "").lstrip("#")
             self.capture, self.depth = ["link", label, []], 1
-        elif self.capture is not None:
+        elif self.capture is not None and tag not in VOID_TAGS:
             self.depth += 1
 
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID_TAGS:              # <span/>: opened and closed at once
+            self.handle_endtag(tag)
+
     def handle_endtag(self, tag):
-        if self.capture is None:
+        if self.capture is None or tag in VOID_TAGS:
             return
         self.depth -= 1
         if self.depth:
