@@ -21,8 +21,8 @@ from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
 
 PROJECT = Path(__file__).resolve().parent.parent
-COPIED = ("analyses", "index.qmd", "references.bib", "_quarto.yml", "_quarto-demo.yml",
-          "_quarto-sample.yml", "_quarto-full.yml", "_quarto-smoke.yml")
+COPIED = ("analyses", "index.qmd", "references.bib", ".gitignore", "_quarto.yml",
+          "_quarto-demo.yml", "_quarto-sample.yml", "_quarto-full.yml", "_quarto-smoke.yml")
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +63,14 @@ def test_every_embed_and_variable_resolved(built):
         for part in key.split("."):
             node = node[part]
     assert "SYNTHETIC" in text  # the title page says the data is synthetic
+
+
+def test_every_cross_reference_matches_its_target(built):
+    from cifar_core.render.xrefs import read_xrefs
+    from tests.render_fixtures import expected_numbers
+
+    report = read_xrefs((built[0] / "_site" / "index.html").read_text())
+    assert report.problems() == [] and report.targets == expected_numbers()
 
 
 def test_numbers_in_the_article_equal_the_run_store(built):

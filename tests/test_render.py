@@ -115,16 +115,14 @@ def project(tmp_path: Path, png: bytes) -> Path:
     """A minimal manuscript project with the same layout as the real one."""
     (tmp_path / "_quarto.yml").write_text(yaml.safe_dump({
         "project": {"type": "manuscript", "output-dir": "_site"},
-        "manuscript": {"article": "report/index.qmd"},
-        "bibliography": "report/references.bib",
+        "manuscript": {"article": "index.qmd"},
+        "bibliography": "references.bib",
         "profile": {"default": "demo"}}))
     (tmp_path / "_quarto-demo.yml").write_text("subtitle: Demo profile\n")
-    report = tmp_path / "report"
-    report.mkdir()
-    (report / "index.qmd").write_text(ARTICLE)
-    (report / "references.bib").write_text(BIB)
+    (tmp_path / "index.qmd").write_text(ARTICLE)
+    (tmp_path / "references.bib").write_text(BIB)
     (tmp_path / "_variables.yml").write_text(yaml.safe_dump(VARIABLES))
-    write_notebooks(report / "notebooks", png)
+    write_notebooks(tmp_path / "notebooks", png)
     return tmp_path
 
 
@@ -149,12 +147,13 @@ def test_html_is_self_contained(rendered, png):
 def test_numbers_crossrefs_variables_citations(rendered):
     html = (rendered[0] / "_site" / "index.html").read_text()
     text = re.sub(r"[ \t\n]+", " ", html)
-    assert 'href="#fig-demo-curves">Figure 1</a>' in text
-    assert 'href="#tbl-demo-scores">Table 1</a>' in text
-    assert 'href="#fig-demo-curves">1</a>' in text           # -@fig form
-    assert 'href="#sec-results">Section 1</a>' in text
-    assert "Figure 1: Validation curves." in text
-    assert "Table 1: Scores per model." in text
+    # Quarto's forms: prefix, no-break space, number; -@ prints the number alone.
+    assert 'href="#fig-demo-curves" class="quarto-xref">Figure\u00a01</a>' in text
+    assert 'href="#tbl-demo-scores" class="quarto-xref">Table\u00a01</a>' in text
+    assert 'href="#fig-demo-curves" class="quarto-xref">1</a>' in text
+    assert 'href="#sec-results" class="quarto-xref">Section\u00a01</a>' in text
+    assert "Figure\u00a01: Validation curves." in text
+    assert "Table\u00a01: Scores per model." in text
     assert 'id="fig-demo-curves"' in text and 'id="tbl-demo-scores"' in text
     assert "the CNN reaches 68.9\u00a0% test accuracy" in text
     assert "Built on synthetic data." in text                # var in the abstract
@@ -180,7 +179,7 @@ def test_banner_disappears_on_real_data(project):
 
 
 def test_html_table_fallback(project):
-    nb_path = project / "report" / "notebooks" / "02-demo.ipynb"
+    nb_path = project / "notebooks" / "02-demo.ipynb"
     nb = nbformat.read(str(nb_path), as_version=4)
     nb.cells[0].outputs[0].data = {"text/html": "<style>x{}</style><table><thead><tr>"
                                    "<th>model</th><th>acc</th></tr></thead><tbody><tr>"
@@ -193,12 +192,12 @@ def test_html_table_fallback(project):
 @pytest.mark.parametrize("edit, needle", [
     (lambda p: (p / "_variables.yml").write_text(yaml.safe_dump({"dataset": VARIABLES["dataset"]})),
      "baselines.cnn_test_acc"),
-    (lambda p: (p / "report" / "notebooks" / "01-demo.ipynb").unlink(), "01-demo.ipynb"),
-    (lambda p: _replace(p / "report" / "index.qmd", "#tbl-demo-scores >", "#tbl-demo-nope >"),
+    (lambda p: (p / "notebooks" / "01-demo.ipynb").unlink(), "01-demo.ipynb"),
+    (lambda p: _replace(p / "index.qmd", "#tbl-demo-scores >", "#tbl-demo-nope >"),
      "tbl-demo-nope"),
-    (lambda p: _replace(p / "report" / "index.qmd", "in @fig-demo-curves", "in @fig-missing"),
+    (lambda p: _replace(p / "index.qmd", "in @fig-demo-curves", "in @fig-missing"),
      "fig-missing"),
-    (lambda p: _replace(p / "report" / "index.qmd", "[@kingma2015adam]", "[@nobody2020]"),
+    (lambda p: _replace(p / "index.qmd", "[@kingma2015adam]", "[@nobody2020]"),
      "nobody2020"),
 ])
 def test_missing_inputs_raise_naming_them(project, edit, needle):
@@ -209,7 +208,7 @@ def test_missing_inputs_raise_naming_them(project, edit, needle):
 
 
 def test_failed_cell_is_reported(project):
-    nb_path = project / "report" / "notebooks" / "01-demo.ipynb"
+    nb_path = project / "notebooks" / "01-demo.ipynb"
     nb = nbformat.read(str(nb_path), as_version=4)
     nb.cells[1].outputs = [nbformat.v4.new_output(
         "error", ename="ValueError", evalue="bad run", traceback=["Traceback", "ValueError: bad run"])]

@@ -1,19 +1,20 @@
 """Shortcode and cross-reference glue: turn the article into plain pandoc markdown.
 
 `{{< embed nb.ipynb#label >}}` becomes the cell's outputs (figures written to
-`figures/`, tables as pipe tables), figures and tables are numbered in document order,
-and `@fig-x` / `@tbl-x` become "Figure N" / "Table N" links. Everything else (callouts,
-citations, the table of contents) is left to pandoc.
+`figures/`, tables as pipe tables with their caption and label). Numbering and
+`@fig-x` / `@tbl-x` / `@sec-x` references are resolved afterwards on pandoc's AST by
+`crossref` (Quarto's rules). Everything else (callouts, citations, the table of
+contents) is left to pandoc.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pypandoc
 import yaml
 
+from .crossref import CrossrefIndex, number_document
 from .errors import RenderError
 from .notebooks import CellOutputs, cell_outputs, is_table
 from .variables import resolve_vars
@@ -21,53 +22,8 @@ from .variables import resolve_vars
 EMBED_RE = re.compile(r"\{\{<\s*embed\s+([^\s>#]+)#([^\s>]+)[^>]*>\}\}")
 SHORTCODE_RE = re.compile(r"\{\{<\s*([\w-]+)[^>]*>\}\}")
 INCLUDE_RE = re.compile(r"\{\{<\s*include\s+([^\s>]+)\s*>\}\}")
-LABEL = r"(?:fig|tbl|sec)-[A-Za-z0-9_]+(?:[-_][A-Za-z0-9_]+)*"
-BRACKET_REF_RE = re.compile(rf"\[(-?)@({LABEL})\]")
-REF_RE = re.compile(rf"(?<![\w@.\]])(-?)@({LABEL})")
-FENCE_RE = re.compile(r"^(```|~~~).*?^\1\s*$", re.M | re.S)
 STYLE_RE = re.compile(r"<style.*?</style>", re.S | re.I)
-KIND_NAMES = {"fig": "Figure", "tbl": "Table", "sec": "Section"}
-HEADER_RE = re.compile(r"^(#{1,6})\s+.*?(?:\{([^}]*)\})?\s*$", re.M)
 PAGEBREAK = "\n```{=typst}\n#pagebreak()\n```\n\n```{=html}\n<div style=\"page-break-after: always\"></div>\n```\n"
-
-
-@dataclass
-class Numbering:
-    """Figure and table numbers in document order, by label."""
-
-    numbers: dict[str, int] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=lambda: {"fig": 0, "tbl": 0})
-
-    def add(self, label: str, where: Path) -> int:
-        """Assign the next number of the label's kind; a label may be defined once."""
-        if label in self.numbers:
-            raise RenderError(f"{label!r} is embedded twice in {where}; "
-                              "a figure or table can appear only once.")
-        kind = label.split("-", 1)[0]
-        self.counts[kind] += 1
-        self.numbers[label] = self.counts[kind]
-        return self.counts[kind]
-
-    def text(self, label: str) -> str:
-        return f"{KIND_NAMES[label.split('-', 1)[0]]} {self.numbers[label]}"
-
-    def add_sections(self, body: str) -> None:
-        """Number `{#sec-x}` headers the way pandoc's --number-sections does (1, 1.2, …)."""
-        counters = [0] * 6
-        def visit(text: str) -> str:
-            for match in HEADER_RE.finditer(text):
-                attrs = match.group(2) or ""
-                if ".unnumbered" in attrs or re.search(r"(^|\s)-(\s|$)", attrs):
-                    continue
-                level = len(match.group(1))
-                counters[level - 1] += 1
-                counters[level:] = [0] * (6 - level)
-                ident = re.search(r"#(sec-[\w-]+)", attrs)
-                if ident:
-                    self.numbers[ident.group(1)] = ".".join(
-                        str(c) for c in counters[:level])
-            return text
-        outside_code(body, visit)
 
 
 def split_front_matter(text: str) -> tuple[str, str]:
@@ -92,15 +48,6 @@ def normalize_front_matter(front: str, article: Path) -> str:
     return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n"
 
 
-def outside_code(text: str, fn) -> str:
-    """Apply `fn` to the parts of `text` that are not fenced code blocks."""
-    parts, last = [], 0
-    for match in FENCE_RE.finditer(text):
-        parts += [fn(text[last:match.start()]), match.group(0)]
-        last = match.end()
-    return "".join(parts + [fn(text[last:])])
-
-
 def html_to_markdown(html: str) -> str:
     """Convert an HTML fragment (e.g. a DataFrame's `_repr_html_`) to pandoc markdown."""
     return pypandoc.convert_text(STYLE_RE.sub("", html), "markdown-raw_html-native_divs"
@@ -114,20 +61,22 @@ class Embedder:
     def __init__(self, article: Path, figures_dir: Path):
         self.article = article
         self.figures_dir = figures_dir
-        self.numbering = Numbering()
+        self.embedded: set[str] = set()
 
     def __call__(self, match: re.Match) -> str:
         path, label = match.group(1), match.group(2)
+        if label in self.embedded:
+            raise RenderError(f"{label!r} is embedded twice in {self.article}; "
+                              "a figure or table can appear only once.")
+        self.embedded.add(label)
         outputs = cell_outputs((self.article.parent / path).resolve(), label)
         kind = label.split("-", 1)[0] if label.startswith(("fig-", "tbl-")) else None
         block = {"fig": self._figure, "tbl": self._table}.get(kind, self._plain)(outputs)
         return f"\n\n{block}\n\n"
 
     def _caption(self, outputs: CellOutputs, key: str) -> str:
-        self.numbering.add(outputs.label, self.article)
-        caption = str(outputs.options.get(key) or "").strip()
-        prefix = self.numbering.text(outputs.label)
-        return f"{prefix}: {caption}" if caption else prefix
+        """The cell's caption option; `crossref` adds the "Figure N:" prefix later."""
+        return str(outputs.options.get(key) or "").strip()
 
     def _figure(self, outputs: CellOutputs) -> str:
         if not outputs.images:
@@ -171,18 +120,6 @@ class Embedder:
         return "\n\n".join(parts)
 
 
-def resolve_refs(body: str, numbering: Numbering, article: Path) -> str:
-    """Replace `@fig-x`, `-@fig-x` and `[@fig-x]` with numbered links; unknown → error."""
-    def link(match: re.Match) -> str:
-        dash, label = match.group(1), match.group(2)
-        if label not in numbering.numbers:
-            raise RenderError(f"cross-reference @{label} in {article} points to no embedded "
-                              "figure or table, nor a {#sec-…} header; fix the label.")
-        text = str(numbering.numbers[label]) if dash else numbering.text(label)
-        return f"[{text}](#{label})"
-    return outside_code(body, lambda s: REF_RE.sub(link, BRACKET_REF_RE.sub(link, s)))
-
-
 def resolve_includes(text: str, article: Path) -> str:
     """Replace `{{< include path >}}` with the file's text (path relative to the article)."""
     def replace(match: re.Match) -> str:
@@ -206,8 +143,8 @@ def resolve_other_shortcodes(body: str, article: Path) -> str:
 
 
 def build_markdown(article: Path, variables: dict, variables_source: Path,
-                   figures_dir: Path) -> tuple[str, Numbering]:
-    """The article as pandoc markdown with every shortcode and cross-reference resolved."""
+                   figures_dir: Path) -> str:
+    """The article as pandoc markdown with every shortcode resolved (refs still `@x`)."""
     text = resolve_includes(article.read_text(encoding="utf-8"), article)
     embedder = Embedder(article, figures_dir)
     front, body = split_front_matter(text)
@@ -215,9 +152,14 @@ def build_markdown(article: Path, variables: dict, variables_source: Path,
     text = resolve_vars(front + body, variables, variables_source)
     front, body = split_front_matter(text)
     front = normalize_front_matter(front, article)
-    embedder.numbering.add_sections(body)
-    body = resolve_refs(body, embedder.numbering, article)
-    return front + resolve_other_shortcodes(body, article), embedder.numbering
+    return front + resolve_other_shortcodes(body, article)
+
+
+def build_document(article: Path, variables: dict, variables_source: Path,
+                   figures_dir: Path, chapters: bool = False) -> tuple[dict, CrossrefIndex]:
+    """The article as pandoc's JSON AST, numbered and with references resolved."""
+    markdown = build_markdown(article, variables, variables_source, figures_dir)
+    return number_document(markdown, article, chapters)
 
 
 def embedded_labels(text: str) -> tuple[tuple[str, str], ...]:

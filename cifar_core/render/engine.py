@@ -2,33 +2,49 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+from collections import deque
 from pathlib import Path
+from typing import Callable
 
 from .config import ProjectConfig, load_config
-from .document import build_markdown
+from .document import build_document
 from .errors import RenderError
 from .variables import load_variables, variables_file
 from .writers import check_bibliography, write_html, write_pdf
 
 FORMATS = ("html", "pdf")
 QUARTO_FORMATS = {"html": "html", "pdf": "typst"}
-INSTALL_HINT = ("install Quarto (https://quarto.org/docs/get-started/) so that `quarto` "
-                "is on PATH, or use renderer='builtin' (`--renderer builtin`)")
+INSTALL_HINT = ("install Quarto from https://quarto.org/docs/get-started/ so that `quarto` "
+                "is on PATH, or render without it: `cifar-report render --renderer builtin`")
+BUILTIN_HINT = ("the executed notebooks are kept, so nothing is retrained: render them "
+                "with the built-in renderer, `cifar-report render --renderer builtin`")
+#: Quarto's words for a reference it could not resolve (it prints "?@label", exits 0).
+QUARTO_XREF_RE = re.compile(r"Unable to resolve crossref @(\S+)|\?@[\w-]+")
+#: ... and for a resource it could not fetch (offline: CDN scripts, web fonts).
+QUARTO_RESOURCE_RE = re.compile(r"(?:unable|failed|could not|couldn't) (?:to )?"
+                                r"(?:fetch|download|load|resolve resource)"
+                                r"|WARN.*(?:resource|https?://)", re.I)
+
+Log = Callable[[str], None]
 
 
 def render(project_root=".", *, to=FORMATS, renderer: str = "auto",
-           profile: str | None = None) -> list[Path]:
+           profile: str | None = None, log: Log | None = print) -> list[Path]:
     """Render the report into the project's output dir and return the files written.
 
+    ``renderer="auto"`` uses Quarto when `quarto` is on PATH and the built-in pandoc +
+    typst renderer otherwise; either way ``log`` is told which one ran.
     ``profile`` defaults to the one the analyses were built with (``_variables.yml``);
     naming another one is an error, since its title page would mislabel the numbers."""
+    log = log or (lambda _message: None)
     to = _check_formats(to)
     if renderer not in ("auto", "quarto", "builtin"):
         raise RenderError(f"unknown renderer {renderer!r}; use auto, quarto or builtin.")
-    quarto = shutil.which("quarto")
+    quarto = shutil.which("quarto") if renderer != "builtin" else None
     if renderer == "quarto" and not quarto:
         raise RenderError(f"renderer 'quarto' was requested but `quarto` is not on PATH: "
                           f"{INSTALL_HINT}.")
@@ -39,9 +55,22 @@ def render(project_root=".", *, to=FORMATS, renderer: str = "auto",
             f"the executed analyses are from profile {built!r} ({variables_file(Path(project_root))}), "
             f"not {config.profile!r}: rendering would label them wrongly. Render with "
             f"--profile {built}, or run `cifar-report build --profile {config.profile}` first.")
-    if renderer == "quarto" or (renderer == "auto" and quarto):
-        return render_quarto(config, to, quarto)
+    if quarto:
+        log(f"rendering with Quarto ({quarto_version(quarto)}, {quarto})")
+        return render_quarto(config, to, quarto, log)
+    why = "" if renderer == "builtin" else \
+        " (`quarto` is not on PATH; install it from https://quarto.org to render with Quarto)"
+    log(f"rendering with the built-in renderer, pandoc + typst{why}")
     return render_builtin(config, to)
+
+
+def quarto_version(quarto: str) -> str:
+    """`quarto --version`, or "version unknown" when it does not answer."""
+    try:
+        out = subprocess.run([quarto, "--version"], capture_output=True, text=True, timeout=60)
+        return f"Quarto {out.stdout.strip()}" if out.returncode == 0 else "version unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "version unknown"
 
 
 def built_profile(project_root: Path) -> str | None:
@@ -59,17 +88,23 @@ def _check_formats(to) -> tuple[str, ...]:
     return formats
 
 
+def crossref_chapters(config: ProjectConfig) -> bool:
+    """``crossref: {chapters: true}`` in the project configuration."""
+    crossref = config.raw.get("crossref") or {}
+    return bool(isinstance(crossref, dict) and crossref.get("chapters"))
+
+
 def render_builtin(config: ProjectConfig, to=FORMATS) -> list[Path]:
     """Pandoc + typst: resolve shortcodes, write into a temp dir, then publish atomically."""
     variables, source = load_variables(config.root)
     config.output_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=config.output_dir.parent) as tmp:
         build_dir = Path(tmp)
-        markdown, _ = build_markdown(config.article, variables, source, build_dir / "figures")
-        (build_dir / "index.md").write_text(markdown, encoding="utf-8")
-        check_bibliography(markdown, config)
+        doc, _ = build_document(config.article, variables, source, build_dir / "figures",
+                                chapters=crossref_chapters(config))
+        check_bibliography(doc, config)
         writers = {"html": write_html, "pdf": write_pdf}
-        built = [writers[fmt](markdown, config, build_dir) for fmt in to]
+        built = [writers[fmt](doc, config, build_dir) for fmt in to]
         return _publish(built, config.output_dir)
 
 
@@ -84,19 +119,65 @@ def _publish(files: list[Path], output_dir: Path) -> list[Path]:
     return published
 
 
-def render_quarto(config: ProjectConfig, to, quarto: str) -> list[Path]:
-    """`quarto render --profile P [--to F]` in the project root; the pre-render hook is
-    told (CIFAR_REPORT_IN_BUILD=1) not to rebuild when we were called by the pipeline."""
+def render_quarto(config: ProjectConfig, to, quarto: str, log: Log = print) -> list[Path]:
+    """`quarto render --profile P [--to F]` in the project root.
+
+    The article's inputs are checked first, so a missing variable, notebook or label
+    fails with the same message as the built-in renderer. The pre-render hook is told
+    (CIFAR_REPORT_IN_BUILD=1) not to rebuild when we were called by the pipeline."""
+    from .check import check
+    from .quarto_checks import quarto_problems
+
+    problems = check(config.root, config.profile)
+    problems += quarto_problems(config.root, config.profile, notebooks=False)
+    if problems:
+        raise RenderError("the article cannot be rendered with Quarto:\n" + "\n".join(
+            f"- {p}" for p in problems))
+    for problem in quarto_problems(config.root, config.profile, notebooks=True):
+        log(f"warning: {problem}")        # only notebook outputs are left to report
     env = dict(os.environ, CIFAR_REPORT_IN_BUILD=os.environ.get("CIFAR_REPORT_IN_BUILD", "1"))
     base = [quarto, "render", str(config.root)]
     if config.profile:
         base += ["--profile", config.profile]
     runs = [base] if set(to) == set(FORMATS) else [base + ["--to", QUARTO_FORMATS[f]] for f in to]
     for command in runs:
-        result = subprocess.run(command, cwd=config.root, env=env)
-        if result.returncode != 0:
-            raise RenderError(f"`{' '.join(command)}` failed with exit code "
-                              f"{result.returncode}; see its output above.")
+        code, tail, unresolved, unfetched = run_quarto(command, config.root, env, log)
+        if code != 0:
+            message = "\n".join(line for line in tail if "ERROR" in line) or "\n".join(tail)
+            raise RenderError(f"`{' '.join(command)}` failed with exit code {code}. "
+                              f"Quarto said:\n{message}\n{BUILTIN_HINT}.")
+        if unresolved:
+            raise RenderError(f"`{' '.join(command)}` left unresolved references:\n"
+                              + "\n".join(unresolved) + f"\nFix the labels, or {BUILTIN_HINT}.")
+        for line in unfetched:
+            log(f"warning: Quarto could not fetch a resource, the page may lack it: {line}")
     stem = config.article.stem
-    outputs = [config.output_dir / f"{stem}.{ 'html' if f == 'html' else 'pdf'}" for f in to]
-    return [p for p in outputs if p.exists()]
+    outputs = [config.output_dir / f"{stem}.{f}" for f in to]
+    missing = [p for p in outputs if not p.exists()]
+    if missing:
+        raise RenderError(f"Quarto exited 0 but did not write {', '.join(map(str, missing))}; "
+                          f"check `project.output-dir` and `manuscript.article` in "
+                          f"{config.root / '_quarto.yml'}.")
+    return outputs
+
+
+def run_quarto(command: list[str], cwd: Path, env: dict, log: Log
+               ) -> tuple[int, list[str], list[str], list[str]]:
+    """Run Quarto, passing its output through ``log`` line by line.
+
+    Returns the exit code, the last 40 lines, the lines that report an unresolved
+    cross-reference and those that report a resource it could not fetch."""
+    tail: deque[str] = deque(maxlen=40)
+    unresolved: list[str] = []
+    unfetched: list[str] = []
+    with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            log(line)
+            tail.append(line)
+            if QUARTO_XREF_RE.search(line):
+                unresolved.append(line.strip())
+            elif QUARTO_RESOURCE_RE.search(line):
+                unfetched.append(line.strip())
+    return proc.returncode, list(tail), unresolved, unfetched

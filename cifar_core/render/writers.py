@@ -29,9 +29,12 @@ def common_args(config: ProjectConfig, build_dir: Path) -> list[str]:
     return args
 
 
-def check_bibliography(markdown: str, config: ProjectConfig) -> None:
-    """Every citation key used must exist in the bibliography (pandoc only warns)."""
-    used = _citation_keys(json.loads(pypandoc.convert_text(markdown, "json", format="markdown")))
+def check_bibliography(doc: dict, config: ProjectConfig) -> None:
+    """Every citation key used must exist in the bibliography (pandoc only warns).
+
+    ``doc`` is the article's AST after `crossref.resolve_refs`, so the citations left
+    are bibliography keys."""
+    used = _citation_keys(doc["blocks"])
     if not used:
         return
     for bib in config.bibliography:
@@ -61,24 +64,24 @@ def _citation_keys(node) -> set[str]:
     return keys
 
 
-def write_html(markdown: str, config: ProjectConfig, build_dir: Path) -> Path:
+def write_html(doc: dict, config: ProjectConfig, build_dir: Path) -> Path:
     """One self-contained HTML file (images, CSS and script inlined)."""
     out = build_dir / "index.html"
     args = common_args(config, build_dir) + [
         "--embed-resources", f"--css={ASSETS / 'report.css'}",
         f"--include-after-body={ASSETS / 'sort-tables.html'}", "--section-divs"]
-    _pandoc(markdown, "html5", args, out)
+    _pandoc(doc, "html5", args, out)
     return out
 
 
-def write_pdf(markdown: str, config: ProjectConfig, build_dir: Path) -> Path:
+def write_pdf(doc: dict, config: ProjectConfig, build_dir: Path) -> Path:
     """Pandoc → Typst markup → PDF with the typst compiler (root: the build dir)."""
     import typst
 
     source, out = build_dir / "index.typ", build_dir / "index.pdf"
     args = common_args(config, build_dir) + [
         f"--include-in-header={ASSETS / 'header.typ'}", "--metadata=papersize:a4"]
-    _pandoc(markdown, "typst", args, source)
+    _pandoc(doc, "typst", args, source)
     try:
         typst.compile(str(source), output=str(out), root=str(build_dir))
     except Exception as exc:  # typst.TypstError and friends
@@ -87,9 +90,9 @@ def write_pdf(markdown: str, config: ProjectConfig, build_dir: Path) -> Path:
     return out
 
 
-def _pandoc(markdown: str, to: str, args: list[str], out: Path) -> None:
+def _pandoc(doc: dict, to: str, args: list[str], out: Path) -> None:
     try:
-        pypandoc.convert_text(markdown, to, format="markdown", extra_args=args,
+        pypandoc.convert_text(json.dumps(doc), to, format="json", extra_args=args,
                               outputfile=str(out))
     except RuntimeError as exc:
         raise RenderError(f"pandoc failed writing {out.name}: {exc}") from exc

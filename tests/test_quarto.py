@@ -1,0 +1,265 @@
+"""What makes `quarto render` fail, checked without Quarto; renderer selection and
+Quarto's failures as the user sees them (a stand-in `quarto` script on PATH); and the
+real `quarto render`, skipped with a reason when Quarto is not installed."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from cifar_core.render import RenderError, render
+from cifar_core.render.config import load_config
+from cifar_core.render.quarto_checks import (article_problems, computation_lines,
+                                             config_problems, gitignore_problems,
+                                             notebook_problems, quarto_problems)
+from cifar_core.render.xrefs import read_xrefs
+from tests.render_fixtures import (ROOT, code_cell, display, expected_numbers, png_bytes,
+                                   stub_project)
+
+PROFILES = ("demo", "sample", "full", "smoke")
+
+
+@pytest.fixture(scope="module")
+def png() -> bytes:
+    return png_bytes()
+
+
+@pytest.fixture()
+def project(tmp_path, png) -> Path:
+    return stub_project(tmp_path, png)
+
+
+def _edit_yaml(path: Path, fn) -> None:
+    data = yaml.safe_load(path.read_text())
+    fn(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+# --- the real configuration, without Quarto ----------------------------------------
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_real_project_has_nothing_known_to_break_quarto(profile):
+    """Article at the root, manuscript options, theme, .gitignore (not the notebooks,
+    which exist only after a build)."""
+    assert quarto_problems(ROOT, profile, notebooks=False) == []
+    config = load_config(ROOT, profile)
+    assert config.article == ROOT / "index.qmd" and config.output_dir == ROOT / "_site"
+
+
+def test_the_manuscript_notebooks_are_the_ones_the_pipeline_writes():
+    from cifar_core.project import NOTEBOOKS_DIR
+
+    raw = yaml.safe_load((ROOT / "_quarto.yml").read_text())
+    listed = [Path(n["notebook"]) for n in raw["manuscript"]["notebooks"]]
+    assert {p.parent for p in listed} == {Path(NOTEBOOKS_DIR)}
+    assert sorted(p.stem for p in listed) == sorted(p.stem for p in (ROOT / "analyses").glob("*.py"))
+
+
+def test_profile_files_only_add_metadata():
+    for path in ROOT.glob("_quarto-*.yml"):
+        keys = set(yaml.safe_load(path.read_text()))
+        assert keys <= {"subtitle", "params"}, f"{path.name} overrides {keys}"
+
+
+# --- each check fails on what breaks Quarto ----------------------------------------
+
+def test_an_article_in_a_subfolder_is_refused(project):
+    (project / "report").mkdir()
+    shutil.move(project / "index.qmd", project / "report" / "index.qmd")
+    _edit_yaml(project / "_quarto.yml", lambda d: d["manuscript"].update(article="report/index.qmd"))
+    problems = article_problems(load_config(project))
+    assert len(problems) == 1 and "project root" in problems[0]
+
+
+def test_inline_code_starting_with_a_brace_is_refused(project):
+    text = (project / "index.qmd").read_text()
+    (project / "index.qmd").write_text(text + "\nHash `{{< var dataset.fingerprint >}}`.\n")
+    problems = article_problems(load_config(project))
+    assert len(problems) == 1 and "hasComputations" in problems[0]
+    assert computation_lines("`x` and {y}") == [] and computation_lines("```{python}") == [1]
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda d: d["format"]["html"].pop("notebook-view"), "notebook-view"),
+    (lambda d: d["format"]["html"].update({"notebook-view": True}), "notebook-view"),
+    (lambda d: d["format"]["html"].pop("theme"), "cosmo"),
+    (lambda d: d["format"]["html"].update(theme="flatly"), "Google Fonts"),
+    (lambda d: d["format"]["html"].update(theme={"light": "lux", "dark": "slate"}), "Google Fonts"),
+    (lambda d: d["format"]["html"].update({"embed-resources": False}), "embed-resources"),
+    (lambda d: d["project"].update(render=["index.qmd"]), "project.render"),
+    (lambda d: d["manuscript"]["notebooks"].append({"notebook": "report/notebooks/x.ipynb"}),
+     "not in notebooks/"),
+])
+def test_manuscript_options_that_break_the_render_are_refused(project, edit, needle):
+    _edit_yaml(project / "_quarto.yml", edit)
+    problems = config_problems(load_config(project))
+    assert len(problems) == 1 and needle in problems[0]
+
+
+def test_a_theme_without_web_fonts_passes(project):
+    _edit_yaml(project / "_quarto.yml", lambda d: d["format"]["html"].update(theme="litera"))
+    assert config_problems(load_config(project)) == []
+
+
+def test_gitignore_needs_quartos_entries_verbatim(project):
+    assert gitignore_problems(project) == []
+    text = (project / ".gitignore").read_text().replace("/.quarto/\n", ".quarto/\n")
+    (project / ".gitignore").write_text(text)
+    assert "/.quarto/" in gitignore_problems(project)[0]
+
+
+def test_stub_notebooks_have_no_cdn_triggers(project):
+    assert quarto_problems(project, "smoke") == []
+
+
+@pytest.mark.parametrize("data", [
+    {"text/html": "<table></table>", "text/markdown": "| a |\n|--|\n| 1 |"},
+    {"application/javascript": "require(['jquery'])"},
+    {"text/markdown": '<script src="https://cdn.jsdelivr.net/npm/jquery.min.js"></script>'},
+])
+def test_outputs_that_make_quarto_load_cdn_scripts_are_named(tmp_path, data):
+    path = tmp_path / "nb.ipynb"
+    cell = code_cell("#| label: tbl-x\nshow()", [display(data)])
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), str(path))
+    problems = notebook_problems(path)
+    assert len(problems) == 1 and "#tbl-x" in problems[0] and "jsdelivr" in problems[0]
+
+
+def test_the_last_builds_notebooks_have_no_cdn_triggers():
+    """Fails while analyses display tables with a text/html view
+    (cifar_core.analysis.present.show_table): Quarto then adds require.js and jquery."""
+    built = sorted((ROOT / "notebooks").glob("*.ipynb")) if (ROOT / "notebooks").is_dir() else []
+    if not built:
+        pytest.skip("no build in this checkout (run `cifar-report build --profile smoke`)")
+    problems = [p for path in built for p in notebook_problems(path)]
+    assert problems == [], "\n".join(problems)
+
+
+# --- renderer selection and Quarto's failures (a stand-in `quarto` on PATH) ---------
+
+def fake_quarto(folder: Path, body: str) -> Path:
+    """A `quarto` script that answers --version and runs ``body`` for `render`."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "quarto"
+    script.write_text("#!/bin/sh\n"
+                      'if [ "$1" = "--version" ]; then echo 1.10.18; exit 0; fi\n' + body)
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return bin_dir
+
+
+@pytest.fixture()
+def on_path(monkeypatch, tmp_path):
+    def put(body: str) -> None:
+        bin_dir = fake_quarto(tmp_path, body)
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return put
+
+
+def test_auto_uses_quarto_when_on_path_and_says_so(project, on_path):
+    on_path('mkdir -p _site && echo "<html></html>" > _site/index.html\n'
+            'echo "%PDF" > _site/index.pdf\necho "Output created: _site/index.html"\n')
+    lines: list[str] = []
+    outputs = render(project, profile="smoke", log=lines.append)
+    assert outputs == [project / "_site" / "index.html", project / "_site" / "index.pdf"]
+    assert lines[0].startswith("rendering with Quarto (Quarto 1.10.18, ")
+    assert "Output created: _site/index.html" in lines
+
+
+def test_auto_without_quarto_says_it_used_the_builtin_renderer(project, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    lines: list[str] = []
+    render(project, profile="smoke", to="html", log=lines.append)
+    assert lines == ["rendering with the built-in renderer, pandoc + typst (`quarto` is "
+                     "not on PATH; install it from https://quarto.org to render with Quarto)"]
+
+
+def test_quarto_requested_but_absent_names_the_install_and_the_fallback(project, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(RenderError, match=r"quarto\.org.*--renderer builtin"):
+        render(project, renderer="quarto", profile="smoke")
+
+
+def test_a_failing_quarto_names_its_message_and_the_builtin_renderer(project, on_path):
+    on_path('echo "Rendering index.qmd"\n'
+            "echo \"ERROR: readfile '$PWD/report/report/index.qmd'\" >&2\nexit 1\n")
+    (project / "notebooks" / "keep.txt").write_text("executed notebooks stay")
+    with pytest.raises(RenderError) as info:
+        render(project, profile="smoke", log=None)
+    message = str(info.value)
+    assert "ERROR: readfile" in message and "--renderer builtin" in message
+    assert "exit code 1" in message and "Rendering index.qmd" not in message
+    assert (project / "notebooks" / "keep.txt").exists()
+
+
+def test_quarto_reporting_an_unresolved_reference_fails(project, on_path):
+    on_path('mkdir -p _site && touch _site/index.html _site/index.pdf\n'
+            'echo "WARNING (quarto-filters) Unable to resolve crossref @fig-gone"\n')
+    with pytest.raises(RenderError, match="@fig-gone"):
+        render(project, profile="smoke", log=None)
+
+
+def test_quarto_not_fetching_a_resource_is_a_warning(project, on_path):
+    on_path('mkdir -p _site && touch _site/index.html _site/index.pdf\n'
+            'echo "WARN: Could not fetch resource https://fonts.googleapis.com/css2"\n')
+    lines: list[str] = []
+    render(project, profile="smoke", log=lines.append)
+    assert any(line.startswith("warning: Quarto could not fetch") for line in lines)
+
+
+def test_a_missing_notebook_label_fails_before_quarto_runs(project, on_path):
+    on_path('touch quarto-ran\nexit 0\n')
+    text = (project / "index.qmd").read_text()
+    (project / "index.qmd").write_text(text.replace("#tbl-baselines >", "#tbl-baselines-gone >"))
+    with pytest.raises(RenderError, match=r"tbl-baselines-gone.*02-baselines\.ipynb"):
+        render(project, profile="smoke", log=None)
+    assert not (project / "quarto-ran").exists()
+
+
+def test_a_missing_notebook_label_fails_the_builtin_renderer_too(project):
+    text = (project / "index.qmd").read_text()
+    (project / "index.qmd").write_text(text.replace("#tbl-baselines >", "#tbl-baselines-gone >"))
+    with pytest.raises(RenderError, match=r"tbl-baselines-gone.*02-baselines\.ipynb"):
+        render(project, renderer="builtin", profile="smoke", log=None)
+
+
+# --- the real Quarto ----------------------------------------------------------------
+
+needs_quarto = pytest.mark.skipif(
+    shutil.which("quarto") is None,
+    reason="`quarto` is not on PATH (install it from https://quarto.org); the checks above "
+           "cover what made Quarto fail without it")
+
+
+@needs_quarto
+def test_quarto_renders_the_article_cleanly(project):
+    lines: list[str] = []
+    outputs = render(project, renderer="quarto", profile="smoke", log=lines.append)
+    assert outputs == [project / "_site" / "index.html", project / "_site" / "index.pdf"]
+    html = outputs[0].read_text()
+    report = read_xrefs(html)
+    assert report.problems() == [] and report.targets == expected_numbers()
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', html)
+    assert not [line for line in lines if line.startswith("warning:")]
+    assert not any((project / name).exists() for name in ("index.html", "index.typ", "index_files"))
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True)
+    assert b".gitignore" not in status.stdout
+
+
+@needs_quarto
+def test_quarto_reports_a_missing_notebook_label(project):
+    """Quarto itself (not our pre-check) names the label and the notebook."""
+    text = (project / "index.qmd").read_text()
+    (project / "index.qmd").write_text(text.replace("#tbl-baselines >", "#tbl-baselines-gone >"))
+    result = subprocess.run(["quarto", "render", "--profile", "smoke", "--to", "html"],
+                            cwd=project, capture_output=True, text=True,
+                            env=dict(os.environ, CIFAR_REPORT_IN_BUILD="1"))
+    assert result.returncode != 0
+    assert "tbl-baselines-gone" in result.stdout + result.stderr
