@@ -60,8 +60,8 @@ elif not runs:
         f"The ImageNet weights are available ({weights}), but profile `{ctx.profile.name}` runs no "
         "transfer-learning variant (they are full-profile only here).", title="Not in this profile"))
 else:
-    present.show_markdown(present.callout(flags.run_anomalies(runs, ctx.dataset.num_classes))
-                          or f"Transfer learning ran with {weights}.")
+    present.show_markdown(f"Transfer learning ran (weights: {weights}).\n\n"
+                          + present.callout(flags.run_anomalies(runs, ctx.dataset.num_classes)))
 
 # %%
 ran = table[table["variant"].isin([n for n in runs])] if len(table) else table
@@ -70,4 +70,5 @@ ctx.publish({"transfer": {
     "status": "run" if runs else ("not run: ImageNet weights unavailable offline" if not available
                                   else f"not run in profile {ctx.profile.name}"),
     "best_test_acc": tables.acc_text(ran, best["variant"]) if best is not None else "n/a",
+    "weights": weights if available else "none usable",
     "knn_scratch": knn_results["ctl_s003_net_knn"]}})

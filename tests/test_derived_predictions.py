@@ -160,3 +160,71 @@ def test_tta_extra_flops_count_the_added_forward_passes():
     assert dp.tta_extra_flops(2.5e6, views=1) == 0
     with pytest.raises(ValueError, match="views must be at least 1"):
         dp.tta_extra_flops(1.0, views=0)
+
+
+# ----------------------------------------------------------------------------- identity, provenance
+def test_a_run_retrained_under_the_same_key_is_not_answered_from_the_old_cache(runs, tiny_dataset):
+    run, _ = runs
+    dp.flipped_test_probs(run, tiny_dataset)
+    assert dp.is_cached(run, "flip")
+    manifest = run.path / "manifest.json"
+    before = manifest.read_text()
+    try:  # a new model under the same key has other checksums, so another manifest
+        manifest.write_text(before.replace('"files"', '"files" ', 1))
+        assert not dp.is_cached(run, "flip")
+    finally:
+        manifest.write_text(before)
+    assert dp.is_cached(run, "flip")
+
+
+CHAPTER = '''# %% tags=["parameters"]
+n: int = 1  # unused
+
+# %%
+from cifar_core.analysis.context import open_context
+from cifar_core.runs import derived_predictions as dp
+from cifar_core.runs.store import RunStore
+
+flipped = dp.flipped_test_probs(RunStore({store!r}).get({key!r}))  # cached: no model, no data
+ctx = open_context("d1")
+ctx.publish({{"d1": {{"images": int(len(flipped))}}}})
+'''
+
+
+def test_a_chapter_records_the_derived_predictions_it_read_and_reruns_when_they_change(
+        runs, tiny_dataset, tmp_path):
+    import shutil
+
+    from cifar_core.build import build as orchestrator
+    from cifar_core.build import provenance
+
+    run, _ = runs
+    cache = dp.derived_dir(run) / f"flip-v{dp.DERIVED_VERSION}.npz"
+    dp.flipped_test_probs(run, tiny_dataset)
+    (tmp_path / "analyses").mkdir()
+    shutil.copy2(ROOT / "_quarto.yml", tmp_path / "_quarto.yml")
+    (tmp_path / "analyses" / "d1.py").write_text(CHAPTER.format(store=str(run.path.parent), key=run.key))
+
+    def build():
+        lines = []
+        result = orchestrator.build(root=tmp_path, runs_dir=tmp_path / "runs", profile="smoke",
+                                    render=False, log=lines.append)
+        return result, "\n".join(lines)
+
+    first, log = build()
+    assert first.executed == ["d1"], log
+    record = provenance.load_record(tmp_path, "d1")
+    assert record["derived"] == {str(cache): dp.content_digest(cache)}
+    assert build()[0].reused == ["d1"]
+
+    cache.unlink()  # deleted: the chapter is stale (it would recompute from the stored model)
+    problems = orchestrator.chapter_problems(tmp_path)
+    assert len(problems) == 1 and f"derived predictions no longer cached ({run.key[:12]} flip-v" in problems[0]
+    dp.flipped_test_probs(run, tiny_dataset)  # the same numbers recomputed: nothing to redo
+    assert orchestrator.chapter_problems(tmp_path) == [] and build()[0].reused == ["d1"]
+
+    with np.load(cache) as stored:  # other numbers under the same name: the chapter reruns
+        dp._write(cache, stored["probs"][:, ::-1], str(stored["run"]))
+    again, log = build()
+    assert again.executed == ["d1"] and "derived predictions rewritten since" in log
+    assert build()[0].reused == ["d1"]

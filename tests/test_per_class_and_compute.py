@@ -79,9 +79,9 @@ def test_training_flops_are_forward_times_three_times_images_times_epochs():
 
 def test_compute_table_means_seeds_and_marks_both_pareto_fronts():
     def run(acc, seconds, epochs, seed=0):
-        return fake_run(LABELS, seed=seed, metrics={"test_accuracy": acc, "n_train": 1000,
-                                                    "epochs_run": epochs, "fit_time_s": seconds,
-                                                    "device_name": "cpu"})
+        return fake_run(LABELS, seed=seed, metrics={"test_accuracy": acc, "val_accuracy": acc,
+                                                    "n_train": 1000, "epochs_run": epochs,
+                                                    "fit_time_s": seconds, "device_name": "cpu"})
     flops = {"small": 1e6, "big": 1e7, "wasteful": 2e7}
     runs = {"small": [run(0.60, 10, 5, 0), run(0.62, 12, 5, 1)],
             "big": [run(0.70, 100, 5)],
@@ -94,6 +94,18 @@ def test_compute_table_means_seeds_and_marks_both_pareto_fronts():
     assert table["pareto_flops"].to_dict() == {"small": True, "big": True, "wasteful": False}
     assert table["pareto_time"].to_dict() == {"small": False, "big": True, "wasteful": True}
     assert math.isnan(table.loc["big", "test_accuracy_std"])
+
+
+def test_pareto_fronts_are_chosen_on_validation_not_test():
+    def run(val, test, seconds):
+        return fake_run(LABELS, metrics={"val_accuracy": val, "test_accuracy": test, "n_train": 10,
+                                         "epochs_run": 1, "fit_time_s": seconds})
+    runs = {"cheap": [run(0.6, 0.7, 1)], "dear": [run(0.5, 0.9, 10)]}  # dear wins only on test
+    table = compute.compute_table(runs, forward_flops=lambda r: 1e6 if r is runs["cheap"][0] else 1e7)
+    assert table["pareto_flops"].to_dict() == {"cheap": True, "dear": False}
+    assert table["pareto_time"].to_dict() == {"cheap": True, "dear": False}
+    with pytest.raises(ValueError, match="test column"):
+        compute.compute_table(runs, forward_flops=lambda r: 1e6, select_on="test_accuracy")
 
 
 def test_forward_flops_default_to_the_model_stats_cache(monkeypatch):

@@ -235,3 +235,46 @@ def calibration_table(runs: Mapping[str, Any], *, n_bins: int = N_BINS,
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "variant"
     return table
+
+
+def _seed(run: Any) -> int:
+    return int((getattr(run, "config", None) or {}).get("variant", {}).get("seed", 0))
+
+
+def calibration_by_variant(runs_by_variant: Mapping[str, Any], *, n_bins: int = N_BINS,
+                           interval: bool = True) -> pd.DataFrame:
+    """One row per variant, over its runs (one per seed): the mean and standard deviation
+    (``_std``, NaN with one run) of each :func:`calibration_summary` value, ``seeds``,
+    and with ``interval`` the 95 % bootstrap interval of the ECE before and after
+    scaling of the variant's first seed (``interval_seed``): the spread over test
+    images, where ``_std`` is the spread over training seeds.
+
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> rng = np.random.default_rng(0)
+    >>> def run(seed):
+    ...     labels = rng.integers(0, 3, 200)
+    ...     probs = np.full((200, 3), 0.05); probs[np.arange(200), labels] = 0.9
+    ...     return SimpleNamespace(config={"variant": {"seed": seed}}, predictions=lambda: {
+    ...         "val_probs": probs, "val_labels": labels, "test_probs": probs, "test_labels": labels})
+    >>> table = calibration_by_variant({"sure": [run(1), run(0)]}, interval=False)
+    >>> [round(float(table.loc["sure", c]), 2) for c in ("accuracy", "ece", "seeds")]
+    [1.0, 0.1, 2.0]
+    """
+    rows = []
+    for name, value in runs_by_variant.items():
+        runs = sorted(value if isinstance(value, (list, tuple)) else [value], key=_seed)
+        if not runs:
+            continue
+        each = pd.DataFrame([calibration_row(run, n_bins=n_bins) for run in runs])
+        row: dict[str, Any] = {"variant": name, "seeds": len(runs)}
+        for column in ("accuracy", "ece", "ece_scaled", "nll", "nll_scaled", "temperature"):
+            row[column] = float(each[column].mean())
+            row[f"{column}_std"] = float(each[column].std(ddof=1)) if len(each) > 1 else np.nan
+        if interval:
+            first = calibration_row(runs[0], n_bins=n_bins, interval=True)
+            row.update({key: first[key] for key in ("ece_low", "ece_high", "ece_scaled_low",
+                                                    "ece_scaled_high")},
+                       interval_seed=_seed(runs[0]))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("variant") if rows else pd.DataFrame()

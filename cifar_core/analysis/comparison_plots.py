@@ -107,3 +107,53 @@ def compute_scatter(table: pd.DataFrame, cost: str = "train_flops", *, pareto: s
     ax.legend(fontsize="x-small", loc="lower right", frameon=False)
     fig.tight_layout()
     return fig
+
+
+def image_variants(images: dict, *, clean: np.ndarray | None = None) -> plt.Figure:
+    """A grid of one image's copies ``{(row label, column label): image}`` (e.g.
+    corruption × severity), with the ``clean`` image first in its own column."""
+    rows = list(dict.fromkeys(r for r, _ in images))
+    cols = list(dict.fromkeys(c for _, c in images))
+    extra = clean is not None
+    fig, axes = plt.subplots(len(rows), len(cols) + extra, squeeze=False,
+                             figsize=(1.25 * (len(cols) + extra) + 1.2, 1.25 * len(rows) + 0.3))
+    for i, row in enumerate(rows):
+        panels = ([("clean", clean)] if extra else []) + [(c, images.get((row, c))) for c in cols]
+        for j, (title, image) in enumerate(panels):
+            ax = axes[i][j]
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.grid(False)
+            if image is not None:
+                ax.imshow(image)
+            if i == 0:
+                ax.set_title(str(title) if title == "clean" else f"severity {title}", fontsize=8)
+            if j == 0:
+                ax.set_ylabel(str(row).replace("_", " "), fontsize=8, rotation=0, ha="right",
+                              va="center")
+    fig.tight_layout()
+    return fig
+
+
+def gain_intervals(table: pd.DataFrame, recipes: dict[str, str], *, xlabel: str,
+                   ax: plt.Axes | None = None) -> plt.Figure:
+    """Gains with intervals (a forest plot): one row per index entry of ``table`` and one
+    marker per ``{column prefix: label}`` of ``recipes``, reading ``<prefix>_gain``,
+    ``<prefix>_low`` and ``<prefix>_high`` (fractions, drawn in percentage points)."""
+    fig = ax.figure if ax is not None else plt.figure(figsize=(6.5, 0.45 * len(table) + 1.4))
+    ax = ax or fig.add_subplot()
+    positions = np.arange(len(table))
+    offsets = np.linspace(-0.15, 0.15, len(recipes)) if len(recipes) > 1 else [0.0]
+    colors = sns.color_palette("tab10", len(recipes))
+    for offset, color, (prefix, label) in zip(offsets, colors, recipes.items()):
+        gain = 100 * table[f"{prefix}_gain"].to_numpy(float)
+        low = 100 * table[f"{prefix}_low"].to_numpy(float)
+        high = 100 * table[f"{prefix}_high"].to_numpy(float)
+        ax.errorbar(gain, positions + offset, xerr=[gain - low, high - gain], fmt="o", color=color,
+                    capsize=3, markersize=4, label=label)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(positions, [str(i) for i in table.index], fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel=xlabel)
+    ax.legend(fontsize="x-small", frameon=False, loc="best")
+    fig.tight_layout()
+    return fig

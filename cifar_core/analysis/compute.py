@@ -59,12 +59,32 @@ def training_flops(forward_flops: float, images: float, epochs: float, *,
     return float(forward_flops) * factor * float(images) * float(epochs)
 
 
+def flops_text(value: float, unit: str = "FLOPs") -> str:
+    """A FLOP count with an SI prefix: ``3.1e15`` → ``"3.1 PFLOPs"``; ``"n/a"`` when unknown.
+
+    >>> flops_text(3.1e15), flops_text(2.5e9), flops_text(float("nan"))
+    ('3.1 PFLOPs', '2.5 GFLOPs', 'n/a')
+    """
+    if value is None or math.isnan(value):
+        return "n/a"
+    for exponent, prefix in ((18, "E"), (15, "P"), (12, "T"), (9, "G"), (6, "M"), (3, "k")):
+        if abs(value) >= 10 ** exponent:
+            return f"{value / 10 ** exponent:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
 def pareto_mask(table: pd.DataFrame, cost: str, accuracy: str) -> pd.Series:
     """True for the rows on the Pareto front: no other row is at most as costly and at
     least as accurate, and strictly better in one (NaN rows never are)."""
     from cifar_core.analysis.tables import pareto_front
 
     return pareto_front(table, cost, accuracy).rename(f"pareto_{cost}")
+
+
+def forward_flops(run: Any) -> float:
+    """Forward FLOPs per image of a run's model (the model-stats cache; see
+    :func:`_stats_forward_flops`)."""
+    return _stats_forward_flops(run)
 
 
 def _stats_forward_flops(run: Any) -> float:
@@ -80,8 +100,8 @@ def _stats_forward_flops(run: Any) -> float:
 
 
 def run_compute(run: Any, forward_flops: Callable[[Any], float] | None = None) -> dict[str, Any]:
-    """One run's accuracy and cost: ``test_accuracy``, ``forward_flops``, ``n_train``,
-    ``epochs_run``, ``train_flops``, ``fit_time_s``, ``device_name``."""
+    """One run's accuracy and cost: ``test_accuracy``, ``val_accuracy``, ``forward_flops``,
+    ``n_train``, ``epochs_run``, ``train_flops``, ``fit_time_s``, ``device_name``."""
     metrics = run.metrics
     forward = float((forward_flops or _stats_forward_flops)(run))
 
@@ -90,18 +110,27 @@ def run_compute(run: Any, forward_flops: Callable[[Any], float] | None = None) -
         return float(value) if value is not None else math.nan
 
     n_train, epochs = number("n_train"), number("epochs_run")
-    return {"test_accuracy": number("test_accuracy"), "forward_flops": forward,
+    return {"test_accuracy": number("test_accuracy"), "val_accuracy": number("val_accuracy"),
+            "forward_flops": forward,
             "n_train": n_train, "epochs_run": epochs,
             "train_flops": training_flops(forward, n_train, epochs),
             "fit_time_s": number("fit_time_s"), "device_name": metrics.get("device_name")}
 
 
 def compute_table(runs_by_variant: Mapping[str, Any],
-                  forward_flops: Callable[[Any], float] | None = None) -> pd.DataFrame:
+                  forward_flops: Callable[[Any], float] | None = None, *,
+                  select_on: str = "val_accuracy") -> pd.DataFrame:
     """One row per variant (runs averaged over seeds): ``test_accuracy`` (mean),
-    ``test_accuracy_std``, ``seeds``, ``forward_flops``, ``n_train``, ``epochs_run``,
-    ``train_flops``, ``fit_time_s`` (means), and the Pareto markers ``pareto_flops``
-    (on training FLOPs) and ``pareto_time`` (on wall time)."""
+    ``test_accuracy_std``, ``val_accuracy`` (mean), ``seeds``, ``forward_flops``,
+    ``n_train``, ``epochs_run``, ``train_flops``, ``fit_time_s`` (means), and the Pareto
+    markers ``pareto_flops`` (on training FLOPs) and ``pareto_time`` (on wall time).
+
+    The fronts are chosen on ``select_on`` (validation accuracy by default: a variant is
+    "best for its cost" on validation, and its test accuracy is then only reported);
+    choosing on a test column is refused."""
+    if select_on.startswith("test"):
+        raise ValueError(f"compute_table: select_on={select_on!r} is a test column; choose the "
+                         "Pareto front on validation ('val_accuracy') and report test once")
     rows = []
     for variant, value in runs_by_variant.items():
         runs = list(value) if isinstance(value, (list, tuple)) else [value]
@@ -110,15 +139,15 @@ def compute_table(runs_by_variant: Mapping[str, Any],
         each = pd.DataFrame([run_compute(run, forward_flops) for run in runs])
         rows.append({"variant": variant, "test_accuracy": each["test_accuracy"].mean(),
                      "test_accuracy_std": each["test_accuracy"].std(ddof=1) if len(each) > 1 else math.nan,
-                     "seeds": len(each),
+                     "val_accuracy": each["val_accuracy"].mean(), "seeds": len(each),
                      **{c: each[c].mean() for c in ("forward_flops", "n_train", "epochs_run",
                                                     "train_flops", "fit_time_s")},
                      "device_name": each["device_name"].iloc[0]})
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    table["pareto_flops"] = pareto_mask(table, "train_flops", "test_accuracy").to_numpy()
-    table["pareto_time"] = pareto_mask(table, "fit_time_s", "test_accuracy").to_numpy()
+    table["pareto_flops"] = pareto_mask(table, "train_flops", select_on).to_numpy()
+    table["pareto_time"] = pareto_mask(table, "fit_time_s", select_on).to_numpy()
     return table.set_index("variant")
 
 

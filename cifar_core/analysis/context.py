@@ -6,6 +6,7 @@ The context never trains (``cifar-report build`` and ``cifar-report analysis`` t
 first); a run that is missing is listed in :attr:`AnalysisContext.not_run` with the
 reason. It records, as the notebook runs, what the chapter actually read — run keys,
 external inputs such as the VGG16 weights, and the ``cifar_core`` modules it imported —
+and the cached derived predictions (flipped, translated, corrupted test sets) it used —
 into ``notebooks/<name>.reads.json``; the build turns that into the chapter's
 provenance record (:mod:`cifar_core.build.provenance`).
 
@@ -62,6 +63,14 @@ def imported_modules() -> dict[str, str]:
         if name.split(".")[0] == "cifar_core" and path and path.endswith(".py"):
             digests[str(Path(path).resolve().relative_to(PACKAGE_ROOT.parent))] = file_digest(Path(path))
     return dict(sorted(digests.items()))
+
+
+def derived_reads() -> dict[str, str]:
+    """``{path: digest}`` of the derived predictions this process read
+    (:func:`cifar_core.runs.derived_predictions.derived_reads`; empty when the chapter
+    never imported that module)."""
+    module = sys.modules.get("cifar_core.runs.derived_predictions")
+    return module.derived_reads() if module is not None else {}
 
 
 def read_build_context(root: Path) -> dict[str, Any]:
@@ -136,7 +145,8 @@ class AnalysisContext:
         (out / f"{self.name}.vars.json").write_text(
             json.dumps(values, indent=2, sort_keys=True, default=str))
         reads = {**self.reads, "profile": self.profile.name,
-                 "dataset": self.dataset.fingerprint, "modules": imported_modules()}
+                 "dataset": self.dataset.fingerprint, "modules": imported_modules(),
+                 "derived": derived_reads()}
         (out / f"{self.name}.reads.json").write_text(json.dumps(reads, indent=2, sort_keys=True))
 
 

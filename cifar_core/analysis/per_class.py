@@ -131,3 +131,35 @@ def per_class_correctness(runs: Any) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError("the runs were scored on different test images; they cannot be paired")
         rows.append(np.asarray(predictions["test_probs"]).argmax(axis=1) == labels)
     return labels, np.vstack(rows)
+
+
+def change_intervals(changes: pd.DataFrame, runs_by_variant: Mapping[str, Any],
+                     class_names: Sequence[str], *, confidence: float = 0.95,
+                     n_resamples: int = 2000, random_state: int = 0) -> pd.DataFrame:
+    """``changes`` (from :func:`largest_changes` or :func:`comparison_changes`) with the
+    paired interval and test of each class's change on that class's test images
+    (:func:`cifar_core.analysis.paired.paired_difference`: same images, runs paired by
+    seed): columns ``low``, ``high``, ``p_value``, ``test`` and ``images`` added.
+
+    The change of a class is the mean over the shared seeds of the variant's minus the
+    baseline's accuracy on that class, as in :func:`per_class_table`. Classes are chosen
+    as the largest changes first, so their raw p-values overstate the evidence: read
+    the intervals, and the p-values only as a screen.
+    """
+    from cifar_core.analysis.paired import paired_difference
+
+    names = list(class_names)
+    extra = []
+    for _, row in changes.iterrows():
+        labels, base = per_class_correctness(runs_by_variant[row["baseline"]])
+        other_labels, variant = per_class_correctness(runs_by_variant[row["variant"]])
+        if not np.array_equal(labels, other_labels) or base.shape[0] != variant.shape[0]:
+            raise ValueError(f"{row['baseline']} and {row['variant']} cannot be paired: different "
+                             "test images or numbers of seeds")
+        images = labels == names.index(row["class"])
+        result = paired_difference(base[:, images], variant[:, images], confidence=confidence,
+                                   n_resamples=n_resamples, random_state=random_state)
+        extra.append({"low": result.ci_low, "high": result.ci_high, "p_value": result.p_value,
+                      "test": result.test, "images": int(images.sum())})
+    return pd.concat([changes.reset_index(drop=True),
+                      pd.DataFrame(extra, columns=["low", "high", "p_value", "test", "images"])], axis=1)

@@ -4,8 +4,9 @@ no longer current.
 After a chapter executes, the build writes ``notebooks/<name>.provenance.json``: the
 profile, the dataset fingerprint, the effective parameters (and which differ from the
 notebook's defaults), a hash of the notebook source, the runs it planned and the runs it
-actually read, the external inputs it consulted, a hash of every ``cifar_core`` module
-it imported, and package versions. The read side comes from the notebook itself
+actually read, the external inputs it consulted, the cached derived predictions it
+used (path and content digest), a hash of every ``cifar_core`` module it imported, and package
+versions. The read side comes from the notebook itself
 (``<name>.reads.json``, :meth:`cifar_core.analysis.context.AnalysisContext.publish`).
 
 :func:`why_stale` compares a record with the project as it is now and returns the
@@ -79,6 +80,7 @@ def write_record(root: Path, chapter: ChapterPlan, profile: str, fingerprint: st
         "runs_read": reads.get("runs", []),
         "not_run": reads.get("not_run", {}),
         "inputs": reads.get("inputs", {}),
+        "derived": reads.get("derived", {}),
         "modules": reads.get("modules", {}),
         "versions": package_versions(),
         "executed": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -97,6 +99,37 @@ def _changed_modules(modules: Mapping[str, str]) -> list[str]:
         elif file_digest(path) != digest:
             changed.append(f"{relative} changed")
     return changed
+
+
+def _changed_derived(derived: Mapping[str, str], planned: Mapping[str, str]) -> list[str]:
+    """Reasons from the cached derived predictions a chapter read
+    (``<store>/.derived/<run key>/<name>.npz``): deleted ones are recomputed from the
+    stored model when the chapter runs again; rewritten ones hold other numbers (the
+    same numbers recomputed are no reason)."""
+    if not derived:
+        return []
+    from cifar_core.runs.derived_predictions import content_digest
+
+    gone, rewritten = [], []
+    for path, digest in derived.items():
+        file = Path(path)
+        what = f"{planned.get(file.parent.name, file.parent.name[:12])} {file.stem}"
+        now = content_digest(file)
+        if now is None:
+            gone.append(what)
+        elif now != digest:
+            rewritten.append(what)
+
+    def listing(items: list[str]) -> str:
+        return ", ".join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
+
+    reasons = []
+    if gone:
+        reasons.append(f"derived predictions no longer cached ({listing(gone)}): recomputed from "
+                       "the stored models")
+    if rewritten:
+        reasons.append(f"derived predictions rewritten since ({listing(rewritten)})")
+    return reasons
 
 
 def why_stale(root: Path, chapter: ChapterPlan, profile: str, fingerprint: str,
@@ -136,6 +169,7 @@ def why_stale(root: Path, chapter: ChapterPlan, profile: str, fingerprint: str,
                            if k in chapter.planned})
         if vanished:
             reasons.append("runs no longer in the store: " + ", ".join(vanished))
+    reasons += _changed_derived(record.get("derived", {}), record["planned_runs"])
     for name, before in record["inputs"].items():
         now = EXTERNAL_INPUTS[name]() if name in EXTERNAL_INPUTS else None
         if now != before:

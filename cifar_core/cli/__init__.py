@@ -62,14 +62,21 @@ def add_training(parser: argparse.ArgumentParser) -> None:
 
 
 def _weights_path(text: str) -> str:
-    """``--vgg16-weights``: exported as ``$CIFAR_REPORT_VGG16_WEIGHTS`` (absolute), so that
-    planning, worker processes and notebooks all see the same file."""
+    """``--vgg16-weights``: checked at once (a file named on the command line that is
+    missing or not VGG16's no-top weights is a usage error, whatever the profile runs),
+    then exported as ``$CIFAR_REPORT_VGG16_WEIGHTS`` (absolute), so that planning, worker
+    processes and notebooks all see the same file."""
     import os
     from pathlib import Path
 
-    from cifar_core.models.weights import WEIGHTS_ENV
+    from cifar_core.models.weights import WEIGHTS_ENV, WeightsUnavailable, resolve_vgg16_weights
 
-    os.environ[WEIGHTS_ENV] = str(Path(text).expanduser().resolve())
+    path = Path(text).expanduser().resolve()
+    try:
+        resolve_vgg16_weights(path)
+    except WeightsUnavailable as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    os.environ[WEIGHTS_ENV] = str(path)
     return os.environ[WEIGHTS_ENV]
 
 

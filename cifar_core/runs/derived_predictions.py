@@ -10,7 +10,13 @@ run without them, the same fit on the same seeded split.
 Every result is kept as ``<store root>/.derived/<run key>/<name>-v<DERIVED_VERSION>.npz``
 (written to a temporary name and moved into place, as :func:`cifar_core.runs.knn.knn_for_run`
 does), so a notebook re-executed later reads it without importing Keras, and then
-without the dataset. The run key already covers the variant and the data.
+without the dataset. The run key already covers the variant and the data; each file
+also records a digest of the run's manifest, so a run that was retrained under the same
+key (after its entry was found corrupt) is never answered with its predecessor's
+predictions. :func:`derived_reads` lists every cached file this process used, with a
+digest of its content: the chapter's provenance record keeps it, and a build re-executes
+the chapter when one of them is deleted or holds other numbers
+(:func:`cifar_core.build.provenance.why_stale`).
 
 What is predicted, and with which recipe:
 
@@ -38,6 +44,7 @@ Example
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -57,6 +64,9 @@ TRANSLATE_SHIFTS: tuple[tuple[int, int], ...] = ((-1, -1), (1, 1))
 pixel down-right, borders reflected; each is also evaluated flipped."""
 
 BATCH_SIZE = 256
+PREDICT_IMAGES = 16_384
+"""At most this many images (several corrupted test sets) are preprocessed and predicted
+in one call: about 200 MB of float32 inputs."""
 
 
 # ----------------------------------------------------------------------------- image views
@@ -93,35 +103,75 @@ def _cache_path(run: Any, name: str) -> Path:
     return derived_dir(run) / f"{name}-v{DERIVED_VERSION}.npz"
 
 
-def _read(path: Path) -> np.ndarray | None:
+def file_digest(path: str | os.PathLike) -> str:
+    """sha256 (first 16 hex) of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def run_identity(run: Any) -> str:
+    """A digest of the run's ``manifest.json`` (the checksums of all its files), which
+    changes when a run is retrained under the same key; ``""`` for a run without one."""
+    manifest = Path(run.path) / "manifest.json"
+    return file_digest(manifest) if manifest.is_file() else ""
+
+
+def _read(path: Path, identity: str) -> np.ndarray | None:
+    """The cached probabilities, or ``None`` when absent, unreadable or computed from
+    another model than the run's current one."""
     try:
         with np.load(path) as stored:
+            if "run" not in stored.files or str(stored["run"]) != identity:
+                return None
             return stored["probs"]
     except (OSError, ValueError, KeyError):
         return None
 
 
-def _write(path: Path, probs: np.ndarray) -> None:
+def _write(path: Path, probs: np.ndarray, identity: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-        np.savez_compressed(handle, probs=np.asarray(probs, np.float32))
+        np.savez_compressed(handle, probs=np.asarray(probs, np.float32), run=np.array(identity))
     os.replace(handle.name, path)  # atomic: a crash never leaves a half-written result
+
+
+_READS: dict[str, str] = {}
+
+
+def content_digest(path: str | os.PathLike) -> str | None:
+    """sha256 (first 16 hex) of a cached result's probabilities and run identity, or
+    ``None`` when the file is absent or unreadable. Unlike the file's bytes (a zip
+    archive with timestamps), it is the same for the same numbers recomputed."""
+    try:
+        with np.load(path) as stored:
+            digest = hashlib.sha256(np.ascontiguousarray(stored["probs"]).tobytes())
+            digest.update(str(stored["run"]).encode() if "run" in stored.files else b"")
+    except (OSError, ValueError, KeyError):
+        return None
+    return digest.hexdigest()[:16]
+
+
+def derived_reads() -> dict[str, str]:
+    """``{absolute path: content digest}`` of every cached result this process read or
+    wrote (what a chapter's provenance records; see the module docstring)."""
+    return dict(sorted(_READS.items()))
 
 
 def _cached(run: Any, name: str, dataset: Any, compute: Callable[[Any, Any], np.ndarray]) -> np.ndarray:
     """The cached array ``name`` of ``run``, or ``compute(model, dataset)`` stored first."""
     path = _cache_path(run, name)
-    probs = _read(path)
+    identity = run_identity(run)
+    probs = _read(path, identity)
     if probs is None:
         _check_dataset(run, dataset, name)
         probs = np.asarray(compute(_model(run), dataset), np.float32)
-        _write(path, probs)
+        _write(path, probs, identity)
+    _READS[str(path)] = content_digest(path)
     return probs
 
 
 def is_cached(run: Any, name: str) -> bool:
-    """Whether the derived result ``name`` (e.g. ``"flip"``) of ``run`` is on disk."""
-    return _read(_cache_path(run, name)) is not None
+    """Whether the derived result ``name`` (e.g. ``"flip"``) of ``run``'s current model is on disk."""
+    return _read(_cache_path(run, name), run_identity(run)) is not None
 
 
 def _check_dataset(run: Any, dataset: Any, name: str) -> None:
@@ -141,7 +191,7 @@ _LOADED: dict[str, Any] = {}
 
 def _model(run: Any):
     """The run's model, kept while the same run is asked about (one at a time)."""
-    key = str(run.path)
+    key = f"{run.path}:{run_identity(run)}"
     if key not in _LOADED:
         _LOADED.clear()
         _LOADED[key] = run.load_model()
@@ -206,13 +256,10 @@ def translated_test_probs(run: Any, dataset: Any = None,
     shifts = tuple((int(dy), int(dx)) for dy, dx in shifts)
 
     def compute(model, ds):
-        preprocessor = _preprocessor(run, ds)
-        views = []
-        for dy, dx in shifts:
-            moved = translate_images(ds.x_test, dy, dx)
-            views.append([predict(model, preprocessor.transform(moved)),
-                          predict(model, preprocessor.transform(flip_images(moved)))])
-        return np.asarray(views)
+        moved = [translate_images(ds.x_test, dy, dx) for dy, dx in shifts]
+        images = np.concatenate([view for m in moved for view in (m, flip_images(m))])
+        probs = predict(model, _preprocessor(run, ds).transform(images))  # one call: less overhead
+        return probs.reshape(len(shifts), 2, len(ds.x_test), -1)
 
     return _cached(run, f"translate-{_shift_tag(shifts)}", dataset, compute)
 
@@ -228,19 +275,33 @@ def corruption_test_probs(run: Any, dataset: Any = None, corruptions: Iterable[s
                           seed: int = 0) -> dict[tuple[str, int], np.ndarray]:
     """``{(corruption, severity): probabilities}`` of the run's model (its own recipe,
     flip-averaged when the variant has ``tta_flip``) on the corrupted test set. The
-    corrupted images come from :func:`cifar_core.data.corruptions.cached_corruption`."""
-    results = {}
-    for corruption in corruptions:
-        for severity in severities:
-            def compute(model, ds, corruption=corruption, severity=severity):
-                images = cached_corruption(ds.x_test, corruption, severity, seed=seed,
-                                           fingerprint=ds.fingerprint)
-                return predict(model, _preprocessor(run, ds).transform(images),
-                               tta_flip=_uses_tta(run))
+    corrupted images come from :func:`cifar_core.data.corruptions.cached_corruption`.
 
-            results[(corruption, severity)] = _cached(
-                run, corruption_name(corruption, severity, seed), dataset, compute)
-    return results
+    The sets not cached yet are predicted together, up to :data:`PREDICT_IMAGES` images
+    per call (one ``model.predict`` per corrupted set would spend most of its time in
+    per-call overhead on a small test split), and then cached one file per set."""
+    pairs = [(c, int(s)) for c in corruptions for s in severities]
+    identity = run_identity(run)
+    paths = {pair: _cache_path(run, corruption_name(*pair, seed)) for pair in pairs}
+    results = {pair: probs for pair in pairs if (probs := _read(paths[pair], identity)) is not None}
+    missing = [pair for pair in pairs if pair not in results]
+    if missing:
+        _check_dataset(run, dataset, corruption_name(*missing[0], seed))
+        model, preprocessor = _model(run), _preprocessor(run, dataset)
+        size = len(dataset.x_test)
+        per_call = max(1, PREDICT_IMAGES // max(size, 1))
+        for start in range(0, len(missing), per_call):
+            chunk = missing[start:start + per_call]
+            images = np.concatenate([cached_corruption(dataset.x_test, c, s, seed=seed,
+                                                       fingerprint=dataset.fingerprint)
+                                     for c, s in chunk])
+            probs = predict(model, preprocessor.transform(images), tta_flip=_uses_tta(run))
+            for index, pair in enumerate(chunk):
+                results[pair] = np.asarray(probs[index * size:(index + 1) * size], np.float32)
+                _write(paths[pair], results[pair], identity)
+    for pair in pairs:
+        _READS[str(paths[pair])] = content_digest(paths[pair])
+    return {pair: results[pair] for pair in pairs}
 
 
 def corruption_accuracy(run: Any, dataset: Any = None, corruptions: Iterable[str] = CORRUPTIONS,

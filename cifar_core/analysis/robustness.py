@@ -1,0 +1,98 @@
+"""Corruption robustness of stored runs: accuracy per corruption and severity, the mean
+corruption accuracy next to clean accuracy, and a few corrupted example images.
+
+The corrupted test sets are regenerated locally (:mod:`cifar_core.data.corruptions`,
+the CIFAR-10-C definitions, not the official files) and each run's predictions on them
+come from :func:`cifar_core.runs.derived_predictions.corruption_accuracy` (cached beside
+the store; Keras only on a cache miss). A run is scored with its own inference recipe
+(flip-averaged for a ``tta_flip`` variant), the recipe of its stored clean
+``test_accuracy``, so clean and corrupted accuracies compare.
+
+Example
+-------
+>>> import pandas as pd
+>>> long = pd.DataFrame({"variant": ["a"] * 4, "corruption": ["contrast"] * 2 + ["jpeg_compression"] * 2,
+...                      "severity": [1, 5, 1, 5], "accuracy": [0.6, 0.2, 0.5, 0.3],
+...                      "accuracy_std": [0.0] * 4, "seeds": [1] * 4})
+>>> corruption_matrix(long).columns.tolist()
+['contrast 1', 'contrast 5', 'jpeg_compression 1', 'jpeg_compression 5']
+>>> summary = robustness_summary(long, {"a": 0.7})
+>>> [round(float(summary.loc["a", c]), 3) for c in ("clean", "mean_corrupted", "drop", "relative")]
+[0.7, 0.4, 0.3, 0.571]
+>>> summary.loc["a", "worst"]
+'contrast 5'
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from cifar_core.data.corruptions import CORRUPTIONS, SEVERITIES
+
+
+def corruption_table(runs_by_variant: Mapping[str, Sequence[Any]], dataset: Any = None,
+                     corruptions: Iterable[str] = CORRUPTIONS,
+                     severities: Iterable[int] = SEVERITIES, *, seed: int = 0) -> pd.DataFrame:
+    """A long table: ``variant``, ``corruption``, ``severity``, ``accuracy`` (mean over
+    the variant's runs), ``accuracy_std`` (over runs; NaN with one) and ``seeds``.
+
+    ``dataset`` is the runs' dataset, needed only for predictions not cached yet;
+    ``seed`` seeds the random corruption (Gaussian noise).
+    """
+    from cifar_core.runs.derived_predictions import corruption_accuracy
+
+    corruptions, severities = list(corruptions), list(severities)
+    frames = []
+    for name, runs in runs_by_variant.items():
+        per_run = [corruption_accuracy(run, dataset, corruptions, severities, seed=seed)
+                   for run in runs]
+        if not per_run:
+            continue
+        stacked = pd.concat(per_run, ignore_index=True)
+        grouped = stacked.groupby(["corruption", "severity"], sort=False)["accuracy"]
+        frame = grouped.agg(accuracy="mean", accuracy_std=lambda a: a.std(ddof=1) if len(a) > 1 else np.nan,
+                            seeds="size").reset_index()
+        frames.append(frame.assign(variant=name))
+    columns = ["variant", "corruption", "severity", "accuracy", "accuracy_std", "seeds"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def corruption_matrix(long: pd.DataFrame) -> pd.DataFrame:
+    """Variants × ``"<corruption> <severity>"`` accuracy (rows and columns in the order
+    of ``long``): the heatmap's data."""
+    data = long.assign(column=[f"{c} {s}" for c, s in zip(long["corruption"], long["severity"])])
+    matrix = data.pivot(index="variant", columns="column", values="accuracy")
+    matrix = matrix.loc[list(dict.fromkeys(data["variant"])), list(dict.fromkeys(data["column"]))]
+    matrix.index.name, matrix.columns.name = "variant", "corruption, severity"
+    return matrix
+
+
+def robustness_summary(long: pd.DataFrame, clean: Mapping[str, float]) -> pd.DataFrame:
+    """Per variant: ``clean`` test accuracy, ``mean_corrupted`` (the mean over every
+    corruption and severity of ``long``), ``drop`` (clean − mean corrupted),
+    ``relative`` (mean corrupted / clean) and the ``worst`` corruption and severity
+    with its ``worst_accuracy``."""
+    matrix = corruption_matrix(long)
+    rows = []
+    for name, values in matrix.iterrows():
+        mean = float(values.mean())
+        base = float(clean.get(name, np.nan))
+        rows.append({"variant": name, "clean": base, "mean_corrupted": mean, "drop": base - mean,
+                     "relative": mean / base if base else np.nan, "worst": values.idxmin(),
+                     "worst_accuracy": float(values.min())})
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def example_grid(image: np.ndarray, corruptions: Iterable[str] = CORRUPTIONS,
+                 severities: Iterable[int] = SEVERITIES, *, seed: int = 0) -> dict[tuple[str, int], np.ndarray]:
+    """``{(corruption, severity): one corrupted copy of image}`` for a figure (not cached:
+    one image is quick)."""
+    from cifar_core.data.corruptions import corrupt
+
+    batch = np.asarray(image)[None]
+    return {(name, severity): corrupt(batch, name, severity, seed=seed)[0]
+            for name in corruptions for severity in severities}

@@ -1,0 +1,138 @@
+"""Test-time augmentation of stored runs: accuracy with flip TTA and with airbench's flip
++ translate set, the gain over one forward pass with a paired interval and test, and
+the inference FLOPs it adds.
+
+For each run the views come from :mod:`cifar_core.runs.derived_predictions` (cached
+beside the store; Keras only on a cache miss): one forward pass on the clean test set,
+one on its mirror image, and the two one-pixel translations of airbench, each also
+mirrored. Per test image and seed, *correct without TTA* and *correct with TTA* pair
+up, so the gain is tested with :func:`cifar_core.analysis.paired.paired_difference`
+(bootstrap interval over test images; exact McNemar with one seed, a sign-flip
+permutation test with several), and the p-values of a table are Holm-adjusted
+together. A variant trained with ``tta_flip`` (the flagship) stores flip-averaged
+predictions; here its "one pass" column is a single unflipped pass, like the others.
+
+Example
+-------
+>>> import numpy as np
+>>> from types import SimpleNamespace
+>>> labels = np.array([0, 1, 1, 0])
+>>> views = {"plain": np.eye(2)[[0, 0, 1, 1]] * 0.6 + 0.2,
+...          "flip": np.eye(2)[[0, 1, 1, 0]] * 0.9 + 0.05,
+...          "translate": np.tile((np.eye(2)[[0, 1, 1, 0]] * 0.6 + 0.2)[None, None], (2, 2, 1, 1))}
+>>> run = SimpleNamespace(config={"variant": {"seed": 0}},
+...                       predictions=lambda: {"test_labels": labels})
+>>> row = tta_table({"toy": [run]}, views=lambda run, dataset: views,
+...                 forward_flops=lambda run: 1000.0, n_resamples=200).iloc[0]
+>>> [float(row[c]) for c in ("plain", "flip", "flip_gain", "flip_extra_flops", "translate_extra_flops")]
+[0.5, 1.0, 0.5, 1000.0, 5000.0]
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from cifar_core.analysis.paired import holm, paired_difference
+
+RECIPES = ("flip", "translate")
+"""The TTA recipes of a row: mirror (2 views) and airbench's flip + translate (6 views)."""
+
+
+def run_views(run: Any, dataset: Any = None) -> dict[str, np.ndarray]:
+    """``{"plain", "flip", "translate"}`` probabilities of one run (cached derived
+    predictions; ``dataset`` is needed only to compute a missing one)."""
+    from cifar_core.runs import derived_predictions as dp
+
+    return {"plain": dp.plain_test_probs(run, dataset),
+            "flip": dp.flipped_test_probs(run, dataset),
+            "translate": dp.translated_test_probs(run, dataset)}
+
+
+def view_count(translated: np.ndarray) -> int:
+    """Forward passes of flip + translate TTA: the pair, plus each shift and its mirror."""
+    return 2 + int(np.prod(np.asarray(translated).shape[:2]))
+
+
+def _seed(run: Any) -> int:
+    return int((getattr(run, "config", None) or {}).get("variant", {}).get("seed", 0))
+
+
+def correctness(runs: Sequence[Any], dataset: Any = None, *,
+                views: Callable[[Any, Any], Mapping[str, np.ndarray]] = run_views
+                ) -> tuple[dict[str, np.ndarray], int]:
+    """Per-image correctness ``{"plain", "flip", "translate"}`` as ``(seeds, images)``
+    boolean matrices (rows in seed order, so two variants pair up), and the number of
+    forward passes of the translate recipe."""
+    from cifar_core.runs.derived_predictions import tta_probs, translate_tta_probs
+
+    rows: dict[str, list[np.ndarray]] = {"plain": [], "flip": [], "translate": []}
+    passes, labels_seen = 0, None
+    for run in sorted(runs, key=_seed):
+        labels = np.asarray(run.predictions()["test_labels"])
+        if labels_seen is not None and not np.array_equal(labels, labels_seen):
+            raise ValueError("the runs of one variant were scored on different test images")
+        labels_seen = labels
+        got = views(run, dataset)
+        plain, flipped, translated = got["plain"], got["flip"], got["translate"]
+        rows["plain"].append(np.asarray(plain).argmax(axis=1) == labels)
+        rows["flip"].append(tta_probs(plain, flipped).argmax(axis=1) == labels)
+        rows["translate"].append(translate_tta_probs(plain, flipped, translated).argmax(axis=1) == labels)
+        passes = view_count(translated)
+    return {name: np.vstack(matrix) for name, matrix in rows.items()}, passes
+
+
+def tta_table(runs_by_variant: Mapping[str, Sequence[Any]], dataset: Any = None, *,
+              views: Callable[[Any, Any], Mapping[str, np.ndarray]] = run_views,
+              forward_flops: Callable[[Any], float] | None = None, confidence: float = 0.95,
+              n_resamples: int = 2000, random_state: int = 0) -> pd.DataFrame:
+    """One row per variant: accuracy with one forward pass (``plain``), with flip TTA
+    (``flip``) and with flip + translate TTA (``translate``), each recipe's ``_gain``
+    (fraction), ``_low``/``_high`` (bootstrap interval), ``_p`` (raw), ``_p_holm``
+    (Holm over every test of the table) and ``_extra_flops`` (inference FLOPs added
+    per image: forward FLOPs × (views − 1)); ``seeds``, ``images``, ``test`` (the paired
+    test used), ``forward_flops`` and ``views`` (passes of the translate recipe).
+
+    Parameters
+    ----------
+    runs_by_variant : mapping of variant name to its runs (one per seed)
+    dataset : Dataset, optional
+        The runs' dataset, needed only to compute predictions not cached yet.
+    views : callable
+        ``views(run, dataset)`` → ``{"plain", "flip", "translate"}`` probabilities
+        (default: :func:`run_views`).
+    forward_flops : callable, optional
+        Forward FLOPs per image of a run (default
+        :func:`cifar_core.analysis.compute.forward_flops`).
+    confidence, n_resamples, random_state
+        Passed to :func:`cifar_core.analysis.paired.paired_difference`.
+    """
+    if forward_flops is None:
+        from cifar_core.analysis.compute import forward_flops
+    rows = []
+    for name, runs in runs_by_variant.items():
+        runs = list(runs)
+        if not runs:
+            continue
+        correct, passes = correctness(runs, dataset, views=views)
+        flops = float(forward_flops(runs[0]))
+        row: dict[str, Any] = {"variant": name, "seeds": len(runs), "images": correct["plain"].shape[1],
+                               "forward_flops": flops, "views": passes,
+                               "plain": float(correct["plain"].mean())}
+        for recipe, count in (("flip", 2), ("translate", passes)):
+            result = paired_difference(correct["plain"], correct[recipe], confidence=confidence,
+                                       n_resamples=n_resamples, random_state=random_state)
+            row.update({recipe: float(correct[recipe].mean()), f"{recipe}_gain": result.diff,
+                        f"{recipe}_low": result.ci_low, f"{recipe}_high": result.ci_high,
+                        f"{recipe}_p": result.p_value,
+                        f"{recipe}_extra_flops": int(round(flops * (count - 1)))})
+            row["test"] = result.test
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    adjusted = holm([p for recipe in RECIPES for p in table[f"{recipe}_p"]])
+    for index, recipe in enumerate(RECIPES):
+        table[f"{recipe}_p_holm"] = adjusted[index * len(table):(index + 1) * len(table)]
+    return table.set_index("variant")
