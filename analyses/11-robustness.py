@@ -25,8 +25,8 @@ from cifar_core.analysis import present, tables
 from cifar_core.analysis.comparison_plots import accuracy_heatmap, image_variants
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
-from cifar_core.analysis.robustness import (corruption_matrix, corruption_table, example_grid,
-                                            robustness_summary)
+from cifar_core.analysis.robustness import (corruption_label, corruption_matrix, corruption_table,
+                                            example_grid, robustness_summary)
 
 ctx = open_context("11-robustness", studies=studies, variants=variants, seeds=seeds)
 runs = ctx.runs_of()
@@ -67,8 +67,8 @@ present.show_table(shown, synthetic=ctx.synthetic)
 notes = [f"The corruptions follow the published CIFAR-10-C definitions and parameters but are "
          f"regenerated from this build's {n_images:,} test images (severities "
          f"{', '.join(map(str, severities))} of 5; Gaussian noise drawn with seed {noise_seed}); they "
-         "are not the official CIFAR-10-C files, so the numbers are close to, not equal to, published "
-         "CIFAR-10-C results."]
+         "are not the official CIFAR-10-C files, so accuracies on them are not directly comparable "
+         "with published CIFAR-10-C results."]
 if ctx.not_run:
     notes.append("Not run in this build: " + "; ".join(f"{n} ({why})" for n, why in ctx.not_run.items()) + ".")
 present.show_markdown(present.note_callout(" ".join(notes), title="Regenerated corruptions"))
@@ -83,12 +83,12 @@ row = summary.loc[best["variant"]] if best is not None else None
 hardest = long[long["severity"] == max(severities)].groupby("corruption")["accuracy"].mean() if len(long) else None
 ctx.publish({"robustness": {
     "n_variants": str(len(summary)), "n_corruptions": str(len(corruptions)),
-    "corruptions": ", ".join(c.replace("_", " ") for c in corruptions),
+    "corruptions": ", ".join(map(corruption_label, corruptions)),
     "severities": ", ".join(map(str, severities)), "n_images": f"{n_images:,}",
     "best_variant": best["variant"] if best is not None else "n/a",
     "best_clean": percent(row["clean"]) if row is not None else "n/a",
     "best_mean_corrupted": percent(row["mean_corrupted"]) if row is not None else "n/a",
     "most_robust": summary["relative"].idxmax() if len(summary) else "n/a",
     "most_robust_kept": f"{summary['relative'].max() * 100:.0f} %" if len(summary) else "n/a",
-    "hardest": hardest.idxmin().replace("_", " ") if hardest is not None else "n/a",
+    "hardest": corruption_label(hardest.idxmin()) if hardest is not None else "n/a",
     "hardest_accuracy": percent(hardest.min()) if hardest is not None else "n/a"}})

@@ -128,7 +128,7 @@ def image_variants(images: dict, *, clean: np.ndarray | None = None) -> plt.Figu
             if i == 0:
                 ax.set_title(str(title) if title == "clean" else f"severity {title}", fontsize=8)
             if j == 0:
-                ax.set_ylabel(str(row).replace("_", " "), fontsize=8, rotation=0, ha="right",
+                ax.set_ylabel(str(row), fontsize=8, rotation=0, ha="right",
                               va="center")
     fig.tight_layout()
     return fig

@@ -15,7 +15,7 @@ Example
 ...                      "severity": [1, 5, 1, 5], "accuracy": [0.6, 0.2, 0.5, 0.3],
 ...                      "accuracy_std": [0.0] * 4, "seeds": [1] * 4})
 >>> corruption_matrix(long).columns.tolist()
-['contrast 1', 'contrast 5', 'jpeg_compression 1', 'jpeg_compression 5']
+['contrast 1', 'contrast 5', 'JPEG compression 1', 'JPEG compression 5']
 >>> summary = robustness_summary(long, {"a": 0.7})
 >>> [round(float(summary.loc["a", c]), 3) for c in ("clean", "mean_corrupted", "drop", "relative")]
 [0.7, 0.4, 0.3, 0.571]
@@ -30,6 +30,15 @@ import numpy as np
 import pandas as pd
 
 from cifar_core.data.corruptions import CORRUPTIONS, SEVERITIES
+
+
+LABELS = {"gaussian_noise": "Gaussian noise", "gaussian_blur": "Gaussian blur",
+          "defocus_blur": "defocus blur", "jpeg_compression": "JPEG compression"}
+
+
+def corruption_label(name: str) -> str:
+    """How the report writes a corruption: ``"gaussian_noise"`` → ``"Gaussian noise"``."""
+    return LABELS.get(name, name.replace("_", " "))
 
 
 def corruption_table(runs_by_variant: Mapping[str, Sequence[Any]], dataset: Any = None,
@@ -63,8 +72,9 @@ def corruption_table(runs_by_variant: Mapping[str, Sequence[Any]], dataset: Any 
 
 def corruption_matrix(long: pd.DataFrame) -> pd.DataFrame:
     """Variants × ``"<corruption> <severity>"`` accuracy (rows and columns in the order
-    of ``long``): the heatmap's data."""
-    data = long.assign(column=[f"{c} {s}" for c, s in zip(long["corruption"], long["severity"])])
+    of ``long``; corruptions as :func:`corruption_label` writes them): the heatmap's data."""
+    data = long.assign(column=[f"{corruption_label(c)} {s}"
+                               for c, s in zip(long["corruption"], long["severity"])])
     matrix = data.pivot(index="variant", columns="column", values="accuracy")
     matrix = matrix.loc[list(dict.fromkeys(data["variant"])), list(dict.fromkeys(data["column"]))]
     matrix.index.name, matrix.columns.name = "variant", "corruption, severity"
@@ -89,10 +99,10 @@ def robustness_summary(long: pd.DataFrame, clean: Mapping[str, float]) -> pd.Dat
 
 def example_grid(image: np.ndarray, corruptions: Iterable[str] = CORRUPTIONS,
                  severities: Iterable[int] = SEVERITIES, *, seed: int = 0) -> dict[tuple[str, int], np.ndarray]:
-    """``{(corruption, severity): one corrupted copy of image}`` for a figure (not cached:
-    one image is quick)."""
+    """``{(corruption label, severity): one corrupted copy of image}`` for a figure (not
+    cached: one image is quick)."""
     from cifar_core.data.corruptions import corrupt
 
     batch = np.asarray(image)[None]
-    return {(name, severity): corrupt(batch, name, severity, seed=seed)[0]
+    return {(corruption_label(name), severity): corrupt(batch, name, severity, seed=seed)[0]
             for name in corruptions for severity in severities}

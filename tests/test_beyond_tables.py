@@ -1,0 +1,138 @@
+"""The tables behind the "beyond the seeds" chapters, on duck-typed runs whose
+predictions are known by construction: TTA gains with paired intervals, corruption
+summaries, calibration over seeds, per-class change intervals, and their figures."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cifar_core.analysis import calibration, per_class, robustness, tta
+from cifar_core.analysis import comparison_plots
+
+
+def onehot(predicted, classes=3, confidence=0.8):
+    probs = np.full((len(predicted), classes), (1 - confidence) / (classes - 1))
+    probs[np.arange(len(predicted)), predicted] = confidence
+    return probs
+
+
+LABELS = np.array([0, 1, 2] * 20)
+
+
+def fake_run(seed, predicted=None, **predictions):
+    stored = {"test_labels": LABELS, "test_probs": onehot(LABELS if predicted is None else predicted)}
+    stored.update(predictions)
+    return SimpleNamespace(config={"variant": {"seed": seed}}, predictions=lambda: stored)
+
+
+# ----------------------------------------------------------------------------- TTA
+def views(run, dataset):
+    """One pass gets the first 20 images wrong; the mirror gets the first
+    ``config["fixes"]`` of them right with high confidence; the translations agree
+    with one pass."""
+    predicted = LABELS.copy()
+    predicted[:20] = (LABELS[:20] + 1) % 3
+    plain = onehot(predicted, confidence=0.6)
+    mirrored = predicted.copy()
+    fixes = run.config["fixes"]
+    mirrored[:fixes] = LABELS[:fixes]
+    return {"plain": plain, "flip": onehot(mirrored, confidence=0.95),
+            "translate": np.tile(plain[None, None], (2, 2, 1, 1))}
+
+
+def tta_run(seed, fixes):
+    run = fake_run(seed)
+    run.config["fixes"] = fixes
+    return run
+
+
+def test_tta_gain_is_paired_over_images_and_seeds_with_holm_over_the_table():
+    from cifar_core.analysis.paired import holm
+
+    runs = {"helped": [tta_run(1, 12), tta_run(0, 12)], "same": [tta_run(0, 0)]}
+    table = tta.tta_table(runs, views=views, forward_flops=lambda r: 1e6, n_resamples=500)
+    helped, same = table.loc["helped"], table.loc["same"]
+    assert helped["plain"] == pytest.approx(40 / 60) and helped["flip"] == pytest.approx(52 / 60)
+    assert helped["flip_gain"] == pytest.approx(12 / 60) and helped["flip_low"] > 0
+    assert helped["seeds"] == 2 and same["flip_gain"] == 0 and same["flip_p"] == 1.0
+    assert helped["views"] == 6 and helped["translate_extra_flops"] == 5_000_000
+    assert helped["flip_extra_flops"] == 1_000_000
+    raw = list(table["flip_p"]) + list(table["translate_p"])
+    assert list(table["flip_p_holm"]) + list(table["translate_p_holm"]) == pytest.approx(holm(raw))
+
+
+def test_tta_refuses_runs_scored_on_different_images():
+    other = SimpleNamespace(config={"variant": {"seed": 1}},
+                            predictions=lambda: {"test_labels": LABELS[::-1]})
+    with pytest.raises(ValueError, match="different test images"):
+        tta.tta_table({"v": [tta_run(0, 1), other]}, views=views, forward_flops=lambda r: 1.0)
+
+
+# ----------------------------------------------------------------------------- robustness
+def test_robustness_summary_keeps_clean_next_to_the_mean_over_corruptions():
+    long = pd.DataFrame({"variant": ["a", "a", "b", "b"], "corruption": ["noise", "blur"] * 2,
+                         "severity": [3, 3, 3, 3], "accuracy": [0.2, 0.4, 0.5, 0.5],
+                         "accuracy_std": np.nan, "seeds": 1})
+    summary = robustness.robustness_summary(long, {"a": 0.6, "b": 0.5})
+    assert summary.loc["a", "mean_corrupted"] == pytest.approx(0.3)
+    assert summary.loc["a", "drop"] == pytest.approx(0.3) and summary.loc["b", "relative"] == 1.0
+    assert summary.loc["a", "worst"] == "noise 3"
+    assert list(robustness.corruption_matrix(long).index) == ["a", "b"]
+
+
+def test_corrupted_examples_keep_shape_and_are_reproducible():
+    image = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    grid = robustness.example_grid(image, ["gaussian_noise", "contrast"], [1, 5], seed=3)
+    again = robustness.example_grid(image, ["gaussian_noise"], [5], seed=3)
+    assert set(grid) == {("Gaussian noise", 1), ("Gaussian noise", 5), ("contrast", 1), ("contrast", 5)}
+    assert all(v.shape == image.shape and v.dtype == np.uint8 for v in grid.values())
+    np.testing.assert_array_equal(grid[("Gaussian noise", 5)], again[("Gaussian noise", 5)])
+    fig = comparison_plots.image_variants(grid, clean=image)
+    assert len(fig.axes) == 2 * 3
+
+
+# ----------------------------------------------------------------------------- calibration
+def test_calibration_over_seeds_reports_mean_spread_and_the_first_seeds_interval():
+    rng = np.random.default_rng(1)
+
+    def run(seed, confidence):
+        labels = rng.integers(0, 3, 300)
+        correct = rng.random(300) < 0.6  # 60 % right whatever the confidence: over-confident
+        predicted = np.where(correct, labels, (labels + 1) % 3)
+        probs = onehot(predicted, confidence=confidence)
+        return SimpleNamespace(config={"variant": {"seed": seed}}, predictions=lambda: {
+            "val_probs": probs, "val_labels": labels, "test_probs": probs, "test_labels": labels})
+
+    table = calibration.calibration_by_variant({"sure": [run(2, 0.95), run(0, 0.9)]})
+    row = table.loc["sure"]
+    assert row["seeds"] == 2 and row["interval_seed"] == 0
+    assert row["ece"] > 0.2 and row["ece_scaled"] < row["ece"] and row["nll_scaled"] < row["nll"]
+    assert row["temperature"] > 1 and row["ece_std"] > 0
+    assert row["ece_low"] <= row["ece_high"]
+
+
+# ----------------------------------------------------------------------------- per class
+def test_class_change_intervals_use_only_that_class_images():
+    base = fake_run(0, predicted=np.where(LABELS == 0, 1, LABELS))      # class 0 always wrong
+    better = fake_run(0)                                                  # all right
+    runs = {"base": [base], "better": [better]}
+    table = per_class.per_class_table(runs, class_names=["a", "b", "c"])
+    changes = per_class.comparison_changes(table, {"fix": ("base", "better")})
+    with_ci = per_class.change_intervals(changes, runs, ["a", "b", "c"], n_resamples=200)
+    row = with_ci.iloc[0]
+    assert (row["class"], row["change"], row["images"]) == ("a", 1.0, 20)
+    assert row["low"] == row["high"] == 1.0 and row["p_value"] < 1e-5
+    mismatched = {"base": [base], "better": [fake_run(0), fake_run(1)]}
+    with pytest.raises(ValueError, match="cannot be paired"):
+        per_class.change_intervals(changes, mismatched, ["a", "b", "c"])
+
+
+def test_gain_plot_draws_one_interval_per_variant_and_recipe():
+    table = pd.DataFrame({"flip_gain": [0.01, -0.02], "flip_low": [0.0, -0.03], "flip_high": [0.02, 0.0]},
+                         index=["a", "b"])
+    fig = comparison_plots.gain_intervals(table, {"flip": "flip"}, xlabel="gain")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"] and ax.get_xlabel() == "gain"
