@@ -63,6 +63,10 @@ if len(table) and (table["temperature"] < 1).any():
     under = ", ".join(table.index[table["temperature"] < 1])
     notes.append(f"A fitted temperature below 1 ({under}) means the model was *under*-confident on "
                  "validation: scaling sharpens its probabilities.")
+smoothed = [n for n, rs in runs.items() if rs[0].config["variant"].get("label_smoothing", 0) > 0]
+if smoothed:
+    notes.append(f"{', '.join(smoothed)} trained with label smoothing: its soft targets keep the top "
+                 "probability away from 1 by design, which a fitted temperature below 1 partly undoes.")
 low, high = calibration.TEMPERATURE_BOUNDS
 at_bound = table.index[(table["temperature"] <= low * 1.01) | (table["temperature"] >= high * 0.99)] \
     if len(table) else []
