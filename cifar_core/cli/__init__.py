@@ -69,13 +69,18 @@ def _weights_path(text: str) -> str:
     import os
     from pathlib import Path
 
-    from cifar_core.models.weights import WEIGHTS_ENV, WeightsUnavailable, resolve_vgg16_weights
+    from cifar_core.models.weights import (WEIGHTS_ENV, WeightsFileError, WeightsUnavailable,
+                                           expected_shapes, resolve_vgg16_weights)
 
     path = Path(text).expanduser().resolve()
     try:
         resolve_vgg16_weights(path)
-    except WeightsUnavailable as error:
+    except WeightsFileError as error:  # says which layer or format is wrong, and the shapes
         raise argparse.ArgumentTypeError(str(error)) from None
+    except WeightsUnavailable as error:  # missing: say what the file must hold, too
+        layers = ", ".join(f"{name} {kernel}" for name, (kernel, _) in expected_shapes().items())
+        raise argparse.ArgumentTypeError(f"{error}; it must hold VGG16's convolution layers "
+                                         f"without the top: {layers}") from None
     os.environ[WEIGHTS_ENV] = str(path)
     return os.environ[WEIGHTS_ENV]
 

@@ -136,11 +136,6 @@ def _describe(shapes: dict) -> str:
     return ", ".join(f"{name} {kernel}" for name, (kernel, _) in shapes.items())
 
 
-def _expected_text() -> str:
-    expected = expected_shapes()
-    return f"VGG16 no-top weights ({len(expected)} convolution layers: {_describe(expected)})"
-
-
 def verify_vgg16_weights(path: str | os.PathLike) -> str:
     """Check that ``path`` holds VGG16 no-top weights; return its layout (``"legacy"``
     for the Keras 2 HDF5 layout, ``"keras3"`` for ``save_weights``' layout).
@@ -157,7 +152,8 @@ def verify_vgg16_weights(path: str | os.PathLike) -> str:
 
     path = Path(path).expanduser()
     expected = expected_shapes()
-    what = _expected_text()
+    what = (f"VGG16 no-top weights ({len(expected)} convolution layers: "
+            f"{_describe(expected)})")
     if not path.is_file():
         raise WeightsUnavailable(f"VGG16 weights file {path} does not exist; expected the {what}.")
     try:
@@ -282,8 +278,8 @@ def resolve_vgg16_weights(path: str | os.PathLike | None = None, *,
         if not file.is_file():
             where = f"${WEIGHTS_ENV} points to" if origin == "environment" else "the weights path is"
             raise WeightsUnavailable(
-                f"{where} {file}, which is not a file (expected {WEIGHTS_FILE}, the "
-                f"{_expected_text()})")
+                f"{where} {file}, which is not a file (expected the VGG16 no-top ImageNet "
+                f"weights, {WEIGHTS_FILE})")
     else:
         file, origin = keras_cache_path(), "keras-cache"
         if not file.is_file():
