@@ -51,13 +51,14 @@ def output_description(cell) -> str | None:
 
 
 def figure_problems(path: Path, label: str, options: dict) -> list[str]:
-    """Why the figure cell ``label`` of ``path`` cannot be shown accessibly."""
+    """Why the figure cell ``label`` of ``path`` cannot be shown accessibly (without a
+    caption only that is said: the alternative text is made from it)."""
     problems = []
     where = f"figure cell {label!r} in {path}"
     if not str(options.get("fig-cap") or "").strip():
         problems.append(f"{where} has no caption: add `#| fig-cap: \"…\"` to "
                         f"analyses/{path.stem}.py.")
-    if not str(options.get(ALT_OPTION) or "").strip():
+    elif not str(options.get(ALT_OPTION) or "").strip():
         problems.append(f"{where} has no alternative text: display the figure with "
                         f"`plots.show(fig)` (which describes it) or add `#| fig-alt: \"…\"` "
                         f"to analyses/{path.stem}.py.")

@@ -51,7 +51,7 @@ const { default: DataTable } = await import(url);
 URL.revokeObjectURL(url);
 
 // "68.9 ± 0.4" sorts by 68.9, "1.71M" by 1.71e6, "−26.1" as negative; "–" is missing.
-const NUMBER = /^[+\-\u2212]?\d[\d,]*(\.\d+)?(e[+\-]?\d+)?\s*([kMG]?)(\s|%|$)/;
+const NUMBER = /^[+\-\u2212]?\d[\d,]*(\.\d+)?(e[+\-]?\d+)?\s*([kMG]{0,1})(\s|%|$)/;
 const text = (d) => String(d).replace(/<[^>]*>/g, "").trim();
 const missing = (t) => t === "" || t === "\u2013" || t === "-" || t === "nan";
 DataTable.ext.type.detect.unshift((d) => {
@@ -65,6 +65,7 @@ DataTable.ext.type.order["leading-number-pre"] = (d) => {
   return value * ({"": 1, k: 1e3, M: 1e6, G: 1e9}[m[3]]);
 };
 
+let made = 0;
 document.querySelectorAll("table").forEach((table) => {
   const body = table.tBodies[0];
   if (!table.tHead || !body || table.querySelector("[rowspan], [colspan]")) return;
@@ -88,7 +89,9 @@ document.querySelectorAll("table").forEach((table) => {
     lengthMenu: [[PAGE_LENGTH, 25, 100, -1], [PAGE_LENGTH, 25, 100, "all"]],
     language: {search: "Filter:"},
   });
+  made += 1;
 });
+document.documentElement.dataset.interactiveTables = String(made);   // tests wait for it
 """
 
 #: Layout fixes on top of DataTables' CSS: wide tables scroll inside their box, not the page.
