@@ -38,3 +38,32 @@ def tiny_dataset(synthetic_dir):
     from cifar_core.data import load_dataset
 
     return load_dataset(synthetic_dir)
+
+
+SMOKE_COPIED = ("analyses", "index.qmd", "references.bib", ".gitignore", "_quarto.yml",
+                "_quarto-demo.yml", "_quarto-sample.yml", "_quarto-full.yml", "_quarto-smoke.yml")
+
+
+@pytest.fixture(scope="session")
+def smoke_build(tmp_path_factory):
+    """The `smoke` profile built once per test session into a copy of the project
+    (trains every demo variant for one epoch, executes all analyses, renders HTML and
+    PDF with the built-in renderer): ``(root, runs_dir, BuildResult)``. Shared by the
+    end-to-end test and the browser and PDF checks, so the report is built once."""
+    import shutil
+    from pathlib import Path
+
+    from cifar_core.build.build import build
+
+    project = Path(__file__).resolve().parent.parent
+    root = tmp_path_factory.mktemp("project")
+    for name in SMOKE_COPIED:
+        source = project / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, root / name)
+    runs = root / "runs"
+    result = build(profile="smoke", root=root, runs_dir=str(runs), to=("html", "pdf"),
+                   renderer="builtin")
+    return root, runs, result
