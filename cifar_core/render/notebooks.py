@@ -39,7 +39,7 @@ def cell_options(source: str, metadata: dict | None = None) -> dict:
     """Parse the leading `#| key: value` lines of a cell as YAML, over the options
     Quarto takes from the cell's ``metadata`` (as Quarto does).
 
-    >>> cell_options('#| label: fig-a\nplot()', {"fig-alt": "Bars.", "tags": []})
+    >>> cell_options('#| label: fig-a\\nplot()', {"fig-alt": "Bars.", "tags": []})
     {'fig-alt': 'Bars.', 'label': 'fig-a'}
     """
     from_metadata = {k: metadata[k] for k in METADATA_OPTIONS if k in (metadata or {})}
