@@ -12,8 +12,10 @@ Importing this module is cheap; each command imports what it needs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -34,6 +36,35 @@ def add_data(parser: argparse.ArgumentParser) -> None:
 def add_runs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", metavar="DIR",
                         help="run store (default: $CIFAR_REPORT_RUNS, else runs/ in the project)")
+
+
+def add_verbose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print every detail (training, Keras progress bars, notebook "
+                             "execution) on the console instead of one progress display and a "
+                             "log file under _build/logs/")
+
+
+@contextlib.contextmanager
+def console(args: argparse.Namespace, command: str) -> Iterator[tuple[Any, Any]]:
+    """``(log, progress)`` for a long command: with ``--verbose`` every line on the console;
+    otherwise one progress display on the console and every detail (TensorFlow's C++ logs,
+    Keras, Jupyter kernels, worker processes) in ``_build/logs/<command>-<time>.log``."""
+    from cifar_core.build.progress import ConsoleProgress, LogFile, Progress, log_path, quiet_output
+    from cifar_core.project import find_project_root
+
+    if args.verbose:
+        yield print, Progress()
+        return
+    path = log_path(find_project_root() or Path.cwd(), command)
+    with quiet_output(path) as terminal:
+        log, progress = LogFile(path), ConsoleProgress(terminal)
+        try:
+            yield log, progress
+        finally:
+            progress.close()
+            log.close()
+            terminal.write(f"details: {path}\n")
 
 
 def add_training(parser: argparse.ArgumentParser) -> None:
@@ -80,8 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cifar-report",
         description="A literate CIFAR-10 research report that rebuilds itself from code.")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="show training and notebook detail on the console")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     runs.add_commands(commands)
     report.add_commands(commands)

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cifar_core.cli import EXIT_FAILED, EXIT_OK, add_data, add_profile, add_runs, add_training
+from cifar_core.cli import (EXIT_FAILED, EXIT_OK, add_data, add_profile, add_runs, add_training,
+                            add_verbose, console)
 from cifar_core.project import ProjectError
 
 
@@ -46,6 +47,7 @@ def add_commands(commands: Any) -> None:
     _limit(train)
     add_runs(train)
     add_training(train)
+    add_verbose(train)
     train.set_defaults(func=cmd_train)
 
     status = commands.add_parser("status", help="the run store and the report's chapters",
@@ -172,14 +174,21 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from cifar_core.runs.ensure import ensure_runs
+    from cifar_core.runs.ensure import ensure_runs, plan_runs
 
     variants = resolve_variants(args)
     dataset = _dataset(args, _profile(args))
+    store = _store(args)
     print(f"data: {dataset.source} ({len(dataset.y_train)} train / {len(dataset.y_test)} test, "
           f"fingerprint {dataset.fingerprint}{', SYNTHETIC' if dataset.synthetic else ''})")
-    plan = ensure_runs(variants, dataset, _store(args), jobs=args.jobs, executor=args.executor,
-                       address=args.address, verbose=1 if args.verbose else 0)
+    plan = plan_runs(variants, dataset.fingerprint, store)
+    print(plan.summary())
+    if plan.missing:
+        with console(args, "train") as (log, progress):
+            progress.runs_planned(plan.reused, len(plan.missing), len(plan.refused))
+            ensure_runs(variants, dataset, store, jobs=args.jobs, executor=args.executor,
+                        address=args.address, verbose=1 if args.verbose else 0, log=log,
+                        plan=plan, on_done=lambda run: progress.run_done(run.name, run.key))
     for key, run in plan.runs.items():
         if run is not None:
             print(f"{run.name:<28} [{key}] test accuracy {run.metrics['test_accuracy']:.3f}")
