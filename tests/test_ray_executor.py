@@ -122,6 +122,25 @@ def test_run_files_are_written_whole_and_checked_against_the_manifest(tmp_path):
     assert not any((target.root / ".tmp").iterdir())
 
 
+def test_ship_code_adds_this_cifar_core_to_the_job_py_modules():
+    import cifar_core
+
+    env = ray_executor.with_shipped_code({"py_modules": ["/elsewhere/pkg"], "env_vars": {"A": "1"}})
+    assert env == {"py_modules": ["/elsewhere/pkg", str(Path(cifar_core.__file__).parent)],
+                   "env_vars": {"A": "1"}}
+    assert ray_executor.with_shipped_code(None)["py_modules"][0].endswith("cifar_core")
+
+
+def test_a_cluster_without_cifar_core_gets_the_install_hint():
+    missing = ModuleNotFoundError("No module named 'cifar_core.runs'", name="cifar_core.runs")
+    assert ray_executor._missing_code(missing) == "cifar_core.runs"
+    assert ray_executor._missing_code(ModuleNotFoundError("No module named 'numpy'")) is None
+    assert ray_executor._missing_code(RuntimeError("cifar_core")) is None
+    message = str(ray_executor._code_error("cifar_core.runs"))
+    assert "install this version of cifar-report on every node" in message
+    assert "ship_code=True" in message and "--ray-ship-code" in message
+
+
 # ---------------------------------------------------------------------- the cluster
 @pytest.fixture(scope="module")
 def cluster():
@@ -228,6 +247,14 @@ def test_ray_build_stores_the_same_runs_as_local_training(cluster, tiny_dataset,
                                           address="127.0.0.1:1", log=again.append)] \
         == [r.key for r in ray_runs]  # all cached: the cluster is not even contacted
     assert again == ["ray: all 3 run(s) are in the store; nothing to train"]
+
+
+@pytest.mark.ray
+def test_shipping_code_over_an_open_connection_is_refused(cluster, tiny_dataset, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(RayExecutorError, match="already connected to Ray"):
+        train_runs_ray([tiny("ship", 0)], tiny_dataset, store, ship_code=True)
+    assert not store.root.exists() or not store.entries()
 
 
 @pytest.mark.ray
