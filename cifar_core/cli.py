@@ -1,8 +1,9 @@
 """The ``cifar-report`` command.
 
-Subcommands: ``data`` (describe a dataset), ``train`` (train or reuse variants),
-``status`` (the run store as a table), ``clean`` (remove stale/incomplete entries),
-``list`` (the experiment catalog), plus ``build``/``analysis``/``render`` from
+Subcommands: ``data`` (describe a dataset), ``train`` (train or reuse variants, locally
+or on a Ray cluster), ``plan`` (the compute a profile needs), ``status`` (the run store
+as a table), ``clean`` (remove stale/incomplete entries), ``list`` (the experiment
+catalog), plus ``build``/``analysis``/``render`` from
 :mod:`cifar_core.report_cli`. Importing this module is cheap: data, catalog and
 training code (Keras) are imported only by the command that needs them.
 
@@ -57,6 +58,35 @@ def jobs_option(parser: argparse.ArgumentParser) -> None:
                              "on a CPU, sharing its cores; 1 shows Keras progress bars)")
 
 
+def executor_options(parser: argparse.ArgumentParser) -> None:
+    """``--executor local|ray``, ``--address ADDR`` and ``--ray-ship-code``."""
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="who trains missing runs: worker processes here (local, default) "
+                             "or a Ray cluster (ray; pip install -e \".[ray]\")")
+    parser.add_argument("--address", metavar="ADDR",
+                        help="the Ray cluster: host:6379 (a head node), ray://host:10001 (Ray "
+                             "Client) or auto; default $RAY_ADDRESS, else a Ray on this "
+                             "machine (needs --executor ray)")
+    parser.add_argument("--ray-ship-code", action="store_true",
+                        help="upload this cifar_core to the Ray workers instead of using "
+                             "their installed copy (needs --executor ray)")
+
+
+def train_missing(args: argparse.Namespace, variants: list, dataset: Any, store: Any, *,
+                  verbose: int = 1) -> list:
+    """Train (or reuse) ``variants`` with the executor chosen on the command line."""
+    if args.executor != "ray":
+        if args.address or args.ray_ship_code:
+            raise CLIError("--address and --ray-ship-code need --executor ray")
+        from cifar_core.parallel import train_runs
+
+        return train_runs(variants, dataset, store, jobs=args.jobs, verbose=verbose)
+    from cifar_core.runs.executors.ray_executor import train_runs_ray
+
+    return train_runs_ray(variants, dataset, store, address=args.address,
+                          ship_code=args.ray_ship_code)
+
+
 def _runs_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", metavar="DIR",
                         help="run store directory (default: $CIFAR_REPORT_RUNS or ./runs)")
@@ -88,8 +118,34 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, metavar="N", help="override every variant's epochs")
     _runs_option(train)
     jobs_option(train)
+    executor_options(train)
     train.add_argument("--quiet", action="store_true", help="no Keras progress bars")
     train.set_defaults(func=cmd_train)
+
+    plan = sub.add_parser(
+        "plan", help="the compute a profile needs: FLOPs, cached?, time here and on a GPU",
+        description="For every run of a profile: its training FLOPs (forward FLOPs x 3 x "
+                    "training images x epochs), whether it is cached, and the estimated "
+                    "wall time on this machine (a short measured calibration, cached) and "
+                    "on an accelerator (its peak x a utilization), per study and in total. "
+                    "The assumptions are printed with the numbers.")
+    plan.add_argument("--study", action="append", metavar="S", help="only study S (repeatable)")
+    _profile_option(plan)
+    _data_options(plan)
+    _runs_option(plan)
+    plan.add_argument("--accelerator", default="H100-SXM", metavar="NAME",
+                      help="H100-SXM (default), H200, H100-PCIe, A100, L40S, L4, V100 or T4")
+    plan.add_argument("--utilization", type=float, default=0.25, metavar="F",
+                      help="fraction of the accelerator's peak training achieves (default 0.25)")
+    plan.add_argument("--accelerator-step-ms", type=float, default=2.0, metavar="MS",
+                      help="assumed overhead per training step on the accelerator (default 2)")
+    plan.add_argument("--gpus", default="1,2,4,8,16", metavar="N,N",
+                      help="accelerator counts for the wall time under Ray (default 1,2,4,8,16)")
+    plan.add_argument("--measure", choices=("auto", "cached", "never", "again"), default="auto",
+                      help="this machine's speed: measured once and cached (auto), only if "
+                           "cached, not estimated (never), or measured again")
+    plan.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    plan.set_defaults(func=cmd_plan)
 
     status = sub.add_parser("status", help="table of the runs in the store",
                             description="List the run store: variant, key, state "
@@ -235,11 +291,38 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     variants = resolve_variants(args)
     dataset = _load_dataset(args, _profile(args.profile))
-    from cifar_core.parallel import train_runs
-
     print(f"data: {dataset.source} ({len(dataset.y_train)} train / {len(dataset.y_test)} test, "
           f"fingerprint {dataset.fingerprint}{', SYNTHETIC' if dataset.synthetic else ''})")
-    train_runs(variants, dataset, _store(args), jobs=args.jobs, verbose=0 if args.quiet else 1)
+    train_missing(args, variants, dataset, _store(args), verbose=0 if args.quiet else 1)
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from cifar_core.runs.compute_plan import compute_plan
+    from cifar_core.runs.speed import machine_speed
+
+    profile = _profile(args.profile)
+    try:
+        counts = [int(n) for n in args.gpus.split(",")]
+    except ValueError:
+        raise CLIError(f"--gpus takes whole numbers separated by commas, got {args.gpus!r}") from None
+    dataset = _load_dataset(args, profile) if args.data or profile.data == "synthetic" else None
+    note = lambda line: print(line, file=sys.stderr)  # noqa: E731 - keeps --json clean
+    speed = {"auto": "auto", "cached": "cached", "never": None}.get(args.measure)
+    if args.measure == "again":
+        speed = machine_speed(refresh=True, log=note)
+    try:
+        plan = compute_plan(profile, studies=args.study, dataset=dataset, store=_store(args),
+                            fingerprint=None if dataset else _listing_fingerprint(args, profile),
+                            speed=speed, accelerator=args.accelerator,
+                            utilization=args.utilization,
+                            accelerator_step_s=args.accelerator_step_ms / 1000,
+                            device_counts=counts, log=note)
+    except KeyError as error:
+        raise CLIError(error.args[0]) from None
+    except ValueError as error:
+        raise CLIError(str(error)) from None
+    print(json.dumps(plan.to_dict(), indent=2) if args.json else plan.format_table())
     return 0
 
 
@@ -301,9 +384,10 @@ def _listing_fingerprint(args: argparse.Namespace, profile: Any) -> str | None:
 # ---------------------------------------------------------------------- entry point
 def _user_errors() -> tuple[type[BaseException], ...]:
     from cifar_core.data.errors import DataError
+    from cifar_core.runs.executors.ray_executor import RayExecutorError
     from cifar_core.variants import VariantError
 
-    return (CLIError, DataError, VariantError)
+    return (CLIError, DataError, VariantError, RayExecutorError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -314,6 +398,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _user_errors() as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: the run store holds only complete runs", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
