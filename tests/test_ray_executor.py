@@ -85,7 +85,7 @@ def test_an_address_that_does_not_answer_fails_in_seconds_and_trains_nothing(
     started = time.perf_counter()
     with pytest.raises(RayExecutorError, match=message + ".*nothing was trained"):
         train_runs_ray([tiny("t", 0)], tiny_dataset, store, address=address,
-                       connect_timeout_s=2)
+                       connect_timeout_s=1)
     assert time.perf_counter() - started < 5
     assert not store.root.exists()
 
@@ -202,19 +202,17 @@ train_many(variants, load_dataset(sys.argv[1]), RunStore(sys.argv[2]), verbose=0
 """
 
 
-def local_build(variants, data_dir: Path, root: Path, threads: int) -> RunStore:
-    """Train ``variants`` with the local executor in a fresh process with ``threads``
-    TensorFlow threads (a Ray task with ``cpus_per_task=1`` uses one)."""
+def start_local_build(variants, data_dir: Path, root: Path, threads: int):
+    """Start training ``variants`` with the local executor in a fresh process with
+    ``threads`` TensorFlow threads (a Ray task with ``cpus_per_task=1`` uses one)."""
     import json
     import subprocess
 
     env = {**os.environ, "TF_NUM_INTRAOP_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
            "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    subprocess.run([sys.executable, "-c", LOCAL_BUILD, str(data_dir), str(root),
-                    json.dumps([v.to_dict() for v in variants])], env=env, check=True,
-                   timeout=300)
-    return RunStore(root)
+    return subprocess.Popen([sys.executable, "-c", LOCAL_BUILD, str(data_dir), str(root),
+                             json.dumps([v.to_dict() for v in variants])], env=env)
 
 
 @pytest.mark.ray
@@ -224,9 +222,13 @@ def test_ray_build_stores_the_same_runs_as_local_training(cluster, tiny_dataset,
                 tiny("tiny_cnn", 0, family="cnn", params={"blocks": [[4]], "dense": []})]
     lines: list[str] = []
 
-    ray_runs = train_runs_ray(variants, tiny_dataset, RunStore(tmp_path / "ray"),
-                              log=lines.append)
-    local = local_build(variants, synthetic_dir, tmp_path / "local", threads=1)
+    local_build = start_local_build(variants, synthetic_dir, tmp_path / "local", threads=1)
+    try:
+        ray_runs = train_runs_ray(variants, tiny_dataset, RunStore(tmp_path / "ray"),
+                                  log=lines.append)
+    finally:
+        assert local_build.wait(timeout=300) == 0
+    local = RunStore(tmp_path / "local")
     local_runs = [local.get(run_key(v, tiny_dataset.fingerprint)) for v in variants]
 
     assert [r.key for r in ray_runs] == [r.key for r in local_runs] == \
