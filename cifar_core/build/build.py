@@ -113,14 +113,15 @@ def build(profile: str | None = None, data: str | None = None, *,
           root: str | Path | None = None, runs_dir: str | Path | None = None,
           analyses: Sequence[str] | None = None, to: Sequence[str] = ("html", "pdf"),
           renderer: str = "auto", render: bool = True, force: bool = False,
-          jobs: int | str = "auto", executor: str = "local", address: str | None = None,
-          log: Log = print, progress: Progress | None = None, verbose: int = 0) -> BuildResult:
+          executor: Any = None, log: Log = print, progress: Progress | None = None) -> BuildResult:
     """Bring the report up to date (see the module docstring); returns a :class:`BuildResult`.
 
     Everything a user can get wrong (profile, data, analysis names, stored overrides) is
-    checked before any training starts and raises :class:`ProjectError`. ``log`` gets
-    every detail; ``progress`` (a :class:`~cifar_core.build.progress.Progress`) the
-    milestones and counts a console display shows.
+    checked before any training starts and raises :class:`ProjectError`. ``executor``
+    trains the missing runs (default: local worker processes, see
+    :mod:`cifar_core.runs.executors`). ``log`` gets every detail; ``progress`` (a
+    :class:`~cifar_core.build.progress.Progress`) the milestones and counts a console
+    display shows.
     """
     progress = progress or Progress()
     root = project_root(root)
@@ -134,8 +135,7 @@ def build(profile: str | None = None, data: str | None = None, *,
     say(f"profile {prof.name}: data {dataset.source} ({dataset.fingerprint}"
         f"{', SYNTHETIC' if dataset.synthetic else ''}), runs in {store.root}")
     variants = [v for _, chapter_variants in planned for v in chapter_variants]
-    result = BuildResult(trained=_ensure(variants, dataset, store, jobs, executor, address,
-                                         log, progress, say, verbose))
+    result = BuildResult(trained=_ensure(variants, dataset, store, executor, log, progress, say))
     runs = plan_runs(variants, dataset.fingerprint, store).runs
     _write_build_context(root, prof.name, data, store)
     present = {k for k, run in runs.items() if run is not None}
@@ -166,22 +166,24 @@ def _teller(log: Log, progress: Progress) -> Log:
     return say
 
 
-def _ensure(variants: Sequence[Any], dataset: Any, store: RunStore, jobs: int | str,
-            executor: str, address: str | None, log: Log, progress: Progress,
-            say: Log, verbose: int = 0) -> list[str]:
+def _ensure(variants: Sequence[Any], dataset: Any, store: RunStore, executor: Any, log: Log,
+            progress: Progress, say: Log) -> list[str]:
     """Train the runs ``variants`` need; return the keys trained."""
+    from cifar_core.runs.compute_plan import plan_summary
+
     plan = plan_runs(variants, dataset.fingerprint, store)
     progress.runs_planned(plan.reused, len(plan.missing), len(plan.refused))
     if plan.runs:
         say(plan.summary())
+    if plan.missing:
+        say(plan_summary(plan.missing, dataset, speed="cached"))
     trained: list[str] = []
 
     def done(run: Any) -> None:
         trained.append(run.key)
         progress.run_done(run.name, run.key)
 
-    ensure_runs(variants, dataset, store, jobs=jobs, executor=executor, address=address,
-                log=log, plan=plan, on_done=done, verbose=verbose)
+    ensure_runs(variants, dataset, store, executor=executor, log=log, plan=plan, on_done=done)
     return sorted(set(trained))
 
 
@@ -214,9 +216,8 @@ def _bring_up_to_date(root: Path, chapter: ChapterPlan, profile: str, fingerprin
 def run_analysis(name: str, parameters: Sequence[Sequence[str]] = (), *, profile: str | None = None,
                  data: str | None = None, root: str | Path | None = None,
                  runs_dir: str | Path | None = None, reset: bool = False,
-                 jobs: int | str = "auto", executor: str = "local", address: str | None = None,
-                 log: Log = print, progress: Progress | None = None,
-                 verbose: int = 0) -> BuildResult:
+                 executor: Any = None, log: Log = print,
+                 progress: Progress | None = None) -> BuildResult:
     """Re-execute one chapter with ``-p`` overrides (``[(name, text), …]``), training only
     the runs they need. Overrides are kept for this profile (later builds use them) until
     ``reset``. Bad names or values raise :class:`ProjectError` before anything trains."""
@@ -231,8 +232,7 @@ def run_analysis(name: str, parameters: Sequence[Sequence[str]] = (), *, profile
     chapter, variants = plan_chapter(root, name, prof, overrides, dataset.fingerprint)
     store = RunStore(Path(runs_dir).resolve() if runs_dir else default_runs_dir(root))
     say = _teller(log, progress)
-    result = BuildResult(trained=_ensure(variants, dataset, store, jobs, executor, address,
-                                         log, progress, say, verbose))
+    result = BuildResult(trained=_ensure(variants, dataset, store, executor, log, progress, say))
     runs = plan_runs(variants, dataset.fingerprint, store).runs
     _write_build_context(root, prof.name, data, store)
     progress.chapters_planned([name])

@@ -6,7 +6,8 @@ from ``--profile``, else ``$CIFAR_REPORT_PROFILE``, else ``demo``, and its run s
 from ``--runs``, else ``$CIFAR_REPORT_RUNS``, else ``runs/`` in the project.
 
 Exit codes: 0 ok, 1 a step failed (a chapter, the render), 2 bad usage (unknown name,
-bad value, bad data path: one ``error: …`` line on stderr, nothing trained).
+bad value, bad data path, an unreachable Ray cluster: one ``error: …`` line on stderr,
+nothing trained), 130 interrupted (Ctrl-C; the store keeps only complete runs).
 Importing this module is cheap; each command imports what it needs.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def add_profile(parser: argparse.ArgumentParser) -> None:
@@ -81,11 +82,15 @@ def add_training(parser: argparse.ArgumentParser) -> None:
                         help="local worker processes that train missing runs (default auto: "
                              "1 on a GPU, up to 4 on a CPU)")
     parser.add_argument("--executor", choices=("local", "ray"), default="local",
-                        help="where missing runs train: worker processes here (default) or a "
-                             "Ray cluster")
+                        help="who trains missing runs: worker processes here (default) or a "
+                             "Ray cluster (pip install -e \".[ray]\")")
     parser.add_argument("--address", metavar="ADDR",
-                        help="Ray cluster address for --executor ray (default: $RAY_ADDRESS, "
-                             "else a local Ray instance)")
+                        help="the Ray cluster: host:6379 (a head node), ray://host:10001 (Ray "
+                             "Client) or auto; default $RAY_ADDRESS, else a Ray on this "
+                             "machine (needs --executor ray)")
+    parser.add_argument("--ray-ship-code", action="store_true",
+                        help="upload this cifar_core to the Ray workers instead of using "
+                             "their installed copy (needs --executor ray)")
     parser.add_argument("--vgg16-weights", metavar="PATH", type=_weights_path,
                         help="VGG16 no-top ImageNet weights file for the transfer-learning "
                              "variants (default: $CIFAR_REPORT_VGG16_WEIGHTS, else the Keras "
@@ -102,6 +107,18 @@ def _weights_path(text: str) -> str:
 
     os.environ[WEIGHTS_ENV] = str(Path(text).expanduser().resolve())
     return os.environ[WEIGHTS_ENV]
+
+
+def executor(args: argparse.Namespace) -> Any:
+    """The executor the command line asks for (checked before anything trains)."""
+    from cifar_core.project import ProjectError
+    from cifar_core.runs.executors import LocalExecutor, RayExecutor
+
+    if args.executor == "ray":
+        return RayExecutor(address=args.address, ship_code=args.ray_ship_code)
+    if args.address or args.ray_ship_code:
+        raise ProjectError("--address and --ray-ship-code need --executor ray")
+    return LocalExecutor(jobs=args.jobs, verbose=1 if getattr(args, "verbose", False) else 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,8 +138,9 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
     from cifar_core.data.errors import DataError
     from cifar_core.experiments.variant import VariantError
     from cifar_core.project import ProjectError
+    from cifar_core.runs.executors.ray_executor import RayExecutorError
 
-    return (ProjectError, DataError, VariantError)
+    return (ProjectError, DataError, VariantError, RayExecutorError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _usage_errors() as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: the run store holds only complete runs", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import argparse
 from typing import Any
 
 from cifar_core.cli import (EXIT_FAILED, EXIT_OK, add_data, add_profile, add_runs, add_training,
-                            add_verbose, console)
+                            add_verbose, console, executor)
 
 RENDERERS = ("auto", "quarto", "builtin")
 
@@ -80,9 +80,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     with console(args, "build") as (log, progress):
         result = build(args.profile, args.data, runs_dir=args.runs, analyses=args.only,
                        to=args.to, renderer=args.renderer, render=not args.no_render,
-                       force=args.force, jobs=args.jobs, executor=args.executor,
-                       address=args.address, log=log, progress=progress,
-                       verbose=1 if args.verbose else 0)
+                       force=args.force, executor=executor(args), log=log,
+                       progress=progress)
     return result.exit_code
 
 
@@ -91,9 +90,8 @@ def cmd_analysis(args: argparse.Namespace) -> int:
 
     with console(args, "analysis") as (log, progress):
         result = run_analysis(args.name, args.parameter, profile=args.profile, data=args.data,
-                              runs_dir=args.runs, reset=args.reset, jobs=args.jobs,
-                              executor=args.executor, address=args.address, log=log,
-                              progress=progress, verbose=1 if args.verbose else 0)
+                              runs_dir=args.runs, reset=args.reset, executor=executor(args),
+                              log=log, progress=progress)
     if result.ok:
         print("run `cifar-report render` (or `build`) to update the report")
     return result.exit_code
