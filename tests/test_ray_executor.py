@@ -27,6 +27,7 @@ from cifar_core.runs.executors.ray_executor import (RayExecutorError, RayNotInst
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RUN_FILES, RunStore
 from cifar_core.experiments.variant import Variant
+from tests.conftest import two_node_ray_cluster
 
 try:
     import ray
@@ -148,25 +149,8 @@ def cluster():
     """A head node and a worker node (one CPU each) with quick node-failure detection."""
     if ray is None:
         pytest.skip('Ray is not installed (pip install -e ".[ray]")')
-    from ray.cluster_utils import Cluster
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO),
-                                                                 os.environ.get("PYTHONPATH")])))
-        patch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
-        patch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-        node_args = {"num_cpus": 1, "object_store_memory": 100 * 2**20}
-        cluster = Cluster(initialize_head=True, head_node_args={
-            **node_args, "include_dashboard": False,
-            "_system_config": {"health_check_period_ms": 500,
-                               "health_check_failure_threshold": 3}})
-        worker = cluster.add_node(**node_args)
-        ray.init(address=cluster.address, log_to_driver=False)
-        try:
-            yield cluster, worker
-        finally:
-            ray.shutdown()
-            cluster.shutdown()
+    with two_node_ray_cluster() as nodes:
+        yield nodes
 
 
 def task_processes(parent: int | None = None) -> dict[int, str]:
