@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -19,6 +21,9 @@ from cifar_core.build.build import build
 from cifar_core.render import EMBEDDED_LABELS, REQUIRED_VARIABLES
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
+from tests.conftest import SMOKE_COPIED as COPIED
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +130,36 @@ def test_knn_on_features_of_a_network_trained_from_scratch_runs_offline(built):
     # k-NN on VGG16 features says why it did not run: its base is a full-profile variant.
     table = (root / "notebooks" / "06-transfer.ipynb").read_text()
     assert re.search(r"s003_vgg16_knn \(k-NN[^|]*\|\s*not run: full profile only", table)
+
+
+@pytest.mark.ray
+def test_a_chapter_built_through_ray_equals_the_local_build(built, tmp_path):
+    """The smoke build's baselines chapter again, its runs trained by the Ray executor on
+    a two-node cluster into an empty store: same run keys, same metrics, same numbers."""
+    pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[ray]")')
+    from cifar_core.runs.executors import RayExecutor
+    from tests.conftest import two_node_ray_cluster
+
+    root, runs, _ = built
+    again = tmp_path / "project"
+    for name in COPIED:
+        source = PROJECT / name
+        if source.is_dir():
+            shutil.copytree(source, again / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, again / name)
+    with two_node_ray_cluster() as (cluster, _):
+        result = build(profile="smoke", root=again, runs_dir=str(tmp_path / "ray-runs"),
+                       analyses=["02-baselines"], render=False,
+                       executor=RayExecutor(address=cluster.address))
+    assert result.exit_code == 0 and result.trained
+    ray_store, local_store = RunStore(tmp_path / "ray-runs"), RunStore(runs)
+    timing = {"fit_time_s", "wall_time_s", "images_per_s"}
+    for run in ray_store.runs():
+        local = local_store.get(run.key)
+        assert local is not None, f"{run.name}: the Ray build made a key the local one did not"
+        assert {k: v for k, v in run.metrics.items() if k not in timing} == \
+            {k: v for k, v in local.metrics.items() if k not in timing}
+    ours = yaml.safe_load((again / "_variables.yml").read_text())["baselines"]
+    theirs = yaml.safe_load((root / "_variables.yml").read_text())["baselines"]
+    assert ours == theirs
