@@ -87,21 +87,21 @@ def _plain(html: str) -> str:
 
 
 @pytest.mark.slow
-def test_stand_in_weights_train_the_transfer_variant_and_the_chapter_says_so(project, stand_in, capsys):
+def test_stand_in_weights_train_the_transfer_variant_and_the_chapter_says_so(project, stand_in, capfd):
     common = ["--profile", "smoke", "--runs", str(project / "runs"), "--jobs", "1"]
     # Without weights: the chapter runs (k-NN on a net trained from scratch) and says why
     # the VGG16 variant did not.
     assert main(["analysis", "06-transfer", "-p", "variants", f"[{VARIANT}]", *common]) == 0
     assert "not run" in _notes(project) and "weights not found" in _notes(project)
-    capsys.readouterr()
+    capfd.readouterr()
 
     # The weights file appears: the build says why the chapter re-executes, trains the
     # variant on the stand-in file, and renders the chapter naming the file.
     code = main(["build", *common, "--to", "html", "--renderer", "builtin",
                  "--vgg16-weights", str(stand_in)])
-    log = capsys.readouterr().out
+    log = capfd.readouterr().out
     assert code == 0, log
-    reason = re.search(r"executing 06-transfer: (.*)", log).group(1)
+    reason = next(line for line in log.splitlines() if "executed 06-transfer in" in line)
     assert ("vgg16_weights changed: now available: user file stand_in_vgg16.weights.h5, "
             "not verified as ImageNet") in reason
     assert f"runs now available: {VARIANT} (before: VGG16 ImageNet weights not found" in reason
@@ -119,8 +119,8 @@ def test_stand_in_weights_train_the_transfer_variant_and_the_chapter_says_so(pro
     # Nothing changed: nothing trains or re-executes.
     assert main(["build", *common, "--to", "html", "--renderer", "builtin",
                  "--vgg16-weights", str(stand_in)]) == 0
-    log = capsys.readouterr().out
-    assert "reused chapter 06-transfer" in log and "0 run(s) trained" in log
+    log = capfd.readouterr().out
+    assert "build: 0 run(s) trained; chapters: 0 executed, 1 reused" in log, log
 
 
 def _write_legacy(path: Path, layers) -> Path:
