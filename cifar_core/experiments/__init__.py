@@ -1,0 +1,1 @@
+"""Experiment definitions that import no Keras: the flagship recipe (:mod:`.flagship`)."""
