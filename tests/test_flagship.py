@@ -16,8 +16,9 @@ import keras  # noqa: E402
 
 from cifar_core.augmentation import augmentation_layers, batch_augmentation  # noqa: E402
 from cifar_core.batches import AugmentedBatches  # noqa: E402
-from cifar_core.experiments.flagship import (ABLATIONS, ABLATION_SETTINGS, FLAGSHIP,  # noqa: E402
-                                             HYP, variant_from_hyp, with_setting)
+from cifar_core.experiments.flagship import (ABLATIONS, ABLATION_SETTINGS,  # noqa: E402
+                                             AIRBENCH_LOOKAHEAD, FLAGSHIP, HYP,
+                                             variant_from_hyp, with_setting)
 from cifar_core.hardware import configure, seed_everything  # noqa: E402
 from cifar_core.lookahead import Lookahead  # noqa: E402
 from cifar_core.schedules import learning_rate_for  # noqa: E402
@@ -172,7 +173,7 @@ def test_lookahead_changes_training_and_ends_on_the_average(tiny_dataset):
     base = FLAGSHIP.replace(epochs=2, batch_size=50, validation_fraction=0.0,
                             params={**FLAGSHIP.params, "widths": [8, 8, 8]})
     plain = _fit(base.replace(lookahead={}), tiny_dataset, epochs=2)[0]
-    averaged = _fit(base, tiny_dataset, epochs=2)[0]
+    averaged = _fit(base.replace(lookahead=AIRBENCH_LOOKAHEAD), tiny_dataset, epochs=2)[0]
     differs = [not np.allclose(a, b) for a, b in zip(plain.get_weights(), averaged.get_weights())]
     assert any(differs)
 
@@ -226,7 +227,8 @@ def test_warmup_linear_starts_and_ends_at_the_given_fractions():
 def test_new_fields_are_validated_and_leave_old_run_keys_alone():
     old = Variant.from_dict({"name": "x", "family": "mlp"})
     assert "lookahead" not in old.normalized() and "tta_translate" not in old.normalized()
-    assert "lookahead" in FLAGSHIP.normalized() and FLAGSHIP.normalized()["tta_translate"] == 1
+    assert FLAGSHIP.normalized()["tta_translate"] == 1
+    assert ABLATIONS["ctl_flagship_lookahead"].normalized()["lookahead"] == AIRBENCH_LOOKAHEAD
     for bad, message in [({"lookahead": {"every": 5}}, "lookahead.decay is required"),
                          ({"lookahead": {"every": 5, "decay": 0.9, "power": 1, "x": 1}},
                           "lookahead.x is unknown"),
