@@ -83,4 +83,5 @@ class Lookahead(keras.callbacks.Callback):
             fast = weight.value
             slow = ops.cast(self.slow[i], fast.dtype)
             self.slow[i] = slow + (1.0 - alpha) * (fast - slow)
-            weight.assign(self.slow[i])
+            # a copy: JAX's trainer frees the buffers it takes from the variables
+            weight.assign(ops.copy(self.slow[i]))
