@@ -132,7 +132,7 @@ AIRBENCH_LOOKAHEAD = {"every": 5, "decay": 0.95, "power": 3}
 ABLATION_SETTINGS: dict[str, tuple[str, Any]] = {
     "ctl_flagship_e32": ("opt.epochs", 32),
     "ctl_flagship_warmup05": ("opt.warmup", 0.05),
-    "ctl_flagship_random_flip": ("aug.flip", True),
+    "ctl_flagship_layer_augmentation": ("aug", {"flip": True, "shift": 2 / 32}),
     "ctl_flagship_no_tta_translate": ("tta.translate", 0),
     "ctl_flagship_lookahead": ("lookahead", AIRBENCH_LOOKAHEAD),
 }
