@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from cifar_core.experiments import catalog
-from cifar_core.experiments.catalog import SEED_FILES, all_variants, get_profile, get_study, plan, studies
+from cifar_core.experiments.catalog import (SEED_FILES, all_variants, get_profile, get_study,
+                                           get_variant, plan, studies)
 
 # Every test accuracy DESIGN.md's catalog quotes from the seeds (rounded to 3 places).
 DESIGN_FIGURES = [0.464, 0.689, 0.102, 0.644, 0.621, 0.636, 0.643, 0.678, 0.618, 0.370, 0.510,
@@ -149,3 +150,65 @@ def test_listing_reports_cached_runs():
     cached = {r["name"]: r["cached"] for r in rows}
     assert cached["s004_cnn"] is True and cached["s004_final"] is False
     assert catalog.listing("sample", studies=["seed004_lab"], with_stats=False)[0]["cached"] is None
+
+
+# ----------------------------------------------------------------- budgets and protocols
+def test_sample_budget_gives_every_planned_variant_its_own_line(monkeypatch):
+    from cifar_core.experiments import sample_budget
+
+    profile = get_profile("sample")
+    planned = {v.name for v in all_variants() if profile.includes(v)}
+    assert set(sample_budget.epochs()) == planned  # no variant falls back to a global scale
+    assert set(sample_budget.seeds()) == planned
+    twice = sample_budget.SAMPLE_BUDGET + (sample_budget.Budget("again", {"flagship": 3}, (0,), ""),)
+    monkeypatch.setattr(sample_budget, "SAMPLE_BUDGET", twice)
+    with pytest.raises(ValueError, match="'flagship' is budgeted twice"):
+        sample_budget.epochs()
+
+
+def test_sample_epochs_are_chosen_per_family_and_keep_claimed_comparisons_matched():
+    from cifar_core.experiments.claims import CLAIMS
+
+    runs = plan("sample")
+    epochs = {v.name: v.epochs for v in runs}
+    seeds = {}
+    for v in runs:
+        seeds.setdefault(v.name, []).append(v.seed)
+    assert epochs["s000_cnn2"] == 10 > get_variant("s000_cnn2").epochs  # a slice epoch is short
+    assert epochs["flagship"] == get_variant("flagship").epochs  # its full budget
+    assert epochs["s004_final"] == 25 and epochs["s002_model2_3"] < 200 // 4
+    assert seeds["s002_model3_3"] == [0] and seeds["flagship"] == [0, 1, 2]
+    for claim in CLAIMS:
+        if "at equal epochs" in claim.statement:
+            assert epochs[claim.variant] == epochs[claim.baseline], claim.statement
+    # the step schedule is a fraction of the epochs: it shrinks with them
+    step = next(v for v in runs if v.name == "s003_net_l2_step")
+    assert dict(step.schedule_params) == {"boundaries": (0.5,), "factors": (0.5,)}
+
+
+def test_controls_stay_distinct_or_are_one_run_on_purpose():
+    from cifar_core.experiments.profiles import collapsed
+
+    variants = all_variants()
+    pairs = {name: {frozenset(p) for p in collapsed(get_profile(name), variants)}
+             for name in ("demo", "smoke", "sample", "full")}
+    assert pairs["demo"] == set() and pairs["full"] == set()  # demo scales one, not both
+    demo = {v.name: v.epochs for v in plan("demo", names=["s000_cnn1", "ctl_cnn1_e5"])}
+    assert demo == {"s000_cnn1": 2, "ctl_cnn1_e5": 1}
+    assert frozenset({"s000_cnn1", "ctl_cnn1_e5"}) in pairs["smoke"]  # 1 epoch: cannot split
+    # sample gives the 5-epoch seed variants their control's 10 epochs: one run each
+    assert pairs["sample"] == {frozenset({"s000_cnn1", "ctl_cnn1_e5"}),
+                               frozenset({"s004_cnn", "ctl_s004_cnn_e10"})}
+
+
+def test_seed_protocol_profile_trains_on_every_image_and_keeps_the_last_epoch():
+    from cifar_core.runs.keys import run_key
+
+    full = {(v.name, v.seed): v for v in plan("full")}
+    seed = {(v.name, v.seed): v for v in plan("full-seed-protocol")}
+    assert seed.keys() == full.keys()
+    for key, variant in seed.items():
+        assert (variant.validation_fraction, variant.restore_best) == (0.0, False)
+        assert (full[key].validation_fraction, full[key].restore_best) == (0.2, True)
+        assert variant.epochs == full[key].epochs
+        assert run_key(variant, "fp") != run_key(full[key], "fp")

@@ -36,7 +36,8 @@ class SeedProtocol:
     stated); ``validation`` says how a validation set was drawn, if any; ``checkpoint``
     which weights were scored; ``not_stated`` the fields of :data:`FIELDS` the seed does
     not state (the catalog then assumes them: see the studies' notes); ``evidence`` the
-    passage of the seed report these facts come from.
+    passages of the seed report these facts come from, and ``marker`` one of them
+    verbatim (the tests find it in the seed file).
     """
 
     seed: str
@@ -45,6 +46,7 @@ class SeedProtocol:
     checkpoint: str
     not_stated: tuple[str, ...]
     evidence: str
+    marker: str
 
     @property
     def seed_file(self) -> str:
@@ -55,21 +57,24 @@ SEED_PROTOCOLS: dict[str, SeedProtocol] = {p.seed: p for p in (
     SeedProtocol("000", 50_000, "none: every model is fitted on all 50,000 training images",
                  LAST_EPOCH, (),
                  "`model.fit(x_train, y_train, epochs=…)` without callbacks or validation data; "
-                 "pixels divided by 255"),
+                 "pixels divided by 255", "simpleModel.fit(x_train, y_train, epochs=5)"),
     SeedProtocol("001", 40_000, "a random 20 % of the training images (np.random.permutation)",
                  BEST_VAL_LOSS, (),
                  "step A (random 20 % validation), step B (divide by 255), step E "
-                 "(ModelCheckpoint on the lowest val_loss, 50 epochs, batch 32)"),
+                 "(ModelCheckpoint on the lowest val_loss, 50 epochs, batch 32)",
+                 "ModelCheckpoint(save_path, monitor='val_loss'"),
     SeedProtocol("002", None, NOT_STATED, NOT_STATED, ("train images", "preprocessing"),
                  "the report gives architectures, optimizers, batch sizes and epochs, not the "
-                 "split, the preprocessing or which weights were scored"),
+                 "split, the preprocessing or which weights were scored",
+                 "Set the momentum parameter as 0.9, and the others as default."),
     SeedProtocol("003", 50_000, "none: the official test set is used to monitor training",
                  NOT_STATED, ("optimizer",),
                  "'our train set contain all the 5 batches … 50000 samples'; optimizer and "
-                 "batch size not shown"),
+                 "batch size not shown", "so our train set contain all the 5 batches"),
     SeedProtocol("004", 40_000, "Keras validation_split=0.2: the last 10,000 training images",
                  LAST_EPOCH, (),
-                 "`model.fit(…, validation_split=0.2)` without callbacks; pixels divided by 255"),
+                 "`model.fit(…, validation_split=0.2)` without callbacks; pixels divided by 255",
+                 "epochs=25, verbose=1, validation_split=0.2)"),
 )}
 
 
