@@ -99,8 +99,9 @@ def test_profile_budgets():
 
 
 def test_plan_expands_seeds_and_skips_full_only():
-    runs = plan("sample", studies=["wrn", "seed001_trio"])
-    assert [(v.name, v.seed) for v in runs][:3] == [("s001_model_a", s) for s in (0, 1, 2)]
+    runs = plan("sample", studies=["wrn", "flagship"])
+    assert [(v.name, v.seed) for v in runs] == [("s004_final", 0), ("s004_final", 1),
+                                                ("flagship", 0), ("flagship", 1), ("flagship", 2)]
     assert "s002_wrn_16_8" not in {v.name for v in runs}
     assert {v.name for v in plan("sample", names=["s002_wrn_16_8"])} == {"s002_wrn_16_8"}
 
@@ -176,7 +177,7 @@ def test_sample_epochs_are_chosen_per_family_and_keep_claimed_comparisons_matche
         seeds.setdefault(v.name, []).append(v.seed)
     assert epochs["s000_cnn2"] == 10 > get_variant("s000_cnn2").epochs  # a slice epoch is short
     assert epochs["flagship"] == get_variant("flagship").epochs  # its full budget
-    assert epochs["s004_final"] == 25 and epochs["s002_model2_3"] < 200 // 4
+    assert epochs["s004_final"] == 20 and epochs["s002_model2_3"] < 200 // 4
     assert seeds["s002_model3_3"] == [0] and seeds["flagship"] == [0, 1, 2]
     for claim in CLAIMS:
         if "at equal epochs" in claim.statement:

@@ -390,11 +390,10 @@ _PROFILES = (
             full_only=HEAVY | {"s003_vgg16_b3", "ctl_vgg16_b3_frozen"}),
     Profile("sample", "the real images of ../shared/data/cifar-10-sample (5,085 train / "
                       "1,017 test), epochs chosen per model family so that runs reach their "
-                      "plateau on the slice (10 for seed 000's CNNs, 15–40 for the long "
-                      "schedules, the flagship's and seed 004's own budgets), three seeds, "
-                      "one for the costliest families (seed 002's Model 2/3, seed 003's "
-                      "100-epoch net, the optimizer study); WRN-16-8 and whole-VGG16 "
-                      "variants run in the full profile only",
+                      "plateau on the slice (10 for seed 000's CNNs, 10–30 for the 50–200-epoch "
+                      "schedules, the flagship's own 16), two seeds (three for the flagship, "
+                      "one for seed 002's Model 2/3, seed 003's 100-epoch net and the optimizer "
+                      "study); WRN-16-8 and whole-VGG16 variants run in the full profile only",
             data="cifar10", seeds=(0, 1, 2), epochs=sample_budget.epochs(),
             variant_seeds=sample_budget.seeds(), full_only=HEAVY),
     Profile("smoke", "a check that the whole pipeline works, in a couple of minutes: "
