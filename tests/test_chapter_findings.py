@@ -104,11 +104,14 @@ def test_a_control_the_profile_collapses_is_marked_same_run_in_the_chapter_table
     table = cf.findings_display(findings).set_index("variant")
     assert table.loc["s004_cnn", "note"] == "same run as ctl_s004_cnn_e10 under this profile"
     assert table.loc["s004_cnn", "Δ test acc (pts)"] == "–"
-    assert table.loc["s004_cnn_dropout", "shared seeds"] == "3"
+    assert table.loc["s004_cnn_dropout", "shared seeds"] == "2"  # the sample's seeds here
     shown = cf.show_runs_table(pd.DataFrame({"variant": list(runs)}), runs,
                                baselines=["ctl_s004_cnn_e10"]).set_index("variant")
     assert shown.loc["s004_cnn", "note"] == "same run as ctl_s004_cnn_e10 under this profile"
     assert shown.loc["s004_cnn_dropout", "note"] == ""
+    # a baseline named by two studies is still not "the same run as" itself
+    assert cf.same_run_notes(runs, baselines=["ctl_s004_cnn_e10"] * 2) == {
+        "s004_cnn": "same run as ctl_s004_cnn_e10 under this profile"}
     assert "same run" not in cf.findings_problems(findings)  # not a problem, just a fact
 
 
@@ -121,13 +124,13 @@ def test_runs_and_findings_tables_show_the_under_trained_flag(project):
     runs = ctx.study_runs("normalization")
     flags = cf.under_trained_column(runs)
     assert flags == {"s003_net": "no", "ctl_s003_net_unit": "no",
-                     "s003_net_zscore": "yes (3 of 3 seeds)"}
+                     "s003_net_zscore": "yes (2 of 2 seeds)"}
     note = cf.convergence_note(runs)
-    assert note.startswith("**Convergence.** 6 of 9 runs are free of the under-trained flag")
+    assert note.startswith("**Convergence.** 4 of 6 runs are free of the under-trained flag")
     assert "s003_net_zscore (still improving: lowest validation loss at epoch 8 of 8" in note
     table = cf.findings_display(cf.chapter_findings(ctx, ["normalization"], **FAST))
     row = table.set_index("variant").loc["s003_net_zscore"]
-    assert row["verdict"] == "better" and row["under-trained"] == "s003_net_zscore (3 seeds)"
+    assert row["verdict"] == "better" and row["under-trained"] == "s003_net_zscore (2 seeds)"
     assert row["note"] == "rests on under-trained runs"
     assert table.set_index("variant").loc["ctl_s003_net_unit", "under-trained"] == "no"
 

@@ -54,7 +54,7 @@ def same_run_notes(runs_by_variant: Mapping[str, Sequence[Any]],
     of them is (``baselines``), else the earlier in the mapping's order."""
     first: dict[frozenset, str] = {}
     notes = {}
-    preferred = [n for n in baselines if n in runs_by_variant]
+    preferred = [n for n in dict.fromkeys(baselines) if n in runs_by_variant]
     order = preferred + [n for n in runs_by_variant if n not in preferred]
     for name in order:
         runs = runs_by_variant[name]
@@ -90,9 +90,12 @@ def under_trained_column(runs_by_variant: Mapping[str, Sequence[Any]],
     return column
 
 
-def convergence_note(runs_by_variant: Mapping[str, Sequence[Any]], **options: Any) -> str:
-    """Markdown: how many runs are free of the under-trained flag, and why each flagged
-    variant is flagged (its first flagged run's reason)."""
+def convergence_note(runs_by_variant: Mapping[str, Sequence[Any]], *, detail: int = 12,
+                     **options: Any) -> str:
+    """Markdown: how many runs (each run key once) are free of the under-trained flag,
+    and why the flagged ones are flagged: each flagged variant with its first flagged
+    run's reason when there are at most ``detail`` of them, else the variants grouped by
+    kind of reason (still improving, too short to tell, no validation history)."""
     total = flagged = 0
     reasons: dict[str, str] = {}
     seen = set()
@@ -111,8 +114,17 @@ def convergence_note(runs_by_variant: Mapping[str, Sequence[Any]], **options: An
     text = (f"**Convergence.** {total - flagged} of {total} runs are free of the under-trained "
             "flag (a run is flagged when its lowest validation loss falls in its last epochs "
             "while validation accuracy is still rising, or when it is too short to tell).")
-    if reasons:
+    if reasons and len(reasons) <= detail:
         text += " Flagged: " + "; ".join(f"{n} ({why})" for n, why in reasons.items()) + "."
+    elif reasons:
+        kinds: dict[str, list[str]] = {}
+        for name, why in reasons.items():
+            kind = ("still improving" if why.startswith("still improving") else
+                    "too few epochs to tell" if "too few" in why else
+                    "no validation history" if why.startswith("no validation") else "other")
+            kinds.setdefault(kind, []).append(name)
+        text += " Flagged: " + "; ".join(f"{kind}: {', '.join(names)}"
+                                          for kind, names in kinds.items()) + "."
     return text
 
 
@@ -323,7 +335,9 @@ def claims_display(results: Sequence[Any]) -> pd.DataFrame:
 
 
 def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'s' * (n != 1)}"
+    if n == 1:
+        return f"1 {word}"
+    return f"{n} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
 
 
 def discussion_markdown(findings: Mapping[str, StudyFindings], results: Sequence[Any], *,
@@ -369,12 +383,21 @@ def discussion_markdown(findings: Mapping[str, StudyFindings], results: Sequence
                 f"seed {r.claim.seed}: {r.claim.statement.rstrip('.')} (Δ = "
                 f"{_points(r.diff)} points, 95 % CI {_points(r.ci_low, False)} to "
                 f"{_points(r.ci_high, False)})" for r in outcome[INCONCLUSIVE]) + ".")
-    flagged = [f"{c.variant} vs {c.baseline}" for c in tested if c.under_trained]
+    flagged = [c for c in tested if c.under_trained]
     if flagged:
-        parts.append(f"**Under-trained runs.** {_count(len(flagged), 'tested comparison')} "
-                     f"rest{'s' * (len(flagged) == 1)} on runs that were still improving (or too "
-                     f"short to tell) when training stopped: {', '.join(flagged)}. Their "
-                     "differences may change with longer training.")
+        rest = "rests" if len(flagged) == 1 else "rest"
+        if len(flagged) == len(tested):
+            who = f"Every tested comparison ({len(tested)}) {rest}"
+        else:
+            who = f"{len(flagged)} of {len(tested)} tested comparisons {rest}"
+        if len(flagged) <= 8:
+            where = ": " + ", ".join(f"{c.variant} vs {c.baseline}" for c in flagged)
+        else:
+            studies = list(dict.fromkeys((titles or {}).get(c.study, c.study) for c in flagged))
+            where = " (in " + "; ".join(studies) + ")"
+        parts.append(f"**Under-trained runs.** {who} on runs that were still improving (or "
+                     f"too short to tell) when training stopped{where}. Their differences may "
+                     "change with longer training.")
     if runs is not None:
         parts.append(convergence_note(runs))
     return "\n\n".join(parts)
