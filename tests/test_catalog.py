@@ -197,9 +197,9 @@ def test_controls_stay_distinct_or_are_one_run_on_purpose():
     demo = {v.name: v.epochs for v in plan("demo", names=["s000_cnn1", "ctl_cnn1_e5"])}
     assert demo == {"s000_cnn1": 2, "ctl_cnn1_e5": 1}
     assert frozenset({"s000_cnn1", "ctl_cnn1_e5"}) in pairs["smoke"]  # 1 epoch: cannot split
-    # sample gives the 5-epoch seed variants their control's 10 epochs: one run each
+    # sample gives a few variants their epoch-matched control's budget: one run each
     assert pairs["sample"] == {frozenset({"s000_cnn1", "ctl_cnn1_e5"}),
-                               frozenset({"s004_cnn", "ctl_s004_cnn_e10"})}
+                               frozenset({"s004_cnn_dropout", "ctl_s004_dropout_e15"})}
 
 
 def test_seed_protocol_profile_trains_on_every_image_and_keeps_the_last_epoch():

@@ -90,12 +90,13 @@ def project(tmp_path, synthetic_dir):
 
 
 # ----------------------------------------------------------------- collapsed controls
-def test_a_control_the_profile_collapses_is_marked_same_run_in_the_chapter_tables(project):
-    root, store, fp = project
-    # sample gives s004_cnn (5 epochs in the seed) its control's 10: one configuration
+def test_a_control_the_profile_collapses_is_marked_same_run_in_the_chapter_tables(tmp_path):
+    # smoke trains one epoch: s004_cnn (5 epochs in the seed) and its 10-epoch control
+    # ctl_s004_cnn_e10 become one configuration, inside the dropout study
+    store, fp = make_project(tmp_path, "synthetic", profile="smoke")
     fill(store, fp, "dropout", {"ctl_s004_cnn_e10": 0.60, "s004_cnn": 0.60,
-                                "s004_cnn_dropout": 0.62})
-    ctx = open_context("05-regularization", studies=["dropout"], root=root)
+                                "s004_cnn_dropout": 0.62}, profile="smoke")
+    ctx = open_context("05-regularization", studies=["dropout"], root=tmp_path)
     runs = ctx.study_runs("dropout")
     assert {r.key for r in runs["s004_cnn"]} == {r.key for r in runs["ctl_s004_cnn_e10"]}
     findings = cf.chapter_findings(ctx, ["dropout"], **FAST)
@@ -104,7 +105,7 @@ def test_a_control_the_profile_collapses_is_marked_same_run_in_the_chapter_table
     table = cf.findings_display(findings).set_index("variant")
     assert table.loc["s004_cnn", "note"] == "same run as ctl_s004_cnn_e10 under this profile"
     assert table.loc["s004_cnn", "Δ test acc (pts)"] == "–"
-    assert table.loc["s004_cnn_dropout", "shared seeds"] == "2"  # the sample's seeds here
+    assert table.loc["s004_cnn_dropout", "shared seeds"] == "1"
     shown = cf.show_runs_table(pd.DataFrame({"variant": list(runs)}), runs,
                                baselines=["ctl_s004_cnn_e10"]).set_index("variant")
     assert shown.loc["s004_cnn", "note"] == "same run as ctl_s004_cnn_e10 under this profile"
@@ -113,6 +114,23 @@ def test_a_control_the_profile_collapses_is_marked_same_run_in_the_chapter_table
     assert cf.same_run_notes(runs, baselines=["ctl_s004_cnn_e10"] * 2) == {
         "s004_cnn": "same run as ctl_s004_cnn_e10 under this profile"}
     assert "same run" not in cf.findings_problems(findings)  # not a problem, just a fact
+
+
+def test_sample_runs_tables_name_the_run_two_studies_share(project):
+    root, store, fp = project
+    # sample gives s004_cnn_dropout (10 epochs in the seed) its 15-epoch control's budget
+    fill(store, fp, "dropout", {"ctl_s004_cnn_e10": 0.6, "s004_cnn_dropout": 0.6})
+    fill(store, fp, "batch_norm", {"ctl_s004_dropout_e15": 0.6, "s004_cnn_bn": 0.7})
+    ctx = open_context("05-regularization", studies=["dropout", "batch_norm"], root=root)
+    by_study = {s: ctx.study_runs(s) for s in ("dropout", "batch_norm")}
+    merged = cf.study_runs_with_duplicates(by_study)
+    shown = cf.show_runs_table(pd.DataFrame({"variant": list(merged)}), merged,
+                               baselines=["ctl_s004_cnn_e10", "ctl_s004_dropout_e15"])
+    notes = dict(zip(shown["variant"], shown["note"]))
+    assert notes["s004_cnn_dropout"] == "same run as ctl_s004_dropout_e15 under this profile"
+    assert notes["ctl_s004_dropout_e15"] == notes["s004_cnn_bn"] == ""
+    findings = cf.chapter_findings(ctx, ["dropout", "batch_norm"], **FAST)
+    assert findings["batch_norm"].comparison("s004_cnn_bn").n_seeds == 2
 
 
 # ----------------------------------------------------------------- convergence column
