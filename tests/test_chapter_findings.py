@@ -246,3 +246,13 @@ def test_findings_chapter_says_reversed_when_the_store_reverses_a_claim(tmp_path
     assert re.search(r"\|\s*reversed\s*\|", row) and "−20.0" in row
     published = json.loads((tmp_path / "notebooks" / "09-findings.vars.json").read_text())
     assert published["findings"]["claims"]["reversed"] == "1"
+
+
+def test_runs_without_a_validation_split_are_not_called_under_trained():
+    from cifar_core.analysis.records import RunRecord
+
+    no_val = PLATEAU.assign(val_loss=np.nan, val_accuracy=np.nan)  # a seed-protocol run
+    runs = {"a": [RunRecord("k", 0, np.ones(4, bool), history=no_val)],
+            "b": [RunRecord("j", 0, np.ones(4, bool), history=RISING)]}
+    assert cf.under_trained_column(runs) == {"a": "not checked (no validation split)", "b": "yes"}
+    assert "no validation history: a" in cf.convergence_note(runs, detail=0)

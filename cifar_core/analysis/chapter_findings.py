@@ -73,14 +73,17 @@ def under_trained_column(runs_by_variant: Mapping[str, Sequence[Any]],
                          **options: Any) -> dict[str, str]:
     """``{variant: "no" | "yes" | "2 of 3 seeds"}``: how many of a variant's runs the
     convergence flag (:func:`~cifar_core.analysis.convergence.convergence`) marks as
-    under-trained; ``"–"`` for a variant without runs."""
+    under-trained; ``"–"`` for a variant without runs, ``"not checked (no validation
+    split)"`` for runs trained without one (a seed-protocol build)."""
     column = {}
     for name, runs in runs_by_variant.items():
         runs = [r for r in runs if r is not None]
-        flagged = sum(convergence(getattr(r, "history", None), **options).under_trained
-                      for r in runs)
+        verdicts = [convergence(getattr(r, "history", None), **options) for r in runs]
+        flagged = sum(v.under_trained for v in verdicts)
         if not runs:
             column[name] = "–"
+        elif all(v.epochs == 0 for v in verdicts):
+            column[name] = "not checked (no validation split)"
         elif flagged == 0:
             column[name] = "no"
         elif flagged == len(runs):
