@@ -390,12 +390,12 @@ _PROFILES = (
             full_only=HEAVY | {"s003_vgg16_b3", "ctl_vgg16_b3_frozen"}),
     Profile("sample", "the real images of ../shared/data/cifar-10-sample (5,085 train / "
                       "1,017 test), epochs chosen per model family so that runs reach their "
-                      "plateau on the slice (10 for seed 000's CNNs, 10–30 for the 50–200-epoch "
-                      "schedules, the flagship's own 16), two seeds (three for the flagship, "
-                      "one for seed 002's Model 2/3, seed 003's 100-epoch net and the optimizer "
-                      "study); WRN-16-8 and whole-VGG16 variants run in the full profile only",
+                      "plateau on the slice (10 for seed 000's CNNs, 15-25 for the 50-100-epoch "
+                      "schedules, the flagship's own 16), one to three seeds per family (see "
+                      "the findings tables' shared seeds); WRN-16-8, whole VGG16 and seed "
+                      "002's Model 3-x run in the full profile only",
             data="cifar10", seeds=(0, 1, 2), epochs=sample_budget.epochs(),
-            variant_seeds=sample_budget.seeds(), full_only=HEAVY),
+            variant_seeds=sample_budget.seeds(), full_only=sample_budget.SAMPLE_FULL_ONLY),
     Profile("smoke", "a check that the whole pipeline works, in a couple of minutes: "
                      "synthetic data (400 train / 200 test images), one epoch, one seed; "
                      "its numbers mean nothing (the test suite builds it end to end)",
