@@ -6,7 +6,9 @@ Nothing here reads ../shared or the network.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +40,58 @@ def tiny_dataset(synthetic_dir):
     from cifar_core.data import load_dataset
 
     return load_dataset(synthetic_dir)
+
+
+SMOKE_COPIED = ("analyses", "index.qmd", "references.bib", ".gitignore", "_quarto.yml",
+                "_quarto-demo.yml", "_quarto-sample.yml", "_quarto-full.yml", "_quarto-smoke.yml")
+
+
+@pytest.fixture(scope="session")
+def smoke_build(tmp_path_factory):
+    """The `smoke` profile built once per test session into a copy of the project
+    (trains every demo variant for one epoch, executes all analyses, renders HTML and
+    PDF with the built-in renderer): ``(root, runs_dir, BuildResult)``. Shared by the
+    end-to-end test and the browser and PDF checks, so the report is built once."""
+    import shutil
+
+    from cifar_core.build.build import build
+
+    project = Path(__file__).resolve().parent.parent
+    root = tmp_path_factory.mktemp("project")
+    for name in SMOKE_COPIED:
+        source = project / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, root / name)
+    runs = root / "runs"
+    result = build(profile="smoke", root=root, runs_dir=str(runs), to=("html", "pdf"),
+                   renderer="builtin")
+    return root, runs, result
+
+
+@contextlib.contextmanager
+def two_node_ray_cluster():
+    """A real Ray cluster on loopback: a head node and a second worker node, one CPU
+    each, with quick node-failure detection; this process is connected to it.
+    Yields ``(cluster, worker_node)``."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    repo = str(Path(__file__).resolve().parents[1])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])))
+        patch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+        patch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+        node_args = {"num_cpus": 1, "object_store_memory": 100 * 2**20}
+        cluster = Cluster(initialize_head=True, head_node_args={
+            **node_args, "include_dashboard": False,
+            "_system_config": {"health_check_period_ms": 500,
+                               "health_check_failure_threshold": 3}})
+        worker = cluster.add_node(**node_args)
+        ray.init(address=cluster.address, log_to_driver=False)
+        try:
+            yield cluster, worker
+        finally:
+            ray.shutdown()
+            cluster.shutdown()

@@ -2,7 +2,8 @@
 
 `stub_project` copies the real `index.qmd`, `_quarto*.yml`, `references.bib` and
 `.gitignore` into a folder and writes, for every `{{< embed >}}` of the article, an
-executed notebook cell of the right kind: a PNG for `fig-` labels, a markdown pipe table
+executed notebook cell of the right kind: a PNG with a caption and alternative text (in
+the cell metadata, where the build puts it) for `fig-` labels, a markdown pipe table
 for `tbl-` labels and, for the notes cells, callouts whose titles are `##` headers (what
 made the built-in renderer print "Section 4.12"). Every `{{< var >}}` gets a value.
 """
@@ -51,9 +52,11 @@ def display(data: dict) -> nbformat.NotebookNode:
 def stub_cell(label: str, png: bytes) -> nbformat.NotebookNode:
     """An executed cell of the kind its label names."""
     if label.startswith("fig-"):
-        return code_cell(f'#| label: {label}\n#| fig-cap: "Stub figure {label}."\nplot()',
+        cell = code_cell(f'#| label: {label}\n#| fig-cap: "Stub figure {label}."\nplot()',
                          [display({"image/png": base64.b64encode(png).decode(),
                                    "text/plain": "<Figure>"})])
+        cell.metadata["fig-alt"] = f"Stub figure {label}. x axis epoch; lines: val from 0.2 to 0.7."
+        return cell
     if label.startswith("tbl-"):
         return code_cell(f'#| label: {label}\n#| tbl-cap: "Stub table {label}."\nshow()',
                          [display({"text/markdown": "| variant | test acc |\n|:--|--:|\n"

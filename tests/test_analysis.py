@@ -250,3 +250,31 @@ def test_time_curves_average_seeds_per_epoch_and_plot_seconds_in_percent():
                            "slow": [SimpleNamespace(metrics={"wall_time_s": 300.0})]})
     assert tables.seconds_text(table, "fast") == "45 s" and tables.seconds_text(table, "slow") == "5.0 min"
     assert tables.seconds_text(table, "absent") == "n/a"
+
+
+def test_flagged_runs_are_one_callout_with_a_row_each_and_each_meaning_once():
+    runs = {"deep": [fake_run(3, train_accuracy=0.855, test_accuracy=0.102)],
+            "wide": [fake_run(0, train_accuracy=0.975, test_accuracy=0.64),
+                     fake_run(1, train_accuracy=0.95, test_accuracy=0.70)]}
+    text = present.callout(flags.run_anomalies(runs, 10))
+    assert text.count("::: {.callout-warning}") == 1 and "## Flagged runs (3)" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows == ["| run | flag | numbers |",
+                    "| deep (seed 3) | chance level | test 10.2%, train 85.5% |",
+                    "| wide (seed 0) | large gap | train 97.5%, test 64.0%: gap 33.5 points |",
+                    "| wide (seed 1) | large gap | train 95.0%, test 70.0%: gap 25.0 points |"]
+    assert text.count("the model memorizes the training set") == 1
+    assert "**Large gap** (2 runs): training accuracy exceeds test accuracy by more than 15 " \
+           "points" in text
+    assert "**Chance level** (1 run):" in text and "Do not interpret it." in text
+
+
+def test_tables_are_shown_as_markdown_and_text_never_html(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda data, raw=False: shown.append(data))
+    present.show_table(pd.DataFrame({"variant": ["a"], "acc": [0.5]}), synthetic=True)
+    [bundle] = shown
+    assert set(bundle) == {"text/markdown", "text/plain"}   # text/html makes Quarto use CDNs
+    assert "variant [SYNTHETIC DATA]" in bundle["text/markdown"]

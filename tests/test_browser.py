@@ -1,6 +1,8 @@
-"""The self-contained HTML as a browser shows it (headless Chromium) and the PDF as
-printed pages (poppler). Skipped with the reason when Chromium or poppler is missing;
-screenshots and page images go to test-output/ (git-ignored)."""
+"""The report as a reader gets it: the smoke build's self-contained HTML in a browser
+(headless Chromium) and its PDF as printed pages (poppler). The report is the session's
+smoke build (tests/conftest.py `smoke_build`, shared with the end-to-end test).
+Skipped with the reason when Chromium or poppler is missing; screenshots and page
+images go to test-output/ (git-ignored)."""
 from __future__ import annotations
 
 import importlib.util
@@ -9,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from cifar_core.render import render
 from cifar_core.render.browser import find_chromium, inspect_page
 from cifar_core.render.pdfcheck import check_pdf
-from tests.render_fixtures import ROOT, png_bytes, stub_project
+from tests.render_fixtures import ROOT
 
-pytestmark = pytest.mark.slow   # starts a browser (~3 s a page) and renders a report
+pytestmark = pytest.mark.slow   # builds the smoke report (once a session) and starts a browser
 OUTPUT = ROOT / "test-output"
 needs_chromium = pytest.mark.skipif(
     find_chromium() is None or importlib.util.find_spec("websocket") is None,
@@ -24,38 +25,36 @@ needs_poppler = pytest.mark.skipif(
     shutil.which("pdftoppm") is None or shutil.which("pdfinfo") is None,
     reason="pdftoppm/pdfinfo not on PATH (Debian: `apt-get install poppler-utils`)")
 
+#: What a reader can do with the long tables once the page has loaded.
+TABLES = """(() => ({
+  interactive: Number(document.documentElement.dataset.interactiveTables),
+  searchable: document.querySelectorAll('.dt-search input').length,
+  paged: document.querySelectorAll('.dt-paging').length,
+  banner_top: document.querySelector('.synthetic-banner')?.getBoundingClientRect().top,
+  toc_top: document.querySelector('#TOC')?.getBoundingClientRect().top,
+}))()"""
+
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> Path:
-    """The real article over stub notebooks, rendered by the built-in renderer."""
-    project = stub_project(tmp_path_factory.mktemp("browser"), png_bytes(8, 4, 100))
-    render(project, renderer="builtin", profile="smoke", log=None)
-    return project / "_site"
+def site(smoke_build) -> Path:
+    root, _, result = smoke_build
+    assert result.exit_code == 0, [a.name for a in result.failed]
+    return root / "_site"
 
 
-def _built_site() -> Path:
-    site = ROOT / "_site"
-    if not (site / "index.html").is_file():
-        pytest.skip("no built report in this checkout (`cifar-report build --profile smoke`)")
-    return site
-
-
-def _assert_reads_well(html: Path, name: str) -> None:
-    page = inspect_page(html, width=1280, screenshot=OUTPUT / f"{name}-first-screen.png")
-    print(f"screenshot: {page.screenshots[0]}")
+@needs_chromium
+def test_the_built_report_loads_without_errors_broken_images_or_overflow(site):
+    page = inspect_page(site / "index.html", width=1280, evaluate=(TABLES,),
+                        screenshot=OUTPUT / "smoke-first-screen.png",
+                        element=("#fig-summary-pareto", OUTPUT / "smoke-figure.png"))
+    print("screenshots:", *page.screenshots)
     assert page.problems() == []
-    assert page.title and page.lang == "en"
-    assert page.screenshots[0].stat().st_size > 10_000
-
-
-@needs_chromium
-def test_the_html_loads_without_errors_broken_images_or_overflow(report):
-    _assert_reads_well(report / "index.html", "stub")
-
-
-@needs_chromium
-def test_the_built_report_loads_without_errors_broken_images_or_overflow():
-    _assert_reads_well(_built_site() / "index.html", "built")
+    assert page.title.startswith("Rebuilding five CIFAR-10 studies") and page.lang == "en"
+    assert all(p.stat().st_size > 10_000 for p in page.screenshots)
+    [tables] = page.evaluated
+    assert tables["interactive"] >= 3 and tables["searchable"] == tables["interactive"]
+    assert tables["paged"] >= 1
+    assert 0 <= tables["banner_top"] < tables["toc_top"] and tables["banner_top"] < 900
 
 
 @needs_chromium
@@ -74,15 +73,9 @@ def test_the_browser_check_sees_what_a_reader_would(tmp_path):
 
 
 @needs_poppler
-def test_every_pdf_page_renders_and_nothing_is_wider_than_the_text(report):
-    pdf = check_pdf(report / "index.pdf", OUTPUT / "stub-pages")
+def test_every_pdf_page_renders_and_nothing_is_wider_than_the_text(site):
+    pdf = check_pdf(site / "index.pdf", OUTPUT / "smoke-pages")
     assert pdf.pages >= 10 and len(pdf.images) == pdf.pages
-    assert pdf.problems() == []
-
-
-@needs_poppler
-def test_the_built_pdf_pages_render_within_the_text_block():
-    pdf = check_pdf(_built_site() / "index.pdf", OUTPUT / "built-pages")
     assert pdf.problems() == []
 
 

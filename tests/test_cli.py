@@ -45,7 +45,7 @@ def trained_store(tmp_path_factory, data_dir, variant_file):
     """`train` run twice on the same variant file: output of both calls."""
     runs = tmp_path_factory.mktemp("runs")
     argv = ["train", str(variant_file), "--data", str(data_dir), "--limit-per-batch", "60",
-            "--runs", str(runs)]
+            "--runs", str(runs), "--verbose"]
     outputs = []
     for _ in range(2):
         code, out, err = run_cli(argv)
@@ -157,3 +157,48 @@ def test_list_text_shows_counts_and_percentages(tmp_path):
                             "--profile", "full"])
     line = next(row for row in out.splitlines() if row.strip().startswith("s004_final "))
     assert code == 0 and "1,856,650" in line and "75.8 %" in line
+
+
+# ---------------------------------------------------------------------- report commands
+@pytest.fixture
+def chapter_project(tmp_path, monkeypatch):
+    """A project with one tiny chapter that reads the s004_mlp runs."""
+    import shutil
+
+    root = tmp_path / "project"
+    (root / "analyses").mkdir(parents=True)
+    shutil.copy2(Path(__file__).resolve().parents[1] / "_quarto.yml", root / "_quarto.yml")
+    (root / "analyses" / "a1.py").write_text(
+        '# %% tags=["parameters"]\n'
+        'variants: list[str] | None = ["s004_mlp"]  # runs to read\n'
+        'seeds: int | list[int] | None = None  # the profile\'s seeds\n'
+        'label: str = "x"  # a string\n'
+        '# %%\nfrom cifar_core.analysis.context import open_context\n'
+        'ctx = open_context("a1", variants=variants, seeds=seeds)\n'
+        'ctx.publish({"a1": {"label": label, "runs": len(ctx.runs_of())}})\n')
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("CIFAR_REPORT_RUNS", raising=False)
+    return root
+
+
+def test_analysis_with_an_unknown_parameter_exits_2_and_trains_nothing(chapter_project):
+    code, _, err = run_cli(["analysis", "a1", "-p", "runs_dir", "/tmp/x", "--profile", "smoke"])
+    assert code == 2 and "unknown parameter 'runs_dir'" in err and "label: str = 'x'" in err
+    code, _, err = run_cli(["analysis", "a1", "-p", "variants", "[s004_mpl]", "--profile", "smoke"])
+    assert code == 2 and "unknown variant 's004_mpl'; did you mean s004_mlp" in err
+    assert not (chapter_project / "runs").exists() and not (chapter_project / "notebooks").exists()
+
+
+def test_a_quiet_analysis_shows_progress_logs_detail_and_status_shows_the_override(chapter_project):
+    import re
+
+    code, out, err = run_cli(["analysis", "a1", "-p", "label", "no", "--profile", "smoke",
+                              "--jobs", "1"])
+    assert code == 0, err
+    logs = sorted((chapter_project / "_build" / "logs").glob("analysis-*.log"))
+    detail = logs[-1].read_text()
+    assert "training s004_mlp [" in detail and "executed a1 in" in detail
+    assert not re.search(r"\x1b\[", detail), "no terminal escape codes in the log"
+    assert "Epoch 1/1" not in out and "training s004_mlp" not in out
+    code, out, _ = run_cli(["status"])
+    assert code == 0 and "smoke   a1: label = \"no\"" in out

@@ -207,9 +207,15 @@ def no_local_data(monkeypatch, tmp_path):
     return tmp_path / "keras-home" / "datasets"
 
 
-def _fake_keras(monkeypatch, load_data):
-    fake = types.SimpleNamespace(datasets=types.SimpleNamespace(
-        cifar10=types.SimpleNamespace(load_data=load_data)))
+def _fake_keras(monkeypatch, get_file):
+    """A stand-in Keras whose ``utils.get_file`` runs ``get_file()``; its
+    ``datasets.cifar10.load_data`` (which unpickles unsafely) must never be called."""
+    def unsafe_load_data():
+        pytest.fail("keras.datasets.cifar10.load_data unpickles with the stock pickle")
+
+    fake = types.SimpleNamespace(
+        utils=types.SimpleNamespace(get_file=lambda fname, origin, extract: get_file()),
+        datasets=types.SimpleNamespace(cifar10=types.SimpleNamespace(load_data=unsafe_load_data)))
     monkeypatch.setitem(sys.modules, "keras", fake)
 
 
@@ -235,6 +241,34 @@ def test_download_then_read_from_the_keras3_cache(monkeypatch, no_local_data):
     assert ds.source.startswith("keras-download:") and len(ds.x_train) == 60
     _fake_keras(monkeypatch, lambda: pytest.fail("downloaded although cached"))
     assert load_dataset().source.startswith("keras-cache:")
+
+
+def test_a_downloaded_poisoned_batch_is_refused_and_nothing_runs(monkeypatch, no_local_data,
+                                                               tmp_path):
+    target = tmp_path / "pwned"
+
+    def download_poison():
+        folder = no_local_data / "cifar-10-batches-py-target" / "cifar-10-batches-py"
+        write_batches(folder, *_arrays(), NAMES, synthetic=False)
+        (folder / "data_batch_1").write_bytes(
+            pickle.dumps({b"data": _RunsCommand(target), b"labels": [0]}, protocol=2))
+
+    _fake_keras(monkeypatch, download_poison)
+    with pytest.raises(DataError, match=r"data_batch_1: refused .*system'"):
+        load_dataset()
+    assert not target.exists()
+
+
+def test_a_poisoned_batch_in_the_keras_cache_is_refused(monkeypatch, no_local_data, tmp_path):
+    target = tmp_path / "pwned"
+    folder = no_local_data / "cifar-10-batches-py"
+    write_batches(folder, *_arrays(), NAMES, synthetic=False)
+    (folder / "test_batch").write_bytes(
+        pickle.dumps({b"data": _OpensFile(target), b"labels": [0]}, protocol=2))
+    _fake_keras(monkeypatch, lambda: pytest.fail("downloaded although cached"))
+    with pytest.raises(DataError, match=rf"{folder / 'test_batch'}: refused .*open'"):
+        load_dataset()
+    assert not target.exists()
 
 
 def test_cifar10_dir_comes_before_the_keras_cache(monkeypatch, no_local_data, official_dir):

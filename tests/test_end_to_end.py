@@ -3,6 +3,8 @@ every study of the demo report) into a copy of the project, then check the artic
 
 This is the slowest test (a couple of minutes on 2 cores): it trains every demo variant
 for one epoch on 320 images, executes all nine analysis notebooks and renders HTML + PDF.
+The build is the session fixture ``smoke_build`` (tests/conftest.py); the browser and
+PDF checks (tests/test_browser.py) read the same report.
 """
 from __future__ import annotations
 
@@ -19,25 +21,15 @@ from cifar_core.build.build import build
 from cifar_core.render import EMBEDDED_LABELS, REQUIRED_VARIABLES
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
+from tests.conftest import SMOKE_COPIED as COPIED
 
 PROJECT = Path(__file__).resolve().parent.parent
-COPIED = ("analyses", "index.qmd", "references.bib", ".gitignore", "_quarto.yml",
-          "_quarto-demo.yml", "_quarto-sample.yml", "_quarto-full.yml", "_quarto-smoke.yml")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("project")
-    for name in COPIED:
-        source = PROJECT / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, root / name)
-    runs = root / "runs"
-    result = build(profile="smoke", root=root, runs_dir=str(runs), to=("html", "pdf"),
-                   renderer="builtin")
-    return root, runs, result
+def built(smoke_build):
+    """The session's smoke build (tests/conftest.py), shared with tests/test_browser.py."""
+    return smoke_build
 
 
 def test_build_succeeds_and_writes_html_and_pdf(built):
@@ -63,6 +55,26 @@ def test_every_embed_and_variable_resolved(built):
         for part in key.split("."):
             node = node[part]
     assert "SYNTHETIC" in text  # the title page says the data is synthetic
+
+
+def test_the_page_has_a_language_a_title_alt_text_and_headings_in_order(built):
+    from cifar_core.render.quarto_checks import notebook_problems
+
+    text = (built[0] / "_site" / "index.html").read_text()
+    assert re.search(r'<html[^>]*\blang="en"', text)
+    assert re.search(r"<title>[^<]*CIFAR-10[^<]*</title>", text)
+    figures = re.findall(r'<figure id="(fig-[\w-]+)"[^>]*>\s*<img ([^>]*)>\s*<figcaption[^>]*>'
+                         r'(.*?)</figcaption>', text, re.S)
+    assert len(figures) == sum(1 for _, label in EMBEDDED_LABELS if label.startswith("fig-"))
+    for label, img, caption in figures:
+        alt = html.unescape(re.search(r'\balt="([^"]*)"', img).group(1))
+        caption = html.unescape(caption).replace("\u2019", "'")   # pandoc's smart quotes
+        words = re.sub(r"<[^>]+>|Figure\s\d+:", " ", caption).split()[:4]
+        assert alt.startswith(" ".join(words)) and len(alt) > len(" ".join(words)) + 10, label
+    levels = [int(n) for n in re.findall(r"<h([1-6])\b", text)]
+    assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), levels
+    assert [p for nb in sorted((built[0] / "notebooks").glob("*.ipynb"))
+            for p in notebook_problems(nb)] == []      # nothing that makes Quarto use a CDN
 
 
 def test_every_cross_reference_matches_its_target(built):
@@ -118,3 +130,36 @@ def test_knn_on_features_of_a_network_trained_from_scratch_runs_offline(built):
     # k-NN on VGG16 features says why it did not run: its base is a full-profile variant.
     table = (root / "notebooks" / "06-transfer.ipynb").read_text()
     assert re.search(r"s003_vgg16_knn \(k-NN[^|]*\|\s*not run: full profile only", table)
+
+
+@pytest.mark.ray
+def test_a_chapter_built_through_ray_equals_the_local_build(built, tmp_path):
+    """The smoke build's baselines chapter again, its runs trained by the Ray executor on
+    a two-node cluster into an empty store: same run keys, same metrics, same numbers."""
+    pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[ray]")')
+    from cifar_core.runs.executors import RayExecutor
+    from tests.conftest import two_node_ray_cluster
+
+    root, runs, _ = built
+    again = tmp_path / "project"
+    for name in COPIED:
+        source = PROJECT / name
+        if source.is_dir():
+            shutil.copytree(source, again / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, again / name)
+    with two_node_ray_cluster() as (cluster, _):
+        result = build(profile="smoke", root=again, runs_dir=str(tmp_path / "ray-runs"),
+                       analyses=["02-baselines"], render=False,
+                       executor=RayExecutor(address=cluster.address))
+    assert result.exit_code == 0 and result.trained
+    ray_store, local_store = RunStore(tmp_path / "ray-runs"), RunStore(runs)
+    timing = {"fit_time_s", "wall_time_s", "images_per_s"}
+    for run in ray_store.runs():
+        local = local_store.get(run.key)
+        assert local is not None, f"{run.name}: the Ray build made a key the local one did not"
+        assert {k: v for k, v in run.metrics.items() if k not in timing} == \
+            {k: v for k, v in local.metrics.items() if k not in timing}
+    ours = yaml.safe_load((again / "_variables.yml").read_text())["baselines"]
+    theirs = yaml.safe_load((root / "_variables.yml").read_text())["baselines"]
+    assert ours == theirs

@@ -94,6 +94,7 @@ def test_inline_code_starting_with_a_brace_is_refused(project):
     (lambda d: d["format"]["html"].update(theme={"light": "lux", "dark": "slate"}), "Google Fonts"),
     (lambda d: d["format"]["html"].update({"embed-resources": False}), "embed-resources"),
     (lambda d: d["project"].update(render=["index.qmd"]), "project.render"),
+    (lambda d: d["format"]["html"].pop("include-after-body"), "_tables.html"),
     (lambda d: d["manuscript"]["notebooks"].append({"notebook": "report/notebooks/x.ipynb"}),
      "not in notebooks/"),
 ])

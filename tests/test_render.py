@@ -92,6 +92,7 @@ def write_notebooks(nb_dir: Path, png: bytes) -> None:
     figure = code_cell('#| label: fig-demo-curves\n#| fig-cap: "Validation curves."\nplot()', [
         nbformat.v4.new_output("display_data", data={
             "image/png": base64.b64encode(png).decode(), "text/plain": "<Figure>"})])
+    figure.metadata["fig-alt"] = "Validation curves. lines: val from 0.2 to 0.7."
     nb1 = nbformat.v4.new_notebook(cells=[code_cell("x = 1", []), figure])
     table = code_cell('#| label: tbl-demo-scores\n#| tbl-cap: "Scores per model."\nshow()', [
         nbformat.v4.new_output("display_data", data={
@@ -168,6 +169,9 @@ def test_callouts_and_banner(rendered):
     assert 'class="callout callout-warning"' in html
     assert "Chance level" in html and "No anomalies were flagged." in html
     assert re.search(r'class="synthetic-banner".*SYNTHETIC DATA', html, re.S)
+    # on the first screen: above the title block and the table of contents
+    assert html.index('class="synthetic-banner"') < html.index('id="title-block-header"') \
+        < html.index('id="TOC"')
     assert "<style" in html and ".callout-warning" in html   # CSS inlined
 
 
@@ -271,20 +275,6 @@ def test_render_takes_the_built_profile_and_refuses_to_mislabel_it(project):
     assert "Sample profile" in text and "Demo profile" not in text
     with pytest.raises(RenderError, match="from profile 'sample'.*--profile sample"):
         render(project, renderer="builtin", to="html", profile="demo")
-
-
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the page script")
-def test_table_sort_keys_read_percent_suffixes_and_minus_signs():
-    import json
-    import subprocess
-
-    script = (Path(__file__).resolve().parents[1] / "cifar_core" / "render" / "assets"
-              / "sort-tables.html").read_text()
-    sort_key = script[script.index("function sortKey"):script.index("document.querySelectorAll")]
-    cells = ["68.9 ± 0.4 %", "1.71M", "714k", "\u221226.1", "12,230,010", "s000_mlp", "–"]
-    program = sort_key + f"console.log(JSON.stringify({json.dumps(cells)}.map(sortKey)));"
-    out = subprocess.run(["node", "-e", program], capture_output=True, text=True, check=True)
-    assert json.loads(out.stdout) == [68.9, 1_710_000, 714_000, -26.1, 12_230_010, "s000_mlp", "–"]
 
 
 def test_build_reports_a_render_error_as_its_message(project):

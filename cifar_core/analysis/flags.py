@@ -16,21 +16,30 @@ from cifar_core.analysis.tables import as_fraction, metric_value
 
 @dataclass(frozen=True)
 class Anomaly:
-    """A number a report must flag rather than interpret."""
+    """A number a report must flag rather than interpret.
+
+    ``message`` says it all in one sentence; for a table of many flagged runs,
+    ``evidence`` holds only this run's numbers and ``explanation`` what the kind means
+    (the same for every run flagged with the same options)."""
 
     kind: str  # chance_level | overfitting | large_gap | nan_loss
     message: str
+    evidence: str = ""
+    explanation: str = ""
 
 
 def _chance_level(metrics: Mapping[str, Any], num_classes: int, high_train: float) -> list[Anomaly]:
     test, train = metric_value(metrics, "test_accuracy"), metric_value(metrics, "train_accuracy")
     if math.isnan(test) or test > 1.5 / num_classes or not train >= high_train:
         return []
+    why = ("this points to an evaluation mismatch (different preprocessing or label order "
+           "between training and test), not to a model that learned nothing. Do not interpret it.")
     return [Anomaly("chance_level",
                     f"Test accuracy {test:.1%} is at chance level (1/{num_classes} = "
-                    f"{1 / num_classes:.1%}) while training accuracy is {train:.1%}: this points "
-                    "to an evaluation mismatch (different preprocessing or label order between "
-                    "training and test), not to a model that learned nothing. Do not interpret it.")]
+                    f"{1 / num_classes:.1%}) while training accuracy is {train:.1%}: {why}",
+                    evidence=f"test {test:.1%}, train {train:.1%}",
+                    explanation=f"test accuracy at chance level (≤ 1.5/{num_classes}) while "
+                                f"training accuracy is high: {why}")]
 
 
 def _large_gap(metrics: Mapping[str, Any], threshold: float) -> list[Anomaly]:
@@ -40,7 +49,12 @@ def _large_gap(metrics: Mapping[str, Any], threshold: float) -> list[Anomaly]:
     return [Anomaly("large_gap",
                     f"Training accuracy {train:.1%} exceeds test accuracy {test:.1%} by "
                     f"{(train - test) * 100:.1f} points (> {threshold * 100:.0f}): the model "
-                    "memorizes the training set.")]
+                    "memorizes the training set.",
+                    evidence=f"train {train:.1%}, test {test:.1%}: "
+                             f"gap {(train - test) * 100:.1f} points",
+                    explanation=f"training accuracy exceeds test accuracy by more than "
+                                f"{threshold * 100:.0f} points: the model memorizes the "
+                                "training set.")]
 
 
 def _overfitting(history: pd.DataFrame | None, window: int, tolerance: float) -> list[Anomaly]:
@@ -58,7 +72,14 @@ def _overfitting(history: pd.DataFrame | None, window: int, tolerance: float) ->
                     f"Validation loss rose from {val[best]:.3f} (epoch {epochs[best]}) to "
                     f"{val[-1]:.3f} (epoch {epochs[-1]}) while training loss kept falling "
                     f"({train[best]:.3f} → {train[-1]:.3f}): the model overfits after epoch "
-                    f"{epochs[best]}.")]
+                    f"{epochs[best]}.",
+                    evidence=f"val loss {val[best]:.3f} (epoch {epochs[best]}) → "
+                             f"{val[-1]:.3f} (epoch {epochs[-1]}), train loss "
+                             f"{train[best]:.3f} → {train[-1]:.3f}",
+                    explanation=f"validation loss rose more than {tolerance:.0%} above its "
+                                f"minimum, reached more than {window} epochs before the end, "
+                                "while training loss kept falling: the model overfits after "
+                                "that epoch.")]
 
 
 def _nan_loss(metrics: Mapping[str, Any], history: pd.DataFrame | None) -> list[Anomaly]:
@@ -70,8 +91,11 @@ def _nan_loss(metrics: Mapping[str, Any], history: pd.DataFrame | None) -> list[
                 values.extend(history[column].to_numpy(float).tolist())
     if not any(math.isnan(v) or math.isinf(v) for v in values):
         return []
-    return [Anomaly("nan_loss", "The loss became NaN or infinite during training: the run "
-                    "diverged (learning rate too high, or bad inputs); its numbers are meaningless.")]
+    why = ("the run diverged (learning rate too high, or bad inputs); its numbers are "
+           "meaningless.")
+    return [Anomaly("nan_loss", f"The loss became NaN or infinite during training: {why}",
+                    evidence="loss NaN or infinite",
+                    explanation=f"the loss became NaN or infinite during training: {why}")]
 
 
 def find_anomalies(metrics: Mapping[str, Any], history: pd.DataFrame | None = None,

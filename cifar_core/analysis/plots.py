@@ -25,11 +25,22 @@ sns.set_theme(style="whitegrid", context="notebook")
 PALETTE = "tab10"
 
 
-def show(fig: plt.Figure) -> None:
-    """Display ``fig`` as exactly one image output of the current cell, then close it."""
+#: Where :func:`show` puts the figure's description in the image output's metadata.
+ALT_METADATA_KEY = "cifar-report/alt"
+
+
+def show(fig: plt.Figure, *, alt: str | None = None) -> None:
+    """Display ``fig`` as exactly one image output of the current cell, then close it.
+
+    The output's ``image/png`` metadata carries a description of what the figure shows
+    (``alt``, else :func:`cifar_core.analysis.figure_text.describe_figure`); the build
+    puts the cell's caption and this description into its ``fig-alt`` option."""
     from IPython.display import display
 
-    display(fig)
+    from cifar_core.analysis.figure_text import describe_figure
+
+    text = alt if alt is not None else describe_figure(fig)
+    display(fig, metadata={"image/png": {ALT_METADATA_KEY: text}})
     plt.close(fig)
 
 

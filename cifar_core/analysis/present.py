@@ -1,6 +1,10 @@
 """Showing results in a notebook so that both Jupyter and the report read them:
-tables as one output with markdown (what the article embeds) and HTML, markdown notes,
+tables as markdown (what the article embeds; Jupyter renders it too), markdown notes,
 and Quarto callouts.
+
+No output carries ``text/html``: for any HTML output in an embedded notebook Quarto adds
+require.js and jquery from a CDN to the page (docs/quarto.md, 6). Sorting and filtering
+the long tables is added to the HTML page by the renderer (`cifar_core.render.tables`).
 """
 from __future__ import annotations
 
@@ -13,9 +17,10 @@ from cifar_core.analysis.flags import Anomaly
 
 def show_table(table: pd.DataFrame, *, synthetic: bool = False, index: bool = False,
                floatfmt: str = ".3f") -> None:
-    """Display ``table`` as one output carrying both a markdown pipe table (what the report
-    embeds) and HTML (what Jupyter shows). On synthetic data the first column header says
-    ``[SYNTHETIC DATA]`` so the table never passes for CIFAR-10 results."""
+    """Display ``table`` as one output: a markdown pipe table (what the report embeds and
+    Jupyter renders) and plain text, never HTML (see the module docstring). On synthetic
+    data the first column header says ``[SYNTHETIC DATA]`` so the table never passes for
+    CIFAR-10 results."""
     from IPython.display import display
 
     if index:
@@ -28,7 +33,6 @@ def show_table(table: pd.DataFrame, *, synthetic: bool = False, index: bool = Fa
             text[column] = ["–" if pd.isna(v) else format(v, floatfmt) for v in text[column]]
     text = text.astype(str)
     display({"text/markdown": text.to_markdown(index=False, disable_numparse=True),
-             "text/html": text.to_html(index=False),
              "text/plain": text.to_string(index=False)}, raw=True)
 
 
@@ -40,15 +44,55 @@ def show_markdown(text: str) -> None:
 
 
 def callout(anomalies: Iterable[Anomaly | tuple[str, Anomaly]], *, title: str | None = None) -> str:
-    """Quarto markdown: one ``::: {.callout-warning}`` block per anomaly ("" when none)."""
-    blocks = []
-    for item in anomalies:
-        who, anomaly = item if isinstance(item, tuple) else (None, item)
-        heading = title or anomaly.kind.replace("_", " ").capitalize()
-        if who:
-            heading = f"{heading}: {who}"
-        blocks.append(f"::: {{.callout-warning}}\n## {heading}\n\n{anomaly.message}\n:::\n")
-    return "\n".join(blocks)
+    """Quarto markdown: ONE ``::: {.callout-warning}`` for all ``anomalies`` ("" when none).
+
+    Its body is a table with a row per flagged run (the run, the kind of flag and the
+    run's numbers) followed by what each kind means, said once.
+
+    >>> a = Anomaly("large_gap", "…", evidence="train 98.0%, test 60.0%: gap 38.0 points",
+    ...             explanation="training accuracy exceeds test accuracy by more than 15 points.")
+    >>> print(callout([("cnn (seed 0)", a), ("mlp (seed 1)", a)]))
+    ::: {.callout-warning}
+    ## Flagged runs (2)
+    <BLANKLINE>
+    | run | flag | numbers |
+    |:--|:--|:--|
+    | cnn (seed 0) | large gap | train 98.0%, test 60.0%: gap 38.0 points |
+    | mlp (seed 1) | large gap | train 98.0%, test 60.0%: gap 38.0 points |
+    <BLANKLINE>
+    **Large gap** (2 runs): training accuracy exceeds test accuracy by more than 15 points.
+    :::
+    <BLANKLINE>
+    """
+    items = [item if isinstance(item, tuple) else (None, item) for item in anomalies]
+    if not items:
+        return ""
+    if len(items) == 1 and not items[0][1].evidence:
+        who, anomaly = items[0]
+        heading = title or _kind_name(anomaly.kind).capitalize()
+        heading = f"{heading}: {who}" if who else heading
+        return f"::: {{.callout-warning}}\n## {heading}\n\n{anomaly.message}\n:::\n"
+    heading = title or ("Flagged run" if len(items) == 1 else f"Flagged runs ({len(items)})")
+    rows = ["| run | flag | numbers |", "|:--|:--|:--|"]
+    meanings: dict[str, tuple[str, int]] = {}
+    for who, anomaly in items:
+        rows.append(f"| {_cell(who or '–')} | {_kind_name(anomaly.kind)} | "
+                    f"{_cell(anomaly.evidence or anomaly.message)} |")
+        text, count = meanings.get(anomaly.kind, (anomaly.explanation, 0))
+        meanings[anomaly.kind] = (text, count + 1)
+    notes = [f"**{_kind_name(kind).capitalize()}** ({count} run{'s' if count > 1 else ''}): "
+             f"{text}" for kind, (text, count) in meanings.items() if text]
+    body = "\n".join(rows) + ("\n\n" + "\n\n".join(notes) if notes else "")
+    return f"::: {{.callout-warning}}\n## {heading}\n\n{body}\n:::\n"
+
+
+def _kind_name(kind: str) -> str:
+    return kind.replace("_", " ")
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a pipe-table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
 
 
 def note_callout(message: str, *, kind: str = "note", title: str | None = None) -> str:

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 from cifar_core.analysis.context import BUILD_CONTEXT
 from cifar_core.build import notebooks
 from cifar_core.build.notebooks import PLAN_PARAMETERS
+from cifar_core.build.progress import Progress
 from cifar_core.build.provenance import ChapterPlan, load_record, why_stale, write_record
 from cifar_core.build.variables import build_variables, write_variables
 from cifar_core.experiments import catalog
@@ -112,13 +113,17 @@ def build(profile: str | None = None, data: str | None = None, *,
           root: str | Path | None = None, runs_dir: str | Path | None = None,
           analyses: Sequence[str] | None = None, to: Sequence[str] = ("html", "pdf"),
           renderer: str = "auto", render: bool = True, force: bool = False,
-          jobs: int | str = "auto", executor: str = "local", address: str | None = None,
-          log: Log = print) -> BuildResult:
+          executor: Any = None, log: Log = print, progress: Progress | None = None) -> BuildResult:
     """Bring the report up to date (see the module docstring); returns a :class:`BuildResult`.
 
     Everything a user can get wrong (profile, data, analysis names, stored overrides) is
-    checked before any training starts and raises :class:`ProjectError`.
+    checked before any training starts and raises :class:`ProjectError`. ``executor``
+    trains the missing runs (default: local worker processes, see
+    :mod:`cifar_core.runs.executors`). ``log`` gets every detail; ``progress`` (a
+    :class:`~cifar_core.build.progress.Progress`) the milestones and counts a console
+    display shows.
     """
+    progress = progress or Progress()
     root = project_root(root)
     prof = resolve_profile(profile)
     dataset = dataset_for(prof, data)
@@ -126,59 +131,97 @@ def build(profile: str | None = None, data: str | None = None, *,
     names = list(analyses) if analyses else notebooks.analysis_names(root)
     overrides = notebooks.load_overrides(root, prof.name)
     planned = [plan_chapter(root, n, prof, overrides.get(n, {}), dataset.fingerprint) for n in names]
-    log(f"profile {prof.name}: data {dataset.source} ({dataset.fingerprint}"
+    say = _teller(log, progress)
+    say(f"profile {prof.name}: data {dataset.source} ({dataset.fingerprint}"
         f"{', SYNTHETIC' if dataset.synthetic else ''}), runs in {store.root}")
     variants = [v for _, chapter_variants in planned for v in chapter_variants]
-    before = {k for k, run in plan_runs(variants, dataset.fingerprint, store).runs.items() if run}
-    runs = ensure_runs(variants, dataset, store, jobs=jobs, executor=executor, address=address,
-                       log=log).runs
-    result = BuildResult(trained=sorted(k for k, run in runs.items() if run and k not in before))
+    result = BuildResult(trained=_ensure(variants, dataset, store, executor, log, progress, say))
+    runs = plan_runs(variants, dataset.fingerprint, store).runs
     _write_build_context(root, prof.name, data, store)
     present = {k for k, run in runs.items() if run is not None}
+    progress.chapters_planned([chapter.name for chapter, _ in planned])
     for chapter, _ in planned:
         result.chapters.append(_bring_up_to_date(root, chapter, prof.name, dataset.fingerprint,
-                                                 present, force, log))
+                                                 present, force, log, progress))
     stored = [r for r in runs.values() if r is not None]
     result.variables = write_variables(root, build_variables(prof, dataset, store.root,
                                                              len(result.trained), stored),
                                        notebooks.analysis_names(root))
     write_provenance_table(root, notebooks.analysis_names(root))
     if result.failed:
-        log("render skipped: failed chapters: " + ", ".join(c.name for c in result.failed))
+        say("render skipped: failed chapters: " + ", ".join(c.name for c in result.failed))
     elif render:
-        result.rendered, result.render_error = render_report(root, to, renderer, prof.name, log)
-    log(f"build: {len(result.trained)} run(s) trained, chapters executed "
-        f"{len(result.executed)}, reused {len(result.reused)}, failed {len(result.failed)}"
+        result.rendered, result.render_error = render_report(root, to, renderer, prof.name, say)
+    say(f"build: {len(result.trained)} run(s) trained; chapters: {len(result.executed)} "
+        f"executed, {len(result.reused)} reused, {len(result.failed)} failed"
         + ("" if result.ok else " - exit 1"))
     return result
 
 
+def _teller(log: Log, progress: Progress) -> Log:
+    """A log function that also shows the line on the progress display."""
+    def say(line: str) -> None:
+        log(line)
+        progress.say(line)
+    return say
+
+
+def _ensure(variants: Sequence[Any], dataset: Any, store: RunStore, executor: Any, log: Log,
+            progress: Progress, say: Log) -> list[str]:
+    """Train the runs ``variants`` need; return the keys trained."""
+    from cifar_core.runs.compute_plan import plan_summary
+
+    plan = plan_runs(variants, dataset.fingerprint, store)
+    progress.runs_planned(plan.reused, len(plan.missing), len(plan.refused))
+    if plan.runs:
+        say(plan.summary())
+    if plan.missing:
+        say(plan_summary(plan.missing, dataset, speed="cached"))
+    trained: list[str] = []
+
+    def done(run: Any) -> None:
+        trained.append(run.key)
+        progress.run_done(run.name, run.key)
+
+    ensure_runs(variants, dataset, store, executor=executor, log=log, plan=plan, on_done=done)
+    return sorted(set(trained))
+
+
 def _bring_up_to_date(root: Path, chapter: ChapterPlan, profile: str, fingerprint: str,
-                      present: set[str], force: bool, log: Log) -> ChapterResult:
+                      present: set[str], force: bool, log: Log,
+                      progress: Progress | None = None) -> ChapterResult:
+    progress = progress or Progress()
     reasons = ["--force"] if force else why_stale(root, chapter, profile, fingerprint,
                                                   present & set(chapter.planned))
     if not reasons:
         log(f"reused chapter {chapter.name}")
+        progress.chapter_done(chapter.name, "reused", 0.0)
         return ChapterResult(chapter.name, "reused")
     log(f"executing {chapter.name}: {'; '.join(reasons)}")
     execution = notebooks.execute(root, chapter.name, chapter.overrides)
+    progress.chapter_done(chapter.name, "executed" if execution.ok else "failed", execution.seconds)
     if not execution.ok:
-        log(f"FAILED chapter {chapter.name} (partly executed notebook: {execution.output})\n"
-            f"{execution.error}")
+        message = (f"FAILED chapter {chapter.name} (partly executed notebook: {execution.output})\n"
+                   f"{execution.error}")
+        log(message)
+        progress.say(message)
         return ChapterResult(chapter.name, "failed", reasons, execution.seconds, execution.error)
     write_record(root, chapter, profile, fingerprint)
-    log(f"executed {chapter.name} in {execution.seconds:.1f} s")
+    line = f"executed {chapter.name} in {execution.seconds:.1f} s ({'; '.join(reasons)})"
+    log(line)
+    progress.say(line)
     return ChapterResult(chapter.name, "executed", reasons, execution.seconds)
 
 
 def run_analysis(name: str, parameters: Sequence[Sequence[str]] = (), *, profile: str | None = None,
                  data: str | None = None, root: str | Path | None = None,
                  runs_dir: str | Path | None = None, reset: bool = False,
-                 jobs: int | str = "auto", executor: str = "local", address: str | None = None,
-                 log: Log = print) -> BuildResult:
+                 executor: Any = None, log: Log = print,
+                 progress: Progress | None = None) -> BuildResult:
     """Re-execute one chapter with ``-p`` overrides (``[(name, text), …]``), training only
     the runs they need. Overrides are kept for this profile (later builds use them) until
     ``reset``. Bad names or values raise :class:`ProjectError` before anything trains."""
+    progress = progress or Progress()
     root = project_root(root)
     prof = resolve_profile(profile)
     source = notebooks.source_path(root, name)
@@ -188,13 +231,13 @@ def run_analysis(name: str, parameters: Sequence[Sequence[str]] = (), *, profile
     dataset = dataset_for(prof, data)
     chapter, variants = plan_chapter(root, name, prof, overrides, dataset.fingerprint)
     store = RunStore(Path(runs_dir).resolve() if runs_dir else default_runs_dir(root))
-    before = {k for k, run in plan_runs(variants, dataset.fingerprint, store).runs.items() if run}
-    runs = ensure_runs(variants, dataset, store, jobs=jobs, executor=executor, address=address,
-                       log=log).runs
-    result = BuildResult(trained=sorted(k for k, run in runs.items() if run and k not in before))
+    say = _teller(log, progress)
+    result = BuildResult(trained=_ensure(variants, dataset, store, executor, log, progress, say))
+    runs = plan_runs(variants, dataset.fingerprint, store).runs
     _write_build_context(root, prof.name, data, store)
+    progress.chapters_planned([name])
     result.chapters.append(_bring_up_to_date(root, chapter, prof.name, dataset.fingerprint,
-                                             set(), True, log))
+                                             set(), True, log, progress))
     if not result.failed:
         notebooks.save_overrides(root, prof.name, name, overrides)
         stored_runs = [r for r in runs.values() if r is not None]
@@ -253,8 +296,14 @@ def render_report(root: Path, to: Sequence[str] = ("html", "pdf"), renderer: str
         text = "render refused:\n  " + "\n  ".join(problems)
         log(text)
         return [], text
+    stamp, stamp_file = render_stamp(root, to, renderer, profile), root / "_site" / RENDER_STAMP
+    previous = json.loads(stamp_file.read_text()) if stamp_file.is_file() else {}
+    if previous.get("stamp") == stamp and all(Path(p).is_file() for p in previous.get("outputs", [])):
+        log("render: up to date (no input of the document changed)")
+        return [Path(p) for p in previous["outputs"]], None
+    stamp_file.unlink(missing_ok=True)
     try:
-        outputs = render(root, to=tuple(to), renderer=renderer, profile=profile)
+        outputs = render(root, to=tuple(to), renderer=renderer, profile=profile, log=log)
     except Exception as error:  # noqa: BLE001 - reported and turned into exit code 1
         # A RenderError says what to fix; anything else is a bug: keep its traceback.
         text = str(error) if isinstance(error, RenderError) else "".join(
@@ -264,7 +313,33 @@ def render_report(root: Path, to: Sequence[str] = ("html", "pdf"), renderer: str
     outputs = [Path(p) for p in ([outputs] if isinstance(outputs, (str, Path)) else outputs or [])]
     for path in outputs:
         log(f"rendered {path}")
+    stamp_file.write_text(json.dumps({"stamp": stamp, "outputs": [str(p) for p in outputs]}))
     return outputs, None
+
+
+RENDER_STAMP = ".render-stamp.json"
+
+
+def render_stamp(root: Path, to: Sequence[str], renderer: str, profile: str | None) -> str:
+    """A digest of everything the rendered document is made from: the article and what it
+    includes, the Quarto configuration, the bibliography, ``_variables.yml``, the executed
+    notebooks, the renderer's own code and assets, and the choice of renderer."""
+    import hashlib
+    import shutil
+
+    import cifar_core.render
+
+    renderer_dir = Path(cifar_core.render.__file__).parent
+    files = sorted([*root.glob("*.qmd"), *root.glob("_quarto*.yml"), *root.glob("*.bib"),
+                    root / "_variables.yml", *(root / NOTEBOOKS_DIR).glob("*.ipynb"),
+                    *(root / NOTEBOOKS_DIR).glob("*.md"), *renderer_dir.rglob("*.*")])
+    digest = hashlib.sha256(json.dumps([list(to), renderer, profile,
+                                        bool(shutil.which("quarto")) and renderer != "builtin"]).encode())
+    for path in files:
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path.name).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def write_provenance_table(root: Path, names: Sequence[str]) -> Path:

@@ -206,7 +206,9 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
     """Execute ``analyses/<name>.py`` with papermill into ``notebooks/<name>.ipynb``.
 
     On failure the partly executed notebook is kept as ``notebooks/<name>.failed.ipynb``
-    and the previous ``<name>.ipynb`` is left untouched.
+    and the previous ``<name>.ipynb`` is left untouched. A figure cell without a caption
+    or alternative text fails the chapter, naming the cell
+    (`cifar_core.render.figures.carry_alt_text`).
     """
     import papermill
 
@@ -224,6 +226,13 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
         if running.exists():
             running.replace(failed)
         return Execution(name, False, time.perf_counter() - started, failed, error_text(error))
+    from cifar_core.render.figures import carry_alt_text
+
+    problems = carry_alt_text(running)   # fig-alt for Quarto and the built-in renderer
+    if problems:
+        failed = out / f"{name}.failed.ipynb"
+        running.replace(failed)
+        return Execution(name, False, time.perf_counter() - started, failed, "\n".join(problems))
     output = out / f"{name}.ipynb"
     running.replace(output)
     (out / f"{name}.failed.ipynb").unlink(missing_ok=True)

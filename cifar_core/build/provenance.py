@@ -140,8 +140,8 @@ def why_stale(root: Path, chapter: ChapterPlan, profile: str, fingerprint: str,
         now = EXTERNAL_INPUTS[name]() if name in EXTERNAL_INPUTS else None
         if now != before:
             reasons.append(f"{name} changed: now {now}")
+    versions = package_versions()
     for package, before in record["versions"].items():
-        now = package_versions().get(package)
-        if now != before:
-            reasons.append(f"{package} {before} → {now}")
+        if versions.get(package) != before:
+            reasons.append(f"{package} {before} → {versions.get(package)}")
     return reasons

@@ -6,16 +6,19 @@ from ``--profile``, else ``$CIFAR_REPORT_PROFILE``, else ``demo``, and its run s
 from ``--runs``, else ``$CIFAR_REPORT_RUNS``, else ``runs/`` in the project.
 
 Exit codes: 0 ok, 1 a step failed (a chapter, the render), 2 bad usage (unknown name,
-bad value, bad data path: one ``error: …`` line on stderr, nothing trained).
+bad value, bad data path, an unreachable Ray cluster: one ``error: …`` line on stderr,
+nothing trained), 130 interrupted (Ctrl-C; the store keeps only complete runs).
 Importing this module is cheap; each command imports what it needs.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def add_profile(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +39,35 @@ def add_runs(parser: argparse.ArgumentParser) -> None:
                         help="run store (default: $CIFAR_REPORT_RUNS, else runs/ in the project)")
 
 
+def add_verbose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print every detail (training, Keras progress bars, notebook "
+                             "execution) on the console instead of one progress display and a "
+                             "log file under _build/logs/")
+
+
+@contextlib.contextmanager
+def console(args: argparse.Namespace, command: str) -> Iterator[tuple[Any, Any]]:
+    """``(log, progress)`` for a long command: with ``--verbose`` every line on the console;
+    otherwise one progress display on the console and every detail (TensorFlow's C++ logs,
+    Keras, Jupyter kernels, worker processes) in ``_build/logs/<command>-<time>.log``."""
+    from cifar_core.build.progress import ConsoleProgress, LogFile, Progress, log_path, quiet_output
+    from cifar_core.project import find_project_root
+
+    if args.verbose:
+        yield print, Progress()
+        return
+    path = log_path(find_project_root() or Path.cwd(), command)
+    with quiet_output(path) as terminal:
+        log, progress = LogFile(path), ConsoleProgress(terminal)
+        try:
+            yield log, progress
+        finally:
+            progress.close()
+            log.close()
+            terminal.write(f"details: {path}\n")
+
+
 def add_training(parser: argparse.ArgumentParser) -> None:
     """``--jobs`` and ``--executor``/``--address``: how missing runs are trained."""
     from cifar_core.runs.executors.local import parse_jobs
@@ -50,11 +82,15 @@ def add_training(parser: argparse.ArgumentParser) -> None:
                         help="local worker processes that train missing runs (default auto: "
                              "1 on a GPU, up to 4 on a CPU)")
     parser.add_argument("--executor", choices=("local", "ray"), default="local",
-                        help="where missing runs train: worker processes here (default) or a "
-                             "Ray cluster")
+                        help="who trains missing runs: worker processes here (default) or a "
+                             "Ray cluster (pip install -e \".[ray]\")")
     parser.add_argument("--address", metavar="ADDR",
-                        help="Ray cluster address for --executor ray (default: $RAY_ADDRESS, "
-                             "else a local Ray instance)")
+                        help="the Ray cluster: host:6379 (a head node), ray://host:10001 (Ray "
+                             "Client) or auto; default $RAY_ADDRESS, else a Ray on this "
+                             "machine (needs --executor ray)")
+    parser.add_argument("--ray-ship-code", action="store_true",
+                        help="upload this cifar_core to the Ray workers instead of using "
+                             "their installed copy (needs --executor ray)")
     parser.add_argument("--vgg16-weights", metavar="PATH", type=_weights_path,
                         help="VGG16 no-top ImageNet weights file for the transfer-learning "
                              "variants (default: $CIFAR_REPORT_VGG16_WEIGHTS, else the Keras "
@@ -73,6 +109,18 @@ def _weights_path(text: str) -> str:
     return os.environ[WEIGHTS_ENV]
 
 
+def executor(args: argparse.Namespace) -> Any:
+    """The executor the command line asks for (checked before anything trains)."""
+    from cifar_core.project import ProjectError
+    from cifar_core.runs.executors import LocalExecutor, RayExecutor
+
+    if args.executor == "ray":
+        return RayExecutor(address=args.address, ship_code=args.ray_ship_code)
+    if args.address or args.ray_ship_code:
+        raise ProjectError("--address and --ray-ship-code need --executor ray")
+    return LocalExecutor(jobs=args.jobs, verbose=1 if getattr(args, "verbose", False) else 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (``cifar-report --help``)."""
     from cifar_core.cli import report, runs
@@ -80,8 +128,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cifar-report",
         description="A literate CIFAR-10 research report that rebuilds itself from code.")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="show training and notebook detail on the console")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     runs.add_commands(commands)
     report.add_commands(commands)
@@ -92,8 +138,9 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
     from cifar_core.data.errors import DataError
     from cifar_core.experiments.variant import VariantError
     from cifar_core.project import ProjectError
+    from cifar_core.runs.executors.ray_executor import RayExecutorError
 
-    return (ProjectError, DataError, VariantError)
+    return (ProjectError, DataError, VariantError, RayExecutorError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _usage_errors() as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: the run store holds only complete runs", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

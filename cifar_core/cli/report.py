@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cifar_core.cli import EXIT_FAILED, EXIT_OK, add_data, add_profile, add_runs, add_training
+from cifar_core.cli import (EXIT_FAILED, EXIT_OK, add_data, add_profile, add_runs, add_training,
+                            add_verbose, console, executor)
 
 RENDERERS = ("auto", "quarto", "builtin")
 
@@ -41,6 +42,7 @@ def add_commands(commands: Any) -> None:
     build.add_argument("--only", metavar="NAME", action="append",
                        help="bring only this chapter up to date (repeatable)")
     build.add_argument("--force", action="store_true", help="re-execute every chapter")
+    add_verbose(build)
     build.set_defaults(func=cmd_build)
 
     analysis = commands.add_parser(
@@ -58,6 +60,7 @@ def add_commands(commands: Any) -> None:
     add_data(analysis)
     add_runs(analysis)
     add_training(analysis)
+    add_verbose(analysis)
     analysis.set_defaults(func=cmd_analysis)
 
     render = commands.add_parser(
@@ -71,26 +74,24 @@ def add_commands(commands: Any) -> None:
     render.set_defaults(func=cmd_render)
 
 
-def _log(args: argparse.Namespace):
-    return print
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     from cifar_core.build.build import build
 
-    result = build(args.profile, args.data, runs_dir=args.runs, analyses=args.only,
-                   to=args.to, renderer=args.renderer, render=not args.no_render,
-                   force=args.force, jobs=args.jobs, executor=args.executor,
-                   address=args.address, log=_log(args))
+    with console(args, "build") as (log, progress):
+        result = build(args.profile, args.data, runs_dir=args.runs, analyses=args.only,
+                       to=args.to, renderer=args.renderer, render=not args.no_render,
+                       force=args.force, executor=executor(args), log=log,
+                       progress=progress)
     return result.exit_code
 
 
 def cmd_analysis(args: argparse.Namespace) -> int:
     from cifar_core.build.build import run_analysis
 
-    result = run_analysis(args.name, args.parameter, profile=args.profile, data=args.data,
-                          runs_dir=args.runs, reset=args.reset, jobs=args.jobs,
-                          executor=args.executor, address=args.address, log=_log(args))
+    with console(args, "analysis") as (log, progress):
+        result = run_analysis(args.name, args.parameter, profile=args.profile, data=args.data,
+                              runs_dir=args.runs, reset=args.reset, executor=executor(args),
+                              log=log, progress=progress)
     if result.ok:
         print("run `cifar-report render` (or `build`) to update the report")
     return result.exit_code

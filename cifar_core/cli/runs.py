@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cifar_core.cli import EXIT_FAILED, EXIT_OK, add_data, add_profile, add_runs, add_training
+from cifar_core.cli import (EXIT_FAILED, EXIT_OK, add_data, add_profile, add_runs, add_training,
+                            add_verbose, console, executor)
 from cifar_core.project import ProjectError
 
 
@@ -46,7 +47,34 @@ def add_commands(commands: Any) -> None:
     _limit(train)
     add_runs(train)
     add_training(train)
+    add_verbose(train)
     train.set_defaults(func=cmd_train)
+
+    plan = commands.add_parser(
+        "plan", help="the compute a profile needs: FLOPs, cached?, time here and on a GPU",
+        description="For every run of a profile: its training FLOPs (forward FLOPs x 3 x "
+                    "training images x epochs), whether it is cached, and the estimated wall "
+                    "time on this machine (a short measured calibration, cached) and on an "
+                    "accelerator (its peak x a utilization), per study and in total. The "
+                    "assumptions are printed with the numbers.")
+    plan.add_argument("--study", action="append", metavar="S", help="only study S (repeatable)")
+    add_profile(plan)
+    add_data(plan)
+    _limit(plan)
+    add_runs(plan)
+    plan.add_argument("--accelerator", default="H100-SXM", metavar="NAME",
+                      help="H100-SXM (default), H200, H100-PCIe, A100, L40S, L4, V100 or T4")
+    plan.add_argument("--utilization", type=float, default=0.25, metavar="F",
+                      help="fraction of the accelerator's peak training achieves (default 0.25)")
+    plan.add_argument("--accelerator-step-ms", type=float, default=2.0, metavar="MS",
+                      help="assumed overhead per training step on the accelerator (default 2)")
+    plan.add_argument("--gpus", default="1,2,4,8,16", metavar="N,N",
+                      help="accelerator counts for the wall time under Ray (default 1,2,4,8,16)")
+    plan.add_argument("--measure", choices=("auto", "cached", "never", "again"), default="auto",
+                      help="this machine's speed: measured once and cached (auto), only if "
+                           "cached, not estimated (never), or measured again")
+    plan.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    plan.set_defaults(func=cmd_plan)
 
     status = commands.add_parser("status", help="the run store and the report's chapters",
                                  description="The run store as a table (variant, key, state: "
@@ -172,18 +200,60 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from cifar_core.runs.ensure import ensure_runs
+    from cifar_core.runs.ensure import ensure_runs, plan_runs
 
     variants = resolve_variants(args)
     dataset = _dataset(args, _profile(args))
+    store = _store(args)
     print(f"data: {dataset.source} ({len(dataset.y_train)} train / {len(dataset.y_test)} test, "
           f"fingerprint {dataset.fingerprint}{', SYNTHETIC' if dataset.synthetic else ''})")
-    plan = ensure_runs(variants, dataset, _store(args), jobs=args.jobs, executor=args.executor,
-                       address=args.address, verbose=1 if args.verbose else 0)
+    plan = plan_runs(variants, dataset.fingerprint, store)
+    print(plan.summary())
+    if plan.missing:
+        with console(args, "train") as (log, progress):
+            progress.runs_planned(plan.reused, len(plan.missing), len(plan.refused))
+            ensure_runs(variants, dataset, store, executor=executor(args), log=log, plan=plan,
+                        on_done=lambda run: progress.run_done(run.name, run.key))
     for key, run in plan.runs.items():
         if run is not None:
             print(f"{run.name:<28} [{key}] test accuracy {run.metrics['test_accuracy']:.3f}")
     return EXIT_FAILED if plan.refused else EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    import sys
+
+    from cifar_core.runs.compute_plan import compute_plan
+    from cifar_core.runs.speed import machine_speed
+
+    profile = _profile(args)
+    check_names_of_studies(args.study)
+    try:
+        counts = [int(n) for n in args.gpus.split(",")]
+    except ValueError:
+        raise ProjectError(f"--gpus takes whole numbers separated by commas, got {args.gpus!r}") from None
+    dataset = _dataset(args, profile) if args.data or profile.data == "synthetic" else None
+    note = lambda line: print(line, file=sys.stderr)  # noqa: E731 - keeps --json clean
+    speed = {"auto": "auto", "cached": "cached", "never": None}.get(args.measure)
+    if args.measure == "again":
+        speed = machine_speed(refresh=True, log=note)
+    try:
+        plan = compute_plan(profile, studies=args.study, dataset=dataset, store=_store(args),
+                            fingerprint=None if dataset else _stored_fingerprint(_store(args)),
+                            speed=speed, accelerator=args.accelerator,
+                            utilization=args.utilization,
+                            accelerator_step_s=args.accelerator_step_ms / 1000,
+                            device_counts=counts, log=note)
+    except ValueError as error:
+        raise ProjectError(str(error)) from None
+    print(json.dumps(plan.to_dict(), indent=2) if args.json else plan.format_table())
+    return EXIT_OK
+
+
+def check_names_of_studies(studies) -> None:
+    from cifar_core.experiments.plan import check_names
+
+    check_names(studies or None, where="--study: ")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -225,10 +295,9 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from cifar_core.experiments import catalog
-    from cifar_core.experiments.plan import check_names
 
     profile = _profile(args)
-    check_names(args.study or None, where="--study: ")
+    check_names_of_studies(args.study)
     is_cached = _cache_checker(args, profile)
     rows = catalog.listing(profile, is_cached, studies=args.study)
     if args.json:
@@ -260,8 +329,14 @@ def _cache_checker(args: argparse.Namespace, profile: Any):
     if args.data or profile.data == "synthetic":
         fingerprint = _dataset(args, profile).fingerprint
     else:
-        fingerprints = {run.config["dataset"]["fingerprint"] for run in store.runs(verify=False)}
-        if len(fingerprints) != 1:
-            return None
-        fingerprint = fingerprints.pop()
+        fingerprint = _stored_fingerprint(store)
+    if fingerprint is None:
+        return None
     return lambda variant: store.get_unverified(run_key(variant, fingerprint)) is not None
+
+
+def _stored_fingerprint(store: Any) -> str | None:
+    """The dataset fingerprint every stored run shares (``None`` when they differ or
+    there are none), so that ``list``/``plan`` never download anything."""
+    fingerprints = {run.config["dataset"]["fingerprint"] for run in store.runs(verify=False)}
+    return fingerprints.pop() if len(fingerprints) == 1 else None

@@ -21,6 +21,12 @@ from .readers import FolderReader, open_location
 from .splits import stratified_subset
 from .synthetic import synthetic_folder
 
+#: Where Keras downloads each dataset from, and the cache entry it extracts to.
+DOWNLOADS = {
+    "cifar10": ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", "cifar-10-batches-py-target"),
+    "cifar100": ("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", "cifar-100-python"),
+}
+
 #: What Keras leaves in its cache, per dataset, in the order to try.
 KERAS_CACHE_ENTRIES = {
     "cifar10": ("cifar-10-batches-py", "cifar-10-batches-py-target",
@@ -60,11 +66,15 @@ def _download_hint(name: str, error: BaseException) -> DataError:
 
 
 def download_with_keras(name: str = "cifar10") -> Path:
-    """Download ``name`` through Keras into its cache and return the cached path."""
+    """Download and extract ``name`` into the Keras cache (``keras.utils.get_file``) and
+    return the cached path. Only the archive is fetched: the batches are then read by
+    this package's restricted unpickler, never by ``keras.datasets.*.load_data``, which
+    unpickles with the stock (code-running) ``pickle``."""
+    origin, entry = DOWNLOADS[name]
     try:
         import keras
 
-        getattr(keras.datasets, name).load_data()
+        keras.utils.get_file(fname=entry, origin=origin, extract=True)
     except Exception as error:  # offline, blocked, broken install: all end the same way
         raise _download_hint(name, error) from error
     cached = find_in_keras_cache(name)

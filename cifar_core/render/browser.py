@@ -37,6 +37,18 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu",
                   "--remote-allow-origins=*", "--hide-scrollbars")
 DEVTOOLS_RE = re.compile(r"DevTools listening on (ws://\S+)")
 
+#: Resolves once the page's scripts have settled: the sortable tables
+#: (`cifar_core.render.tables`) set ``data-interactive-tables`` on <html> when done.
+SETTLED = """new Promise((resolve) => {
+  const tables = document.querySelector('script[type=module]') !== null;
+  const started = Date.now();
+  (function wait() {
+    if (!tables || document.documentElement.dataset.interactiveTables !== undefined
+        || Date.now() - started > 15000) return resolve(true);
+    setTimeout(wait, 50);
+  })();
+})"""
+
 #: Evaluated in the page after load: what a reader would notice.
 PAGE_FACTS = """(() => {
   const root = document.documentElement;
@@ -71,6 +83,7 @@ class PageReport:
     broken_images: list[str] = field(default_factory=list)
     overflowing: list[str] = field(default_factory=list)
     screenshots: list[Path] = field(default_factory=list)
+    evaluated: list = field(default_factory=list)
 
     @property
     def horizontal_scrollbar(self) -> bool:
@@ -124,12 +137,15 @@ class DevTools:
         """Collect the events that arrive within ``seconds``."""
         import websocket
 
+        timeout = self.ws.gettimeout()
         self.ws.settimeout(seconds)
         try:
             while True:
                 self.events.append(json.loads(self.ws.recv()))
         except websocket.WebSocketTimeoutException:
             pass
+        finally:
+            self.ws.settimeout(timeout)
 
     def close(self) -> None:
         self.ws.close()
@@ -197,12 +213,13 @@ def _screenshot(tools: DevTools, path: Path, clip: dict) -> Path:
 
 def inspect_page(html: Path, *, width: int = 1280, height: int = 900,
                  screenshot: Path | None = None,
-                 element: tuple[str, Path] | None = None,
+                 element: tuple[str, Path] | None = None, evaluate: tuple[str, ...] = (),
                  chromium: str | None = None, timeout: float = 60.0) -> PageReport:
     """Load ``html`` in headless Chromium at ``width`` px and report what a reader sees.
 
     ``screenshot`` saves the first screen; ``element=(css_selector, path)`` saves that
-    element (e.g. a figure)."""
+    element (e.g. a figure); each JavaScript expression of ``evaluate`` is run in the
+    page in turn (a promise is awaited) and its JSON value appended to ``evaluated``."""
     chromium = chromium or find_chromium()
     if chromium is None:
         raise RenderError("no Chromium on PATH; install it (Debian: `apt-get install "
@@ -220,7 +237,8 @@ def inspect_page(html: Path, *, width: int = 1280, height: int = 900,
                        deviceScaleFactor=1, mobile=False)
             tools.call("Page.navigate", url=url)
             tools.wait_for("Page.loadEventFired", timeout)
-            tools.drain(1.0)
+            tools.call("Runtime.evaluate", expression=SETTLED, awaitPromise=True)
+            tools.drain(0.5)
             facts = json.loads(tools.call("Runtime.evaluate", expression=PAGE_FACTS,
                                           returnByValue=True)["result"]["value"])
             report.title, report.lang = facts["title"], facts["lang"]
@@ -240,6 +258,13 @@ def inspect_page(html: Path, *, width: int = 1280, height: int = 900,
                 if not box:
                     raise RenderError(f"no element matches {selector!r} in {html}.")
                 report.screenshots.append(_screenshot(tools, Path(path), box))
+            for expression in evaluate:
+                result = tools.call("Runtime.evaluate", expression=expression,
+                                    awaitPromise=True, returnByValue=True)
+                if "exceptionDetails" in result:
+                    raise RenderError(f"{expression[:60]!r} failed in the page: "
+                                      f"{result['exceptionDetails'].get('text')}")
+                report.evaluated.append(result["result"].get("value"))
             tools.drain(0.2)
             report.console_errors = _console_errors(tools.events)
             tools.close()

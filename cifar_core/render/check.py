@@ -11,12 +11,14 @@ from pathlib import Path
 from .config import load_config
 from .document import embedded_labels
 from .errors import RenderError
+from .figures import figure_problems
 from .notebooks import find_cell
 from .variables import load_variables, lookup, used_variables
 
 
 def check(project_root=".", profile: str | None = None) -> list[str]:
-    """One message per missing variable, notebook or label (empty list: all present)."""
+    """One message per missing variable, notebook, label, figure caption or figure
+    alternative text (empty list: all present)."""
     config = load_config(Path(project_root), profile)
     text = config.article.read_text(encoding="utf-8")
     variables, source = load_variables(config.root)
@@ -27,10 +29,14 @@ def check(project_root=".", profile: str | None = None) -> list[str]:
         except RenderError as exc:
             problems.append(str(exc))
     for notebook, label in embedded_labels(text):
+        path = (config.article.parent / notebook).resolve()
         try:
-            find_cell((config.article.parent / notebook).resolve(), label)
+            _, options = find_cell(path, label)
         except RenderError as exc:
             problems.append(str(exc))
+            continue
+        if label.startswith("fig-"):
+            problems += figure_problems(path, label, options)
     return list(dict.fromkeys(problems))
 
 

@@ -8,6 +8,7 @@ contents) is left to pandoc.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pypandoc
 import yaml
 
 from .crossref import CrossrefIndex, number_document
+from .figures import figure_problems
 from .errors import RenderError
 from .notebooks import CellOutputs, cell_outputs, is_table
 from .variables import resolve_vars
@@ -79,6 +81,9 @@ class Embedder:
         return str(outputs.options.get(key) or "").strip()
 
     def _figure(self, outputs: CellOutputs) -> str:
+        problems = figure_problems(outputs.notebook, outputs.label, outputs.options)
+        if problems:
+            raise RenderError("\n".join(problems))
         if not outputs.images:
             raise RenderError(f"cell {outputs.label!r} in {outputs.notebook} has no PNG "
                               "output; a fig- cell must display one matplotlib figure.")
@@ -88,7 +93,9 @@ class Embedder:
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         (self.figures_dir / f"{outputs.label}.png").write_bytes(outputs.images[0])
         caption = self._caption(outputs, "fig-cap")
-        image = f"![{caption}]({self.figures_dir.name}/{outputs.label}.png){{#{outputs.label}}}"
+        alt = json.dumps(" ".join(str(outputs.options["fig-alt"]).split()), ensure_ascii=False)
+        image = (f"![{caption}]({self.figures_dir.name}/{outputs.label}.png)"
+                 f"{{#{outputs.label} alt={alt}}}")
         return "\n\n".join(outputs.markdown + [image])
 
     def _table(self, outputs: CellOutputs) -> str:

@@ -127,6 +127,7 @@ def render_quarto(config: ProjectConfig, to, quarto: str, log: Log = print) -> l
     (CIFAR_REPORT_IN_BUILD=1) not to rebuild when we were called by the pipeline."""
     from .check import check
     from .quarto_checks import quarto_problems
+    from .tables import write_include
 
     problems = check(config.root, config.profile)
     problems += quarto_problems(config.root, config.profile, notebooks=False)
@@ -135,6 +136,7 @@ def render_quarto(config: ProjectConfig, to, quarto: str, log: Log = print) -> l
             f"- {p}" for p in problems))
     for problem in quarto_problems(config.root, config.profile, notebooks=True):
         log(f"warning: {problem}")        # only notebook outputs are left to report
+    write_include(config.root)            # _quarto.yml's include-after-body
     env = dict(os.environ, CIFAR_REPORT_IN_BUILD=os.environ.get("CIFAR_REPORT_IN_BUILD", "1"))
     base = [quarto, "render", str(config.root)]
     if config.profile:

@@ -30,8 +30,23 @@ class CellOutputs:
     plain: list[str] = field(default_factory=list)
 
 
-def cell_options(source: str) -> dict:
-    """Parse the leading `#| key: value` lines of a cell as YAML."""
+#: Cell options Quarto also reads from cell metadata (a subset of quarto-cli's
+#: ``kJupyterCellOptionKeys``, core/jupyter/jupyter.ts); ``#|`` lines take precedence.
+METADATA_OPTIONS = ("label", "fig-cap", "fig-alt", "tbl-cap", "classes")
+
+
+def cell_options(source: str, metadata: dict | None = None) -> dict:
+    """Parse the leading `#| key: value` lines of a cell as YAML, over the options
+    Quarto takes from the cell's ``metadata`` (as Quarto does).
+
+    >>> cell_options('#| label: fig-a\\nplot()', {"fig-alt": "Bars.", "tags": []})
+    {'fig-alt': 'Bars.', 'label': 'fig-a'}
+    """
+    from_metadata = {k: metadata[k] for k in METADATA_OPTIONS if k in (metadata or {})}
+    return {**from_metadata, **_source_options(source)}
+
+
+def _source_options(source: str) -> dict:
     lines = []
     for line in source.splitlines():
         match = OPTION_RE.match(line)
@@ -70,7 +85,7 @@ def find_cell(path: Path, label: str):
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        options = cell_options(cell.source)
+        options = cell_options(cell.source, cell.get("metadata"))
         if options.get("label") == label or cell.get("id") == label:
             return cell, options
     known = [cell_options(c.source).get("label") for c in nb.cells if c.cell_type == "code"]

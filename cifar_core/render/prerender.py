@@ -2,7 +2,8 @@
 
 Quarto sets QUARTO_PROFILE (comma-separated when several) for pre-render scripts.
 When `cifar-report build` itself runs `quarto render`, it sets CIFAR_REPORT_IN_BUILD=1
-and this hook does nothing, so the pipeline is not run twice.
+and this hook does nothing, so the pipeline is not run twice. Either way it writes
+``_tables.html``, which ``_quarto.yml`` includes in the HTML (`cifar_core.render.tables`).
 """
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import sys
 
 
 def main() -> int:
+    from cifar_core.render.tables import write_include
+
+    write_include(".")   # _quarto.yml's include-after-body (the sortable tables)
     if os.environ.get("CIFAR_REPORT_IN_BUILD") == "1":
         return 0
     profile = os.environ.get("QUARTO_PROFILE", "").split(",")[0].strip() or "demo"

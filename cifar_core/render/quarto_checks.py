@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 import nbformat
 
 from .config import load_config
+from .tables import INCLUDE_FILE as TABLES_INCLUDE
 
 #: manuscript-config.ts `hasComputations`: a line matching this makes Quarto treat the
 #: article as a notebook of its own ("Article Notebook"), whose preview breaks the render.
@@ -84,6 +85,12 @@ def config_problems(config) -> list[str]:
     if html.get("embed-resources") is not True:
         problems.append("format.html.embed-resources must be true: the README promises "
                         "one self-contained _site/index.html.")
+    includes = html.get("include-after-body") or []
+    includes = [includes] if isinstance(includes, str) else list(includes)
+    if TABLES_INCLUDE not in includes:
+        problems.append(f"format.html.include-after-body must list {TABLES_INCLUDE} (written "
+                        "before each render by cifar_core.render.tables): without it the "
+                        "long tables are neither sortable nor filterable under Quarto.")
     if (raw.get("project") or {}).get("render"):
         problems.append("project.render is ignored by manuscripts (manuscript.ts replaces "
                         "it with the notebooks and the article); remove it.")

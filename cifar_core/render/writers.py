@@ -65,11 +65,15 @@ def _citation_keys(node) -> set[str]:
 
 
 def write_html(doc: dict, config: ProjectConfig, build_dir: Path) -> Path:
-    """One self-contained HTML file (images, CSS and script inlined)."""
+    """One self-contained HTML file (images, CSS and scripts inlined); long tables are
+    sortable and filterable (`cifar_core.render.tables`, as under Quarto)."""
+    from .tables import write_include
+
     out = build_dir / "index.html"
+    tables = write_include(build_dir)
     args = common_args(config, build_dir) + [
         "--embed-resources", f"--css={ASSETS / 'report.css'}",
-        f"--include-after-body={ASSETS / 'sort-tables.html'}", "--section-divs"]
+        f"--include-after-body={tables}", "--section-divs"]
     _pandoc(doc, "html5", args, out)
     return out
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from cifar_core.experiments.plan import not_runnable
 from cifar_core.project import Log
@@ -59,23 +59,21 @@ def plan_runs(variants: Sequence[Any], fingerprint: str, store: RunStore, *,
     return plan
 
 
-def ensure_runs(variants: Sequence[Any], dataset: Any, store: RunStore, *, jobs: int | str = 1,
-                executor: str = "local", address: str | None = None, log: Log = print,
-                verbose: int = 0) -> RunsPlan:
-    """:func:`plan_runs`, then train the missing runs with ``executor`` (``"local"``:
-    ``jobs`` worker processes; ``"ray"``: a Ray cluster at ``address``) and fill them in."""
-    plan = plan_runs(variants, dataset.fingerprint, store)
+def ensure_runs(variants: Sequence[Any], dataset: Any, store: RunStore, *,
+                executor: Any = None, log: Log = print, plan: RunsPlan | None = None,
+                on_done: Callable[[Run], Any] | None = None) -> RunsPlan:
+    """:func:`plan_runs` (unless ``plan`` is given), then train the missing runs with
+    ``executor`` (default :class:`~cifar_core.runs.executors.LocalExecutor`), calling
+    ``on_done(run)`` as each is stored, and fill them in."""
+    from cifar_core.runs.executors import LocalExecutor
+
+    plan = plan or plan_runs(variants, dataset.fingerprint, store)
     if plan.runs:
         log(plan.summary())
     if not plan.missing:
         return plan
-    if executor == "ray":
-        from cifar_core.runs.executors.ray_executor import train_runs_ray as train
-        trained = train(plan.missing, dataset, store, address=address, log=log)
-    else:
-        from cifar_core.runs.executors.local import train_runs
-
-        trained = train_runs(plan.missing, dataset, store, jobs=jobs, verbose=verbose, log=log)
+    trained = (executor or LocalExecutor()).train(plan.missing, dataset, store, log=log,
+                                                  on_done=on_done)
     for run in trained:
         plan.runs[run.key] = run
     warm_model_stats(plan.missing)

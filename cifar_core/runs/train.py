@@ -368,14 +368,16 @@ def _train_and_store(variant: Variant, dataset: Dataset, store: RunStore, key: s
 
 
 def train_many(variants: Sequence[Variant] | Iterable[Variant], dataset: Dataset,
-               store: RunStore | None = None, *, verbose: int = 1,
-               log: Log = print) -> list[Run]:
+               store: RunStore | None = None, *, verbose: int = 1, log: Log = print,
+               on_done: Callable[[Run], Any] | None = None) -> list[Run]:
     """Validate every variant first (no training if any is invalid), then train or
-    reuse each, announcing ``[i/n] name``."""
+    reuse each, announcing ``[i/n] name`` (and calling ``on_done(run)`` after each)."""
     variants = [validate_variant(v) for v in variants]
     store = store if store is not None else RunStore()
     runs = []
     for index, variant in enumerate(variants, start=1):
         log(f"[{index}/{len(variants)}] {variant.name}")
         runs.append(get_or_train(variant, dataset, store, verbose=verbose, log=log))
+        if on_done is not None:
+            on_done(runs[-1])
     return runs

@@ -1,6 +1,8 @@
 -- Quarto-style callouts (::: {.callout-warning} ... :::) and the synthetic-data banner
 -- for pandoc's HTML and Typst writers. The first header inside a callout (or its
 -- title="..." attribute) becomes the callout title, not a numbered section.
+-- The banner moves to the template's include-before: in HTML above the title, in
+-- Typst before the table of contents, so it is on the first screen and the first page.
 local titles = {note = "Note", warning = "Warning", important = "Important",
                 tip = "Tip", caution = "Caution"}
 
@@ -50,8 +52,26 @@ local function banner(el)
   return el
 end
 
-function Div(el)
+local function Div(el)
   if el.classes:includes("synthetic-banner") then return banner(el) end
   local kind = callout_kind(el)
   if kind then return callout(el, kind) end
 end
+
+local function lift_banner(doc)
+  for i, block in ipairs(doc.blocks) do
+    if block.t == "Div" and block.classes:includes("synthetic-banner") then
+      doc.blocks:remove(i)
+      local shown = pandoc.Blocks(banner(block))
+      if #shown > 0 then
+        local before = doc.meta["include-before"] or pandoc.MetaList({})
+        if before.t ~= "MetaList" then before = pandoc.MetaList({before}) end
+        before:insert(1, pandoc.MetaBlocks(shown))
+        doc.meta["include-before"] = before
+      end
+      return doc
+    end
+  end
+end
+
+return {{Pandoc = lift_banner}, {Div = Div}}

@@ -1,1 +1,51 @@
-"""Executors that train missing runs: local worker processes (default) or Ray."""
+"""Who trains the missing runs: worker processes on this machine (the default) or a Ray
+cluster. Both write through the run store's locks and atomic writes, so the store only
+ever holds complete runs.
+
+>>> LocalExecutor(jobs=2).describe(), RayExecutor(address="ray://head:10001").describe()
+('local, 2 job(s)', 'Ray cluster at ray://head:10001')
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+Log = Callable[[str], Any]
+
+
+@dataclass(frozen=True)
+class LocalExecutor:
+    """``jobs`` spawned worker processes (``"auto"``: 1 on a GPU, up to 4 on a CPU);
+    ``verbose`` is Keras's fit verbosity when training in this process."""
+
+    jobs: int | str = "auto"
+    verbose: int = 0
+
+    def describe(self) -> str:
+        return f"local, {self.jobs} job(s)"
+
+    def train(self, variants: Sequence[Any], dataset: Any, store: Any, *, log: Log = print,
+              on_done: Callable[[Any], Any] | None = None) -> list[Any]:
+        from cifar_core.runs.executors.local import train_runs
+
+        return train_runs(variants, dataset, store, jobs=self.jobs, verbose=self.verbose,
+                          log=log, on_done=on_done)
+
+
+@dataclass(frozen=True)
+class RayExecutor:
+    """Tasks on the Ray cluster at ``address`` (``None``: ``$RAY_ADDRESS`` or a local
+    Ray); ``ship_code`` uploads this ``cifar_core`` to the workers."""
+
+    address: str | None = None
+    ship_code: bool = False
+
+    def describe(self) -> str:
+        return f"Ray cluster at {self.address or '$RAY_ADDRESS or a local Ray'}"
+
+    def train(self, variants: Sequence[Any], dataset: Any, store: Any, *, log: Log = print,
+              on_done: Callable[[Any], Any] | None = None) -> list[Any]:
+        from cifar_core.runs.executors.ray_executor import train_runs_ray
+
+        return train_runs_ray(variants, dataset, store, address=self.address, log=log,
+                              ship_code=self.ship_code, on_done=on_done)

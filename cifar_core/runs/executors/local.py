@@ -41,29 +41,31 @@ def resolve_jobs(jobs: int | str, runs: int) -> int:
     """The number of worker processes for ``runs`` runs: ``jobs`` as given (an int >= 1)
     or ``"auto"`` (1 on a GPU, ``min(cores, 4)`` on a CPU); never more than ``runs``."""
     if jobs == "auto":
-        from cifar_core.runs.hardware import configure
+        from cifar_core.runs.hardware import compute_settings
 
         cores = os.cpu_count() or 1
-        jobs = 1 if configure().device == "gpu" else min(cores, MAX_AUTO_JOBS)
+        jobs = 1 if compute_settings().device == "gpu" else min(cores, MAX_AUTO_JOBS)
     elif not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ValueError(f"jobs is {jobs!r}: give a whole number >= 1 or 'auto'")
     return max(1, min(jobs, runs))
 
 
 def train_runs(variants: Sequence[Any], dataset: Any, store: Any, *, jobs: int | str = 1,
-               verbose: int = 1, log: Log = print) -> list[Any]:
+               verbose: int = 1, log: Log = print,
+               on_done: Callable[[Any], Any] | None = None) -> list[Any]:
     """The runs of ``variants`` (reused or trained), in order, trained by ``jobs`` workers.
 
     Every variant is validated first (nothing trains if one is invalid). With one job
     this is :func:`cifar_core.runs.train.train_many`; with more, workers print a line per
     run they start and finish and this process a ``[k/n]`` line per finished run.
+    ``on_done(run)`` is called as each run is stored.
     """
     from cifar_core.runs.train import train_many, validate_variant
 
     variants = [validate_variant(v) for v in variants]
     workers = resolve_jobs(jobs, len(variants))
     if workers == 1:
-        return train_many(variants, dataset, store, verbose=verbose, log=log)
+        return train_many(variants, dataset, store, verbose=verbose, log=log, on_done=on_done)
     threads = max(1, (os.cpu_count() or 1) // workers)
     log(f"training {len(variants)} run(s) in {workers} worker processes, "
         f"{threads} thread(s) each")
@@ -76,6 +78,8 @@ def train_runs(variants: Sequence[Any], dataset: Any, store: Any, *, jobs: int |
             keys[futures[future]] = future.result()
             log(f"[{done}/{len(variants)}] finished {variants[futures[future]].name} "
                 f"[{keys[futures[future]]}]")
+            if on_done is not None:
+                on_done(_stored(store, keys[futures[future]]))
     return [_stored(store, keys[i]) for i in range(len(variants))]
 
 
