@@ -45,7 +45,7 @@ def test_each_reported_figure_names_both_protocols_and_what_differs():
     row = sample.loc["s000_mlp"]
     assert row["train images"] == "50,000 → 4,068"
     assert row["checkpoint"] == "last epoch → best validation loss"
-    assert row["epochs"] == "5 → 20" and row["optimizer"] == "SGD 0.01, batch 32"
+    assert row["epochs"] == "5 → 10" and row["optimizer"] == "SGD 0.01, batch 32"
     assert row["differs"] == "train images, checkpoint, epochs"
     assert "train images (not stated by the seed)" in sample.loc["s002_model1_b32", "differs"]
     assert sample.loc["s002_wrn_16_8", "reproduced %"] == "not run in this profile"
