@@ -143,10 +143,11 @@ def test_pdf_headings_and_captions_carry_the_same_numbers(stub_render):
 
 
 def test_the_stub_notes_reproduce_the_old_section_4_12_defect_trigger(stub_render):
-    """The stub notes hold two `## Large gap` callouts per analysis (7 notes cells): a
-    renderer that counted them as sections would print Section 4.12 or beyond."""
+    """The stub notes hold two `## Large gap` callouts per embedded notes cell (12: notes,
+    findings sentences, the Discussion): a renderer that counted them as sections would
+    print Section 4.12 or beyond."""
     html = (stub_render / "_site" / "index.html").read_text()
-    assert html.count("Large gap 1") == 7
+    assert html.count("Large gap 1") == 12
     assert "4.12" not in html.replace("\u00a0", " ")
 
 

@@ -2,7 +2,7 @@
 every study of the demo report) into a copy of the project, then check the article.
 
 This is the slowest test (a couple of minutes on 2 cores): it trains every demo variant
-for one epoch on 320 images, executes all eight analysis notebooks and renders HTML + PDF.
+for one epoch on 320 images, executes all nine analysis notebooks and renders HTML + PDF.
 The build is the session fixture ``smoke_build`` (tests/conftest.py); the browser and
 PDF checks (tests/test_browser.py) read the same report.
 """
@@ -35,7 +35,7 @@ def built(smoke_build):
 def test_build_succeeds_and_writes_html_and_pdf(built):
     root, _, result = built
     assert result.exit_code == 0, [a.name for a in result.failed]
-    assert len(result.executed) == 8
+    assert len(result.executed) == 9
     html_file, pdf_file = root / "_site" / "index.html", root / "_site" / "index.pdf"
     assert html_file.stat().st_size > 50_000
     assert pdf_file.read_bytes()[:4] == b"%PDF"
@@ -113,7 +113,7 @@ def test_second_build_reuses_everything(built):
                   renderer="builtin")
     assert again.exit_code == 0
     assert again.trained == [] and again.executed == []
-    assert len(again.reused) == 8
+    assert len(again.reused) == 9
 
 
 def test_knn_on_features_of_a_network_trained_from_scratch_runs_offline(built):
