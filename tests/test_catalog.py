@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from cifar_core.experiments.flagship import ABLATIONS as FLAGSHIP_ABLATIONS
+
 from cifar_core.experiments import catalog
 from cifar_core.experiments.catalog import (SEED_FILES, all_variants, get_profile, get_study,
                                            get_variant, plan, studies)
@@ -100,8 +102,9 @@ def test_profile_budgets():
 
 def test_plan_expands_seeds_and_skips_full_only():
     runs = plan("sample", studies=["wrn", "flagship"])
-    assert [(v.name, v.seed) for v in runs] == [("s004_final", 0), ("s004_final", 1),
-                                                ("flagship", 0), ("flagship", 1)]
+    assert [(v.name, v.seed) for v in runs][:4] == [("s004_final", 0), ("s004_final", 1),
+                                                    ("flagship", 0), ("flagship", 1)]
+    assert {(v.name, v.seed) for v in runs[4:]} == {(n, 0) for n in FLAGSHIP_ABLATIONS}
     assert "s002_wrn_16_8" not in {v.name for v in runs}
     assert {v.name for v in plan("sample", names=["s002_wrn_16_8"])} == {"s002_wrn_16_8"}
 
