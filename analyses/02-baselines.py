@@ -9,18 +9,21 @@ mlp: str = "s000_mlp"  # the MLP quoted in the text
 cnn: str = "s000_cnn2"  # the CNN quoted in the text
 
 # %%
-from cifar_core.analysis import flags, plots, present, tables
+from cifar_core.analysis import chapter_findings, flags, plots, present, tables
 from cifar_core.analysis.context import open_context
 
 ctx = open_context("02-baselines", studies=studies, variants=variants, seeds=seeds)
 study = ctx.study("baselines")
 base_runs = ctx.study_runs("baselines")
 table = tables.runs_table(base_runs, reported=study.reported)
+findings = chapter_findings.chapter_findings(ctx, studies or [])
 
 # %%
 #| label: tbl-baselines
-#| tbl-cap: "MLP vs CNN: parameters, FLOPs per image, train/validation/test accuracy and loss, training time (mean ± std over seeds; reported = the seed report's figure)."
-present.show_table(tables.display_table(table), synthetic=ctx.synthetic)
+#| tbl-cap: "MLP vs CNN: parameters, FLOPs per image, train/validation/test accuracy and loss, training time (mean ± std over seeds; reported = the seed report's figure); under-trained = runs whose validation metrics were still improving when training stopped."
+present.show_table(chapter_findings.show_runs_table(tables.display_table(table), base_runs,
+                                                   baselines=[study.baseline]),
+                   synthetic=ctx.synthetic)
 
 # %%
 #| label: fig-baselines-curves
@@ -29,7 +32,7 @@ plots.show(plots.learning_curves(ctx.histories(base_runs)))
 
 # %%
 #| label: tbl-baselines-passmarks
-#| tbl-cap: "Seed 004's pass marks checked on this build's runs."
+#| tbl-cap: "Seed 004's pass marks checked on this build's runs (test accuracy, mean ± std over seeds; under-trained as in the table above)."
 lab = ctx.study("seed004_lab")
 marks = dict(lab.pass_marks)
 lab_table = tables.runs_table(ctx.study_runs("seed004_lab"), reported=lab.reported)
@@ -44,16 +47,28 @@ shown = passes.assign(
     epochs=[epochs.get(n, "–") for n in passes["variant"]],
     result=["not run" if p is None else "pass" if p else "fail" for p in passes["passed"]],
 )[["variant", "requirement", "reported", "measured", "epochs", "result"]]
+shown = chapter_findings.show_runs_table(shown, ctx.study_runs("seed004_lab"), baselines=[lab.baseline])
 present.show_table(shown, synthetic=ctx.synthetic)
 
 # %%
+#| label: tbl-baselines-findings
+#| tbl-cap: "Findings of the baseline studies: each variant against its study's baseline (and the seeds' claims within the study), Δ = variant − baseline test accuracy in points with a 95 % bootstrap interval over test images; p-values Holm-adjusted within each study (each study is its own family); verdict better/worse only when the adjusted p < 0.05 and the interval excludes 0."
+present.show_table(chapter_findings.findings_display(findings), synthetic=ctx.synthetic)
+
+# %%
+#| label: baselines-findings-text
+present.show_markdown(chapter_findings.findings_markdown(findings, ctx))
+
+# %%
 #| label: baselines-notes
-found = flags.run_anomalies({**base_runs, **ctx.study_runs("seed004_lab")}, ctx.dataset.num_classes)
+all_runs = {**base_runs, **ctx.study_runs("seed004_lab")}
+found = flags.run_anomalies(all_runs, ctx.dataset.num_classes)
 if ctx.profile.name != "full":
     present.show_markdown(present.note_callout(
         f"Profile `{ctx.profile.name}` scales epochs and data, so the pass marks (set for full CIFAR-10 "
         "and the seeds' epochs) are not expected to be met here.", title="Scaled profile"))
 present.show_markdown(present.callout(found) or "No anomalies were flagged in the baselines.")
+present.show_markdown(chapter_findings.convergence_note(all_runs))
 
 # %%
 planned = {v.name: v for v in ctx.variants}

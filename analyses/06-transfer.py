@@ -15,7 +15,7 @@ seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how m
 # %%
 import pandas as pd
 
-from cifar_core.analysis import flags, present, tables
+from cifar_core.analysis import chapter_findings, flags, present, tables
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.transfer import knn_summary, variant_status
 from cifar_core.models.weights import install_hint
@@ -65,10 +65,10 @@ else:
 
 # %%
 ran = table[table["variant"].isin([n for n in runs])] if len(table) else table
-best = tables.best_row(ran) if len(ran) else None
+best = chapter_findings.best_by_validation(ran)  # chosen on validation, test reported once
 ctx.publish({"transfer": {
     "status": "run" if runs else ("not run: ImageNet weights unavailable offline" if not available
                                   else f"not run in profile {ctx.profile.name}"),
-    "best_test_acc": tables.acc_text(ran, best["variant"]) if best is not None else "n/a",
+    "best_test_acc": tables.acc_text(ran, best) if best else "n/a",
     "weights": weights if available else "none usable",
     "knn_scratch": knn_results["ctl_s003_net_knn"]}})

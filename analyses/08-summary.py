@@ -10,8 +10,9 @@ top: int = 40  # rows of the leaderboard
 # %%
 import pandas as pd
 
-from cifar_core.analysis import flags, plots, present, tables
+from cifar_core.analysis import chapter_findings, flags, plots, present, tables
 from cifar_core.analysis.context import open_context
+from cifar_core.analysis.protocols import protocol_table
 
 ctx = open_context("08-summary", studies=studies, variants=variants, seeds=seeds)
 runs = ctx.runs_of()
@@ -20,11 +21,14 @@ table["study"] = [ctx.studies_of(n)[0] if ctx.studies_of(n) else "extra" for n i
 
 # %%
 #| label: tbl-summary-leaderboard
-#| tbl-cap: "Leaderboard: every variant of this build, sorted by test accuracy (mean ± std over seeds)."
-board = table.sort_values("test_accuracy_mean", ascending=False).head(top)
-shown = tables.display_table(board, losses=False)
-shown.insert(1, "study", board["study"].to_numpy())
-shown = shown.drop(columns=[c for c in ("val acc %", "FLOPs/img") if c in shown])
+#| tbl-cap: "Leaderboard: every variant of this build, ranked by validation accuracy (mean ± std over seeds; test accuracy is reported, never used to rank); under-trained = runs still improving when training stopped; variants a profile scales into one configuration share their run."
+ranked = chapter_findings.rank_by_validation(table) if len(table) else table
+board = ranked.head(top)
+shown = tables.display_table(board, losses=False) if len(board) else board
+if len(board):
+    shown.insert(1, "study", board["study"].to_numpy())
+    shown = shown.drop(columns=[c for c in ("train acc %", "FLOPs/img") if c in shown])
+    shown = chapter_findings.show_runs_table(shown, runs)
 present.show_table(shown, synthetic=ctx.synthetic)
 
 # %%
@@ -34,28 +38,35 @@ plots.show(plots.tradeoff_panels(table, {"params": "parameters", "wall_time_s_me
 
 # %%
 #| label: tbl-summary-reported
-#| tbl-cap: "Reproduced vs reported: the seed reports' test accuracies next to this build's (the seeds used full CIFAR-10 and their epochs)."
-rows = []
+#| tbl-cap: "Reported vs reproduced, with both protocols: each figure of a seed report beside this build's test accuracy (mean ± std over seeds), and for each protocol fact the seed's value → this build's (one value where they agree): images the model was fitted on, which weights were scored, epochs, optimizer and batch, preprocessing, augmentation; differs = what is not the same (a fact the seed does not state is named too)."
+figures = {}
 for study in ctx.all_studies():
     for name, reported in study.reported.items():
-        if any(r["experiment"] == name for r in rows):
-            continue
-        seed = name[1:4] if name.startswith("s") and name[1:4].isdigit() else "–"
-        rows.append({"seed": seed, "experiment": name, "reported %": f"{tables.as_fraction(reported) * 100:.1f}",
-                     "reproduced %": tables.acc_text(table, name).replace(" %", ""),
-                     "profile": ctx.profile.name if runs.get(name) else f"{ctx.profile.name} (not run)"})
-present.show_table(pd.DataFrame(rows), synthetic=ctx.synthetic)
+        figures.setdefault(name, reported)
+scaled = {}
+for variant in ctx.variants:
+    scaled.setdefault(variant.name, variant)
+protocols = protocol_table(figures.items(), scaled, len(ctx.dataset.y_train),
+                           lambda name: tables.acc_text(table, name).replace(" %", "")
+                           if runs.get(name) else "not run here")
+present.show_table(protocols, synthetic=ctx.synthetic)
 
 # %%
 #| label: summary-notes
-if ctx.profile.name != "full":
+differing = protocols.loc[protocols["differs"] != "none", "experiment"].tolist() if len(protocols) else []
+if ctx.profile.data != "cifar10" or ctx.profile.name not in ("full", "full-seed-protocol"):
     present.show_markdown(present.note_callout(
-        f"Profile `{ctx.profile.name}` is **scaled** ({ctx.profile.description}). Its numbers show that "
-        "the pipeline works and how variants rank under a small budget; they are not comparable "
-        "with the seeds' full-CIFAR-10 figures. Build `--profile full` on a GPU for that.",
+        f"Profile `{ctx.profile.name}` is **scaled** ({ctx.profile.description}). Its numbers show "
+        "how variants compare under this budget; they do not reproduce the seeds' figures, which "
+        "were measured on full CIFAR-10 under the protocols named in the table.",
         kind="warning", title="Scaled profile"))
-else:
-    present.show_markdown("Full profile: the reproduced figures are directly comparable with the seeds'.")
+present.show_markdown(
+    f"Protocols differ from the seed's for {len(differing)} of {len(protocols)} reported figures "
+    "(the differs column names each difference); a reproduced figure is like-for-like only where "
+    "it reads none." + ("" if ctx.profile.seed_protocol else
+                        " `--profile full-seed-protocol` trains on all 50,000 training images and "
+                        "keeps the last epoch's weights, the protocol of seed 000 (seed 003 also "
+                        "trains on all 50,000; seed 004 keeps its last epoch)."))
 found = flags.run_anomalies(runs, ctx.dataset.num_classes)
 chance = [f for f in found if f[1].kind == "chance_level"]
 present.show_markdown(present.callout(chance) or "No run tested at chance level.")
@@ -73,10 +84,10 @@ for variant in ctx.variants:
 present.show_table(pd.DataFrame(keys), synthetic=ctx.synthetic)
 
 # %%
-best = tables.best_row(table)
+best = chapter_findings.best_by_validation(table)
 ctx.publish({"summary": {
-    "best_variant": best["variant"] if best is not None else "n/a",
-    "best_test_acc": tables.acc_text(table, best["variant"]) if best is not None else "n/a",
+    "best_variant": best or "none (no validation split)",
+    "best_test_acc": tables.acc_text(table, best) if best else "n/a",
     "n_variants": str(len(table)),
     # Two variants that a profile scales to the same config share their runs: count keys once.
     "n_runs": str(len({run.key for seeds in runs.values() for run in seeds}))}})

@@ -1,14 +1,17 @@
 """Training throughput: the project's trainer vs a bare ``model.fit``.
 
-Same model (seed 001's model_a from the catalog), same data, same validation split and
-preprocessing, in one process. Bare: ``model.fit`` with validation data and nothing
-else. Trainer: :func:`cifar_core.runs.train.get_or_train` into a temporary run store (its
-callbacks: lr logging, best-weights checkpoint, CSV history, backup for resume). Both
-rates are training images per second of ``fit`` wall time; after an untimed 1-epoch
-warm-up, the bare fit runs before and after the trainer and its mean is the reference.
+Same model (seed 001's model_a from the catalog, or ``--variant``), same data, same
+validation split and preprocessing, in one process. Bare: ``model.fit`` with validation
+data and what the recipe itself consists of (its batches and weight averaging,
+:func:`cifar_core.runs.train.fit_inputs`) and nothing else. Trainer:
+:func:`cifar_core.runs.train.get_or_train` into a temporary run store (its callbacks: lr
+logging, best-weights checkpoint, CSV history, backup for resume). Both rates are
+training images per second of ``fit`` wall time; after an untimed 1-epoch warm-up, the
+bare fit runs before and after the trainer and its mean is the reference.
 Target: ratio >= 0.95.
 
     python benchmarks/throughput.py --data synthetic --n 2000 --epochs 2
+    python benchmarks/throughput.py --data ../shared/data/cifar-10-sample --n 5085 --epochs 3 --variant flagship
 """
 from __future__ import annotations
 
@@ -58,7 +61,7 @@ def bare_fit_rate(variant, dataset) -> float:
     import numpy as np
 
     from cifar_core.runs.hardware import configure, seed_everything
-    from cifar_core.runs.train import build_compiled_model, one_hot, prepare_splits
+    from cifar_core.runs.train import build_compiled_model, fit_inputs, one_hot, prepare_splits
 
     hardware = configure()
     seed_everything(variant.seed, hardware)
@@ -67,10 +70,11 @@ def bare_fit_rate(variant, dataset) -> float:
     model = build_compiled_model(variant, dataset, hardware, steps, splits.x_train)
     validation = ((splits.x_val, one_hot(splits.y_val, dataset.num_classes))
                   if splits.has_validation else None)
+    data, recipe_callbacks = fit_inputs(variant, splits.x_train,
+                                        one_hot(splits.y_train, dataset.num_classes))
     started = time.perf_counter()
-    model.fit(splits.x_train, one_hot(splits.y_train, dataset.num_classes),
-              batch_size=variant.batch_size, epochs=variant.epochs,
-              validation_data=validation, verbose=0)
+    model.fit(**data, epochs=variant.epochs, validation_data=validation, verbose=0,
+              callbacks=recipe_callbacks)
     return len(splits.y_train) * variant.epochs / (time.perf_counter() - started)
 
 

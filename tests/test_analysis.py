@@ -221,7 +221,7 @@ def test_study_notes_print_a_shared_remark_once_naming_its_studies():
     assert text.count(catalog.S000_NOTE) == 1
     assert f"**Depth, Width, Kernel size, Pooling.** {catalog.S000_NOTE}" in text
     assert f"**Depth.** {catalog.S000_DEPTH3_NOTE}" in text
-    assert "**Pooling.** Global average pooling ran 5 epochs" in text
+    assert "**Pooling.** In seed 000, global average pooling ran 5 epochs" in text
 
 
 def test_time_curves_average_seeds_per_epoch_and_plot_seconds_in_percent():

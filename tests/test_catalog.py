@@ -8,8 +8,11 @@ import sys
 
 import pytest
 
+from cifar_core.experiments.flagship import ABLATIONS as FLAGSHIP_ABLATIONS
+
 from cifar_core.experiments import catalog
-from cifar_core.experiments.catalog import SEED_FILES, all_variants, get_profile, get_study, plan, studies
+from cifar_core.experiments.catalog import (SEED_FILES, all_variants, get_profile, get_study,
+                                           get_variant, plan, studies)
 
 # Every test accuracy DESIGN.md's catalog quotes from the seeds (rounded to 3 places).
 DESIGN_FIGURES = [0.464, 0.689, 0.102, 0.644, 0.621, 0.636, 0.643, 0.678, 0.618, 0.370, 0.510,
@@ -73,15 +76,20 @@ def test_seed004_pass_marks():
     assert study.variant("s004_final").epochs <= 25
 
 
-@pytest.mark.parametrize("name", ["demo", "sample", "full"])
+@pytest.mark.parametrize("name", [p.name for p in catalog.profiles()])
 def test_profiles_change_only_epochs_and_seed(name):
     profile = get_profile(name)
+    allowed = {"epochs", "seed"} | ({"validation_fraction", "restore_best"}
+                                    if profile.seed_protocol else set())
     for variant in all_variants():
         scaled = profile.scale(variant, seed=profile.seeds[-1]).to_dict()
         original = variant.to_dict()
         changed = {k for k in original if original[k] != scaled[k]}
-        assert changed <= {"epochs", "seed"}, (variant.name, changed)
-        assert 1 <= scaled["epochs"] <= variant.epochs
+        assert changed <= allowed, (variant.name, changed)
+        if variant.name in profile.epochs:  # a per-variant table is taken as given
+            assert scaled["epochs"] == profile.epochs[variant.name]
+        else:
+            assert 1 <= scaled["epochs"] <= variant.epochs
 
 
 def test_profile_budgets():
@@ -93,8 +101,10 @@ def test_profile_budgets():
 
 
 def test_plan_expands_seeds_and_skips_full_only():
-    runs = plan("sample", studies=["wrn", "seed001_trio"])
-    assert [(v.name, v.seed) for v in runs][:3] == [("s001_model_a", s) for s in (0, 1, 2)]
+    runs = plan("sample", studies=["wrn", "flagship"])
+    assert [(v.name, v.seed) for v in runs][:4] == [("s004_final", 0), ("s004_final", 1),
+                                                    ("flagship", 0), ("flagship", 1)]
+    assert {(v.name, v.seed) for v in runs[4:]} == {(n, 0) for n in FLAGSHIP_ABLATIONS}
     assert "s002_wrn_16_8" not in {v.name for v in runs}
     assert {v.name for v in plan("sample", names=["s002_wrn_16_8"])} == {"s002_wrn_16_8"}
 
@@ -144,3 +154,66 @@ def test_listing_reports_cached_runs():
     cached = {r["name"]: r["cached"] for r in rows}
     assert cached["s004_cnn"] is True and cached["s004_final"] is False
     assert catalog.listing("sample", studies=["seed004_lab"], with_stats=False)[0]["cached"] is None
+
+
+# ----------------------------------------------------------------- budgets and protocols
+def test_sample_budget_gives_every_planned_variant_its_own_line(monkeypatch):
+    from cifar_core.experiments import sample_budget
+
+    profile = get_profile("sample")
+    planned = {v.name for v in all_variants() if profile.includes(v)}
+    assert set(sample_budget.epochs()) == planned  # no variant falls back to a global scale
+    assert set(sample_budget.seeds()) == planned
+    twice = sample_budget.SAMPLE_BUDGET + (sample_budget.Budget("again", {"flagship": 3}, (0,), ""),)
+    monkeypatch.setattr(sample_budget, "SAMPLE_BUDGET", twice)
+    with pytest.raises(ValueError, match="'flagship' is budgeted twice"):
+        sample_budget.epochs()
+
+
+def test_sample_epochs_are_chosen_per_family_and_keep_claimed_comparisons_matched():
+    from cifar_core.experiments.claims import CLAIMS
+
+    runs = plan("sample")
+    epochs = {v.name: v.epochs for v in runs}
+    seeds = {}
+    for v in runs:
+        seeds.setdefault(v.name, []).append(v.seed)
+    assert epochs["s000_cnn2"] == 10 > get_variant("s000_cnn2").epochs  # a slice epoch is short
+    assert epochs["flagship"] == get_variant("flagship").epochs  # its full budget
+    assert epochs["s004_final"] == 20 and epochs["s002_model2_3"] < 200 // 4
+    assert seeds["s002_model2_3"] == [0] and seeds["flagship"] == [0, 1]
+    assert seeds["s000_cnn2"] == [0, 1, 2] and "s002_model3_3" not in epochs  # full only
+    for claim in CLAIMS:
+        if "at equal epochs" in claim.statement:
+            assert epochs[claim.variant] == epochs[claim.baseline], claim.statement
+    # the step schedule is a fraction of the epochs: it shrinks with them
+    step = next(v for v in runs if v.name == "s003_net_l2_step")
+    assert dict(step.schedule_params) == {"boundaries": (0.5,), "factors": (0.5,)}
+
+
+def test_controls_stay_distinct_or_are_one_run_on_purpose():
+    from cifar_core.experiments.profiles import collapsed
+
+    variants = all_variants()
+    pairs = {name: {frozenset(p) for p in collapsed(get_profile(name), variants)}
+             for name in ("demo", "smoke", "sample", "full")}
+    assert pairs["demo"] == set() and pairs["full"] == set()  # demo scales one, not both
+    demo = {v.name: v.epochs for v in plan("demo", names=["s000_cnn1", "ctl_cnn1_e5"])}
+    assert demo == {"s000_cnn1": 2, "ctl_cnn1_e5": 1}
+    assert frozenset({"s000_cnn1", "ctl_cnn1_e5"}) in pairs["smoke"]  # 1 epoch: cannot split
+    # sample gives a few variants their epoch-matched control's budget: one run each
+    assert pairs["sample"] == {frozenset({"s000_cnn1", "ctl_cnn1_e5"}),
+                               frozenset({"s004_cnn_dropout", "ctl_s004_dropout_e15"})}
+
+
+def test_seed_protocol_profile_trains_on_every_image_and_keeps_the_last_epoch():
+    from cifar_core.runs.keys import run_key
+
+    full = {(v.name, v.seed): v for v in plan("full")}
+    seed = {(v.name, v.seed): v for v in plan("full-seed-protocol")}
+    assert seed.keys() == full.keys()
+    for key, variant in seed.items():
+        assert (variant.validation_fraction, variant.restore_best) == (0.0, False)
+        assert (full[key].validation_fraction, full[key].restore_best) == (0.2, True)
+        assert variant.epochs == full[key].epochs
+        assert run_key(variant, "fp") != run_key(full[key], "fp")

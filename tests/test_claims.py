@@ -147,15 +147,16 @@ def test_no_difference_claims_need_a_tight_interval_to_hold():
     assert evaluate_claims([claim], [differ])[0].outcome == REVERSED
 
 
-def test_collapsed_controls_in_the_demo_profile_are_the_same_run(tmp_path):
-    # demo caps epochs at 2: s000_cnn1 (10 epochs) and ctl_cnn1_e5 (5) become one config
+def test_collapsed_controls_in_the_smoke_profile_are_the_same_run(tmp_path):
+    # smoke caps epochs at 1: s000_cnn1 (10 epochs) and ctl_cnn1_e5 (5) become one config
+    # (demo, capped at 2, keeps them apart: 2 and 1 epochs)
     findings = _store_findings(tmp_path, "kernel_size", {"ctl_cnn1_e5": 0.6, "s000_cnn1_k2": 0.5},
-                               profile="demo")
+                               profile="smoke")
     assert findings.comparison("s000_cnn1_k2").tested
     store = RunStore(tmp_path / "runs")
-    demo = catalog.get_profile("demo")
-    e5 = store.get(run_key(demo.scale(catalog.get_variant("ctl_cnn1_e5")), "fp"))
-    cnn1 = store.get(run_key(demo.scale(catalog.get_variant("s000_cnn1")), "fp"))
+    smoke = catalog.get_profile("smoke")
+    e5 = store.get(run_key(smoke.scale(catalog.get_variant("ctl_cnn1_e5")), "fp"))
+    cnn1 = store.get(run_key(smoke.scale(catalog.get_variant("s000_cnn1")), "fp"))
     assert cnn1 is not None and cnn1.key == e5.key
     row = compare_study("x", {"s000_cnn1": [cnn1], "ctl_cnn1_e5": [e5]}, "s000_cnn1").comparisons[0]
     assert row.verdict == SAME_RUN and row.result is None
@@ -163,6 +164,9 @@ def test_collapsed_controls_in_the_demo_profile_are_the_same_run(tmp_path):
                                {"x": compare_study("x", {"s000_cnn1": [cnn1], "ctl_cnn1_e5": [e5]},
                                                    "s000_cnn1")})
     assert claim.outcome == NOT_EVALUATED and "same run as s000_cnn1" in claim_sentence(claim)
+    demo = catalog.get_profile("demo")
+    assert run_key(demo.scale(catalog.get_variant("ctl_cnn1_e5")), "fp") != \
+        run_key(demo.scale(catalog.get_variant("s000_cnn1")), "fp")
 
 
 def test_claims_table_lists_quote_expectation_and_outcome(tmp_path):

@@ -143,13 +143,14 @@ def test_pdf_headings_and_captions_carry_the_same_numbers(stub_render):
 
 
 def test_the_stub_notes_reproduce_the_old_section_4_12_defect_trigger(stub_render):
-    """The stub notes hold two `## Large gap` callouts per notes cell of the article: a
-    renderer that counted them as sections would print Section 4.12 or beyond."""
+    """The stub notes hold two `## Large gap` callouts per embedded notes cell (notes,
+    findings sentences, the Discussion): a renderer that counted them as sections would
+    print Section 4.12 or beyond."""
     from cifar_core.render import EMBEDDED_LABELS
 
     notes = [label for _, label in EMBEDDED_LABELS if not label.startswith(("fig-", "tbl-"))]
     html = (stub_render / "_site" / "index.html").read_text()
-    assert len(notes) >= 7 and html.count("Large gap 1") == len(notes)
+    assert len(notes) >= 12 and html.count("Large gap 1") == len(notes)
     assert "4.12" not in html.replace("\u00a0", " ")
 
 

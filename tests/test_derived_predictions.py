@@ -34,6 +34,16 @@ def runs(tiny_dataset, tmp_path_factory):
     return train(), train(name="tiny-derived-tta", tta_flip=True)
 
 
+@pytest.fixture(scope="module")
+def translate_run(tiny_dataset, runs):
+    """A run whose own recipe is airbench's: flip and one-pixel translations."""
+    from cifar_core.runs.train import get_or_train
+
+    return get_or_train(Variant.from_dict({**BASE, "name": "tiny-derived-tt", "tta_flip": True,
+                                           "tta_translate": 1}),
+                        tiny_dataset, RunStore(runs[0].path.parent), verbose=0, log=lambda _: None)
+
+
 def test_recomputed_clean_predictions_match_the_stored_ones(runs, tiny_dataset):
     plain_run, _ = runs
     again = dp.model_probs(plain_run, tiny_dataset, tiny_dataset.x_test)
@@ -81,6 +91,22 @@ def test_tta_of_plain_and_flipped_reproduces_a_tta_runs_stored_predictions(runs,
                                atol=1e-5)
     labels = tta_run.predictions()["test_labels"]
     assert dp.tta_accuracy(plain, flipped, labels) == pytest.approx(tta_run.metrics["test_accuracy"])
+
+
+def test_views_recombine_to_a_flip_and_translate_runs_own_recipe(translate_run, tiny_dataset):
+    run = translate_run
+    plain = dp.plain_test_probs(run, tiny_dataset)
+    assert dp.is_cached(run, "plain")  # its stored predictions are averaged: not one pass
+    combined = dp.translate_tta_probs(plain, dp.flipped_test_probs(run, tiny_dataset),
+                                      dp.translated_test_probs(run, tiny_dataset))
+    np.testing.assert_allclose(combined, run.predictions()["test_probs"], atol=1e-5)
+    # corrupted sets are scored with the same recipe as the stored clean accuracy
+    from cifar_core.data.corruptions import cached_corruption
+
+    images = cached_corruption(tiny_dataset.x_test, "contrast", 3, fingerprint=tiny_dataset.fingerprint)
+    np.testing.assert_allclose(dp.corruption_test_probs(run, tiny_dataset, ["contrast"], [3])[("contrast", 3)],
+                               dp.model_probs(run, tiny_dataset, images, tta_flip=True, tta_translate=1),
+                               atol=1e-6)
 
 
 def test_plain_probs_of_a_run_without_tta_are_the_stored_ones(runs):

@@ -2,9 +2,10 @@
 every study of the demo report) into a copy of the project, then check the article.
 
 This is the slowest test (a few minutes on 2 cores): it trains every demo variant for
-one epoch on 320 images, executes all thirteen analysis notebooks (the five "beyond the
+one epoch on 320 images, executes all fourteen analysis notebooks (the five "beyond the
 seeds" ones predict mirrored, translated and corrupted test images from the stored
-models) and renders HTML + PDF. The build is the session fixture ``smoke_build`` (tests/conftest.py); the browser and
+models) and renders HTML + PDF. The build is the session fixture ``smoke_build``
+(tests/conftest.py); the browser and
 PDF checks (tests/test_browser.py) read the same report.
 """
 from __future__ import annotations
@@ -37,7 +38,7 @@ def built(smoke_build):
 def test_build_succeeds_and_writes_html_and_pdf(built):
     root, _, result = built
     assert result.exit_code == 0, [a.name for a in result.failed]
-    assert len(result.executed) == 13
+    assert len(result.executed) == 14
     html_file, pdf_file = root / "_site" / "index.html", root / "_site" / "index.pdf"
     assert html_file.stat().st_size > 50_000
     assert pdf_file.read_bytes()[:4] == b"%PDF"
@@ -115,7 +116,7 @@ def test_second_build_reuses_everything(built):
                   renderer="builtin")
     assert again.exit_code == 0
     assert again.trained == [] and again.executed == []
-    assert len(again.reused) == 13
+    assert len(again.reused) == 14
 
 
 def test_knn_on_features_of_a_network_trained_from_scratch_runs_offline(built):
@@ -143,7 +144,7 @@ def test_beyond_the_seeds_chapters_state_their_caveats(built):
     variables = yaml.safe_load((root / "_variables.yml").read_text())
     assert variables["calibration"]["n_variants"] == "5" and variables["tta"]["translate_views"] == "6"
     # the derived predictions the chapters read are cached beside the store, and recorded
-    record = json.loads((root / "notebooks" / "11-robustness.provenance.json").read_text())
+    record = json.loads((root / "notebooks" / "12-robustness.provenance.json").read_text())
     derived = record["derived"]
     assert len(derived) == 5 * 6 * 3 and all(Path(p).parent.parent == runs / ".derived" for p in derived)
     # a version bump of the derived predictions or of the corruptions changes these modules

@@ -290,3 +290,12 @@ def test_run_objects_are_read_in_test_index_order_and_paired_by_seed():
     found = study_findings(study, {"bad": [_fake_run("b", 0, bad, labels, np.arange(6))],
                                    "good": [_fake_run("g", 0, good, labels, shuffled)]}, **FAST)
     assert found.comparisons[0].diff == 1.0 and found.comparisons[0].result.discordant == (0, 6)
+
+
+def test_a_run_annealed_to_zero_is_not_flagged_for_its_late_gains():
+    rising = pd.DataFrame({"val_loss": [2.0, 1.6, 1.3, 1.1, 1.0],
+                           "val_accuracy": [0.30, 0.42, 0.50, 0.55, 0.58]})
+    annealed = convergence(rising.assign(lr=[0.2, 0.15, 0.1, 0.05, 0.002]))
+    assert not annealed.under_trained and "annealed to 1% of its peak" in annealed.reason
+    assert convergence(rising.assign(lr=0.2)).under_trained  # a constant rate: still rising
+    assert convergence(rising.assign(lr=[0.2, 0.2, 0.1, 0.1, 0.05])).under_trained  # 25 %

@@ -14,6 +14,12 @@ Runs that cannot be judged are flagged too, with the reason: fewer than
 ``min_epochs`` epochs, or no validation history at all. A run stopped early by
 ``EarlyStopping`` has its best epoch before the end and is not flagged.
 
+A run whose learning rate was annealed to (nearly) zero by its last epoch — linear
+decay to zero, cosine to zero — improves until its last epoch by construction, so
+rule 1–2 cannot tell it from an under-trained one; it is not flagged, and the reason
+says so (whether its budget was long enough is what an epochs ablation of the same
+recipe, e.g. ``ctl_flagship_e32``, shows).
+
 Example
 -------
 >>> import pandas as pd
@@ -64,7 +70,8 @@ def _column(history: Any, name: str) -> np.ndarray:
 
 
 def convergence(history: Any, *, window_fraction: float = 0.2, min_window: int = 2,
-                min_epochs: int = MIN_EPOCHS, min_gain: float = 0.005) -> Convergence:
+                min_epochs: int = MIN_EPOCHS, min_gain: float = 0.005,
+                annealed_below: float = 0.05) -> Convergence:
     """Decide whether a run with this per-epoch ``history`` is under-trained.
 
     Parameters
@@ -81,6 +88,9 @@ def convergence(history: Any, *, window_fraction: float = 0.2, min_window: int =
     min_gain : float
         The rise of the best validation accuracy (a fraction: 0.005 = 0.5 points) that
         counts as still improving.
+    annealed_below : float
+        A final learning rate (the history's ``lr``) at most this fraction of its peak
+        counts as annealed: such a run is not flagged for late gains.
 
     Returns
     -------
@@ -112,6 +122,12 @@ def convergence(history: Any, *, window_fraction: float = 0.2, min_window: int =
     gain = (float(np.nanmax(acc[-window:]) - np.nanmax(acc[:-window]))
             if not np.isnan(acc).all() else math.nan)
     rising = not math.isnan(gain) and gain > min_gain
+    lr = _column(history, "lr")[keep] if _column(history, "lr").size == keep.size else np.array([])
+    annealed = lr.size > 0 and np.nanmax(lr) > 0 and lr[-1] <= annealed_below * np.nanmax(lr)
+    if late_best and rising and annealed:
+        return Convergence(False, f"learning rate annealed to {lr[-1] / np.nanmax(lr):.0%} of its "
+                                  f"peak by epoch {n}: its late gains come from the schedule, not "
+                                  "from too few epochs", n, best, window, gain)
     if late_best and rising:
         reason = (f"still improving: lowest validation loss at epoch {best} of {n} and "
                   f"validation accuracy up {gain * 100:.1f} points in the last {window} epochs")

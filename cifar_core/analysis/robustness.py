@@ -5,7 +5,7 @@ The corrupted test sets are regenerated locally (:mod:`cifar_core.data.corruptio
 the CIFAR-10-C definitions, not the official files) and each run's predictions on them
 come from :func:`cifar_core.runs.derived_predictions.corruption_accuracy` (cached beside
 the store; Keras only on a cache miss). A run is scored with its own inference recipe
-(flip-averaged for a ``tta_flip`` variant), the recipe of its stored clean
+(averaged over the views of its ``tta_flip``/``tta_translate``), the recipe of its stored clean
 ``test_accuracy``, so clean and corrupted accuracies compare.
 
 Example

@@ -9,8 +9,8 @@ mirrored. Per test image and seed, *correct without TTA* and *correct with TTA* 
 up, so the gain is tested with :func:`cifar_core.analysis.paired.paired_difference`
 (bootstrap interval over test images; exact McNemar with one seed, a sign-flip
 permutation test with several), and the p-values of a table are Holm-adjusted
-together. A variant trained with ``tta_flip`` (the flagship) stores flip-averaged
-predictions; here its "one pass" column is a single unflipped pass, like the others.
+together. A variant whose recipe has ``tta_flip``/``tta_translate`` (the flagship) stores
+averaged predictions; here its "one pass" column is a single plain pass, like the others.
 
 Example
 -------

@@ -5,8 +5,10 @@ grouped into studies, and the profiles that scale them to a budget.
   cites the seed reports it comes from (``sources``), carries their reported test
   accuracies (``reported``), pass marks where the seed has them, and notes (separate
   remarks, so that one shared by several studies can be printed once).
-* A :class:`Profile` (``demo``, ``sample``, ``full``) says which data to load and
-  scales every variant's epochs and seed; it never changes *what* a variant is.
+* A :class:`~cifar_core.experiments.profiles.Profile` (``demo``, ``sample``, ``smoke``,
+  ``full``, ``full-seed-protocol``) says which data to load and scales every variant's
+  epochs and seeds; it never changes *what* a variant is (a seed-protocol profile also
+  trains without a validation split and keeps the last epoch, as the seeds did).
 
 This module does not import Keras: listing parameter counts and FLOPs goes through the
 on-disk cache of :mod:`cifar_core.models.stats`, which builds a model only on a miss.
@@ -16,8 +18,11 @@ controlled additions (same epochs as the baseline, one change) that the seeds la
 
 Example
 -------
->>> [v.epochs for v in plan("demo", studies=["seed004_lab"])]
-[2, 2, 2, 2, 2]
+``demo`` caps epochs at 2; s004_cnn (5 epochs) and s004_cnn_dropout (10) are scaled
+below their epoch-matched controls (10 and 15 epochs) rather than onto them:
+
+>>> [(v.name, v.epochs) for v in plan("demo", studies=["seed004_lab"])]  # doctest: +NORMALIZE_WHITESPACE
+[('s004_mlp', 2), ('s004_cnn', 1), ('s004_cnn_dropout', 1), ('s004_cnn_bn', 2), ('s004_final', 2)]
 """
 from __future__ import annotations
 
@@ -26,6 +31,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
+from cifar_core.experiments import sample_budget
+from cifar_core.experiments.profiles import Profile, ResolvedEpochs, distinct_epochs
+from cifar_core.experiments.flagship import ABLATIONS as FLAGSHIP_ABLATIONS
+from cifar_core.experiments.flagship import FLAGSHIP
 from cifar_core.experiments.variant import Variant
 
 SEED_FILES = {
@@ -72,57 +81,6 @@ class Study:
             if variant.name == name:
                 return variant
         raise KeyError(_unknown("variant", name, self.names(), f" in study {self.name!r}"))
-
-
-@dataclass(frozen=True)
-class Profile:
-    """How much data and how many epochs and seeds every variant gets.
-
-    ``epochs = clamp(round(variant.epochs * epoch_scale), 1, max_epochs)``; variants in
-    ``epoch_caps`` get a lower cap; variants in ``full_only`` are not planned here (they
-    are listed as "full profile only"). ``data`` is ``"synthetic"`` or ``"cifar10"``
-    (the path comes from the user: CLI ``--data`` or ``CIFAR10_DIR``).
-    """
-
-    name: str
-    description: str
-    data: str
-    seeds: tuple[int, ...]
-    epoch_scale: float = 1.0
-    max_epochs: int | None = None
-    limit_per_batch: int | None = None
-    stratified_limit: tuple[int, int] | None = None
-    synthetic_sizes: tuple[int, int] | None = None
-    epoch_caps: Mapping[str, int] = field(default_factory=dict)
-    full_only: frozenset[str] = frozenset()
-
-    def epochs_for(self, variant: Variant) -> int:
-        epochs = max(1, round(variant.epochs * self.epoch_scale))
-        for cap in (self.max_epochs, self.epoch_caps.get(variant.name)):
-            if cap is not None:
-                epochs = min(epochs, cap)
-        return epochs
-
-    def scale(self, variant: Variant, seed: int | None = None) -> Variant:
-        """The variant as this profile runs it: only ``epochs`` and ``seed`` change."""
-        return variant.replace(epochs=self.epochs_for(variant),
-                               seed=self.seeds[0] if seed is None else seed)
-
-    def includes(self, variant: Variant) -> bool:
-        return variant.name not in self.full_only
-
-    def dataset_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`cifar_core.data.load_dataset`."""
-        kwargs: dict[str, Any] = {}
-        if self.data == "synthetic":
-            kwargs["source"] = "synthetic"
-            if self.synthetic_sizes:
-                kwargs["synthetic_train"], kwargs["synthetic_test"] = self.synthetic_sizes
-        if self.limit_per_batch is not None:
-            kwargs["limit_per_batch"] = self.limit_per_batch
-        if self.stratified_limit is not None:
-            kwargs["stratified_limit"] = self.stratified_limit
-        return kwargs
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -319,15 +277,6 @@ OPTIMIZERS = {
         nesterov=False),
 }
 
-# ---------------------------------------------------------------------------- flagship
-FLAGSHIP = _v("flagship", "flagship", {"widths": [32, 64, 128], "whitening_patch": 2},
-              optimizer="sgd", learning_rate=0.2, momentum=0.9, nesterov=True,
-              weight_decay=5e-4, schedule="warmup_linear",
-              schedule_params={"warmup_fraction": 0.05}, batch_size=128, epochs=16,
-              preprocessing="channel_zscore", augmentation={"flip": True, "shift": 2 / 32},
-              label_smoothing=0.2, tta_flip=True)
-
-
 # ---------------------------------------------------------------------------- studies
 def _pick(*names: str) -> tuple[Variant, ...]:
     return tuple(_ALL[n] for n in names)
@@ -349,7 +298,7 @@ def _study(name, title, seeds, baseline, names, *, notes=(), pass_marks=None, de
 
 
 _ALL: dict[str, Variant] = {**S000, **S001, **S002, **S003, **S004, **OPTIMIZERS,
-                            "flagship": FLAGSHIP}
+                            "flagship": FLAGSHIP, **FLAGSHIP_ABLATIONS}
 ALL_REPORTED = {**S000_REPORTED, **S002_REPORTED, **S003_REPORTED, **S004_REPORTED}
 ALL_EXTRA = {**{k: {"train_accuracy": v} for k, v in S000_TRAIN.items()}, **S001_EXTRA}
 CONFOUND = "The seed compares models trained for different epochs; ctl_ variants match the baseline's. "
@@ -368,7 +317,7 @@ _STUDIES = (
            ["s000_cnn1", "s000_cnn1_leaky", "ctl_cnn1_tanh", "ctl_cnn1_gelu"], notes=S000_NOTE),
     _study("pooling", "Pooling: max 2×2/3×3/4×4, average, global average", ["000"], "s000_cnn1",
            ["s000_cnn1", "s000_cnn1_pool3", "s000_cnn1_pool4", "s000_cnn1_avgpool",
-            "s000_cnn1_gap"], notes=(S000_NOTE, "Global average pooling ran 5 epochs, the rest 10.")),
+            "s000_cnn1_gap"], notes=(S000_NOTE, "In seed 000, global average pooling ran 5 epochs, the rest 10.")),
     _study("batch_size", "Batch size (seed 002 Model 1, 100 epochs)", ["002"], "s002_model1_b128",
            ["s002_model1_b32", "s002_model1_b64", "s002_model1_b128"], notes=S002_NOTE),
     _study("optimizer", "Optimizer at the seeds' rates (seed 004 final model)", ["004", "002"],
@@ -420,33 +369,41 @@ _STUDIES = (
                   "Needs the VGG16 ImageNet weights as a local file; without them the study "
                   "is reported as not run.")),
     _study("flagship", "Flagship: a fast airbench-style recipe", [FLAGSHIP_SOURCE, "004"],
-           "s004_final", ["s004_final", "flagship"],
-           notes="Compared with seed 004's final recipe in time to accuracy "
-                 "(benchmarks/time_to_accuracy.py)."),
+           "s004_final", ["s004_final", "flagship", *FLAGSHIP_ABLATIONS],
+           notes=("Compared with seed 004's final recipe in time to accuracy "
+                  "(benchmarks/time_to_accuracy.py).",
+                  "The recipe and its evidence: cifar_core/experiments/flagship.py; each "
+                  "ctl_flagship_ variant changes one of its settings.")),
 )
 
 # ---------------------------------------------------------------------------- profiles
-HEAVY = frozenset({"s002_wrn_16_8", "s003_vgg16_full", "s003_vgg16_full_imagenet"})
+HEAVY = sample_budget.FULL_ONLY
 _PROFILES = (
     Profile("demo", "synthetic data (2,000 train / 500 test images), at most 2 epochs, one "
                     "seed: the whole report builds offline in minutes on any CPU",
             data="synthetic", seeds=(0,), max_epochs=2, synthetic_sizes=(2000, 500),
             full_only=HEAVY | {"s003_vgg16_b3", "ctl_vgg16_b3_frozen"}),
     Profile("sample", "the real images of ../shared/data/cifar-10-sample (5,085 train / "
-                      "1,017 test), epochs divided by 10 and capped at 2 (1 for seed 002's "
-                      "Model 3-x and VGG16 block 3), three seeds; WRN-16-8 and whole-VGG16 "
-                      "variants run in the full profile only",
-            data="cifar10", seeds=(0, 1, 2), epoch_scale=0.1, max_epochs=2,
-            epoch_caps={n: 1 for n in ("s002_model3_1", "s002_model3_2", "s002_model3_3",
-                                       "s003_vgg16_b3", "ctl_vgg16_b3_frozen")},
-            full_only=HEAVY),
+                      "1,017 test), epochs chosen per model family so that runs reach their "
+                      "plateau on the slice (10 for seed 000's CNNs, 15-25 for the 50-100-epoch "
+                      "schedules, the flagship's own 16), one to three seeds per family (see "
+                      "the findings tables' shared seeds); WRN-16-8, whole VGG16 and seed "
+                      "002's Model 3-x run in the full profile only",
+            data="cifar10", seeds=(0, 1, 2), epochs=sample_budget.epochs(),
+            variant_seeds=sample_budget.seeds(), full_only=sample_budget.SAMPLE_FULL_ONLY),
     Profile("smoke", "a check that the whole pipeline works, in a couple of minutes: "
                      "synthetic data (400 train / 200 test images), one epoch, one seed; "
                      "its numbers mean nothing (the test suite builds it end to end)",
             data="synthetic", seeds=(0,), max_epochs=1, synthetic_sizes=(400, 200),
             full_only=HEAVY | {"s003_vgg16_b3", "ctl_vgg16_b3_frozen"}),
-    Profile("full", "full CIFAR-10 (50,000 / 10,000), the seeds' epochs, three seeds; "
-                    "meant for a GPU", data="cifar10", seeds=(0, 1, 2)),
+    Profile("full", "full CIFAR-10 (50,000 / 10,000), the seeds' epochs, three seeds, 40,000 "
+                    "training images and the best-validation checkpoint; meant for a GPU",
+            data="cifar10", seeds=(0, 1, 2)),
+    Profile("full-seed-protocol", "full CIFAR-10, the seeds' epochs, three seeds, trained as "
+                                  "the seeds did: on all 50,000 training images, keeping the "
+                                  "last epoch (no validation split, so nothing is selected "
+                                  "as best and convergence is not checked); meant for a GPU",
+            data="cifar10", seeds=(0, 1, 2), seed_protocol=True),
 )
 
 
@@ -460,6 +417,21 @@ def get_study(name: str) -> Study:
         if study.name == name:
             return study
     raise KeyError(_unknown("study", name, [s.name for s in _STUDIES]))
+
+
+_RESOLVED: dict[int, tuple[Profile, ResolvedEpochs]] = {}
+
+
+def catalog_epochs(profile: Profile) -> ResolvedEpochs:
+    """``{variant name: epochs}`` of every catalog variant under ``profile``, with
+    epoch-only controls kept distinct (:func:`~cifar_core.experiments.profiles.distinct_epochs`)."""
+    cached = _RESOLVED.get(id(profile))
+    if cached is None or cached[0] is not profile:
+        variants = all_variants()
+        cached = (profile, ResolvedEpochs(distinct_epochs(profile, variants),
+                                          {v.name: v for v in variants}))
+        _RESOLVED[id(profile)] = cached
+    return cached[1]
 
 
 def profiles() -> list[Profile]:
@@ -524,7 +496,7 @@ def plan(profile: str | Profile, studies: Iterable[str] | None = None,
     runs = []
     for variant in _select(studies, names, derived_bases=True):
         if variant.name in explicit or profile.includes(variant):
-            runs.extend(profile.scale(variant, seed) for seed in profile.seeds)
+            runs.extend(profile.scale(variant, seed) for seed in profile.seeds_for(variant))
     return runs
 
 
@@ -559,9 +531,9 @@ def _row(variant: Variant, profile: Profile, is_cached, with_stats) -> dict:
         "flops": stats.get("flops"),
         "family": variant.family,
         "epochs": profile.epochs_for(variant) if included else None,
-        "seeds": list(profile.seeds) if included else [],
+        "seeds": list(profile.seeds_for(variant)) if included else [],
         "profile_note": "" if included else "full profile only",
-        "cached": (all(is_cached(profile.scale(variant, seed)) for seed in profile.seeds)
+        "cached": (all(is_cached(profile.scale(variant, seed)) for seed in profile.seeds_for(variant))
                    if included and is_cached is not None else None),
     }
 

@@ -71,7 +71,7 @@ CLAIMS: tuple[Claim, ...] = (
        "The seed's depth-3 test figure (10.2 %) is chance level: an evaluation mismatch."),
     _c("filters", "000", "We see that in both testing and training set, our loss has increased "
        "which is a bad sign.", "s000_cnn1_f64", WORSE, "ctl_cnn1_e5",
-       "64 filters do worse than 32.", "The seed's 32-filter run had 10 epochs; ctl_cnn1_e5 has 5."),
+       "64 filters do worse than 32.", "The seed's 32-filter run had 10 epochs; ctl_cnn1_e5 has the 64-filter run's."),
     _c("kernel_size", "000", "Again we see that the accuracy has decreased and it didn't have a "
        "good effect.", "s000_cnn1_k2", WORSE, "ctl_cnn1_e5", "2×2 kernels do worse than 3×3."),
     _c("pooling", "000", "although the result wasn't as accurate for our training set, but the "
@@ -84,7 +84,7 @@ CLAIMS: tuple[Claim, ...] = (
        "Average pooling does worse than max pooling."),
     _c("pooling", "000", "that's why global average pooling probably isn't a good option.",
        "s000_cnn1_gap", WORSE, "s000_cnn1", "Global average pooling does worse than max pooling.",
-       "Global average pooling ran 5 epochs, the baseline 10."),
+       "In the seed, global average pooling ran 5 epochs, the baseline 10."),
     _c("batch_norm", "000", "We see that the accuracy has decreased a lot in our training set, but "
        "is overfitting our model.", "s000_cnn1_bn", WORSE, "ctl_cnn1_e5",
        "Batch norm (without pooling) does worse than the one-block CNN.",
@@ -122,7 +122,7 @@ CLAIMS: tuple[Claim, ...] = (
     _c("l2", "003", "We get improvement in test and train accuracy: 82% test accuracy and ~86% "
        "train accuracy:", "s003_net_l2_step", BETTER, "s003_net_zscore_aug",
        "L2 with a step schedule improves seed 003's net.",
-       "The L2 run also trains 100 epochs instead of 10."),
+       "In the seed, the L2 run also trains 100 epochs instead of 10."),
     _c("transfer", "003", "(no significant improvement from the last run)",
        "s003_vgg16_full_imagenet", NO_DIFFERENCE, "s003_vgg16_full",
        "ImageNet normalization makes no difference for VGG16 fine-tuning."),

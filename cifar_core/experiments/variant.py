@@ -33,13 +33,14 @@ from cifar_core.data.preprocessing import PREPROCESSING
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "inverse_time", "warmup_linear")
-AUGMENTATION_KEYS = ("rotation", "shift", "flip")
+AUGMENTATION_KEYS = ("rotation", "shift", "flip", "translate")
+LOOKAHEAD_KEYS = ("every", "decay", "power")
 SCHEDULE_PARAMS: dict[str, dict[str, Any]] = {
     "constant": {},
     "step": {"boundaries": None, "factors": None},
     "cosine": {"warmup_fraction": 0.0, "alpha": 0.0},
     "inverse_time": {"decay": None},
-    "warmup_linear": {"warmup_fraction": 0.1},
+    "warmup_linear": {"warmup_fraction": 0.1, "initial": 0.0, "final": 0.0},
 }
 """Each schedule's parameters and defaults (``None``: required); see
 :mod:`cifar_core.runs.schedules` for what they mean."""
@@ -76,6 +77,18 @@ class Variant:
     Learning-rate schedule parameters that refer to time are *fractions of the total
     epochs* (``{"boundaries": [0.75], "factors": [0.5]}``), so a profile can scale
     ``epochs`` without changing what the schedule means.
+
+    ``augmentation``: ``rotation`` (degrees), ``shift`` (fraction of the size; a random
+    sub-pixel translation), ``flip`` (``True``: random horizontal flips; ``"alternating"``:
+    a random half of the images flipped in the first epoch, and every image flipped the
+    other way in each following epoch, as airbench does) and ``translate`` (whole pixels,
+    a random crop of the reflect-padded image). The last two are applied to the batches
+    (:mod:`cifar_core.runs.batches`), the others by layers in the model.
+    ``lookahead``: ``{"every": k, "decay": d, "power": p}`` (empty: off) — every ``k``
+    optimizer steps the weights move to an exponential moving average of themselves
+    with decay ``d**k * (t/T)**p`` at step ``t`` of ``T`` (:mod:`cifar_core.runs.lookahead`).
+    ``tta_translate``: whole pixels of test-time translation (0: none), on top of
+    ``tta_flip``.
     """
 
     name: str
@@ -98,9 +111,11 @@ class Variant:
     restore_best: bool = True
     tta_flip: bool = False
     seed: int = 0
+    lookahead: Mapping[str, Any] = field(default_factory=dict)
+    tta_translate: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("params", "schedule_params", "augmentation"):
+        for name in ("params", "schedule_params", "augmentation", "lookahead"):
             object.__setattr__(self, name, _freeze(dict(getattr(self, name))))
         self._validate()
 
@@ -192,10 +207,15 @@ class Variant:
         for key, value in self.augmentation.items():
             if key not in AUGMENTATION_KEYS:
                 self._fail(f"augmentation.{key}", f"is unknown; known: {AUGMENTATION_KEYS}")
-            if key == "flip" and not isinstance(value, bool):
-                self._fail("augmentation.flip", "must be true or false (horizontal flip only)")
+            if key == "flip" and not (isinstance(value, bool) or value == "alternating"):
+                self._fail("augmentation.flip", "must be true, false or 'alternating' "
+                                                "(horizontal flips only)")
             if key in ("rotation", "shift"):
                 self._check_number(f"augmentation.{key}", value, low=0)
+            if key == "translate":
+                self._check_int("augmentation.translate", value, low=0)
+        self._check_int("tta_translate", self.tta_translate, low=0)
+        self._validate_lookahead()
         if self.nesterov and self.optimizer != "sgd":
             self._fail("nesterov", "applies only to optimizer 'sgd'")
         self._validate_schedule_params()
@@ -223,8 +243,25 @@ class Variant:
         for key in ("warmup_fraction", "alpha"):
             if key in params and not 0 <= params[key] < 1:
                 fail(key, f"must be in [0, 1), got {params[key]!r}")
+        for key in ("initial", "final"):
+            if key in params and not 0 <= params[key] <= 1:
+                fail(key, f"must be a fraction of the learning rate in [0, 1], got {params[key]!r}")
         if "decay" in params and not params["decay"] >= 0:
             fail("decay", f"must be >= 0, got {params['decay']!r}")
+
+    def _validate_lookahead(self) -> None:
+        if not self.lookahead:
+            return
+        for key in self.lookahead:
+            if key not in LOOKAHEAD_KEYS:
+                self._fail(f"lookahead.{key}", f"is unknown; known: {LOOKAHEAD_KEYS}")
+        for key in LOOKAHEAD_KEYS:
+            if key not in self.lookahead:
+                self._fail(f"lookahead.{key}", "is required when lookahead is set")
+        self._check_int("lookahead.every", self.lookahead["every"], low=1)
+        self._check_number("lookahead.decay", self.lookahead["decay"], low=0, high=1,
+                           high_open=True)
+        self._check_number("lookahead.power", self.lookahead["power"], low=0)
 
     def check_family(self) -> "Variant":
         """Check ``family`` and ``params`` against the model registry; returns ``self``.

@@ -7,9 +7,8 @@ A compact VGG-like net: a fixed patch-whitening stem, then three blocks of
 with widening channels, then global max pooling and a bias-free linear classifier whose
 logits are scaled down by a constant (airbench uses 1/9), which keeps early training
 calm together with label smoothing. Pooling *before* BN and activation halves the work
-of those layers. The recipe around it (flip + 2-pixel translation, label smoothing 0.2,
-linear warm-up then decay, test-time flip averaging) lives in the ``flagship`` variant
-of the catalog.
+of those layers. The recipe around it (its hyper-parameters, augmentation, schedule,
+test-time augmentation and its evidence) lives in :mod:`cifar_core.experiments.flagship`.
 
 The stem is what makes the first epochs count: its 2×2 filters are the eigenvectors of
 the training images' 2×2-patch covariance, scaled to unit variance (ZCA-like whitening),

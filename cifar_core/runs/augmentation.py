@@ -1,11 +1,15 @@
 """Data augmentation as Keras preprocessing layers, active only while training.
 
-A variant's ``augmentation`` mapping has up to three keys (seed 001 / seed 002 style):
-``rotation`` (degrees), ``shift`` (fraction of width and height) and ``flip``
-(horizontal only — a vertically flipped CIFAR image is not a plausible image). The
-layers live inside the model, in front of the network: Keras random layers are
-inactive at inference, so evaluation and the saved model see unaugmented images, and
-the same code runs on the TensorFlow, PyTorch and JAX backends.
+A variant's ``augmentation`` mapping has up to three layer keys (seed 001 / seed 002
+style): ``rotation`` (degrees), ``shift`` (fraction of width and height) and ``flip``
+(``True``: horizontal only — a vertically flipped CIFAR image is not a plausible
+image). The layers live inside the model, in front of the network: Keras random layers
+are inactive at inference, so evaluation and the saved model see unaugmented images,
+and the same code runs on the TensorFlow, PyTorch and JAX backends.
+
+Two keys are applied to the training batches instead (airbench style, see
+:mod:`cifar_core.runs.batches`): ``translate`` (whole pixels) and ``flip: "alternating"``;
+:func:`batch_augmentation` picks them out.
 """
 from __future__ import annotations
 
@@ -23,9 +27,25 @@ def augmentation_layers(augmentation: Mapping[str, Any], seed: int = 0) -> keras
     if augmentation.get("shift"):
         shift = augmentation["shift"]
         steps.append(layers.RandomTranslation(shift, shift, seed=seed + 1))
-    if augmentation.get("flip"):
+    if augmentation.get("flip") is True:
         steps.append(layers.RandomFlip("horizontal", seed=seed + 2))
     return keras.Sequential(steps, name="augmentation") if steps else None
+
+
+def batch_augmentation(augmentation: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``augmentation`` applied to the batches rather than by layers.
+
+    >>> batch_augmentation({"flip": "alternating", "translate": 2, "rotation": 10})
+    {'flip': 'alternating', 'translate': 2}
+    >>> batch_augmentation({"flip": True, "shift": 0.1})
+    {}
+    """
+    chosen = {}
+    if augmentation.get("flip") == "alternating":
+        chosen["flip"] = "alternating"
+    if augmentation.get("translate"):
+        chosen["translate"] = augmentation["translate"]
+    return chosen
 
 
 def finalize_model(network: keras.Model, augmentation: Mapping[str, Any], *, seed: int = 0,

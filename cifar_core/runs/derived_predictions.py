@@ -21,11 +21,12 @@ the chapter when one of them is deleted or holds other numbers
 What is predicted, and with which recipe:
 
 * :func:`plain_test_probs`, :func:`flipped_test_probs`, :func:`translated_test_probs`:
-  one forward pass of the model per view, *never* averaged (even for a variant trained
-  with ``tta_flip``, whose stored ``test_probs`` are already flip-averaged), so the TTA
-  functions below can combine them.
-* :func:`corruption_test_probs`: the run's own inference recipe, flip-averaged when the
-  variant has ``tta_flip``, so that corrupted accuracy compares with the stored clean
+  one forward pass of the model per view, *never* averaged (even for a variant with
+  ``tta_flip``/``tta_translate``, whose stored ``test_probs`` are already averaged), so
+  the TTA functions below can combine them.
+* :func:`corruption_test_probs`: the run's own inference recipe
+  (:func:`cifar_core.runs.train.predict_probs` with the variant's ``tta_flip`` and
+  ``tta_translate``), so that corrupted accuracy compares with the stored clean
   accuracy of the same run.
 
 The pure functions at the end (no Keras, no files) combine views: the average of
@@ -56,8 +57,9 @@ import pandas as pd
 from cifar_core.data.corruptions import (
     CORRUPTION_VERSION, CORRUPTIONS, RANDOM, SEVERITIES, cached_corruption)
 
-DERIVED_VERSION = 1
-"""Part of every cached file's name: bump it when what is computed here changes."""
+DERIVED_VERSION = 2
+"""Part of every cached file's name: bump it when what is computed here changes (2: a
+run's own recipe includes ``tta_translate``; files carry the run's manifest digest)."""
 
 TRANSLATE_SHIFTS: tuple[tuple[int, int], ...] = ((-1, -1), (1, 1))
 """airbench's translate set (Jordan 2024, ``tta_level=2``): one pixel up-left and one
@@ -212,30 +214,41 @@ def _preprocessor(run: Any, dataset: Any):
     return Preprocessor.fit(variant.get("preprocessing", "unit"), dataset.x_train[train_idx])
 
 
+def _recipe(run: Any) -> dict[str, Any]:
+    """The run's own inference recipe: ``{"tta_flip": bool, "tta_translate": pixels}``."""
+    variant = run.config["variant"]
+    return {"tta_flip": bool(variant.get("tta_flip", False)),
+            "tta_translate": int(variant.get("tta_translate", 0) or 0)}
+
+
 def _uses_tta(run: Any) -> bool:
-    return bool(run.config["variant"].get("tta_flip", False))
+    recipe = _recipe(run)
+    return recipe["tta_flip"] or recipe["tta_translate"] > 0
 
 
-def predict(model, x: np.ndarray, *, tta_flip: bool = False) -> np.ndarray:
-    """Softmax outputs of ``model`` on preprocessed ``x`` in inference mode; with
-    ``tta_flip`` the mean over ``x`` and its mirror image (as training evaluates)."""
-    probs = np.asarray(model.predict(x, batch_size=BATCH_SIZE, verbose=0), np.float32)
-    if tta_flip:
-        flipped = np.asarray(model.predict(flip_images(x), batch_size=BATCH_SIZE, verbose=0))
-        probs = (probs + flipped) / 2
-    return probs
+def predict(model, x: np.ndarray, *, tta_flip: bool = False, tta_translate: int = 0) -> np.ndarray:
+    """Softmax outputs of ``model`` on preprocessed ``x`` in inference mode, with the
+    test-time augmentation training evaluates with (:func:`cifar_core.runs.train.predict_probs`:
+    ``tta_flip`` averages ``x`` and its mirror image, ``tta_translate`` adds airbench's
+    two translations); one plain pass by default."""
+    from cifar_core.runs.train import predict_probs  # Keras is loaded: a model exists
+
+    return predict_probs(model, np.asarray(x), tta_flip=tta_flip, tta_translate=tta_translate,
+                         batch_size=BATCH_SIZE)
 
 
-def model_probs(run: Any, dataset: Any, images: np.ndarray, *, tta_flip: bool = False) -> np.ndarray:
+def model_probs(run: Any, dataset: Any, images: np.ndarray, *, tta_flip: bool = False,
+                tta_translate: int = 0) -> np.ndarray:
     """Predictions of ``run``'s model on uint8 ``images``, preprocessed as in training
     (not cached; the building block of the cached functions)."""
-    return predict(_model(run), _preprocessor(run, dataset).transform(images), tta_flip=tta_flip)
+    return predict(_model(run), _preprocessor(run, dataset).transform(images), tta_flip=tta_flip,
+                   tta_translate=tta_translate)
 
 
 # ----------------------------------------------------------------------------- cached views
 def plain_test_probs(run: Any, dataset: Any = None) -> np.ndarray:
-    """One forward pass on the clean test set: the stored ``test_probs`` for a run
-    without ``tta_flip`` (nothing computed), else computed without the flip and cached."""
+    """One forward pass on the clean test set: the stored ``test_probs`` for a run whose
+    recipe has no test-time augmentation (nothing computed), else computed and cached."""
     if not _uses_tta(run):
         return np.asarray(run.predictions()["test_probs"], np.float32)
     return _cached(run, "plain", dataset,
@@ -273,8 +286,9 @@ def corruption_name(corruption: str, severity: int, seed: int = 0) -> str:
 def corruption_test_probs(run: Any, dataset: Any = None, corruptions: Iterable[str] = CORRUPTIONS,
                           severities: Iterable[int] = SEVERITIES, *,
                           seed: int = 0) -> dict[tuple[str, int], np.ndarray]:
-    """``{(corruption, severity): probabilities}`` of the run's model (its own recipe,
-    flip-averaged when the variant has ``tta_flip``) on the corrupted test set. The
+    """``{(corruption, severity): probabilities}`` of the run's model (its own recipe:
+    flip- and translate-averaged as the variant's ``tta_flip`` and ``tta_translate``
+    say) on the corrupted test set. The
     corrupted images come from :func:`cifar_core.data.corruptions.cached_corruption`.
 
     The sets not cached yet are predicted together, up to :data:`PREDICT_IMAGES` images
@@ -295,7 +309,7 @@ def corruption_test_probs(run: Any, dataset: Any = None, corruptions: Iterable[s
             images = np.concatenate([cached_corruption(dataset.x_test, c, s, seed=seed,
                                                        fingerprint=dataset.fingerprint)
                                      for c, s in chunk])
-            probs = predict(model, preprocessor.transform(images), tta_flip=_uses_tta(run))
+            probs = predict(model, preprocessor.transform(images), **_recipe(run))
             for index, pair in enumerate(chunk):
                 results[pair] = np.asarray(probs[index * size:(index + 1) * size], np.float32)
                 _write(paths[pair], results[pair], identity)

@@ -14,7 +14,9 @@ cosine          ``warmup_fraction`` (default 0),       linear warm-up from 0, th
                 ``alpha`` (final fraction, default 0)  decay to ``alpha * learning_rate``
 inverse_time    ``decay`` (per step, e.g. 1e-6)        ``lr / (1 + decay * step)`` (legacy
                                                        Keras ``decay=``)
-warmup_linear   ``warmup_fraction`` (default 0.1)      linear 0 → lr, then linear → 0
+warmup_linear   ``warmup_fraction`` (default 0.1),     linear ``initial * lr`` → lr, then
+                ``initial``, ``final`` (fractions of   linear → ``final * lr`` at the
+                lr, default 0)                         last step
 ==============  =====================================  ==================================
 
 Only training imports this module (it imports Keras).
@@ -32,6 +34,7 @@ def check_schedule(variant: Variant) -> dict[str, Any]:
     """The variant's schedule parameters with defaults filled in (a :class:`Variant`
     validates them when it is built)."""
     return variant.schedule_settings()
+
 
 
 def learning_rate_for(variant: Variant, steps_per_epoch: int):
@@ -58,27 +61,32 @@ def learning_rate_for(variant: Variant, steps_per_epoch: int):
         return schedules.CosineDecay(0.0, decay_steps=max(1, total - warmup),
                                      alpha=params["alpha"], warmup_target=lr,
                                      warmup_steps=warmup)
-    return WarmupLinearDecay(lr, warmup_steps=warmup, total_steps=total)
+    return WarmupLinearDecay(lr, warmup_steps=warmup, total_steps=total,
+                             initial=params["initial"], final=params["final"])
 
 
 @keras.saving.register_keras_serializable(package="cifar_core")
 class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up from 0 to ``peak`` over ``warmup_steps``, then linear decay to 0
-    at ``total_steps`` (the flagship recipe's schedule). Uses ``keras.ops`` only."""
+    """Linear warm-up from ``initial * peak`` to ``peak`` over ``warmup_steps``, then
+    linear decay to ``final * peak`` at ``total_steps`` (the flagship recipe's schedule;
+    airbench's "triangle" with ``initial=0.2, final=0.07``). Uses ``keras.ops`` only."""
 
-    def __init__(self, peak: float, warmup_steps: int, total_steps: int):
+    def __init__(self, peak: float, warmup_steps: int, total_steps: int,
+                 initial: float = 0.0, final: float = 0.0):
         self.peak = float(peak)
         self.warmup_steps = int(warmup_steps)
         self.total_steps = int(total_steps)
+        self.initial, self.final = float(initial), float(final)
 
     def __call__(self, step):
         step = ops.cast(step, "float32")
-        rising = self.peak * step / max(1.0, float(self.warmup_steps))
-        falling = self.peak * (self.total_steps - step) / max(
+        start, end = self.initial * self.peak, self.final * self.peak
+        rising = start + (self.peak - start) * step / max(1.0, float(self.warmup_steps))
+        falling = end + (self.peak - end) * (self.total_steps - step) / max(
             1.0, float(self.total_steps - self.warmup_steps))
         value = ops.where(step < self.warmup_steps, rising, falling)
-        return ops.clip(value, 0.0, self.peak)
+        return ops.clip(value, min(start, end), self.peak)
 
     def get_config(self) -> dict[str, Any]:
         return {"peak": self.peak, "warmup_steps": self.warmup_steps,
-                "total_steps": self.total_steps}
+                "total_steps": self.total_steps, "initial": self.initial, "final": self.final}

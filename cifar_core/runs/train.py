@@ -12,7 +12,9 @@ training split only; build the model family with the augmentation layers in fron
 the model, so only active while training) and, on a GPU, a float32 output under mixed
 precision; ``model.fit`` with the callbacks below; reload the weights of the best
 validation loss; score train/val/test in inference mode (test-time horizontal-flip
-averaging when ``tta_flip``).
+averaging when ``tta_flip``, and translations when ``tta_translate``). Recipes may
+augment the batches instead (:mod:`cifar_core.runs.batches`) and average weights
+(:mod:`cifar_core.runs.lookahead`): :func:`fit_inputs` gives ``fit`` both.
 
 Callbacks: ``LearningRateLogger`` (lr per epoch), ``ModelCheckpoint`` of the best
 ``val_loss`` (correct also when the best epoch is the last, and across a resume via
@@ -32,10 +34,12 @@ import keras
 import numpy as np
 import pandas as pd
 
-from cifar_core.runs.augmentation import finalize_model
-from cifar_core.runs.callbacks import LearningRateLogger, ResumeReporter, kill_hook_from_env
 from cifar_core.data.dataset import Dataset
+from cifar_core.runs.augmentation import batch_augmentation, finalize_model
+from cifar_core.runs.batches import AugmentedBatches
+from cifar_core.runs.callbacks import LearningRateLogger, ResumeReporter, kill_hook_from_env
 from cifar_core.runs.hardware import Hardware, configure, seed_everything
+from cifar_core.runs.lookahead import Lookahead
 from cifar_core.models import build_model
 from cifar_core.runs.schedules import check_schedule, learning_rate_for
 from cifar_core.experiments.variant import Variant
@@ -90,6 +94,22 @@ def prepare_splits(variant: Variant, dataset: Dataset) -> Splits:
 
 def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return keras.utils.to_categorical(labels, num_classes).astype("float32")
+
+
+def fit_inputs(variant: Variant, x: np.ndarray,
+               y: np.ndarray) -> tuple[dict[str, Any], list[keras.callbacks.Callback]]:
+    """The training data as ``model.fit`` keyword arguments, and the callbacks the
+    variant's recipe needs (put them first): arrays and ``batch_size``, or
+    :class:`~cifar_core.runs.batches.AugmentedBatches` with ``steps_per_epoch`` when the
+    variant augments batches; :class:`~cifar_core.runs.lookahead.Lookahead` when asked for."""
+    callbacks = [Lookahead.from_config_mapping(variant.lookahead)] if variant.lookahead else []
+    on_batches = batch_augmentation(variant.augmentation)
+    if not on_batches:
+        return {"x": x, "y": y, "batch_size": variant.batch_size}, callbacks
+    batches = AugmentedBatches(x, y, batch_size=variant.batch_size, seed=variant.seed,
+                               **on_batches)
+    return ({"x": batches, "steps_per_epoch": batches.steps_per_epoch, "shuffle": False},
+            callbacks + [batches.callback()])
 
 
 # ---------------------------------------------------------------------- model
@@ -169,14 +189,27 @@ def build_callbacks(variant: Variant, scratch: Path, has_validation: bool,
 
 # ---------------------------------------------------------------------- evaluation
 def predict_probs(model: keras.Model, x: np.ndarray, *, tta_flip: bool = False,
-                  batch_size: int = 256) -> np.ndarray:
+                  tta_translate: int = 0, batch_size: int = 256) -> np.ndarray:
     """Class probabilities in inference mode; with ``tta_flip`` the mean of ``x`` and
-    its horizontal mirror image."""
+    its horizontal mirror image; with ``tta_translate`` (pixels ``t``) half of that and
+    a quarter each of the same for ``x`` shifted by ``(t, t)`` and ``(-t, -t)``
+    (reflected borders) — airbench's test-time augmentation."""
     if len(x) == 0:
         return np.zeros((0,) + tuple(model.output_shape[1:]), "float32")
-    probs = model.predict(x, batch_size=batch_size, verbose=0)
-    if tta_flip:
-        probs = (probs + model.predict(x[:, :, ::-1, :], batch_size=batch_size, verbose=0)) / 2
+
+    def views(images):
+        probs = model.predict(images, batch_size=batch_size, verbose=0)
+        if tta_flip:
+            probs = (probs + model.predict(images[:, :, ::-1, :], batch_size=batch_size,
+                                           verbose=0)) / 2
+        return probs
+
+    probs = views(x)
+    if tta_translate:
+        t, (height, width) = tta_translate, x.shape[1:3]
+        padded = np.pad(x, ((0, 0), (t, t), (t, t), (0, 0)), mode="reflect")
+        shifted = [padded[:, :height, :width], padded[:, 2 * t:, 2 * t:]]
+        probs = probs / 2 + sum(views(view) for view in shifted) / 4
     return np.asarray(probs, "float32")
 
 
@@ -225,12 +258,13 @@ def fit_variant(variant: Variant, dataset: Dataset, scratch: Path, *, verbose: i
     model = build_compiled_model(variant, dataset, hardware, steps, splits.x_train)
     scratch.mkdir(parents=True, exist_ok=True)
     callbacks, reporter = build_callbacks(variant, scratch, splits.has_validation, log)
+    data, recipe_callbacks = fit_inputs(variant, splits.x_train,
+                                        one_hot(splits.y_train, dataset.num_classes))
     validation = ((splits.x_val, one_hot(splits.y_val, dataset.num_classes))
                   if splits.has_validation else None)
     fit_started = time.perf_counter()
-    model.fit(splits.x_train, one_hot(splits.y_train, dataset.num_classes),
-              batch_size=variant.batch_size, epochs=variant.epochs,
-              validation_data=validation, callbacks=callbacks, verbose=verbose)
+    model.fit(**data, epochs=variant.epochs, validation_data=validation,
+              callbacks=recipe_callbacks + callbacks, verbose=verbose)
     fit_time = time.perf_counter() - fit_started
     history = _read_history(scratch / "history.csv")
     if (scratch / "best.weights.h5").exists():
@@ -264,7 +298,8 @@ def _evaluate(model: keras.Model, splits: Splits,
     for split, x, y in (("train", splits.x_train, splits.y_train),
                         ("val", splits.x_val, splits.y_val),
                         ("test", splits.x_test, splits.y_test)):
-        probs = predict_probs(model, x, tta_flip=variant.tta_flip)
+        probs = predict_probs(model, x, tta_flip=variant.tta_flip,
+                              tta_translate=variant.tta_translate)
         metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = score(
             probs, y, variant.label_smoothing)
         if split != "train":

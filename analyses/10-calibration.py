@@ -21,7 +21,7 @@ from cifar_core.analysis.calibration_plots import reliability_panels
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
 
-ctx = open_context("09-calibration", studies=studies, variants=variants, seeds=seeds)
+ctx = open_context("10-calibration", studies=studies, variants=variants, seeds=seeds)
 runs = ctx.runs_of()
 table = calibration.calibration_by_variant(runs, n_bins=n_bins) if runs else pd.DataFrame()
 accuracy = tables.runs_table(runs) if runs else pd.DataFrame()

@@ -21,7 +21,7 @@ from cifar_core.analysis.comparison_plots import compute_scatter
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
 
-ctx = open_context("13-compute", studies=studies, variants=variants, seeds=seeds)
+ctx = open_context("14-compute", studies=studies, variants=variants, seeds=seeds)
 runs = ctx.runs_of()
 table = compute.compute_table(runs) if runs else pd.DataFrame()
 references = compute.reference_points(ctx.profile.name)

@@ -24,7 +24,7 @@ from cifar_core.analysis.comparison_plots import accuracy_heatmap
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
 
-ctx = open_context("12-per-class", studies=studies, variants=variants, seeds=seeds)
+ctx = open_context("13-per-class", studies=studies, variants=variants, seeds=seeds)
 unknown = sorted({n for pair in comparisons.values() for n in pair} - set(variants or []))
 if unknown:
     raise ValueError(f"comparisons name {', '.join(unknown)}, which -p variants does not include: "

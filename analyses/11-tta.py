@@ -25,7 +25,7 @@ from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
 from cifar_core.analysis.tta import tta_table
 
-ctx = open_context("10-tta", studies=studies, variants=variants, seeds=seeds)
+ctx = open_context("11-tta", studies=studies, variants=variants, seeds=seeds)
 runs = ctx.runs_of()
 table = tta_table(runs, ctx.dataset, n_resamples=n_resamples) if runs else pd.DataFrame()
 flip_trained = {name: bool((rs[0].config["variant"].get("augmentation") or {}).get("flip"))
@@ -68,9 +68,13 @@ else:
 notes = []
 if len(table):
     notes.append(f"Intervals and tests treat the {int(table['images'].iloc[0]):,} test images as "
-                 f"independent and condition on the trained models ({table['test'].iloc[0]}). A "
-                 "variant trained with `tta_flip` (the flagship) reports flip-averaged accuracy elsewhere "
-                 "in this report; its one-pass accuracy here is a single unflipped pass.")
+                 f"independent and condition on the trained models ({table['test'].iloc[0]}).")
+own = [n for n, rs in runs.items() if rs[0].config["variant"].get("tta_flip")
+       or rs[0].config["variant"].get("tta_translate")]
+if own:
+    notes.append(f"{', '.join(own)} evaluate(s) with test-time augmentation as part of the recipe, so "
+                 "the accuracy reported elsewhere in this report for them is the averaged one; the "
+                 "one-pass accuracy here is a single plain pass.")
 if ctx.not_run:
     notes.append("Not run in this build: " + "; ".join(f"{n} ({why})" for n, why in ctx.not_run.items()) + ".")
 present.show_markdown(present.note_callout(" ".join(notes), title="Reading the TTA table") if notes else "")

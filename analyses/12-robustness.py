@@ -6,8 +6,8 @@
 # with the published CIFAR parameters at the chosen severities. The corrupted sets are
 # **regenerated here** from this build's test split (the noise seeded), not the official
 # CIFAR-10-C files; they are cached, and so are each model's predictions on them. Each
-# main variant is scored with its own inference recipe (flip-averaged for a variant
-# trained with `tta_flip`), the recipe of its clean test accuracy.
+# main variant is scored with its own inference recipe (with the flips and translations
+# of its `tta_flip`/`tta_translate`, as the flagship's), the recipe of its clean test accuracy.
 
 # %% tags=["parameters"]
 studies: list[str] | None = None  # catalog studies (None: only the variants below)
@@ -28,7 +28,7 @@ from cifar_core.analysis.plots import show
 from cifar_core.analysis.robustness import (corruption_label, corruption_matrix, corruption_table,
                                             example_grid, robustness_summary)
 
-ctx = open_context("11-robustness", studies=studies, variants=variants, seeds=seeds)
+ctx = open_context("12-robustness", studies=studies, variants=variants, seeds=seeds)
 runs = ctx.runs_of()
 long = corruption_table(runs, ctx.dataset, corruptions, severities, seed=noise_seed)
 clean = {name: float(pd.Series([r.metrics["test_accuracy"] for r in rs]).mean()) for name, rs in runs.items()}

@@ -1,0 +1,170 @@
+"""Estimate how long the ``sample`` build trains, from per-epoch CPU costs measured here.
+
+``--measure`` trains one representative variant per cost class on the real sample for
+``--epochs`` epochs, one thread per process (what each ``--jobs 2`` worker gets on a
+2-core CPU), and records CPU seconds (``time.process_time``, all threads of the
+process): per epoch (the cheapest epoch after the first) and for the rest of a run
+(model build, first-epoch tracing, evaluation). CPU time, unlike wall time, barely
+depends on what else the machine runs, so a measurement on a shared machine still
+prices a quiet one; the load average is recorded beside it. Without ``--measure`` the
+costs come from ``--costs`` (default: ``benchmarks/sample_costs.json``).
+
+The estimate prices every run ``plan("sample")`` schedules, each run key once (variants
+a profile collapses share a run): ``epochs × CPU per epoch + overhead``, where a
+variant's CPU per epoch is its representative's scaled by forward FLOPs, and divides
+the sum by the workers (2 processes on 2 cores). Analyses and rendering come on top.
+
+    python benchmarks/sample_budget.py --data ../shared/data/cifar-10-sample            # estimate
+    python benchmarks/sample_budget.py --data ../shared/data/cifar-10-sample --measure  # re-measure
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+COSTS = Path(__file__).with_name("sample_costs.json")
+CLASSES = {  # representative: the variants priced from it (scaled by forward FLOPs)
+    "s000_cnn2": "s000_cnn2 s000_cnn3",
+    "s000_cnn1": "s000_cnn1 ctl_cnn1_e5 s000_cnn1_leaky ctl_cnn1_tanh ctl_cnn1_gelu "
+                 "s000_cnn1_avgpool s000_cnn1_pool3 s000_cnn1_pool4 s000_cnn1_k2 ctl_cnn1_k5 "
+                 "ctl_cnn1_f16 s000_cnn1_gap",
+    "s000_cnn1_f64": "s000_cnn1_f64",
+    "s000_cnn1_bn": "s000_cnn1_bn",
+    "s000_mlp": "s000_mlp",
+    "s004_mlp": "s004_mlp",
+    "s004_cnn": "s004_cnn ctl_s004_cnn_e10 s004_cnn_dropout ctl_s004_dropout_e15 s004_cnn_bn",
+    "s004_final": "s004_final ctl_final_sgd_momentum ctl_final_adam ctl_final_rmsprop",
+    "s001_model_a": "s001_model_a s001_model_b ctl_model_a_flip",
+    "s001_model_c": "s001_model_c",
+    "s002_model1_b32": "s002_model1_b32 s002_model1_b64 s002_model1_b128",
+    "s002_model2_3": "s002_model2_1 s002_model2_2 s002_model2_3",
+    "s002_model3_1": "s002_model3_1",
+    "s002_model3_3": "s002_model3_2 s002_model3_3",
+    "s003_net": "s003_net ctl_s003_net_unit s003_net_zscore ctl_s003_net_channel",
+    "s003_net_zscore_aug": "s003_net_zscore_aug ctl_s003_net_zscore_aug_l2 s003_net_l2_step "
+                           "ctl_s003_l2_constant ctl_s003_l2_step_intended ctl_s003_l2_cosine",
+    "flagship": "flagship",
+}
+UNPRICED = {"s003_vgg16_b3": "needs the VGG16 ImageNet weights (not run without them)",
+            "ctl_vgg16_b3_frozen": "needs the VGG16 ImageNet weights (not run without them)"}
+
+
+def measure(data: str, epochs: int) -> dict:
+    """CPU seconds per epoch and per run of each representative (one thread)."""
+    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import numpy as np
+
+    from cifar_core.data import load_dataset
+    from cifar_core.experiments import catalog
+    from cifar_core.runs.hardware import configure, seed_everything
+    from cifar_core.runs.train import build_compiled_model, one_hot, predict_probs, prepare_splits
+
+    dataset, hardware = load_dataset(data), configure()
+
+    class Clock(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.process_time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.cpu.append(time.process_time() - self.started)
+
+    costs = {}
+    for name in CLASSES:
+        variant = catalog.get_variant(name).replace(epochs=epochs)
+        started = time.process_time()
+        seed_everything(0, hardware)
+        splits = prepare_splits(variant, dataset)
+        steps = int(np.ceil(len(splits.y_train) / variant.batch_size))
+        model = build_compiled_model(variant, dataset, hardware, steps, splits.x_train)
+        clock = Clock()
+        clock.cpu = []
+        model.fit(splits.x_train, one_hot(splits.y_train, dataset.num_classes),
+                  batch_size=variant.batch_size, epochs=epochs, verbose=0, callbacks=[clock],
+                  validation_data=(splits.x_val, one_hot(splits.y_val, dataset.num_classes)))
+        for x in (splits.x_train, splits.x_val, splits.x_test):
+            predict_probs(model, x, tta_flip=variant.tta_flip)
+        total = time.process_time() - started
+        per_epoch = min(clock.cpu[1:] or clock.cpu)
+        costs[name] = {"cpu_per_epoch_s": round(per_epoch, 3),
+                       "overhead_s": round(total - per_epoch * epochs, 3),
+                       "load": round(os.getloadavg()[0], 1)}
+        print(f"{name:22s} {per_epoch:6.2f} s/epoch  overhead {costs[name]['overhead_s']:5.1f} s  "
+              f"(load {costs[name]['load']})", flush=True)
+    return {"measured": dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes"),
+            "epochs": epochs, "threads": 1, "data": str(data), "costs": costs}
+
+
+def estimate(costs: dict, data: str, workers: int, efficiency: float, *, per_run: float = 2.5,
+             profile: object = "sample") -> tuple[list, float]:
+    """One row per run key of ``plan(profile)`` (name, seed, epochs, CPU seconds) and the
+    estimated wall seconds of training; ``per_run`` CPU seconds are added to every run for
+    what ``--measure`` does not see (writing the run to the store, the build's bookkeeping)."""
+    from cifar_core.data import load_dataset
+    from cifar_core.experiments import catalog
+    from cifar_core.models.stats import model_stats
+    from cifar_core.runs.keys import run_key
+
+    fingerprint = load_dataset(data).fingerprint
+    representative = {v: rep for rep, members in CLASSES.items() for v in members.split()}
+    flops = {}
+
+    def forward(name):
+        if name not in flops:
+            variant = catalog.get_variant(name)
+            flops[name] = model_stats(variant.family, variant.params)["flops"]
+        return flops[name]
+
+    rows, seen = [], set()
+    for variant in catalog.plan(profile):
+        key = run_key(variant, fingerprint)
+        if key in seen or variant.name in UNPRICED:
+            continue
+        seen.add(key)
+        rep = representative[variant.name]
+        cost = costs["costs"][rep]
+        per_epoch = cost["cpu_per_epoch_s"] * forward(variant.name) / forward(rep)
+        rows.append((variant.name, variant.seed, variant.epochs,
+                     variant.epochs * per_epoch + cost["overhead_s"] + per_run))
+    return rows, sum(r[3] for r in rows) / (workers * efficiency)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, help="the real CIFAR-10 sample folder")
+    parser.add_argument("--measure", action="store_true", help="measure the costs first")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per measurement")
+    parser.add_argument("--costs", type=Path, default=COSTS, help="costs JSON (read or written)")
+    parser.add_argument("--workers", type=int, default=2, help="training processes (--jobs)")
+    parser.add_argument("--efficiency", type=float, default=0.9,
+                        help="share of the workers' CPU spent training (the rest: imports, I/O)")
+    parser.add_argument("--per-run", type=float, default=2.5,
+                        help="CPU seconds per run not seen by --measure (store writes, bookkeeping)")
+    args = parser.parse_args()
+    if args.measure:
+        args.costs.write_text(json.dumps(measure(args.data, args.epochs), indent=2) + "\n")
+    costs = json.loads(args.costs.read_text())
+    rows, wall = estimate(costs, args.data, args.workers, args.efficiency, per_run=args.per_run)
+    by_variant: dict[str, list] = {}
+    for name, seed, epochs, cpu in rows:
+        by_variant.setdefault(name, []).append((seed, epochs, cpu))
+    print(f"{'variant':28s} {'epochs':>6s} {'seeds':>5s} {'CPU s':>8s}")
+    for name, runs in by_variant.items():
+        print(f"{name:28s} {runs[0][1]:6d} {len(runs):5d} {sum(r[2] for r in runs):8.0f}")
+    print(f"{len(rows)} runs, {sum(r[3] for r in rows):.0f} CPU s; with {args.workers} workers at "
+          f"{args.efficiency:.0%}: {wall / 60:.1f} min of training (costs measured "
+          f"{costs['measured']}); not priced: {', '.join(UNPRICED)} ({next(iter(UNPRICED.values()))})")
+
+
+if __name__ == "__main__":
+    main()

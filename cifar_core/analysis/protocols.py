@@ -1,0 +1,104 @@
+"""Reported vs reproduced, with both protocols named: for each figure a seed report
+gives, the seed's protocol (:mod:`cifar_core.experiments.seed_protocols`) beside this
+build's (train images, checkpoint rule, epochs, optimizer, preprocessing,
+augmentation) and what differs.
+
+Example
+-------
+>>> from cifar_core.experiments import catalog
+>>> here = build_side(catalog.get_profile("full").scale(catalog.get_variant("s000_mlp")), 50_000)
+>>> here["train images"], here["checkpoint"]
+('40,000', 'best validation loss')
+>>> differences(seed_side("s000_mlp"), here)
+'train images, checkpoint'
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable, Mapping
+
+import pandas as pd
+
+from cifar_core.experiments.seed_protocols import (BEST_VAL_LOSS, FIELDS, LAST_EPOCH, NOT_STATED,
+                                                   PREPROCESSING_TEXT, describe_augmentation,
+                                                   describe_optimizer, seed_side)
+
+
+def train_images(n_train: int, validation_fraction: float) -> int:
+    """Images a run is fitted on: the official training images less the validation
+    split (``floor(fraction × n)`` images, as :func:`cifar_core.data.splits.validation_split`
+    draws them).
+
+    >>> train_images(5085, 0.2), train_images(50_000, 0.0)
+    (4068, 50000)
+    """
+    return int(n_train - math.floor(validation_fraction * n_train))
+
+
+def build_side(variant: Any, n_train: int) -> dict[str, str]:
+    """This build's protocol for a scaled variant trained on ``n_train`` official
+    training images, one text per field of :data:`FIELDS`."""
+    validated = variant.validation_fraction > 0
+    return {
+        "train images": f"{train_images(n_train, variant.validation_fraction):,}",
+        "checkpoint": BEST_VAL_LOSS if validated and variant.restore_best else LAST_EPOCH,
+        "epochs": str(variant.epochs),
+        "optimizer": describe_optimizer(variant),
+        "preprocessing": PREPROCESSING_TEXT.get(variant.preprocessing, variant.preprocessing),
+        "augmentation": describe_augmentation(variant),
+    }
+
+
+def differences(seed: Mapping[str, str], here: Mapping[str, str]) -> str:
+    """The fields that differ (a field the seed does not state is named with
+    "(not stated by the seed)"), or ``"none"``."""
+    named = []
+    for name in FIELDS:
+        if seed[name] == NOT_STATED:
+            named.append(f"{name} (not stated by the seed)")
+        elif seed[name] != here[name]:
+            named.append(name)
+    return ", ".join(named) or "none"
+
+
+def _pair(seed: str, here: str) -> str:
+    return seed if seed == here else f"{seed} → {here}"
+
+
+def protocol_table(figures: Iterable[tuple[str, float]], scaled: Mapping[str, Any], n_train: int,
+                   reproduced: Callable[[str], str]) -> pd.DataFrame:
+    """One row per seed figure: seed, experiment, reported and reproduced test accuracy,
+    each protocol field as ``seed → this build`` (one value when they agree) and the
+    fields that differ.
+
+    Parameters
+    ----------
+    figures : iterable of (variant name, reported accuracy)
+        The seeds' figures (fractions or percent).
+    scaled : mapping
+        ``{variant name: the variant as this build's profile runs it}``; a figure whose
+        variant is not planned here reads "not run in this profile".
+    n_train : int
+        Official training images of this build's dataset.
+    reproduced : callable
+        ``name → "68.9 ± 0.4"`` (this build's test accuracy as text).
+    """
+    from cifar_core.analysis.tables import as_fraction
+
+    rows = []
+    for name, reported in figures:
+        seed = seed_side(name)
+        row = {"seed": name[1:4], "experiment": name,
+               "reported %": f"{as_fraction(reported) * 100:.1f}"}
+        variant = scaled.get(name)
+        if variant is None:
+            row.update({"reproduced %": "not run in this profile",
+                        **{field: seed[field] for field in FIELDS}, "differs": "–"})
+        else:
+            here = build_side(variant, n_train)
+            row.update({"reproduced %": reproduced(name),
+                        **{field: _pair(seed[field], here[field]) for field in FIELDS},
+                        "differs": differences(seed, here)})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["seed", "experiment", "reported %", "reproduced %",
+                                       *FIELDS, "differs"])

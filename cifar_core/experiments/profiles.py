@@ -1,0 +1,207 @@
+"""Profiles: how much data, how many epochs and which seeds every variant gets.
+
+A :class:`Profile` scales a variant to a budget without changing what it is: only
+``epochs`` and ``seed`` change, and, in a *seed-protocol* profile, the two training
+settings that decide what the seeds' figures measure (``validation_fraction = 0``: train
+on every training image; ``restore_best = False``: keep the last epoch's weights).
+
+Epochs come from one of two rules: a per-variant table (``epochs``; the ``sample``
+profile's, built family by family in :mod:`cifar_core.experiments.sample_budget`), or
+``round(variant.epochs × epoch_scale)`` capped at ``max_epochs`` (and ``epoch_caps``),
+never above the variant's own. A table may give more epochs than the seed's: on a
+slice a tenth the size of CIFAR-10 an epoch is a tenth as many steps.
+
+**Controls stay distinct.** Two catalog variants that differ only in their epochs (an
+epoch-matched control such as ``ctl_cnn1_e5`` next to ``s000_cnn1``) would become one
+configuration when a cap scales both to the same number. :func:`distinct_epochs` scales
+the shorter one down in proportion instead ("scale one, not both"); only where that is
+impossible (a one-epoch cap), or where a per-variant table gives both one budget on
+purpose, do they stay one run, which the report then marks as "same run as … under this
+profile" (:mod:`cifar_core.analysis.findings` never compares it with itself).
+
+Example
+-------
+>>> from cifar_core.experiments.variant import Variant
+>>> long = Variant(name="long", family="mlp", epochs=10)
+>>> short = Variant(name="short", family="mlp", epochs=5)
+>>> demo = Profile("x", "a cap at 2 epochs", "synthetic", (0,), max_epochs=2)
+>>> distinct_epochs(demo, [long, short])
+{'long': 2, 'short': 1}
+>>> Profile("y", "a cap at 1 epoch", "synthetic", (0,), max_epochs=1).epochs_for(short)
+1
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+from cifar_core.experiments.variant import Variant
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much data and how many epochs and seeds every variant gets.
+
+    Parameters
+    ----------
+    name, description : str
+        The profile's name (``--profile``) and one line the report prints.
+    data : str
+        ``"synthetic"`` or ``"cifar10"`` (the path comes from the user: CLI ``--data``
+        or ``CIFAR10_DIR``).
+    seeds : tuple of int
+        The seeds every variant is trained with, unless ``variant_seeds`` names fewer.
+    epoch_scale, max_epochs, epoch_caps
+        The scaling rule ``min(round(epochs × epoch_scale), max_epochs, epoch_caps[name])``
+        (at least 1) for variants not in ``epochs``.
+    epochs : mapping of str to int
+        Per-variant epochs that replace the scaling rule (taken as given, even above
+        the variant's own).
+    variant_seeds : mapping of str to tuple of int
+        Per-variant seeds (fewer seeds for costly variants; comparisons use the seeds
+        both arms share, and the findings tables say how many).
+    seed_protocol : bool
+        Train as most seeds did: on every training image (``validation_fraction = 0``)
+        and keep the last epoch (``restore_best = False``). Without a validation split
+        no "best" can be selected and convergence cannot be checked.
+    full_only : frozenset of str
+        Variants not planned in this profile (listed as "full profile only").
+    limit_per_batch, stratified_limit, synthetic_sizes
+        Dataset options (:meth:`dataset_kwargs`).
+    """
+
+    name: str
+    description: str
+    data: str
+    seeds: tuple[int, ...]
+    epoch_scale: float = 1.0
+    max_epochs: int | None = None
+    limit_per_batch: int | None = None
+    stratified_limit: tuple[int, int] | None = None
+    synthetic_sizes: tuple[int, int] | None = None
+    epoch_caps: Mapping[str, int] = field(default_factory=dict)
+    full_only: frozenset[str] = frozenset()
+    epochs: Mapping[str, int] = field(default_factory=dict)
+    variant_seeds: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    seed_protocol: bool = False
+
+    def rule_epochs(self, variant: Variant) -> int:
+        """The epochs of ``variant`` by this profile's rule alone (no distinct-controls step)."""
+        if variant.name in self.epochs:
+            return max(1, int(self.epochs[variant.name]))
+        epochs = max(1, round(variant.epochs * self.epoch_scale))
+        for cap in (self.max_epochs, self.epoch_caps.get(variant.name)):
+            if cap is not None:
+                epochs = min(epochs, cap)
+        return max(1, min(epochs, variant.epochs))
+
+    def epochs_for(self, variant: Variant) -> int:
+        """The epochs ``variant`` trains for here: :meth:`rule_epochs`, with catalog
+        controls kept distinct (:func:`distinct_epochs`)."""
+        from cifar_core.experiments.catalog import catalog_epochs
+
+        resolved = catalog_epochs(self)
+        if variant.name in resolved and _same_but_epochs(variant, resolved.variant(variant.name)):
+            return resolved[variant.name]
+        return self.rule_epochs(variant)
+
+    def seeds_for(self, variant: Variant) -> tuple[int, ...]:
+        """The seeds ``variant`` is trained with in this profile."""
+        return tuple(self.variant_seeds.get(variant.name, self.seeds))
+
+    def scale(self, variant: Variant, seed: int | None = None) -> Variant:
+        """The variant as this profile runs it: ``epochs`` and ``seed`` change (and, in a
+        seed-protocol profile, ``validation_fraction`` and ``restore_best``)."""
+        changes: dict[str, Any] = {"epochs": self.epochs_for(variant),
+                                   "seed": self.seeds_for(variant)[0] if seed is None else seed}
+        if self.seed_protocol:
+            changes.update(validation_fraction=0.0, restore_best=False)
+        return variant.replace(**changes)
+
+    def includes(self, variant: Variant) -> bool:
+        return variant.name not in self.full_only
+
+    def dataset_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`cifar_core.data.load_dataset`."""
+        kwargs: dict[str, Any] = {}
+        if self.data == "synthetic":
+            kwargs["source"] = "synthetic"
+            if self.synthetic_sizes:
+                kwargs["synthetic_train"], kwargs["synthetic_test"] = self.synthetic_sizes
+        if self.limit_per_batch is not None:
+            kwargs["limit_per_batch"] = self.limit_per_batch
+        if self.stratified_limit is not None:
+            kwargs["stratified_limit"] = self.stratified_limit
+        return kwargs
+
+
+def _without_epochs(variant: Variant) -> str:
+    config = variant.normalized()
+    for key in ("epochs", "seed"):
+        config.pop(key, None)
+    return json.dumps(config, sort_keys=True, default=str)
+
+
+def _same_but_epochs(a: Variant, b: Variant) -> bool:
+    return _without_epochs(a) == _without_epochs(b)
+
+
+class ResolvedEpochs(dict):
+    """``{variant name: epochs}`` with the variants they were resolved for."""
+
+    def __init__(self, epochs: Mapping[str, int], variants: Mapping[str, Variant]):
+        super().__init__(epochs)
+        self._variants = dict(variants)
+
+    def variant(self, name: str) -> Variant:
+        return self._variants[name]
+
+
+def distinct_epochs(profile: Profile, variants: Iterable[Variant]) -> dict[str, int]:
+    """``{name: epochs}`` under ``profile`` with epoch-only controls kept apart.
+
+    Variants whose configurations differ only in ``epochs`` form a group. Walking a
+    group from the longest variant down, a variant whose scaled epochs would reach the
+    previous (longer) one's gets ``round(previous × its epochs / previous's epochs)``,
+    kept below the previous one and at least 1. Where even that collides (the previous
+    one trains a single epoch), the two stay one configuration: one run, reported as
+    the same run. Epochs a profile sets explicitly (``profile.epochs``) are kept as
+    given: a profile that gives two such variants one budget trains them once, on
+    purpose.
+    """
+    variants = list(variants)
+    groups: dict[str, list[Variant]] = {}
+    for variant in variants:
+        groups.setdefault(_without_epochs(variant), []).append(variant)
+    epochs = {v.name: profile.rule_epochs(v) for v in variants}
+    for group in groups.values():
+        ordered = sorted(group, key=lambda v: -v.epochs)
+        for longer, shorter in zip(ordered, ordered[1:]):
+            if (shorter.epochs == longer.epochs or shorter.name in profile.epochs
+                    or epochs[shorter.name] < epochs[longer.name]):
+                continue
+            top = epochs[longer.name]
+            proportional = max(1, round(top * shorter.epochs / longer.epochs))
+            epochs[shorter.name] = max(1, min(proportional, top - 1))
+    return epochs
+
+
+def collapsed(profile: Profile, variants: Sequence[Variant]) -> list[tuple[str, str]]:
+    """Pairs ``(later, earlier)`` of ``variants`` that ``profile`` turns into one
+    configuration (so one run): what the report marks "same run as earlier".
+
+    >>> from cifar_core.experiments.variant import Variant
+    >>> a, b = Variant(name="a", family="mlp", epochs=4), Variant(name="b", family="mlp", epochs=2)
+    >>> collapsed(Profile("one", "1 epoch", "synthetic", (0,), max_epochs=1), [a, b])
+    [('b', 'a')]
+    """
+    first: dict[str, str] = {}
+    pairs = []
+    for variant in variants:
+        key = profile.scale(variant).config_hash()
+        if key in first:
+            pairs.append((variant.name, first[key]))
+        else:
+            first[key] = variant.name
+    return pairs
