@@ -16,7 +16,7 @@ diagrams: int = 6  # reliability diagrams drawn (the first variants, each its fi
 # %%
 import pandas as pd
 
-from cifar_core.analysis import calibration, present, tables
+from cifar_core.analysis import calibration, chapter_findings, present, tables
 from cifar_core.analysis.calibration_plots import reliability_panels
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
@@ -86,11 +86,11 @@ def text(value, scale=100.0, digits=1, unit=" %"):
     return "n/a" if pd.isna(value) else f"{value * scale:.{digits}f}{unit}"
 
 
-best = tables.best_row(accuracy) if len(accuracy) else None  # chosen on validation accuracy
-row = table.loc[best["variant"]] if best is not None else None
+best = chapter_findings.best_by_validation(accuracy) if len(accuracy) else None
+row = table.loc[best] if best is not None else None
 ctx.publish({"calibration": {
     "n_variants": str(len(table)), "n_bins": str(n_bins),
-    "best_variant": best["variant"] if best is not None else "n/a",
+    "best_variant": best or "n/a",
     "best_ece": text(row["ece"]) if row is not None else "n/a",
     "best_ece_scaled": text(row["ece_scaled"]) if row is not None else "n/a",
     "best_nll": text(row["nll"], 1, 3, "") if row is not None else "n/a",

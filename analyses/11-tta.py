@@ -19,7 +19,7 @@ n_resamples: int = 2000  # bootstrap resamples of the test images for each inter
 # %%
 import pandas as pd
 
-from cifar_core.analysis import present, tables
+from cifar_core.analysis import chapter_findings, present, tables
 from cifar_core.analysis.comparison_plots import gain_intervals
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
@@ -88,12 +88,12 @@ def interval(row, recipe):
     return f"{row[f'{recipe}_low'] * 100:+.1f} to {row[f'{recipe}_high'] * 100:+.1f} pp"
 
 
-best = tables.best_row(tables.runs_table(runs)) if runs else None  # chosen on validation accuracy
-row = table.loc[best["variant"]] if best is not None else None
+best = chapter_findings.best_by_validation(tables.runs_table(runs)) if runs else None
+row = table.loc[best] if best is not None else None
 significant = int(((table["flip_p_holm"] < 0.05) & (table["flip_gain"] > 0)).sum()) if len(table) else 0
 ctx.publish({"tta": {
     "n_variants": str(len(table)),
-    "best_variant": best["variant"] if best is not None else "n/a",
+    "best_variant": best or "n/a",
     "best_plain": f"{row['plain'] * 100:.1f} %" if row is not None else "n/a",
     "best_flip_gain": points(row["flip_gain"]) if row is not None else "n/a",
     "best_flip_ci": interval(row, "flip") if row is not None else "n/a",

@@ -21,7 +21,7 @@ example: int = 0  # the test image shown corrupted
 # %%
 import pandas as pd
 
-from cifar_core.analysis import present, tables
+from cifar_core.analysis import chapter_findings, present, tables
 from cifar_core.analysis.comparison_plots import accuracy_heatmap, image_variants
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
@@ -78,14 +78,14 @@ def percent(value):
     return "n/a" if pd.isna(value) else f"{value * 100:.1f} %"
 
 
-best = tables.best_row(tables.runs_table(runs)) if runs else None  # chosen on validation accuracy
-row = summary.loc[best["variant"]] if best is not None else None
+best = chapter_findings.best_by_validation(tables.runs_table(runs)) if runs else None
+row = summary.loc[best] if best is not None else None
 hardest = long[long["severity"] == max(severities)].groupby("corruption")["accuracy"].mean() if len(long) else None
 ctx.publish({"robustness": {
     "n_variants": str(len(summary)), "n_corruptions": str(len(corruptions)),
     "corruptions": ", ".join(map(corruption_label, corruptions)),
     "severities": ", ".join(map(str, severities)), "n_images": f"{n_images:,}",
-    "best_variant": best["variant"] if best is not None else "n/a",
+    "best_variant": best or "n/a",
     "best_clean": percent(row["clean"]) if row is not None else "n/a",
     "best_mean_corrupted": percent(row["mean_corrupted"]) if row is not None else "n/a",
     "most_robust": summary["relative"].idxmax() if len(summary) else "n/a",

@@ -246,24 +246,6 @@ def value(table: pd.DataFrame, variant: str, column: str) -> float:
     return float(rows.iloc[0][column]) if len(rows) else math.nan
 
 
-def best_row(table: pd.DataFrame, column: str = "val_accuracy_mean") -> pd.Series | None:
-    """The row with the highest *validation* accuracy (``None`` for an empty table).
-
-    "Best" is chosen on validation and its test accuracy reported once; choosing on a
-    test column is refused.
-
-    >>> t = pd.DataFrame({"variant": ["a", "b"], "val_accuracy_mean": [0.6, 0.5]})
-    >>> best_row(t)["variant"]
-    'a'
-    """
-    if column.startswith("test"):
-        raise ValueError(f"best_row: {column!r} is a test column; choose on validation "
-                         "(e.g. 'val_accuracy_mean') and report test once")
-    if table.empty or column not in table or table[column].isna().all():
-        return None
-    return table.loc[table[column].idxmax()]
-
-
 def display_table(table: pd.DataFrame, *, losses: bool = True) -> pd.DataFrame:
     """A human-readable copy of a :func:`runs_table`: ``mean ± std`` strings in percent."""
     out = pd.DataFrame({"variant": table["variant"], "seeds": table["seeds"]})
