@@ -16,7 +16,7 @@ seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how m
 # %%
 import pandas as pd
 
-from cifar_core.analysis import compute, present, tables
+from cifar_core.analysis import compute, present, selection, tables
 from cifar_core.analysis.comparison_plots import compute_scatter
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
@@ -72,7 +72,8 @@ if note:
 present.show_markdown(present.note_callout(" ".join(notes), title="Reading the compute plots"))
 
 # %%
-best = table["val_accuracy"].idxmax() if len(table) and table["val_accuracy"].notna().any() else None
+scored = table["val_accuracy"].dropna() if len(table) else table
+best = selection.select_best(scored, by="val_accuracy") if len(scored) else None
 ctx.publish({"compute": {
     "n_variants": str(len(table)),
     "n_front_flops": str(int(table["pareto_flops"].sum())) if len(table) else "0",
