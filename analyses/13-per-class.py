@@ -49,13 +49,14 @@ else:
 
 # %%
 #| label: tbl-per-class-changes
-#| tbl-cap: "The classes that gain and lose most from each one-factor change: class accuracy without and with the change, and the change in points with its 95 % bootstrap interval over that class's test images (paired by image and seed)."
+#| tbl-cap: "The classes that gain and lose most from each one-factor change: class accuracy without and with the change, and the change in points with its 95 % bootstrap interval over that class's test images (paired by image and by the seeds both variants share, counted in the last column)."
 shown = pd.DataFrame([{
     "change": row["comparison"], "without → with": f"{row['baseline']} → {row['variant']}",
     "direction": row["direction"], "class": row["class"],
     "without %": f"{row['baseline_accuracy'] * 100:.1f}", "with %": f"{row['variant_accuracy'] * 100:.1f}",
-    "change pts [95 % CI]": f"{row['change'] * 100:+.1f} [{row['low'] * 100:+.1f}, {row['high'] * 100:+.1f}]",
-    "images": int(row["images"])} for _, row in changes.iterrows()])
+    "change pts [95 % CI]": (f"{row['change'] * 100:+.1f} [{row['low'] * 100:+.1f}, {row['high'] * 100:+.1f}]"
+                             if row["seeds"] else row["test"]),
+    "images": int(row["images"]), "seeds": int(row["seeds"])} for _, row in changes.iterrows()])
 present.show_table(shown, synthetic=ctx.synthetic)
 
 # %%

@@ -125,9 +125,20 @@ def test_class_change_intervals_use_only_that_class_images():
     row = with_ci.iloc[0]
     assert (row["class"], row["change"], row["images"]) == ("a", 1.0, 20)
     assert row["low"] == row["high"] == 1.0 and row["p_value"] < 1e-5
-    mismatched = {"base": [base], "better": [fake_run(0), fake_run(1)]}
-    with pytest.raises(ValueError, match="cannot be paired"):
-        per_class.change_intervals(changes, mismatched, ["a", "b", "c"])
+    assert row["seeds"] == 1
+
+
+def test_class_change_intervals_pair_only_the_shared_seeds():
+    base = fake_run(0, predicted=np.where(LABELS == 0, 1, LABELS))
+    runs = {"base": [base], "better": [fake_run(0), fake_run(1, predicted=np.where(LABELS == 0, 1, LABELS))]}
+    table = per_class.per_class_table(runs, class_names=["a", "b", "c"])
+    changes = per_class.comparison_changes(table, {"fix": ("base", "better")})
+    assert changes.iloc[0]["change"] == 0.5          # all seeds: seed 1 of 'better' misses class a too
+    row = per_class.change_intervals(changes, runs, ["a", "b", "c"], n_resamples=200).iloc[0]
+    assert (row["seeds"], row["change"], row["variant_accuracy"]) == (1, 1.0, 1.0)  # seed 0 only
+    disjoint = {"base": [base], "better": [fake_run(1)]}
+    row = per_class.change_intervals(changes, disjoint, ["a", "b", "c"], n_resamples=200).iloc[0]
+    assert row["seeds"] == 0 and np.isnan(row["low"]) and "no shared seeds" in row["test"]
 
 
 def test_gain_plot_draws_one_interval_per_variant_and_recipe():

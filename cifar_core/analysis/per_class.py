@@ -33,7 +33,7 @@ import pandas as pd
 
 def _runs(value: Any) -> list:
     runs = list(value) if isinstance(value, (list, tuple)) else [value]
-    return sorted(runs, key=lambda run: (getattr(run, "config", None) or {}).get("variant", {}).get("seed", 0))
+    return sorted(runs, key=_seed_of)
 
 
 def class_accuracy(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> np.ndarray:
@@ -133,33 +133,54 @@ def per_class_correctness(runs: Any) -> tuple[np.ndarray, np.ndarray]:
     return labels, np.vstack(rows)
 
 
+def _seed_of(run: Any):
+    return (getattr(run, "config", None) or {}).get("variant", {}).get("seed", 0)
+
+
 def change_intervals(changes: pd.DataFrame, runs_by_variant: Mapping[str, Any],
                      class_names: Sequence[str], *, confidence: float = 0.95,
                      n_resamples: int = 2000, random_state: int = 0) -> pd.DataFrame:
     """``changes`` (from :func:`largest_changes` or :func:`comparison_changes`) with the
     paired interval and test of each class's change on that class's test images
     (:func:`cifar_core.analysis.paired.paired_difference`: same images, runs paired by
-    seed): columns ``low``, ``high``, ``p_value``, ``test`` and ``images`` added.
+    seed): columns ``low``, ``high``, ``p_value``, ``test``, ``images`` and ``seeds`` added.
 
-    The change of a class is the mean over the shared seeds of the variant's minus the
-    baseline's accuracy on that class, as in :func:`per_class_table`. Classes are chosen
-    as the largest changes first, so their raw p-values overstate the evidence: read
-    the intervals, and the p-values only as a screen.
+    Only the seeds both arms share are paired (same seed: same validation split), and the
+    row's ``baseline_accuracy``, ``variant_accuracy`` and ``change`` are recomputed on
+    them, so each row is one consistent comparison; with no shared seed the interval is
+    NaN and ``test`` says so. Classes are chosen as the largest changes first, so their
+    raw p-values overstate the evidence: read the intervals, and the p-values only as a
+    screen.
     """
     from cifar_core.analysis.paired import paired_difference
 
     names = list(class_names)
-    extra = []
+    rows, extra = [], []
     for _, row in changes.iterrows():
-        labels, base = per_class_correctness(runs_by_variant[row["baseline"]])
-        other_labels, variant = per_class_correctness(runs_by_variant[row["variant"]])
-        if not np.array_equal(labels, other_labels) or base.shape[0] != variant.shape[0]:
-            raise ValueError(f"{row['baseline']} and {row['variant']} cannot be paired: different "
-                             "test images or numbers of seeds")
+        row = row.copy()
+        base_runs = {_seed_of(r): r for r in _runs(runs_by_variant[row["baseline"]])}
+        variant_runs = {_seed_of(r): r for r in _runs(runs_by_variant[row["variant"]])}
+        shared = sorted(set(base_runs) & set(variant_runs))
+        if not shared:
+            rows.append(row)
+            extra.append({"low": np.nan, "high": np.nan, "p_value": np.nan, "images": 0, "seeds": 0,
+                          "test": f"not compared: no shared seeds ({row['baseline']}: "
+                                  f"{sorted(base_runs)}, {row['variant']}: {sorted(variant_runs)})"})
+            continue
+        labels, base = per_class_correctness([base_runs[s] for s in shared])
+        other_labels, variant = per_class_correctness([variant_runs[s] for s in shared])
+        if not np.array_equal(labels, other_labels):
+            raise ValueError(f"{row['baseline']} and {row['variant']} cannot be paired: "
+                             "they were scored on different test images")
         images = labels == names.index(row["class"])
         result = paired_difference(base[:, images], variant[:, images], confidence=confidence,
                                    n_resamples=n_resamples, random_state=random_state)
+        row["baseline_accuracy"] = float(base[:, images].mean())
+        row["variant_accuracy"] = float(variant[:, images].mean())
+        row["change"] = row["variant_accuracy"] - row["baseline_accuracy"]
+        rows.append(row)
         extra.append({"low": result.ci_low, "high": result.ci_high, "p_value": result.p_value,
-                      "test": result.test, "images": int(images.sum())})
-    return pd.concat([changes.reset_index(drop=True),
-                      pd.DataFrame(extra, columns=["low", "high", "p_value", "test", "images"])], axis=1)
+                      "test": result.test, "images": int(images.sum()), "seeds": len(shared)})
+    columns = ["low", "high", "p_value", "test", "images", "seeds"]
+    return pd.concat([pd.DataFrame(rows, columns=changes.columns).reset_index(drop=True),
+                      pd.DataFrame(extra, columns=columns)], axis=1)
