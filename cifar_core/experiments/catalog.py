@@ -388,9 +388,10 @@ _PROFILES = (
     Profile("sample", "the real images of ../shared/data/cifar-10-sample (5,085 train / "
                       "1,017 test), epochs chosen per model family so that runs reach their "
                       "plateau on the slice (10 for seed 000's CNNs, 15-25 for the 50-100-epoch "
-                      "schedules, the flagship's own 16), one to three seeds per family (see "
-                      "the findings tables' shared seeds); WRN-16-8, whole VGG16 and seed "
-                      "002's Model 3-x run in the full profile only",
+                      f"schedules, the flagship's own {sample_budget.epochs()['flagship']}), "
+                      "one to three seeds per family (see the findings tables' shared seeds); "
+                      "WRN-16-8, whole VGG16, seed 002's Model 2-x and 3-x and three of the "
+                      "flagship's five ablations run in the full profile only",
             data="cifar10", seeds=(0, 1, 2), epochs=sample_budget.epochs(),
             variant_seeds=sample_budget.seeds(), full_only=sample_budget.SAMPLE_FULL_ONLY),
     Profile("smoke", "a check that the whole pipeline works, in a couple of minutes: "
