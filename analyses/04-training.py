@@ -34,7 +34,7 @@ present.show_table(shown, synthetic=ctx.synthetic)
 
 # %%
 #| label: tbl-training-findings
-#| tbl-cap: "Findings of the training studies and of the flagship recipe (against seed 004's final recipe): each variant against its own study's baseline (and the seeds' claims within the study); Δ = variant − baseline test accuracy in points with a 95 % bootstrap interval over test images; p-values Holm-adjusted within each study (each study is its own family); verdict better/worse only when the adjusted p < 0.05 and the interval excludes 0."
+#| tbl-cap: "Findings of the training studies and of the flagship study (seed 004's final recipe and each one-setting ablation against the flagship recipe): each variant against its own study's baseline (and the seeds' claims within the study); Δ = variant − baseline test accuracy in points with a 95 % bootstrap interval over test images; p-values Holm-adjusted within each study (each study is its own family); verdict better/worse only when the adjusted p < 0.05 and the interval excludes 0."
 present.show_table(chapter_findings.findings_display(findings), synthetic=ctx.synthetic)
 
 # %%

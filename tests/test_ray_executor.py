@@ -253,9 +253,19 @@ def test_ctrl_c_cancels_the_cluster_tasks_and_leaves_the_store_consistent(
     def log(line: str) -> None:
         if " stored " in line:  # Ctrl-C right after the first run is stored
             os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(2)  # Python raises KeyboardInterrupt here, in the main thread
+            # Once in a full suite on a loaded machine the signal did not arrive in time;
+            # what is tested is the executor's answer to the interrupt, so deliver it.
+            raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        train_runs_ray(variants, tiny_dataset, store, log=log)
+    # Python's own Ctrl-C handler, as in `cifar-report`: a library imported by an earlier
+    # test of this session may have installed another one.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train_runs_ray(variants, tiny_dataset, store, log=log)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
     complete = [row["key"] for row in store.entries() if row["state"] == "cached"]
     assert len(complete) == 1 and len(store.entries()) == 1
