@@ -17,8 +17,6 @@ import re
 import shutil
 from pathlib import Path
 
-import h5py
-import numpy as np
 import pytest
 import yaml
 
@@ -27,6 +25,7 @@ keras = pytest.importorskip("keras")
 
 from cifar_core.cli import main  # noqa: E402
 from cifar_core.models.weights import WEIGHTS_ENV, expected_shapes  # noqa: E402
+from tests.test_weights import write_legacy_weights  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
 VARIANT = "ctl_vgg16_b3_frozen"  # the cheapest transfer variant: frozen VGG16 blocks 1-3
@@ -123,19 +122,6 @@ def test_stand_in_weights_train_the_transfer_variant_and_the_chapter_says_so(pro
     assert "build: 0 run(s) trained; chapters: 0 executed, 1 reused" in log, log
 
 
-def _write_legacy(path: Path, layers) -> Path:
-    """A Keras 2 layout weights file with ``layers`` = [(name, [shape, ...]), ...]."""
-    with h5py.File(path, "w") as handle:
-        handle.attrs["layer_names"] = [name.encode() for name, _ in layers]
-        for name, shapes in layers:
-            group = handle.create_group(name)
-            names = [f"{name}/w{i}:0" for i in range(len(shapes))]
-            group.attrs["weight_names"] = [n.encode() for n in names]
-            for n, shape in zip(names, shapes):
-                group.create_dataset(n, data=np.zeros(shape, "float32"))
-    return path
-
-
 @pytest.mark.parametrize("case, says", [
     ("missing", "which is not a file"),
     ("corrupt", "is not a readable HDF5 file"),
@@ -149,7 +135,7 @@ def test_a_wrong_weights_file_is_a_usage_error_before_training(case, says, proje
     elif case == "other topology":  # half-width first block
         layers = [(name, [(3, 3, 3, 32), (32,)]) if name == "block1_conv1" else (name, list(shapes))
                   for name, shapes in expected_shapes().items()]
-        _write_legacy(path, layers)
+        write_legacy_weights(path, layers)
     monkeypatch.setattr(keras.Model, "fit", lambda *a, **k: pytest.fail("training started"))
     for command in (["build", "--no-render"], ["analysis", "06-transfer", "-p", "variants", f"[{VARIANT}]"]):
         with pytest.raises(SystemExit) as exit_:

@@ -50,7 +50,7 @@ def _no_ambient_weights(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
 
 
-def _write_legacy(path, layers):
+def write_legacy_weights(path, layers):
     """A Keras 2 layout file with ``layers`` = [(name, [shape, ...]), ...] (zeros)."""
     with h5py.File(path, "w") as handle:
         handle.attrs["layer_names"] = [name.encode() for name, _ in layers]
@@ -149,7 +149,7 @@ def test_truncated_hdf5_file_is_refused(stand_in, tmp_path):
 def test_other_topology_names_the_layer_and_the_expected_shape(tmp_path):
     layers = [(name, [kernel[:3] + (kernel[3] // 2,), (bias[0] // 2,)]) if i == 0 else (name, [kernel, bias])
               for i, (name, (kernel, bias)) in enumerate(expected_shapes().items())]
-    path = _write_legacy(tmp_path / "half_width.h5", layers)
+    path = write_legacy_weights(tmp_path / "half_width.h5", layers)
     with pytest.raises(WeightsFileError) as error:
         verify_vgg16_weights(path)
     assert str(path) in str(error.value)
@@ -168,7 +168,7 @@ def test_vgg19_is_refused_by_layer_count(tmp_path):
 def test_file_with_the_classifier_top_is_refused(tmp_path):
     layers = [(name, list(shapes)) for name, shapes in expected_shapes().items()]
     layers += [("fc1", [(8, 4), (4,)]), ("fc2", [(4, 4), (4,)]), ("predictions", [(4, 2), (2,)])]
-    path = _write_legacy(tmp_path / "vgg16_with_top.h5", layers)
+    path = write_legacy_weights(tmp_path / "vgg16_with_top.h5", layers)
     with pytest.raises(WeightsFileError, match=f"with\\* its classifier top.*{WEIGHTS_FILE}"):
         verify_vgg16_weights(path)
 
@@ -240,7 +240,7 @@ def test_wrong_weights_fail_before_training(case, tiny_dataset, frozen_transfer_
     if case == "corrupt":
         path.write_bytes(b"not an HDF5 file")
     elif case == "other topology":
-        _write_legacy(path, [("block1_conv1", [(3, 3, 3, 64), (64,)])])
+        write_legacy_weights(path, [("block1_conv1", [(3, 3, 3, 64), (64,)])])
     monkeypatch.setenv(WEIGHTS_ENV, str(path))
     fitted = []
     monkeypatch.setattr(keras.Model, "fit", lambda *a, **k: fitted.append(1))
