@@ -20,30 +20,50 @@ ctx = open_context("01-data")
 dataset = ctx.dataset
 info = describe(dataset, validation_fraction, seed)
 if ctx.synthetic:
-    present.show_markdown(present.note_callout(
-        "This analysis runs on **synthetic data** (procedurally generated shapes in the CIFAR "
-        "format), not on CIFAR-10 images.", kind="warning", title="Synthetic data"))
-print(f"source {dataset.source}, fingerprint {dataset.fingerprint}, "
-      f"images {dataset.x_train.shape[1:]} {dataset.x_train.dtype}, {dataset.num_classes} classes")
+    present.show_markdown(
+        present.note_callout(
+            "This analysis runs on **synthetic data** (procedurally generated shapes in the CIFAR "
+            "format), not on CIFAR-10 images.",
+            kind="warning",
+            title="Synthetic data",
+        )
+    )
+print(
+    f"source {dataset.source}, fingerprint {dataset.fingerprint}, "
+    f"images {dataset.x_train.shape[1:]} {dataset.x_train.dtype}, {dataset.num_classes} classes"
+)
 
 # %%
 #| label: tbl-data-counts
 #| tbl-cap: "Images per class and split (train, validation, test)."
 counts = info["counts"]
-present.show_table(counts.rename_axis("class"), synthetic=ctx.synthetic, index=True, floatfmt=",.0f")
+present.show_table(
+    counts.rename_axis("class"), synthetic=ctx.synthetic, index=True, floatfmt=",.0f"
+)
 
 # %%
 #| label: fig-data-counts
 #| fig-cap: "Images per class and split."
-long_counts = (counts.drop(index="total").rename_axis("class").reset_index()
-               .melt(id_vars="class", var_name="split", value_name="count"))
+long_counts = (
+    counts.drop(index="total")
+    .rename_axis("class")
+    .reset_index()
+    .melt(id_vars="class", var_name="split", value_name="count")
+)
 plots.show(plots.count_bars(long_counts))
 
 # %%
 #| label: fig-data-samples
 #| fig-cap: "Random training images, one row per class."
-plots.show(plots.image_grid(dataset.x_train, dataset.y_train, dataset.class_names,
-                            per_class=samples_per_class, seed=seed))
+plots.show(
+    plots.image_grid(
+        dataset.x_train,
+        dataset.y_train,
+        dataset.class_names,
+        per_class=samples_per_class,
+        seed=seed,
+    )
+)
 
 # %%
 #| label: tbl-data-channels
@@ -59,15 +79,28 @@ plots.show(plots.augmentation_preview(dataset.x_train, augmentation, n=preview_i
 #| label: fig-data-normalization
 #| fig-cap: "Pixel-value distributions per channel under each preprocessing mode (statistics fitted on the training split)."
 sample = dataset.x_train[:1000]
-modes = {"raw": "raw", "[0,1]": "unit", "z-score": "zscore",
-         "per-channel z-score": "channel_zscore", "ImageNet mean/std": "imagenet"}
-arrays = {label: Preprocessor.fit(mode, dataset.x_train).transform(sample)
-          for label, mode in modes.items()}
+modes = {
+    "raw": "raw",
+    "[0,1]": "unit",
+    "z-score": "zscore",
+    "per-channel z-score": "channel_zscore",
+    "ImageNet mean/std": "imagenet",
+}
+arrays = {
+    label: Preprocessor.fit(mode, dataset.x_train).transform(sample)
+    for label, mode in modes.items()
+}
 plots.show(plots.pixel_histograms(arrays))
 
 # %%
 sizes = info["sizes"]
-ctx.publish({"data": {
-    "n_train": tables.count_text(sizes["train"]), "n_val": tables.count_text(sizes["val"]),
-    "n_test": tables.count_text(sizes["test"]),
-    "val_fraction": f"{validation_fraction:.0%}".replace("%", " %")}})
+ctx.publish(
+    {
+        "data": {
+            "n_train": tables.count_text(sizes["train"]),
+            "n_val": tables.count_text(sizes["val"]),
+            "n_test": tables.count_text(sizes["test"]),
+            "val_fraction": f"{validation_fraction:.0%}".replace("%", " %"),
+        }
+    }
+)

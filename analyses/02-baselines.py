@@ -21,9 +21,12 @@ findings = chapter_findings.chapter_findings(ctx, studies or [])
 # %%
 #| label: tbl-baselines
 #| tbl-cap: "MLP vs CNN: parameters, FLOPs per image, train/validation/test accuracy and loss, training time (mean ± std over seeds; reported = the seed report's figure); under-trained = runs whose validation metrics were still improving when training stopped."
-present.show_table(chapter_findings.show_runs_table(tables.display_table(table), base_runs,
-                                                   baselines=[study.baseline]),
-                   synthetic=ctx.synthetic)
+present.show_table(
+    chapter_findings.show_runs_table(
+        tables.display_table(table), base_runs, baselines=[study.baseline]
+    ),
+    synthetic=ctx.synthetic,
+)
 
 # %%
 #| label: fig-baselines-curves
@@ -41,13 +44,19 @@ epochs = {v.name: v.epochs for v in ctx.variants}
 passes = flags.check_pass_marks(measured, marks, epochs)
 shown = passes.assign(
     requirement=passes["mark"],
-    reported=[tables.mean_std(tables.as_fraction(lab.reported.get(n)), 0) + " %" if n in lab.reported else "–"
-              for n in passes["variant"]],
+    reported=[
+        tables.mean_std(tables.as_fraction(lab.reported.get(n)), 0) + " %"
+        if n in lab.reported
+        else "–"
+        for n in passes["variant"]
+    ],
     measured=[tables.acc_text(lab_table, n) for n in passes["variant"]],
     epochs=[epochs.get(n, "–") for n in passes["variant"]],
     result=["not run" if p is None else "pass" if p else "fail" for p in passes["passed"]],
 )[["variant", "requirement", "reported", "measured", "epochs", "result"]]
-shown = chapter_findings.show_runs_table(shown, ctx.study_runs("seed004_lab"), baselines=[lab.baseline])
+shown = chapter_findings.show_runs_table(
+    shown, ctx.study_runs("seed004_lab"), baselines=[lab.baseline]
+)
 present.show_table(shown, synthetic=ctx.synthetic)
 
 # %%
@@ -64,17 +73,27 @@ present.show_markdown(chapter_findings.findings_markdown(findings, ctx))
 all_runs = {**base_runs, **ctx.study_runs("seed004_lab")}
 found = flags.run_anomalies(all_runs, ctx.dataset.num_classes)
 if ctx.profile.name != "full":
-    present.show_markdown(present.note_callout(
-        f"Profile `{ctx.profile.name}` scales epochs and data, so the pass marks (set for full CIFAR-10 "
-        "and the seeds' epochs) are not expected to be met here.", title="Scaled profile"))
+    present.show_markdown(
+        present.note_callout(
+            f"Profile `{ctx.profile.name}` scales epochs and data, so the pass marks (set for full CIFAR-10 "
+            "and the seeds' epochs) are not expected to be met here.",
+            title="Scaled profile",
+        )
+    )
 present.show_markdown(present.callout(found) or "No anomalies were flagged in the baselines.")
 present.show_markdown(chapter_findings.convergence_note(all_runs))
 
 # %%
 planned = {v.name: v for v in ctx.variants}
-ctx.publish({"baselines": {
-    "mlp_test_acc": tables.acc_text(table, mlp), "cnn_test_acc": tables.acc_text(table, cnn),
-    "mlp_params": tables.count_text(tables.value(table, mlp, "params")),
-    "cnn_params": tables.count_text(tables.value(table, cnn, "params")),
-    "epochs": str(planned[cnn].epochs) if cnn in planned else "n/a",
-    "batch_size": str(planned[cnn].batch_size) if cnn in planned else "n/a"}})
+ctx.publish(
+    {
+        "baselines": {
+            "mlp_test_acc": tables.acc_text(table, mlp),
+            "cnn_test_acc": tables.acc_text(table, cnn),
+            "mlp_params": tables.count_text(tables.value(table, mlp, "params")),
+            "cnn_params": tables.count_text(tables.value(table, cnn, "params")),
+            "epochs": str(planned[cnn].epochs) if cnn in planned else "n/a",
+            "batch_size": str(planned[cnn].batch_size) if cnn in planned else "n/a",
+        }
+    }
+)

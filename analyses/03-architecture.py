@@ -5,7 +5,13 @@
 # table tests each variant against its study's baseline (each study has its own baseline).
 
 # %% tags=["parameters"]
-studies: list[str] | None = ["depth", "filters", "kernel_size", "activation", "pooling"]  # catalog studies this analysis reads
+studies: list[str] | None = [
+    "depth",
+    "filters",
+    "kernel_size",
+    "activation",
+    "pooling",
+]  # catalog studies this analysis reads
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 
@@ -29,7 +35,8 @@ if len(table):
     shown.insert(0, "study", table["study"])
     shown = shown.drop(columns=[c for c in ("train acc %", "seeds") if c in shown])
     shown = chapter_findings.show_runs_table(
-        shown, all_runs, baselines=[st.baseline for st in catalog_studies.values()])
+        shown, all_runs, baselines=[st.baseline for st in catalog_studies.values()]
+    )
 present.show_table(shown, synthetic=ctx.synthetic)
 
 # %%
@@ -45,13 +52,18 @@ present.show_markdown(chapter_findings.findings_markdown(findings, ctx))
 #| label: fig-architecture-studies
 #| fig-cap: "One panel per study: test accuracy per variant (mean over seeds, error bars = std; hatched = the study's baseline)."
 per_study = {s: table[table["study"] == s].reset_index(drop=True) for s in studies}
-plots.show(plots.study_panels(per_study, baselines={s: st.baseline for s, st in catalog_studies.items()}))
+plots.show(
+    plots.study_panels(per_study, baselines={s: st.baseline for s, st in catalog_studies.items()})
+)
 
 # %%
 #| label: fig-architecture-curves
 #| fig-cap: "Validation accuracy per epoch for every variant, one panel per study (mean ± std over seeds)."
-plots.show(plots.curve_panels({s: ctx.histories(runs) for s, runs in by_study.items()},
-                              metric="val_accuracy"))
+plots.show(
+    plots.curve_panels(
+        {s: ctx.histories(runs) for s, runs in by_study.items()}, metric="val_accuracy"
+    )
+)
 
 # %%
 #| label: architecture-notes
@@ -61,7 +73,14 @@ present.show_markdown(present.callout(found) or "No anomalies were flagged in th
 present.show_markdown(chapter_findings.convergence_note(all_runs))
 
 # %%
-best = chapter_findings.best_by_validation(table.drop_duplicates("variant") if len(table) else table)
-ctx.publish({"architecture": {
-    "best_variant": best or "none (no validation split)",
-    "best_test_acc": tables.acc_text(table, best) if best else "n/a"}})
+best = chapter_findings.best_by_validation(
+    table.drop_duplicates("variant") if len(table) else table
+)
+ctx.publish(
+    {
+        "architecture": {
+            "best_variant": best or "none (no validation split)",
+            "best_test_acc": tables.acc_text(table, best) if best else "n/a",
+        }
+    }
+)

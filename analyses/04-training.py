@@ -5,7 +5,13 @@
 # flagship recipe against seed 004's final recipe in accuracy over training time.
 
 # %% tags=["parameters"]
-studies: list[str] | None = ["batch_size", "optimizer", "lr_schedule", "normalization", "flagship"]  # catalog studies this analysis reads
+studies: list[str] | None = [
+    "batch_size",
+    "optimizer",
+    "lr_schedule",
+    "normalization",
+    "flagship",
+]  # catalog studies this analysis reads
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 
@@ -29,7 +35,8 @@ if len(table):
     shown.insert(0, "study", table["study"])
     shown = shown.drop(columns=[c for c in ("train acc %", "seeds") if c in shown])
     shown = chapter_findings.show_runs_table(
-        shown, all_runs, baselines=[st.baseline for st in catalog_studies.values()])
+        shown, all_runs, baselines=[st.baseline for st in catalog_studies.values()]
+    )
 present.show_table(shown, synthetic=ctx.synthetic)
 
 # %%
@@ -45,13 +52,16 @@ present.show_markdown(chapter_findings.findings_markdown(findings, ctx))
 #| label: fig-training-studies
 #| fig-cap: "One panel per study: test accuracy per variant (mean over seeds, error bars = std; hatched = the study's baseline)."
 per_study = {s: table[table["study"] == s].reset_index(drop=True) for s in studies}
-plots.show(plots.study_panels(per_study, baselines={s: st.baseline for s, st in catalog_studies.items()}))
+plots.show(
+    plots.study_panels(per_study, baselines={s: st.baseline for s, st in catalog_studies.items()})
+)
 
 # %%
 #| label: fig-training-curves
 #| fig-cap: "Validation loss per epoch for every variant, one panel per study (mean ± std over seeds)."
-plots.show(plots.curve_panels({s: ctx.histories(runs) for s, runs in by_study.items()},
-                              metric="val_loss"))
+plots.show(
+    plots.curve_panels({s: ctx.histories(runs) for s, runs in by_study.items()}, metric="val_loss")
+)
 
 # %%
 #| label: fig-training-flagship
@@ -59,8 +69,11 @@ plots.show(plots.curve_panels({s: ctx.histories(runs) for s, runs in by_study.it
 flagship_runs = ctx.study_runs("flagship")
 flagship_table = tables.runs_table(flagship_runs)
 s004_acc = flagship_table.set_index("variant")["test_accuracy_mean"].get("s004_final")
-plots.show(plots.time_curves(tables.time_curves(flagship_runs), target=s004_acc,
-                             target_label="seed 004 final, test"))
+plots.show(
+    plots.time_curves(
+        tables.time_curves(flagship_runs), target=s004_acc, target_label="seed 004 final, test"
+    )
+)
 
 # %%
 #| label: training-notes
@@ -70,10 +83,21 @@ present.show_markdown(present.callout(found) or "No anomalies were flagged in th
 present.show_markdown(chapter_findings.convergence_note(all_runs))
 
 # %%
-best = chapter_findings.best_by_validation(table.drop_duplicates("variant") if len(table) else table)
-ctx.publish({"training": {
-    "best_variant": best or "none (no validation split)",
-    "best_test_acc": tables.acc_text(table, best) if best else "n/a",
-    "flagship": {name: {"test_acc": tables.acc_text(flagship_table, name),
-                        "time": tables.seconds_text(flagship_table, name)}
-                 for name in ("flagship", "s004_final")}}})
+best = chapter_findings.best_by_validation(
+    table.drop_duplicates("variant") if len(table) else table
+)
+ctx.publish(
+    {
+        "training": {
+            "best_variant": best or "none (no validation split)",
+            "best_test_acc": tables.acc_text(table, best) if best else "n/a",
+            "flagship": {
+                name: {
+                    "test_acc": tables.acc_text(flagship_table, name),
+                    "time": tables.seconds_text(flagship_table, name),
+                }
+                for name in ("flagship", "s004_final")
+            },
+        }
+    }
+)

@@ -5,7 +5,13 @@
 # and where the curves show overfitting.
 
 # %% tags=["parameters"]
-studies: list[str] | None = ["dropout", "batch_norm", "l2", "augmentation", "seed001_trio"]  # catalog studies
+studies: list[str] | None = [
+    "dropout",
+    "batch_norm",
+    "l2",
+    "augmentation",
+    "seed001_trio",
+]  # catalog studies
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 trio: list[str] = ["s001_model_a", "s001_model_b", "s001_model_c"]  # curves of this figure
@@ -32,7 +38,8 @@ if len(table):
     shown["gap pts"] = [f"{g * 100:.1f}" for g in table["gap_mean"]]
     shown = shown.drop(columns=[c for c in ("seeds", "FLOPs/img", "time s") if c in shown])
     shown = chapter_findings.show_runs_table(
-        shown, all_runs, baselines=[st.baseline for st in catalog_studies.values()])
+        shown, all_runs, baselines=[st.baseline for st in catalog_studies.values()]
+    )
 present.show_table(shown, synthetic=ctx.synthetic)
 
 # %%
@@ -58,8 +65,10 @@ plots.show(plots.learning_curves(ctx.histories([n for n in trio if n in all_runs
 #| label: regularization-notes
 found = flags.run_anomalies(all_runs, ctx.dataset.num_classes)
 overfit = [f for f in found if f[1].kind == "overfitting"]
-present.show_markdown(present.callout(found) or
-                 "No overfitting was flagged: no validation loss rose while the training loss fell.")
+present.show_markdown(
+    present.callout(found)
+    or "No overfitting was flagged: no validation loss rose while the training loss fell."
+)
 if not overfit and found:
     present.show_markdown("None of the flags above is a rising validation loss.")
 present.show_markdown(chapter_findings.convergence_note(all_runs))
@@ -69,9 +78,15 @@ unique = table.drop_duplicates("variant") if len(table) else table
 best = chapter_findings.best_by_validation(unique)
 regularized = unique[unique["variant"] != gap_baseline] if len(unique) else unique
 base_gap = unique.loc[unique["variant"] == gap_baseline, "gap_mean"] if len(unique) else []
-ctx.publish({"regularization": {
-    "best_variant": best or "none (no validation split)",
-    "best_test_acc": tables.acc_text(unique, best) if best else "n/a",
-    "baseline_gap": tables.points_text(base_gap.iloc[0]) if len(base_gap) else "n/a",
-    "best_gap": tables.points_text(regularized["gap_mean"].min()) if len(regularized) else "n/a",
-}})
+ctx.publish(
+    {
+        "regularization": {
+            "best_variant": best or "none (no validation split)",
+            "best_test_acc": tables.acc_text(unique, best) if best else "n/a",
+            "baseline_gap": tables.points_text(base_gap.iloc[0]) if len(base_gap) else "n/a",
+            "best_gap": tables.points_text(regularized["gap_mean"].min())
+            if len(regularized)
+            else "n/a",
+        }
+    }
+)

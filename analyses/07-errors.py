@@ -21,8 +21,10 @@ from cifar_core.analysis.context import open_context
 
 ctx = open_context("07-errors", studies=studies, variants=variants, seeds=seeds)
 if not ctx.runs.get(model):
-    raise RuntimeError(f"no run of {model!r} in profile {ctx.profile.name!r}; set -p model to one of "
-                       f"{sorted(n for n, r in ctx.runs.items() if r)} (and -p variants to include it)")
+    raise RuntimeError(
+        f"no run of {model!r} in profile {ctx.profile.name!r}; set -p model to one of "
+        f"{sorted(n for n, r in ctx.runs.items() if r)} (and -p variants to include it)"
+    )
 run = ctx.runs[model][0]
 names = list(ctx.dataset.class_names)
 pred = run.predictions()
@@ -30,13 +32,17 @@ probs, labels = pred["test_probs"], pred["test_labels"]
 images = ctx.dataset.x_test[pred["test_indices"]] if "test_indices" in pred else ctx.dataset.x_test
 assert len(images) == len(labels), "test images and stored predictions do not line up"
 counts = predictions.confusion(labels, probs, names)
-print(f"{model} (seed {run.variant.seed}, run {run.key}): test accuracy "
-      f"{np.trace(counts.values) / counts.values.sum():.1%} on {len(labels):,} images")
+print(
+    f"{model} (seed {run.variant.seed}, run {run.key}): test accuracy "
+    f"{np.trace(counts.values) / counts.values.sum():.1%} on {len(labels):,} images"
+)
 
 # %%
 #| label: fig-errors-confusion
 #| fig-cap: "Confusion matrix of the analysed model on the test set: counts (left) and row-normalized, in % of each true class (right)."
-plots.show(plots.confusion_pair(counts, predictions.confusion(labels, probs, names, normalize="true")))
+plots.show(
+    plots.confusion_pair(counts, predictions.confusion(labels, probs, names, normalize="true"))
+)
 
 # %%
 #| label: tbl-errors-report
@@ -54,7 +60,9 @@ plots.show(plots.per_class_bars(per_class.rename(model)))
 #| label: tbl-errors-pairs
 #| tbl-cap: "The most confused class pairs: true class → predicted class, number of test images, share of the true class, and the count the other way round."
 pairs = predictions.most_confused_pairs(counts, top=top_pairs)
-present.show_table(pairs.assign(share=[f"{s:.1%}" for s in pairs["share"]]), synthetic=ctx.synthetic)
+present.show_table(
+    pairs.assign(share=[f"{s:.1%}" for s in pairs["share"]]), synthetic=ctx.synthetic
+)
 
 # %%
 #| label: fig-errors-confident-mistakes
@@ -65,10 +73,19 @@ plots.show(plots.gallery(images, mistakes, names))
 # %%
 #| label: tbl-errors-confident-mistakes
 #| tbl-cap: "The most confident mistakes with their three most probable classes (idx = position in the test set)."
-present.show_table(pd.DataFrame({
-    "idx": mistakes["idx"], "true": mistakes["true_class"], "predicted": mistakes["pred_class"],
-    "p(pred)": mistakes["pred_prob"].round(3), "p(true)": mistakes["true_prob"].round(3),
-    "top 3": [predictions.top_k_text(probs, i, names) for i in mistakes["idx"]]}), synthetic=ctx.synthetic)
+present.show_table(
+    pd.DataFrame(
+        {
+            "idx": mistakes["idx"],
+            "true": mistakes["true_class"],
+            "predicted": mistakes["pred_class"],
+            "p(pred)": mistakes["pred_prob"].round(3),
+            "p(true)": mistakes["true_prob"].round(3),
+            "top 3": [predictions.top_k_text(probs, i, names) for i in mistakes["idx"]],
+        }
+    ),
+    synthetic=ctx.synthetic,
+)
 
 # %%
 #| label: fig-errors-unsure-correct
@@ -79,12 +96,21 @@ plots.show(plots.gallery(images, unsure, names))
 # %%
 #| label: errors-notes
 found = flags.find_anomalies(run.metrics, run.history, len(names))
-present.show_markdown(present.callout([(model, f) for f in found]) or "No anomalies were flagged for this model.")
+present.show_markdown(
+    present.callout([(model, f) for f in found]) or "No anomalies were flagged for this model."
+)
 
 # %%
 top = pairs.iloc[0] if len(pairs) else None
-ctx.publish({"errors": {
-    "model": model, "test_acc": f"{np.trace(counts.values) / counts.values.sum() * 100:.1f} %",
-    "top_pair": f"{top['true']} → {top['predicted']}" if top is not None else "n/a",
-    "top_pair_count": tables.count_text(top["count"]) if top is not None else "n/a",
-    "worst_class": per_class.idxmin(), "worst_class_acc": f"{per_class.min() * 100:.1f} %"}})
+ctx.publish(
+    {
+        "errors": {
+            "model": model,
+            "test_acc": f"{np.trace(counts.values) / counts.values.sum() * 100:.1f} %",
+            "top_pair": f"{top['true']} → {top['predicted']}" if top is not None else "n/a",
+            "top_pair_count": tables.count_text(top["count"]) if top is not None else "n/a",
+            "worst_class": per_class.idxmin(),
+            "worst_class_acc": f"{per_class.min() * 100:.1f} %",
+        }
+    }
+)

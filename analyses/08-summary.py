@@ -34,7 +34,9 @@ present.show_table(shown, synthetic=ctx.synthetic)
 # %%
 #| label: fig-summary-pareto
 #| fig-cap: "Test accuracy against parameters (left) and training time (right); the step line is the Pareto front (no variant is both cheaper and more accurate)."
-plots.show(plots.tradeoff_panels(table, {"params": "parameters", "wall_time_s_mean": "training time (s)"}))
+plots.show(
+    plots.tradeoff_panels(table, {"params": "parameters", "wall_time_s_mean": "training time (s)"})
+)
 
 # %%
 #| label: tbl-summary-reported
@@ -46,27 +48,43 @@ for study in ctx.all_studies():
 scaled = {}
 for variant in ctx.variants:
     scaled.setdefault(variant.name, variant)
-protocols = protocol_table(figures.items(), scaled, len(ctx.dataset.y_train),
-                           lambda name: tables.acc_text(table, name).replace(" %", "")
-                           if runs.get(name) else "not run here")
+protocols = protocol_table(
+    figures.items(),
+    scaled,
+    len(ctx.dataset.y_train),
+    lambda name: (
+        tables.acc_text(table, name).replace(" %", "") if runs.get(name) else "not run here"
+    ),
+)
 present.show_table(protocols, synthetic=ctx.synthetic)
 
 # %%
 #| label: summary-notes
-differing = protocols.loc[protocols["differs"] != "none", "experiment"].tolist() if len(protocols) else []
+differing = (
+    protocols.loc[protocols["differs"] != "none", "experiment"].tolist() if len(protocols) else []
+)
 if ctx.profile.data != "cifar10" or ctx.profile.name not in ("full", "full-seed-protocol"):
-    present.show_markdown(present.note_callout(
-        f"Profile `{ctx.profile.name}` is **scaled** ({ctx.profile.description}). Its numbers show "
-        "how variants compare under this budget; they do not reproduce the seeds' figures, which "
-        "were measured on full CIFAR-10 under the protocols named in the table.",
-        kind="warning", title="Scaled profile"))
+    present.show_markdown(
+        present.note_callout(
+            f"Profile `{ctx.profile.name}` is **scaled** ({ctx.profile.description}). Its numbers show "
+            "how variants compare under this budget; they do not reproduce the seeds' figures, which "
+            "were measured on full CIFAR-10 under the protocols named in the table.",
+            kind="warning",
+            title="Scaled profile",
+        )
+    )
 present.show_markdown(
     f"Protocols differ from the seed's for {len(differing)} of {len(protocols)} reported figures "
     "(the differs column names each difference); a reproduced figure is like-for-like only where "
-    "it reads none." + ("" if ctx.profile.seed_protocol else
-                        " `--profile full-seed-protocol` trains on all 50,000 training images and "
-                        "keeps the last epoch's weights, the protocol of seed 000 (seed 003 also "
-                        "trains on all 50,000; seed 004 keeps its last epoch)."))
+    "it reads none."
+    + (
+        ""
+        if ctx.profile.seed_protocol
+        else " `--profile full-seed-protocol` trains on all 50,000 training images and "
+        "keeps the last epoch's weights, the protocol of seed 000 (seed 003 also "
+        "trains on all 50,000; seed 004 keeps its last epoch)."
+    )
+)
 found = flags.run_anomalies(runs, ctx.dataset.num_classes)
 chance = [f for f in found if f[1].kind == "chance_level"]
 present.show_markdown(present.callout(chance) or "No run tested at chance level.")
@@ -78,16 +96,28 @@ keys = []
 for variant in ctx.variants:
     key = ctx.key(variant)
     cached = any(r.key == key for r in ctx.runs.get(variant.name, []))
-    keys.append({"variant": variant.name, "seed": variant.seed, "run key": key[:12],
-                 "epochs": variant.epochs, "data": ctx.dataset.fingerprint[:12],
-                 "cached": "yes" if cached else ctx.not_run.get(variant.name, "no")[:40]})
+    keys.append(
+        {
+            "variant": variant.name,
+            "seed": variant.seed,
+            "run key": key[:12],
+            "epochs": variant.epochs,
+            "data": ctx.dataset.fingerprint[:12],
+            "cached": "yes" if cached else ctx.not_run.get(variant.name, "no")[:40],
+        }
+    )
 present.show_table(pd.DataFrame(keys), synthetic=ctx.synthetic)
 
 # %%
 best = chapter_findings.best_by_validation(table)
-ctx.publish({"summary": {
-    "best_variant": best or "none (no validation split)",
-    "best_test_acc": tables.acc_text(table, best) if best else "n/a",
-    "n_variants": str(len(table)),
-    # Two variants that a profile scales to the same config share their runs: count keys once.
-    "n_runs": str(len({run.key for seeds in runs.values() for run in seeds}))}})
+ctx.publish(
+    {
+        "summary": {
+            "best_variant": best or "none (no validation split)",
+            "best_test_acc": tables.acc_text(table, best) if best else "n/a",
+            "n_variants": str(len(table)),
+            # Two variants that a profile scales to the same config share their runs: count keys once.
+            "n_runs": str(len({run.key for seeds in runs.values() for run in seeds})),
+        }
+    }
+)

@@ -13,8 +13,14 @@ studies: str | list[str] | None = "all"  # "all" or a list of catalog studies
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 alpha: float = 0.05  # significance level after Holm's correction within each study
-equivalence_margin: float = 0.01  # a "no difference" claim holds only if its 95 % CI lies within ± this (fraction)
-table_studies: list[str] = ["seed002_families", "wrn", "transfer"]  # studies whose findings table this chapter shows (chapters 02-05 show the others)
+equivalence_margin: float = (
+    0.01  # a "no difference" claim holds only if its 95 % CI lies within ± this (fraction)
+)
+table_studies: list[str] = [
+    "seed002_families",
+    "wrn",
+    "transfer",
+]  # studies whose findings table this chapter shows (chapters 02-05 show the others)
 
 # %%
 from cifar_core.analysis import chapter_findings, claims, present
@@ -24,8 +30,9 @@ from cifar_core.experiments.claims import CLAIMS, HOLDS, INCONCLUSIVE, NOT_EVALU
 ctx = open_context("09-findings", studies=studies, variants=variants, seeds=seeds)
 names = [s.name for s in ctx.all_studies()] if studies == "all" else list(studies or [])
 findings = chapter_findings.chapter_findings(ctx, names, alpha=alpha)
-results = claims.evaluate_claims([c for c in CLAIMS if c.study in findings], findings,
-                                 equivalence_margin=equivalence_margin)
+results = claims.evaluate_claims(
+    [c for c in CLAIMS if c.study in findings], findings, equivalence_margin=equivalence_margin
+)
 titles = {name: ctx.study(name).title for name in findings}
 
 # %%
@@ -41,17 +48,31 @@ present.show_table(chapter_findings.findings_display(shown), synthetic=ctx.synth
 
 # %%
 #| label: findings-discussion
-present.show_markdown(chapter_findings.discussion_markdown(
-    findings, results, runs=ctx.runs_of(), titles=titles, profile=ctx.profile.name))
+present.show_markdown(
+    chapter_findings.discussion_markdown(
+        findings, results, runs=ctx.runs_of(), titles=titles, profile=ctx.profile.name
+    )
+)
 present.show_markdown(chapter_findings.findings_problems(findings))
 
 # %%
 tested = [c for f in findings.values() for c in f.comparisons if c.tested]
 outcomes = [r.outcome for r in results]
-ctx.publish({"findings": {
-    "n_tested": str(len(tested)),
-    "n_detected": str(sum(c.verdict in ("better", "worse") for c in tested)),
-    "n_claims": str(len(results)),
-    "claims": {key: str(outcomes.count(kind)) for key, kind in (
-        ("holds", HOLDS), ("reversed", REVERSED), ("inconclusive", INCONCLUSIVE),
-        ("not_evaluated", NOT_EVALUATED))}}})
+ctx.publish(
+    {
+        "findings": {
+            "n_tested": str(len(tested)),
+            "n_detected": str(sum(c.verdict in ("better", "worse") for c in tested)),
+            "n_claims": str(len(results)),
+            "claims": {
+                key: str(outcomes.count(kind))
+                for key, kind in (
+                    ("holds", HOLDS),
+                    ("reversed", REVERSED),
+                    ("inconclusive", INCONCLUSIVE),
+                    ("not_evaluated", NOT_EVALUATED),
+                )
+            },
+        }
+    }
+)

@@ -12,7 +12,13 @@
 
 # %% tags=["parameters"]
 studies: list[str] | None = None  # catalog studies (None: only the variants below)
-variants: list[str] | None = ["s000_mlp", "s000_cnn2", "s004_final", "s003_net_l2_step", "flagship"]  # the main variants: MLP and CNN baselines, seed 004's final, a regularized net (L2 + augmentation), the flagship
+variants: list[str] | None = [
+    "s000_mlp",
+    "s000_cnn2",
+    "s004_final",
+    "s003_net_l2_step",
+    "flagship",
+]  # the main variants: MLP and CNN baselines, seed 004's final, a regularized net (L2 + augmentation), the flagship
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 n_resamples: int = 2000  # bootstrap resamples of the test images for each interval
 
@@ -28,8 +34,10 @@ from cifar_core.analysis.tta import tta_table
 ctx = open_context("11-tta", studies=studies, variants=variants, seeds=seeds)
 runs = ctx.runs_of()
 table = tta_table(runs, ctx.dataset, n_resamples=n_resamples) if runs else pd.DataFrame()
-flip_trained = {name: bool((rs[0].config["variant"].get("augmentation") or {}).get("flip"))
-                for name, rs in runs.items()}
+flip_trained = {
+    name: bool((rs[0].config["variant"].get("augmentation") or {}).get("flip"))
+    for name, rs in runs.items()
+}
 print(f"{len(table)} variant(s); paired test: {table['test'].iloc[0] if len(table) else 'n/a'}")
 
 # %%
@@ -38,28 +46,44 @@ print(f"{len(table)} variant(s); paired test: {table['test'].iloc[0] if len(tabl
 
 
 def gain(row, recipe):
-    return (f"{row[f'{recipe}_gain'] * 100:+.1f} [{row[f'{recipe}_low'] * 100:+.1f}, "
-            f"{row[f'{recipe}_high'] * 100:+.1f}]")
+    return (
+        f"{row[f'{recipe}_gain'] * 100:+.1f} [{row[f'{recipe}_low'] * 100:+.1f}, "
+        f"{row[f'{recipe}_high'] * 100:+.1f}]"
+    )
 
 
-shown = pd.DataFrame([{
-    "variant": name, "seeds": int(row["seeds"]), "trained with flips": "yes" if flip_trained[name] else "no",
-    "1 pass %": f"{row['plain'] * 100:.1f}",
-    "flip %": f"{row['flip'] * 100:.1f}", "flip gain pts [95 % CI]": gain(row, "flip"),
-    "flip p (Holm)": f"{row['flip_p_holm']:.3g}",
-    "flip+translate %": f"{row['translate'] * 100:.1f}",
-    "f+t gain pts [95 % CI]": gain(row, "translate"), "f+t p (Holm)": f"{row['translate_p_holm']:.3g}",
-    "extra FLOPs/img (flip, f+t)": f"{tables.human_count(row['flip_extra_flops'])}, "
-                                   f"{tables.human_count(row['translate_extra_flops'])}"}
-    for name, row in table.iterrows()])
+shown = pd.DataFrame(
+    [
+        {
+            "variant": name,
+            "seeds": int(row["seeds"]),
+            "trained with flips": "yes" if flip_trained[name] else "no",
+            "1 pass %": f"{row['plain'] * 100:.1f}",
+            "flip %": f"{row['flip'] * 100:.1f}",
+            "flip gain pts [95 % CI]": gain(row, "flip"),
+            "flip p (Holm)": f"{row['flip_p_holm']:.3g}",
+            "flip+translate %": f"{row['translate'] * 100:.1f}",
+            "f+t gain pts [95 % CI]": gain(row, "translate"),
+            "f+t p (Holm)": f"{row['translate_p_holm']:.3g}",
+            "extra FLOPs/img (flip, f+t)": f"{tables.human_count(row['flip_extra_flops'])}, "
+            f"{tables.human_count(row['translate_extra_flops'])}",
+        }
+        for name, row in table.iterrows()
+    ]
+)
 present.show_table(shown, synthetic=ctx.synthetic)
 
 # %%
 #| label: fig-tta-gains
 #| fig-cap: "Accuracy gain of test-time augmentation over one forward pass (percentage points, paired over the same test images) with 95 % bootstrap intervals."
 if len(table):
-    show(gain_intervals(table, {"flip": "flip (2 passes)", "translate": "flip + translate (6 passes)"},
-                        xlabel="test accuracy gain over one pass (points)"))
+    show(
+        gain_intervals(
+            table,
+            {"flip": "flip (2 passes)", "translate": "flip + translate (6 passes)"},
+            xlabel="test accuracy gain over one pass (points)",
+        )
+    )
 else:
     present.show_markdown("No main variant has a run in this build.")
 
@@ -67,17 +91,31 @@ else:
 #| label: tta-notes
 notes = []
 if len(table):
-    notes.append(f"Intervals and tests treat the {int(table['images'].iloc[0]):,} test images as "
-                 f"independent and condition on the trained models ({table['test'].iloc[0]}).")
-own = [n for n, rs in runs.items() if rs[0].config["variant"].get("tta_flip")
-       or rs[0].config["variant"].get("tta_translate")]
+    notes.append(
+        f"Intervals and tests treat the {int(table['images'].iloc[0]):,} test images as "
+        f"independent and condition on the trained models ({table['test'].iloc[0]})."
+    )
+own = [
+    n
+    for n, rs in runs.items()
+    if rs[0].config["variant"].get("tta_flip") or rs[0].config["variant"].get("tta_translate")
+]
 if own:
-    notes.append(f"{', '.join(own)} evaluate(s) with test-time augmentation as part of the recipe, so "
-                 "the accuracy reported elsewhere in this report for them is the averaged one; the "
-                 "one-pass accuracy here is a single plain pass.")
+    notes.append(
+        f"{', '.join(own)} evaluate(s) with test-time augmentation as part of the recipe, so "
+        "the accuracy reported elsewhere in this report for them is the averaged one; the "
+        "one-pass accuracy here is a single plain pass."
+    )
 if ctx.not_run:
-    notes.append("Not run in this build: " + "; ".join(f"{n} ({why})" for n, why in ctx.not_run.items()) + ".")
-present.show_markdown(present.note_callout(" ".join(notes), title="Reading the TTA table") if notes else "")
+    notes.append(
+        "Not run in this build: "
+        + "; ".join(f"{n} ({why})" for n, why in ctx.not_run.items())
+        + "."
+    )
+present.show_markdown(
+    present.note_callout(" ".join(notes), title="Reading the TTA table") if notes else ""
+)
+
 
 # %%
 def points(value):
@@ -90,16 +128,23 @@ def interval(row, recipe):
 
 best = chapter_findings.best_by_validation(tables.runs_table(runs)) if runs else None
 row = table.loc[best] if best is not None else None
-significant = int(((table["flip_p_holm"] < 0.05) & (table["flip_gain"] > 0)).sum()) if len(table) else 0
-ctx.publish({"tta": {
-    "n_variants": str(len(table)),
-    "best_variant": best or "n/a",
-    "best_plain": f"{row['plain'] * 100:.1f} %" if row is not None else "n/a",
-    "best_flip_gain": points(row["flip_gain"]) if row is not None else "n/a",
-    "best_flip_ci": interval(row, "flip") if row is not None else "n/a",
-    "best_translate_gain": points(row["translate_gain"]) if row is not None else "n/a",
-    "best_translate_ci": interval(row, "translate") if row is not None else "n/a",
-    "n_flip_significant": str(significant),
-    "mean_flip_gain": points(table["flip_gain"].mean()) if len(table) else "n/a",
-    "mean_translate_gain": points(table["translate_gain"].mean()) if len(table) else "n/a",
-    "translate_views": str(int(table["views"].iloc[0])) if len(table) else "6"}})
+significant = (
+    int(((table["flip_p_holm"] < 0.05) & (table["flip_gain"] > 0)).sum()) if len(table) else 0
+)
+ctx.publish(
+    {
+        "tta": {
+            "n_variants": str(len(table)),
+            "best_variant": best or "n/a",
+            "best_plain": f"{row['plain'] * 100:.1f} %" if row is not None else "n/a",
+            "best_flip_gain": points(row["flip_gain"]) if row is not None else "n/a",
+            "best_flip_ci": interval(row, "flip") if row is not None else "n/a",
+            "best_translate_gain": points(row["translate_gain"]) if row is not None else "n/a",
+            "best_translate_ci": interval(row, "translate") if row is not None else "n/a",
+            "n_flip_significant": str(significant),
+            "mean_flip_gain": points(table["flip_gain"].mean()) if len(table) else "n/a",
+            "mean_translate_gain": points(table["translate_gain"].mean()) if len(table) else "n/a",
+            "translate_views": str(int(table["views"].iloc[0])) if len(table) else "6",
+        }
+    }
+)

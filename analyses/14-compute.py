@@ -34,9 +34,16 @@ print(f"{len(table)} variants; devices: {', '.join(devices) or 'n/a'}")
 #| label: fig-compute-flops
 #| fig-cap: "Test accuracy against training FLOPs (forward FLOPs per image × 3 × training images × epochs), log scale, mean over seeds. The line joins the Pareto front chosen on validation accuracy; published reference points (stars, labelled with source and setting) are drawn only where they apply (full CIFAR-10)."
 if len(table):
-    show(compute_scatter(table, "train_flops", pareto="pareto_flops",
-                         references=references, reference_cost="train_flops",
-                         xlabel="training FLOPs (log scale)"))
+    show(
+        compute_scatter(
+            table,
+            "train_flops",
+            pareto="pareto_flops",
+            references=references,
+            reference_cost="train_flops",
+            xlabel="training FLOPs (log scale)",
+        )
+    )
 else:
     present.show_markdown("No run in this build.")
 
@@ -44,29 +51,51 @@ else:
 #| label: fig-compute-time
 #| fig-cap: "Test accuracy against training wall time (seconds of model.fit on this build's hardware), log scale, mean over seeds; Pareto front on validation accuracy; published points as in the FLOPs plot."
 if len(table):
-    show(compute_scatter(table, "fit_time_s", pareto="pareto_time",
-                         references=references, reference_cost="wall_time_s",
-                         xlabel="training wall time (s, log scale)"))
+    show(
+        compute_scatter(
+            table,
+            "fit_time_s",
+            pareto="pareto_time",
+            references=references,
+            reference_cost="wall_time_s",
+            xlabel="training wall time (s, log scale)",
+        )
+    )
 else:
     present.show_markdown("No run in this build.")
 
 # %%
 #| label: tbl-compute-front
 #| tbl-cap: "The variants on either Pareto front (chosen on validation accuracy): training FLOPs, wall time, validation and test accuracy (mean over seeds), and the fronts they are on."
-front = table[table["pareto_flops"] | table["pareto_time"]].sort_values("train_flops") if len(table) else table
-shown = pd.DataFrame([{
-    "variant": name, "training FLOPs": compute.flops_text(row["train_flops"]),
-    "wall time s": f"{row['fit_time_s']:.1f}", "val acc %": f"{row['val_accuracy'] * 100:.1f}",
-    "test acc %": tables.mean_std(row["test_accuracy"], row["test_accuracy_std"]),
-    "front": " + ".join(f for f, on in (("FLOPs", row["pareto_flops"]), ("time", row["pareto_time"])) if on)}
-    for name, row in front.iterrows()])
+front = (
+    table[table["pareto_flops"] | table["pareto_time"]].sort_values("train_flops")
+    if len(table)
+    else table
+)
+shown = pd.DataFrame(
+    [
+        {
+            "variant": name,
+            "training FLOPs": compute.flops_text(row["train_flops"]),
+            "wall time s": f"{row['fit_time_s']:.1f}",
+            "val acc %": f"{row['val_accuracy'] * 100:.1f}",
+            "test acc %": tables.mean_std(row["test_accuracy"], row["test_accuracy_std"]),
+            "front": " + ".join(
+                f for f, on in (("FLOPs", row["pareto_flops"]), ("time", row["pareto_time"])) if on
+            ),
+        }
+        for name, row in front.iterrows()
+    ]
+)
 present.show_table(shown, synthetic=ctx.synthetic)
 
 # %%
 #| label: compute-notes
-notes = [f"Wall times are `model.fit` seconds on {', '.join(devices) or 'this machine'}, where several "
-         "runs may have trained at once (`--jobs`), so they rank variants only roughly; FLOPs do not "
-         "depend on the machine."]
+notes = [
+    f"Wall times are `model.fit` seconds on {', '.join(devices) or 'this machine'}, where several "
+    "runs may have trained at once (`--jobs`), so they rank variants only roughly; FLOPs do not "
+    "depend on the machine."
+]
 if note:
     notes.insert(0, note)
 present.show_markdown(present.note_callout(" ".join(notes), title="Reading the compute plots"))
@@ -74,15 +103,30 @@ present.show_markdown(present.note_callout(" ".join(notes), title="Reading the c
 # %%
 scored = table["val_accuracy"].dropna() if len(table) else table
 best = selection.select_best(scored, by="val_accuracy") if len(scored) else None
-ctx.publish({"compute": {
-    "n_variants": str(len(table)),
-    "n_front_flops": str(int(table["pareto_flops"].sum())) if len(table) else "0",
-    "n_front_time": str(int(table["pareto_time"].sum())) if len(table) else "0",
-    "front_flops": ", ".join(table[table["pareto_flops"]].sort_values("train_flops").index) if len(table) else "none",
-    "best_variant": best or "n/a",
-    "best_flops": compute.flops_text(table.loc[best, "train_flops"]) if best else "n/a",
-    "best_time": f"{table.loc[best, 'fit_time_s']:.0f} s" if best else "n/a",
-    "best_test_acc": tables.mean_std(table.loc[best, "test_accuracy"], table.loc[best, "test_accuracy_std"]) + " %" if best else "n/a",
-    "best_on_front": ("yes" if table.loc[best, "pareto_flops"] else "no") if best else "n/a",
-    "references": "drawn" if note is None else "not drawn",
-    "reference_note": note or "Published reference points are drawn: this build uses full CIFAR-10."}})
+ctx.publish(
+    {
+        "compute": {
+            "n_variants": str(len(table)),
+            "n_front_flops": str(int(table["pareto_flops"].sum())) if len(table) else "0",
+            "n_front_time": str(int(table["pareto_time"].sum())) if len(table) else "0",
+            "front_flops": ", ".join(table[table["pareto_flops"]].sort_values("train_flops").index)
+            if len(table)
+            else "none",
+            "best_variant": best or "n/a",
+            "best_flops": compute.flops_text(table.loc[best, "train_flops"]) if best else "n/a",
+            "best_time": f"{table.loc[best, 'fit_time_s']:.0f} s" if best else "n/a",
+            "best_test_acc": tables.mean_std(
+                table.loc[best, "test_accuracy"], table.loc[best, "test_accuracy_std"]
+            )
+            + " %"
+            if best
+            else "n/a",
+            "best_on_front": ("yes" if table.loc[best, "pareto_flops"] else "no")
+            if best
+            else "n/a",
+            "references": "drawn" if note is None else "not drawn",
+            "reference_note": note
+            or "Published reference points are drawn: this build uses full CIFAR-10.",
+        }
+    }
+)

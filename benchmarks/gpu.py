@@ -9,6 +9,7 @@ MFU = forward FLOPs per image × 3 (forward + backward) × images/s ÷ the GPU's
 bf16/fp16 peak (the table of :mod:`cifar_core.runs.compute_plan`). Without a GPU it says
 so and exits 0: nothing here is meaningful on a CPU (use benchmarks/throughput.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,9 +60,14 @@ def measure(variant, *, steps: int, batch: int) -> dict:
     seconds = time.perf_counter() - started
     images_per_s = len(x) / seconds
     forward = model_stats(variant.family, variant.params)["flops"]
-    row = {"variant": variant.name, "batch": batch, "images_per_s": round(images_per_s, 1),
-           "device": hardware.name, "precision": hardware.policy,
-           "train_tflops": round(3 * forward * images_per_s / 1e12, 2)}
+    row = {
+        "variant": variant.name,
+        "batch": batch,
+        "images_per_s": round(images_per_s, 1),
+        "device": hardware.name,
+        "precision": hardware.policy,
+        "train_tflops": round(3 * forward * images_per_s / 1e12, 2),
+    }
     peak = peak_flops(hardware.name)
     if peak:
         row["mfu"] = round(3 * forward * images_per_s / peak[1], 4)
@@ -71,30 +77,36 @@ def measure(variant, *, steps: int, batch: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=["s001_model_a", "flagship",
-                                                          "s002_wrn_16_8"])
+    parser.add_argument(
+        "--variants", nargs="+", default=["s001_model_a", "flagship", "s002_wrn_16_8"]
+    )
     parser.add_argument("--batch", type=int, default=0, help="0: each variant's own batch size")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     settings = compute_settings()
     if settings.device != "gpu":
-        print(f"no GPU: this machine trains on the CPU ({settings.backend} backend); "
-              "GPU throughput and MFU cannot be measured here (see benchmarks/throughput.py "
-              "for the CPU)")
+        print(
+            f"no GPU: this machine trains on the CPU ({settings.backend} backend); "
+            "GPU throughput and MFU cannot be measured here (see benchmarks/throughput.py "
+            "for the CPU)"
+        )
         return 0
     from cifar_core.experiments.catalog import get_variant
 
-    rows = [measure(get_variant(name), steps=args.steps, batch=args.batch)
-            for name in args.variants]
+    rows = [
+        measure(get_variant(name), steps=args.steps, batch=args.batch) for name in args.variants
+    ]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         for row in rows:
             mfu = f", MFU {row['mfu']:.1%} of {row['peak']}" if "mfu" in row else ""
-            print(f"{row['variant']:<16} batch {row['batch']:>4}: {row['images_per_s']:>9,.0f} "
-                  f"images/s, {row['train_tflops']} TFLOP/s ({row['precision']}, "
-                  f"{row['device']}){mfu}")
+            print(
+                f"{row['variant']:<16} batch {row['batch']:>4}: {row['images_per_s']:>9,.0f} "
+                f"images/s, {row['train_tflops']} TFLOP/s ({row['precision']}, "
+                f"{row['device']}){mfu}"
+            )
     return 0
 
 

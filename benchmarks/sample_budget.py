@@ -17,6 +17,7 @@ the sum by the workers (2 processes on 2 cores). Analyses and rendering come on 
     python benchmarks/sample_budget.py --data ../shared/data/cifar-10-sample            # estimate
     python benchmarks/sample_budget.py --data ../shared/data/cifar-10-sample --measure  # re-measure
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,8 @@ COSTS = Path(__file__).with_name("sample_costs.json")
 CLASSES = {  # representative: the variants priced from it (scaled by forward FLOPs)
     "s000_cnn2": "s000_cnn2 s000_cnn3",
     "s000_cnn1": "s000_cnn1 ctl_cnn1_e5 s000_cnn1_leaky ctl_cnn1_tanh ctl_cnn1_gelu "
-                 "s000_cnn1_avgpool s000_cnn1_pool3 s000_cnn1_pool4 s000_cnn1_k2 ctl_cnn1_k5 "
-                 "ctl_cnn1_f16 s000_cnn1_gap",
+    "s000_cnn1_avgpool s000_cnn1_pool3 s000_cnn1_pool4 s000_cnn1_k2 ctl_cnn1_k5 "
+    "ctl_cnn1_f16 s000_cnn1_gap",
     "s000_cnn1_f64": "s000_cnn1_f64",
     "s000_cnn1_bn": "s000_cnn1_bn",
     "s000_mlp": "s000_mlp",
@@ -49,11 +50,13 @@ CLASSES = {  # representative: the variants priced from it (scaled by forward FL
     "s002_model3_3": "s002_model3_2 s002_model3_3",
     "s003_net": "s003_net ctl_s003_net_unit s003_net_zscore ctl_s003_net_channel",
     "s003_net_zscore_aug": "s003_net_zscore_aug ctl_s003_net_zscore_aug_l2 s003_net_l2_step "
-                           "ctl_s003_l2_constant ctl_s003_l2_step_intended ctl_s003_l2_cosine",
+    "ctl_s003_l2_constant ctl_s003_l2_step_intended ctl_s003_l2_cosine",
     "flagship": "flagship",
 }
-UNPRICED = {"s003_vgg16_b3": "needs the VGG16 ImageNet weights (not run without them)",
-            "ctl_vgg16_b3_frozen": "needs the VGG16 ImageNet weights (not run without them)"}
+UNPRICED = {
+    "s003_vgg16_b3": "needs the VGG16 ImageNet weights (not run without them)",
+    "ctl_vgg16_b3_frozen": "needs the VGG16 ImageNet weights (not run without them)",
+}
 
 
 def measure(data: str, epochs: int) -> dict:
@@ -89,24 +92,47 @@ def measure(data: str, epochs: int) -> dict:
         model = build_compiled_model(variant, dataset, hardware, steps, splits.x_train)
         clock = Clock()
         clock.cpu = []
-        model.fit(splits.x_train, one_hot(splits.y_train, dataset.num_classes),
-                  batch_size=variant.batch_size, epochs=epochs, verbose=0, callbacks=[clock],
-                  validation_data=(splits.x_val, one_hot(splits.y_val, dataset.num_classes)))
+        model.fit(
+            splits.x_train,
+            one_hot(splits.y_train, dataset.num_classes),
+            batch_size=variant.batch_size,
+            epochs=epochs,
+            verbose=0,
+            callbacks=[clock],
+            validation_data=(splits.x_val, one_hot(splits.y_val, dataset.num_classes)),
+        )
         for x in (splits.x_train, splits.x_val, splits.x_test):
             predict_probs(model, x, tta_flip=variant.tta_flip)
         total = time.process_time() - started
         per_epoch = min(clock.cpu[1:] or clock.cpu)
-        costs[name] = {"cpu_per_epoch_s": round(per_epoch, 3),
-                       "overhead_s": round(total - per_epoch * epochs, 3),
-                       "load": round(os.getloadavg()[0], 1)}
-        print(f"{name:22s} {per_epoch:6.2f} s/epoch  overhead {costs[name]['overhead_s']:5.1f} s  "
-              f"(load {costs[name]['load']})", flush=True)
-    return {"measured": dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes"),
-            "epochs": epochs, "threads": 1, "data": str(data), "costs": costs}
+        costs[name] = {
+            "cpu_per_epoch_s": round(per_epoch, 3),
+            "overhead_s": round(total - per_epoch * epochs, 3),
+            "load": round(os.getloadavg()[0], 1),
+        }
+        print(
+            f"{name:22s} {per_epoch:6.2f} s/epoch  overhead {costs[name]['overhead_s']:5.1f} s  "
+            f"(load {costs[name]['load']})",
+            flush=True,
+        )
+    return {
+        "measured": dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes"),
+        "epochs": epochs,
+        "threads": 1,
+        "data": str(data),
+        "costs": costs,
+    }
 
 
-def estimate(costs: dict, data: str, workers: int, efficiency: float, *, per_run: float = 2.5,
-             profile: object = "sample") -> tuple[list, float]:
+def estimate(
+    costs: dict,
+    data: str,
+    workers: int,
+    efficiency: float,
+    *,
+    per_run: float = 2.5,
+    profile: object = "sample",
+) -> tuple[list, float]:
     """One row per run key of ``plan(profile)`` (name, seed, epochs, CPU seconds) and the
     estimated wall seconds of training; ``per_run`` CPU seconds are added to every run for
     what ``--measure`` does not see (writing the run to the store, the build's bookkeeping)."""
@@ -134,8 +160,14 @@ def estimate(costs: dict, data: str, workers: int, efficiency: float, *, per_run
         rep = representative[variant.name]
         cost = costs["costs"][rep]
         per_epoch = cost["cpu_per_epoch_s"] * forward(variant.name) / forward(rep)
-        rows.append((variant.name, variant.seed, variant.epochs,
-                     variant.epochs * per_epoch + cost["overhead_s"] + per_run))
+        rows.append(
+            (
+                variant.name,
+                variant.seed,
+                variant.epochs,
+                variant.epochs * per_epoch + cost["overhead_s"] + per_run,
+            )
+        )
     return rows, sum(r[3] for r in rows) / (workers * efficiency)
 
 
@@ -146,10 +178,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="epochs per measurement")
     parser.add_argument("--costs", type=Path, default=COSTS, help="costs JSON (read or written)")
     parser.add_argument("--workers", type=int, default=2, help="training processes (--jobs)")
-    parser.add_argument("--efficiency", type=float, default=0.9,
-                        help="share of the workers' CPU spent training (the rest: imports, I/O)")
-    parser.add_argument("--per-run", type=float, default=2.5,
-                        help="CPU seconds per run not seen by --measure (store writes, bookkeeping)")
+    parser.add_argument(
+        "--efficiency",
+        type=float,
+        default=0.9,
+        help="share of the workers' CPU spent training (the rest: imports, I/O)",
+    )
+    parser.add_argument(
+        "--per-run",
+        type=float,
+        default=2.5,
+        help="CPU seconds per run not seen by --measure (store writes, bookkeeping)",
+    )
     args = parser.parse_args()
     if args.measure:
         args.costs.write_text(json.dumps(measure(args.data, args.epochs), indent=2) + "\n")
@@ -161,9 +201,11 @@ def main() -> None:
     print(f"{'variant':28s} {'epochs':>6s} {'seeds':>5s} {'CPU s':>8s}")
     for name, runs in by_variant.items():
         print(f"{name:28s} {runs[0][1]:6d} {len(runs):5d} {sum(r[2] for r in runs):8.0f}")
-    print(f"{len(rows)} runs, {sum(r[3] for r in rows):.0f} CPU s; with {args.workers} workers at "
-          f"{args.efficiency:.0%}: {wall / 60:.1f} min of training (costs measured "
-          f"{costs['measured']}); not priced: {', '.join(UNPRICED)} ({next(iter(UNPRICED.values()))})")
+    print(
+        f"{len(rows)} runs, {sum(r[3] for r in rows):.0f} CPU s; with {args.workers} workers at "
+        f"{args.efficiency:.0%}: {wall / 60:.1f} min of training (costs measured "
+        f"{costs['measured']}); not priced: {', '.join(UNPRICED)} ({next(iter(UNPRICED.values()))})"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Target: ratio >= 0.95.
     python benchmarks/throughput.py --data synthetic --n 2000 --epochs 2
     python benchmarks/throughput.py --data ../shared/data/cifar-10-sample --n 5085 --epochs 3 --variant flagship
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,13 +69,22 @@ def bare_fit_rate(variant, dataset) -> float:
     splits = prepare_splits(variant, dataset)
     steps = int(np.ceil(len(splits.y_train) / variant.batch_size))
     model = build_compiled_model(variant, dataset, hardware, steps, splits.x_train)
-    validation = ((splits.x_val, one_hot(splits.y_val, dataset.num_classes))
-                  if splits.has_validation else None)
-    data, recipe_callbacks = fit_inputs(variant, splits.x_train,
-                                        one_hot(splits.y_train, dataset.num_classes))
+    validation = (
+        (splits.x_val, one_hot(splits.y_val, dataset.num_classes))
+        if splits.has_validation
+        else None
+    )
+    data, recipe_callbacks = fit_inputs(
+        variant, splits.x_train, one_hot(splits.y_train, dataset.num_classes)
+    )
     started = time.perf_counter()
-    model.fit(**data, epochs=variant.epochs, validation_data=validation, verbose=0,
-              callbacks=recipe_callbacks)
+    model.fit(
+        **data,
+        epochs=variant.epochs,
+        validation_data=validation,
+        verbose=0,
+        callbacks=recipe_callbacks,
+    )
     return len(splits.y_train) * variant.epochs / (time.perf_counter() - started)
 
 
@@ -91,8 +101,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     dataset = load(args.data, args.n)
     variant = benchmark_variant(args.variant, args.epochs)
-    print(f"model {variant.family} ({variant.name}), {len(dataset.y_train)} images "
-          f"({dataset.source}), {args.epochs} epochs, batch {variant.batch_size}")
+    print(
+        f"model {variant.family} ({variant.name}), {len(dataset.y_train)} images "
+        f"({dataset.source}), {args.epochs} epochs, batch {variant.batch_size}"
+    )
     bare_fit_rate(variant.replace(epochs=1), dataset)  # warm-up: kernels, tracing, caches
     before = bare_fit_rate(variant, dataset)
     trainer = trainer_rate(variant, dataset)

@@ -7,11 +7,13 @@ the quoted numbers to ``_variables.yml`` and (by default) the runs to ``runs/``.
 >>> ProjectError("no project here").args[0]
 'no project here'
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ANALYSES_DIR = "analyses"
 NOTEBOOKS_DIR = "notebooks"
@@ -45,8 +47,10 @@ def project_root(start: str | os.PathLike | None = None) -> Path:
     """Like :func:`find_project_root`, but raises :class:`ProjectError` when not found."""
     root = find_project_root(start)
     if root is None:
-        raise ProjectError(f"no cifar-report project at or above {Path(start or Path.cwd()).resolve()}: "
-                           f"run the command in the folder that holds {ANALYSES_DIR}/ and _quarto.yml")
+        raise ProjectError(
+            f"no cifar-report project at or above {Path(start or Path.cwd()).resolve()}: "
+            f"run the command in the folder that holds {ANALYSES_DIR}/ and _quarto.yml"
+        )
     return root
 
 

@@ -4,6 +4,7 @@
 batches of 100, 100 test images, synthetic marker); ``tiny_dataset`` is it, loaded.
 Nothing here reads ../shared or the network.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,8 +30,12 @@ def synthetic_dir(tmp_path_factory):
     from cifar_core.data import make_synthetic, write_batches
 
     folder = tmp_path_factory.mktemp("synthetic-data") / "cifar-10-batches-py"
-    write_batches(folder, *make_synthetic(300, 100, seed=0), batch_size=100,
-                  provenance={"name": "synthetic", "n_train": 300, "n_test": 100, "seed": 0})
+    write_batches(
+        folder,
+        *make_synthetic(300, 100, seed=0),
+        batch_size=100,
+        provenance={"name": "synthetic", "n_train": 300, "n_test": 100, "seed": 0},
+    )
     return folder
 
 
@@ -42,8 +47,17 @@ def tiny_dataset(synthetic_dir):
     return load_dataset(synthetic_dir)
 
 
-SMOKE_COPIED = ("analyses", "index.qmd", "references.bib", ".gitignore", "_quarto.yml",
-                "_quarto-demo.yml", "_quarto-sample.yml", "_quarto-full.yml", "_quarto-smoke.yml")
+SMOKE_COPIED = (
+    "analyses",
+    "index.qmd",
+    "references.bib",
+    ".gitignore",
+    "_quarto.yml",
+    "_quarto-demo.yml",
+    "_quarto-sample.yml",
+    "_quarto-full.yml",
+    "_quarto-smoke.yml",
+)
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +68,7 @@ def smoke_build(tmp_path_factory):
     end-to-end test and the browser and PDF checks, so the report is built once."""
     import shutil
 
-    from cifar_core.build.build import build
+    from cifar_core.orchestrate.build import build
 
     project = Path(__file__).resolve().parent.parent
     root = tmp_path_factory.mktemp("project")
@@ -65,8 +79,9 @@ def smoke_build(tmp_path_factory):
         else:
             shutil.copy2(source, root / name)
     runs = root / "runs"
-    result = build(profile="smoke", root=root, runs_dir=str(runs), to=("html", "pdf"),
-                   renderer="builtin")
+    result = build(
+        profile="smoke", root=root, runs_dir=str(runs), to=("html", "pdf"), renderer="builtin"
+    )
     return root, runs, result
 
 
@@ -80,14 +95,23 @@ def two_node_ray_cluster():
 
     repo = str(Path(__file__).resolve().parents[1])
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])))
+        patch.setenv(
+            "PYTHONPATH", os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))
+        )
         patch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
         patch.setenv("RAY_USAGE_STATS_ENABLED", "0")
         node_args = {"num_cpus": 1, "object_store_memory": 100 * 2**20}
-        cluster = Cluster(initialize_head=True, head_node_args={
-            **node_args, "include_dashboard": False,
-            "_system_config": {"health_check_period_ms": 500,
-                               "health_check_failure_threshold": 3}})
+        cluster = Cluster(
+            initialize_head=True,
+            head_node_args={
+                **node_args,
+                "include_dashboard": False,
+                "_system_config": {
+                    "health_check_period_ms": 500,
+                    "health_check_failure_threshold": 3,
+                },
+            },
+        )
         worker = cluster.add_node(**node_args)
         ray.init(address=cluster.address, log_to_driver=False)
         try:

@@ -1,5 +1,6 @@
 """The read-side analysis library (tables, predictions, flags, presentation):
 known inputs, known answers (no Keras)."""
+
 from __future__ import annotations
 
 import math
@@ -25,19 +26,28 @@ def one_hot_probs(predicted, confidence=0.8, num_classes=3):
 
 
 def fake_run(seed=0, **metrics):
-    base = {"train_accuracy": 0.9, "val_accuracy": 0.8, "test_accuracy": 0.78,
-            "train_loss": 0.3, "val_loss": 0.6, "test_loss": 0.62, "wall_time_s": 10.0,
-            "params": 1000}
+    base = {
+        "train_accuracy": 0.9,
+        "val_accuracy": 0.8,
+        "test_accuracy": 0.78,
+        "train_loss": 0.3,
+        "val_loss": 0.6,
+        "test_loss": 0.62,
+        "wall_time_s": 10.0,
+        "params": 1000,
+    }
     base.update(metrics)
     return SimpleNamespace(metrics=base, variant=SimpleNamespace(seed=seed), history=None)
 
 
 def test_read_side_does_not_import_keras():
-    code = ("import sys, cifar_core.analysis.context, cifar_core.analysis.tables, "
-            "cifar_core.analysis.flags, cifar_core.analysis.present, cifar_core.analysis.predictions, "
-            "cifar_core.analysis.plots, cifar_core.build.build, cifar_core.cli.runs, cifar_core.cli.report; "
-            "bad = [m for m in ('keras', 'tensorflow') if m in sys.modules]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, cifar_core.analysis.context, cifar_core.analysis.tables, "
+        "cifar_core.analysis.flags, cifar_core.analysis.present, cifar_core.analysis.predictions, "
+        "cifar_core.analysis.plots, cifar_core.orchestrate.build, cifar_core.cli.runs, cifar_core.cli.report; "
+        "bad = [m for m in ('keras', 'tensorflow') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -73,19 +83,25 @@ def test_classification_table_matches_hand_computation():
 def test_most_confused_pairs_orders_by_count_with_reverse():
     cm = pd.DataFrame([[50, 3, 9], [1, 40, 0], [4, 7, 30]], index=CLASSES, columns=CLASSES)
     pairs = predictions.most_confused_pairs(cm, top=2)
-    assert pairs[["true", "predicted", "count"]].values.tolist() == [["cat", "frog", 9],
-                                                                     ["frog", "dog", 7]]
+    assert pairs[["true", "predicted", "count"]].values.tolist() == [
+        ["cat", "frog", 9],
+        ["frog", "dog", 7],
+    ]
     assert pairs.loc[0, "reverse"] == 4
     assert pairs.loc[0, "share"] == pytest.approx(9 / 62)
 
 
 def test_confident_mistakes_and_least_confident_correct():
     labels = np.array([0, 1, 2, 0, 1])
-    probs = np.array([[0.9, 0.05, 0.05],   # correct, confident
-                      [0.1, 0.5, 0.4],     # correct, unsure
-                      [0.95, 0.0, 0.05],   # wrong, very confident
-                      [0.3, 0.6, 0.1],     # wrong, less confident
-                      [0.2, 0.7, 0.1]])    # correct
+    probs = np.array(
+        [
+            [0.9, 0.05, 0.05],  # correct, confident
+            [0.1, 0.5, 0.4],  # correct, unsure
+            [0.95, 0.0, 0.05],  # wrong, very confident
+            [0.3, 0.6, 0.1],  # wrong, less confident
+            [0.2, 0.7, 0.1],
+        ]
+    )  # correct
     mistakes = predictions.confident_mistakes(probs, labels, n=5, class_names=CLASSES)
     assert mistakes["idx"].tolist() == [2, 3]
     assert mistakes.loc[0, "pred_class"] == "cat" and mistakes.loc[0, "true_class"] == "frog"
@@ -96,15 +112,25 @@ def test_confident_mistakes_and_least_confident_correct():
 
 
 def test_pareto_front():
-    df = pd.DataFrame({"params": [10, 20, 30, 15, 40, np.nan],
-                       "acc": [0.5, 0.7, 0.6, 0.5, 0.8, 0.99]})
+    df = pd.DataFrame(
+        {"params": [10, 20, 30, 15, 40, np.nan], "acc": [0.5, 0.7, 0.6, 0.5, 0.8, 0.99]}
+    )
     # 15 is dominated by 10 (same acc, cheaper); 30 by 20; NaN never on the front.
-    assert tables.pareto_front(df, "params", "acc").tolist() == [True, True, False, False, True, False]
+    assert tables.pareto_front(df, "params", "acc").tolist() == [
+        True,
+        True,
+        False,
+        False,
+        True,
+        False,
+    ]
 
 
 def test_runs_table_mean_std_and_reported():
-    runs = {"cnn": [fake_run(0, test_accuracy=0.6), fake_run(1, test_accuracy=0.7)],
-            "mlp": [fake_run(0, test_accuracy=0.4, params=5000)]}
+    runs = {
+        "cnn": [fake_run(0, test_accuracy=0.6), fake_run(1, test_accuracy=0.7)],
+        "mlp": [fake_run(0, test_accuracy=0.4, params=5000)],
+    }
     table = tables.runs_table(runs, reported={"cnn": 68.9})
     cnn = table.set_index("variant").loc["cnn"]
     assert cnn["seeds"] == 2
@@ -131,9 +157,13 @@ def test_chance_level_not_flagged_when_nothing_learned_or_accuracy_fine():
 
 
 def test_overfitting_history_flagged_and_healthy_history_not():
-    overfit = pd.DataFrame({"epoch": range(1, 9),
-                            "loss": [2.0, 1.5, 1.2, 1.0, 0.8, 0.6, 0.4, 0.3],
-                            "val_loss": [2.0, 1.6, 1.3, 1.2, 1.3, 1.5, 1.7, 1.9]})
+    overfit = pd.DataFrame(
+        {
+            "epoch": range(1, 9),
+            "loss": [2.0, 1.5, 1.2, 1.0, 0.8, 0.6, 0.4, 0.3],
+            "val_loss": [2.0, 1.6, 1.3, 1.2, 1.3, 1.5, 1.7, 1.9],
+        }
+    )
     healthy = overfit.assign(val_loss=[2.1, 1.7, 1.4, 1.3, 1.2, 1.1, 1.05, 1.0])
     metrics = {"train_accuracy": 0.8, "test_accuracy": 0.75}
     found = flags.find_anomalies(metrics, overfit, 10)
@@ -143,7 +173,9 @@ def test_overfitting_history_flagged_and_healthy_history_not():
 
 
 def test_large_gap_and_nan_loss():
-    kinds = [a.kind for a in flags.find_anomalies({"train_accuracy": 0.975, "test_accuracy": 0.64}, None)]
+    kinds = [
+        a.kind for a in flags.find_anomalies({"train_accuracy": 0.975, "test_accuracy": 0.64}, None)
+    ]
     assert kinds == ["large_gap"]
     history = pd.DataFrame({"epoch": [1, 2], "loss": [1.0, float("nan")], "val_loss": [1.0, 1.0]})
     assert "nan_loss" in [a.kind for a in flags.find_anomalies({}, history)]
@@ -165,8 +197,9 @@ def test_run_anomalies_labels_seed():
 
 def test_check_pass_marks():
     marks = {"mlp": (">", 45), "cnn": (">=", 0.62), "final": (">=", 75, 25), "absent": (">", 0.1)}
-    table = flags.check_pass_marks({"mlp": 0.485, "cnn": 0.61, "final": 0.76}, marks,
-                                epochs={"final": 30}).set_index("variant")
+    table = flags.check_pass_marks(
+        {"mlp": 0.485, "cnn": 0.61, "final": 0.76}, marks, epochs={"final": 30}
+    ).set_index("variant")
     assert table.loc["mlp", "passed"] is True or table.loc["mlp", "passed"] == True  # noqa: E712
     assert not table.loc["cnn", "passed"]
     assert not table.loc["final", "passed"]  # accuracy fine but 30 > 25 epochs
@@ -190,25 +223,42 @@ def test_plots_draw_what_they_are_given():
     labels = np.array([0, 0, 1, 2, 2, 2])
     probs = one_hot_probs([0, 1, 1, 2, 2, 0])
     counts = predictions.confusion(labels, probs, CLASSES)
-    fig = plots.confusion_pair(counts, predictions.confusion(labels, probs, CLASSES, normalize="true"))
+    fig = plots.confusion_pair(
+        counts, predictions.confusion(labels, probs, CLASSES, normalize="true")
+    )
     left = fig.axes[0]
     assert [t.get_text() for t in left.texts][:3] == ["1", "1", "0"]  # first row of counts
     plt.close(fig)
 
-    history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [2, 1.5, 1.0], "accuracy": [0.2, 0.4, 0.5],
-                            "val_loss": [2.1, 1.7, 1.6], "val_accuracy": [0.2, 0.3, 0.4]})
+    history = pd.DataFrame(
+        {
+            "epoch": [1, 2, 3],
+            "loss": [2, 1.5, 1.0],
+            "accuracy": [0.2, 0.4, 0.5],
+            "val_loss": [2.1, 1.7, 1.6],
+            "val_accuracy": [0.2, 0.3, 0.4],
+        }
+    )
     fig = plots.learning_curves({"a": [history, history.assign(loss=history["loss"] + 0.2)]})
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2  # train + val for one variant
     plt.close(fig)
 
-    table = pd.DataFrame({"variant": ["a", "b", "c"], "study": ["s"] * 3,
-                          "params": [10, 100, 1000], "test_accuracy_mean": [0.5, 0.4, 0.7]})
+    table = pd.DataFrame(
+        {
+            "variant": ["a", "b", "c"],
+            "study": ["s"] * 3,
+            "params": [10, 100, 1000],
+            "test_accuracy_mean": [0.5, 0.4, 0.7],
+        }
+    )
     fig = plots.tradeoff_scatter(table, "params")
     assert sorted(t.get_text() for t in fig.axes[0].texts) == ["a", "c"]  # b is dominated
     plt.close(fig)
 
     images = np.zeros((6, 32, 32, 3), np.uint8)
-    fig = plots.gallery(images, predictions.confident_mistakes(probs, labels, 4, CLASSES), CLASSES, cols=2)
+    fig = plots.gallery(
+        images, predictions.confident_mistakes(probs, labels, 4, CLASSES), CLASSES, cols=2
+    )
     assert sum(bool(ax.images) for ax in fig.axes) == 2  # two mistakes in the data
     plt.close(fig)
 
@@ -230,11 +280,19 @@ def test_time_curves_average_seeds_per_epoch_and_plot_seconds_in_percent():
     from cifar_core.analysis import plots
 
     history = pd.DataFrame({"epoch": [1, 2], "val_accuracy": [0.4, 0.6]})
-    fast = [SimpleNamespace(metrics={"fit_time_s": 4.0, "epochs_run": 2}, history=history),
-            SimpleNamespace(metrics={"fit_time_s": 8.0, "epochs_run": 2},
-                            history=history.assign(val_accuracy=[0.6, 0.8]))]
-    slow = [SimpleNamespace(metrics={"fit_time_s": 30.0, "epochs_run": 3},
-                            history=pd.DataFrame({"epoch": [1, 2, 3], "val_accuracy": [.1, .2, .3]}))]
+    fast = [
+        SimpleNamespace(metrics={"fit_time_s": 4.0, "epochs_run": 2}, history=history),
+        SimpleNamespace(
+            metrics={"fit_time_s": 8.0, "epochs_run": 2},
+            history=history.assign(val_accuracy=[0.6, 0.8]),
+        ),
+    ]
+    slow = [
+        SimpleNamespace(
+            metrics={"fit_time_s": 30.0, "epochs_run": 3},
+            history=pd.DataFrame({"epoch": [1, 2, 3], "val_accuracy": [0.1, 0.2, 0.3]}),
+        )
+    ]
     curves = tables.time_curves({"fast": fast, "slow": slow})
     fast_rows = curves[curves["variant"] == "fast"]
     assert fast_rows["seconds"].tolist() == [3.0, 6.0]  # mean of 2 s and 4 s per epoch
@@ -244,28 +302,45 @@ def test_time_curves_average_seeds_per_epoch_and_plot_seconds_in_percent():
     fig = plots.time_curves(curves, target=0.5, target_label="target")
     lines = fig.axes[0].lines
     assert [line.get_label() for line in lines] == ["fast", "slow", "target"]
-    assert list(lines[0].get_xdata()) == [3.0, 6.0] and list(lines[0].get_ydata()) == pytest.approx([50, 70])
+    assert list(lines[0].get_xdata()) == [3.0, 6.0] and list(lines[0].get_ydata()) == pytest.approx(
+        [50, 70]
+    )
     plt.close(fig)
-    table = tables.runs_table({"fast": [SimpleNamespace(metrics={"wall_time_s": 45.0})],
-                           "slow": [SimpleNamespace(metrics={"wall_time_s": 300.0})]})
-    assert tables.seconds_text(table, "fast") == "45 s" and tables.seconds_text(table, "slow") == "5.0 min"
+    table = tables.runs_table(
+        {
+            "fast": [SimpleNamespace(metrics={"wall_time_s": 45.0})],
+            "slow": [SimpleNamespace(metrics={"wall_time_s": 300.0})],
+        }
+    )
+    assert (
+        tables.seconds_text(table, "fast") == "45 s"
+        and tables.seconds_text(table, "slow") == "5.0 min"
+    )
     assert tables.seconds_text(table, "absent") == "n/a"
 
 
 def test_flagged_runs_are_one_callout_with_a_row_each_and_each_meaning_once():
-    runs = {"deep": [fake_run(3, train_accuracy=0.855, test_accuracy=0.102)],
-            "wide": [fake_run(0, train_accuracy=0.975, test_accuracy=0.64),
-                     fake_run(1, train_accuracy=0.95, test_accuracy=0.70)]}
+    runs = {
+        "deep": [fake_run(3, train_accuracy=0.855, test_accuracy=0.102)],
+        "wide": [
+            fake_run(0, train_accuracy=0.975, test_accuracy=0.64),
+            fake_run(1, train_accuracy=0.95, test_accuracy=0.70),
+        ],
+    }
     text = present.callout(flags.run_anomalies(runs, 10))
     assert text.count("::: {.callout-warning}") == 1 and "## Flagged runs (3)" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
-    assert rows == ["| run | flag | numbers |",
-                    "| deep (seed 3) | chance level | test 10.2%, train 85.5% |",
-                    "| wide (seed 0) | large gap | train 97.5%, test 64.0%: gap 33.5 points |",
-                    "| wide (seed 1) | large gap | train 95.0%, test 70.0%: gap 25.0 points |"]
+    assert rows == [
+        "| run | flag | numbers |",
+        "| deep (seed 3) | chance level | test 10.2%, train 85.5% |",
+        "| wide (seed 0) | large gap | train 97.5%, test 64.0%: gap 33.5 points |",
+        "| wide (seed 1) | large gap | train 95.0%, test 70.0%: gap 25.0 points |",
+    ]
     assert text.count("the model memorizes the training set") == 1
-    assert "**Large gap** (2 runs): training accuracy exceeds test accuracy by more than 15 " \
-           "points" in text
+    assert (
+        "**Large gap** (2 runs): training accuracy exceeds test accuracy by more than 15 "
+        "points" in text
+    )
     assert "**Chance level** (1 run):" in text and "Do not interpret it." in text
 
 
@@ -276,5 +351,5 @@ def test_tables_are_shown_as_markdown_and_text_never_html(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda data, raw=False: shown.append(data))
     present.show_table(pd.DataFrame({"variant": ["a"], "acc": [0.5]}), synthetic=True)
     [bundle] = shown
-    assert set(bundle) == {"text/markdown", "text/plain"}   # text/html makes Quarto use CDNs
+    assert set(bundle) == {"text/markdown", "text/plain"}  # text/html makes Quarto use CDNs
     assert "variant [SYNTHETIC DATA]" in bundle["text/markdown"]

@@ -1,6 +1,7 @@
 """The tables behind the "beyond the seeds" chapters, on duck-typed runs whose
 predictions are known by construction: TTA gains with paired intervals, corruption
 summaries, calibration over seeds, per-class change intervals, and their figures."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -9,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cifar_core.analysis import calibration, per_class, robustness, tta
-from cifar_core.analysis import comparison_plots
+from cifar_core.analysis import calibration, comparison_plots, per_class, robustness, tta
 
 
 def onehot(predicted, classes=3, confidence=0.8):
@@ -23,7 +23,10 @@ LABELS = np.array([0, 1, 2] * 20)
 
 
 def fake_run(seed, predicted=None, **predictions):
-    stored = {"test_labels": LABELS, "test_probs": onehot(LABELS if predicted is None else predicted)}
+    stored = {
+        "test_labels": LABELS,
+        "test_probs": onehot(LABELS if predicted is None else predicted),
+    }
     stored.update(predictions)
     return SimpleNamespace(config={"variant": {"seed": seed}}, predictions=lambda: stored)
 
@@ -39,8 +42,11 @@ def views(run, dataset):
     mirrored = predicted.copy()
     fixes = run.config["fixes"]
     mirrored[:fixes] = LABELS[:fixes]
-    return {"plain": plain, "flip": onehot(mirrored, confidence=0.95),
-            "translate": np.tile(plain[None, None], (2, 2, 1, 1))}
+    return {
+        "plain": plain,
+        "flip": onehot(mirrored, confidence=0.95),
+        "translate": np.tile(plain[None, None], (2, 2, 1, 1)),
+    }
 
 
 def tta_run(seed, fixes):
@@ -65,17 +71,25 @@ def test_tta_gain_is_paired_over_images_and_seeds_with_holm_over_the_table():
 
 
 def test_tta_refuses_runs_scored_on_different_images():
-    other = SimpleNamespace(config={"variant": {"seed": 1}},
-                            predictions=lambda: {"test_labels": LABELS[::-1]})
+    other = SimpleNamespace(
+        config={"variant": {"seed": 1}}, predictions=lambda: {"test_labels": LABELS[::-1]}
+    )
     with pytest.raises(ValueError, match="different test images"):
         tta.tta_table({"v": [tta_run(0, 1), other]}, views=views, forward_flops=lambda r: 1.0)
 
 
 # ----------------------------------------------------------------------------- robustness
 def test_robustness_summary_keeps_clean_next_to_the_mean_over_corruptions():
-    long = pd.DataFrame({"variant": ["a", "a", "b", "b"], "corruption": ["noise", "blur"] * 2,
-                         "severity": [3, 3, 3, 3], "accuracy": [0.2, 0.4, 0.5, 0.5],
-                         "accuracy_std": np.nan, "seeds": 1})
+    long = pd.DataFrame(
+        {
+            "variant": ["a", "a", "b", "b"],
+            "corruption": ["noise", "blur"] * 2,
+            "severity": [3, 3, 3, 3],
+            "accuracy": [0.2, 0.4, 0.5, 0.5],
+            "accuracy_std": np.nan,
+            "seeds": 1,
+        }
+    )
     summary = robustness.robustness_summary(long, {"a": 0.6, "b": 0.5})
     assert summary.loc["a", "mean_corrupted"] == pytest.approx(0.3)
     assert summary.loc["a", "drop"] == pytest.approx(0.3) and summary.loc["b", "relative"] == 1.0
@@ -87,7 +101,12 @@ def test_corrupted_examples_keep_shape_and_are_reproducible():
     image = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
     grid = robustness.example_grid(image, ["gaussian_noise", "contrast"], [1, 5], seed=3)
     again = robustness.example_grid(image, ["gaussian_noise"], [5], seed=3)
-    assert set(grid) == {("Gaussian noise", 1), ("Gaussian noise", 5), ("contrast", 1), ("contrast", 5)}
+    assert set(grid) == {
+        ("Gaussian noise", 1),
+        ("Gaussian noise", 5),
+        ("contrast", 1),
+        ("contrast", 5),
+    }
     assert all(v.shape == image.shape and v.dtype == np.uint8 for v in grid.values())
     np.testing.assert_array_equal(grid[("Gaussian noise", 5)], again[("Gaussian noise", 5)])
     fig = comparison_plots.image_variants(grid, clean=image)
@@ -103,8 +122,15 @@ def test_calibration_over_seeds_reports_mean_spread_and_the_first_seeds_interval
         correct = rng.random(300) < 0.6  # 60 % right whatever the confidence: over-confident
         predicted = np.where(correct, labels, (labels + 1) % 3)
         probs = onehot(predicted, confidence=confidence)
-        return SimpleNamespace(config={"variant": {"seed": seed}}, predictions=lambda: {
-            "val_probs": probs, "val_labels": labels, "test_probs": probs, "test_labels": labels})
+        return SimpleNamespace(
+            config={"variant": {"seed": seed}},
+            predictions=lambda: {
+                "val_probs": probs,
+                "val_labels": labels,
+                "test_probs": probs,
+                "test_labels": labels,
+            },
+        )
 
     table = calibration.calibration_by_variant({"sure": [run(2, 0.95), run(0, 0.9)]})
     row = table.loc["sure"]
@@ -116,8 +142,8 @@ def test_calibration_over_seeds_reports_mean_spread_and_the_first_seeds_interval
 
 # ----------------------------------------------------------------------------- per class
 def test_class_change_intervals_use_only_that_class_images():
-    base = fake_run(0, predicted=np.where(LABELS == 0, 1, LABELS))      # class 0 always wrong
-    better = fake_run(0)                                                  # all right
+    base = fake_run(0, predicted=np.where(LABELS == 0, 1, LABELS))  # class 0 always wrong
+    better = fake_run(0)  # all right
     runs = {"base": [base], "better": [better]}
     table = per_class.per_class_table(runs, class_names=["a", "b", "c"])
     changes = per_class.comparison_changes(table, {"fix": ("base", "better")})
@@ -130,10 +156,13 @@ def test_class_change_intervals_use_only_that_class_images():
 
 def test_class_change_intervals_pair_only_the_shared_seeds():
     base = fake_run(0, predicted=np.where(LABELS == 0, 1, LABELS))
-    runs = {"base": [base], "better": [fake_run(0), fake_run(1, predicted=np.where(LABELS == 0, 1, LABELS))]}
+    runs = {
+        "base": [base],
+        "better": [fake_run(0), fake_run(1, predicted=np.where(LABELS == 0, 1, LABELS))],
+    }
     table = per_class.per_class_table(runs, class_names=["a", "b", "c"])
     changes = per_class.comparison_changes(table, {"fix": ("base", "better")})
-    assert changes.iloc[0]["change"] == 0.5          # all seeds: seed 1 of 'better' misses class a too
+    assert changes.iloc[0]["change"] == 0.5  # all seeds: seed 1 of 'better' misses class a too
     row = per_class.change_intervals(changes, runs, ["a", "b", "c"], n_resamples=200).iloc[0]
     assert (row["seeds"], row["change"], row["variant_accuracy"]) == (1, 1.0, 1.0)  # seed 0 only
     disjoint = {"base": [base], "better": [fake_run(1)]}
@@ -142,8 +171,10 @@ def test_class_change_intervals_pair_only_the_shared_seeds():
 
 
 def test_gain_plot_draws_one_interval_per_variant_and_recipe():
-    table = pd.DataFrame({"flip_gain": [0.01, -0.02], "flip_low": [0.0, -0.03], "flip_high": [0.02, 0.0]},
-                         index=["a", "b"])
+    table = pd.DataFrame(
+        {"flip_gain": [0.01, -0.02], "flip_low": [0.0, -0.03], "flip_high": [0.02, 0.0]},
+        index=["a", "b"],
+    )
     fig = comparison_plots.gain_intervals(table, {"flip": "flip"}, xlabel="gain")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"] and ax.get_xlabel() == "gain"

@@ -3,6 +3,7 @@
 smoke build (tests/conftest.py `smoke_build`, shared with the end-to-end test).
 Skipped with the reason when Chromium or poppler is missing; screenshots and page
 images go to test-output/ (git-ignored)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -11,19 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from cifar_core.render.browser import find_chromium, inspect_page
-from cifar_core.render.pdfcheck import check_pdf
-from tests.render_fixtures import ROOT
+from tests.support.browser import find_chromium, inspect_page
+from tests.support.pdfcheck import check_pdf
+from tests.support.render_fixtures import ROOT
 
-pytestmark = pytest.mark.slow   # builds the smoke report (once a session) and starts a browser
+pytestmark = pytest.mark.slow  # builds the smoke report (once a session) and starts a browser
 OUTPUT = ROOT / "test-output"
 needs_chromium = pytest.mark.skipif(
     find_chromium() is None or importlib.util.find_spec("websocket") is None,
     reason="needs Chromium on PATH (Debian: `apt-get install chromium`) and "
-           "websocket-client (the dev extra)")
+    "websocket-client (the dev extra)",
+)
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftoppm") is None or shutil.which("pdfinfo") is None,
-    reason="pdftoppm/pdfinfo not on PATH (Debian: `apt-get install poppler-utils`)")
+    reason="pdftoppm/pdfinfo not on PATH (Debian: `apt-get install poppler-utils`)",
+)
 
 #: What a reader can do with the long tables once the page has loaded.
 TABLES = """(() => ({
@@ -44,9 +47,13 @@ def site(smoke_build) -> Path:
 
 @needs_chromium
 def test_the_built_report_loads_without_errors_broken_images_or_overflow(site):
-    page = inspect_page(site / "index.html", width=1280, evaluate=(TABLES,),
-                        screenshot=OUTPUT / "smoke-first-screen.png",
-                        element=("#fig-summary-pareto", OUTPUT / "smoke-figure.png"))
+    page = inspect_page(
+        site / "index.html",
+        width=1280,
+        evaluate=(TABLES,),
+        screenshot=OUTPUT / "smoke-first-screen.png",
+        element=("#fig-summary-pareto", OUTPUT / "smoke-figure.png"),
+    )
     print("screenshots:", *page.screenshots)
     assert page.problems() == []
     assert page.title.startswith("Rebuilding five CIFAR-10 studies") and page.lang == "en"
@@ -60,10 +67,12 @@ def test_the_built_report_loads_without_errors_broken_images_or_overflow(site):
 @needs_chromium
 def test_the_browser_check_sees_what_a_reader_would(tmp_path):
     page = tmp_path / "bad.html"
-    page.write_text('<!DOCTYPE html><html lang="en"><head><title>Bad</title></head><body>'
-                    '<img id="gone" src="data:image/png;base64,AAAA" alt="gone">'
-                    '<div style="width: 2000px">wide</div>'
-                    '<script>console.error("boom")</script></body></html>')
+    page.write_text(
+        '<!DOCTYPE html><html lang="en"><head><title>Bad</title></head><body>'
+        '<img id="gone" src="data:image/png;base64,AAAA" alt="gone">'
+        '<div style="width: 2000px">wide</div>'
+        '<script>console.error("boom")</script></body></html>'
+    )
     report = inspect_page(page, width=1280, element=("#gone", tmp_path / "img.png"))
     problems = report.problems()
     assert report.horizontal_scrollbar and report.scroll_width == 2000 + 8  # body margin
@@ -84,8 +93,9 @@ def test_the_pdf_check_finds_a_figure_wider_than_the_text(tmp_path):
     import typst
 
     source = tmp_path / "wide.typ"
-    source.write_text('#set page(paper: "a4")\nSome text.\n\n'
-                      '#block(width: 130%, height: 3cm, fill: black)\n')
+    source.write_text(
+        '#set page(paper: "a4")\nSome text.\n\n#block(width: 130%, height: 3cm, fill: black)\n'
+    )
     typst.compile(str(source), output=str(tmp_path / "wide.pdf"))
     pdf = check_pdf(tmp_path / "wide.pdf", tmp_path / "pages")
     assert pdf.pages == 1 and len(pdf.overflows) == 1 and "page 1" in pdf.overflows[0]

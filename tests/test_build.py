@@ -1,6 +1,7 @@
 """The build's chapter logic on tiny dummy chapters in a temporary project (no training,
 no real analyses, no render): reuse, provenance-driven re-execution with reasons,
 typed -p parameters, overrides scoped to a profile, failures, variables ownership."""
+
 from __future__ import annotations
 
 import json
@@ -13,12 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cifar_core.build import build as orchestrator
-from cifar_core.build import notebooks, provenance
+from cifar_core.orchestrate import build as orchestrator
+from cifar_core.orchestrate import notebooks, provenance
 from cifar_core.project import ProjectError
 
 PROJECT = Path(__file__).resolve().parent.parent
-CHAPTER = '''# %% tags=["parameters"]
+CHAPTER = """# %% tags=["parameters"]
 x: int = 1  # a number the chapter publishes
 label: str = "a"  # a string parameter
 {extra}
@@ -28,10 +29,12 @@ from cifar_core.analysis.context import open_context
 
 ctx = open_context("{name}")
 ctx.publish({{"{name}": {{"x": x, "label": label}}}})
-'''
+"""
 
 
-def write_chapter(root: Path, name: str, *, extra: str = "", imports: str = "", body: str = "") -> None:
+def write_chapter(
+    root: Path, name: str, *, extra: str = "", imports: str = "", body: str = ""
+) -> None:
     source = CHAPTER.format(name=name, extra=extra, imports=imports)
     (root / "analyses" / f"{name}.py").write_text(source + body)
 
@@ -49,8 +52,9 @@ def project(tmp_path):
 def build(root, **kwargs):
     lines: list[str] = []
     kwargs.setdefault("profile", "smoke")
-    result = orchestrator.build(root=root, runs_dir=root / "runs", render=False,
-                                log=lines.append, **kwargs)
+    result = orchestrator.build(
+        root=root, runs_dir=root / "runs", render=False, log=lines.append, **kwargs
+    )
     return result, "\n".join(lines)
 
 
@@ -85,8 +89,9 @@ def test_a_changed_module_reexecutes_the_chapters_that_imported_it(project):
     build(project)
     for name in ("a1", "a2"):  # as if cifar_core/runs/knn.py had been edited since
         record = provenance.load_record(project, name)
-        record["modules"] = {m: ("0" * 16 if m.endswith("knn.py") else d)
-                             for m, d in record["modules"].items()}
+        record["modules"] = {
+            m: ("0" * 16 if m.endswith("knn.py") else d) for m, d in record["modules"].items()
+        }
         provenance.record_path(project, name).write_text(json.dumps(record))
     result, log = build(project)
     assert result.executed == ["a2"] and result.reused == ["a1"]
@@ -97,16 +102,25 @@ def test_a_changed_module_reexecutes_the_chapters_that_imported_it(project):
 def test_editing_a_library_module_reexecutes_its_importers(project, tmp_path_factory):
     """For real: a copy of the package is edited between two builds run in subprocesses."""
     package = tmp_path_factory.mktemp("package")
-    shutil.copytree(PROJECT / "cifar_core", package / "cifar_core",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        PROJECT / "cifar_core", package / "cifar_core", ignore=shutil.ignore_patterns("__pycache__")
+    )
     env = dict(os.environ, PYTHONPATH=str(package))
-    script = ("from cifar_core.build.build import build; import sys; "
-              "r = build('smoke', runs_dir='runs', render=False); "
-              "print('EXECUTED', ' '.join(r.executed)); sys.exit(r.exit_code)")
+    script = (
+        "from cifar_core.orchestrate.build import build; import sys; "
+        "r = build('smoke', runs_dir='runs', render=False); "
+        "print('EXECUTED', ' '.join(r.executed)); sys.exit(r.exit_code)"
+    )
 
     def run() -> str:
-        done = subprocess.run([sys.executable, "-c", script], cwd=project, env=env,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -119,8 +133,14 @@ def test_editing_a_library_module_reexecutes_its_importers(project, tmp_path_fac
 
 def test_analysis_overrides_are_typed_scoped_to_a_profile_and_reset(project):
     build(project)
-    result = orchestrator.run_analysis("a1", [("x", "7"), ("label", "no")], profile="smoke",
-                                       root=project, runs_dir=project / "runs", log=lambda _: None)
+    result = orchestrator.run_analysis(
+        "a1",
+        [("x", "7"), ("label", "no")],
+        profile="smoke",
+        root=project,
+        runs_dir=project / "runs",
+        log=lambda _: None,
+    )
     assert result.executed == ["a1"]
     variables = yaml.safe_load((project / "_variables.yml").read_text())
     assert variables["a1"] == {"x": 7, "label": "no"}  # "no" stays a string: label is a str
@@ -129,8 +149,15 @@ def test_analysis_overrides_are_typed_scoped_to_a_profile_and_reset(project):
     again, _ = build(project)
     assert again.executed == []  # the override is remembered for this profile
     assert "`x = 7`" in (project / "notebooks/_provenance.md").read_text()
-    reset = orchestrator.run_analysis("a1", [], profile="smoke", root=project,
-                                      runs_dir=project / "runs", reset=True, log=lambda _: None)
+    reset = orchestrator.run_analysis(
+        "a1",
+        [],
+        profile="smoke",
+        root=project,
+        runs_dir=project / "runs",
+        reset=True,
+        log=lambda _: None,
+    )
     assert reset.executed == ["a1"] and notebooks.load_overrides(project, "smoke") == {}
     assert yaml.safe_load((project / "_variables.yml").read_text())["a1"]["x"] == 1
 
@@ -149,10 +176,15 @@ def test_value_of_the_wrong_type_is_refused(project):
 
 
 def test_unknown_variant_in_a_parameter_lists_close_matches(project):
-    write_chapter(project, "a3", extra='variants: list[str] | None = None  # runs to read')
+    write_chapter(project, "a3", extra="variants: list[str] | None = None  # runs to read")
     with pytest.raises(ProjectError, match=r"unknown variant 's004_finl'; did you mean s004_final"):
-        orchestrator.run_analysis("a3", [("variants", "[s004_finl]")], profile="smoke",
-                                  root=project, runs_dir=project / "runs")
+        orchestrator.run_analysis(
+            "a3",
+            [("variants", "[s004_finl]")],
+            profile="smoke",
+            root=project,
+            runs_dir=project / "runs",
+        )
     assert not (project / "runs").exists()
 
 
@@ -194,7 +226,9 @@ def test_render_refuses_a_stale_chapter(project):
 
 def test_two_writers_of_one_variable_are_refused(project):
     write_chapter(project, "a3", body='ctx.publish({"a1": {"x": 0}})\n')
-    with pytest.raises(ProjectError, match="a3.vars.json writes `a1`, which chapter a1 already writes"):
+    with pytest.raises(
+        ProjectError, match="a3.vars.json writes `a1`, which chapter a1 already writes"
+    ):
         build(project)
 
 
@@ -205,20 +239,37 @@ def test_parameters_must_declare_a_type(tmp_path):
         notebooks.declared_parameters(path)
 
 
-@pytest.mark.parametrize("annotation, text, value", [
-    ("int", "8", 8), ("str", "no", "no"), ("str", "3", "3"), ("bool", "true", True),
-    ("int | list[int] | None", "[0, 1]", [0, 1]), ("int | list[int] | None", "null", None),
-    ("str | list[str] | None", "all", "all"), ("list[str] | None", "[depth, pooling]",
-                                               ["depth", "pooling"]),
-    ("float", "0.5", 0.5), ("dict", "{flip: true}", {"flip": True})])
+@pytest.mark.parametrize(
+    "annotation, text, value",
+    [
+        ("int", "8", 8),
+        ("str", "no", "no"),
+        ("str", "3", "3"),
+        ("bool", "true", True),
+        ("int | list[int] | None", "[0, 1]", [0, 1]),
+        ("int | list[int] | None", "null", None),
+        ("str | list[str] | None", "all", "all"),
+        ("list[str] | None", "[depth, pooling]", ["depth", "pooling"]),
+        ("float", "0.5", 0.5),
+        ("dict", "{flip: true}", {"flip": True}),
+    ],
+)
 def test_parameter_values_parse_by_declared_type(annotation, text, value):
     assert notebooks.Parameter("p", annotation, None).parse(text) == value
 
 
 def test_real_analyses_declare_typed_parameters():
     names = notebooks.analysis_names(PROJECT)
-    assert names[:8] == ["01-data", "02-baselines", "03-architecture", "04-training",
-                         "05-regularization", "06-transfer", "07-errors", "08-summary"]
+    assert names[:8] == [
+        "01-data",
+        "02-baselines",
+        "03-architecture",
+        "04-training",
+        "05-regularization",
+        "06-transfer",
+        "07-errors",
+        "08-summary",
+    ]
     for name in names:
         declared = notebooks.declared_parameters(PROJECT / "analyses" / f"{name}.py")
         assert not {"profile", "data", "runs_dir", "project_root"} & set(declared), name
@@ -230,7 +281,8 @@ def test_relative_data_path_reaches_notebooks_absolute(tmp_path, monkeypatch):
     from cifar_core.runs.store import RunStore
 
     monkeypatch.chdir(tmp_path)
-    orchestrator._write_build_context(tmp_path, "sample", "data/cifar-10-batches-py",
-                                      RunStore(tmp_path / "runs"))
+    orchestrator._write_build_context(
+        tmp_path, "sample", "data/cifar-10-batches-py", RunStore(tmp_path / "runs")
+    )
     context = json.loads((tmp_path / "notebooks" / ".build-context.json").read_text())
     assert context["data"] == str(tmp_path / "data" / "cifar-10-batches-py")

@@ -1,5 +1,6 @@
 """Calibration: ECE on predictors whose calibration is known by construction, temperature
 scaling on an over-confident predictor, and the row/table of a (duck-typed) run."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -76,10 +77,14 @@ def test_temperature_scaling_lowers_nll_of_an_over_confident_predictor():
     temperature = cal.fit_temperature(sharp[val], labels[val])
     assert temperature == pytest.approx(3.0, rel=0.15)  # undoes the sharpening
     scaled = cal.apply_temperature(sharp[test], temperature)
-    assert cal.negative_log_likelihood(scaled, labels[test]) < cal.negative_log_likelihood(
-        sharp[test], labels[test]) - 0.05
-    assert cal.expected_calibration_error(scaled, labels[test]) < cal.expected_calibration_error(
-        sharp[test], labels[test]) / 2
+    assert (
+        cal.negative_log_likelihood(scaled, labels[test])
+        < cal.negative_log_likelihood(sharp[test], labels[test]) - 0.05
+    )
+    assert (
+        cal.expected_calibration_error(scaled, labels[test])
+        < cal.expected_calibration_error(sharp[test], labels[test]) / 2
+    )
     np.testing.assert_array_equal(scaled.argmax(axis=1), sharp[test].argmax(axis=1))
 
 
@@ -106,9 +111,14 @@ def test_nll_is_sklearn_log_loss_and_handles_a_zero_probability():
 def test_calibration_row_of_a_duck_typed_run():
     probs, labels = _sampled(4000, scale=1.5, seed=5)
     sharp = cal.apply_temperature(probs, 0.5).astype("float32")
-    run = SimpleNamespace(predictions=lambda: {
-        "val_probs": sharp[:2000], "val_labels": labels[:2000],
-        "test_probs": sharp[2000:], "test_labels": labels[2000:]})
+    run = SimpleNamespace(
+        predictions=lambda: {
+            "val_probs": sharp[:2000],
+            "val_labels": labels[:2000],
+            "test_probs": sharp[2000:],
+            "test_labels": labels[2000:],
+        }
+    )
     row = cal.calibration_row(run, interval=True)
     assert row["temperature"] > 1.5 and row["nll_scaled"] < row["nll"]
     assert row["ece_scaled"] < row["ece"]
@@ -139,15 +149,23 @@ def test_reliability_panels_draw_one_diagram_per_run():
     from cifar_core.analysis.calibration_plots import reliability_panels
 
     probs, labels = _sampled(400, scale=1.5, seed=7)
-    run = SimpleNamespace(predictions=lambda: {
-        "val_probs": probs[:200], "val_labels": labels[:200],
-        "test_probs": probs[200:], "test_labels": labels[200:]})
+    run = SimpleNamespace(
+        predictions=lambda: {
+            "val_probs": probs[:200],
+            "val_labels": labels[:200],
+            "test_probs": probs[200:],
+            "test_labels": labels[200:],
+        }
+    )
     fig = reliability_panels({"a": run, "b": run, "c": run, "d": run}, cols=3)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 8
     assert visible[0].get_title().startswith("a (T = ")
     legend = [text.get_text() for text in visible[0].get_legend().get_texts()]
-    assert sorted(t.split(" (ECE")[0] for t in legend if "ECE" in t) == ["as trained", "temperature-scaled"]
+    assert sorted(t.split(" (ECE")[0] for t in legend if "ECE" in t) == [
+        "as trained",
+        "temperature-scaled",
+    ]
 
 
 def test_ece_interval_is_finite_for_constant_data_and_covers_the_estimate():

@@ -1,4 +1,5 @@
 """The experiment catalog: coverage of the seeds, studies, profiles, plan and listing."""
+
 from __future__ import annotations
 
 import json
@@ -8,22 +9,77 @@ import sys
 
 import pytest
 
+from cifar_core.experiments import catalog
+from cifar_core.experiments.catalog import (
+    SEED_FILES,
+    all_variants,
+    get_profile,
+    get_study,
+    get_variant,
+    plan,
+    studies,
+)
 from cifar_core.experiments.flagship import ABLATIONS as FLAGSHIP_ABLATIONS
 from cifar_core.experiments.sample_budget import SAMPLE_FULL_ONLY
 
-from cifar_core.experiments import catalog
-from cifar_core.experiments.catalog import (SEED_FILES, all_variants, get_profile, get_study,
-                                           get_variant, plan, studies)
-
 # Every test accuracy DESIGN.md's catalog quotes from the seeds (rounded to 3 places).
-DESIGN_FIGURES = [0.464, 0.689, 0.102, 0.644, 0.621, 0.636, 0.643, 0.678, 0.618, 0.370, 0.510,
-                  0.662, 0.672, 0.683, 0.809, 0.809, 0.832, 0.876, 0.894, 0.890, 0.862,
-                  0.781, 0.785, 0.730, 0.822, 0.816, 0.830, 0.835, 0.485, 0.663, 0.653,
-                  0.701, 0.758]
-STUDY_NAMES = ["baselines", "depth", "filters", "kernel_size", "activation", "pooling",
-               "batch_size", "optimizer", "lr_schedule", "normalization", "dropout",
-               "batch_norm", "l2", "augmentation", "seed001_trio", "seed002_families",
-               "seed004_lab", "wrn", "transfer", "flagship"]
+DESIGN_FIGURES = [
+    0.464,
+    0.689,
+    0.102,
+    0.644,
+    0.621,
+    0.636,
+    0.643,
+    0.678,
+    0.618,
+    0.370,
+    0.510,
+    0.662,
+    0.672,
+    0.683,
+    0.809,
+    0.809,
+    0.832,
+    0.876,
+    0.894,
+    0.890,
+    0.862,
+    0.781,
+    0.785,
+    0.730,
+    0.822,
+    0.816,
+    0.830,
+    0.835,
+    0.485,
+    0.663,
+    0.653,
+    0.701,
+    0.758,
+]
+STUDY_NAMES = [
+    "baselines",
+    "depth",
+    "filters",
+    "kernel_size",
+    "activation",
+    "pooling",
+    "batch_size",
+    "optimizer",
+    "lr_schedule",
+    "normalization",
+    "dropout",
+    "batch_norm",
+    "l2",
+    "augmentation",
+    "seed001_trio",
+    "seed002_families",
+    "seed004_lab",
+    "wrn",
+    "transfer",
+    "flagship",
+]
 
 
 def test_catalog_import_does_not_import_keras():
@@ -72,16 +128,20 @@ def test_every_variant_fits_its_family():
 
 def test_seed004_pass_marks():
     study = get_study("seed004_lab")
-    assert study.pass_marks == {"s004_mlp": (">", 0.45), "s004_cnn": (">=", 0.62),
-                                "s004_final": (">=", 0.75, 25)}
+    assert study.pass_marks == {
+        "s004_mlp": (">", 0.45),
+        "s004_cnn": (">=", 0.62),
+        "s004_final": (">=", 0.75, 25),
+    }
     assert study.variant("s004_final").epochs <= 25
 
 
 @pytest.mark.parametrize("name", [p.name for p in catalog.profiles()])
 def test_profiles_change_only_epochs_and_seed(name):
     profile = get_profile(name)
-    allowed = {"epochs", "seed"} | ({"validation_fraction", "restore_best"}
-                                    if profile.seed_protocol else set())
+    allowed = {"epochs", "seed"} | (
+        {"validation_fraction", "restore_best"} if profile.seed_protocol else set()
+    )
     for variant in all_variants():
         scaled = profile.scale(variant, seed=profile.seeds[-1]).to_dict()
         original = variant.to_dict()
@@ -105,9 +165,11 @@ def test_plan_expands_seeds_and_skips_full_only():
     runs = plan("sample", studies=["wrn", "flagship"])
     assert [(v.name, v.seed) for v in runs][:2] == [("s004_final", 0), ("flagship", 0)]
     assert {(v.name, v.seed) for v in runs[2:]} == {
-        (n, 0) for n in FLAGSHIP_ABLATIONS if n not in SAMPLE_FULL_ONLY}
+        (n, 0) for n in FLAGSHIP_ABLATIONS if n not in SAMPLE_FULL_ONLY
+    }
     assert {(v.name, v.seed) for v in plan("full", studies=["flagship"])} >= {
-        (n, s) for n in FLAGSHIP_ABLATIONS for s in (0, 1, 2)}
+        (n, s) for n in FLAGSHIP_ABLATIONS for s in (0, 1, 2)
+    }
     assert "s002_wrn_16_8" not in {v.name for v in runs}
     assert {v.name for v in plan("sample", names=["s002_wrn_16_8"])} == {"s002_wrn_16_8"}
 
@@ -134,8 +196,15 @@ def test_listing_fields(rows):
     assert len(rows) == len(all_variants()) + 2  # + the derived k-NN entries
     json.dumps(rows)
     for row in rows:
-        assert {"name", "study", "source", "reported_test_accuracy", "params", "flops",
-                "cached"} <= set(row)
+        assert {
+            "name",
+            "study",
+            "source",
+            "reported_test_accuracy",
+            "params",
+            "flops",
+            "cached",
+        } <= set(row)
     by_name = {r["name"]: r for r in rows}
     assert by_name["s002_model1_b32"]["params"] == 42_442
     assert by_name["s003_vgg16_b3"]["params"] == 2_787_914
@@ -152,8 +221,9 @@ def test_listing_reports_cached_runs():
     variant = catalog.get_variant("s004_cnn")
     present = {run_key(profile.scale(variant, s), "fp") for s in profile.seeds}
 
-    rows = catalog.listing("sample", lambda v: run_key(v, "fp") in present,
-                           studies=["seed004_lab"], with_stats=False)
+    rows = catalog.listing(
+        "sample", lambda v: run_key(v, "fp") in present, studies=["seed004_lab"], with_stats=False
+    )
     cached = {r["name"]: r["cached"] for r in rows}
     assert cached["s004_cnn"] is True and cached["s004_final"] is False
     assert catalog.listing("sample", studies=["seed004_lab"], with_stats=False)[0]["cached"] is None
@@ -167,7 +237,9 @@ def test_sample_budget_gives_every_planned_variant_its_own_line(monkeypatch):
     planned = {v.name for v in all_variants() if profile.includes(v)}
     assert set(sample_budget.epochs()) == planned  # no variant falls back to a global scale
     assert set(sample_budget.seeds()) == planned
-    twice = sample_budget.SAMPLE_BUDGET + (sample_budget.Budget("again", {"flagship": 3}, (0,), ""),)
+    twice = sample_budget.SAMPLE_BUDGET + (
+        sample_budget.Budget("again", {"flagship": 3}, (0,), ""),
+    )
     monkeypatch.setattr(sample_budget, "SAMPLE_BUDGET", twice)
     with pytest.raises(ValueError, match="'flagship' is budgeted twice"):
         sample_budget.epochs()
@@ -199,15 +271,19 @@ def test_controls_stay_distinct_or_are_one_run_on_purpose():
     from cifar_core.experiments.profiles import collapsed
 
     variants = all_variants()
-    pairs = {name: {frozenset(p) for p in collapsed(get_profile(name), variants)}
-             for name in ("demo", "smoke", "sample", "full")}
+    pairs = {
+        name: {frozenset(p) for p in collapsed(get_profile(name), variants)}
+        for name in ("demo", "smoke", "sample", "full")
+    }
     assert pairs["demo"] == set() and pairs["full"] == set()  # demo scales one, not both
     demo = {v.name: v.epochs for v in plan("demo", names=["s000_cnn1", "ctl_cnn1_e5"])}
     assert demo == {"s000_cnn1": 2, "ctl_cnn1_e5": 1}
     assert frozenset({"s000_cnn1", "ctl_cnn1_e5"}) in pairs["smoke"]  # 1 epoch: cannot split
     # sample gives a few variants their epoch-matched control's budget: one run each
-    assert pairs["sample"] == {frozenset({"s000_cnn1", "ctl_cnn1_e5"}),
-                               frozenset({"s004_cnn_dropout", "ctl_s004_dropout_e15"})}
+    assert pairs["sample"] == {
+        frozenset({"s000_cnn1", "ctl_cnn1_e5"}),
+        frozenset({"s004_cnn_dropout", "ctl_s004_dropout_e15"}),
+    }
 
 
 def test_seed_protocol_profile_trains_on_every_image_and_keeps_the_last_epoch():

@@ -1,6 +1,7 @@
 """Seed claims as data: faithful quotes, valid catalog references, and verdicts computed
 from runs read back from a run store (including a store where a claimed effect is
 reversed)."""
+
 from __future__ import annotations
 
 import json
@@ -16,16 +17,33 @@ from cifar_core.analysis.findings import SAME_RUN, compare_study, study_findings
 from cifar_core.analysis.findings_text import discussion
 from cifar_core.analysis.records import RunRecord
 from cifar_core.experiments import catalog
-from cifar_core.experiments.claims import (CLAIMS, HOLDS, INCONCLUSIVE, NOT_EVALUATED, REVERSED,
-                                           Claim, check_claims, claim_pairs, claims_for)
+from cifar_core.experiments.claims import (
+    CLAIMS,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_EVALUATED,
+    REVERSED,
+    Claim,
+    check_claims,
+    claim_pairs,
+    claims_for,
+)
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
 
-SEEDS = Path(os.environ.get("CIFAR_SEEDS_DIR", Path(__file__).resolve().parents[2] / "shared" / "seeds"))
-PLATEAU = pd.DataFrame({"epoch": range(1, 9), "loss": np.linspace(2, 0.8, 8),
-                        "accuracy": np.linspace(0.3, 0.7, 8),
-                        "val_loss": [2.0, 1.4, 1.1, 1.0, 0.98, 1.0, 1.02, 1.05],
-                        "val_accuracy": [.3, .5, .58, .6, .61, .61, .6, .6], "lr": 0.01})
+SEEDS = Path(
+    os.environ.get("CIFAR_SEEDS_DIR", Path(__file__).resolve().parents[2] / "shared" / "seeds")
+)
+PLATEAU = pd.DataFrame(
+    {
+        "epoch": range(1, 9),
+        "loss": np.linspace(2, 0.8, 8),
+        "accuracy": np.linspace(0.3, 0.7, 8),
+        "val_loss": [2.0, 1.4, 1.1, 1.0, 0.98, 1.0, 1.02, 1.05],
+        "val_accuracy": [0.3, 0.5, 0.58, 0.6, 0.61, 0.61, 0.6, 0.6],
+        "lr": 0.01,
+    }
+)
 FAST = dict(n_resamples=500, n_permutations=999)
 N_TEST = 600
 LABELS = np.arange(N_TEST) % 10
@@ -66,19 +84,30 @@ def _write_run(store: RunStore, variant, fingerprint: str, accuracy: float, salt
         return
     rng = np.random.default_rng(salt)
     correct = np.zeros(N_TEST, bool)
-    correct[rng.permutation(N_TEST)[:round(accuracy * N_TEST)]] = True
+    correct[rng.permutation(N_TEST)[: round(accuracy * N_TEST)]] = True
     predicted = np.where(correct, LABELS, (LABELS + 1) % 10)
     with store.atomic_write(key) as directory:
-        (directory / "config.json").write_text(json.dumps(
-            {"key": key, "variant": variant.to_dict(), "dataset": {"fingerprint": fingerprint}}))
-        (directory / "metrics.json").write_text(json.dumps(
-            {"val_accuracy": 0.6, "val_loss": 1.0, "test_accuracy": float(correct.mean())}))
+        (directory / "config.json").write_text(
+            json.dumps(
+                {"key": key, "variant": variant.to_dict(), "dataset": {"fingerprint": fingerprint}}
+            )
+        )
+        (directory / "metrics.json").write_text(
+            json.dumps(
+                {"val_accuracy": 0.6, "val_loss": 1.0, "test_accuracy": float(correct.mean())}
+            )
+        )
         PLATEAU.to_csv(directory / "history.csv", index=False)
         (directory / "model.keras").write_bytes(b"placeholder: the findings never load a model")
-        np.savez_compressed(directory / "predictions.npz", test_probs=np.eye(10)[predicted],
-                            test_labels=LABELS, test_indices=np.arange(N_TEST),
-                            val_probs=np.eye(10)[:5], val_labels=np.arange(5),
-                            val_indices=np.arange(5))
+        np.savez_compressed(
+            directory / "predictions.npz",
+            test_probs=np.eye(10)[predicted],
+            test_labels=LABELS,
+            test_indices=np.arange(N_TEST),
+            val_probs=np.eye(10)[:5],
+            val_labels=np.arange(5),
+            val_indices=np.arange(5),
+        )
 
 
 def _store_findings(tmp_path, study_name: str, accuracies: dict, profile="sample"):
@@ -96,10 +125,13 @@ def _store_findings(tmp_path, study_name: str, accuracies: dict, profile="sample
 
 
 def test_a_store_whose_better_arm_is_worse_reverses_the_claim_and_the_text_says_worse(tmp_path):
-    findings = _store_findings(tmp_path, "batch_norm",
-                               {"ctl_s004_dropout_e15": 0.70, "s004_cnn_bn": 0.50})
-    results = {r.claim.variant: r for r in evaluate_claims(claims_for("batch_norm"),
-                                                           {"batch_norm": findings})}
+    findings = _store_findings(
+        tmp_path, "batch_norm", {"ctl_s004_dropout_e15": 0.70, "s004_cnn_bn": 0.50}
+    )
+    results = {
+        r.claim.variant: r
+        for r in evaluate_claims(claims_for("batch_norm"), {"batch_norm": findings})
+    }
     bn = results["s004_cnn_bn"]
     assert bn.claim.expected == "better" and bn.outcome == REVERSED and bn.verdict == "worse"
     assert bn.diff == pytest.approx(-0.20) and bn.ci_high < 0 and bn.n_seeds == 3
@@ -115,8 +147,11 @@ def test_a_store_whose_better_arm_is_worse_reverses_the_claim_and_the_text_says_
 
 
 def test_claims_hold_or_are_inconclusive_as_the_runs_say_and_orientation_is_respected(tmp_path):
-    findings = _store_findings(tmp_path, "baselines", {"s000_cnn2": 0.65, "s000_mlp": 0.45,
-                                                       "s004_cnn": 0.60, "s004_mlp": 0.60})
+    findings = _store_findings(
+        tmp_path,
+        "baselines",
+        {"s000_cnn2": 0.65, "s000_mlp": 0.45, "s004_cnn": 0.60, "s004_mlp": 0.60},
+    )
     # the study compares s000_mlp against the baseline s000_cnn2; the claim is the reverse
     assert findings.comparison("s000_mlp").diff == pytest.approx(-0.20)
     (claim,) = evaluate_claims(claims_for("baselines"), [findings])
@@ -125,8 +160,10 @@ def test_claims_hold_or_are_inconclusive_as_the_runs_say_and_orientation_is_resp
     lab = _store_findings(tmp_path / "lab", "seed004_lab", {"s004_cnn": 0.60, "s004_mlp": 0.60})
     (cnn,) = evaluate_claims(claims_for("seed004_lab"), lab)
     assert cnn.outcome == INCONCLUSIVE
-    assert "inconclusive at this budget; no detectable difference between s004_cnn and s004_mlp" \
+    assert (
+        "inconclusive at this budget; no detectable difference between s004_cnn and s004_mlp"
         in claim_sentence(cnn)
+    )
 
 
 def test_no_difference_claims_need_a_tight_interval_to_hold():
@@ -136,8 +173,10 @@ def test_no_difference_claims_need_a_tight_interval_to_hold():
     far = base.copy()
     far[1:400:2] = True  # +10 points: a detected difference
     claim = claims_for("dropout")[0]
-    arms = {"ctl_s004_cnn_e10": [RunRecord("b", 0, base, history=PLATEAU)],
-            "s004_cnn_dropout": [RunRecord("v", 0, near, history=PLATEAU)]}
+    arms = {
+        "ctl_s004_cnn_e10": [RunRecord("b", 0, base, history=PLATEAU)],
+        "s004_cnn_dropout": [RunRecord("v", 0, near, history=PLATEAU)],
+    }
     tight = compare_study("dropout", arms, "ctl_s004_cnn_e10", **FAST)
     assert evaluate_claims([claim], [tight])[0].outcome == HOLDS
     wide = evaluate_claims([claim], [tight], equivalence_margin=0.0001)[0]
@@ -150,8 +189,9 @@ def test_no_difference_claims_need_a_tight_interval_to_hold():
 def test_collapsed_controls_in_the_smoke_profile_are_the_same_run(tmp_path):
     # smoke caps epochs at 1: s000_cnn1 (10 epochs) and ctl_cnn1_e5 (5) become one config
     # (demo, capped at 2, keeps them apart: 2 and 1 epochs)
-    findings = _store_findings(tmp_path, "kernel_size", {"ctl_cnn1_e5": 0.6, "s000_cnn1_k2": 0.5},
-                               profile="smoke")
+    findings = _store_findings(
+        tmp_path, "kernel_size", {"ctl_cnn1_e5": 0.6, "s000_cnn1_k2": 0.5}, profile="smoke"
+    )
     assert findings.comparison("s000_cnn1_k2").tested
     store = RunStore(tmp_path / "runs")
     smoke = catalog.get_profile("smoke")
@@ -160,13 +200,15 @@ def test_collapsed_controls_in_the_smoke_profile_are_the_same_run(tmp_path):
     assert cnn1 is not None and cnn1.key == e5.key
     row = compare_study("x", {"s000_cnn1": [cnn1], "ctl_cnn1_e5": [e5]}, "s000_cnn1").comparisons[0]
     assert row.verdict == SAME_RUN and row.result is None
-    (claim,) = evaluate_claims([Claim("x", "000", "q", "ctl_cnn1_e5", "s000_cnn1", "better", "s")],
-                               {"x": compare_study("x", {"s000_cnn1": [cnn1], "ctl_cnn1_e5": [e5]},
-                                                   "s000_cnn1")})
+    (claim,) = evaluate_claims(
+        [Claim("x", "000", "q", "ctl_cnn1_e5", "s000_cnn1", "better", "s")],
+        {"x": compare_study("x", {"s000_cnn1": [cnn1], "ctl_cnn1_e5": [e5]}, "s000_cnn1")},
+    )
     assert claim.outcome == NOT_EVALUATED and "same run as s000_cnn1" in claim_sentence(claim)
     demo = catalog.get_profile("demo")
-    assert run_key(demo.scale(catalog.get_variant("ctl_cnn1_e5")), "fp") != \
-        run_key(demo.scale(catalog.get_variant("s000_cnn1")), "fp")
+    assert run_key(demo.scale(catalog.get_variant("ctl_cnn1_e5")), "fp") != run_key(
+        demo.scale(catalog.get_variant("s000_cnn1")), "fp"
+    )
 
 
 def test_claims_table_lists_quote_expectation_and_outcome(tmp_path):

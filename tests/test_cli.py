@@ -1,5 +1,6 @@
 """The ``cifar-report`` command: help, data, train (files and catalog names), status,
 clean, list, and one-line errors with exit status 2."""
+
 from __future__ import annotations
 
 import contextlib
@@ -18,8 +19,13 @@ from cifar_core.cli import build_parser, main  # noqa: E402
 from cifar_core.cli.runs import resolve_variants  # noqa: E402
 from cifar_core.data.official_format import write_batches  # noqa: E402
 
-VARIANT = {"name": "cli-tiny", "family": "mlp", "params": {"units": [8]}, "epochs": 1,
-           "batch_size": 32}
+VARIANT = {
+    "name": "cli-tiny",
+    "family": "mlp",
+    "params": {"units": [8]},
+    "epochs": 1,
+    "batch_size": 32,
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +33,16 @@ def data_dir(tmp_path_factory) -> Path:
     """A 200/50-image dataset in the official layout, two training batches of 100."""
     rng = np.random.default_rng(0)
     folder = tmp_path_factory.mktemp("data") / "cifar-10-batches-py"
-    write_batches(folder, rng.integers(0, 256, (200, 32, 32, 3), dtype=np.uint8),
-                  np.arange(200) % 10, rng.integers(0, 256, (50, 32, 32, 3), dtype=np.uint8),
-                  np.arange(50) % 10, [f"c{i}" for i in range(10)], batch_size=100, synthetic=False)
+    write_batches(
+        folder,
+        rng.integers(0, 256, (200, 32, 32, 3), dtype=np.uint8),
+        np.arange(200) % 10,
+        rng.integers(0, 256, (50, 32, 32, 3), dtype=np.uint8),
+        np.arange(50) % 10,
+        [f"c{i}" for i in range(10)],
+        batch_size=100,
+        synthetic=False,
+    )
     return folder
 
 
@@ -44,8 +57,17 @@ def variant_file(tmp_path_factory) -> Path:
 def trained_store(tmp_path_factory, data_dir, variant_file):
     """`train` run twice on the same variant file: output of both calls."""
     runs = tmp_path_factory.mktemp("runs")
-    argv = ["train", str(variant_file), "--data", str(data_dir), "--limit-per-batch", "60",
-            "--runs", str(runs), "--verbose"]
+    argv = [
+        "train",
+        str(variant_file),
+        "--data",
+        str(data_dir),
+        "--limit-per-batch",
+        "60",
+        "--runs",
+        str(runs),
+        "--verbose",
+    ]
     outputs = []
     for _ in range(2):
         code, out, err = run_cli(argv)
@@ -83,7 +105,11 @@ def test_data_describes_the_dataset(data_dir):
 def test_train_trains_then_reuses(trained_store):
     runs, (first, second) = trained_store
     assert "120 train / 50 test" in first
-    assert "[1/1] cli-tiny" in first and "training cli-tiny [" in first and "done     cli-tiny" in first
+    assert (
+        "[1/1] cli-tiny" in first
+        and "training cli-tiny [" in first
+        and "done     cli-tiny" in first
+    )
     assert "runs: 1 of 1 reused from the store, 0 to train" in second and "training" not in second
     assert "cli-tiny" in second and "test accuracy" in second
     key = next(p.name for p in runs.iterdir() if not p.name.startswith("."))
@@ -116,13 +142,16 @@ def test_epochs_override_and_catalog_names(variant_file):
     assert planned and {v.name for v in planned} == {"s004_mlp"}
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "s004_mpl"], "unknown variant 's004_mpl'; did you mean s004_mlp"),
-    (["train"], "name at least one VARIANT"),
-    (["train", "--study", "no-such-study"], "no-such-study"),
-    (["data", "--data", "/no/such/dir"], "/no/such/dir"),
-    (["list", "--profile", "huge"], "--profile"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "s004_mpl"], "unknown variant 's004_mpl'; did you mean s004_mlp"),
+        (["train"], "name at least one VARIANT"),
+        (["train", "--study", "no-such-study"], "no-such-study"),
+        (["data", "--data", "/no/such/dir"], "/no/such/dir"),
+        (["list", "--profile", "huge"], "--profile"),
+    ],
+)
 def test_user_errors_are_one_line_with_status_2(argv, message):
     code, out, err = run_cli(argv)
     assert code == 2 and err.startswith("error: ") and message in err
@@ -144,8 +173,9 @@ def test_bad_variant_file_names_the_file_and_key(tmp_path):
 
 
 def test_list_json_has_the_catalog_fields(tmp_path):
-    code, out, _ = run_cli(["list", "--study", "pooling", "--json", "--runs", str(tmp_path),
-                            "--profile", "full"])
+    code, out, _ = run_cli(
+        ["list", "--study", "pooling", "--json", "--runs", str(tmp_path), "--profile", "full"]
+    )
     rows = json.loads(out)
     assert code == 0 and rows
     for field in ("name", "study", "source", "reported_test_accuracy", "params", "flops"):
@@ -153,8 +183,9 @@ def test_list_json_has_the_catalog_fields(tmp_path):
 
 
 def test_list_text_shows_counts_and_percentages(tmp_path):
-    code, out, _ = run_cli(["list", "--study", "seed004_lab", "--runs", str(tmp_path),
-                            "--profile", "full"])
+    code, out, _ = run_cli(
+        ["list", "--study", "seed004_lab", "--runs", str(tmp_path), "--profile", "full"]
+    )
     line = next(row for row in out.splitlines() if row.strip().startswith("s004_final "))
     assert code == 0 and "1,856,650" in line and "75.8 %" in line
 
@@ -171,11 +202,12 @@ def chapter_project(tmp_path, monkeypatch):
     (root / "analyses" / "a1.py").write_text(
         '# %% tags=["parameters"]\n'
         'variants: list[str] | None = ["s004_mlp"]  # runs to read\n'
-        'seeds: int | list[int] | None = None  # the profile\'s seeds\n'
+        "seeds: int | list[int] | None = None  # the profile's seeds\n"
         'label: str = "x"  # a string\n'
-        '# %%\nfrom cifar_core.analysis.context import open_context\n'
+        "# %%\nfrom cifar_core.analysis.context import open_context\n"
         'ctx = open_context("a1", variants=variants, seeds=seeds)\n'
-        'ctx.publish({"a1": {"label": label, "runs": len(ctx.runs_of())}})\n')
+        'ctx.publish({"a1": {"label": label, "runs": len(ctx.runs_of())}})\n'
+    )
     monkeypatch.chdir(root)
     monkeypatch.delenv("CIFAR_REPORT_RUNS", raising=False)
     return root
@@ -192,8 +224,9 @@ def test_analysis_with_an_unknown_parameter_exits_2_and_trains_nothing(chapter_p
 def test_a_quiet_analysis_shows_progress_logs_detail_and_status_shows_the_override(chapter_project):
     import re
 
-    code, out, err = run_cli(["analysis", "a1", "-p", "label", "no", "--profile", "smoke",
-                              "--jobs", "1"])
+    code, out, err = run_cli(
+        ["analysis", "a1", "-p", "label", "no", "--profile", "smoke", "--jobs", "1"]
+    )
     assert code == 0, err
     logs = sorted((chapter_project / "_build" / "logs").glob("analysis-*.log"))
     detail = logs[-1].read_text()
@@ -201,4 +234,4 @@ def test_a_quiet_analysis_shows_progress_logs_detail_and_status_shows_the_overri
     assert not re.search(r"\x1b\[", detail), "no terminal escape codes in the log"
     assert "Epoch 1/1" not in out and "training s004_mlp" not in out
     code, out, _ = run_cli(["status"])
-    assert code == 0 and "smoke   a1: label = \"no\"" in out
+    assert code == 0 and 'smoke   a1: label = "no"' in out

@@ -1,5 +1,6 @@
 """The compute plan: FLOP counts against a hand count, sums, cached flags, estimates,
 and the cached measurement of this machine's speed."""
+
 from __future__ import annotations
 
 import json
@@ -10,22 +11,33 @@ import pytest
 
 from cifar_core.experiments.catalog import get_variant
 from cifar_core.runs import speed as speed_module
-from cifar_core.runs.compute_plan import (ACCELERATORS, compute_plan, makespan, plan_runs,
-                                          split_sizes)
-from cifar_core.runs.speed import MachineSpeed, machine_speed
+from cifar_core.runs.compute_plan import (
+    ACCELERATORS,
+    compute_plan,
+    makespan,
+    plan_runs,
+    split_sizes,
+)
 from cifar_core.runs.keys import run_key
+from cifar_core.runs.speed import MachineSpeed, machine_speed
 from cifar_core.runs.store import RUN_FILES, RunStore
 
-FAKE_SPEED = MachineSpeed(flop_rate=2e10, step_overhead_s=0.005, device="cpu",
-                          device_name="test cpu", backend="tensorflow", signature={})
+FAKE_SPEED = MachineSpeed(
+    flop_rate=2e10,
+    step_overhead_s=0.005,
+    device="cpu",
+    device_name="test cpu",
+    backend="tensorflow",
+    signature={},
+)
 
 
 def test_seed002_model1_forward_flops_match_a_hand_count():
     # Seed 002's Model 1: Conv32 3x3 (valid) - MaxPool 2 - Conv64 3x3 (valid) - MaxPool 2 -
     # Flatten - Dense 10, on 32x32x3 images. Multiply-adds (MACs) per image:
-    conv1 = 30 * 30 * 32 * (3 * 3 * 3)      # 30x30x32 outputs, 27 inputs each = 777,600
-    conv2 = 13 * 13 * 64 * (3 * 3 * 32)     # 15x15 after pooling -> 13x13x64, 288 each = 3,115,008
-    dense = (6 * 6 * 64) * 10               # 13x13 pooled to 6x6x64 = 2,304 inputs = 23,040
+    conv1 = 30 * 30 * 32 * (3 * 3 * 3)  # 30x30x32 outputs, 27 inputs each = 777,600
+    conv2 = 13 * 13 * 64 * (3 * 3 * 32)  # 15x15 after pooling -> 13x13x64, 288 each = 3,115,008
+    dense = (6 * 6 * 64) * 10  # 13x13 pooled to 6x6x64 = 2,304 inputs = 23,040
     params = (3 * 3 * 3 * 32 + 32) + (3 * 3 * 32 * 64 + 64) + (6 * 6 * 64 * 10 + 10)
     from cifar_core.models.stats import model_stats
 
@@ -73,7 +85,9 @@ def test_totals_and_study_sums_are_the_sums_of_the_runs():
     # every study sums its own runs; a run in several studies counts in each of them
     by_study = plan.studies.set_index("study")
     for study in ("batch_size", "seed004_lab", "dropout"):
-        members = runs[runs["studies"].str.split(", ").map(lambda names: study in names)]
+        members = runs[
+            runs["studies"].str.split(", ").map(lambda names, study=study: study in names)
+        ]
         assert by_study.loc[study, "runs"] == len(members)
         assert by_study.loc[study, "train_flops"] == members["train_flops"].sum()
     assert (by_study.loc["batch_size", "runs"], by_study.loc["seed004_lab", "runs"]) == (3, 5)
@@ -86,7 +100,8 @@ def test_totals_and_study_sums_are_the_sums_of_the_runs():
     first = runs.iloc[0]
     assert first.seconds_here == pytest.approx(
         (first.train_steps + first.eval_steps) * 0.005
-        + (first.train_flops + first.eval_flops) / 2e10)
+        + (first.train_flops + first.eval_flops) / 2e10
+    )
 
 
 def test_cached_runs_are_flagged_and_left_out_of_what_remains(tmp_path, tiny_dataset):
@@ -127,8 +142,15 @@ def test_json_lists_every_run_with_flops_both_estimates_and_the_assumptions():
     assert sum(r["train_flops"] for r in data["runs"]) == data["total"]["train_flops"]
     assert data["total"]["makespan_accelerator"]["1"] > 0
     text = " ".join(data["assumptions"])
-    for phrase in ("x 3 (forward + backward)", "2 x multiply-adds", "25 %", "989 TFLOP/s",
-                   "2 ms per step", "20.0 GFLOP/s", "5.0 ms overhead per step"):
+    for phrase in (
+        "x 3 (forward + backward)",
+        "2 x multiply-adds",
+        "25 %",
+        "989 TFLOP/s",
+        "2 ms per step",
+        "20.0 GFLOP/s",
+        "5.0 ms overhead per step",
+    ):
         assert phrase in text, phrase
     assert data["settings"]["accelerator"]["key"] == "H100-SXM"
 
@@ -137,21 +159,28 @@ def test_accelerator_time_is_flops_over_peak_times_utilization():
     base = _small_plan(speed=None, accelerator="A100", utilization=0.5, accelerator_step_s=0)
     row = base.runs.iloc[0]
     assert row.seconds_accelerator == pytest.approx(
-        (row.train_flops + row.eval_flops) / (312e12 * 0.5))
+        (row.train_flops + row.eval_flops) / (312e12 * 0.5)
+    )
     slower = _small_plan(speed=None, accelerator="a100", utilization=0.25, accelerator_step_s=0)
-    assert slower.total["seconds_accelerator"] == pytest.approx(2 * base.total["seconds_accelerator"])
+    assert slower.total["seconds_accelerator"] == pytest.approx(
+        2 * base.total["seconds_accelerator"]
+    )
     overhead = _small_plan(speed=None, accelerator="A100", utilization=0.5, accelerator_step_s=0.01)
     assert overhead.runs.iloc[0].seconds_accelerator == pytest.approx(
-        row.seconds_accelerator + 0.01 * (row.train_steps + row.eval_steps))
+        row.seconds_accelerator + 0.01 * (row.train_steps + row.eval_steps)
+    )
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"accelerator": "B200"}, "accelerator 'B200' is unknown; choose one of H100-SXM"),
-    ({"utilization": 0}, "utilization must be a fraction in"),
-    ({"utilization": 25}, "utilization must be a fraction in"),
-    ({"accelerator_step_s": -1}, "accelerator_step_s must be >= 0"),
-    ({"speed": "fast"}, "speed must be a MachineSpeed, 'auto', 'cached' or None"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"accelerator": "B200"}, "accelerator 'B200' is unknown; choose one of H100-SXM"),
+        ({"utilization": 0}, "utilization must be a fraction in"),
+        ({"utilization": 25}, "utilization must be a fraction in"),
+        ({"accelerator_step_s": -1}, "accelerator_step_s must be >= 0"),
+        ({"speed": "fast"}, "speed must be a MachineSpeed, 'auto', 'cached' or None"),
+    ],
+)
 def test_bad_options_are_refused_by_name(options, message):
     with pytest.raises(ValueError, match=message):
         _small_plan(**{"speed": None, **options})
@@ -179,9 +208,14 @@ def test_machine_speed_is_measured_once_per_machine_signature(tmp_path, monkeypa
 
     def fake_measure(*, budget_s):
         calls.append(budget_s)
-        return MachineSpeed(flop_rate=1e9 * len(calls), step_overhead_s=0.001, device="cpu",
-                            device_name="fake", backend="tensorflow",
-                            signature=speed_module.machine_signature())
+        return MachineSpeed(
+            flop_rate=1e9 * len(calls),
+            step_overhead_s=0.001,
+            device="cpu",
+            device_name="fake",
+            backend="tensorflow",
+            signature=speed_module.machine_signature(),
+        )
 
     monkeypatch.setattr(speed_module, "measure_speed", fake_measure)
     first = machine_speed(budget_s=1.0)

@@ -1,5 +1,6 @@
 """CIFAR-10-C-style corruptions: shape/dtype, determinism, severity ordering, the
 published definitions on hand-checkable images, and the on-disk cache."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,12 @@ def test_corruption_keeps_shape_and_dtype_and_leaves_its_input_alone(name, image
 
 @pytest.mark.parametrize("name", cc.CORRUPTIONS)
 def test_corruption_is_deterministic_per_seed(name, images):
-    np.testing.assert_array_equal(cc.corrupt(images, name, 5, seed=7), cc.corrupt(images, name, 5, seed=7))
-    differs = not np.array_equal(cc.corrupt(images, name, 5, seed=7), cc.corrupt(images, name, 5, seed=8))
+    np.testing.assert_array_equal(
+        cc.corrupt(images, name, 5, seed=7), cc.corrupt(images, name, 5, seed=7)
+    )
+    differs = not np.array_equal(
+        cc.corrupt(images, name, 5, seed=7), cc.corrupt(images, name, 5, seed=8)
+    )
     assert differs == (name in cc.RANDOM)  # only the noise depends on the seed
 
 
@@ -41,8 +46,9 @@ def test_severities_are_monotone_in_effect(name, images):
 
 
 def test_noise_does_not_depend_on_how_many_images_come_with_it(images):
-    np.testing.assert_array_equal(cc.corrupt(images, "gaussian_noise", 1)[:10],
-                                  cc.corrupt(images[:10], "gaussian_noise", 1))
+    np.testing.assert_array_equal(
+        cc.corrupt(images, "gaussian_noise", 1)[:10], cc.corrupt(images[:10], "gaussian_noise", 1)
+    )
 
 
 def test_contrast_follows_the_published_definition():
@@ -73,7 +79,9 @@ def test_defocus_kernel_is_a_normalized_disk():
         assert kernel.shape == (17, 17) and kernel.sum() == pytest.approx(1.0, abs=1e-6)
         np.testing.assert_allclose(kernel, kernel.T, atol=1e-7)
     # radius 1.5 covers the 3×3 block: 9 equal weights before anti-aliasing
-    assert cc.defocus_kernel(1.5, 0.1)[7:10, 7:10] == pytest.approx(np.full((3, 3), 1 / 9), abs=1e-3)
+    assert cc.defocus_kernel(1.5, 0.1)[7:10, 7:10] == pytest.approx(
+        np.full((3, 3), 1 / 9), abs=1e-3
+    )
 
 
 def test_bad_arguments_are_refused(images):
@@ -94,8 +102,9 @@ def test_cache_hit_on_second_call(images, monkeypatch, tmp_path):
     assert not list(path.parent.glob("*.tmp"))
     calls = []
     monkeypatch.setattr(cc, "corrupt", lambda *a, **k: calls.append(a))
-    np.testing.assert_array_equal(cc.cached_corruption(images, "gaussian_noise", 3, seed=1,
-                                                       fingerprint="abc"), first)
+    np.testing.assert_array_equal(
+        cc.cached_corruption(images, "gaussian_noise", 3, seed=1, fingerprint="abc"), first
+    )
     assert calls == []
 
 
@@ -121,6 +130,10 @@ def test_cache_of_another_shape_is_recomputed(images, monkeypatch, tmp_path):
 def test_grid_covers_every_pair(images, monkeypatch, tmp_path):
     monkeypatch.setenv("CIFAR_REPORT_CACHE", str(tmp_path))
     grid = cc.corruption_grid(images[:4], ["contrast", "jpeg_compression"], [1, 5])
-    assert sorted(grid) == [("contrast", 1), ("contrast", 5), ("jpeg_compression", 1),
-                            ("jpeg_compression", 5)]
+    assert sorted(grid) == [
+        ("contrast", 1),
+        ("contrast", 5),
+        ("jpeg_compression", 1),
+        ("jpeg_compression", 5),
+    ]
     assert len(os.listdir(next((tmp_path / "corruptions").iterdir()))) == 4

@@ -1,5 +1,6 @@
 """Tests of cifar_core.data: sources, safe loading, synthetic data, subsets, splits,
 preprocessing, fingerprint and description. Fixtures are generated in tmp dirs."""
+
 from __future__ import annotations
 
 import builtins
@@ -16,9 +17,18 @@ import numpy as np
 import pytest
 
 from cifar_core.data import (
-    IMAGENET_MEAN, IMAGENET_STD, SYNTHETIC_CLASS_NAMES, DataError, Preprocessor,
-    describe, format_description, load_dataset, make_synthetic, validation_split,
-    write_batches, write_pickle,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    SYNTHETIC_CLASS_NAMES,
+    DataError,
+    Preprocessor,
+    describe,
+    format_description,
+    load_dataset,
+    make_synthetic,
+    validation_split,
+    write_batches,
+    write_pickle,
 )
 from cifar_core.experiments.variant import PREPROCESSING
 
@@ -41,14 +51,20 @@ def official_dir(tmp_path):
     ``batches.meta`` claims 10,000 per batch, as the real sample's does."""
     folder = tmp_path / "data" / "cifar-10-batches-py"
     write_batches(folder, *_arrays(), NAMES, batch_size=20, synthetic=False)
-    write_pickle(folder / "batches.meta", {b"label_names": [n.encode() for n in NAMES],
-                                           b"num_cases_per_batch": 10000})
+    write_pickle(
+        folder / "batches.meta",
+        {b"label_names": [n.encode() for n in NAMES], b"num_cases_per_batch": 10000},
+    )
     return folder
 
 
 def _batch(data, labels, label_key=b"labels"):
-    return {b"data": data, label_key: [int(v) for v in labels], b"batch_label": b"x",
-            b"filenames": []}
+    return {
+        b"data": data,
+        label_key: [int(v) for v in labels],
+        b"batch_label": b"x",
+        b"filenames": [],
+    }
 
 
 # ---------------------------------------------------------------- official format
@@ -97,8 +113,10 @@ def test_cifar100_layout_loads_fine_labels(tmp_path):
     for name, x in (("train", x_train), ("test", x_test)):
         batch = _batch(rows(x), np.arange(len(x)) * 3 % 100, b"fine_labels")
         write_pickle(folder / name, {**batch, b"coarse_labels": [0] * len(x)})
-    write_pickle(folder / "meta", {b"fine_label_names": [n.encode() for n in fine],
-                                   b"coarse_label_names": [b"c"]})
+    write_pickle(
+        folder / "meta",
+        {b"fine_label_names": [n.encode() for n in fine], b"coarse_label_names": [b"c"]},
+    )
     ds = load_dataset(tmp_path)
     assert (ds.name, ds.num_classes, len(ds.x_train)) == ("cifar100", 100, 30)
     assert ds.y_train[5] == 15
@@ -124,7 +142,8 @@ class _OpensFile(_RunsCommand):
 def test_malicious_pickle_is_refused_and_nothing_runs(official_dir, tmp_path, payload, global_name):
     target = tmp_path / "pwned"
     (official_dir / "data_batch_2").write_bytes(
-        pickle.dumps({b"data": payload(target), b"labels": [0]}, protocol=2))
+        pickle.dumps({b"data": payload(target), b"labels": [0]}, protocol=2)
+    )
     with pytest.raises(DataError, match=rf"data_batch_2: refused .*{global_name}'"):
         load_dataset(official_dir)
     assert not target.exists()
@@ -160,9 +179,19 @@ def _damage(folder: Path, how: str) -> str:
     return r"incomplete cifar10 batches, missing \['test_batch'\]"
 
 
-@pytest.mark.parametrize("how", ["truncated", "corrupted", "missing keys", "not a dict",
-                                 "count mismatch", "label out of range", "wrong shape",
-                                 "missing test batch"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "truncated",
+        "corrupted",
+        "missing keys",
+        "not a dict",
+        "count mismatch",
+        "label out of range",
+        "wrong shape",
+        "missing test batch",
+    ],
+)
 def test_damaged_batches_raise_a_clear_error(official_dir, how):
     with pytest.raises(DataError, match=_damage(official_dir, how)):
         load_dataset(official_dir)
@@ -187,11 +216,16 @@ def test_truncated_tarball_names_the_archive(official_dir, tmp_path):
         load_dataset(archive)
 
 
-@pytest.mark.parametrize("kwargs, parameter", [
-    ({"limit_per_batch": 0}, "limit_per_batch"), ({"synthetic_train": -5}, "synthetic_train"),
-    ({"name": "mnist"}, "name"), ({"stratified_limit": 50}, "stratified_limit"),
-    ({"stratified_limit": (500, 10)}, "stratified_limit"),
-])
+@pytest.mark.parametrize(
+    "kwargs, parameter",
+    [
+        ({"limit_per_batch": 0}, "limit_per_batch"),
+        ({"synthetic_train": -5}, "synthetic_train"),
+        ({"name": "mnist"}, "name"),
+        ({"stratified_limit": 50}, "stratified_limit"),
+        ({"stratified_limit": (500, 10)}, "stratified_limit"),
+    ],
+)
 def test_bad_parameters_are_named(official_dir, kwargs, parameter):
     with pytest.raises(DataError, match=parameter):
         load_dataset(official_dir, **kwargs)
@@ -210,12 +244,14 @@ def no_local_data(monkeypatch, tmp_path):
 def _fake_keras(monkeypatch, get_file):
     """A stand-in Keras whose ``utils.get_file`` runs ``get_file()``; its
     ``datasets.cifar10.load_data`` (which unpickles unsafely) must never be called."""
+
     def unsafe_load_data():
         pytest.fail("keras.datasets.cifar10.load_data unpickles with the stock pickle")
 
     fake = types.SimpleNamespace(
         utils=types.SimpleNamespace(get_file=lambda fname, origin, extract: get_file()),
-        datasets=types.SimpleNamespace(cifar10=types.SimpleNamespace(load_data=unsafe_load_data)))
+        datasets=types.SimpleNamespace(cifar10=types.SimpleNamespace(load_data=unsafe_load_data)),
+    )
     monkeypatch.setitem(sys.modules, "keras", fake)
 
 
@@ -227,14 +263,24 @@ def test_failed_download_explains_the_alternatives(monkeypatch, no_local_data):
     with pytest.raises(DataError) as caught:
         load_dataset()
     message = str(caught.value)
-    for hint in ("no network", "--data PATH", "CIFAR10_DIR", "--data synthetic", str(no_local_data)):
+    for hint in (
+        "no network",
+        "--data PATH",
+        "CIFAR10_DIR",
+        "--data synthetic",
+        str(no_local_data),
+    ):
         assert hint in message
 
 
 def test_download_then_read_from_the_keras3_cache(monkeypatch, no_local_data):
     def download():  # what Keras 3 leaves behind
-        write_batches(no_local_data / "cifar-10-batches-py-target" / "cifar-10-batches-py",
-                      *_arrays(), NAMES, synthetic=False)
+        write_batches(
+            no_local_data / "cifar-10-batches-py-target" / "cifar-10-batches-py",
+            *_arrays(),
+            NAMES,
+            synthetic=False,
+        )
 
     _fake_keras(monkeypatch, download)
     ds = load_dataset()
@@ -243,15 +289,17 @@ def test_download_then_read_from_the_keras3_cache(monkeypatch, no_local_data):
     assert load_dataset().source.startswith("keras-cache:")
 
 
-def test_a_downloaded_poisoned_batch_is_refused_and_nothing_runs(monkeypatch, no_local_data,
-                                                               tmp_path):
+def test_a_downloaded_poisoned_batch_is_refused_and_nothing_runs(
+    monkeypatch, no_local_data, tmp_path
+):
     target = tmp_path / "pwned"
 
     def download_poison():
         folder = no_local_data / "cifar-10-batches-py-target" / "cifar-10-batches-py"
         write_batches(folder, *_arrays(), NAMES, synthetic=False)
         (folder / "data_batch_1").write_bytes(
-            pickle.dumps({b"data": _RunsCommand(target), b"labels": [0]}, protocol=2))
+            pickle.dumps({b"data": _RunsCommand(target), b"labels": [0]}, protocol=2)
+        )
 
     _fake_keras(monkeypatch, download_poison)
     with pytest.raises(DataError, match=r"data_batch_1: refused .*system'"):
@@ -264,7 +312,8 @@ def test_a_poisoned_batch_in_the_keras_cache_is_refused(monkeypatch, no_local_da
     folder = no_local_data / "cifar-10-batches-py"
     write_batches(folder, *_arrays(), NAMES, synthetic=False)
     (folder / "test_batch").write_bytes(
-        pickle.dumps({b"data": _OpensFile(target), b"labels": [0]}, protocol=2))
+        pickle.dumps({b"data": _OpensFile(target), b"labels": [0]}, protocol=2)
+    )
     _fake_keras(monkeypatch, lambda: pytest.fail("downloaded although cached"))
     with pytest.raises(DataError, match=rf"{folder / 'test_batch'}: refused .*open'"):
         load_dataset()
@@ -312,10 +361,14 @@ def test_load_synthetic_is_cached_marked_and_read_back(monkeypatch, tmp_path):
     np.testing.assert_array_equal(ds.y_train, y_train)
     assert (ds.synthetic, ds.source, ds.class_names) == (True, "synthetic", SYNTHETIC_CLASS_NAMES)
     assert [p.name[:10] for p in tmp_path.iterdir()] == ["synthetic-"]
-    monkeypatch.setattr("cifar_core.data.synthetic.make_synthetic",
-                        lambda *a: pytest.fail("regenerated although cached"))
-    assert load_dataset("synthetic", synthetic_train=100, synthetic_test=30,
-                        seed=2).fingerprint == ds.fingerprint
+    monkeypatch.setattr(
+        "cifar_core.data.synthetic.make_synthetic",
+        lambda *a: pytest.fail("regenerated although cached"),
+    )
+    assert (
+        load_dataset("synthetic", synthetic_train=100, synthetic_test=30, seed=2).fingerprint
+        == ds.fingerprint
+    )
 
 
 def test_synthetic_fixture_is_flagged(tiny_dataset):
@@ -327,7 +380,7 @@ def test_synthetic_fixture_is_flagged(tiny_dataset):
 def test_limit_per_batch_keeps_the_first_images_of_each_batch(synthetic_dir, tiny_dataset):
     ds = load_dataset(synthetic_dir, limit_per_batch=10)
     assert (len(ds.x_train), len(ds.x_test)) == (30, 10)
-    first = np.concatenate([tiny_dataset.y_train[i:i + 10] for i in (0, 100, 200)])
+    first = np.concatenate([tiny_dataset.y_train[i : i + 10] for i in (0, 100, 200)])
     np.testing.assert_array_equal(ds.y_train, first)
     np.testing.assert_array_equal(ds.x_test, tiny_dataset.x_test[:10])
 
@@ -364,7 +417,9 @@ def test_preprocessing_modes_use_training_statistics():
     np.testing.assert_allclose(out["raw"], x_test)
     np.testing.assert_allclose(out["unit"], x_test / 255, rtol=1e-6)
     as_float = x_train.astype(np.float64)
-    np.testing.assert_allclose(out["zscore"], (x_test - as_float.mean()) / as_float.std(), rtol=1e-4)
+    np.testing.assert_allclose(
+        out["zscore"], (x_test - as_float.mean()) / as_float.std(), rtol=1e-4
+    )
     channel = Preprocessor.fit("channel_zscore", x_train).transform(x_train)
     np.testing.assert_allclose(channel.mean(axis=(0, 1, 2)), 0, atol=1e-4)
     np.testing.assert_allclose(channel.std(axis=(0, 1, 2)), 1, atol=1e-4)
@@ -408,6 +463,8 @@ def test_describe_counts_and_statistics(tiny_dataset):
 
 @pytest.mark.skipif(not SAMPLE.is_dir(), reason="the real CIFAR-10 sample is not present")
 def test_real_sample_variants_agree():  # pragma: no cover - needs ../shared
-    prints = {load_dataset(p, limit_per_batch=50).fingerprint
-              for p in (SAMPLE, SAMPLE / "cifar-10-batches-py")}
+    prints = {
+        load_dataset(p, limit_per_batch=50).fingerprint
+        for p in (SAMPLE, SAMPLE / "cifar-10-batches-py")
+    }
     assert len(prints) == 1

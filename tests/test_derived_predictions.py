@@ -1,5 +1,6 @@
 """Predictions of a stored run on flipped, translated and corrupted test sets: the same
 preprocessing as training, cached beside the store, read back without Keras."""
+
 from __future__ import annotations
 
 import os
@@ -14,13 +15,20 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 pytest.importorskip("keras")
 
+from cifar_core.experiments.variant import Variant  # noqa: E402
 from cifar_core.runs import derived_predictions as dp  # noqa: E402
 from cifar_core.runs.store import RunStore  # noqa: E402
-from cifar_core.experiments.variant import Variant  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE = {"name": "tiny-derived", "family": "mlp", "params": {"units": [32]}, "epochs": 1,
-        "batch_size": 32, "preprocessing": "channel_zscore", "seed": 2}
+BASE = {
+    "name": "tiny-derived",
+    "family": "mlp",
+    "params": {"units": [32]},
+    "epochs": 1,
+    "batch_size": 32,
+    "preprocessing": "channel_zscore",
+    "seed": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +37,16 @@ def runs(tiny_dataset, tmp_path_factory):
     from cifar_core.runs.train import get_or_train
 
     store = RunStore(tmp_path_factory.mktemp("runs"))
-    train = lambda **changes: get_or_train(Variant.from_dict({**BASE, **changes}), tiny_dataset,  # noqa: E731
-                                           store, verbose=0, log=lambda _: None)
+
+    def train(**changes):
+        return get_or_train(
+            Variant.from_dict({**BASE, **changes}),
+            tiny_dataset,
+            store,
+            verbose=0,
+            log=lambda _: None,
+        )
+
     return train(), train(name="tiny-derived-tta", tta_flip=True)
 
 
@@ -39,9 +55,15 @@ def translate_run(tiny_dataset, runs):
     """A run whose own recipe is airbench's: flip and one-pixel translations."""
     from cifar_core.runs.train import get_or_train
 
-    return get_or_train(Variant.from_dict({**BASE, "name": "tiny-derived-tt", "tta_flip": True,
-                                           "tta_translate": 1}),
-                        tiny_dataset, RunStore(runs[0].path.parent), verbose=0, log=lambda _: None)
+    return get_or_train(
+        Variant.from_dict(
+            {**BASE, "name": "tiny-derived-tt", "tta_flip": True, "tta_translate": 1}
+        ),
+        tiny_dataset,
+        RunStore(runs[0].path.parent),
+        verbose=0,
+        log=lambda _: None,
+    )
 
 
 def test_recomputed_clean_predictions_match_the_stored_ones(runs, tiny_dataset):
@@ -50,7 +72,9 @@ def test_recomputed_clean_predictions_match_the_stored_ones(runs, tiny_dataset):
     np.testing.assert_allclose(again, plain_run.predictions()["test_probs"], atol=1e-5)
 
 
-def test_flipped_predictions_are_cached_and_reused_without_the_model(runs, tiny_dataset, monkeypatch):
+def test_flipped_predictions_are_cached_and_reused_without_the_model(
+    runs, tiny_dataset, monkeypatch
+):
     run, _ = runs
     first = dp.flipped_test_probs(run, tiny_dataset)
     cache = dp.derived_dir(run) / f"flip-v{dp.DERIVED_VERSION}.npz"
@@ -78,8 +102,12 @@ assert flip.shape[1] == 10 and len(table) == 1, (flip.shape, table)
 heavy = [m for m in ("keras", "tensorflow", "torch", "jax") if m in sys.modules]
 assert not heavy, heavy
 """
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def test_tta_of_plain_and_flipped_reproduces_a_tta_runs_stored_predictions(runs, tiny_dataset):
@@ -87,26 +115,34 @@ def test_tta_of_plain_and_flipped_reproduces_a_tta_runs_stored_predictions(runs,
     plain = dp.plain_test_probs(tta_run, tiny_dataset)
     flipped = dp.flipped_test_probs(tta_run, tiny_dataset)
     assert dp.is_cached(tta_run, "plain")
-    np.testing.assert_allclose(dp.tta_probs(plain, flipped), tta_run.predictions()["test_probs"],
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        dp.tta_probs(plain, flipped), tta_run.predictions()["test_probs"], atol=1e-5
+    )
     labels = tta_run.predictions()["test_labels"]
-    assert dp.tta_accuracy(plain, flipped, labels) == pytest.approx(tta_run.metrics["test_accuracy"])
+    assert dp.tta_accuracy(plain, flipped, labels) == pytest.approx(
+        tta_run.metrics["test_accuracy"]
+    )
 
 
 def test_views_recombine_to_a_flip_and_translate_runs_own_recipe(translate_run, tiny_dataset):
     run = translate_run
     plain = dp.plain_test_probs(run, tiny_dataset)
     assert dp.is_cached(run, "plain")  # its stored predictions are averaged: not one pass
-    combined = dp.translate_tta_probs(plain, dp.flipped_test_probs(run, tiny_dataset),
-                                      dp.translated_test_probs(run, tiny_dataset))
+    combined = dp.translate_tta_probs(
+        plain, dp.flipped_test_probs(run, tiny_dataset), dp.translated_test_probs(run, tiny_dataset)
+    )
     np.testing.assert_allclose(combined, run.predictions()["test_probs"], atol=1e-5)
     # corrupted sets are scored with the same recipe as the stored clean accuracy
     from cifar_core.data.corruptions import cached_corruption
 
-    images = cached_corruption(tiny_dataset.x_test, "contrast", 3, fingerprint=tiny_dataset.fingerprint)
-    np.testing.assert_allclose(dp.corruption_test_probs(run, tiny_dataset, ["contrast"], [3])[("contrast", 3)],
-                               dp.model_probs(run, tiny_dataset, images, tta_flip=True, tta_translate=1),
-                               atol=1e-6)
+    images = cached_corruption(
+        tiny_dataset.x_test, "contrast", 3, fingerprint=tiny_dataset.fingerprint
+    )
+    np.testing.assert_allclose(
+        dp.corruption_test_probs(run, tiny_dataset, ["contrast"], [3])[("contrast", 3)],
+        dp.model_probs(run, tiny_dataset, images, tta_flip=True, tta_translate=1),
+        atol=1e-6,
+    )
 
 
 def test_plain_probs_of_a_run_without_tta_are_the_stored_ones(runs):
@@ -122,8 +158,9 @@ def test_translated_predictions_have_one_pair_per_shift(runs, tiny_dataset):
     assert dp.is_cached(run, "translate-m1m1_p1p1")
     expected = dp.model_probs(run, tiny_dataset, dp.translate_images(tiny_dataset.x_test, 1, 1))
     np.testing.assert_allclose(views[1, 0], expected, atol=1e-6)
-    combined = dp.translate_tta_probs(run.predictions()["test_probs"],
-                                      dp.flipped_test_probs(run, tiny_dataset), views)
+    combined = dp.translate_tta_probs(
+        run.predictions()["test_probs"], dp.flipped_test_probs(run, tiny_dataset), views
+    )
     np.testing.assert_allclose(combined.sum(axis=1), 1.0, atol=1e-5)
 
 
@@ -131,15 +168,27 @@ def test_corruption_predictions_use_the_cached_corrupted_images(runs, tiny_datas
     from cifar_core.data.corruptions import cached_corruption
 
     run, tta_run = runs
-    probs = dp.corruption_test_probs(run, tiny_dataset, ["gaussian_noise", "contrast"], [1, 5], seed=4)
-    assert sorted(probs) == [("contrast", 1), ("contrast", 5), ("gaussian_noise", 1),
-                             ("gaussian_noise", 5)]
+    probs = dp.corruption_test_probs(
+        run, tiny_dataset, ["gaussian_noise", "contrast"], [1, 5], seed=4
+    )
+    assert sorted(probs) == [
+        ("contrast", 1),
+        ("contrast", 5),
+        ("gaussian_noise", 1),
+        ("gaussian_noise", 5),
+    ]
     assert dp.is_cached(run, "corruption-gaussian_noise-s5-seed4-c1")
-    images = cached_corruption(tiny_dataset.x_test, "contrast", 5, fingerprint=tiny_dataset.fingerprint)
-    np.testing.assert_allclose(probs[("contrast", 5)], dp.model_probs(run, tiny_dataset, images), atol=1e-6)
+    images = cached_corruption(
+        tiny_dataset.x_test, "contrast", 5, fingerprint=tiny_dataset.fingerprint
+    )
+    np.testing.assert_allclose(
+        probs[("contrast", 5)], dp.model_probs(run, tiny_dataset, images), atol=1e-6
+    )
     # a tta_flip run is scored with its own recipe, the flip average
     tta = dp.corruption_test_probs(tta_run, tiny_dataset, ["contrast"], [5])[("contrast", 5)]
-    np.testing.assert_allclose(tta, dp.model_probs(tta_run, tiny_dataset, images, tta_flip=True), atol=1e-6)
+    np.testing.assert_allclose(
+        tta, dp.model_probs(tta_run, tiny_dataset, images, tta_flip=True), atol=1e-6
+    )
     table = dp.corruption_accuracy(run, tiny_dataset, ["contrast"], [1, 5])
     assert list(table.columns) == ["corruption", "severity", "accuracy"] and len(table) == 2
 
@@ -149,7 +198,9 @@ def test_a_cache_miss_needs_the_runs_own_dataset(runs, tiny_dataset):
     with pytest.raises(ValueError, match="not cached yet: pass the dataset"):
         dp.corruption_test_probs(run, None, ["brightness"], [2])
     other = SimpleNamespace(fingerprint="0" * 16, source="elsewhere")
-    with pytest.raises(ValueError, match=f"fingerprint {tiny_dataset.fingerprint}.*0000000000000000"):
+    with pytest.raises(
+        ValueError, match=f"fingerprint {tiny_dataset.fingerprint}.*0000000000000000"
+    ):
         dp.corruption_test_probs(run, other, ["brightness"], [2])
 
 
@@ -159,7 +210,9 @@ def test_translate_moves_content_and_reflects_the_border():
     down_right = dp.translate_images(image, 1, 1)[0, :, :, 0]
     np.testing.assert_array_equal(down_right[1:, 1:], image[0, :3, :3, 0])
     np.testing.assert_array_equal(down_right[0, 1:], image[0, 1, :3, 0])  # reflected row
-    np.testing.assert_array_equal(dp.translate_images(image, -1, 0)[0, :3, :, 0], image[0, 1:, :, 0])
+    np.testing.assert_array_equal(
+        dp.translate_images(image, -1, 0)[0, :3, :, 0], image[0, 1:, :, 0]
+    )
     with pytest.raises(ValueError, match="not smaller than"):
         dp.translate_images(image, 4, 0)
 
@@ -203,7 +256,7 @@ def test_a_run_retrained_under_the_same_key_is_not_answered_from_the_old_cache(r
     assert dp.is_cached(run, "flip")
 
 
-CHAPTER = '''# %% tags=["parameters"]
+CHAPTER = """# %% tags=["parameters"]
 n: int = 1  # unused
 
 # %%
@@ -214,27 +267,35 @@ from cifar_core.runs.store import RunStore
 flipped = dp.flipped_test_probs(RunStore({store!r}).get({key!r}))  # cached: no model, no data
 ctx = open_context("d1")
 ctx.publish({{"d1": {{"images": int(len(flipped))}}}})
-'''
+"""
 
 
 def test_a_chapter_records_the_derived_predictions_it_read_and_reruns_when_they_change(
-        runs, tiny_dataset, tmp_path):
+    runs, tiny_dataset, tmp_path
+):
     import shutil
 
-    from cifar_core.build import build as orchestrator
-    from cifar_core.build import provenance
+    from cifar_core.orchestrate import build as orchestrator
+    from cifar_core.orchestrate import provenance
 
     run, _ = runs
     cache = dp.derived_dir(run) / f"flip-v{dp.DERIVED_VERSION}.npz"
     dp.flipped_test_probs(run, tiny_dataset)
     (tmp_path / "analyses").mkdir()
     shutil.copy2(ROOT / "_quarto.yml", tmp_path / "_quarto.yml")
-    (tmp_path / "analyses" / "d1.py").write_text(CHAPTER.format(store=str(run.path.parent), key=run.key))
+    (tmp_path / "analyses" / "d1.py").write_text(
+        CHAPTER.format(store=str(run.path.parent), key=run.key)
+    )
 
     def build():
         lines = []
-        result = orchestrator.build(root=tmp_path, runs_dir=tmp_path / "runs", profile="smoke",
-                                    render=False, log=lines.append)
+        result = orchestrator.build(
+            root=tmp_path,
+            runs_dir=tmp_path / "runs",
+            profile="smoke",
+            render=False,
+            log=lines.append,
+        )
         return result, "\n".join(lines)
 
     first, log = build()
@@ -245,7 +306,10 @@ def test_a_chapter_records_the_derived_predictions_it_read_and_reruns_when_they_
 
     cache.unlink()  # deleted: the chapter is stale (it would recompute from the stored model)
     problems = orchestrator.chapter_problems(tmp_path)
-    assert len(problems) == 1 and f"derived predictions no longer cached ({run.key[:12]} flip-v" in problems[0]
+    assert (
+        len(problems) == 1
+        and f"derived predictions no longer cached ({run.key[:12]} flip-v" in problems[0]
+    )
     dp.flipped_test_probs(run, tiny_dataset)  # the same numbers recomputed: nothing to redo
     assert orchestrator.chapter_problems(tmp_path) == [] and build()[0].reused == ["d1"]
 

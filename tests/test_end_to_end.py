@@ -8,6 +8,7 @@ models) and renders HTML + PDF. The build is the session fixture ``smoke_build``
 (tests/conftest.py); the browser and
 PDF checks (tests/test_browser.py) read the same report.
 """
+
 from __future__ import annotations
 
 import html
@@ -20,7 +21,7 @@ import pytest
 import yaml
 
 from cifar_core.experiments import catalog
-from cifar_core.build.build import build
+from cifar_core.orchestrate.build import build
 from cifar_core.render import EMBEDDED_LABELS, REQUIRED_VARIABLES
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
@@ -66,23 +67,28 @@ def test_the_page_has_a_language_a_title_alt_text_and_headings_in_order(built):
     text = (built[0] / "_site" / "index.html").read_text()
     assert re.search(r'<html[^>]*\blang="en"', text)
     assert re.search(r"<title>[^<]*CIFAR-10[^<]*</title>", text)
-    figures = re.findall(r'<figure id="(fig-[\w-]+)"[^>]*>\s*<img ([^>]*)>\s*<figcaption[^>]*>'
-                         r'(.*?)</figcaption>', text, re.S)
+    figures = re.findall(
+        r'<figure id="(fig-[\w-]+)"[^>]*>\s*<img ([^>]*)>\s*<figcaption[^>]*>'
+        r"(.*?)</figcaption>",
+        text,
+        re.S,
+    )
     assert len(figures) == sum(1 for _, label in EMBEDDED_LABELS if label.startswith("fig-"))
     for label, img, caption in figures:
         alt = html.unescape(re.search(r'\balt="([^"]*)"', img).group(1))
-        caption = html.unescape(caption).replace("\u2019", "'")   # pandoc's smart quotes
+        caption = html.unescape(caption).replace("\u2019", "'")  # pandoc's smart quotes
         words = re.sub(r"<[^>]+>|Figure\s\d+:", " ", caption).split()[:4]
         assert alt.startswith(" ".join(words)) and len(alt) > len(" ".join(words)) + 10, label
     levels = [int(n) for n in re.findall(r"<h([1-6])\b", text)]
     assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), levels
-    assert [p for nb in sorted((built[0] / "notebooks").glob("*.ipynb"))
-            for p in notebook_problems(nb)] == []      # nothing that makes Quarto use a CDN
+    assert [
+        p for nb in sorted((built[0] / "notebooks").glob("*.ipynb")) for p in notebook_problems(nb)
+    ] == []  # nothing that makes Quarto use a CDN
 
 
 def test_every_cross_reference_matches_its_target(built):
-    from cifar_core.render.xrefs import read_xrefs
-    from tests.render_fixtures import expected_numbers
+    from tests.support.render_fixtures import expected_numbers
+    from tests.support.xrefs import read_xrefs
 
     report = read_xrefs((built[0] / "_site" / "index.html").read_text())
     assert report.problems() == [] and report.targets == expected_numbers()
@@ -112,8 +118,7 @@ def test_numbers_in_the_article_equal_the_run_store(built):
 
 def test_second_build_reuses_everything(built):
     root, runs, _ = built
-    again = build(profile="smoke", root=root, runs_dir=str(runs), to=("html",),
-                  renderer="builtin")
+    again = build(profile="smoke", root=root, runs_dir=str(runs), to=("html",), renderer="builtin")
     assert again.exit_code == 0
     assert again.trained == [] and again.executed == []
     assert len(again.reused) == 14
@@ -142,13 +147,19 @@ def test_beyond_the_seeds_chapters_state_their_caveats(built):
     assert "not the official CIFAR-10-C files" in plain
     assert "Published reference points (airbench, ResNet-18" in plain and "are not drawn" in plain
     variables = yaml.safe_load((root / "_variables.yml").read_text())
-    assert variables["calibration"]["n_variants"] == "5" and variables["tta"]["translate_views"] == "6"
+    assert (
+        variables["calibration"]["n_variants"] == "5" and variables["tta"]["translate_views"] == "6"
+    )
     # the derived predictions the chapters read are cached beside the store, and recorded
     record = json.loads((root / "notebooks" / "12-robustness.provenance.json").read_text())
     derived = record["derived"]
-    assert len(derived) == 5 * 6 * 3 and all(Path(p).parent.parent == runs / ".derived" for p in derived)
+    assert len(derived) == 5 * 6 * 3 and all(
+        Path(p).parent.parent == runs / ".derived" for p in derived
+    )
     # a version bump of the derived predictions or of the corruptions changes these modules
-    assert {"cifar_core/runs/derived_predictions.py", "cifar_core/data/corruptions.py"} <= set(record["modules"])
+    assert {"cifar_core/runs/derived_predictions.py", "cifar_core/data/corruptions.py"} <= set(
+        record["modules"]
+    )
 
 
 @pytest.mark.ray
@@ -168,17 +179,23 @@ def test_a_chapter_built_through_ray_equals_the_local_build(built, tmp_path):
         else:
             shutil.copy2(source, again / name)
     with two_node_ray_cluster() as (cluster, _):
-        result = build(profile="smoke", root=again, runs_dir=str(tmp_path / "ray-runs"),
-                       analyses=["02-baselines"], render=False,
-                       executor=RayExecutor(address=cluster.address))
+        result = build(
+            profile="smoke",
+            root=again,
+            runs_dir=str(tmp_path / "ray-runs"),
+            analyses=["02-baselines"],
+            render=False,
+            executor=RayExecutor(address=cluster.address),
+        )
     assert result.exit_code == 0 and result.trained
     ray_store, local_store = RunStore(tmp_path / "ray-runs"), RunStore(runs)
     timing = {"fit_time_s", "wall_time_s", "images_per_s"}
     for run in ray_store.runs():
         local = local_store.get(run.key)
         assert local is not None, f"{run.name}: the Ray build made a key the local one did not"
-        assert {k: v for k, v in run.metrics.items() if k not in timing} == \
-            {k: v for k, v in local.metrics.items() if k not in timing}
+        assert {k: v for k, v in run.metrics.items() if k not in timing} == {
+            k: v for k, v in local.metrics.items() if k not in timing
+        }
     ours = yaml.safe_load((again / "_variables.yml").read_text())["baselines"]
     theirs = yaml.safe_load((root / "_variables.yml").read_text())["baselines"]
     assert ours == theirs

@@ -1,6 +1,7 @@
 """The findings layer: paired statistics against known cases, verdicts, Holm, messages
 for bad input, collapsed controls, the convergence flag, validation-only selection and
 the generated sentences."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -12,35 +13,67 @@ from scipy.stats import binomtest
 from statsmodels.stats.multitest import multipletests
 
 from cifar_core.analysis.convergence import convergence
-from cifar_core.analysis.findings import (BETTER, NO_DIFFERENCE, NOT_COMPARED, SAME_RUN, WORSE,
-                                          compare_study, study_findings)
-from cifar_core.analysis.findings_text import (convergence_table, discussion, finding_sentence,
-                                               findings_table, share_converged)
+from cifar_core.analysis.findings import (
+    BETTER,
+    NO_DIFFERENCE,
+    NOT_COMPARED,
+    SAME_RUN,
+    WORSE,
+    compare_study,
+    study_findings,
+)
+from cifar_core.analysis.findings_text import (
+    convergence_table,
+    discussion,
+    finding_sentence,
+    findings_table,
+    share_converged,
+)
 from cifar_core.analysis.paired import MCNEMAR, PERMUTATION, mcnemar_exact, paired_difference
 from cifar_core.analysis.records import RunRecord, record_from_run
-from cifar_core.analysis.selection import (TestDataInSelectionError, rank_by_validation,
-                                           select_best, validation_view)
+from cifar_core.analysis.selection import (
+    TestDataInSelectionError,
+    rank_by_validation,
+    select_best,
+    validation_view,
+)
 
 N = 1000
-PLATEAU = pd.DataFrame({"epoch": range(1, 11),
-                        "val_loss": [2.0, 1.5, 1.2, 1.0, 0.95, 0.93, 0.94, 0.95, 0.97, 0.99],
-                        "val_accuracy": [.30, .45, .55, .60, .62, .63, .63, .62, .63, .62]})
-RISING = pd.DataFrame({"epoch": range(1, 11),
-                       "val_loss": [2.0, 1.8, 1.6, 1.45, 1.3, 1.2, 1.1, 1.0, 0.92, 0.85],
-                       "val_accuracy": [.20, .28, .34, .40, .45, .49, .53, .56, .59, .62]})
+PLATEAU = pd.DataFrame(
+    {
+        "epoch": range(1, 11),
+        "val_loss": [2.0, 1.5, 1.2, 1.0, 0.95, 0.93, 0.94, 0.95, 0.97, 0.99],
+        "val_accuracy": [0.30, 0.45, 0.55, 0.60, 0.62, 0.63, 0.63, 0.62, 0.63, 0.62],
+    }
+)
+RISING = pd.DataFrame(
+    {
+        "epoch": range(1, 11),
+        "val_loss": [2.0, 1.8, 1.6, 1.45, 1.3, 1.2, 1.1, 1.0, 0.92, 0.85],
+        "val_accuracy": [0.20, 0.28, 0.34, 0.40, 0.45, 0.49, 0.53, 0.56, 0.59, 0.62],
+    }
+)
 FAST = dict(n_resamples=500, n_permutations=999)
 
 
 def correct(accuracy: float, seed: int, n: int = N) -> np.ndarray:
     """Exactly ``round(accuracy * n)`` correct images, at random positions."""
     out = np.zeros(n, bool)
-    out[np.random.default_rng(seed).permutation(n)[:round(accuracy * n)]] = True
+    out[np.random.default_rng(seed).permutation(n)[: round(accuracy * n)]] = True
     return out
 
 
 def arm(name: str, accuracy: float, seeds=(0, 1, 2), *, history=PLATEAU, offset=0) -> list:
-    return [RunRecord(f"{name}-{s}", s, correct(accuracy, 1000 * offset + 17 * s + sum(map(ord, name))),
-                      val_accuracy=accuracy, history=history) for s in seeds]
+    return [
+        RunRecord(
+            f"{name}-{s}",
+            s,
+            correct(accuracy, 1000 * offset + 17 * s + sum(map(ord, name))),
+            val_accuracy=accuracy,
+            history=history,
+        )
+        for s in seeds
+    ]
 
 
 # ----------------------------------------------------------------- known cases
@@ -51,8 +84,9 @@ def test_exact_mcnemar_p_equals_binomial_test_on_the_discordant_pairs():
     p, table = mcnemar_exact(base, var)
     assert table.tolist() == [[50, 12], [25, 13]]
     assert p == pytest.approx(binomtest(12, 37, 0.5).pvalue, rel=1e-12)
-    found = compare_study("s", {"b": [RunRecord("kb", 0, base)], "v": [RunRecord("kv", 0, var)]},
-                          "b", **FAST).comparisons[0]
+    found = compare_study(
+        "s", {"b": [RunRecord("kb", 0, base)], "v": [RunRecord("kv", 0, var)]}, "b", **FAST
+    ).comparisons[0]
     assert found.result.test == MCNEMAR and found.result.discordant == (12, 25)
     assert found.p_value == pytest.approx(p) and found.diff == pytest.approx(13 / 100)
 
@@ -67,8 +101,11 @@ def test_identical_arms_show_no_detectable_difference():
 
 @pytest.mark.parametrize("seeds, test", [((0,), MCNEMAR), ((0, 1, 2), PERMUTATION)])
 def test_strongly_different_arms_are_detected_in_the_right_direction(seeds, test):
-    arms = {"base": arm("base", 0.5, seeds), "good": arm("good", 0.7, seeds),
-            "bad": arm("bad", 0.3, seeds)}
+    arms = {
+        "base": arm("base", 0.5, seeds),
+        "good": arm("good", 0.7, seeds),
+        "bad": arm("bad", 0.3, seeds),
+    }
     found = compare_study("s", arms, "base", **FAST)
     good, bad = found.comparison("good"), found.comparison("bad")
     assert good.verdict == BETTER and good.ci_low > 0 and good.p_holm < 0.01
@@ -79,8 +116,9 @@ def test_strongly_different_arms_are_detected_in_the_right_direction(seeds, test
 
 def test_permutation_effect_is_the_mean_of_per_seed_differences():
     base, var = arm("b", 0.5), arm("v", 0.55)
-    result = paired_difference(np.stack([r.correct for r in base]),
-                               np.stack([r.correct for r in var]), **FAST)
+    result = paired_difference(
+        np.stack([r.correct for r in base]), np.stack([r.correct for r in var]), **FAST
+    )
     per_seed = [v.test_accuracy - b.test_accuracy for b, v in zip(base, var)]
     assert result.seed_diffs == pytest.approx(per_seed)
     assert result.diff == pytest.approx(np.mean(per_seed))
@@ -88,8 +126,12 @@ def test_permutation_effect_is_the_mean_of_per_seed_differences():
 
 
 def test_holm_adjusts_the_study_p_values_as_statsmodels_does():
-    arms = {"base": arm("base", 0.50, (0,)), "a": arm("a", 0.53, (0,)),
-            "b": arm("b", 0.55, (0,)), "c": arm("c", 0.49, (0,))}
+    arms = {
+        "base": arm("base", 0.50, (0,)),
+        "a": arm("a", 0.53, (0,)),
+        "b": arm("b", 0.55, (0,)),
+        "c": arm("c", 0.49, (0,)),
+    }
     found = compare_study("s", arms, "base", **FAST)
     raw = [c.p_value for c in found.comparisons]
     expected = multipletests(raw, alpha=0.05, method="holm")[1]
@@ -101,9 +143,11 @@ def test_a_raw_p_below_alpha_is_not_a_finding_when_holm_says_otherwise():
     # comparisons make its Holm p > 0.05, so the verdict must stay inconclusive.
     base = np.array([1] * 50 + [1] * 12 + [0] * 25 + [0] * 13, bool)
     var = np.array([1] * 50 + [0] * 12 + [1] * 25 + [0] * 13, bool)
-    arms = {"base": [RunRecord("kb", 0, base, history=PLATEAU)],
-            "v": [RunRecord("kv", 0, var, history=PLATEAU)],
-            **{f"n{i}": [RunRecord(f"kn{i}", 0, base, history=PLATEAU)] for i in range(3)}}
+    arms = {
+        "base": [RunRecord("kb", 0, base, history=PLATEAU)],
+        "v": [RunRecord("kv", 0, var, history=PLATEAU)],
+        **{f"n{i}": [RunRecord(f"kn{i}", 0, base, history=PLATEAU)] for i in range(3)},
+    }
     row = compare_study("s", arms, "base", **FAST).comparison("v")
     assert row.p_value < 0.05 < row.p_holm
     assert row.verdict == NO_DIFFERENCE
@@ -115,32 +159,37 @@ def test_arms_without_shared_seeds_are_reported_not_compared():
     found = compare_study("s", {"base": arm("base", 0.5, (0,)), "v": arm("v", 0.7, (1, 2))}, "base")
     row = found.comparisons[0]
     assert row.verdict == NOT_COMPARED and row.result is None
-    assert row.message == ("not compared: no shared seeds (baseline seeds [0], variant seeds [1, 2])")
-    assert finding_sentence(row) == ("v was not compared with base: no shared seeds "
-                                     "(baseline seeds [0], variant seeds [1, 2]).")
+    assert row.message == (
+        "not compared: no shared seeds (baseline seeds [0], variant seeds [1, 2])"
+    )
+    assert finding_sentence(row) == (
+        "v was not compared with base: no shared seeds (baseline seeds [0], variant seeds [1, 2])."
+    )
 
 
 def test_a_study_with_one_variant_gives_a_message_not_an_exception():
     found = compare_study("wrn", {"s002_wrn_16_8": arm("w", 0.8)}, "s002_wrn_16_8")
     assert found.comparisons == ()
-    assert found.message == ("Study wrn has only one variant (s002_wrn_16_8): there is nothing "
-                             "to compare it with.")
+    assert found.message == (
+        "Study wrn has only one variant (s002_wrn_16_8): there is nothing to compare it with."
+    )
     assert found.sentences() == [found.message]
     table = found.table(display=True)
     assert table.loc[0, "note"] == found.message and table.loc[0, "verdict"] == NOT_COMPARED
 
 
 def test_an_arm_whose_runs_are_missing_is_named():
-    found = compare_study("s", {"base": arm("base", 0.5), "v": []}, "base",
-                          variants=["base", "v", "w"])
+    found = compare_study(
+        "s", {"base": arm("base", 0.5), "v": []}, "base", variants=["base", "v", "w"]
+    )
     assert [c.message for c in found.comparisons] == [
         "not compared: no runs of v in the run store",
-        "not compared: no runs of w in the run store"]
+        "not compared: no runs of w in the run store",
+    ]
     gone = compare_study("s", {"base": arm("base", 0.5), "v": [None, None]}, "base")  # store misses
     assert gone.comparisons[0].message == "not compared: no runs of v in the run store"
     missing_base = compare_study("s", {"v": arm("v", 0.5)}, "base", variants=["base", "v"])
-    assert missing_base.comparisons[0].message == ("not compared: no runs of base in the run "
-                                                   "store")
+    assert missing_base.comparisons[0].message == ("not compared: no runs of base in the run store")
 
 
 def test_runs_on_different_test_sets_are_not_compared():
@@ -152,13 +201,19 @@ def test_runs_on_different_test_sets_are_not_compared():
 # ----------------------------------------------------------------- collapsed controls
 def test_a_variant_scaled_into_the_baseline_run_is_marked_same_run_and_not_tested():
     base = arm("s000_cnn1", 0.6)
-    found = compare_study("filters", {"s000_cnn1": base, "ctl_cnn1_e5": list(base),
-                                      "f64": arm("f64", 0.7)}, "s000_cnn1", **FAST)
+    found = compare_study(
+        "filters",
+        {"s000_cnn1": base, "ctl_cnn1_e5": list(base), "f64": arm("f64", 0.7)},
+        "s000_cnn1",
+        **FAST,
+    )
     row = found.comparison("ctl_cnn1_e5")
     assert row.verdict == SAME_RUN and row.result is None and np.isnan(row.p_holm)
     assert row.message == "same run as s000_cnn1 under this profile"
-    assert finding_sentence(row) == ("ctl_cnn1_e5 is the same run as s000_cnn1 under this "
-                                     "profile, so it is not compared with s000_cnn1.")
+    assert finding_sentence(row) == (
+        "ctl_cnn1_e5 is the same run as s000_cnn1 under this "
+        "profile, so it is not compared with s000_cnn1."
+    )
     assert found.comparison("f64").p_holm == found.comparison("f64").p_value  # family of one
 
 
@@ -193,8 +248,10 @@ def test_findings_resting_on_under_trained_runs_say_so():
     row = compare_study("s", arms, "base", **FAST).comparisons[0]
     assert row.under_trained == ("v seed 0", "v seed 1", "v seed 2")
     assert "rests on under-trained runs (v seed 0, v seed 1, v seed 2)" in finding_sentence(row)
-    assert findings_table(compare_study("s", arms, "base", **FAST)).loc[0, "note"] == \
-        "rests on under-trained runs"
+    assert (
+        findings_table(compare_study("s", arms, "base", **FAST)).loc[0, "note"]
+        == "rests on under-trained runs"
+    )
     table = convergence_table(arms)
     assert table["under-trained"].tolist() == [False] * 3 + [True] * 3
     assert share_converged(table) == 0.5
@@ -205,10 +262,15 @@ def test_findings_resting_on_under_trained_runs_say_so():
 
 # ----------------------------------------------------------------- selection
 def _runs_table() -> pd.DataFrame:
-    return pd.DataFrame({"variant": ["adam", "sgd", "rmsprop"],
-                         "val_accuracy_mean": [0.70, 0.74, 0.71],
-                         "val_loss_mean": [0.9, 0.8, 0.85],
-                         "test_accuracy_mean": [0.80, 0.70, 0.72], "delta": [0.1, 0.0, 0.0]})
+    return pd.DataFrame(
+        {
+            "variant": ["adam", "sgd", "rmsprop"],
+            "val_accuracy_mean": [0.70, 0.74, 0.71],
+            "val_loss_mean": [0.9, 0.8, 0.85],
+            "test_accuracy_mean": [0.80, 0.70, 0.72],
+            "delta": [0.1, 0.0, 0.0],
+        }
+    )
 
 
 @pytest.mark.parametrize("select", [select_best, rank_by_validation])
@@ -231,16 +293,21 @@ def test_selection_uses_validation_even_when_test_would_choose_otherwise():
     assert list(view.columns) == ["variant", "val_accuracy_mean", "val_loss_mean"]
     assert select_best(view, by="val_accuracy_mean") == "sgd"
     assert select_best(view, by="val_loss_mean") == "sgd"
-    assert select_best(view.set_index("variant")["val_accuracy_mean"],
-                       by="val_accuracy_mean") == "sgd"
+    assert (
+        select_best(view.set_index("variant")["val_accuracy_mean"], by="val_accuracy_mean") == "sgd"
+    )
     with pytest.raises(ValueError, match="non-validation columns"):
         select_best(_runs_table()[["variant", "val_accuracy_mean", "delta"]])
 
 
 # ----------------------------------------------------------------- sentences & tables
 def test_sentences_state_exactly_what_the_verdicts_support():
-    arms = {"base": arm("base", 0.5), "good": arm("good", 0.62), "bad": arm("bad", 0.4),
-            "same": arm("same", 0.5, offset=1)}
+    arms = {
+        "base": arm("base", 0.5),
+        "good": arm("good", 0.62),
+        "bad": arm("bad", 0.4),
+        "same": arm("same", 0.5, offset=1),
+    }
     found = compare_study("s", arms, "base", **FAST)
     labels = {"good": "Batch norm"}
     for row in found.comparisons:
@@ -249,8 +316,9 @@ def test_sentences_state_exactly_what_the_verdicts_support():
         assert ("is worse than" in text) == (row.verdict == WORSE)
         assert ("no detectable difference" in text) == (row.verdict == NO_DIFFERENCE)
     good = finding_sentence(found.comparison("good"), labels)
-    assert good.startswith("Batch norm (good) is better than the baseline base by 12.0 points "
-                           "(95 % CI ")
+    assert good.startswith(
+        "Batch norm (good) is better than the baseline base by 12.0 points (95 % CI "
+    )
     # 999 permutations: smallest p = 0.002, times 3 comparisons (Holm)
     assert "; Holm p = 0.006; 3 shared seeds, 1,000 test images)." in good
     bad = finding_sentence(found.comparison("bad"))
@@ -263,7 +331,9 @@ def test_findings_table_has_readable_columns_and_numbers_in_points():
     found = compare_study("s", {"base": arm("base", 0.5), "good": arm("good", 0.7)}, "base", **FAST)
     table = findings_table(found)
     assert table.loc[0, "Δ test acc (pts)"] == pytest.approx(20.0)
-    assert table.loc[0, "test"] == PERMUTATION and "symmetric about zero" in table.loc[0, "assumption"]
+    assert (
+        table.loc[0, "test"] == PERMUTATION and "symmetric about zero" in table.loc[0, "assumption"]
+    )
     shown = findings_table(found, display=True)
     assert shown.loc[0, "Δ test acc (pts)"] == "+20.0" and " to " in shown.loc[0, "95 % CI (pts)"]
     assert shown.loc[0, "shared seeds"] == "3" and shown.loc[0, "test images"] == "1,000"
@@ -272,10 +342,16 @@ def test_findings_table_has_readable_columns_and_numbers_in_points():
 # ----------------------------------------------------------------- adapter
 def _fake_run(key, seed, probs, labels, order):
     return SimpleNamespace(
-        key=key, config={"variant": {"name": key, "seed": seed}},
-        metrics={"val_accuracy": 0.5, "val_loss": 1.0}, history=PLATEAU,
-        predictions=lambda: {"test_probs": probs[order], "test_labels": labels[order],
-                             "test_indices": order})
+        key=key,
+        config={"variant": {"name": key, "seed": seed}},
+        metrics={"val_accuracy": 0.5, "val_loss": 1.0},
+        history=PLATEAU,
+        predictions=lambda: {
+            "test_probs": probs[order],
+            "test_labels": labels[order],
+            "test_indices": order,
+        },
+    )
 
 
 def test_run_objects_are_read_in_test_index_order_and_paired_by_seed():
@@ -287,14 +363,21 @@ def test_run_objects_are_read_in_test_index_order_and_paired_by_seed():
     assert record.correct.all() and record.test_labels.tolist() == labels.tolist()
     assert record.val_loss == 1.0 and record.seed == 0
     study = SimpleNamespace(name="s", baseline="bad", names=lambda: ["bad", "good"])
-    found = study_findings(study, {"bad": [_fake_run("b", 0, bad, labels, np.arange(6))],
-                                   "good": [_fake_run("g", 0, good, labels, shuffled)]}, **FAST)
+    found = study_findings(
+        study,
+        {
+            "bad": [_fake_run("b", 0, bad, labels, np.arange(6))],
+            "good": [_fake_run("g", 0, good, labels, shuffled)],
+        },
+        **FAST,
+    )
     assert found.comparisons[0].diff == 1.0 and found.comparisons[0].result.discordant == (0, 6)
 
 
 def test_a_run_annealed_to_zero_is_not_flagged_for_its_late_gains():
-    rising = pd.DataFrame({"val_loss": [2.0, 1.6, 1.3, 1.1, 1.0],
-                           "val_accuracy": [0.30, 0.42, 0.50, 0.55, 0.58]})
+    rising = pd.DataFrame(
+        {"val_loss": [2.0, 1.6, 1.3, 1.1, 1.0], "val_accuracy": [0.30, 0.42, 0.50, 0.55, 0.58]}
+    )
     annealed = convergence(rising.assign(lr=[0.2, 0.15, 0.1, 0.05, 0.002]))
     assert not annealed.under_trained and "annealed to 1% of its peak" in annealed.reason
     assert convergence(rising.assign(lr=0.2)).under_trained  # a constant rate: still rising

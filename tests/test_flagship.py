@@ -3,6 +3,7 @@
 Small and CPU-only: the recipe's own network for one short epoch on the 300 synthetic
 images of ``tiny_dataset``, the options on a handful of arrays.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,18 +15,29 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
+from cifar_core.experiments.flagship import (
+    ABLATION_SETTINGS,  # noqa: E402
+    ABLATIONS,
+    AIRBENCH_LOOKAHEAD,
+    FLAGSHIP,
+    HYP,
+    variant_from_hyp,
+    with_setting,
+)
+from cifar_core.experiments.variant import Variant, VariantError  # noqa: E402
 from cifar_core.runs.augmentation import augmentation_layers, batch_augmentation  # noqa: E402
 from cifar_core.runs.batches import AugmentedBatches  # noqa: E402
-from cifar_core.experiments.flagship import (ABLATIONS, ABLATION_SETTINGS,  # noqa: E402
-                                             AIRBENCH_LOOKAHEAD, FLAGSHIP, HYP,
-                                             variant_from_hyp, with_setting)
 from cifar_core.runs.hardware import configure, seed_everything  # noqa: E402
+from cifar_core.runs.keys import run_key  # noqa: E402
 from cifar_core.runs.lookahead import Lookahead  # noqa: E402
 from cifar_core.runs.schedules import learning_rate_for  # noqa: E402
-from cifar_core.runs.keys import run_key  # noqa: E402
-from cifar_core.runs.train import (build_compiled_model, fit_inputs, one_hot,  # noqa: E402
-                                 predict_probs, prepare_splits)
-from cifar_core.experiments.variant import Variant, VariantError  # noqa: E402
+from cifar_core.runs.train import (
+    build_compiled_model,
+    fit_inputs,
+    one_hot,  # noqa: E402
+    predict_probs,
+    prepare_splits,
+)
 
 
 def _fit(variant, dataset, epochs=1):
@@ -60,8 +72,9 @@ def test_flagship_trains_one_short_epoch_on_synthetic_data(tiny_dataset):
     assert model.output_shape == (None, 10)
     assert len(history.history["loss"]) == 1 and np.isfinite(history.history["loss"][0])
     assert after < before, f"training loss did not fall in one epoch: {before:.3f} -> {after:.3f}"
-    probs = predict_probs(model, splits.x_test[:7], tta_flip=variant.tta_flip,
-                          tta_translate=variant.tta_translate)
+    probs = predict_probs(
+        model, splits.x_test[:7], tta_flip=variant.tta_flip, tta_translate=variant.tta_translate
+    )
     assert probs.shape == (7, 10)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
@@ -69,14 +82,15 @@ def test_flagship_trains_one_short_epoch_on_synthetic_data(tiny_dataset):
 def test_flagship_is_built_from_hyp_and_each_ablation_changes_one_setting():
     assert FLAGSHIP == variant_from_hyp(HYP)
     assert FLAGSHIP.epochs == HYP["opt"]["epochs"] and FLAGSHIP.params["widths"] == tuple(
-        HYP["net"]["widths"])
+        HYP["net"]["widths"]
+    )
     # decoupled optimizer settings: the step size and the decay per step survive a
     # change of momentum
     other = variant_from_hyp(with_setting(HYP, "opt.momentum", 0.5))
     assert other.learning_rate / (1 - other.momentum) == pytest.approx(HYP["opt"]["lr"])
     assert other.learning_rate * other.weight_decay == pytest.approx(HYP["opt"]["weight_decay"])
     flagship = FLAGSHIP.to_dict()
-    for name, (path, value) in ABLATION_SETTINGS.items():
+    for name in ABLATION_SETTINGS:
         ablation = ABLATIONS[name]
         assert ablation.name == name
         changed = {k for k, v in ablation.to_dict().items() if k != "name" and flagship[k] != v}
@@ -94,8 +108,9 @@ def _images(n=6, size=8):
 
 def _by_label(batches, epoch):
     """The epoch's images, ordered by their label (= original index)."""
-    x, y = zip(*(batches[epoch * batches.steps_per_epoch + i]
-                 for i in range(batches.steps_per_epoch)))
+    x, y = zip(
+        *(batches[epoch * batches.steps_per_epoch + i] for i in range(batches.steps_per_epoch))
+    )
     x, y = np.concatenate(x), np.concatenate(y)
     return x[np.argsort(y)]
 
@@ -120,8 +135,12 @@ def test_translate_shifts_by_whole_pixels_within_the_range_and_reshuffles():
     padded = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect")
     offsets = []
     for image, source in zip(shifted, padded):
-        found = [(dy, dx) for dy in range(5) for dx in range(5)
-                 if np.array_equal(image, source[dy:dy + 8, dx:dx + 8])]
+        found = [
+            (dy, dx)
+            for dy in range(5)
+            for dx in range(5)
+            if np.array_equal(image, source[dy : dy + 8, dx : dx + 8])
+        ]
         assert found, "every image is a crop of its padded self"
         offsets.append(found[0])
     assert len(set(offsets)) > 5
@@ -143,9 +162,14 @@ def test_batches_are_a_function_of_seed_and_index_only():
     assert not np.array_equal(a[0][0], c[0][0])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"flip": True}, "flip is True"), ({"translate": -1}, "translate is -1"),
-    ({"translate": 8}, "smaller than the image size")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"flip": True}, "flip is True"),
+        ({"translate": -1}, "translate is -1"),
+        ({"translate": 8}, "smaller than the image size"),
+    ],
+)
 def test_batches_refuse_bad_options(kwargs, message):
     x, y = _images()
     with pytest.raises(ValueError, match=message):
@@ -167,8 +191,8 @@ def test_batch_augmentation_moves_out_of_the_model():
 def test_lookahead_averages_weights_with_a_ramped_decay():
     lookahead = Lookahead(every=5, decay=0.9, power=2)
     assert lookahead.alpha(0, 100) == 0.0
-    assert lookahead.alpha(50, 100) == pytest.approx(0.9 ** 5 / 4)
-    assert lookahead.alpha(100, 100) == pytest.approx(0.9 ** 5)
+    assert lookahead.alpha(50, 100) == pytest.approx(0.9**5 / 4)
+    assert lookahead.alpha(100, 100) == pytest.approx(0.9**5)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
     lookahead.set_model(model)
     model.layers[0].kernel.assign(np.ones((2, 1), "float32"))
@@ -180,8 +204,12 @@ def test_lookahead_averages_weights_with_a_ramped_decay():
 
 
 def test_lookahead_changes_training_and_ends_on_the_average(tiny_dataset):
-    base = FLAGSHIP.replace(epochs=2, batch_size=50, validation_fraction=0.0,
-                            params={**FLAGSHIP.params, "widths": [8, 8, 8]})
+    base = FLAGSHIP.replace(
+        epochs=2,
+        batch_size=50,
+        validation_fraction=0.0,
+        params={**FLAGSHIP.params, "widths": [8, 8, 8]},
+    )
     plain = _fit(base.replace(lookahead={}), tiny_dataset, epochs=2)[0]
     averaged = _fit(base.replace(lookahead=AIRBENCH_LOOKAHEAD), tiny_dataset, epochs=2)[0]
     differs = [not np.allclose(a, b) for a, b in zip(plain.get_weights(), averaged.get_weights())]
@@ -199,31 +227,42 @@ def test_lookahead_callback_counts_steps_and_copies_the_average_at_the_end():
     model.fit(x, x[:, :1], batch_size=10, epochs=2, verbose=0, callbacks=[lookahead])
     # 8 steps: averages after steps 2, 4, 6 (before the next step) and after the last
     assert calls == [0.25] * 4
-    np.testing.assert_allclose(model.get_weights()[0], keras.ops.convert_to_numpy(
-        lookahead.slow[0]), rtol=1e-6)
+    np.testing.assert_allclose(
+        model.get_weights()[0], keras.ops.convert_to_numpy(lookahead.slow[0]), rtol=1e-6
+    )
 
 
 # ----------------------------------------------------------------------- TTA, schedule
 def test_tta_translate_averages_shifted_views():
     inputs = keras.Input((4, 4, 1))
     # not translation- or mirror-invariant: softmax of the left column's pixel values
-    outputs = keras.layers.Softmax()(keras.layers.Reshape((4,))(
-        keras.layers.Lambda(lambda t: t[:, :, 0, 0])(inputs)))
+    outputs = keras.layers.Softmax()(
+        keras.layers.Reshape((4,))(keras.layers.Lambda(lambda t: t[:, :, 0, 0])(inputs))
+    )
     model = keras.Model(inputs, outputs)
     x = np.random.default_rng(0).random((3, 4, 4, 1)).astype("float32")
     plain = predict_probs(model, x)
     mirrored = predict_probs(model, x, tta_flip=True)
     both = predict_probs(model, x, tta_flip=True, tta_translate=1)
     padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
-    expected = mirrored / 2 + (predict_probs(model, padded[:, :4, :4], tta_flip=True) +
-                               predict_probs(model, padded[:, 2:, 2:], tta_flip=True)) / 4
+    expected = (
+        mirrored / 2
+        + (
+            predict_probs(model, padded[:, :4, :4], tta_flip=True)
+            + predict_probs(model, padded[:, 2:, 2:], tta_flip=True)
+        )
+        / 4
+    )
     np.testing.assert_allclose(both, expected, rtol=1e-6)
     assert not np.allclose(both, mirrored) and not np.allclose(mirrored, plain)
 
 
 def test_warmup_linear_starts_and_ends_at_the_given_fractions():
-    v = FLAGSHIP.replace(epochs=10, learning_rate=1.0, schedule_params={
-        "warmup_fraction": 0.2, "initial": 0.2, "final": 0.07})
+    v = FLAGSHIP.replace(
+        epochs=10,
+        learning_rate=1.0,
+        schedule_params={"warmup_fraction": 0.2, "initial": 0.2, "final": 0.07},
+    )
     schedule = learning_rate_for(v, steps_per_epoch=10)
     values = [float(keras.ops.convert_to_numpy(schedule(s))) for s in (0, 10, 20, 60, 100, 200)]
     np.testing.assert_allclose(values, [0.2, 0.6, 1.0, 0.535, 0.07, 0.07], rtol=1e-5)
@@ -239,13 +278,13 @@ def test_new_fields_are_validated_and_hashed_with_their_defaults():
     assert old.normalized()["lookahead"] == {} and old.normalized()["tta_translate"] == 0
     assert FLAGSHIP.normalized()["tta_translate"] == 1
     assert ABLATIONS["ctl_flagship_lookahead"].normalized()["lookahead"] == AIRBENCH_LOOKAHEAD
-    for bad, message in [({"lookahead": {"every": 5}}, "lookahead.decay is required"),
-                         ({"lookahead": {"every": 5, "decay": 0.9, "power": 1, "x": 1}},
-                          "lookahead.x is unknown"),
-                         ({"lookahead": {"every": 0, "decay": 0.9, "power": 1}},
-                          "lookahead.every must be >= 1"),
-                         ({"augmentation": {"flip": "sometimes"}}, "augmentation.flip"),
-                         ({"augmentation": {"translate": 1.5}}, "augmentation.translate"),
-                         ({"tta_translate": -1}, "tta_translate must be >= 0")]:
+    for bad, message in [
+        ({"lookahead": {"every": 5}}, "lookahead.decay is required"),
+        ({"lookahead": {"every": 5, "decay": 0.9, "power": 1, "x": 1}}, "lookahead.x is unknown"),
+        ({"lookahead": {"every": 0, "decay": 0.9, "power": 1}}, "lookahead.every must be >= 1"),
+        ({"augmentation": {"flip": "sometimes"}}, "augmentation.flip"),
+        ({"augmentation": {"translate": 1.5}}, "augmentation.translate"),
+        ({"tta_translate": -1}, "tta_translate must be >= 0"),
+    ]:
         with pytest.raises(VariantError, match=message):
             Variant.from_dict({"name": "x", "family": "mlp", **bad})

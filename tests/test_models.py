@@ -1,4 +1,5 @@
 """Model families: the seeds' parameter counts, FLOPs, options, transfer weights, k-NN."""
+
 from __future__ import annotations
 
 import os
@@ -17,23 +18,59 @@ from cifar_core.runs.train import adapt_to_training_images  # noqa: E402
 # (family, params, parameter count printed by the seed)
 SEED_MODELS = {
     "seed002_model1": ("cnn", {"blocks": [[32], [64]], "dense": []}, 42_442),
-    "seed003_net": ("cnn", {"blocks": [[32, 32], [64, 64]], "batch_norm": True,
-                            "bn_position": "after_activation", "block_dropout": [0.2, 0.3],
-                            "dense": []}, 82_346),
+    "seed003_net": (
+        "cnn",
+        {
+            "blocks": [[32, 32], [64, 64]],
+            "batch_norm": True,
+            "bn_position": "after_activation",
+            "block_dropout": [0.2, 0.3],
+            "dense": [],
+        },
+        82_346,
+    ),
     "seed004_cnn": ("cnn", {"blocks": [[96], [80]], "kernel_size": 5, "dense": [256]}, 714_202),
-    "seed004_cnn_bn": ("cnn", {"blocks": [[96], [80]], "kernel_size": 5, "dense": [256],
-                               "batch_norm": True, "dense_batch_norm": True, "use_bias": True,
-                               "bn_momentum": 0.75, "block_dropout": 0.25,
-                               "dense_dropout": 0.5}, 715_930),
+    "seed004_cnn_bn": (
+        "cnn",
+        {
+            "blocks": [[96], [80]],
+            "kernel_size": 5,
+            "dense": [256],
+            "batch_norm": True,
+            "dense_batch_norm": True,
+            "use_bias": True,
+            "bn_momentum": 0.75,
+            "block_dropout": 0.25,
+            "dense_dropout": 0.5,
+        },
+        715_930,
+    ),
     "seed004_mlp": ("mlp", {"units": [512, 256], "activation": "tanh"}, 1_707_274),
-    "seed004_final": ("cnn", {"blocks": [[64], [128]], "kernel_size": 5, "batch_norm": True,
-                              "use_bias": True, "bn_momentum": 0.8, "block_dropout": [0.25, 0.3],
-                              "dense": [512], "dense_batch_norm": True, "dense_dropout": 0.5},
-                      1_856_650),
-    "seed001_model_a": ("cnn", {"blocks": [[32, 32], [64, 64]], "padding": "same",
-                                "dense": [512], "dense_dropout": 0.5}, 2_168_362),
-    "seed003_vgg16_block3": ("vgg16_transfer", {"cut": "block3_pool", "weights": "random"},
-                             2_787_914),
+    "seed004_final": (
+        "cnn",
+        {
+            "blocks": [[64], [128]],
+            "kernel_size": 5,
+            "batch_norm": True,
+            "use_bias": True,
+            "bn_momentum": 0.8,
+            "block_dropout": [0.25, 0.3],
+            "dense": [512],
+            "dense_batch_norm": True,
+            "dense_dropout": 0.5,
+        },
+        1_856_650,
+    ),
+    "seed001_model_a": (
+        "cnn",
+        {"blocks": [[32, 32], [64, 64]], "padding": "same", "dense": [512], "dense_dropout": 0.5},
+        2_168_362,
+    ),
+    "seed003_vgg16_block3": (
+        "vgg16_transfer",
+        {"cut": "block3_pool", "weights": "random"},
+        2_787_914,
+    ),
 }
 
 
@@ -58,17 +95,25 @@ def test_flops_of_seed002_model1_by_hand():
 def test_model_stats_are_memoized(tmp_path, monkeypatch):
     monkeypatch.setenv("CIFAR_REPORT_CACHE", str(tmp_path))
     first = model_stats("mlp", {"units": [8]})
-    assert first == {"params": 3072 * 8 + 8 + 8 * 10 + 10, "trainable_params": 24674,
-                     "flops": 2 * (3072 * 8 + 8 * 10)}
+    assert first == {
+        "params": 3072 * 8 + 8 + 8 * 10 + 10,
+        "trainable_params": 24674,
+        "flops": 2 * (3072 * 8 + 8 * 10),
+    }
     assert (tmp_path / "model_stats.json").exists()
     assert model_stats("mlp", {"units": [8]}) == first
 
 
 def test_batch_norm_before_activation_drops_biases():
-    model = build_model("cnn", {"blocks": [[8]], "batch_norm": True, "dense": [4],
-                                "dense_batch_norm": True})
-    convs = [l for l in model.layers if isinstance(l, (keras.layers.Conv2D, keras.layers.Dense))]
-    assert [l.use_bias for l in convs] == [False, False, True]
+    model = build_model(
+        "cnn", {"blocks": [[8]], "batch_norm": True, "dense": [4], "dense_batch_norm": True}
+    )
+    convs = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
+    ]
+    assert [layer.use_bias for layer in convs] == [False, False, True]
 
 
 def test_pooling_options_shape_the_feature_map():
@@ -81,11 +126,14 @@ def test_pooling_options_shape_the_feature_map():
     assert flat_size(pool=None, global_pool="average") == 4
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"activation": "swish"}, "params.activation"),
-    ({"pool": "median"}, "params.pool"),
-    ({"blocks": [[8], [8]], "block_dropout": [0.1]}, "params.block_dropout"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"activation": "swish"}, "params.activation"),
+        ({"pool": "median"}, "params.pool"),
+        ({"blocks": [[8], [8]], "block_dropout": [0.1]}, "params.block_dropout"),
+    ],
+)
 def test_cnn_rejects_bad_options(params, message):
     with pytest.raises(ValueError, match=message):
         build_model("cnn", params)
@@ -104,7 +152,7 @@ def saved_vgg16(tmp_path_factory):
     base = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
     path = tmp_path_factory.mktemp("weights") / "vgg16_notop.weights.h5"
     base.save_weights(path)
-    return path, {l.name: l.get_weights() for l in base.layers if l.get_weights()}
+    return path, {layer.name: layer.get_weights() for layer in base.layers if layer.get_weights()}
 
 
 def test_transfer_model_loads_the_weights_file(saved_vgg16, monkeypatch):
@@ -113,7 +161,7 @@ def test_transfer_model_loads_the_weights_file(saved_vgg16, monkeypatch):
     model = build_model("vgg16_transfer", {"cut": "block3_pool", "trainable": False})
     base = model.get_layer("vgg16_to_block3_pool")
     assert not base.trainable
-    assert "block4_conv1" not in [l.name for l in base.layers]
+    assert "block4_conv1" not in [layer.name for layer in base.layers]
     for name in ("block1_conv1", "block3_conv3"):
         for loaded, expected in zip(base.get_layer(name).get_weights(), saved[name]):
             np.testing.assert_array_equal(loaded, expected)
@@ -153,8 +201,10 @@ def test_flagship_smoke_fit_one_epoch():
     y = keras.utils.to_categorical(rng.integers(0, 10, 200), 10)
     model = build_model("flagship", {"widths": [16, 32, 32]})
     adapt_to_training_images(model, x)
-    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.2))
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.2),
+    )
     history = model.fit(x, y, batch_size=50, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     probs = model.predict(x[:5], verbose=0)
@@ -169,8 +219,10 @@ def test_patch_whitening_whitens_training_patches_and_survives_saving(tmp_path):
     # Correlated channels and neighbouring pixels, as in real images.
     base = rng.normal(size=(300, 33, 33, 1)).astype("float32")
     smooth = base[:, 1:, 1:] + base[:, :-1, :-1]
-    images = np.concatenate([smooth, 0.5 * smooth + 0.1 * rng.normal(size=smooth.shape),
-                             rng.normal(size=smooth.shape)], axis=-1).astype("float32")
+    images = np.concatenate(
+        [smooth, 0.5 * smooth + 0.1 * rng.normal(size=smooth.shape), rng.normal(size=smooth.shape)],
+        axis=-1,
+    ).astype("float32")
     inputs = keras.Input((32, 32, 3))
     model = keras.Model(inputs, PatchWhitening(2, name="whitening")(inputs))
     assert not np.any(model.get_layer("whitening").kernel.numpy()), "zero until adapted"

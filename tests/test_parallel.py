@@ -1,4 +1,5 @@
 """Parallel training: --jobs parsing, worker processes, and that they fill the store."""
+
 from __future__ import annotations
 
 import os
@@ -6,13 +7,18 @@ import re
 
 import pytest
 
+from cifar_core.experiments.variant import Variant
 from cifar_core.runs.executors.local import parse_jobs, resolve_jobs, train_runs
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
-from cifar_core.experiments.variant import Variant
 
-TINY = {"family": "mlp", "params": {"units": [16]}, "epochs": 1, "batch_size": 50,
-        "preprocessing": "unit"}
+TINY = {
+    "family": "mlp",
+    "params": {"units": [16]},
+    "epochs": 1,
+    "batch_size": 50,
+    "preprocessing": "unit",
+}
 
 
 @pytest.mark.parametrize("text, expected", [("auto", "auto"), ("AUTO", "auto"), ("3", 3)])

@@ -1,5 +1,6 @@
 """Per-class accuracy across variants and the compute-controlled comparison, on
 duck-typed runs whose predictions and metrics are known by construction."""
+
 from __future__ import annotations
 
 import math
@@ -18,26 +19,35 @@ LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
 def fake_run(predicted, *, seed=0, metrics=None, family="cnn"):
     probs = np.eye(3)[np.asarray(predicted)]
     return SimpleNamespace(
-        config={"variant": {"seed": seed, "family": family, "params": {}},
-                "dataset": {"class_names": CLASSES}},
+        config={
+            "variant": {"seed": seed, "family": family, "params": {}},
+            "dataset": {"class_names": CLASSES},
+        },
         metrics=metrics or {},
-        predictions=lambda: {"test_probs": probs, "test_labels": LABELS})
+        predictions=lambda: {"test_probs": probs, "test_labels": LABELS},
+    )
 
 
 # ----------------------------------------------------------------------------- per class
 def test_per_class_table_has_variants_as_rows_and_classes_as_columns():
-    table = per_class.per_class_table({
-        "mlp": fake_run([0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 2]),
-        "cnn": [fake_run([0, 0, 0, 0, 1, 1, 0, 0, 2, 2, 2, 2], seed=0),
-                fake_run([0, 0, 0, 1, 1, 1, 1, 0, 2, 2, 2, 2], seed=1)]})
+    table = per_class.per_class_table(
+        {
+            "mlp": fake_run([0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 2]),
+            "cnn": [
+                fake_run([0, 0, 0, 0, 1, 1, 0, 0, 2, 2, 2, 2], seed=0),
+                fake_run([0, 0, 0, 1, 1, 1, 1, 0, 2, 2, 2, 2], seed=1),
+            ],
+        }
+    )
     assert list(table.index) == ["mlp", "cnn"] and list(table.columns) == CLASSES
     assert table.loc["mlp"].tolist() == [0.5, 1.0, 0.25]
     assert table.loc["cnn"].tolist() == [pytest.approx(0.875), 0.625, 1.0]  # mean of two seeds
 
 
 def test_difference_and_largest_changes_against_the_baseline():
-    table = pd.DataFrame({"plane": [0.5, 0.9], "car": [0.8, 0.6], "bird": [0.4, 0.5]},
-                         index=["mlp", "cnn"])
+    table = pd.DataFrame(
+        {"plane": [0.5, 0.9], "car": [0.8, 0.6], "bird": [0.4, 0.5]}, index=["mlp", "cnn"]
+    )
     diff = per_class.difference_to_baseline(table, "mlp")
     assert list(diff.index) == ["cnn"]
     assert diff.loc["cnn"].round(3).tolist() == [0.4, -0.2, 0.1]
@@ -51,12 +61,20 @@ def test_difference_and_largest_changes_against_the_baseline():
 
 
 def test_comparison_changes_label_each_pair_and_skip_missing_variants():
-    table = pd.DataFrame({"plane": [0.5, 0.9, 0.7], "car": [0.8, 0.6, 0.9]},
-                         index=["mlp", "cnn", "cnn_aug"])
-    out = per_class.comparison_changes(table, {"convolution": ("mlp", "cnn"),
-                                               "augmentation": ("cnn", "cnn_aug"),
-                                               "depth": ("cnn", "cnn_deep")})
-    assert out["comparison"].tolist() == ["convolution"] * 2 + ["augmentation"] * 2  # depth: no cnn_deep
+    table = pd.DataFrame(
+        {"plane": [0.5, 0.9, 0.7], "car": [0.8, 0.6, 0.9]}, index=["mlp", "cnn", "cnn_aug"]
+    )
+    out = per_class.comparison_changes(
+        table,
+        {
+            "convolution": ("mlp", "cnn"),
+            "augmentation": ("cnn", "cnn_aug"),
+            "depth": ("cnn", "cnn_deep"),
+        },
+    )
+    assert (
+        out["comparison"].tolist() == ["convolution"] * 2 + ["augmentation"] * 2
+    )  # depth: no cnn_deep
     assert out.columns[0] == "comparison"
 
 
@@ -79,13 +97,25 @@ def test_training_flops_are_forward_times_three_times_images_times_epochs():
 
 def test_compute_table_means_seeds_and_marks_both_pareto_fronts():
     def run(acc, seconds, epochs, seed=0):
-        return fake_run(LABELS, seed=seed, metrics={"test_accuracy": acc, "val_accuracy": acc,
-                                                    "n_train": 1000, "epochs_run": epochs,
-                                                    "fit_time_s": seconds, "device_name": "cpu"})
+        return fake_run(
+            LABELS,
+            seed=seed,
+            metrics={
+                "test_accuracy": acc,
+                "val_accuracy": acc,
+                "n_train": 1000,
+                "epochs_run": epochs,
+                "fit_time_s": seconds,
+                "device_name": "cpu",
+            },
+        )
+
     flops = {"small": 1e6, "big": 1e7, "wasteful": 2e7}
-    runs = {"small": [run(0.60, 10, 5, 0), run(0.62, 12, 5, 1)],
-            "big": [run(0.70, 100, 5)],
-            "wasteful": [run(0.65, 5, 5)]}  # fast but FLOP-heavy: on the time front only
+    runs = {
+        "small": [run(0.60, 10, 5, 0), run(0.62, 12, 5, 1)],
+        "big": [run(0.70, 100, 5)],
+        "wasteful": [run(0.65, 5, 5)],
+    }  # fast but FLOP-heavy: on the time front only
     lookup = {id(r): flops[name] for name, rs in runs.items() for r in rs}
     table = compute.compute_table(runs, forward_flops=lambda r: lookup[id(r)])
     assert table.loc["small", "test_accuracy"] == pytest.approx(0.61)
@@ -98,10 +128,21 @@ def test_compute_table_means_seeds_and_marks_both_pareto_fronts():
 
 def test_pareto_fronts_are_chosen_on_validation_not_test():
     def run(val, test, seconds):
-        return fake_run(LABELS, metrics={"val_accuracy": val, "test_accuracy": test, "n_train": 10,
-                                         "epochs_run": 1, "fit_time_s": seconds})
+        return fake_run(
+            LABELS,
+            metrics={
+                "val_accuracy": val,
+                "test_accuracy": test,
+                "n_train": 10,
+                "epochs_run": 1,
+                "fit_time_s": seconds,
+            },
+        )
+
     runs = {"cheap": [run(0.6, 0.7, 1)], "dear": [run(0.5, 0.9, 10)]}  # dear wins only on test
-    table = compute.compute_table(runs, forward_flops=lambda r: 1e6 if r is runs["cheap"][0] else 1e7)
+    table = compute.compute_table(
+        runs, forward_flops=lambda r: 1e6 if r is runs["cheap"][0] else 1e7
+    )
     assert table["pareto_flops"].to_dict() == {"cheap": True, "dear": False}
     assert table["pareto_time"].to_dict() == {"cheap": True, "dear": False}
     with pytest.raises(ValueError, match="test column"):
@@ -112,10 +153,20 @@ def test_forward_flops_default_to_the_model_stats_cache(monkeypatch):
     from cifar_core.models import stats
 
     seen = []
-    monkeypatch.setattr(stats, "model_stats",
-                        lambda family, params, num_classes=10, **k: seen.append((family, num_classes)) or {"flops": 5.0})
-    row = compute.run_compute(fake_run(LABELS, family="mlp", metrics={
-        "test_accuracy": 0.5, "n_train": 10, "epochs_run": 2, "fit_time_s": 1.0}))
+    monkeypatch.setattr(
+        stats,
+        "model_stats",
+        lambda family, params, num_classes=10, **k: (
+            seen.append((family, num_classes)) or {"flops": 5.0}
+        ),
+    )
+    row = compute.run_compute(
+        fake_run(
+            LABELS,
+            family="mlp",
+            metrics={"test_accuracy": 0.5, "n_train": 10, "epochs_run": 2, "fit_time_s": 1.0},
+        )
+    )
     assert seen == [("mlp", 3)] and row["train_flops"] == 5.0 * 3 * 10 * 2
 
 
@@ -123,14 +174,22 @@ def test_reference_points_apply_only_to_full_cifar10():
     full = compute.reference_points("full")
     assert full["applicable"].all() and compute.reference_note("full") is None
     airbench = full.set_index("name").loc["airbench94 (Muon)"]
-    assert (airbench["accuracy"], airbench["wall_time_s"], airbench["citation"]) == (0.9401, 2.59, "jordan2024airbench")
-    assert "A100" in airbench["hardware"] and (full["data"] == "full CIFAR-10 (50,000 training images)").all()
+    assert (airbench["accuracy"], airbench["wall_time_s"], airbench["citation"]) == (
+        0.9401,
+        2.59,
+        "jordan2024airbench",
+    )
+    assert (
+        "A100" in airbench["hardware"]
+        and (full["data"] == "full CIFAR-10 (50,000 training images)").all()
+    )
     assert not compute.reference_points("sample")["applicable"].any()
     assert compute.reference_points(None, n_train=50_000)["applicable"].all()
     note = compute.reference_note("sample", 5_085)
     assert "5,085 official training images" in note and "not comparable" in note
-    assert compute.reference_label(full.iloc[0]) == ("airbench94 (Muon): 94.01 %, full CIFAR-10, one NVIDIA "
-                                                     "A100 (400 W) [jordan2024airbench]")
+    assert compute.reference_label(full.iloc[0]) == (
+        "airbench94 (Muon): 94.01 %, full CIFAR-10, one NVIDIA A100 (400 W) [jordan2024airbench]"
+    )
 
 
 def test_reference_citations_exist_in_the_bibliography():
@@ -156,9 +215,13 @@ def test_heatmap_shows_the_baseline_as_accuracy_and_others_as_changes():
 def test_compute_scatter_draws_reference_points_only_where_they_apply(profile, stars):
     from cifar_core.analysis.comparison_plots import compute_scatter
 
-    table = pd.DataFrame({"test_accuracy": [0.5, 0.7], "train_flops": [1e12, 1e13],
-                          "pareto_flops": [True, True]}, index=["a", "b"])
-    fig = compute_scatter(table, pareto="pareto_flops", references=compute.reference_points(profile))
+    table = pd.DataFrame(
+        {"test_accuracy": [0.5, 0.7], "train_flops": [1e12, 1e13], "pareto_flops": [True, True]},
+        index=["a", "b"],
+    )
+    fig = compute_scatter(
+        table, pareto="pareto_flops", references=compute.reference_points(profile)
+    )
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.texts]
     assert sum("%)" in text for text in labels) == stars

@@ -1,5 +1,6 @@
 """Reported vs reproduced with both protocols: the seeds' protocol facts as data (checked
 against the seed reports) and the differences a build's profile makes."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,9 @@ from cifar_core.analysis.protocols import build_side, differences, protocol_tabl
 from cifar_core.experiments import catalog
 from cifar_core.experiments.seed_protocols import SEED_PROTOCOLS, protocol_of, seed_side
 
-SEEDS = Path(os.environ.get("CIFAR_SEEDS_DIR", Path(__file__).resolve().parents[2] / "shared" / "seeds"))
+SEEDS = Path(
+    os.environ.get("CIFAR_SEEDS_DIR", Path(__file__).resolve().parents[2] / "shared" / "seeds")
+)
 
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed reports are not present")
@@ -22,9 +25,14 @@ def test_every_protocol_rests_on_a_passage_of_its_seed_report(seed):
 
 
 def test_seed_side_takes_the_recipe_from_the_catalog_and_says_what_is_not_stated():
-    assert seed_side("s000_mlp") == {"train images": "50,000", "checkpoint": "last epoch",
-                                     "epochs": "5", "optimizer": "SGD 0.01, batch 32",
-                                     "preprocessing": "÷255", "augmentation": "none"}
+    assert seed_side("s000_mlp") == {
+        "train images": "50,000",
+        "checkpoint": "last epoch",
+        "epochs": "5",
+        "optimizer": "SGD 0.01, batch 32",
+        "preprocessing": "÷255",
+        "augmentation": "none",
+    }
     assert seed_side("s001_model_b")["augmentation"] == "rotation 10°, shift 0.1, flip"
     assert seed_side("s001_model_b")["checkpoint"] == "best validation loss"
     assert seed_side("s003_net")["optimizer"] == "not stated"

@@ -1,6 +1,7 @@
 """What makes `quarto render` fail, checked without Quarto; renderer selection and
 Quarto's failures as the user sees them (a stand-in `quarto` script on PATH); and the
 real `quarto render`, skipped with a reason when Quarto is not installed."""
+
 from __future__ import annotations
 
 import os
@@ -16,12 +17,23 @@ import yaml
 
 from cifar_core.render import RenderError, render
 from cifar_core.render.config import load_config
-from cifar_core.render.quarto_checks import (article_problems, computation_lines,
-                                             config_problems, gitignore_problems,
-                                             notebook_problems, quarto_problems)
-from cifar_core.render.xrefs import read_xrefs
-from tests.render_fixtures import (ROOT, code_cell, display, expected_numbers, png_bytes,
-                                   stub_project)
+from cifar_core.render.quarto_checks import (
+    article_problems,
+    computation_lines,
+    config_problems,
+    gitignore_problems,
+    notebook_problems,
+    quarto_problems,
+)
+from tests.support.render_fixtures import (
+    ROOT,
+    code_cell,
+    display,
+    expected_numbers,
+    png_bytes,
+    stub_project,
+)
+from tests.support.xrefs import read_xrefs
 
 PROFILES = ("demo", "sample", "full", "smoke")
 
@@ -44,6 +56,7 @@ def _edit_yaml(path: Path, fn) -> None:
 
 # --- the real configuration, without Quarto ----------------------------------------
 
+
 @pytest.mark.parametrize("profile", PROFILES)
 def test_the_real_project_has_nothing_known_to_break_quarto(profile):
     """Article at the root, manuscript options, theme, .gitignore (not the notebooks,
@@ -59,7 +72,9 @@ def test_the_manuscript_notebooks_are_the_ones_the_pipeline_writes():
     raw = yaml.safe_load((ROOT / "_quarto.yml").read_text())
     listed = [Path(n["notebook"]) for n in raw["manuscript"]["notebooks"]]
     assert {p.parent for p in listed} == {Path(NOTEBOOKS_DIR)}
-    assert sorted(p.stem for p in listed) == sorted(p.stem for p in (ROOT / "analyses").glob("*.py"))
+    assert sorted(p.stem for p in listed) == sorted(
+        p.stem for p in (ROOT / "analyses").glob("*.py")
+    )
 
 
 def test_profile_files_only_add_metadata():
@@ -70,10 +85,13 @@ def test_profile_files_only_add_metadata():
 
 # --- each check fails on what breaks Quarto ----------------------------------------
 
+
 def test_an_article_in_a_subfolder_is_refused(project):
     (project / "report").mkdir()
     shutil.move(project / "index.qmd", project / "report" / "index.qmd")
-    _edit_yaml(project / "_quarto.yml", lambda d: d["manuscript"].update(article="report/index.qmd"))
+    _edit_yaml(
+        project / "_quarto.yml", lambda d: d["manuscript"].update(article="report/index.qmd")
+    )
     problems = article_problems(load_config(project))
     assert len(problems) == 1 and "project root" in problems[0]
 
@@ -86,18 +104,26 @@ def test_inline_code_starting_with_a_brace_is_refused(project):
     assert computation_lines("`x` and {y}") == [] and computation_lines("```{python}") == [1]
 
 
-@pytest.mark.parametrize("edit, needle", [
-    (lambda d: d["format"]["html"].pop("notebook-view"), "notebook-view"),
-    (lambda d: d["format"]["html"].update({"notebook-view": True}), "notebook-view"),
-    (lambda d: d["format"]["html"].pop("theme"), "cosmo"),
-    (lambda d: d["format"]["html"].update(theme="flatly"), "Google Fonts"),
-    (lambda d: d["format"]["html"].update(theme={"light": "lux", "dark": "slate"}), "Google Fonts"),
-    (lambda d: d["format"]["html"].update({"embed-resources": False}), "embed-resources"),
-    (lambda d: d["project"].update(render=["index.qmd"]), "project.render"),
-    (lambda d: d["format"]["html"].pop("include-after-body"), "_tables.html"),
-    (lambda d: d["manuscript"]["notebooks"].append({"notebook": "report/notebooks/x.ipynb"}),
-     "not in notebooks/"),
-])
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        (lambda d: d["format"]["html"].pop("notebook-view"), "notebook-view"),
+        (lambda d: d["format"]["html"].update({"notebook-view": True}), "notebook-view"),
+        (lambda d: d["format"]["html"].pop("theme"), "cosmo"),
+        (lambda d: d["format"]["html"].update(theme="flatly"), "Google Fonts"),
+        (
+            lambda d: d["format"]["html"].update(theme={"light": "lux", "dark": "slate"}),
+            "Google Fonts",
+        ),
+        (lambda d: d["format"]["html"].update({"embed-resources": False}), "embed-resources"),
+        (lambda d: d["project"].update(render=["index.qmd"]), "project.render"),
+        (lambda d: d["format"]["html"].pop("include-after-body"), "_tables.html"),
+        (
+            lambda d: d["manuscript"]["notebooks"].append({"notebook": "report/notebooks/x.ipynb"}),
+            "not in notebooks/",
+        ),
+    ],
+)
 def test_manuscript_options_that_break_the_render_are_refused(project, edit, needle):
     _edit_yaml(project / "_quarto.yml", edit)
     problems = config_problems(load_config(project))
@@ -120,11 +146,14 @@ def test_stub_notebooks_have_no_cdn_triggers(project):
     assert quarto_problems(project, "smoke") == []
 
 
-@pytest.mark.parametrize("data", [
-    {"text/html": "<table></table>", "text/markdown": "| a |\n|--|\n| 1 |"},
-    {"application/javascript": "require(['jquery'])"},
-    {"text/markdown": '<script src="https://cdn.jsdelivr.net/npm/jquery.min.js"></script>'},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"text/html": "<table></table>", "text/markdown": "| a |\n|--|\n| 1 |"},
+        {"application/javascript": "require(['jquery'])"},
+        {"text/markdown": '<script src="https://cdn.jsdelivr.net/npm/jquery.min.js"></script>'},
+    ],
+)
 def test_outputs_that_make_quarto_load_cdn_scripts_are_named(tmp_path, data):
     path = tmp_path / "nb.ipynb"
     cell = code_cell("#| label: tbl-x\nshow()", [display(data)])
@@ -145,13 +174,15 @@ def test_the_last_builds_notebooks_have_no_cdn_triggers():
 
 # --- renderer selection and Quarto's failures (a stand-in `quarto` on PATH) ---------
 
+
 def fake_quarto(folder: Path, body: str) -> Path:
     """A `quarto` script that answers --version and runs ``body`` for `render`."""
     bin_dir = folder / "bin"
     bin_dir.mkdir()
     script = bin_dir / "quarto"
-    script.write_text("#!/bin/sh\n"
-                      'if [ "$1" = "--version" ]; then echo 1.10.18; exit 0; fi\n' + body)
+    script.write_text(
+        '#!/bin/sh\nif [ "$1" = "--version" ]; then echo 1.10.18; exit 0; fi\n' + body
+    )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return bin_dir
 
@@ -161,12 +192,15 @@ def on_path(monkeypatch, tmp_path):
     def put(body: str) -> None:
         bin_dir = fake_quarto(tmp_path, body)
         monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
     return put
 
 
 def test_auto_uses_quarto_when_on_path_and_says_so(project, on_path):
-    on_path('mkdir -p _site && echo "<html></html>" > _site/index.html\n'
-            'echo "%PDF" > _site/index.pdf\necho "Output created: _site/index.html"\n')
+    on_path(
+        'mkdir -p _site && echo "<html></html>" > _site/index.html\n'
+        'echo "%PDF" > _site/index.pdf\necho "Output created: _site/index.html"\n'
+    )
     lines: list[str] = []
     outputs = render(project, profile="smoke", log=lines.append)
     assert outputs == [project / "_site" / "index.html", project / "_site" / "index.pdf"]
@@ -178,8 +212,10 @@ def test_auto_without_quarto_says_it_used_the_builtin_renderer(project, monkeypa
     monkeypatch.setattr(shutil, "which", lambda name: None)
     lines: list[str] = []
     render(project, profile="smoke", to="html", log=lines.append)
-    assert lines == ["rendering with the built-in renderer, pandoc + typst (`quarto` is "
-                     "not on PATH; install it from https://quarto.org to render with Quarto)"]
+    assert lines == [
+        "rendering with the built-in renderer, pandoc + typst (`quarto` is "
+        "not on PATH; install it from https://quarto.org to render with Quarto)"
+    ]
 
 
 def test_quarto_requested_but_absent_names_the_install_and_the_fallback(project, monkeypatch):
@@ -189,8 +225,10 @@ def test_quarto_requested_but_absent_names_the_install_and_the_fallback(project,
 
 
 def test_a_failing_quarto_names_its_message_and_the_builtin_renderer(project, on_path):
-    on_path('echo "Rendering index.qmd"\n'
-            "echo \"ERROR: readfile '$PWD/report/report/index.qmd'\" >&2\nexit 1\n")
+    on_path(
+        'echo "Rendering index.qmd"\n'
+        "echo \"ERROR: readfile '$PWD/report/report/index.qmd'\" >&2\nexit 1\n"
+    )
     (project / "notebooks" / "keep.txt").write_text("executed notebooks stay")
     with pytest.raises(RenderError) as info:
         render(project, profile="smoke", log=None)
@@ -201,22 +239,26 @@ def test_a_failing_quarto_names_its_message_and_the_builtin_renderer(project, on
 
 
 def test_quarto_reporting_an_unresolved_reference_fails(project, on_path):
-    on_path('mkdir -p _site && touch _site/index.html _site/index.pdf\n'
-            'echo "WARNING (quarto-filters) Unable to resolve crossref @fig-gone"\n')
+    on_path(
+        "mkdir -p _site && touch _site/index.html _site/index.pdf\n"
+        'echo "WARNING (quarto-filters) Unable to resolve crossref @fig-gone"\n'
+    )
     with pytest.raises(RenderError, match="@fig-gone"):
         render(project, profile="smoke", log=None)
 
 
 def test_quarto_not_fetching_a_resource_is_a_warning(project, on_path):
-    on_path('mkdir -p _site && touch _site/index.html _site/index.pdf\n'
-            'echo "WARN: Could not fetch resource https://fonts.googleapis.com/css2"\n')
+    on_path(
+        "mkdir -p _site && touch _site/index.html _site/index.pdf\n"
+        'echo "WARN: Could not fetch resource https://fonts.googleapis.com/css2"\n'
+    )
     lines: list[str] = []
     render(project, profile="smoke", log=lines.append)
     assert any(line.startswith("warning: Quarto could not fetch") for line in lines)
 
 
 def test_a_missing_notebook_label_fails_before_quarto_runs(project, on_path):
-    on_path('touch quarto-ran\nexit 0\n')
+    on_path("touch quarto-ran\nexit 0\n")
     text = (project / "index.qmd").read_text()
     (project / "index.qmd").write_text(text.replace("#tbl-baselines >", "#tbl-baselines-gone >"))
     with pytest.raises(RenderError, match=r"tbl-baselines-gone.*02-baselines\.ipynb"):
@@ -236,7 +278,8 @@ def test_a_missing_notebook_label_fails_the_builtin_renderer_too(project):
 needs_quarto = pytest.mark.skipif(
     shutil.which("quarto") is None,
     reason="`quarto` is not on PATH (install it from https://quarto.org); the checks above "
-           "cover what made Quarto fail without it")
+    "cover what made Quarto fail without it",
+)
 
 
 @needs_quarto
@@ -259,8 +302,12 @@ def test_quarto_reports_a_missing_notebook_label(project):
     """Quarto itself (not our pre-check) names the label and the notebook."""
     text = (project / "index.qmd").read_text()
     (project / "index.qmd").write_text(text.replace("#tbl-baselines >", "#tbl-baselines-gone >"))
-    result = subprocess.run(["quarto", "render", "--profile", "smoke", "--to", "html"],
-                            cwd=project, capture_output=True, text=True,
-                            env=dict(os.environ, CIFAR_REPORT_IN_BUILD="1"))
+    result = subprocess.run(
+        ["quarto", "render", "--profile", "smoke", "--to", "html"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, CIFAR_REPORT_IN_BUILD="1"),
+    )
     assert result.returncode != 0
     assert "tbl-baselines-gone" in result.stdout + result.stderr

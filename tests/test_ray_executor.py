@@ -7,6 +7,7 @@ Assumes TensorFlow on a CPU: deterministic with ``seed_everything``, so a run tr
 a Ray worker has the same metrics as one trained here. Tests that need no cluster
 (missing Ray, unreachable address, file transfer checks) run without Ray too.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,14 +20,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cifar_core.experiments.variant import Variant
 from cifar_core.runs.executors import ray_executor
-from cifar_core.runs.executors.ray_executor import (RayExecutorError, RayNotInstalledError,
-                                                    RunTransferError, check_reachable,
-                                                    run_files, train_runs_ray,
-                                                    write_run_files)
+from cifar_core.runs.executors.ray_executor import (
+    RayExecutorError,
+    RayNotInstalledError,
+    RunTransferError,
+    check_reachable,
+    run_files,
+    train_runs_ray,
+    write_run_files,
+)
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RUN_FILES, RunStore
-from cifar_core.experiments.variant import Variant
 from tests.conftest import two_node_ray_cluster
 
 try:
@@ -35,8 +41,13 @@ except ImportError:  # pragma: no cover - the extra is not installed
     ray = None
 needs_ray = pytest.mark.skipif(ray is None, reason='Ray is not installed (pip install -e ".[ray]")')
 REPO = Path(__file__).resolve().parents[1]
-TINY = {"family": "mlp", "params": {"units": [16]}, "epochs": 1, "batch_size": 50,
-        "preprocessing": "unit"}
+TINY = {
+    "family": "mlp",
+    "params": {"units": [16]},
+    "epochs": 1,
+    "batch_size": 50,
+    "preprocessing": "unit",
+}
 TIMING = {"fit_time_s", "wall_time_s", "images_per_s"}
 
 
@@ -73,21 +84,24 @@ def silent_server():
 
 
 @needs_ray
-@pytest.mark.parametrize("address, message", [
-    ("127.0.0.1:{closed}", "no Ray cluster answers at"),
-    ("ray://127.0.0.1:{closed}", "no Ray cluster answers at"),
-    ("127.0.0.1:{silent}", "accepts connections but no Ray head node"),
-    ("ray://127.0.0.1:{silent}", "accepts connections but no Ray Client server"),
-    ("10.255.255.1:6379", "(no Ray cluster answers|no Ray head node)"),
-])
+@pytest.mark.parametrize(
+    "address, message",
+    [
+        ("127.0.0.1:{closed}", "no Ray cluster answers at"),
+        ("ray://127.0.0.1:{closed}", "no Ray cluster answers at"),
+        ("127.0.0.1:{silent}", "accepts connections but no Ray head node"),
+        ("ray://127.0.0.1:{silent}", "accepts connections but no Ray Client server"),
+        ("10.255.255.1:6379", "(no Ray cluster answers|no Ray head node)"),
+    ],
+)
 def test_an_address_that_does_not_answer_fails_in_seconds_and_trains_nothing(
-        address, message, tiny_dataset, tmp_path, silent_server):
+    address, message, tiny_dataset, tmp_path, silent_server
+):
     store = RunStore(tmp_path / "runs")
     address = address.format(closed=closed_port(), silent=silent_server)
     started = time.perf_counter()
     with pytest.raises(RayExecutorError, match=message + ".*nothing was trained"):
-        train_runs_ray([tiny("t", 0)], tiny_dataset, store, address=address,
-                       connect_timeout_s=1)
+        train_runs_ray([tiny("t", 0)], tiny_dataset, store, address=address, connect_timeout_s=1)
     assert time.perf_counter() - started < 5
     assert not store.root.exists()
 
@@ -128,8 +142,10 @@ def test_ship_code_adds_this_cifar_core_to_the_job_py_modules():
     import cifar_core
 
     env = ray_executor.with_shipped_code({"py_modules": ["/elsewhere/pkg"], "env_vars": {"A": "1"}})
-    assert env == {"py_modules": ["/elsewhere/pkg", str(Path(cifar_core.__file__).parent)],
-                   "env_vars": {"A": "1"}}
+    assert env == {
+        "py_modules": ["/elsewhere/pkg", str(Path(cifar_core.__file__).parent)],
+        "env_vars": {"A": "1"},
+    }
     assert ray_executor.with_shipped_code(None)["py_modules"][0].endswith("cifar_core")
 
 
@@ -193,36 +209,59 @@ def start_local_build(variants, data_dir: Path, root: Path, threads: int):
     import json
     import subprocess
 
-    env = {**os.environ, "TF_NUM_INTRAOP_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
-           "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    return subprocess.Popen([sys.executable, "-c", LOCAL_BUILD, str(data_dir), str(root),
-                             json.dumps([v.to_dict() for v in variants])], env=env)
+    env = {
+        **os.environ,
+        "TF_NUM_INTRAOP_THREADS": str(threads),
+        "OMP_NUM_THREADS": str(threads),
+        "TF_NUM_INTEROP_THREADS": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            LOCAL_BUILD,
+            str(data_dir),
+            str(root),
+            json.dumps([v.to_dict() for v in variants]),
+        ],
+        env=env,
+    )
 
 
 @pytest.mark.ray
-def test_ray_build_stores_the_same_runs_as_local_training(cluster, tiny_dataset, synthetic_dir,
-                                                          tmp_path):
-    variants = [tiny("tiny_a", 0), tiny("tiny_b", 1),
-                tiny("tiny_cnn", 0, family="cnn", params={"blocks": [[4]], "dense": []})]
+def test_ray_build_stores_the_same_runs_as_local_training(
+    cluster, tiny_dataset, synthetic_dir, tmp_path
+):
+    variants = [
+        tiny("tiny_a", 0),
+        tiny("tiny_b", 1),
+        tiny("tiny_cnn", 0, family="cnn", params={"blocks": [[4]], "dense": []}),
+    ]
     lines: list[str] = []
 
     local_build = start_local_build(variants, synthetic_dir, tmp_path / "local", threads=1)
     try:
-        ray_runs = train_runs_ray(variants, tiny_dataset, RunStore(tmp_path / "ray"),
-                                  log=lines.append)
+        ray_runs = train_runs_ray(
+            variants, tiny_dataset, RunStore(tmp_path / "ray"), log=lines.append
+        )
     finally:
         assert local_build.wait(timeout=300) == 0
     local = RunStore(tmp_path / "local")
     local_runs = [local.get(run_key(v, tiny_dataset.fingerprint)) for v in variants]
 
-    assert [r.key for r in ray_runs] == [r.key for r in local_runs] == \
-        [run_key(v, tiny_dataset.fingerprint) for v in variants]
+    assert (
+        [r.key for r in ray_runs]
+        == [r.key for r in local_runs]
+        == [run_key(v, tiny_dataset.fingerprint) for v in variants]
+    )
     for remote, local in zip(ray_runs, local_runs):
         assert comparable(remote.metrics) == comparable(local.metrics)
         assert remote.history.drop(columns="lr").equals(local.history.drop(columns="lr"))
-        np.testing.assert_array_equal(remote.predictions()["test_probs"],
-                                      local.predictions()["test_probs"])
+        np.testing.assert_array_equal(
+            remote.predictions()["test_probs"], local.predictions()["test_probs"]
+        )
     text = "\n".join(lines)
     assert "3 to train on a cluster of 2 CPU(s), 0 GPU(s)" in text
     assert text.count("stored ") == 3
@@ -230,9 +269,16 @@ def test_ray_build_stores_the_same_runs_as_local_training(cluster, tiny_dataset,
     assert len(workers) == 2, lines  # both nodes trained
 
     again: list[str] = []
-    assert [r.key for r in train_runs_ray(variants, tiny_dataset, RunStore(tmp_path / "ray"),
-                                          address="127.0.0.1:1", log=again.append)] \
-        == [r.key for r in ray_runs]  # all cached: the cluster is not even contacted
+    assert [
+        r.key
+        for r in train_runs_ray(
+            variants,
+            tiny_dataset,
+            RunStore(tmp_path / "ray"),
+            address="127.0.0.1:1",
+            log=again.append,
+        )
+    ] == [r.key for r in ray_runs]  # all cached: the cluster is not even contacted
     assert again == ["ray: all 3 run(s) are in the store; nothing to train"]
 
 
@@ -246,7 +292,8 @@ def test_shipping_code_over_an_open_connection_is_refused(cluster, tiny_dataset,
 
 @pytest.mark.ray
 def test_ctrl_c_cancels_the_cluster_tasks_and_leaves_the_store_consistent(
-        cluster, tiny_dataset, tmp_path):
+    cluster, tiny_dataset, tmp_path
+):
     store = RunStore(tmp_path / "runs")
     variants = [tiny(f"cc{i}", 10 + i, epochs=2) for i in range(4)]
 

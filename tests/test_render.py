@@ -1,4 +1,5 @@
 """Built-in renderer: a tiny project rendered to one self-contained HTML file and a PDF."""
+
 from __future__ import annotations
 
 import base64
@@ -68,6 +69,7 @@ VARIABLES = {
 def png_bytes() -> bytes:
     """A real matplotlib PNG (Agg backend)."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -89,18 +91,38 @@ def code_cell(source: str, outputs: list) -> nbformat.NotebookNode:
 def write_notebooks(nb_dir: Path, png: bytes) -> None:
     """01-demo: a figure cell; 02-demo: a markdown-table cell and a notes cell."""
     nb_dir.mkdir(parents=True)
-    figure = code_cell('#| label: fig-demo-curves\n#| fig-cap: "Validation curves."\nplot()', [
-        nbformat.v4.new_output("display_data", data={
-            "image/png": base64.b64encode(png).decode(), "text/plain": "<Figure>"})])
+    figure = code_cell(
+        '#| label: fig-demo-curves\n#| fig-cap: "Validation curves."\nplot()',
+        [
+            nbformat.v4.new_output(
+                "display_data",
+                data={"image/png": base64.b64encode(png).decode(), "text/plain": "<Figure>"},
+            )
+        ],
+    )
     figure.metadata["fig-alt"] = "Validation curves. lines: val from 0.2 to 0.7."
     nb1 = nbformat.v4.new_notebook(cells=[code_cell("x = 1", []), figure])
-    table = code_cell('#| label: tbl-demo-scores\n#| tbl-cap: "Scores per model."\nshow()', [
-        nbformat.v4.new_output("display_data", data={
-            "text/markdown": "| model | test acc |\n|:--|--:|\n| mlp | 46.4 % |\n| cnn | 68.9 % |",
-            "text/plain": "df"})])
-    notes = code_cell("#| label: demo-notes\nnotes()", [
-        nbformat.v4.new_output("display_data", data={
-            "text/markdown": "::: {.callout-note}\nNo anomalies were flagged.\n:::"})])
+    table = code_cell(
+        '#| label: tbl-demo-scores\n#| tbl-cap: "Scores per model."\nshow()',
+        [
+            nbformat.v4.new_output(
+                "display_data",
+                data={
+                    "text/markdown": "| model | test acc |\n|:--|--:|\n| mlp | 46.4 % |\n| cnn | 68.9 % |",
+                    "text/plain": "df",
+                },
+            )
+        ],
+    )
+    notes = code_cell(
+        "#| label: demo-notes\nnotes()",
+        [
+            nbformat.v4.new_output(
+                "display_data",
+                data={"text/markdown": "::: {.callout-note}\nNo anomalies were flagged.\n:::"},
+            )
+        ],
+    )
     nb2 = nbformat.v4.new_notebook(cells=[table, notes])
     nbformat.write(nb1, str(nb_dir / "01-demo.ipynb"))
     nbformat.write(nb2, str(nb_dir / "02-demo.ipynb"))
@@ -114,11 +136,16 @@ def png() -> bytes:
 @pytest.fixture()
 def project(tmp_path: Path, png: bytes) -> Path:
     """A minimal manuscript project with the same layout as the real one."""
-    (tmp_path / "_quarto.yml").write_text(yaml.safe_dump({
-        "project": {"type": "manuscript", "output-dir": "_site"},
-        "manuscript": {"article": "index.qmd"},
-        "bibliography": "references.bib",
-        "profile": {"default": "demo"}}))
+    (tmp_path / "_quarto.yml").write_text(
+        yaml.safe_dump(
+            {
+                "project": {"type": "manuscript", "output-dir": "_site"},
+                "manuscript": {"article": "index.qmd"},
+                "bibliography": "references.bib",
+                "profile": {"default": "demo"},
+            }
+        )
+    )
     (tmp_path / "_quarto-demo.yml").write_text("subtitle: Demo profile\n")
     (tmp_path / "index.qmd").write_text(ARTICLE)
     (tmp_path / "references.bib").write_text(BIB)
@@ -157,11 +184,11 @@ def test_numbers_crossrefs_variables_citations(rendered):
     assert "Table\u00a01: Scores per model." in text
     assert 'id="fig-demo-curves"' in text and 'id="tbl-demo-scores"' in text
     assert "the CNN reaches 68.9\u00a0% test accuracy" in text
-    assert "Built on synthetic data." in text                # var in the abstract
-    assert "Kingma" in text and "2015" in text               # citeproc bibliography
+    assert "Built on synthetic data." in text  # var in the abstract
+    assert "Kingma" in text and "2015" in text  # citeproc bibliography
     assert "{{<" not in text and "@fig-" not in text and "?)" not in text
     assert '<p class="author">cifar-report</p>' in text
-    assert "Demo profile" in text                            # profile metadata
+    assert "Demo profile" in text  # profile metadata
 
 
 def test_callouts_and_banner(rendered):
@@ -170,14 +197,18 @@ def test_callouts_and_banner(rendered):
     assert "Chance level" in html and "No anomalies were flagged." in html
     assert re.search(r'class="synthetic-banner".*SYNTHETIC DATA', html, re.S)
     # on the first screen: above the title block and the table of contents
-    assert html.index('class="synthetic-banner"') < html.index('id="title-block-header"') \
+    assert (
+        html.index('class="synthetic-banner"')
+        < html.index('id="title-block-header"')
         < html.index('id="TOC"')
-    assert "<style" in html and ".callout-warning" in html   # CSS inlined
+    )
+    assert "<style" in html and ".callout-warning" in html  # CSS inlined
 
 
 def test_banner_disappears_on_real_data(project):
-    (project / "_variables.yml").write_text(yaml.safe_dump(
-        {**VARIABLES, "dataset": {"source": "cifar10", "synthetic_banner": ""}}))
+    (project / "_variables.yml").write_text(
+        yaml.safe_dump({**VARIABLES, "dataset": {"source": "cifar10", "synthetic_banner": ""}})
+    )
     html = render(project, renderer="builtin", to="html")[0].read_text()
     assert 'class="synthetic-banner"' not in html
 
@@ -185,25 +216,37 @@ def test_banner_disappears_on_real_data(project):
 def test_html_table_fallback(project):
     nb_path = project / "notebooks" / "02-demo.ipynb"
     nb = nbformat.read(str(nb_path), as_version=4)
-    nb.cells[0].outputs[0].data = {"text/html": "<style>x{}</style><table><thead><tr>"
-                                   "<th>model</th><th>acc</th></tr></thead><tbody><tr>"
-                                   "<td>vgg</td><td>81.6 %</td></tr></tbody></table>"}
+    nb.cells[0].outputs[0].data = {
+        "text/html": "<style>x{}</style><table><thead><tr>"
+        "<th>model</th><th>acc</th></tr></thead><tbody><tr>"
+        "<td>vgg</td><td>81.6 %</td></tr></tbody></table>"
+    }
     nbformat.write(nb, str(nb_path))
     html = render(project, renderer="builtin", to="html")[0].read_text()
     assert "81.6 %" in html and 'id="tbl-demo-scores"' in html
 
 
-@pytest.mark.parametrize("edit, needle", [
-    (lambda p: (p / "_variables.yml").write_text(yaml.safe_dump({"dataset": VARIABLES["dataset"]})),
-     "baselines.cnn_test_acc"),
-    (lambda p: (p / "notebooks" / "01-demo.ipynb").unlink(), "01-demo.ipynb"),
-    (lambda p: _replace(p / "index.qmd", "#tbl-demo-scores >", "#tbl-demo-nope >"),
-     "tbl-demo-nope"),
-    (lambda p: _replace(p / "index.qmd", "in @fig-demo-curves", "in @fig-missing"),
-     "fig-missing"),
-    (lambda p: _replace(p / "index.qmd", "[@kingma2015adam]", "[@nobody2020]"),
-     "nobody2020"),
-])
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        (
+            lambda p: (p / "_variables.yml").write_text(
+                yaml.safe_dump({"dataset": VARIABLES["dataset"]})
+            ),
+            "baselines.cnn_test_acc",
+        ),
+        (lambda p: (p / "notebooks" / "01-demo.ipynb").unlink(), "01-demo.ipynb"),
+        (
+            lambda p: _replace(p / "index.qmd", "#tbl-demo-scores >", "#tbl-demo-nope >"),
+            "tbl-demo-nope",
+        ),
+        (
+            lambda p: _replace(p / "index.qmd", "in @fig-demo-curves", "in @fig-missing"),
+            "fig-missing",
+        ),
+        (lambda p: _replace(p / "index.qmd", "[@kingma2015adam]", "[@nobody2020]"), "nobody2020"),
+    ],
+)
 def test_missing_inputs_raise_naming_them(project, edit, needle):
     edit(project)
     with pytest.raises(RenderError, match=re.escape(needle)):
@@ -214,8 +257,14 @@ def test_missing_inputs_raise_naming_them(project, edit, needle):
 def test_failed_cell_is_reported(project):
     nb_path = project / "notebooks" / "01-demo.ipynb"
     nb = nbformat.read(str(nb_path), as_version=4)
-    nb.cells[1].outputs = [nbformat.v4.new_output(
-        "error", ename="ValueError", evalue="bad run", traceback=["Traceback", "ValueError: bad run"])]
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output(
+            "error",
+            ename="ValueError",
+            evalue="bad run",
+            traceback=["Traceback", "ValueError: bad run"],
+        )
+    ]
     nbformat.write(nb, str(nb_path))
     with pytest.raises(RenderError, match="ValueError: bad run"):
         render(project, renderer="builtin", to="html")
@@ -247,6 +296,7 @@ def _replace(path: Path, old: str, new: str) -> None:
 
 # --- the real project -------------------------------------------------------------
 
+
 def test_real_quarto_config_names_existing_files():
     for name in ("demo", "sample", "full"):
         config = load_config(ROOT, name)
@@ -261,7 +311,9 @@ def test_real_article_embeds_existing_analyses():
     text = (ROOT / "index.qmd").read_text()
     embedded = {Path(nb).name for nb, _ in embedded_labels(text)}
     assert embedded <= set(listed)
-    assert {"dataset.synthetic_banner", "dataset.fingerprint", "profile"} <= set(used_variables(text))
+    assert {"dataset.synthetic_banner", "dataset.fingerprint", "profile"} <= set(
+        used_variables(text)
+    )
     sources = {p.stem + ".ipynb" for p in (ROOT / "analyses").glob("*.py")}
     assert set(listed) == sources, "every analysis is listed in _quarto.yml, and only those"
 
@@ -278,7 +330,7 @@ def test_render_takes_the_built_profile_and_refuses_to_mislabel_it(project):
 
 
 def test_build_reports_a_render_error_as_its_message(project):
-    from cifar_core.build.build import render_report
+    from cifar_core.orchestrate.build import render_report
 
     lines: list[str] = []
     outputs, error = render_report(project, ("html",), "builtin", "nope", log=lines.append)

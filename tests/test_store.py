@@ -1,4 +1,5 @@
 """The run store: keys, atomic writes, checksums, states, cleaning, locks (no Keras)."""
+
 from __future__ import annotations
 
 import json
@@ -15,17 +16,22 @@ import pytest
 import cifar_core.runs.store as store_module
 from cifar_core.experiments.variant import Variant
 from cifar_core.project import default_runs_dir
-from cifar_core.runs.keys import key_inputs, run_key, training_code_hash
+from cifar_core.runs.keys import key_inputs, run_key
 from cifar_core.runs.store import RunStore
 
 PROJECT = Path(__file__).resolve().parents[1]
 
-VARIANT = Variant.from_dict({"name": "mlp-small", "family": "mlp", "params": {"units": [8]},
-                             "epochs": 2})
+VARIANT = Variant.from_dict(
+    {"name": "mlp-small", "family": "mlp", "params": {"units": [8]}, "epochs": 2}
+)
 
 
-def write_fake_run(store: RunStore, variant: Variant = VARIANT, fingerprint: str = "f" * 16,
-                   code: str | None = None) -> str:
+def write_fake_run(
+    store: RunStore,
+    variant: Variant = VARIANT,
+    fingerprint: str = "f" * 16,
+    code: str | None = None,
+) -> str:
     """A run entry with every file a real one has (the model is placeholder bytes);
     ``code`` replaces the training-code hash it was trained with."""
     key = run_key(variant, fingerprint)
@@ -33,15 +39,26 @@ def write_fake_run(store: RunStore, variant: Variant = VARIANT, fingerprint: str
     if code is not None:
         inputs["training_code"] = code
     with store.atomic_write(key) as directory:
-        config = {"key": key, "key_inputs": inputs, "variant": variant.to_dict(),
-                  "dataset": {"fingerprint": fingerprint, "source": "test", "synthetic": True}}
+        config = {
+            "key": key,
+            "key_inputs": inputs,
+            "variant": variant.to_dict(),
+            "dataset": {"fingerprint": fingerprint, "source": "test", "synthetic": True},
+        }
         (directory / "config.json").write_text(json.dumps(config))
-        (directory / "metrics.json").write_text(json.dumps({"test_accuracy": 0.5,
-                                                            "wall_time_s": 1.5}))
-        (directory / "history.csv").write_text("epoch,loss,accuracy,val_loss,val_accuracy,lr\n"
-                                               "1,2.0,0.2,2.1,0.2,0.001\n2,1.5,0.4,1.8,0.3,0.001\n")
-        np.savez(directory / "predictions.npz", test_probs=np.full((4, 10), 0.1),
-                 test_labels=np.arange(4), test_indices=np.arange(4))
+        (directory / "metrics.json").write_text(
+            json.dumps({"test_accuracy": 0.5, "wall_time_s": 1.5})
+        )
+        (directory / "history.csv").write_text(
+            "epoch,loss,accuracy,val_loss,val_accuracy,lr\n"
+            "1,2.0,0.2,2.1,0.2,0.001\n2,1.5,0.4,1.8,0.3,0.001\n"
+        )
+        np.savez(
+            directory / "predictions.npz",
+            test_probs=np.full((4, 10), 0.1),
+            test_labels=np.arange(4),
+            test_indices=np.arange(4),
+        )
         (directory / "model.keras").write_bytes(b"model")
     return key
 
@@ -60,13 +77,32 @@ def test_run_key_hashes_config_data_code_and_environment(monkeypatch):
 
 
 def test_one_config_spelled_two_ways_has_one_key():
-    implicit = Variant.from_dict({"name": "a", "family": "cnn", "params": {"blocks": [[32]]},
-                                  "schedule": "cosine", "learning_rate": 1})
-    explicit = Variant.from_dict({"name": "b", "family": "cnn",
-                                  "params": {"blocks": [[32]], "kernel_size": 3, "padding": "valid",
-                                             "pool": "max", "dense": []},
-                                  "schedule": "cosine", "schedule_params": {"warmup_fraction": 0.0},
-                                  "learning_rate": 1.0, "momentum": 0})
+    implicit = Variant.from_dict(
+        {
+            "name": "a",
+            "family": "cnn",
+            "params": {"blocks": [[32]]},
+            "schedule": "cosine",
+            "learning_rate": 1,
+        }
+    )
+    explicit = Variant.from_dict(
+        {
+            "name": "b",
+            "family": "cnn",
+            "params": {
+                "blocks": [[32]],
+                "kernel_size": 3,
+                "padding": "valid",
+                "pool": "max",
+                "dense": [],
+            },
+            "schedule": "cosine",
+            "schedule_params": {"warmup_fraction": 0.0},
+            "learning_rate": 1.0,
+            "momentum": 0,
+        }
+    )
     assert run_key(implicit, "a" * 16) == run_key(explicit, "a" * 16)
     other = explicit.replace(params={**explicit.params, "kernel_size": 5})
     assert run_key(other, "a" * 16) != run_key(implicit, "a" * 16)
@@ -77,24 +113,38 @@ def test_family_defaults_read_without_keras_agree_with_the_registry():
     from cifar_core.models.signatures import family_defaults
 
     for family in families():
-        declared = {k: v for k, v in family_parameters(family).items()
-                    if v is not __import__("inspect").Parameter.empty}
+        declared = {
+            k: v
+            for k, v in family_parameters(family).items()
+            if v is not __import__("inspect").Parameter.empty
+        }
         assert family_defaults(family) == declared, family
 
 
 def _key_in_copy(package_parent: Path) -> str:
-    code = ("from cifar_core.experiments.variant import Variant; from cifar_core.runs.keys import run_key;"
-            "print(run_key(Variant(name='m', family='mlp', params={'units': [8]}), 'f' * 16))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          cwd=package_parent, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(package_parent)})
+    code = (
+        "from cifar_core.experiments.variant import Variant; from cifar_core.runs.keys import run_key;"
+        "print(run_key(Variant(name='m', family='mlp', params={'units': [8]}), 'f' * 16))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=package_parent,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(package_parent)},
+    )
     return done.stdout.strip()
 
 
 def test_touching_a_training_module_changes_the_key_and_a_report_module_does_not(tmp_path):
     import shutil
 
-    shutil.copytree(PROJECT / "cifar_core", tmp_path / "cifar_core",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        PROJECT / "cifar_core",
+        tmp_path / "cifar_core",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     before = _key_in_copy(tmp_path)
     plots = tmp_path / "cifar_core" / "analysis" / "plots.py"
     plots.write_text(plots.read_text() + "\n# an edit outside the training path\n")
@@ -108,9 +158,16 @@ def test_training_path_is_found_by_following_imports():
     from cifar_core.runs.keys import training_modules
 
     modules = training_modules()
-    for expected in ("cifar_core.runs.train", "cifar_core.runs.augmentation", "cifar_core.runs.schedules",
-                     "cifar_core.data.preprocessing", "cifar_core.data.splits", "cifar_core.models.cnn",
-                     "cifar_core.models.flagship", "cifar_core.experiments.variant"):
+    for expected in (
+        "cifar_core.runs.train",
+        "cifar_core.runs.augmentation",
+        "cifar_core.runs.schedules",
+        "cifar_core.data.preprocessing",
+        "cifar_core.data.splits",
+        "cifar_core.models.cnn",
+        "cifar_core.models.flagship",
+        "cifar_core.experiments.variant",
+    ):
         assert expected in modules
     assert "cifar_core.runs.store" not in modules and "cifar_core.analysis.plots" not in modules
 
@@ -155,12 +212,15 @@ def test_failed_write_leaves_nothing(tmp_path):
     assert store.get("k" * 16) is None and store.entries() == []
 
 
-@pytest.mark.parametrize("damage, bad_file", [
-    (lambda d: (d / "metrics.json").write_text('{"test_accuracy": 0.99}'), "metrics.json"),
-    (lambda d: (d / "model.keras").unlink(), "model.keras"),
-    (lambda d: (d / "manifest.json").unlink(), "manifest.json"),
-    (lambda d: (d / "manifest.json").write_text("{not json"), "manifest.json"),
-])
+@pytest.mark.parametrize(
+    "damage, bad_file",
+    [
+        (lambda d: (d / "metrics.json").write_text('{"test_accuracy": 0.99}'), "metrics.json"),
+        (lambda d: (d / "model.keras").unlink(), "model.keras"),
+        (lambda d: (d / "manifest.json").unlink(), "manifest.json"),
+        (lambda d: (d / "manifest.json").write_text("{not json"), "manifest.json"),
+    ],
+)
 def test_damaged_run_is_reported_and_not_reused(tmp_path, caplog, damage, bad_file):
     store = RunStore(tmp_path)
     key = write_fake_run(store)
@@ -215,12 +275,12 @@ def test_clean_never_removes_a_run_that_a_live_build_is_writing(tmp_path):
     (tmp_path / key).mkdir()
     (tmp_path / key / "config.json").write_text("{}")  # incomplete: no manifest
     writer = (
-        "import sys, time; sys.path.insert(0, %r)\n"
+        f"import sys, time; sys.path.insert(0, {str(PROJECT)!r})\n"
         "from tests.test_store import write_fake_run; from cifar_core.runs.store import RunStore\n"
-        "store = RunStore(%r)\n"
-        "with store.lock(%r):\n"
+        f"store = RunStore({str(tmp_path)!r})\n"
+        f"with store.lock({key!r}):\n"
         "    print('locked', flush=True); time.sleep(1.5); write_fake_run(store)\n"
-    ) % (str(PROJECT), str(tmp_path), key)
+    )
     build = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
     assert build.stdout.readline().strip() == "locked"
     assert store.clean() == []  # the incomplete entry is the live build's: left alone
@@ -244,14 +304,24 @@ def test_lock_makes_a_second_holder_wait(tmp_path):
         time.sleep(0.5)
         events.append("first releases")
     thread.join(timeout=10)
-    assert events == [f"waiting   for another process training [{'x' * 16}] …",
-                      "first releases", "second got it"]
+    assert events == [
+        f"waiting   for another process training [{'x' * 16}] …",
+        "first releases",
+        "second got it",
+    ]
     assert not store.is_locked("x" * 16)
 
 
 def test_read_side_does_not_import_keras():
-    code = ("import sys, cifar_core.runs.store, cifar_core.cli; "
-            "print(sorted(m for m in ('keras', 'tensorflow', 'torch', 'jax') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parents[1], check=True)
+    code = (
+        "import sys, cifar_core.runs.store, cifar_core.cli; "
+        "print(sorted(m for m in ('keras', 'tensorflow', 'torch', 'jax') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        check=True,
+    )
     assert result.stdout.strip() == "[]"

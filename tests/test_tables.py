@@ -1,6 +1,7 @@
 """Sortable, filterable long tables in the HTML (`cifar_core.render.tables`): the fragment
 is self-contained and deterministic, it is wired into both renderers' HTML and never into
 the PDF, and in a real browser it sorts numbers as numbers and filters rows."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -10,13 +11,13 @@ from importlib import resources
 
 import pytest
 
-from cifar_core.render import RenderError
-from cifar_core.render import tables
-from cifar_core.render.browser import find_chromium, inspect_page
+from cifar_core.render import RenderError, tables
+from tests.support.browser import find_chromium, inspect_page
 
 needs_chromium = pytest.mark.skipif(
     find_chromium() is None or importlib.util.find_spec("websocket") is None,
-    reason="needs Chromium on PATH (Debian: `apt-get install chromium`) and websocket-client")
+    reason="needs Chromium on PATH (Debian: `apt-get install chromium`) and websocket-client",
+)
 
 
 def test_the_fragment_inlines_itables_datatables_and_loads_nothing_from_the_network():
@@ -56,13 +57,12 @@ def test_bad_options_and_a_missing_itables_are_named(monkeypatch):
 
 
 def test_the_builtin_html_has_the_tables_script_and_the_typst_source_does_not(tmp_path):
-    from cifar_core.render.writers import write_html, write_pdf
-    from tests.test_render import ARTICLE, BIB, VARIABLES, write_notebooks  # noqa: F401
-
     from cifar_core.render.config import load_config
     from cifar_core.render.document import build_document
     from cifar_core.render.variables import load_variables
-    from tests.render_fixtures import png_bytes, stub_project
+    from cifar_core.render.writers import write_html, write_pdf
+    from tests.support.render_fixtures import png_bytes, stub_project
+    from tests.test_render import ARTICLE, BIB, VARIABLES, write_notebooks  # noqa: F401
 
     project = stub_project(tmp_path, png_bytes())
     config = load_config(project, "smoke")
@@ -78,16 +78,20 @@ def test_the_builtin_html_has_the_tables_script_and_the_typst_source_does_not(tm
 
 def _page(tmp_path, rows: int) -> str:
     values = ["68.9 ± 0.4", "1.71M", "\u221226.1", "–", "9.5 %", "714k", "12,230,010"]
-    body = "".join(f"<tr><td>v{i:02d}</td><td>{'even' if i % 2 == 0 else 'odd'}</td>"
-                   f"<td>{values[i % len(values)]}</td></tr>" for i in range(rows))
+    body = "".join(
+        f"<tr><td>v{i:02d}</td><td>{'even' if i % 2 == 0 else 'odd'}</td>"
+        f"<td>{values[i % len(values)]}</td></tr>"
+        for i in range(rows)
+    )
     page = tmp_path / "page.html"
     page.write_text(
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>T</title></head>'
         '<body><table id="long"><caption>Table 1: Long.</caption><thead><tr><th>variant</th>'
         f"<th>group</th><th>value</th></tr></thead><tbody>{body}</tbody></table>"
         '<table id="short"><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr>'
-        "</tbody></table>" + tables.include_html(min_rows=12, page_length=10)
-        + "</body></html>", encoding="utf-8")
+        "</tbody></table>" + tables.include_html(min_rows=12, page_length=10) + "</body></html>",
+        encoding="utf-8",
+    )
     return page
 
 
@@ -121,7 +125,9 @@ STATE = """({made: document.documentElement.dataset.interactiveTables,
 
 @needs_chromium
 def test_long_tables_sort_numbers_as_numbers_filter_and_paginate(tmp_path):
-    page = inspect_page(_page(tmp_path, 21), width=1280, evaluate=(STATE, SORT_BY_VALUE, FILTER_ODD))
+    page = inspect_page(
+        _page(tmp_path, 21), width=1280, evaluate=(STATE, SORT_BY_VALUE, FILTER_ODD)
+    )
     assert page.problems() == []
     state, order, filtered = page.evaluated
     assert state == {"made": "1", "short": False, "caption": "Table 1: Long.", "shown": 10}

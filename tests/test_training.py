@@ -2,6 +2,7 @@
 
 Everything trains a tiny MLP on a few hundred generated 32×32 images for a few epochs.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,16 +19,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
-from cifar_core.runs.augmentation import augmentation_layers, finalize_model  # noqa: E402
-from cifar_core.runs.callbacks import KILL_ENV  # noqa: E402
 from cifar_core.data.dataset import Dataset  # noqa: E402
 from cifar_core.data.preprocessing import Preprocessor  # noqa: E402
-from cifar_core.runs.schedules import check_schedule, learning_rate_for  # noqa: E402
+from cifar_core.experiments.variant import Variant, VariantError  # noqa: E402
+from cifar_core.runs.augmentation import augmentation_layers, finalize_model  # noqa: E402
+from cifar_core.runs.callbacks import KILL_ENV  # noqa: E402
 from cifar_core.runs.keys import run_key  # noqa: E402
+from cifar_core.runs.schedules import check_schedule, learning_rate_for  # noqa: E402
 from cifar_core.runs.store import RunStore  # noqa: E402
 from cifar_core.runs.train import (  # noqa: E402
-    HISTORY_COLUMNS, _train_and_store, get_or_train, make_optimizer, predict_probs, train_many)
-from cifar_core.experiments.variant import Variant, VariantError  # noqa: E402
+    HISTORY_COLUMNS,
+    _train_and_store,
+    get_or_train,
+    make_optimizer,
+    predict_probs,
+    train_many,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,8 +58,15 @@ namespace: dict = {}
 exec(DATASET_CODE, namespace)  # the same code runs in the subprocesses below
 tiny_dataset = namespace["tiny_dataset"]
 
-BASE = {"name": "tiny", "family": "mlp", "params": {"units": [32]}, "epochs": 3,
-        "batch_size": 16, "preprocessing": "channel_zscore", "seed": 1}
+BASE = {
+    "name": "tiny",
+    "family": "mlp",
+    "params": {"units": [32]},
+    "epochs": 3,
+    "batch_size": 16,
+    "preprocessing": "channel_zscore",
+    "seed": 1,
+}
 
 
 def variant(**changes) -> Variant:
@@ -77,10 +91,17 @@ def dataset() -> Dataset:
 @pytest.fixture(scope="module")
 def flagship_like():
     """One run with most options on: warm-up schedule, augmentation, TTA, best restore."""
-    return variant(name="tiny-flag", schedule="warmup_linear",
-                   schedule_params={"warmup_fraction": 0.34}, learning_rate=0.003,
-                   optimizer="adamw", weight_decay=1e-4, label_smoothing=0.1,
-                   augmentation={"flip": True, "shift": 0.1}, tta_flip=True)
+    return variant(
+        name="tiny-flag",
+        schedule="warmup_linear",
+        schedule_params={"warmup_fraction": 0.34},
+        learning_rate=0.003,
+        optimizer="adamw",
+        weight_decay=1e-4,
+        label_smoothing=0.1,
+        augmentation={"flip": True, "shift": 0.1},
+        tta_flip=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +116,35 @@ def test_run_directory_holds_everything(trained, dataset, flagship_like):
     store, run, log = trained
     assert run.key == run_key(flagship_like, dataset.fingerprint)
     assert sorted(p.name for p in run.path.iterdir()) == sorted(
-        ["config.json", "history.csv", "metrics.json", "predictions.npz", "model.keras",
-         "manifest.json"])
+        [
+            "config.json",
+            "history.csv",
+            "metrics.json",
+            "predictions.npz",
+            "model.keras",
+            "manifest.json",
+        ]
+    )
     assert log[0].startswith("training tiny-flag [") and log[-1].startswith("done     tiny-flag")
     m = run.metrics
-    for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss",
-                "test_accuracy", "best_epoch", "epochs_run", "wall_time_s", "images_per_s",
-                "params", "device", "mixed_precision", "backend", "versions", "key"):
+    for key in (
+        "train_loss",
+        "train_accuracy",
+        "val_loss",
+        "val_accuracy",
+        "test_loss",
+        "test_accuracy",
+        "best_epoch",
+        "epochs_run",
+        "wall_time_s",
+        "images_per_s",
+        "params",
+        "device",
+        "mixed_precision",
+        "backend",
+        "versions",
+        "key",
+    ):
         assert key in m, key
     assert m["device"] == "cpu" and m["mixed_precision"] == "float32"
     assert m["n_train"] == 160 and m["n_val"] == 40 and m["n_test"] == 60
@@ -139,8 +182,9 @@ def test_saved_model_and_predictions_agree_with_tta(trained, dataset):
     x = Preprocessor.from_stats(run.metrics["preprocessing"]).transform(dataset.x_test)
     plain = predict_probs(model, x)
     flipped = predict_probs(model, x[:, :, ::-1])
-    np.testing.assert_allclose(predict_probs(model, x, tta_flip=True), (plain + flipped) / 2,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        predict_probs(model, x, tta_flip=True), (plain + flipped) / 2, atol=1e-6
+    )
     np.testing.assert_allclose(predictions["test_probs"], (plain + flipped) / 2, atol=1e-5)
     assert np.abs(plain - flipped).max() > 1e-4, "an MLP is not mirror-symmetric"
 
@@ -167,31 +211,43 @@ def test_knn_for_run_is_cached_so_a_rerun_needs_no_model(trained, dataset, monke
     assert knn.knn_for_run(run, dataset, k=1) == first
     assert list((run.path.parent / ".derived" / run.key).glob("knn-k1-*.json"))
     assert run.path.parent.joinpath(".derived").is_dir() and run.key in {
-        r.key for r in RunStore(run.path.parent).runs()}  # the store ignores the cache dir
+        r.key for r in RunStore(run.path.parent).runs()
+    }  # the store ignores the cache dir
 
 
-def test_second_call_reuses_and_same_seed_is_deterministic(trained, dataset, flagship_like,
-                                                          tmp_path):
+def test_second_call_reuses_and_same_seed_is_deterministic(
+    trained, dataset, flagship_like, tmp_path
+):
     store, run, _ = trained
     log = Lines()
     again = get_or_train(flagship_like.replace(name="renamed"), dataset, store, log=log)
     assert again.key == run.key and log == [
-        f"reused   renamed [{run.key}] test acc {run.metrics['test_accuracy']:.3f}"]
+        f"reused   renamed [{run.key}] test acc {run.metrics['test_accuracy']:.3f}"
+    ]
     fresh = get_or_train(flagship_like, dataset, RunStore(tmp_path), verbose=0, log=Lines())
     for key in ("train_loss", "val_loss", "test_loss", "test_accuracy", "best_epoch"):
         assert fresh.metrics[key] == run.metrics[key], key
-    np.testing.assert_array_equal(fresh.predictions()["test_probs"],
-                                  run.predictions()["test_probs"])
+    np.testing.assert_array_equal(
+        fresh.predictions()["test_probs"], run.predictions()["test_probs"]
+    )
     # A corrupted entry is reported and retrained.
     (fresh.path / "predictions.npz").write_bytes(b"garbage")
     log = Lines()
     retrained = get_or_train(flagship_like, dataset, RunStore(tmp_path), verbose=0, log=log)
-    assert log[0].startswith("training") and retrained.metrics["test_loss"] == run.metrics["test_loss"]
+    assert (
+        log[0].startswith("training") and retrained.metrics["test_loss"] == run.metrics["test_loss"]
+    )
 
 
 def test_early_stopping_and_no_validation(dataset, tmp_path):
-    diverging = variant(name="diverge", optimizer="sgd", learning_rate=1e4, epochs=6,
-                        validation_fraction=0.0, early_stopping_patience=1)
+    diverging = variant(
+        name="diverge",
+        optimizer="sgd",
+        learning_rate=1e4,
+        epochs=6,
+        validation_fraction=0.0,
+        early_stopping_patience=1,
+    )
     run = get_or_train(diverging, dataset, RunStore(tmp_path), verbose=0, log=Lines())
     assert run.metrics["epochs_run"] < 6
     assert run.metrics["n_val"] == 0 and run.metrics["val_accuracy"] is None
@@ -216,22 +272,35 @@ def test_schedules_follow_their_definitions():
         return float(keras.ops.convert_to_numpy(schedule(step)))
 
     assert learning_rate_for(variant(learning_rate=0.1), 10) == 0.1
-    step = variant(epochs=10, learning_rate=1.0, schedule="step",
-                   schedule_params={"boundaries": [0.5, 0.8], "factors": [0.5, 0.3]})
+    step = variant(
+        epochs=10,
+        learning_rate=1.0,
+        schedule="step",
+        schedule_params={"boundaries": [0.5, 0.8], "factors": [0.5, 0.3]},
+    )
     assert [lr_at(step, s) for s in (0, 49, 50, 79, 80, 99)] == pytest.approx(
-        [1, 1, 0.5, 0.5, 0.3, 0.3])
-    cosine = variant(epochs=10, learning_rate=1.0, schedule="cosine",
-                     schedule_params={"warmup_fraction": 0.2})
+        [1, 1, 0.5, 0.5, 0.3, 0.3]
+    )
+    cosine = variant(
+        epochs=10, learning_rate=1.0, schedule="cosine", schedule_params={"warmup_fraction": 0.2}
+    )
     assert [lr_at(cosine, s) for s in (0, 10, 20, 60, 100)] == pytest.approx(
-        [0, 0.5, 1, 0.5, 0], abs=1e-6)
+        [0, 0.5, 1, 0.5, 0], abs=1e-6
+    )
     inverse = variant(learning_rate=1.0, schedule="inverse_time", schedule_params={"decay": 0.5})
     assert lr_at(inverse, 2) == pytest.approx(0.5)
-    linear = variant(epochs=10, learning_rate=1.0, schedule="warmup_linear",
-                     schedule_params={"warmup_fraction": 0.1})
+    linear = variant(
+        epochs=10,
+        learning_rate=1.0,
+        schedule="warmup_linear",
+        schedule_params={"warmup_fraction": 0.1},
+    )
     assert [lr_at(linear, s) for s in (0, 5, 10, 55, 100)] == pytest.approx([0, 0.5, 1, 0.5, 0])
-    for params, message in (({"boundaries": [0.5], "factors": []}, "one factor per boundary"),
-                            ({"boundaries": [0.8, 0.5], "factors": [1, 1]}, "increasing"),
-                            ({"boundaries": [0.5], "factors": [0.1], "gamma": 1}, "gamma")):
+    for params, message in (
+        ({"boundaries": [0.5], "factors": []}, "one factor per boundary"),
+        ({"boundaries": [0.8, 0.5], "factors": [1, 1]}, "increasing"),
+        ({"boundaries": [0.5], "factors": [0.1], "gamma": 1}, "gamma"),
+    ):
         with pytest.raises(VariantError, match=message):
             check_schedule(variant(schedule="step", schedule_params=params))
 
@@ -256,11 +325,18 @@ def test_augmentation_is_horizontal_and_only_in_training():
     assert all(s or m for s, m in zip(same, mirrored)) and any(mirrored) and any(same)
     assert augmentation_layers({}) is None
     rotate = augmentation_layers({"rotation": 15, "shift": 0.1})
-    assert [type(layer).__name__ for layer in rotate.layers] == ["RandomRotation",
-                                                                 "RandomTranslation"]
+    assert [type(layer).__name__ for layer in rotate.layers] == [
+        "RandomRotation",
+        "RandomTranslation",
+    ]
     assert rotate.layers[0].factor == (-15 / 360, 15 / 360)
-    network = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
-                                keras.layers.Dense(10, activation="softmax")])
+    network = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model = finalize_model(network, {"rotation": 15, "shift": 0.1, "flip": True}, seed=0)
     inference = keras.ops.convert_to_numpy(model(images, training=False))
     np.testing.assert_allclose(inference, keras.ops.convert_to_numpy(network(images)), atol=1e-6)
@@ -269,7 +345,9 @@ def test_augmentation_is_horizontal_and_only_in_training():
     assert finalize_model(network, {}) is network
 
 
-SUBPROCESS = DATASET_CODE + """
+SUBPROCESS = (
+    DATASET_CODE
+    + """
 import json, sys
 from cifar_core.runs.store import RunStore
 from cifar_core.runs.train import get_or_train
@@ -278,13 +356,18 @@ run = get_or_train(Variant.from_dict(json.loads(sys.argv[2])), tiny_dataset(), R
                    verbose=0, log=lambda line: print(line, flush=True))
 print("KEY", run.key, flush=True)
 """
+)
 
 
 def start_trainer(store: RunStore, v: Variant, **env) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", SUBPROCESS, str(store.root), json.dumps(v.to_dict())],
-        cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def read_until(process: subprocess.Popen, prefix: str) -> str:
@@ -318,8 +401,12 @@ def test_second_process_waits_for_the_trainer_and_reuses(dataset, tmp_path):
 def test_killed_run_leaves_nothing_complete_and_resumes(dataset, tmp_path):
     store = RunStore(tmp_path)
     # lr x300 from epoch 3 on: the best validation loss comes before the kill.
-    v = variant(name="resumable", epochs=5, schedule="step",
-                schedule_params={"boundaries": [0.4], "factors": [300]})
+    v = variant(
+        name="resumable",
+        epochs=5,
+        schedule="step",
+        schedule_params={"boundaries": [0.4], "factors": [300]},
+    )
     key = run_key(v, dataset.fingerprint)
     killed = start_trainer(store, v, **{KILL_ENV: "2"})
     output = killed.communicate(timeout=120)[0]

@@ -1,6 +1,7 @@
 """The VGG16 weights file: resolution order, verification before training, and the whole
 transfer path on a stand-in file of the exact VGG16 topology (random weights: ImageNet
 weights cannot be downloaded here)."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,15 @@ keras = pytest.importorskip("keras")
 
 from cifar_core.models import weights  # noqa: E402
 from cifar_core.models.weights import (  # noqa: E402
-    WEIGHTS_ENV, WEIGHTS_FILE, WeightsFileError, WeightsUnavailable, expected_shapes,
-    resolve_vgg16_weights, verify_vgg16_weights, weights_status)
+    WEIGHTS_ENV,
+    WEIGHTS_FILE,
+    WeightsFileError,
+    WeightsUnavailable,
+    expected_shapes,
+    resolve_vgg16_weights,
+    verify_vgg16_weights,
+    weights_status,
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +73,11 @@ def write_legacy_weights(path, layers):
 
 # ----------------------------------------------------------------------------- the table
 def test_expected_shapes_table_is_keras_vgg16_without_top(vgg16_base):
-    keras_shapes = {layer.name: tuple(tuple(w.shape) for w in layer.weights)
-                    for layer in vgg16_base.layers if layer.weights}
+    keras_shapes = {
+        layer.name: tuple(tuple(w.shape) for w in layer.weights)
+        for layer in vgg16_base.layers
+        if layer.weights
+    }
     assert list(keras_shapes) == list(expected_shapes())
     assert keras_shapes == expected_shapes()
 
@@ -80,7 +91,9 @@ def test_stand_in_file_verifies_and_is_described_as_a_user_file(stand_in, monkey
     assert weights_status() == (True, resolved.description)
 
 
-def test_explicit_path_wins_over_environment_and_cache(stand_in, legacy_file, monkeypatch, tmp_path):
+def test_explicit_path_wins_over_environment_and_cache(
+    stand_in, legacy_file, monkeypatch, tmp_path
+):
     monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "not-there.h5"))
     resolved = resolve_vgg16_weights(stand_in)
     assert (resolved.path, resolved.origin) == (stand_in, "argument")
@@ -101,30 +114,38 @@ def test_only_the_published_file_is_called_imagenet(stand_in, monkeypatch):
 
     digest = hashlib.md5(stand_in.read_bytes(), usedforsecurity=False).hexdigest()
     monkeypatch.setattr(weights, "IMAGENET_NOTOP_MD5", digest)
-    assert "the published ImageNet file (MD5 matches)" in resolve_vgg16_weights(stand_in).description
+    assert (
+        "the published ImageNet file (MD5 matches)" in resolve_vgg16_weights(stand_in).description
+    )
 
 
 @pytest.mark.parametrize("layout", ["keras3", "legacy"])
-def test_keras_loads_each_verified_layout_through_vgg16_weights(layout, stand_in, legacy_file,
-                                                                vgg16_base):
+def test_keras_loads_each_verified_layout_through_vgg16_weights(
+    layout, stand_in, legacy_file, vgg16_base
+):
     path = stand_in if layout == "keras3" else legacy_file
     assert verify_vgg16_weights(path) == layout
     loaded = keras.applications.VGG16(include_top=False, weights=str(path), input_shape=(32, 32, 3))
     for name in ("block1_conv1", "block5_conv3"):
-        np.testing.assert_array_equal(loaded.get_layer(name).get_weights()[0],
-                                      vgg16_base.get_layer(name).get_weights()[0])
+        np.testing.assert_array_equal(
+            loaded.get_layer(name).get_weights()[0], vgg16_base.get_layer(name).get_weights()[0]
+        )
 
 
 # ----------------------------------------------------------------------------- wrong files
 def test_missing_file_names_the_file_and_the_variable(tmp_path, monkeypatch):
     missing = tmp_path / "nowhere.h5"
     monkeypatch.setenv(WEIGHTS_ENV, str(missing))
-    with pytest.raises(WeightsUnavailable, match=rf"\${WEIGHTS_ENV} points to {missing}, which is not a file"):
+    with pytest.raises(
+        WeightsUnavailable, match=rf"\${WEIGHTS_ENV} points to {missing}, which is not a file"
+    ):
         resolve_vgg16_weights()
     with pytest.raises(WeightsUnavailable, match="the weights path is .*nowhere.h5"):
         resolve_vgg16_weights(missing)
     monkeypatch.delenv(WEIGHTS_ENV)
-    with pytest.raises(WeightsUnavailable, match=str(tmp_path / "keras-home" / "models" / WEIGHTS_FILE)):
+    with pytest.raises(
+        WeightsUnavailable, match=str(tmp_path / "keras-home" / "models" / WEIGHTS_FILE)
+    ):
         resolve_vgg16_weights()
     assert weights_status()[0] is False
 
@@ -147,8 +168,12 @@ def test_truncated_hdf5_file_is_refused(stand_in, tmp_path):
 
 
 def test_other_topology_names_the_layer_and_the_expected_shape(tmp_path):
-    layers = [(name, [kernel[:3] + (kernel[3] // 2,), (bias[0] // 2,)]) if i == 0 else (name, [kernel, bias])
-              for i, (name, (kernel, bias)) in enumerate(expected_shapes().items())]
+    layers = [
+        (name, [kernel[:3] + (kernel[3] // 2,), (bias[0] // 2,)])
+        if i == 0
+        else (name, [kernel, bias])
+        for i, (name, (kernel, bias)) in enumerate(expected_shapes().items())
+    ]
     path = write_legacy_weights(tmp_path / "half_width.h5", layers)
     with pytest.raises(WeightsFileError) as error:
         verify_vgg16_weights(path)
@@ -161,7 +186,9 @@ def test_vgg19_is_refused_by_layer_count(tmp_path):
     vgg19 = keras.applications.VGG19(include_top=False, weights=None, input_shape=(32, 32, 3))
     path = tmp_path / "vgg19.weights.h5"
     vgg19.save_weights(path)
-    with pytest.raises(WeightsFileError, match=r"holds 16 layers with weights .*VGG16 without its top has 13"):
+    with pytest.raises(
+        WeightsFileError, match=r"holds 16 layers with weights .*VGG16 without its top has 13"
+    ):
         verify_vgg16_weights(path)
 
 
@@ -181,7 +208,9 @@ def test_hdf5_that_is_not_a_weights_file_is_refused(tmp_path):
         verify_vgg16_weights(path)
 
 
-def test_file_name_that_keras_would_read_with_the_other_layout_is_refused(stand_in, legacy_file, tmp_path):
+def test_file_name_that_keras_would_read_with_the_other_layout_is_refused(
+    stand_in, legacy_file, tmp_path
+):
     renamed = tmp_path / "stand_in.h5"
     renamed.write_bytes(stand_in.read_bytes())
     with pytest.raises(WeightsFileError, match="rename it to stand_in.weights.h5"):
@@ -195,8 +224,10 @@ def test_file_name_that_keras_would_read_with_the_other_layout_is_refused(stand_
 def test_weights_module_does_not_import_keras():
     import subprocess
 
-    code = ("import sys, cifar_core.models.weights as w; w.expected_shapes(); "
-            "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules")
+    code = (
+        "import sys, cifar_core.models.weights as w; w.expected_shapes(); "
+        "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=os.getcwd())
 
 
@@ -209,15 +240,20 @@ def frozen_transfer_variant():
 
 
 @pytest.mark.slow
-def test_transfer_variant_trains_on_the_stand_in_weights(stand_in, vgg16_base, tiny_dataset,
-                                                         frozen_transfer_variant, tmp_path,
-                                                         monkeypatch):
+def test_transfer_variant_trains_on_the_stand_in_weights(
+    stand_in, vgg16_base, tiny_dataset, frozen_transfer_variant, tmp_path, monkeypatch
+):
     from cifar_core.runs.store import RunStore
     from cifar_core.runs.train import get_or_train
 
     monkeypatch.setenv(WEIGHTS_ENV, str(stand_in))
-    run = get_or_train(frozen_transfer_variant, tiny_dataset, RunStore(tmp_path / "runs"),
-                       verbose=0, log=lambda _: None)
+    run = get_or_train(
+        frozen_transfer_variant,
+        tiny_dataset,
+        RunStore(tmp_path / "runs"),
+        verbose=0,
+        log=lambda _: None,
+    )
     assert run.metrics["epochs_run"] == 1
     assert 0.0 <= run.metrics["test_accuracy"] <= 1.0
     assert np.isfinite(run.metrics["train_loss"])
@@ -225,13 +261,16 @@ def test_transfer_variant_trains_on_the_stand_in_weights(stand_in, vgg16_base, t
 
     base = classifier_network(run.load_model()).get_layer("vgg16_to_block3_pool")
     for name in ("block1_conv1", "block3_conv3"):  # frozen: still exactly the file's weights
-        for got, want in zip(base.get_layer(name).get_weights(), vgg16_base.get_layer(name).get_weights()):
+        for got, want in zip(
+            base.get_layer(name).get_weights(), vgg16_base.get_layer(name).get_weights()
+        ):
             np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("case", ["missing", "corrupt", "other topology"])
-def test_wrong_weights_fail_before_training(case, tiny_dataset, frozen_transfer_variant, tmp_path,
-                                            monkeypatch):
+def test_wrong_weights_fail_before_training(
+    case, tiny_dataset, frozen_transfer_variant, tmp_path, monkeypatch
+):
     from cifar_core.runs.keys import run_key
     from cifar_core.runs.store import RunStore
     from cifar_core.runs.train import get_or_train
@@ -245,8 +284,11 @@ def test_wrong_weights_fail_before_training(case, tiny_dataset, frozen_transfer_
     fitted = []
     monkeypatch.setattr(keras.Model, "fit", lambda *a, **k: fitted.append(1))
     store = RunStore(tmp_path / "runs")
-    expected = {"missing": WeightsUnavailable, "corrupt": WeightsFileError,
-                "other topology": WeightsFileError}[case]
+    expected = {
+        "missing": WeightsUnavailable,
+        "corrupt": WeightsFileError,
+        "other topology": WeightsFileError,
+    }[case]
     with pytest.raises(expected, match=str(path)):
         get_or_train(frozen_transfer_variant, tiny_dataset, store, verbose=0, log=lambda _: None)
     assert not fitted
@@ -254,8 +296,9 @@ def test_wrong_weights_fail_before_training(case, tiny_dataset, frozen_transfer_
     assert store.get(key) is None and not store.partial_dir(key).exists()
 
 
-def test_build_planning_refuses_a_wrong_file_before_any_run_starts(frozen_transfer_variant,
-                                                                   stand_in, tmp_path, monkeypatch):
+def test_build_planning_refuses_a_wrong_file_before_any_run_starts(
+    frozen_transfer_variant, stand_in, tmp_path, monkeypatch
+):
     from cifar_core.experiments.plan import not_runnable
     from cifar_core.project import ProjectError
 
@@ -269,7 +312,10 @@ def test_build_planning_refuses_a_wrong_file_before_any_run_starts(frozen_transf
         not_runnable(frozen_transfer_variant)
     monkeypatch.setenv(WEIGHTS_ENV, str(stand_in))
     assert not_runnable(frozen_transfer_variant) is None
-    assert weights_status() == (True, "user file stand_in_vgg16.weights.h5, not verified as ImageNet")
+    assert weights_status() == (
+        True,
+        "user file stand_in_vgg16.weights.h5, not verified as ImageNet",
+    )
     monkeypatch.delenv(WEIGHTS_ENV)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
     assert "not found" in not_runnable(frozen_transfer_variant)  # no file at all: simply not run

@@ -29,10 +29,12 @@ Example
 >>> round(expected_calibration_error(probs, labels), 3)   # |0.5-0.9|/2 + |1.0-0.6|/2
 0.4
 """
+
 from __future__ import annotations
 
 import warnings
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,7 +44,9 @@ TEMPERATURE_BOUNDS = (0.05, 20.0)
 _TINY = float(np.finfo(np.float32).tiny)
 
 
-def _check(probs: np.ndarray, labels: np.ndarray, name: str = "probs") -> tuple[np.ndarray, np.ndarray]:
+def _check(
+    probs: np.ndarray, labels: np.ndarray, name: str = "probs"
+) -> tuple[np.ndarray, np.ndarray]:
     probs, labels = np.asarray(probs, dtype=np.float64), np.asarray(labels).ravel()
     if probs.ndim != 2:
         raise ValueError(f"{name} must be a (images, classes) array; got shape {probs.shape}")
@@ -80,34 +84,52 @@ def reliability_table(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BIN
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_confidence = np.bincount(bins, weights=confidence, minlength=n_bins) / count
         accuracy = np.bincount(bins, weights=correct.astype(float), minlength=n_bins) / count
-    return pd.DataFrame({"lower": edges[:-1], "upper": edges[1:], "count": count,
-                         "share": count / count.sum(), "confidence": mean_confidence,
-                         "accuracy": accuracy, "gap": accuracy - mean_confidence})
+    return pd.DataFrame(
+        {
+            "lower": edges[:-1],
+            "upper": edges[1:],
+            "count": count,
+            "share": count / count.sum(),
+            "confidence": mean_confidence,
+            "accuracy": accuracy,
+            "gap": accuracy - mean_confidence,
+        }
+    )
 
 
-def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS) -> float:
+def expected_calibration_error(
+    probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS
+) -> float:
     """ECE with ``n_bins`` equal-width bins of top-1 confidence (Guo et al. 2017)."""
     table = reliability_table(probs, labels, n_bins)
     filled = table["count"] > 0
     return float((table.loc[filled, "share"] * table.loc[filled, "gap"].abs()).sum())
 
 
-def reliability_curve(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS, *,
-                      strategy: str = "uniform") -> pd.DataFrame:
+def reliability_curve(
+    probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS, *, strategy: str = "uniform"
+) -> pd.DataFrame:
     """Reliability-diagram points from ``sklearn.calibration.calibration_curve``: per
     non-empty bin, ``confidence`` (mean top-1 confidence) and ``accuracy``.
     ``strategy="quantile"`` gives bins of equal counts instead of equal widths."""
     from sklearn.calibration import calibration_curve
 
     confidence, correct = confidence_and_correct(probs, labels)
-    accuracy, mean_confidence = calibration_curve(correct, confidence, n_bins=n_bins,
-                                                  strategy=strategy)
+    accuracy, mean_confidence = calibration_curve(
+        correct, confidence, n_bins=n_bins, strategy=strategy
+    )
     return pd.DataFrame({"confidence": mean_confidence, "accuracy": accuracy})
 
 
-def ece_interval(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS, *,
-                 confidence_level: float = 0.95, n_resamples: int = 1000,
-                 seed: int = 0) -> tuple[float, float]:
+def ece_interval(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    n_bins: int = N_BINS,
+    *,
+    confidence_level: float = 0.95,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
     """Bootstrap interval of the ECE over test images (``scipy.stats.bootstrap``, BCa;
     the percentile interval if BCa is undefined, e.g. for constant data).
 
@@ -126,17 +148,25 @@ def ece_interval(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS, *,
     def statistic(index, axis=-1):  # index: (resamples, images) of image indices
         index = np.atleast_2d(np.asarray(index, dtype=np.int64))
         cells = bins[index] + n_bins * np.arange(len(index))[:, None]
-        per_bin = np.bincount(cells.ravel(), weights=gaps[index].ravel(),
-                              minlength=n_bins * len(index)).reshape(len(index), n_bins)
+        per_bin = np.bincount(
+            cells.ravel(), weights=gaps[index].ravel(), minlength=n_bins * len(index)
+        ).reshape(len(index), n_bins)
         ece = np.abs(per_bin).sum(axis=1) / index.shape[1]
         return ece if ece.size > 1 else ece[0]
 
     for method in ("BCa", "percentile"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DegenerateDataWarning)
-            result = bootstrap((np.arange(len(confidence)),), statistic, vectorized=True,
-                               n_resamples=n_resamples, confidence_level=confidence_level,
-                               method=method, batch=100, random_state=np.random.default_rng(seed))
+            result = bootstrap(
+                (np.arange(len(confidence)),),
+                statistic,
+                vectorized=True,
+                n_resamples=n_resamples,
+                confidence_level=confidence_level,
+                method=method,
+                batch=100,
+                random_state=np.random.default_rng(seed),
+            )
         low, high = result.confidence_interval
         if np.isfinite(low) and np.isfinite(high):
             break
@@ -164,8 +194,9 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     return softmax(logits / temperature, axis=1)
 
 
-def fit_temperature(probs: np.ndarray, labels: np.ndarray, *,
-                    bounds: tuple[float, float] = TEMPERATURE_BOUNDS) -> float:
+def fit_temperature(
+    probs: np.ndarray, labels: np.ndarray, *, bounds: tuple[float, float] = TEMPERATURE_BOUNDS
+) -> float:
     """The temperature minimizing the NLL of ``probs`` (the validation split's), found by
     ``scipy.optimize.minimize_scalar(method="bounded")`` on ``log T`` within ``bounds``.
 
@@ -185,15 +216,22 @@ def fit_temperature(probs: np.ndarray, labels: np.ndarray, *,
     def nll(log_t: float) -> float:
         return float(-log_softmax(logits / np.exp(log_t), axis=1)[rows, labels].mean())
 
-    result = minimize_scalar(nll, bounds=(np.log(low), np.log(high)), method="bounded",
-                             options={"xatol": 1e-5})
+    result = minimize_scalar(
+        nll, bounds=(np.log(low), np.log(high)), method="bounded", options={"xatol": 1e-5}
+    )
     return float(np.exp(result.x))
 
 
 # ----------------------------------------------------------------------------- a run's row
-def calibration_summary(val_probs: np.ndarray, val_labels: np.ndarray, test_probs: np.ndarray,
-                        test_labels: np.ndarray, *, n_bins: int = N_BINS,
-                        interval: bool = False) -> dict[str, Any]:
+def calibration_summary(
+    val_probs: np.ndarray,
+    val_labels: np.ndarray,
+    test_probs: np.ndarray,
+    test_labels: np.ndarray,
+    *,
+    n_bins: int = N_BINS,
+    interval: bool = False,
+) -> dict[str, Any]:
     """Test accuracy, ECE and NLL before/after temperature scaling fitted on validation.
 
     Returns ``{"accuracy", "ece", "ece_scaled", "nll", "nll_scaled", "temperature",
@@ -201,18 +239,23 @@ def calibration_summary(val_probs: np.ndarray, val_labels: np.ndarray, test_prob
     with ``interval=True``: 95 % bootstrap intervals, :func:`ece_interval`).
     """
     if len(np.asarray(val_labels)) == 0:
-        raise ValueError("temperature scaling needs a validation split, and this run has none "
-                         "(validation_fraction = 0): calibrate on a run with one")
+        raise ValueError(
+            "temperature scaling needs a validation split, and this run has none "
+            "(validation_fraction = 0): calibrate on a run with one"
+        )
     temperature = fit_temperature(val_probs, val_labels)
     scaled = apply_temperature(test_probs, temperature)
     _, correct = confidence_and_correct(test_probs, test_labels)
-    row = {"accuracy": float(correct.mean()),
-           "ece": expected_calibration_error(test_probs, test_labels, n_bins),
-           "ece_scaled": expected_calibration_error(scaled, test_labels, n_bins),
-           "nll": negative_log_likelihood(test_probs, test_labels),
-           "nll_scaled": negative_log_likelihood(scaled, test_labels),
-           "temperature": temperature, "n_val": int(len(val_labels)),
-           "n_test": int(len(test_labels))}
+    row = {
+        "accuracy": float(correct.mean()),
+        "ece": expected_calibration_error(test_probs, test_labels, n_bins),
+        "ece_scaled": expected_calibration_error(scaled, test_labels, n_bins),
+        "nll": negative_log_likelihood(test_probs, test_labels),
+        "nll_scaled": negative_log_likelihood(scaled, test_labels),
+        "temperature": temperature,
+        "n_val": int(len(val_labels)),
+        "n_test": int(len(test_labels)),
+    }
     if interval:
         row["ece_low"], row["ece_high"] = ece_interval(test_probs, test_labels, n_bins)
         row["ece_scaled_low"], row["ece_scaled_high"] = ece_interval(scaled, test_labels, n_bins)
@@ -223,15 +266,23 @@ def calibration_row(run: Any, *, n_bins: int = N_BINS, interval: bool = False) -
     """:func:`calibration_summary` of a stored run (anything whose ``predictions()`` has
     ``val_probs``, ``val_labels``, ``test_probs``, ``test_labels``)."""
     predictions = run.predictions()
-    return calibration_summary(predictions["val_probs"], predictions["val_labels"],
-                               predictions["test_probs"], predictions["test_labels"],
-                               n_bins=n_bins, interval=interval)
+    return calibration_summary(
+        predictions["val_probs"],
+        predictions["val_labels"],
+        predictions["test_probs"],
+        predictions["test_labels"],
+        n_bins=n_bins,
+        interval=interval,
+    )
 
 
-def calibration_table(runs: Mapping[str, Any], *, n_bins: int = N_BINS,
-                      interval: bool = False) -> pd.DataFrame:
+def calibration_table(
+    runs: Mapping[str, Any], *, n_bins: int = N_BINS, interval: bool = False
+) -> pd.DataFrame:
     """One :func:`calibration_row` per ``{name: run}``, indexed by name (``variant``)."""
-    rows = {name: calibration_row(run, n_bins=n_bins, interval=interval) for name, run in runs.items()}
+    rows = {
+        name: calibration_row(run, n_bins=n_bins, interval=interval) for name, run in runs.items()
+    }
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "variant"
     return table
@@ -241,8 +292,9 @@ def _seed(run: Any) -> int:
     return int((getattr(run, "config", None) or {}).get("variant", {}).get("seed", 0))
 
 
-def calibration_by_variant(runs_by_variant: Mapping[str, Any], *, n_bins: int = N_BINS,
-                           interval: bool = True) -> pd.DataFrame:
+def calibration_by_variant(
+    runs_by_variant: Mapping[str, Any], *, n_bins: int = N_BINS, interval: bool = True
+) -> pd.DataFrame:
     """One row per variant, over its runs (one per seed): the mean and standard deviation
     (``_std``, NaN with one run) of each :func:`calibration_summary` value, ``seeds``,
     and with ``interval`` the 95 % bootstrap interval of the ECE before and after
@@ -273,8 +325,12 @@ def calibration_by_variant(runs_by_variant: Mapping[str, Any], *, n_bins: int = 
             row[f"{column}_std"] = float(each[column].std(ddof=1)) if len(each) > 1 else np.nan
         if interval:
             first = calibration_row(runs[0], n_bins=n_bins, interval=True)
-            row.update({key: first[key] for key in ("ece_low", "ece_high", "ece_scaled_low",
-                                                    "ece_scaled_high")},
-                       interval_seed=_seed(runs[0]))
+            row.update(
+                {
+                    key: first[key]
+                    for key in ("ece_low", "ece_high", "ece_scaled_low", "ece_scaled_high")
+                },
+                interval_seed=_seed(runs[0]),
+            )
         rows.append(row)
     return pd.DataFrame(rows).set_index("variant") if rows else pd.DataFrame()

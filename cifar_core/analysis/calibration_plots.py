@@ -11,11 +11,13 @@ Example
 >>> [ax.get_ylabel() for ax in fig.axes]
 ['accuracy', 'share of images']
 """
+
 from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import matplotlib
 
@@ -26,7 +28,12 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .calibration import (  # noqa: E402
-    N_BINS, apply_temperature, expected_calibration_error, fit_temperature, reliability_table)
+    N_BINS,
+    apply_temperature,
+    expected_calibration_error,
+    fit_temperature,
+    reliability_table,
+)
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -40,35 +47,72 @@ def _draw(ax_acc, ax_hist, probs, labels, n_bins: int, *, label: str, color, bar
     ece = expected_calibration_error(probs, labels, n_bins)
     text = f"{label} (ECE {100 * ece:.1f} %)"
     if bars:
-        ax_acc.bar(centres[filled], table.loc[filled, "accuracy"], width=width, color=color,
-                   alpha=0.8, edgecolor="black", linewidth=0.5, label=text)
-        ax_hist.bar(centres, table["share"], width=width, color=color, alpha=0.8,
-                    edgecolor="black", linewidth=0.5)
+        ax_acc.bar(
+            centres[filled],
+            table.loc[filled, "accuracy"],
+            width=width,
+            color=color,
+            alpha=0.8,
+            edgecolor="black",
+            linewidth=0.5,
+            label=text,
+        )
+        ax_hist.bar(
+            centres,
+            table["share"],
+            width=width,
+            color=color,
+            alpha=0.8,
+            edgecolor="black",
+            linewidth=0.5,
+        )
     else:
-        ax_acc.plot(table.loc[filled, "confidence"], table.loc[filled, "accuracy"], marker="o",
-                    markersize=3.5, color=color, linewidth=1.2, label=text)
+        ax_acc.plot(
+            table.loc[filled, "confidence"],
+            table.loc[filled, "accuracy"],
+            marker="o",
+            markersize=3.5,
+            color=color,
+            linewidth=1.2,
+            label=text,
+        )
         ax_hist.stairs(table["share"], np.r_[table["lower"], 1.0], color=color, linewidth=1.5)
     return ece
 
 
-def reliability_diagram(probs: np.ndarray, labels: np.ndarray, *, n_bins: int = N_BINS,
-                        scaled_probs: np.ndarray | None = None, title: str | None = None,
-                        axes: tuple[plt.Axes, plt.Axes] | None = None) -> plt.Figure:
+def reliability_diagram(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    *,
+    n_bins: int = N_BINS,
+    scaled_probs: np.ndarray | None = None,
+    title: str | None = None,
+    axes: tuple[plt.Axes, plt.Axes] | None = None,
+) -> plt.Figure:
     """Accuracy per confidence bin against the diagonal of perfect calibration, above a
     histogram of the images' top-1 confidence. Bars below the diagonal are
     over-confident. ``scaled_probs`` (e.g. after temperature scaling) are drawn as points
     at each bin's mean confidence and an outlined histogram; the legend gives each ECE."""
     if axes is None:
-        fig, (ax_acc, ax_hist) = plt.subplots(2, 1, figsize=(4.2, 4.8), sharex=True,
-                                              gridspec_kw={"height_ratios": (3, 1)})
+        fig, (ax_acc, ax_hist) = plt.subplots(
+            2, 1, figsize=(4.2, 4.8), sharex=True, gridspec_kw={"height_ratios": (3, 1)}
+        )
     else:
         ax_acc, ax_hist = axes
         fig = ax_acc.figure
     colors = sns.color_palette("tab10", 2)
     _draw(ax_acc, ax_hist, probs, labels, n_bins, label="as trained", color=colors[0], bars=True)
     if scaled_probs is not None:
-        _draw(ax_acc, ax_hist, scaled_probs, labels, n_bins, label="temperature-scaled",
-              color=colors[1], bars=False)
+        _draw(
+            ax_acc,
+            ax_hist,
+            scaled_probs,
+            labels,
+            n_bins,
+            label="temperature-scaled",
+            color=colors[1],
+            bars=False,
+        )
     ax_acc.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1, label="calibrated")
     ax_acc.set(xlim=(0, 1), ylim=(0, 1), ylabel="accuracy", title=title or "")
     ax_acc.legend(fontsize="x-small", loc="upper left", frameon=False)
@@ -78,8 +122,9 @@ def reliability_diagram(probs: np.ndarray, labels: np.ndarray, *, n_bins: int = 
     return fig
 
 
-def reliability_panels(runs: Mapping[str, Any], *, n_bins: int = N_BINS, temperature: bool = True,
-                       cols: int = 3) -> plt.Figure:
+def reliability_panels(
+    runs: Mapping[str, Any], *, n_bins: int = N_BINS, temperature: bool = True, cols: int = 3
+) -> plt.Figure:
     """:func:`reliability_diagram` of the test predictions of each ``{name: run}``, with
     the temperature fitted on the run's validation split drawn over it (``temperature``)."""
     names = list(runs)
@@ -87,8 +132,14 @@ def reliability_panels(runs: Mapping[str, Any], *, n_bins: int = N_BINS, tempera
         raise ValueError("reliability_panels needs at least one run")
     cols = min(cols, len(names))
     rows = math.ceil(len(names) / cols)
-    fig, axes = plt.subplots(2 * rows, cols, figsize=(4.0 * cols, 4.6 * rows), squeeze=False,
-                             sharex=True, gridspec_kw={"height_ratios": (3, 1) * rows})
+    fig, axes = plt.subplots(
+        2 * rows,
+        cols,
+        figsize=(4.0 * cols, 4.6 * rows),
+        squeeze=False,
+        sharex=True,
+        gridspec_kw={"height_ratios": (3, 1) * rows},
+    )
     for index, name in enumerate(names):
         row, col = divmod(index, cols)
         predictions = runs[name].predictions()
@@ -98,8 +149,14 @@ def reliability_panels(runs: Mapping[str, Any], *, n_bins: int = N_BINS, tempera
             t = fit_temperature(predictions["val_probs"], predictions["val_labels"])
             scaled = apply_temperature(probs, t)
             name = f"{name} (T = {t:.2f})"
-        reliability_diagram(probs, labels, n_bins=n_bins, scaled_probs=scaled, title=name,
-                            axes=(axes[2 * row][col], axes[2 * row + 1][col]))
+        reliability_diagram(
+            probs,
+            labels,
+            n_bins=n_bins,
+            scaled_probs=scaled,
+            title=name,
+            axes=(axes[2 * row][col], axes[2 * row + 1][col]),
+        )
         axes[2 * row][col].title.set_fontsize("small")
     for index in range(len(names), rows * cols):
         row, col = divmod(index, cols)

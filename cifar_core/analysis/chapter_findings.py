@@ -24,21 +24,38 @@ Example
 >>> under_trained_column(runs)
 {'a': 'no', 'b': 'no'}
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from cifar_core.analysis.convergence import convergence
-from cifar_core.analysis.findings import (NOT_COMPARED, SAME_RUN, Comparison, StudyFindings,
-                                          compare_study)
+from cifar_core.analysis.findings import (
+    NOT_COMPARED,
+    SAME_RUN,
+    Comparison,
+    StudyFindings,
+    compare_study,
+)
 from cifar_core.analysis.findings_text import findings_table, study_sentences
 from cifar_core.analysis.selection import select_best, validation_view
 
-FINDINGS_COLUMNS = ["study", "variant", "compared with", "verdict", "Δ test acc (pts)",
-                    "95 % CI (pts)", "p (Holm)", "shared seeds", "under-trained", "note"]
+FINDINGS_COLUMNS = [
+    "study",
+    "variant",
+    "compared with",
+    "verdict",
+    "Δ test acc (pts)",
+    "95 % CI (pts)",
+    "p (Holm)",
+    "shared seeds",
+    "under-trained",
+    "note",
+]
 """The columns of a chapter's findings table (:func:`findings_display`)."""
 
 
@@ -47,8 +64,9 @@ def _key(run: Any) -> str:
     return str(getattr(run, "key", run))
 
 
-def same_run_notes(runs_by_variant: Mapping[str, Sequence[Any]],
-                   baselines: Iterable[str] = ()) -> dict[str, str]:
+def same_run_notes(
+    runs_by_variant: Mapping[str, Sequence[Any]], baselines: Iterable[str] = ()
+) -> dict[str, str]:
     """``{variant: "same run as <other> under this profile"}`` for each variant whose
     runs are another variant's (same run keys). The other is a study baseline when one
     of them is (``baselines``), else the earlier in the mapping's order."""
@@ -69,8 +87,9 @@ def same_run_notes(runs_by_variant: Mapping[str, Sequence[Any]],
     return notes
 
 
-def under_trained_column(runs_by_variant: Mapping[str, Sequence[Any]],
-                         **options: Any) -> dict[str, str]:
+def under_trained_column(
+    runs_by_variant: Mapping[str, Sequence[Any]], **options: Any
+) -> dict[str, str]:
     """``{variant: "no" | "yes" | "2 of 3 seeds"}``: how many of a variant's runs the
     convergence flag (:func:`~cifar_core.analysis.convergence.convergence`) marks as
     under-trained; ``"–"`` for a variant without runs, ``"not checked (no validation
@@ -93,8 +112,9 @@ def under_trained_column(runs_by_variant: Mapping[str, Sequence[Any]],
     return column
 
 
-def convergence_note(runs_by_variant: Mapping[str, Sequence[Any]], *, detail: int = 12,
-                     **options: Any) -> str:
+def convergence_note(
+    runs_by_variant: Mapping[str, Sequence[Any]], *, detail: int = 12, **options: Any
+) -> str:
     """Markdown: how many runs (each run key once) are free of the under-trained flag,
     and why the flagged ones are flagged: each flagged variant with its first flagged
     run's reason when there are at most ``detail`` of them, else the variants grouped by
@@ -114,20 +134,31 @@ def convergence_note(runs_by_variant: Mapping[str, Sequence[Any]], *, detail: in
                 reasons.setdefault(name, verdict.reason)
     if not total:
         return "No runs to check for convergence."
-    text = (f"**Convergence.** {total - flagged} of {total} runs are free of the under-trained "
-            "flag (a run is flagged when its lowest validation loss falls in its last epochs "
-            "while validation accuracy is still rising, or when it is too short to tell).")
+    text = (
+        f"**Convergence.** {total - flagged} of {total} runs are free of the under-trained "
+        "flag (a run is flagged when its lowest validation loss falls in its last epochs "
+        "while validation accuracy is still rising, or when it is too short to tell)."
+    )
     if reasons and len(reasons) <= detail:
         text += " Flagged: " + "; ".join(f"{n} ({why})" for n, why in reasons.items()) + "."
     elif reasons:
         kinds: dict[str, list[str]] = {}
         for name, why in reasons.items():
-            kind = ("still improving" if why.startswith("still improving") else
-                    "too few epochs to tell" if "too few" in why else
-                    "no validation history" if why.startswith("no validation") else "other")
+            kind = (
+                "still improving"
+                if why.startswith("still improving")
+                else "too few epochs to tell"
+                if "too few" in why
+                else "no validation history"
+                if why.startswith("no validation")
+                else "other"
+            )
             kinds.setdefault(kind, []).append(name)
-        text += " Flagged: " + "; ".join(f"{kind}: {', '.join(names)}"
-                                          for kind, names in kinds.items()) + "."
+        text += (
+            " Flagged: "
+            + "; ".join(f"{kind}: {', '.join(names)}" for kind, names in kinds.items())
+            + "."
+        )
     return text
 
 
@@ -140,8 +171,9 @@ def _missing_reason(name: str, not_run: Mapping[str, str], planned: set[str], pr
     return ""
 
 
-def chapter_findings(ctx: Any, studies: Iterable[str], *, pairs: bool = True,
-                     **options: Any) -> dict[str, StudyFindings]:
+def chapter_findings(
+    ctx: Any, studies: Iterable[str], *, pairs: bool = True, **options: Any
+) -> dict[str, StudyFindings]:
     """``{study: StudyFindings}`` for the studies a chapter reads (each its own Holm family).
 
     Parameters
@@ -164,8 +196,14 @@ def chapter_findings(ctx: Any, studies: Iterable[str], *, pairs: bool = True,
     for name in studies:
         study = ctx.study(name)
         arms = {n: list(ctx.runs.get(n, [])) for n in study.names()}
-        found = compare_study(study.name, arms, study.baseline, variants=study.names(),
-                              pairs=claim_pairs(name) if pairs else (), **options)
+        found = compare_study(
+            study.name,
+            arms,
+            study.baseline,
+            variants=study.names(),
+            pairs=claim_pairs(name) if pairs else (),
+            **options,
+        )
         rows = []
         for row in found.comparisons:
             if row.verdict == NOT_COMPARED and "in the run store" in row.message:
@@ -174,8 +212,9 @@ def chapter_findings(ctx: Any, studies: Iterable[str], *, pairs: bool = True,
                 if reason:
                     row = _with_message(row, reason)
             rows.append(row)
-        out[name] = StudyFindings(found.study, found.baseline, tuple(rows), found.message,
-                                  found.alpha, found.confidence)
+        out[name] = StudyFindings(
+            found.study, found.baseline, tuple(rows), found.message, found.alpha, found.confidence
+        )
     return out
 
 
@@ -194,7 +233,9 @@ def _compact(runs: str) -> str:
     return ", ".join(f"{n} ({c} seed{'s' * (c != 1)})" for n, c in counts.items())
 
 
-def findings_display(findings: Mapping[str, StudyFindings] | Iterable[StudyFindings]) -> pd.DataFrame:
+def findings_display(
+    findings: Mapping[str, StudyFindings] | Iterable[StudyFindings],
+) -> pd.DataFrame:
     """One row per comparison with :data:`FINDINGS_COLUMNS` as text: Δ and its 95 %
     interval in points, the Holm p-value, the verdict, shared seeds, the under-trained
     runs it rests on, and why a row was not tested."""
@@ -202,8 +243,10 @@ def findings_display(findings: Mapping[str, StudyFindings] | Iterable[StudyFindi
     if not studies:
         return pd.DataFrame(columns=FINDINGS_COLUMNS)
     shown = findings_table(studies, display=True)
-    shown["under-trained"] = [_compact(t) or ("–" if v in (NOT_COMPARED, SAME_RUN) else "no")
-                              for t, v in zip(shown["under-trained runs"], shown["verdict"])]
+    shown["under-trained"] = [
+        _compact(t) or ("–" if v in (NOT_COMPARED, SAME_RUN) else "no")
+        for t, v in zip(shown["under-trained runs"], shown["verdict"])
+    ]
     return shown[FINDINGS_COLUMNS].reset_index(drop=True)
 
 
@@ -217,16 +260,22 @@ def findings_problems(findings: Mapping[str, StudyFindings]) -> str:
             lines.append(f"* **{study.study}**: {study.message}")
         for row in study.comparisons:
             if row.verdict == NOT_COMPARED:
-                lines.append(f"* **{study.study}**: {row.variant} vs {row.baseline}: "
-                             f"{row.message.removeprefix('not compared: ')}")
+                lines.append(
+                    f"* **{study.study}**: {row.variant} vs {row.baseline}: "
+                    f"{row.message.removeprefix('not compared: ')}"
+                )
     if not lines:
         return ""
-    return ("::: {.callout-warning}\n## Comparisons that could not be made\n\n"
-            + "\n".join(lines) + "\n:::\n")
+    return (
+        "::: {.callout-warning}\n## Comparisons that could not be made\n\n"
+        + "\n".join(lines)
+        + "\n:::\n"
+    )
 
 
-def findings_sentences(findings: Mapping[str, StudyFindings], *,
-                       titles: Mapping[str, str] | None = None) -> str:
+def findings_sentences(
+    findings: Mapping[str, StudyFindings], *, titles: Mapping[str, str] | None = None
+) -> str:
     """Markdown: one paragraph per study, its generated sentences
     (:func:`~cifar_core.analysis.findings_text.study_sentences`) after its title."""
     paragraphs = []
@@ -240,8 +289,11 @@ def findings_markdown(findings: Mapping[str, StudyFindings], ctx: Any = None) ->
     """:func:`findings_sentences` (study titles from ``ctx.study(name).title`` when a
     context is given) followed by :func:`findings_problems`."""
     titles = {name: ctx.study(name).title for name in findings} if ctx is not None else None
-    return "\n\n".join(part for part in (findings_sentences(findings, titles=titles),
-                                          findings_problems(findings)) if part)
+    return "\n\n".join(
+        part
+        for part in (findings_sentences(findings, titles=titles), findings_problems(findings))
+        if part
+    )
 
 
 # ----------------------------------------------------------------------------- selection
@@ -280,8 +332,9 @@ def rank_by_validation(table: pd.DataFrame, by: str = "val_accuracy_mean") -> pd
     return table.iloc[sorted(range(len(table)), key=lambda i: position[table["variant"].iloc[i]])]
 
 
-def show_runs_table(shown: pd.DataFrame, runs_by_variant: Mapping[str, Sequence[Any]],
-                    baselines: Iterable[str] = ()) -> pd.DataFrame:
+def show_runs_table(
+    shown: pd.DataFrame, runs_by_variant: Mapping[str, Sequence[Any]], baselines: Iterable[str] = ()
+) -> pd.DataFrame:
     """``shown`` (a display table with a ``variant`` column) with an ``under-trained``
     column and a ``note`` saying "same run as X under this profile" for collapsed
     variants (X a study baseline where one of the two is: ``baselines``)."""
@@ -294,7 +347,9 @@ def show_runs_table(shown: pd.DataFrame, runs_by_variant: Mapping[str, Sequence[
     return out
 
 
-def study_runs_with_duplicates(by_study: Mapping[str, Mapping[str, Sequence[Any]]]) -> dict[str, list]:
+def study_runs_with_duplicates(
+    by_study: Mapping[str, Mapping[str, Sequence[Any]]],
+) -> dict[str, list]:
     """``{variant: runs}`` over several studies in order (each variant once)."""
     merged: dict[str, list] = {}
     for runs in by_study.values():
@@ -303,10 +358,18 @@ def study_runs_with_duplicates(by_study: Mapping[str, Mapping[str, Sequence[Any]
     return merged
 
 
-
 # ----------------------------------------------------------------------------- claims, discussion
-CLAIMS_COLUMNS = ["seed", "claim", "quote", "outcome", "Δ test acc (pts)", "95 % CI (pts)",
-                  "p (Holm)", "shared seeds", "note"]
+CLAIMS_COLUMNS = [
+    "seed",
+    "claim",
+    "quote",
+    "outcome",
+    "Δ test acc (pts)",
+    "95 % CI (pts)",
+    "p (Holm)",
+    "shared seeds",
+    "note",
+]
 """The columns of the claims table (:func:`claims_display`)."""
 
 
@@ -321,19 +384,29 @@ def claims_display(results: Sequence[Any]) -> pd.DataFrame:
     rows = []
     for r in results:
         tested = not math.isnan(r.diff)
-        notes = [text for text in (
-            r.reason.removeprefix("not compared: ") if r.reason else "",
-            f"under-trained: {_compact(', '.join(r.under_trained))}" if r.under_trained else "",
-            r.claim.note) if text]
-        rows.append({
-            "seed": r.claim.seed,
-            "claim": f"{r.claim.statement} ({r.claim.variant} vs {r.claim.baseline}, expected "
-                     f"{r.claim.expected})",
-            "quote": f"“{r.claim.quote.strip()}”", "outcome": r.outcome,
-            "Δ test acc (pts)": points(r.diff, signed=True) if tested else "–",
-            "95 % CI (pts)": f"{points(r.ci_low)} to {points(r.ci_high)}" if tested else "–",
-            "p (Holm)": p_text(r.p_holm), "shared seeds": str(r.n_seeds) if tested else "–",
-            "note": "; ".join(notes)})
+        notes = [
+            text
+            for text in (
+                r.reason.removeprefix("not compared: ") if r.reason else "",
+                f"under-trained: {_compact(', '.join(r.under_trained))}" if r.under_trained else "",
+                r.claim.note,
+            )
+            if text
+        ]
+        rows.append(
+            {
+                "seed": r.claim.seed,
+                "claim": f"{r.claim.statement} ({r.claim.variant} vs {r.claim.baseline}, expected "
+                f"{r.claim.expected})",
+                "quote": f"“{r.claim.quote.strip()}”",
+                "outcome": r.outcome,
+                "Δ test acc (pts)": points(r.diff, signed=True) if tested else "–",
+                "95 % CI (pts)": f"{points(r.ci_low)} to {points(r.ci_high)}" if tested else "–",
+                "p (Holm)": p_text(r.p_holm),
+                "shared seeds": str(r.n_seeds) if tested else "–",
+                "note": "; ".join(notes),
+            }
+        )
     return pd.DataFrame(rows, columns=CLAIMS_COLUMNS)
 
 
@@ -343,9 +416,14 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
 
 
-def discussion_markdown(findings: Mapping[str, StudyFindings], results: Sequence[Any], *,
-                        runs: Mapping[str, Sequence[Any]] | None = None,
-                        titles: Mapping[str, str] | None = None, profile: str = "") -> str:
+def discussion_markdown(
+    findings: Mapping[str, StudyFindings],
+    results: Sequence[Any],
+    *,
+    runs: Mapping[str, Sequence[Any]] | None = None,
+    titles: Mapping[str, str] | None = None,
+    profile: str = "",
+) -> str:
     """The Discussion, generated: what the comparisons detected (each detected effect
     as its sentence), how the seeds' claims fared (each claim that holds or is reversed
     as its sentence, the inconclusive ones named), and which findings rest on
@@ -359,33 +437,51 @@ def discussion_markdown(findings: Mapping[str, StudyFindings], results: Sequence
     detected = [c for c in tested if c.verdict in ("better", "worse")]
     budget = f" in this {profile} build" if profile else ""
     alphas = sorted({f"{s.alpha:g}" for s in findings.values()}) or ["0.05"]
-    parts = [(f"Of {_count(len(tested), 'comparison')} tested{budget} across "
-              f"{_count(len(findings), 'study')}, {len(detected)} show a detectable difference "
-              f"(Holm-corrected within each study, α = {', '.join(alphas)}); for the other "
-              f"{len(tested) - len(detected)} the data cannot tell the two arms apart at this "
-              "budget, which is not evidence that they are equal.")]
+    parts = [
+        (
+            f"Of {_count(len(tested), 'comparison')} tested{budget} across "
+            f"{_count(len(findings), 'study')}, {len(detected)} show a detectable difference "
+            f"(Holm-corrected within each study, α = {', '.join(alphas)}); for the other "
+            f"{len(tested) - len(detected)} the data cannot tell the two arms apart at this "
+            "budget, which is not evidence that they are equal."
+        )
+    ]
     if detected:
         by_study: dict[str, list[str]] = {}
         for c in detected:
             by_study.setdefault(c.study, []).append(finding_sentence(c, under_trained=False))
-        parts.append("\n\n".join(f"**{(titles or {}).get(s, s)}.** " + " ".join(sentences)
-                                 for s, sentences in by_study.items()))
-    outcome = {k: [r for r in results if r.outcome == k]
-               for k in (HOLDS, REVERSED, INCONCLUSIVE, NOT_EVALUATED)}
+        parts.append(
+            "\n\n".join(
+                f"**{(titles or {}).get(s, s)}.** " + " ".join(sentences)
+                for s, sentences in by_study.items()
+            )
+        )
+    outcome = {
+        k: [r for r in results if r.outcome == k]
+        for k in (HOLDS, REVERSED, INCONCLUSIVE, NOT_EVALUATED)
+    }
     if results:
-        parts.append(f"**The seeds' claims.** Of {_count(len(results), 'claim')} quoted from the "
-                     f"seed reports, {len(outcome[HOLDS])} hold{'s' * (len(outcome[HOLDS]) == 1)}, "
-                     f"{len(outcome[REVERSED])} {'is' if len(outcome[REVERSED]) == 1 else 'are'} "
-                     f"reversed, {len(outcome[INCONCLUSIVE])} {'is' if len(outcome[INCONCLUSIVE]) == 1 else 'are'} "
-                     f"inconclusive at this budget and {len(outcome[NOT_EVALUATED])} could not be "
-                     "evaluated here.")
+        parts.append(
+            f"**The seeds' claims.** Of {_count(len(results), 'claim')} quoted from the "
+            f"seed reports, {len(outcome[HOLDS])} hold{'s' * (len(outcome[HOLDS]) == 1)}, "
+            f"{len(outcome[REVERSED])} {'is' if len(outcome[REVERSED]) == 1 else 'are'} "
+            f"reversed, {len(outcome[INCONCLUSIVE])} {'is' if len(outcome[INCONCLUSIVE]) == 1 else 'are'} "
+            f"inconclusive at this budget and {len(outcome[NOT_EVALUATED])} could not be "
+            "evaluated here."
+        )
         for kind in (REVERSED, HOLDS):
             parts.extend(claim_sentence(r) for r in outcome[kind])
         if outcome[INCONCLUSIVE]:
-            parts.append("Inconclusive at this budget: " + "; ".join(
-                f"seed {r.claim.seed}: {r.claim.statement.rstrip('.')} (Δ = "
-                f"{_points(r.diff)} points, 95 % CI {_points(r.ci_low, False)} to "
-                f"{_points(r.ci_high, False)})" for r in outcome[INCONCLUSIVE]) + ".")
+            parts.append(
+                "Inconclusive at this budget: "
+                + "; ".join(
+                    f"seed {r.claim.seed}: {r.claim.statement.rstrip('.')} (Δ = "
+                    f"{_points(r.diff)} points, 95 % CI {_points(r.ci_low, False)} to "
+                    f"{_points(r.ci_high, False)})"
+                    for r in outcome[INCONCLUSIVE]
+                )
+                + "."
+            )
     flagged = [c for c in tested if c.under_trained]
     if flagged:
         rest = "rests" if len(flagged) == 1 else "rest"
@@ -398,9 +494,11 @@ def discussion_markdown(findings: Mapping[str, StudyFindings], results: Sequence
         else:
             studies = list(dict.fromkeys((titles or {}).get(c.study, c.study) for c in flagged))
             where = " (in " + "; ".join(studies) + ")"
-        parts.append(f"**Under-trained runs.** {who} on runs that were still improving (or "
-                     f"too short to tell) when training stopped{where}. Their differences may "
-                     "change with longer training.")
+        parts.append(
+            f"**Under-trained runs.** {who} on runs that were still improving (or "
+            f"too short to tell) when training stopped{where}. Their differences may "
+            "change with longer training."
+        )
     if runs is not None:
         parts.append(convergence_note(runs))
     return "\n\n".join(parts)

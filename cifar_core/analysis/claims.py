@@ -6,15 +6,23 @@ Pass ``pairs=claim_pairs(study)`` to :func:`cifar_core.analysis.findings.compare
 so that claims between two non-baseline variants are tested inside the study's Holm
 family.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from cifar_core.analysis.findings_text import p_phrase, points
-from cifar_core.experiments.claims import (HOLDS, INCONCLUSIVE, NO_DIFFERENCE, NOT_EVALUATED,
-                                           REVERSED, Claim)
+from cifar_core.experiments.claims import (
+    HOLDS,
+    INCONCLUSIVE,
+    NO_DIFFERENCE,
+    NOT_EVALUATED,
+    REVERSED,
+    Claim,
+)
 
 
 @dataclass(frozen=True)
@@ -39,8 +47,11 @@ _FLIP = {"better": "worse", "worse": "better"}
 def _lookup(claim: Claim, findings: Any) -> tuple[Any, bool] | None:
     if hasattr(findings, "comparisons"):  # one StudyFindings
         findings = [findings]
-    study = findings.get(claim.study) if isinstance(findings, Mapping) else next(
-        (f for f in findings if f.study == claim.study), None)
+    study = (
+        findings.get(claim.study)
+        if isinstance(findings, Mapping)
+        else next((f for f in findings if f.study == claim.study), None)
+    )
     if study is None:
         return None
     for comparison in study.comparisons:
@@ -65,22 +76,38 @@ def evaluate_claim(claim: Claim, findings: Any, *, equivalence_margin: float = 0
     """One :class:`ClaimResult`; see :func:`evaluate_claims`."""
     found = _lookup(claim, findings)
     if found is None:
-        return ClaimResult(claim, NOT_EVALUATED, reason=(
-            f"{claim.variant} vs {claim.baseline} is not among the findings of study "
-            f"{claim.study!r}; compare it with compare_study(..., pairs=claim_pairs({claim.study!r}))"))
+        return ClaimResult(
+            claim,
+            NOT_EVALUATED,
+            reason=(
+                f"{claim.variant} vs {claim.baseline} is not among the findings of study "
+                f"{claim.study!r}; compare it with compare_study(..., pairs=claim_pairs({claim.study!r}))"
+            ),
+        )
     comparison, flip = found
     if not comparison.tested:
-        return ClaimResult(claim, NOT_EVALUATED, verdict=comparison.verdict, reason=comparison.message)
+        return ClaimResult(
+            claim, NOT_EVALUATED, verdict=comparison.verdict, reason=comparison.message
+        )
     sign = -1.0 if flip else 1.0
     low, high = sorted((sign * comparison.ci_low, sign * comparison.ci_high))
     verdict = _FLIP.get(comparison.verdict, comparison.verdict) if flip else comparison.verdict
-    return ClaimResult(claim, _outcome(claim.expected, verdict, low, high, equivalence_margin),
-                       verdict, sign * comparison.diff, low, high, comparison.p_holm,
-                       comparison.n_seeds, comparison.under_trained)
+    return ClaimResult(
+        claim,
+        _outcome(claim.expected, verdict, low, high, equivalence_margin),
+        verdict,
+        sign * comparison.diff,
+        low,
+        high,
+        comparison.p_holm,
+        comparison.n_seeds,
+        comparison.under_trained,
+    )
 
 
-def evaluate_claims(claims: Iterable[Claim], findings: Any, *,
-                    equivalence_margin: float = 0.01) -> list[ClaimResult]:
+def evaluate_claims(
+    claims: Iterable[Claim], findings: Any, *, equivalence_margin: float = 0.01
+) -> list[ClaimResult]:
     """Each claim's outcome under the computed findings.
 
     Parameters
@@ -116,14 +143,19 @@ def claim_sentence(result: ClaimResult) -> str:
     head = f"Seed {c.seed} claims “{c.quote.strip()}” ({c.statement})"
     if result.outcome == NOT_EVALUATED:
         return f"{head}: not evaluated ({result.reason.removeprefix('not compared: ')})."
-    numbers = (f"95 % CI {_pts(result.ci_low)} to {_pts(result.ci_high)}; "
-               f"Holm p {p_phrase(result.p_holm)}")
+    numbers = (
+        f"95 % CI {_pts(result.ci_low)} to {_pts(result.ci_high)}; Holm p {p_phrase(result.p_holm)}"
+    )
     if result.verdict in _FLIP:
-        effect = (f"{c.variant} is {result.verdict} than {c.baseline} by "
-                  f"{_pts(abs(result.diff))} points ({numbers})")
+        effect = (
+            f"{c.variant} is {result.verdict} than {c.baseline} by "
+            f"{_pts(abs(result.diff))} points ({numbers})"
+        )
     else:
-        effect = (f"no detectable difference between {c.variant} and {c.baseline}, Δ = "
-                  f"{_pts(result.diff, True)} points ({numbers})")
+        effect = (
+            f"no detectable difference between {c.variant} and {c.baseline}, Δ = "
+            f"{_pts(result.diff, True)} points ({numbers})"
+        )
     text = f"{head}: {result.outcome}; {effect}."
     if result.under_trained:
         text += f" Under-trained runs: {', '.join(result.under_trained)}."
@@ -135,11 +167,26 @@ def claims_table(results: Sequence[ClaimResult]):
     (percentage points)."""
     import pandas as pd
 
-    return pd.DataFrame([{
-        "study": r.claim.study, "seed": r.claim.seed, "claim": r.claim.statement,
-        "quote": r.claim.quote, "variant": r.claim.variant, "baseline": r.claim.baseline,
-        "expected": r.claim.expected, "outcome": r.outcome, "verdict": r.verdict,
-        "Δ test acc (pts)": r.diff * 100, "CI low (pts)": r.ci_low * 100,
-        "CI high (pts)": r.ci_high * 100, "p (Holm)": r.p_holm, "shared seeds": r.n_seeds,
-        "under-trained runs": ", ".join(r.under_trained), "note": r.claim.note or r.reason}
-        for r in results])
+    return pd.DataFrame(
+        [
+            {
+                "study": r.claim.study,
+                "seed": r.claim.seed,
+                "claim": r.claim.statement,
+                "quote": r.claim.quote,
+                "variant": r.claim.variant,
+                "baseline": r.claim.baseline,
+                "expected": r.claim.expected,
+                "outcome": r.outcome,
+                "verdict": r.verdict,
+                "Δ test acc (pts)": r.diff * 100,
+                "CI low (pts)": r.ci_low * 100,
+                "CI high (pts)": r.ci_high * 100,
+                "p (Holm)": r.p_holm,
+                "shared seeds": r.n_seeds,
+                "under-trained runs": ", ".join(r.under_trained),
+                "note": r.claim.note or r.reason,
+            }
+            for r in results
+        ]
+    )

@@ -10,6 +10,7 @@ Example
 >>> len(fig.axes[0].texts)   # one annotation per cell
 4
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,8 +29,13 @@ from .compute import reference_source  # noqa: E402
 sns.set_theme(style="whitegrid", context="notebook")
 
 
-def accuracy_heatmap(table: pd.DataFrame, *, baseline: str | None = None, title: str | None = None,
-                     ax: plt.Axes | None = None) -> plt.Figure:
+def accuracy_heatmap(
+    table: pd.DataFrame,
+    *,
+    baseline: str | None = None,
+    title: str | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Figure:
     """Accuracy (%) per row and column, e.g. variants × classes or variants × corruption
     and severity. With ``baseline`` (a row), the other rows show their difference to it
     in percentage points on a diverging scale and the baseline row its accuracy."""
@@ -41,31 +47,61 @@ def accuracy_heatmap(table: pd.DataFrame, *, baseline: str | None = None, title:
     else:
         shown = data
     rows, cols = data.shape
-    fig = ax.figure if ax is not None else plt.figure(figsize=(max(5.0, 0.75 * cols + 2.5),
-                                                               max(2.5, 0.42 * rows + 1.3)))
+    fig = (
+        ax.figure
+        if ax is not None
+        else plt.figure(figsize=(max(5.0, 0.75 * cols + 2.5), max(2.5, 0.42 * rows + 1.3)))
+    )
     ax = ax or fig.add_subplot()
     if baseline is None:
-        sns.heatmap(shown, ax=ax, cmap="viridis", vmin=0, vmax=100, annot=True, fmt=".0f",
-                    annot_kws={"fontsize": 7}, cbar_kws={"label": "accuracy (%)"})
+        sns.heatmap(
+            shown,
+            ax=ax,
+            cmap="viridis",
+            vmin=0,
+            vmax=100,
+            annot=True,
+            fmt=".0f",
+            annot_kws={"fontsize": 7},
+            cbar_kws={"label": "accuracy (%)"},
+        )
     else:
         values = np.abs(shown.to_numpy())
         limit = max(1.0, float(np.nanmax(values))) if np.isfinite(values).any() else 1.0
         annotations = shown.map(lambda v: "" if np.isnan(v) else f"{v:+.0f}")
-        annotations.loc[baseline] = data.loc[baseline].map(lambda v: "" if np.isnan(v) else f"{v:.0f}")
+        annotations.loc[baseline] = data.loc[baseline].map(
+            lambda v: "" if np.isnan(v) else f"{v:.0f}"
+        )
         shown = shown.rename(index={baseline: f"{baseline} (accuracy %)"})
-        sns.heatmap(shown, ax=ax, cmap="RdBu", center=0, vmin=-limit, vmax=limit,
-                    annot=annotations.to_numpy(), fmt="", annot_kws={"fontsize": 7},
-                    cbar_kws={"label": f"change vs {baseline} (points)"})
+        sns.heatmap(
+            shown,
+            ax=ax,
+            cmap="RdBu",
+            center=0,
+            vmin=-limit,
+            vmax=limit,
+            annot=annotations.to_numpy(),
+            fmt="",
+            annot_kws={"fontsize": 7},
+            cbar_kws={"label": f"change vs {baseline} (points)"},
+        )
     ax.set(xlabel=data.columns.name or "", ylabel=data.index.name or "", title=title or "")
     ax.tick_params(labelsize=8)
     fig.tight_layout()
     return fig
 
 
-def compute_scatter(table: pd.DataFrame, cost: str = "train_flops", *, pareto: str | None = None,
-                    references: pd.DataFrame | None = None, reference_cost: str | None = None,
-                    xlabel: str | None = None, title: str | None = None,
-                    ax: plt.Axes | None = None) -> plt.Figure:
+def compute_scatter(
+    table: pd.DataFrame,
+    cost: str = "train_flops",
+    *,
+    pareto: str | None = None,
+    references: pd.DataFrame | None = None,
+    reference_cost: str | None = None,
+    xlabel: str | None = None,
+    title: str | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Figure:
     """Test accuracy (%) against a cost on a log axis: runs as dots, the Pareto front
     (boolean column ``pareto``, e.g. ``pareto_flops``) as a step line with labels, and
     the ``applicable`` rows of ``references`` (:func:`.compute.reference_points`) as
@@ -75,30 +111,53 @@ def compute_scatter(table: pd.DataFrame, cost: str = "train_flops", *, pareto: s
     data = data[data[cost] > 0]
     fig = ax.figure if ax is not None else plt.figure(figsize=(7.5, 4.8))
     ax = ax or fig.add_subplot()
-    ax.scatter(data[cost], 100 * data["test_accuracy"], s=30, color=sns.color_palette("tab10")[0],
-               label="runs here (mean over seeds)", zorder=3)
+    ax.scatter(
+        data[cost],
+        100 * data["test_accuracy"],
+        s=30,
+        color=sns.color_palette("tab10")[0],
+        label="runs here (mean over seeds)",
+        zorder=3,
+    )
     if pareto and pareto in data:
         front = data[data[pareto].astype(bool)].sort_values(cost)
-        ax.step(front[cost], 100 * front["test_accuracy"], where="post", color="black",
-                linewidth=1, label="Pareto front", zorder=2)
+        ax.step(
+            front[cost],
+            100 * front["test_accuracy"],
+            where="post",
+            color="black",
+            linewidth=1,
+            label="Pareto front",
+            zorder=2,
+        )
         for name, row in front.iterrows():
-            ax.annotate(str(name), (row[cost], 100 * row["test_accuracy"]), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
+            ax.annotate(
+                str(name),
+                (row[cost], 100 * row["test_accuracy"]),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
     if references is not None and len(references):
         shown = references[references["applicable"].astype(bool)]
         column = reference_cost or cost
         points = shown.dropna(subset=[column]).sort_values(column)
-        ax.scatter(points[column], 100 * points["accuracy"], marker="*", s=110, color="black",
-                   zorder=4)
+        ax.scatter(
+            points[column], 100 * points["accuracy"], marker="*", s=110, color="black", zorder=4
+        )
         ax.set_xscale("log")
         low, high = np.log10(ax.get_xlim())
         for index, (_, row) in enumerate(points.iterrows()):
             right_half = np.log10(row[column]) > (low + high) / 2
-            ax.annotate(f"{row['name']} ({100 * row['accuracy']:.2f} %)",
-                        (row[column], 100 * row["accuracy"]), fontsize=6.5,
-                        xytext=(-4 if right_half else 4, -9 - 8 * (index % 2)),
-                        textcoords="offset points", style="italic",
-                        ha="right" if right_half else "left")
+            ax.annotate(
+                f"{row['name']} ({100 * row['accuracy']:.2f} %)",
+                (row[column], 100 * row["accuracy"]),
+                fontsize=6.5,
+                xytext=(-4 if right_half else 4, -9 - 8 * (index % 2)),
+                textcoords="offset points",
+                style="italic",
+                ha="right" if right_half else "left",
+            )
         if len(shown):
             sources = "; ".join(sorted({reference_source(row) for _, row in shown.iterrows()}))
             ax.scatter([], [], marker="*", s=110, color="black", label=f"published: {sources}")
@@ -115,8 +174,12 @@ def image_variants(images: dict, *, clean: np.ndarray | None = None) -> plt.Figu
     rows = list(dict.fromkeys(r for r, _ in images))
     cols = list(dict.fromkeys(c for _, c in images))
     extra = clean is not None
-    fig, axes = plt.subplots(len(rows), len(cols) + extra, squeeze=False,
-                             figsize=(1.25 * (len(cols) + extra) + 1.2, 1.25 * len(rows) + 0.3))
+    fig, axes = plt.subplots(
+        len(rows),
+        len(cols) + extra,
+        squeeze=False,
+        figsize=(1.25 * (len(cols) + extra) + 1.2, 1.25 * len(rows) + 0.3),
+    )
     for i, row in enumerate(rows):
         panels = ([("clean", clean)] if extra else []) + [(c, images.get((row, c))) for c in cols]
         for j, (title, image) in enumerate(panels):
@@ -128,14 +191,14 @@ def image_variants(images: dict, *, clean: np.ndarray | None = None) -> plt.Figu
             if i == 0:
                 ax.set_title(str(title) if title == "clean" else f"severity {title}", fontsize=8)
             if j == 0:
-                ax.set_ylabel(str(row), fontsize=8, rotation=0, ha="right",
-                              va="center")
+                ax.set_ylabel(str(row), fontsize=8, rotation=0, ha="right", va="center")
     fig.tight_layout()
     return fig
 
 
-def gain_intervals(table: pd.DataFrame, recipes: dict[str, str], *, xlabel: str,
-                   ax: plt.Axes | None = None) -> plt.Figure:
+def gain_intervals(
+    table: pd.DataFrame, recipes: dict[str, str], *, xlabel: str, ax: plt.Axes | None = None
+) -> plt.Figure:
     """Gains with intervals (a forest plot): one row per index entry of ``table`` and one
     marker per ``{column prefix: label}`` of ``recipes``, reading ``<prefix>_gain``,
     ``<prefix>_low`` and ``<prefix>_high`` (fractions, drawn in percentage points)."""
@@ -148,8 +211,16 @@ def gain_intervals(table: pd.DataFrame, recipes: dict[str, str], *, xlabel: str,
         gain = 100 * table[f"{prefix}_gain"].to_numpy(float)
         low = 100 * table[f"{prefix}_low"].to_numpy(float)
         high = 100 * table[f"{prefix}_high"].to_numpy(float)
-        ax.errorbar(gain, positions + offset, xerr=[gain - low, high - gain], fmt="o", color=color,
-                    capsize=3, markersize=4, label=label)
+        ax.errorbar(
+            gain,
+            positions + offset,
+            xerr=[gain - low, high - gain],
+            fmt="o",
+            color=color,
+            capsize=3,
+            markersize=4,
+            label=label,
+        )
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(positions, [str(i) for i in table.index], fontsize=8)
     ax.invert_yaxis()

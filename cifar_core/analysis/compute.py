@@ -24,10 +24,12 @@ Example
 >>> pareto_mask(table, "train_flops", "accuracy").tolist()
 [True, False, True]
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -37,24 +39,50 @@ FULL_CIFAR10_TRAIN = 50_000
 _AIRBENCH = "KellerJordan/cifar10-airbench README (commit f1c599c, 2025-03)"
 _A100 = "one NVIDIA A100 (400 W), PyTorch 2.4.1"
 REFERENCE_POINTS: tuple[dict[str, Any], ...] = (
-    {"name": "airbench94 (Muon)", "accuracy": 0.9401, "train_flops": 0.29e15, "wall_time_s": 2.59,
-     "hardware": _A100, "source": _AIRBENCH, "citation": "jordan2024airbench"},
-    {"name": "airbench94 (paper)", "accuracy": 0.9401, "train_flops": 0.36e15, "wall_time_s": 3.83,
-     "hardware": _A100, "source": _AIRBENCH + ", legacy/airbench94.py",
-     "citation": "jordan2024airbench"},
-    {"name": "airbench96", "accuracy": 0.9600, "train_flops": 3.1e15, "wall_time_s": 27.3,
-     "hardware": _A100, "source": _AIRBENCH + ", airbench96_faster.py",
-     "citation": "jordan2024airbench"},
-    {"name": "ResNet-18, standard training", "accuracy": 0.960, "train_flops": 32.3e15,
-     "wall_time_s": 7 * 60.0, "hardware": _A100,
-     "source": _AIRBENCH + ", its baseline row", "citation": "jordan2024airbench"},
+    {
+        "name": "airbench94 (Muon)",
+        "accuracy": 0.9401,
+        "train_flops": 0.29e15,
+        "wall_time_s": 2.59,
+        "hardware": _A100,
+        "source": _AIRBENCH,
+        "citation": "jordan2024airbench",
+    },
+    {
+        "name": "airbench94 (paper)",
+        "accuracy": 0.9401,
+        "train_flops": 0.36e15,
+        "wall_time_s": 3.83,
+        "hardware": _A100,
+        "source": _AIRBENCH + ", legacy/airbench94.py",
+        "citation": "jordan2024airbench",
+    },
+    {
+        "name": "airbench96",
+        "accuracy": 0.9600,
+        "train_flops": 3.1e15,
+        "wall_time_s": 27.3,
+        "hardware": _A100,
+        "source": _AIRBENCH + ", airbench96_faster.py",
+        "citation": "jordan2024airbench",
+    },
+    {
+        "name": "ResNet-18, standard training",
+        "accuracy": 0.960,
+        "train_flops": 32.3e15,
+        "wall_time_s": 7 * 60.0,
+        "hardware": _A100,
+        "source": _AIRBENCH + ", its baseline row",
+        "citation": "jordan2024airbench",
+    },
 )
 """Published accuracy/compute points, all on full CIFAR-10 (50,000 training images),
 mean test accuracy as reported, FLOPs of the whole training run."""
 
 
-def training_flops(forward_flops: float, images: float, epochs: float, *,
-                   factor: float = FORWARD_BACKWARD_FACTOR) -> float:
+def training_flops(
+    forward_flops: float, images: float, epochs: float, *, factor: float = FORWARD_BACKWARD_FACTOR
+) -> float:
     """``forward_flops × factor × images × epochs`` (see the module docstring)."""
     return float(forward_flops) * factor * float(images) * float(epochs)
 
@@ -68,8 +96,8 @@ def flops_text(value: float, unit: str = "FLOPs") -> str:
     if value is None or math.isnan(value):
         return "n/a"
     for exponent, prefix in ((18, "E"), (15, "P"), (12, "T"), (9, "G"), (6, "M"), (3, "k")):
-        if abs(value) >= 10 ** exponent:
-            return f"{value / 10 ** exponent:.3g} {prefix}{unit}"
+        if abs(value) >= 10**exponent:
+            return f"{value / 10**exponent:.3g} {prefix}{unit}"
     return f"{value:.3g} {unit}"
 
 
@@ -95,8 +123,9 @@ def _stats_forward_flops(run: Any) -> float:
     variant = run.config["variant"]
     dataset = run.config.get("dataset", {})
     classes = len(dataset.get("class_names") or range(10))
-    return float(model_stats(variant["family"], variant.get("params", {}),
-                             num_classes=classes)["flops"])
+    return float(
+        model_stats(variant["family"], variant.get("params", {}), num_classes=classes)["flops"]
+    )
 
 
 def run_compute(run: Any, forward_flops: Callable[[Any], float] | None = None) -> dict[str, Any]:
@@ -110,16 +139,24 @@ def run_compute(run: Any, forward_flops: Callable[[Any], float] | None = None) -
         return float(value) if value is not None else math.nan
 
     n_train, epochs = number("n_train"), number("epochs_run")
-    return {"test_accuracy": number("test_accuracy"), "val_accuracy": number("val_accuracy"),
-            "forward_flops": forward,
-            "n_train": n_train, "epochs_run": epochs,
-            "train_flops": training_flops(forward, n_train, epochs),
-            "fit_time_s": number("fit_time_s"), "device_name": metrics.get("device_name")}
+    return {
+        "test_accuracy": number("test_accuracy"),
+        "val_accuracy": number("val_accuracy"),
+        "forward_flops": forward,
+        "n_train": n_train,
+        "epochs_run": epochs,
+        "train_flops": training_flops(forward, n_train, epochs),
+        "fit_time_s": number("fit_time_s"),
+        "device_name": metrics.get("device_name"),
+    }
 
 
-def compute_table(runs_by_variant: Mapping[str, Any],
-                  forward_flops: Callable[[Any], float] | None = None, *,
-                  select_on: str = "val_accuracy") -> pd.DataFrame:
+def compute_table(
+    runs_by_variant: Mapping[str, Any],
+    forward_flops: Callable[[Any], float] | None = None,
+    *,
+    select_on: str = "val_accuracy",
+) -> pd.DataFrame:
     """One row per variant (runs averaged over seeds): ``test_accuracy`` (mean),
     ``test_accuracy_std``, ``val_accuracy`` (mean), ``seeds``, ``forward_flops``,
     ``n_train``, ``epochs_run``, ``train_flops``, ``fit_time_s`` (means), and the Pareto
@@ -129,20 +166,32 @@ def compute_table(runs_by_variant: Mapping[str, Any],
     "best for its cost" on validation, and its test accuracy is then only reported);
     choosing on a test column is refused."""
     if select_on.startswith("test"):
-        raise ValueError(f"compute_table: select_on={select_on!r} is a test column; choose the "
-                         "Pareto front on validation ('val_accuracy') and report test once")
+        raise ValueError(
+            f"compute_table: select_on={select_on!r} is a test column; choose the "
+            "Pareto front on validation ('val_accuracy') and report test once"
+        )
     rows = []
     for variant, value in runs_by_variant.items():
         runs = list(value) if isinstance(value, (list, tuple)) else [value]
         if not runs:
             continue
         each = pd.DataFrame([run_compute(run, forward_flops) for run in runs])
-        rows.append({"variant": variant, "test_accuracy": each["test_accuracy"].mean(),
-                     "test_accuracy_std": each["test_accuracy"].std(ddof=1) if len(each) > 1 else math.nan,
-                     "val_accuracy": each["val_accuracy"].mean(), "seeds": len(each),
-                     **{c: each[c].mean() for c in ("forward_flops", "n_train", "epochs_run",
-                                                    "train_flops", "fit_time_s")},
-                     "device_name": each["device_name"].iloc[0]})
+        rows.append(
+            {
+                "variant": variant,
+                "test_accuracy": each["test_accuracy"].mean(),
+                "test_accuracy_std": each["test_accuracy"].std(ddof=1)
+                if len(each) > 1
+                else math.nan,
+                "val_accuracy": each["val_accuracy"].mean(),
+                "seeds": len(each),
+                **{
+                    c: each[c].mean()
+                    for c in ("forward_flops", "n_train", "epochs_run", "train_flops", "fit_time_s")
+                },
+                "device_name": each["device_name"].iloc[0],
+            }
+        )
     table = pd.DataFrame(rows)
     if table.empty:
         return table
@@ -169,11 +218,15 @@ def reference_note(profile: str | None, n_train: int | None = None) -> str | Non
     """The caption note when the reference points do not apply (``None`` when they do)."""
     if reference_points(profile, n_train)["applicable"].all():
         return None
-    subset = (f"{int(n_train):,} official training images" if n_train else "a subset or synthetic data")
-    return (f"Published reference points (airbench, ResNet-18; full CIFAR-10 with "
-            f"{FULL_CIFAR10_TRAIN:,} training images on an A100) are not drawn: this profile "
-            f"({profile or 'custom'}) trains on {subset}, so its accuracies and costs are not "
-            "comparable to them.")
+    subset = (
+        f"{int(n_train):,} official training images" if n_train else "a subset or synthetic data"
+    )
+    return (
+        f"Published reference points (airbench, ResNet-18; full CIFAR-10 with "
+        f"{FULL_CIFAR10_TRAIN:,} training images on an A100) are not drawn: this profile "
+        f"({profile or 'custom'}) trains on {subset}, so its accuracies and costs are not "
+        "comparable to them."
+    )
 
 
 def reference_label(row: Mapping[str, Any] | pd.Series) -> str:
@@ -185,4 +238,3 @@ def reference_source(row: Mapping[str, Any] | pd.Series) -> str:
     """Setting and citation of a reference point, e.g. ``"full CIFAR-10, one NVIDIA
     A100 (400 W) [jordan2024airbench]"``."""
     return f"full CIFAR-10, {row['hardware'].split(',')[0]} [{row['citation']}]"
-

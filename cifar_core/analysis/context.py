@@ -8,27 +8,28 @@ reason. It records, as the notebook runs, what the chapter actually read — run
 external inputs such as the VGG16 weights, and the ``cifar_core`` modules it imported —
 and the cached derived predictions (flipped, translated, corrupted test sets) it used —
 into ``notebooks/<name>.reads.json``; the build turns that into the chapter's
-provenance record (:mod:`cifar_core.build.provenance`).
+provenance record (:mod:`cifar_core.orchestrate.provenance`).
 
 The build passes its settings through ``notebooks/.build-context.json`` (profile, data,
 run store); a notebook opened by hand without it uses the defaults (profile
 ``$CIFAR_REPORT_PROFILE`` or ``demo``).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from cifar_core.experiments import catalog
 from cifar_core.experiments.catalog import Profile, Study
 from cifar_core.experiments.plan import dataset_for, not_runnable, variants_for
-from cifar_core.project import (NOTEBOOKS_DIR, default_profile, default_runs_dir,
-                                project_root)
+from cifar_core.project import NOTEBOOKS_DIR, default_profile, default_runs_dir, project_root
 from cifar_core.runs.ensure import group_by_variant
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import Run, RunStore
@@ -61,7 +62,9 @@ def imported_modules() -> dict[str, str]:
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if name.split(".")[0] == "cifar_core" and path and path.endswith(".py"):
-            digests[str(Path(path).resolve().relative_to(PACKAGE_ROOT.parent))] = file_digest(Path(path))
+            digests[str(Path(path).resolve().relative_to(PACKAGE_ROOT.parent))] = file_digest(
+                Path(path)
+            )
     return dict(sorted(digests.items()))
 
 
@@ -117,14 +120,19 @@ class AnalysisContext:
         """The runs of the named variants (all when none named), skipping absent ones."""
         return {n: r for n, r in self.runs.items() if (not names or n in names) and r}
 
-    def histories(self, runs: Mapping[str, Sequence[Run]] | Iterable[str] | None = None) -> dict[str, list]:
+    def histories(
+        self, runs: Mapping[str, Sequence[Run]] | Iterable[str] | None = None
+    ) -> dict[str, list]:
         """``{variant: [history DataFrame per seed]}`` of ``runs`` (a mapping of runs or
         variant names; all when None)."""
         if isinstance(runs, Mapping):
             return {n: [r.history for r in rs] for n, rs in runs.items() if rs}
         names = None if runs is None else set(runs)
-        return {n: [r.history for r in rs] for n, rs in self.runs.items()
-                if rs and (names is None or n in names)}
+        return {
+            n: [r.history for r in rs]
+            for n, rs in self.runs.items()
+            if rs and (names is None or n in names)
+        }
 
     def key(self, variant: Any) -> str:
         """The run key of a (scaled) variant on this chapter's dataset."""
@@ -143,17 +151,26 @@ class AnalysisContext:
         out = self.root / NOTEBOOKS_DIR
         out.mkdir(parents=True, exist_ok=True)
         (out / f"{self.name}.vars.json").write_text(
-            json.dumps(values, indent=2, sort_keys=True, default=str))
-        reads = {**self.reads, "profile": self.profile.name,
-                 "dataset": self.dataset.fingerprint, "modules": imported_modules(),
-                 "derived": derived_reads()}
+            json.dumps(values, indent=2, sort_keys=True, default=str)
+        )
+        reads = {
+            **self.reads,
+            "profile": self.profile.name,
+            "dataset": self.dataset.fingerprint,
+            "modules": imported_modules(),
+            "derived": derived_reads(),
+        }
         (out / f"{self.name}.reads.json").write_text(json.dumps(reads, indent=2, sort_keys=True))
 
 
-def open_context(name: str, *, studies: Sequence[str] | str | None = None,
-                 variants: Sequence[str] | str | None = None,
-                 seeds: int | Sequence[int] | None = None,
-                 root: str | os.PathLike | None = None) -> AnalysisContext:
+def open_context(
+    name: str,
+    *,
+    studies: Sequence[str] | str | None = None,
+    variants: Sequence[str] | str | None = None,
+    seeds: int | Sequence[int] | None = None,
+    root: str | os.PathLike | None = None,
+) -> AnalysisContext:
     """The context of chapter ``name``: the build's profile and dataset, and the stored
     runs of the selected studies and variants (verified against their checksums).
     Never trains; missing runs are listed in ``not_run`` with the reason."""
@@ -161,7 +178,9 @@ def open_context(name: str, *, studies: Sequence[str] | str | None = None,
     settings = read_build_context(root)
     profile = catalog.get_profile(settings.get("profile") or default_profile())
     dataset = dataset_for(profile, settings.get("data"))
-    store = RunStore(Path(settings["runs_dir"]) if settings.get("runs_dir") else default_runs_dir(root))
+    store = RunStore(
+        Path(settings["runs_dir"]) if settings.get("runs_dir") else default_runs_dir(root)
+    )
     selected = variants_for(profile, studies, variants, seeds)
     runs, not_run = {}, {}
     for variant in selected:
@@ -169,9 +188,18 @@ def open_context(name: str, *, studies: Sequence[str] | str | None = None,
         if key not in runs:
             runs[key] = store.get(key)
         if runs[key] is None:
-            not_run[variant.name] = not_runnable(variant) or "not trained yet (run `cifar-report build`)"
+            not_run[variant.name] = (
+                not_runnable(variant) or "not trained yet (run `cifar-report build`)"
+            )
     read = sorted(key for key, run in runs.items() if run is not None)
-    return AnalysisContext(name=name, root=root, profile=profile, dataset=dataset, store=store,
-                           variants=selected,
-                           runs=group_by_variant(selected, runs, dataset.fingerprint),
-                           not_run=not_run, reads={"runs": read, "not_run": not_run})
+    return AnalysisContext(
+        name=name,
+        root=root,
+        profile=profile,
+        dataset=dataset,
+        store=store,
+        variants=selected,
+        runs=group_by_variant(selected, runs, dataset.fingerprint),
+        not_run=not_run,
+        reads={"runs": read, "not_run": not_run},
+    )

@@ -32,6 +32,7 @@ True
 >>> convergence(flat).under_trained
 False
 """
+
 from __future__ import annotations
 
 import math
@@ -69,9 +70,15 @@ def _column(history: Any, name: str) -> np.ndarray:
     return np.asarray(history[name], dtype=float)
 
 
-def convergence(history: Any, *, window_fraction: float = 0.2, min_window: int = 2,
-                min_epochs: int = MIN_EPOCHS, min_gain: float = 0.005,
-                annealed_below: float = 0.05) -> Convergence:
+def convergence(
+    history: Any,
+    *,
+    window_fraction: float = 0.2,
+    min_window: int = 2,
+    min_epochs: int = MIN_EPOCHS,
+    min_gain: float = 0.005,
+    annealed_below: float = 0.05,
+) -> Convergence:
     """Decide whether a run with this per-epoch ``history`` is under-trained.
 
     Parameters
@@ -114,29 +121,49 @@ def convergence(history: Any, *, window_fraction: float = 0.2, min_window: int =
     if n == 0:
         return Convergence(True, "no validation history: convergence cannot be checked", 0)
     if n < min_epochs:
-        return Convergence(True, f"only {n} epoch{'s' * (n != 1)} with a validation loss "
-                                 f"(< {min_epochs}): too few to tell whether it converged", n)
+        return Convergence(
+            True,
+            f"only {n} epoch{'s' * (n != 1)} with a validation loss "
+            f"(< {min_epochs}): too few to tell whether it converged",
+            n,
+        )
     window = min(n - 1, max(min_window, math.ceil(window_fraction * n)))
     best = int(np.argmin(loss)) + 1
     late_best = best > n - window
-    gain = (float(np.nanmax(acc[-window:]) - np.nanmax(acc[:-window]))
-            if not np.isnan(acc).all() else math.nan)
+    gain = (
+        float(np.nanmax(acc[-window:]) - np.nanmax(acc[:-window]))
+        if not np.isnan(acc).all()
+        else math.nan
+    )
     rising = not math.isnan(gain) and gain > min_gain
     lr = _column(history, "lr")[keep] if _column(history, "lr").size == keep.size else np.array([])
     annealed = lr.size > 0 and np.nanmax(lr) > 0 and lr[-1] <= annealed_below * np.nanmax(lr)
     if late_best and rising and annealed:
-        return Convergence(False, f"learning rate annealed to {lr[-1] / np.nanmax(lr):.0%} of its "
-                                  f"peak by epoch {n}: its late gains come from the schedule, not "
-                                  "from too few epochs", n, best, window, gain)
+        return Convergence(
+            False,
+            f"learning rate annealed to {lr[-1] / np.nanmax(lr):.0%} of its "
+            f"peak by epoch {n}: its late gains come from the schedule, not "
+            "from too few epochs",
+            n,
+            best,
+            window,
+            gain,
+        )
     if late_best and rising:
-        reason = (f"still improving: lowest validation loss at epoch {best} of {n} and "
-                  f"validation accuracy up {gain * 100:.1f} points in the last {window} epochs")
+        reason = (
+            f"still improving: lowest validation loss at epoch {best} of {n} and "
+            f"validation accuracy up {gain * 100:.1f} points in the last {window} epochs"
+        )
     elif late_best and math.isnan(gain):
-        reason = (f"lowest validation loss at epoch {best} of {n}; no validation accuracy "
-                  "to tell whether it was still rising")
+        reason = (
+            f"lowest validation loss at epoch {best} of {n}; no validation accuracy "
+            "to tell whether it was still rising"
+        )
     elif late_best:
-        reason = (f"lowest validation loss at epoch {best} of {n}, but validation accuracy "
-                  f"rose only {gain * 100:.1f} points in the last {window} epochs: plateaued")
+        reason = (
+            f"lowest validation loss at epoch {best} of {n}, but validation accuracy "
+            f"rose only {gain * 100:.1f} points in the last {window} epochs: plateaued"
+        )
     else:
         reason = f"lowest validation loss at epoch {best} of {n}, before the last {window} epochs"
     return Convergence(late_best and rising, reason, n, best, window, gain)

@@ -18,13 +18,15 @@ Example
 'Baselines: y axis test accuracy (%); bars: mlp 46.4, cnn 68.9.'
 >>> plt.close(fig)
 """
+
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
-MAX_CHARS = 1200     # screen readers read all of it; longer helps nobody
-MAX_ITEMS = 12       # bars, lines or points listed per panel
+MAX_CHARS = 1200  # screen readers read all of it; longer helps nobody
+MAX_ITEMS = 12  # bars, lines or points listed per panel
 
 
 def _num(value: float) -> str:
@@ -86,10 +88,12 @@ def _bars(ax) -> list[str]:
                 where, value = patch.get_x() + patch.get_width() / 2, patch.get_height()
             items.append(f"{_nearest(ticks, where, spacing)} {_num(value)}".strip())
         groups.append((name if name and not name.startswith("_") else "", items))
-    if all(len(items) == 1 for _, items in groups):   # one bar per colour (seaborn hue=x)
+    if all(len(items) == 1 for _, items in groups):  # one bar per colour (seaborn hue=x)
         return [f"bars: {_listing([items[0] for _, items in groups])}"]
-    return [f"bars {name}: {_listing(items)}" if name else f"bars: {_listing(items)}"
-            for name, items in groups]
+    return [
+        f"bars {name}: {_listing(items)}" if name else f"bars: {_listing(items)}"
+        for name, items in groups
+    ]
 
 
 def _lines(ax) -> list[str]:
@@ -102,12 +106,14 @@ def _lines(ax) -> list[str]:
             continue
         x, y = x[finite], y[finite]
         if len(y) == 2 and y[0] == y[1] and line.get_transform() is not ax.transData:
-            items.append(f"{label} at {_num(y[0])}")   # axhline: x in axes coordinates
+            items.append(f"{label} at {_num(y[0])}")  # axhline: x in axes coordinates
         elif len(y) == 1:
             items.append(f"{label} {_num(y[0])} at {_num(x[0])}")
         else:
-            items.append(f"{label} from {_num(y[0])} at {_num(x[0])} to {_num(y[-1])} at "
-                         f"{_num(x[-1])} (range {_num(y.min())}–{_num(y.max())})")
+            items.append(
+                f"{label} from {_num(y[0])} at {_num(x[0])} to {_num(y[-1])} at "
+                f"{_num(x[-1])} (range {_num(y.min())}–{_num(y.max())})"
+            )
     return [f"lines: {'; '.join(items[:MAX_ITEMS])}"] if items else []
 
 
@@ -125,10 +131,15 @@ def _meshes(ax) -> list[str]:
             grid = values.reshape(rows, cols)
             i, j = np.unravel_index(np.nanargmax(grid), grid.shape)
             xt, yt = _tick_labels(ax, "x"), _tick_labels(ax, "y")
-            at = (f" ({yt.get(round(i + 0.5, 6), i)}, {xt.get(round(j + 0.5, 6), j)})"
-                  if xt or yt else "")
-            parts.append(f"{rows}×{cols} heatmap, values {_num(np.nanmin(grid))} to "
-                         f"{_num(np.nanmax(grid))}, largest{at} {_num(grid[i, j])}")
+            at = (
+                f" ({yt.get(round(i + 0.5, 6), i)}, {xt.get(round(j + 0.5, 6), j)})"
+                if xt or yt
+                else ""
+            )
+            parts.append(
+                f"{rows}×{cols} heatmap, values {_num(np.nanmin(grid))} to "
+                f"{_num(np.nanmax(grid))}, largest{at} {_num(grid[i, j])}"
+            )
         elif isinstance(collection, PathCollection):
             offsets = np.asarray(collection.get_offsets(), dtype=float)
             if offsets.size == 0:
@@ -143,9 +154,11 @@ def _meshes(ax) -> list[str]:
             else:
                 x, y = offsets[:, 0], offsets[:, 1]
                 top = offsets[np.argsort(-y, kind="stable")[:3]]
-                items = [f"x {_num(x.min())} to {_num(x.max())}, y {_num(y.min())} to "
-                         f"{_num(y.max())}, highest y at " + ", ".join(
-                             f"({_num(a)}, {_num(b)})" for a, b in top)]
+                items = [
+                    f"x {_num(x.min())} to {_num(x.max())}, y {_num(y.min())} to "
+                    f"{_num(y.max())}, highest y at "
+                    + ", ".join(f"({_num(a)}, {_num(b)})" for a, b in top)
+                ]
             parts.append(f"{len(offsets)} {head}: {_listing(items)}")
     return parts
 
@@ -163,8 +176,9 @@ def _histograms(ax) -> list[str]:
         if len(xy) < 3:
             continue
         peak = xy[np.argmax(xy[:, 1]), 0]
-        items.append(f"{label} from {_num(xy[:, 0].min())} to {_num(xy[:, 0].max())}, "
-                     f"peak at {_num(peak)}")
+        items.append(
+            f"{label} from {_num(xy[:, 0].min())} to {_num(xy[:, 0].max())}, peak at {_num(peak)}"
+        )
     return [f"histograms: {'; '.join(items[:MAX_ITEMS])}"] if items else []
 
 
@@ -173,8 +187,10 @@ def _images(ax) -> list[str]:
     for image in ax.get_images():
         array = np.asarray(image.get_array())
         if array.ndim == 2:
-            parts.append(f"{array.shape[0]}×{array.shape[1]} heatmap, values "
-                         f"{_num(np.nanmin(array))} to {_num(np.nanmax(array))}")
+            parts.append(
+                f"{array.shape[0]}×{array.shape[1]} heatmap, values "
+                f"{_num(np.nanmin(array))} to {_num(np.nanmax(array))}"
+            )
         else:
             parts.append("image")
     return parts
@@ -192,7 +208,7 @@ def describe_axes(ax) -> str:
         bits.append(f"y axis {ylabel}")
     bits += _bars(ax) + _histograms(ax) + _lines(ax) + _meshes(ax) + _images(ax)
     title = ax.get_title() or ax.get_title("left")
-    if bits == ["image"]:   # a picture: what its title or text says about it
+    if bits == ["image"]:  # a picture: what its title or text says about it
         return " ".join((title or " ".join(t.get_text() for t in ax.texts)).split())
     text = "; ".join(bits)
     return f"{title}: {text}" if title and text else title or text
@@ -200,8 +216,9 @@ def describe_axes(ax) -> str:
 
 def describe_figure(fig) -> str:
     """The whole figure in words (see the module docstring), at most ``MAX_CHARS``."""
-    panels = [p for p in (describe_axes(ax) for ax in fig.axes
-                          if ax.get_label() != "<colorbar>") if p]
+    panels = [
+        p for p in (describe_axes(ax) for ax in fig.axes if ax.get_label() != "<colorbar>") if p
+    ]
     suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
     images = sum(1 for ax in fig.axes if ax.get_images())
     if images > 4 and images >= len(panels) - 1:
@@ -218,6 +235,5 @@ def describe_figure(fig) -> str:
 def _clip(text: str, limit: int = MAX_CHARS) -> str:
     if len(text) <= limit:
         return text
-    cut = text[:limit - 1].rsplit(" ", 1)[0]
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
     return cut.rstrip(",;:") + "…"
-

@@ -32,11 +32,13 @@ Example
 >>> f.comparisons[0].verdict, f.comparisons[0].n_seeds
 ('better', 2)
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -99,8 +101,9 @@ class StudyFindings:
     def comparison(self, variant: str, baseline: str | None = None) -> Comparison | None:
         """The row for ``variant`` against ``baseline`` (the study baseline by default)."""
         baseline = baseline or self.baseline
-        return next((c for c in self.comparisons
-                     if c.variant == variant and c.baseline == baseline), None)
+        return next(
+            (c for c in self.comparisons if c.variant == variant and c.baseline == baseline), None
+        )
 
     def table(self, **options: Any):
         """:func:`cifar_core.analysis.findings_text.findings_table` of this study."""
@@ -124,8 +127,9 @@ def _sorted(seeds: Iterable) -> list:
 
 
 def _flagged(name: str, records: Sequence[RunRecord], **options: Any) -> list[str]:
-    return [f"{name} seed {r.seed}" for r in records
-            if convergence(r.history, **options).under_trained]
+    return [
+        f"{name} seed {r.seed}" for r in records if convergence(r.history, **options).under_trained
+    ]
 
 
 def _untestable(variant: str, baseline: str, arms: Mapping[str, Sequence[RunRecord]]) -> str:
@@ -135,20 +139,30 @@ def _untestable(variant: str, baseline: str, arms: Mapping[str, Sequence[RunReco
     seeds_b = {r.seed for r in arms[baseline]}
     seeds_v = {r.seed for r in arms[variant]}
     if not seeds_b & seeds_v:
-        return (f"not compared: no shared seeds (baseline seeds {_seeds_text(seeds_b)}, "
-                f"variant seeds {_seeds_text(seeds_v)})")
+        return (
+            f"not compared: no shared seeds (baseline seeds {_seeds_text(seeds_b)}, "
+            f"variant seeds {_seeds_text(seeds_v)})"
+        )
     sizes = {r.n_test for r in (*arms[baseline], *arms[variant])}
     labels = [r.test_labels for r in (*arms[baseline], *arms[variant]) if r.test_labels is not None]
     if len(sizes) > 1 or any(not np.array_equal(labels[0], other) for other in labels[1:]):
-        return (f"not compared: the runs saw different test sets ({', '.join(map(str, sorted(sizes)))} "
-                "images, or other labels); train both on the same data")
+        return (
+            f"not compared: the runs saw different test sets ({', '.join(map(str, sorted(sizes)))} "
+            "images, or other labels); train both on the same data"
+        )
     return ""
 
 
-def compare_pair(study: str, variant: str, baseline: str,
-                 arms: Mapping[str, Sequence[RunRecord]], *, study_baseline: bool = True,
-                 convergence_options: Mapping[str, Any] | None = None,
-                 **stat_options: Any) -> Comparison:
+def compare_pair(
+    study: str,
+    variant: str,
+    baseline: str,
+    arms: Mapping[str, Sequence[RunRecord]],
+    *,
+    study_baseline: bool = True,
+    convergence_options: Mapping[str, Any] | None = None,
+    **stat_options: Any,
+) -> Comparison:
     """One :class:`Comparison` (unadjusted: ``p_holm`` and the verdict are set by
     :func:`compare_study`; a tested row comes back with verdict ``""``).
 
@@ -158,20 +172,26 @@ def compare_pair(study: str, variant: str, baseline: str,
     row = dict(study=study, variant=variant, baseline=baseline, study_baseline=study_baseline)
     keys_b = {r.key for r in arms.get(baseline, ())}
     if keys_b & {r.key for r in arms.get(variant, ())}:
-        return Comparison(**row, verdict=SAME_RUN,
-                          message=f"same run as {baseline} under this profile")
+        return Comparison(
+            **row, verdict=SAME_RUN, message=f"same run as {baseline} under this profile"
+        )
     message = _untestable(variant, baseline, arms)
     if message:
         return Comparison(**row, verdict=NOT_COMPARED, message=message)
     runs_b, runs_v = by_seed(arms[baseline]), by_seed(arms[variant])
     shared = _sorted(set(runs_b) & set(runs_v))
-    result = paired_difference(np.stack([runs_b[s].correct for s in shared]),
-                               np.stack([runs_v[s].correct for s in shared]), **stat_options)
+    result = paired_difference(
+        np.stack([runs_b[s].correct for s in shared]),
+        np.stack([runs_v[s].correct for s in shared]),
+        **stat_options,
+    )
     options = dict(convergence_options or {})
-    flagged = (_flagged(variant, [runs_v[s] for s in shared], **options)
-               + _flagged(baseline, [runs_b[s] for s in shared], **options))
-    return Comparison(**row, verdict="", result=result, seeds=tuple(shared),
-                      under_trained=tuple(flagged))
+    flagged = _flagged(variant, [runs_v[s] for s in shared], **options) + _flagged(
+        baseline, [runs_b[s] for s in shared], **options
+    )
+    return Comparison(
+        **row, verdict="", result=result, seeds=tuple(shared), under_trained=tuple(flagged)
+    )
 
 
 def _verdict(result: PairedResult, p_holm: float, alpha: float) -> str:
@@ -190,8 +210,10 @@ def _pairs(names: Sequence[str], baseline: str, extra: Iterable[Sequence[str]]) 
             raise ValueError(f"pair ({variant!r}, {other!r}) compares a variant with itself")
         for name in (variant, other):
             if name not in names:
-                raise KeyError(f"pair ({variant!r}, {other!r}): {name!r} is not a variant of "
-                               f"this study; variants: {', '.join(names)}")
+                raise KeyError(
+                    f"pair ({variant!r}, {other!r}): {name!r} is not a variant of "
+                    f"this study; variants: {', '.join(names)}"
+                )
         if frozenset((variant, other)) not in seen:
             seen.add(frozenset((variant, other)))
             pairs.append((variant, other, other == baseline))
@@ -214,11 +236,18 @@ def _duplicates(names: Sequence[str], arms: Mapping[str, Sequence[RunRecord]]) -
     return alias
 
 
-def compare_study(study: str, arms: Mapping[str, Sequence[Any]], baseline: str, *,
-                  variants: Sequence[str] | None = None, pairs: Iterable[Sequence[str]] = (),
-                  alpha: float = 0.05, confidence: float = 0.95,
-                  convergence_options: Mapping[str, Any] | None = None,
-                  **stat_options: Any) -> StudyFindings:
+def compare_study(
+    study: str,
+    arms: Mapping[str, Sequence[Any]],
+    baseline: str,
+    *,
+    variants: Sequence[str] | None = None,
+    pairs: Iterable[Sequence[str]] = (),
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+    convergence_options: Mapping[str, Any] | None = None,
+    **stat_options: Any,
+) -> StudyFindings:
     """Every variant of a study against its baseline (and extra ``pairs``), Holm-corrected.
 
     Parameters
@@ -250,21 +279,44 @@ def compare_study(study: str, arms: Mapping[str, Sequence[Any]], baseline: str, 
     names = list(dict.fromkeys([*(variants if variants is not None else arms), baseline]))
     records = records_from_runs({name: arms.get(name, ()) for name in names})
     if len(names) < 2:
-        return StudyFindings(study, baseline, (), f"Study {study} has only one variant "
-                             f"({baseline}): there is nothing to compare it with.", alpha, confidence)
+        return StudyFindings(
+            study,
+            baseline,
+            (),
+            f"Study {study} has only one variant "
+            f"({baseline}): there is nothing to compare it with.",
+            alpha,
+            confidence,
+        )
     alias = _duplicates(names, records)
     planned = _pairs(names, baseline, pairs)
     rows = []
     for variant, other, is_baseline in planned:
         twin = alias.get(variant)
         if twin is not None and twin != other and any(p[:2] == (twin, other) for p in planned):
-            rows.append(Comparison(study, variant, other, SAME_RUN,
-                                   f"same run as {twin} under this profile (see its row)",
-                                   study_baseline=is_baseline))
+            rows.append(
+                Comparison(
+                    study,
+                    variant,
+                    other,
+                    SAME_RUN,
+                    f"same run as {twin} under this profile (see its row)",
+                    study_baseline=is_baseline,
+                )
+            )
             continue
-        rows.append(compare_pair(study, variant, other, records, study_baseline=is_baseline,
-                                 convergence_options=convergence_options,
-                                 confidence=confidence, **stat_options))
+        rows.append(
+            compare_pair(
+                study,
+                variant,
+                other,
+                records,
+                study_baseline=is_baseline,
+                convergence_options=convergence_options,
+                confidence=confidence,
+                **stat_options,
+            )
+        )
     tested = [i for i, row in enumerate(rows) if row.tested]
     adjusted = holm([rows[i].result.p_value for i in tested], alpha)
     for i, p in zip(tested, adjusted):
@@ -273,8 +325,11 @@ def compare_study(study: str, arms: Mapping[str, Sequence[Any]], baseline: str, 
     return StudyFindings(study, baseline, tuple(rows), None, alpha, confidence)
 
 
-def study_findings(study: Any, runs_by_variant: Mapping[str, Sequence[Any]], **options: Any) -> StudyFindings:
+def study_findings(
+    study: Any, runs_by_variant: Mapping[str, Sequence[Any]], **options: Any
+) -> StudyFindings:
     """:func:`compare_study` for a catalog study (anything with ``name``, ``baseline``
     and ``names()``) and its runs ``{variant name: runs}``; ``options`` as there."""
-    return compare_study(study.name, runs_by_variant, study.baseline, variants=study.names(),
-                         **options)
+    return compare_study(
+        study.name, runs_by_variant, study.baseline, variants=study.names(), **options
+    )

@@ -17,21 +17,44 @@ Example
 >>> print(finding_sentence(f.comparisons[0], labels={"b": "Batch norm"}))
 Batch norm (b) shows no detectable difference from the baseline a: Δ = +0.0 points (95 % CI 0.0 to 0.0; Holm p = 1; 1 shared seed, 300 test images); the data cannot tell them apart at this budget.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from cifar_core.analysis.convergence import convergence
-from cifar_core.analysis.findings import (BETTER, NO_DIFFERENCE, NOT_COMPARED, SAME_RUN, WORSE,
-                                          Comparison, StudyFindings)
+from cifar_core.analysis.findings import (
+    BETTER,
+    NO_DIFFERENCE,
+    NOT_COMPARED,
+    SAME_RUN,
+    WORSE,
+    Comparison,
+    StudyFindings,
+)
 from cifar_core.analysis.records import RunRecord
 
-COLUMNS = ["study", "variant", "compared with", "verdict", "Δ test acc (pts)", "CI low (pts)",
-           "CI high (pts)", "p", "p (Holm)", "shared seeds", "test images", "test",
-           "assumption", "under-trained runs", "note"]
+COLUMNS = [
+    "study",
+    "variant",
+    "compared with",
+    "verdict",
+    "Δ test acc (pts)",
+    "CI low (pts)",
+    "CI high (pts)",
+    "p",
+    "p (Holm)",
+    "shared seeds",
+    "test images",
+    "test",
+    "assumption",
+    "under-trained runs",
+    "note",
+]
 
 
 def points(value: float, *, signed: bool = False) -> str:
@@ -73,8 +96,9 @@ def _as_list(findings: StudyFindings | Iterable[StudyFindings]) -> list[StudyFin
     return [findings] if isinstance(findings, StudyFindings) else list(findings)
 
 
-def findings_table(findings: StudyFindings | Iterable[StudyFindings], *,
-                   display: bool = False) -> pd.DataFrame:
+def findings_table(
+    findings: StudyFindings | Iterable[StudyFindings], *, display: bool = False
+) -> pd.DataFrame:
     """One row per comparison (columns :data:`COLUMNS`).
 
     Numbers are in percentage points; ``display=True`` turns them into text (a real
@@ -84,28 +108,51 @@ def findings_table(findings: StudyFindings | Iterable[StudyFindings], *,
     rows = []
     for study in _as_list(findings):
         if study.message and not study.comparisons:
-            rows.append({"study": study.study, "variant": "–", "compared with": study.baseline,
-                         "verdict": NOT_COMPARED, "note": study.message})
+            rows.append(
+                {
+                    "study": study.study,
+                    "variant": "–",
+                    "compared with": study.baseline,
+                    "verdict": NOT_COMPARED,
+                    "note": study.message,
+                }
+            )
         for c in study.comparisons:
             note = c.message or ("rests on under-trained runs" if c.under_trained else "")
-            rows.append({
-                "study": c.study, "variant": c.variant, "compared with": c.baseline,
-                "verdict": c.verdict, "Δ test acc (pts)": c.diff * 100,
-                "CI low (pts)": c.ci_low * 100, "CI high (pts)": c.ci_high * 100,
-                "p": c.p_value, "p (Holm)": c.p_holm,
-                "shared seeds": c.n_seeds if c.tested else math.nan,
-                "test images": c.n_images if c.tested else math.nan,
-                "test": c.result.test if c.tested else "",
-                "assumption": c.result.assumption if c.tested else "",
-                "under-trained runs": ", ".join(c.under_trained), "note": note})
+            rows.append(
+                {
+                    "study": c.study,
+                    "variant": c.variant,
+                    "compared with": c.baseline,
+                    "verdict": c.verdict,
+                    "Δ test acc (pts)": c.diff * 100,
+                    "CI low (pts)": c.ci_low * 100,
+                    "CI high (pts)": c.ci_high * 100,
+                    "p": c.p_value,
+                    "p (Holm)": c.p_holm,
+                    "shared seeds": c.n_seeds if c.tested else math.nan,
+                    "test images": c.n_images if c.tested else math.nan,
+                    "test": c.result.test if c.tested else "",
+                    "assumption": c.result.assumption if c.tested else "",
+                    "under-trained runs": ", ".join(c.under_trained),
+                    "note": note,
+                }
+            )
     table = pd.DataFrame(rows, columns=COLUMNS)
     if not display:
         return table
     shown = table.drop(columns=["CI low (pts)", "CI high (pts)", "assumption"])
     shown["Δ test acc (pts)"] = [points(v / 100, signed=True) for v in table["Δ test acc (pts)"]]
-    shown.insert(5, "95 % CI (pts)", [
-        "–" if math.isnan(lo) else f"{points(lo / 100)} to {points(hi / 100)}"
-        for lo, hi in zip(table["CI low (pts)"].astype(float), table["CI high (pts)"].astype(float))])
+    shown.insert(
+        5,
+        "95 % CI (pts)",
+        [
+            "–" if math.isnan(lo) else f"{points(lo / 100)} to {points(hi / 100)}"
+            for lo, hi in zip(
+                table["CI low (pts)"].astype(float), table["CI high (pts)"].astype(float)
+            )
+        ],
+    )
     for column in ("p", "p (Holm)"):
         shown[column] = [p_text(v) for v in table[column].astype(float)]
     for column in ("shared seeds", "test images"):
@@ -120,12 +167,15 @@ def _who(name: str, labels: Mapping[str, str] | None) -> str:
 
 def _numbers(c: Comparison) -> str:
     seeds = f"{c.n_seeds} shared seed{'s' * (c.n_seeds != 1)}"
-    return (f"95 % CI {points(c.ci_low)} to {points(c.ci_high)}; Holm p {p_phrase(c.p_holm)}; "
-            f"{seeds}, {c.n_images:,} test images")
+    return (
+        f"95 % CI {points(c.ci_low)} to {points(c.ci_high)}; Holm p {p_phrase(c.p_holm)}; "
+        f"{seeds}, {c.n_images:,} test images"
+    )
 
 
-def finding_sentence(c: Comparison, labels: Mapping[str, str] | None = None, *,
-                     under_trained: bool = True) -> str:
+def finding_sentence(
+    c: Comparison, labels: Mapping[str, str] | None = None, *, under_trained: bool = True
+) -> str:
     """One sentence stating what the comparison shows and no more.
 
     ``labels`` maps variant names to readable names ("Batch norm (s004_cnn_bn)");
@@ -137,20 +187,27 @@ def finding_sentence(c: Comparison, labels: Mapping[str, str] | None = None, *,
     if c.verdict == SAME_RUN:
         return f"{who} is the {c.message}, so it is not compared with {c.baseline}."
     if c.verdict == NOT_COMPARED:
-        return f"{who} was not compared with {c.baseline}: {c.message.removeprefix('not compared: ')}."
+        return (
+            f"{who} was not compared with {c.baseline}: {c.message.removeprefix('not compared: ')}."
+        )
     if c.verdict in (BETTER, WORSE):
-        text = (f"{who} is {c.verdict} than {base} by {points(abs(c.diff))} points "
-                f"({_numbers(c)}).")
+        text = f"{who} is {c.verdict} than {base} by {points(abs(c.diff))} points ({_numbers(c)})."
     elif c.verdict == NO_DIFFERENCE:
-        text = (f"{who} shows no detectable difference from {base}: Δ = "
-                f"{points(c.diff, signed=True)} points ({_numbers(c)}); the data cannot tell "
-                "them apart at this budget.")
+        text = (
+            f"{who} shows no detectable difference from {base}: Δ = "
+            f"{points(c.diff, signed=True)} points ({_numbers(c)}); the data cannot tell "
+            "them apart at this budget."
+        )
     else:
-        raise ValueError(f"comparison {c.variant} vs {c.baseline} has no verdict; use "
-                         "compare_study, which applies Holm's correction")
+        raise ValueError(
+            f"comparison {c.variant} vs {c.baseline} has no verdict; use "
+            "compare_study, which applies Holm's correction"
+        )
     if c.under_trained and under_trained:
-        text += (f" It rests on under-trained runs ({', '.join(c.under_trained)}), so the "
-                 "difference may change with longer training.")
+        text += (
+            f" It rests on under-trained runs ({', '.join(c.under_trained)}), so the "
+            "difference may change with longer training."
+        )
     return text
 
 
@@ -161,8 +218,12 @@ def study_sentences(findings: StudyFindings, labels: Mapping[str, str] | None = 
     return [finding_sentence(c, labels) for c in findings.comparisons]
 
 
-def discussion(findings: Iterable[StudyFindings], *, titles: Mapping[str, str] | None = None,
-               labels: Mapping[str, str] | None = None) -> str:
+def discussion(
+    findings: Iterable[StudyFindings],
+    *,
+    titles: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> str:
     """Markdown: one paragraph per study, headed by its title, made of its sentences,
     closed by a count of detected effects and one sentence naming the comparisons that
     rest on under-trained runs. Nothing in it is written by hand."""
@@ -172,21 +233,23 @@ def discussion(findings: Iterable[StudyFindings], *, titles: Mapping[str, str] |
         if study.message and not study.comparisons:
             paragraphs.append(f"**{title}.** {study.message}")
             continue
-        body = " ".join(finding_sentence(c, labels, under_trained=False)
-                        for c in study.comparisons)
+        body = " ".join(finding_sentence(c, labels, under_trained=False) for c in study.comparisons)
         detected = sum(c.verdict in (BETTER, WORSE) for c in study.comparisons)
         tested = sum(c.tested for c in study.comparisons)
         if tested:
-            body += (f" In all, {detected} of {tested} tested comparison"
-                     f"{'s' * (tested != 1)} show{'s' * (tested == 1)} a detectable difference "
-                     f"(Holm-corrected, α = {study.alpha:g}).")
+            body += (
+                f" In all, {detected} of {tested} tested comparison"
+                f"{'s' * (tested != 1)} show{'s' * (tested == 1)} a detectable difference "
+                f"(Holm-corrected, α = {study.alpha:g})."
+            )
         flagged = [f"{c.variant} vs {c.baseline}" for c in study.comparisons if c.under_trained]
         if flagged:
-            body += (" Under-trained runs (still improving, or too short to tell) underlie "
-                     f"{', '.join(flagged)}; those differences may change with longer training.")
+            body += (
+                " Under-trained runs (still improving, or too short to tell) underlie "
+                f"{', '.join(flagged)}; those differences may change with longer training."
+            )
         paragraphs.append(f"**{title}.** {body}")
     return "\n\n".join(paragraphs)
-
 
 
 def convergence_table(arms: Mapping[str, Sequence[Any]], **options: Any) -> pd.DataFrame:
@@ -200,11 +263,19 @@ def convergence_table(arms: Mapping[str, Sequence[Any]], **options: Any) -> pd.D
     for name, runs in arms.items():
         for run in runs:
             verdict = convergence(getattr(run, "history", None), **options)
-            rows.append({"variant": name, "seed": _seed(run), "epochs": verdict.epochs,
-                         "best epoch": verdict.best_epoch, "under-trained": verdict.under_trained,
-                         "reason": verdict.reason})
-    return pd.DataFrame(rows, columns=["variant", "seed", "epochs", "best epoch",
-                                       "under-trained", "reason"])
+            rows.append(
+                {
+                    "variant": name,
+                    "seed": _seed(run),
+                    "epochs": verdict.epochs,
+                    "best epoch": verdict.best_epoch,
+                    "under-trained": verdict.under_trained,
+                    "reason": verdict.reason,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["variant", "seed", "epochs", "best epoch", "under-trained", "reason"]
+    )
 
 
 def _seed(run: Any) -> Any:
@@ -218,5 +289,15 @@ def share_converged(table: pd.DataFrame) -> float:
     return float((~table["under-trained"].astype(bool)).mean()) if len(table) else math.nan
 
 
-__all__ = ["COLUMNS", "convergence_table", "discussion", "finding_sentence",
-           "findings_table", "p_phrase", "p_text", "points", "share_converged", "study_sentences"]
+__all__ = [
+    "COLUMNS",
+    "convergence_table",
+    "discussion",
+    "finding_sentence",
+    "findings_table",
+    "p_phrase",
+    "p_text",
+    "points",
+    "share_converged",
+    "study_sentences",
+]

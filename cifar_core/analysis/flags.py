@@ -2,11 +2,13 @@
 to a high training accuracy, a diverged loss, overfitting, a large train−test gap) and
 seed 004's pass marks.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,29 +34,38 @@ def _chance_level(metrics: Mapping[str, Any], num_classes: int, high_train: floa
     test, train = metric_value(metrics, "test_accuracy"), metric_value(metrics, "train_accuracy")
     if math.isnan(test) or test > 1.5 / num_classes or not train >= high_train:
         return []
-    why = ("this points to an evaluation mismatch (different preprocessing or label order "
-           "between training and test), not to a model that learned nothing. Do not interpret it.")
-    return [Anomaly("chance_level",
-                    f"Test accuracy {test:.1%} is at chance level (1/{num_classes} = "
-                    f"{1 / num_classes:.1%}) while training accuracy is {train:.1%}: {why}",
-                    evidence=f"test {test:.1%}, train {train:.1%}",
-                    explanation=f"test accuracy at chance level (≤ 1.5/{num_classes}) while "
-                                f"training accuracy is high: {why}")]
+    why = (
+        "this points to an evaluation mismatch (different preprocessing or label order "
+        "between training and test), not to a model that learned nothing. Do not interpret it."
+    )
+    return [
+        Anomaly(
+            "chance_level",
+            f"Test accuracy {test:.1%} is at chance level (1/{num_classes} = "
+            f"{1 / num_classes:.1%}) while training accuracy is {train:.1%}: {why}",
+            evidence=f"test {test:.1%}, train {train:.1%}",
+            explanation=f"test accuracy at chance level (≤ 1.5/{num_classes}) while "
+            f"training accuracy is high: {why}",
+        )
+    ]
 
 
 def _large_gap(metrics: Mapping[str, Any], threshold: float) -> list[Anomaly]:
     train, test = metric_value(metrics, "train_accuracy"), metric_value(metrics, "test_accuracy")
     if math.isnan(train) or math.isnan(test) or train - test <= threshold:
         return []
-    return [Anomaly("large_gap",
-                    f"Training accuracy {train:.1%} exceeds test accuracy {test:.1%} by "
-                    f"{(train - test) * 100:.1f} points (> {threshold * 100:.0f}): the model "
-                    "memorizes the training set.",
-                    evidence=f"train {train:.1%}, test {test:.1%}: "
-                             f"gap {(train - test) * 100:.1f} points",
-                    explanation=f"training accuracy exceeds test accuracy by more than "
-                                f"{threshold * 100:.0f} points: the model memorizes the "
-                                "training set.")]
+    return [
+        Anomaly(
+            "large_gap",
+            f"Training accuracy {train:.1%} exceeds test accuracy {test:.1%} by "
+            f"{(train - test) * 100:.1f} points (> {threshold * 100:.0f}): the model "
+            "memorizes the training set.",
+            evidence=f"train {train:.1%}, test {test:.1%}: gap {(train - test) * 100:.1f} points",
+            explanation=f"training accuracy exceeds test accuracy by more than "
+            f"{threshold * 100:.0f} points: the model memorizes the "
+            "training set.",
+        )
+    ]
 
 
 def _overfitting(history: pd.DataFrame | None, window: int, tolerance: float) -> list[Anomaly]:
@@ -68,39 +79,55 @@ def _overfitting(history: pd.DataFrame | None, window: int, tolerance: float) ->
     rising = best < len(val) - window and val[-1] > val[best] * (1 + tolerance)
     if not (rising and train[-1] < train[best]):
         return []
-    return [Anomaly("overfitting",
-                    f"Validation loss rose from {val[best]:.3f} (epoch {epochs[best]}) to "
-                    f"{val[-1]:.3f} (epoch {epochs[-1]}) while training loss kept falling "
-                    f"({train[best]:.3f} → {train[-1]:.3f}): the model overfits after epoch "
-                    f"{epochs[best]}.",
-                    evidence=f"val loss {val[best]:.3f} (epoch {epochs[best]}) → "
-                             f"{val[-1]:.3f} (epoch {epochs[-1]}), train loss "
-                             f"{train[best]:.3f} → {train[-1]:.3f}",
-                    explanation=f"validation loss rose more than {tolerance:.0%} above its "
-                                f"minimum, reached more than {window} epochs before the end, "
-                                "while training loss kept falling: the model overfits after "
-                                "that epoch.")]
+    return [
+        Anomaly(
+            "overfitting",
+            f"Validation loss rose from {val[best]:.3f} (epoch {epochs[best]}) to "
+            f"{val[-1]:.3f} (epoch {epochs[-1]}) while training loss kept falling "
+            f"({train[best]:.3f} → {train[-1]:.3f}): the model overfits after epoch "
+            f"{epochs[best]}.",
+            evidence=f"val loss {val[best]:.3f} (epoch {epochs[best]}) → "
+            f"{val[-1]:.3f} (epoch {epochs[-1]}), train loss "
+            f"{train[best]:.3f} → {train[-1]:.3f}",
+            explanation=f"validation loss rose more than {tolerance:.0%} above its "
+            f"minimum, reached more than {window} epochs before the end, "
+            "while training loss kept falling: the model overfits after "
+            "that epoch.",
+        )
+    ]
 
 
 def _nan_loss(metrics: Mapping[str, Any], history: pd.DataFrame | None) -> list[Anomaly]:
-    values = [metric_value(metrics, k) for k in ("train_loss", "val_loss", "test_loss")
-              if k in metrics]
+    values = [
+        metric_value(metrics, k) for k in ("train_loss", "val_loss", "test_loss") if k in metrics
+    ]
     if history is not None:
         for column in ("loss", "val_loss"):
             if column in history:
                 values.extend(history[column].to_numpy(float).tolist())
     if not any(math.isnan(v) or math.isinf(v) for v in values):
         return []
-    why = ("the run diverged (learning rate too high, or bad inputs); its numbers are "
-           "meaningless.")
-    return [Anomaly("nan_loss", f"The loss became NaN or infinite during training: {why}",
-                    evidence="loss NaN or infinite",
-                    explanation=f"the loss became NaN or infinite during training: {why}")]
+    why = "the run diverged (learning rate too high, or bad inputs); its numbers are meaningless."
+    return [
+        Anomaly(
+            "nan_loss",
+            f"The loss became NaN or infinite during training: {why}",
+            evidence="loss NaN or infinite",
+            explanation=f"the loss became NaN or infinite during training: {why}",
+        )
+    ]
 
 
-def find_anomalies(metrics: Mapping[str, Any], history: pd.DataFrame | None = None,
-                   num_classes: int = 10, *, gap: float = 0.15, high_train: float = 0.5,
-                   window: int = 2, tolerance: float = 0.05) -> list[Anomaly]:
+def find_anomalies(
+    metrics: Mapping[str, Any],
+    history: pd.DataFrame | None = None,
+    num_classes: int = 10,
+    *,
+    gap: float = 0.15,
+    high_train: float = 0.5,
+    window: int = 2,
+    tolerance: float = 0.05,
+) -> list[Anomaly]:
     """Flags for one run: ``chance_level`` (test ≤ 1.5/num_classes while train ≥
     ``high_train``), ``overfitting`` (validation loss up more than ``tolerance`` from its
     minimum, which lies more than ``window`` epochs before the end, while training loss
@@ -111,26 +138,37 @@ def find_anomalies(metrics: Mapping[str, Any], history: pd.DataFrame | None = No
     return found + _overfitting(history, window, tolerance)
 
 
-def run_anomalies(runs_by_variant: Mapping[str, Sequence[Any]], num_classes: int = 10,
-                  **options: Any) -> list[tuple[str, Anomaly]]:
+def run_anomalies(
+    runs_by_variant: Mapping[str, Sequence[Any]], num_classes: int = 10, **options: Any
+) -> list[tuple[str, Anomaly]]:
     """:func:`find_anomalies` over every run; ``(variant [seed], anomaly)`` pairs."""
     found = []
     for name, runs in runs_by_variant.items():
         for run in runs:
             seed = getattr(getattr(run, "variant", None), "seed", None)
             label = name if seed is None else f"{name} (seed {seed})"
-            for anomaly in find_anomalies(run.metrics, getattr(run, "history", None),
-                                          num_classes, **options):
+            for anomaly in find_anomalies(
+                run.metrics, getattr(run, "history", None), num_classes, **options
+            ):
                 found.append((label, anomaly))
     return found
 
 
-_OPS = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "≥": lambda a, b: a >= b,
-        "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, "≤": lambda a, b: a <= b}
+_OPS = {
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "≥": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "≤": lambda a, b: a <= b,
+}
 
 
-def check_pass_marks(accuracies: Mapping[str, float], pass_marks: Mapping[str, Sequence[Any]],
-                     epochs: Mapping[str, int] | None = None) -> pd.DataFrame:
+def check_pass_marks(
+    accuracies: Mapping[str, float],
+    pass_marks: Mapping[str, Sequence[Any]],
+    epochs: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
     """Seed 004's pass marks: one row per marked variant with ``achieved``, the mark,
     and ``passed`` (``None`` when the variant has no result).
 
@@ -142,7 +180,9 @@ def check_pass_marks(accuracies: Mapping[str, float], pass_marks: Mapping[str, S
     for name, mark in pass_marks.items():
         op, threshold, *rest = mark
         if op not in _OPS:
-            raise ValueError(f"pass mark for {name!r}: unknown operator {op!r}; use one of {sorted(_OPS)}")
+            raise ValueError(
+                f"pass mark for {name!r}: unknown operator {op!r}; use one of {sorted(_OPS)}"
+            )
         threshold = as_fraction(threshold)
         achieved = accuracies.get(name)
         achieved = math.nan if achieved is None else float(achieved)

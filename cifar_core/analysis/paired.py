@@ -26,23 +26,28 @@ Example
 >>> round(r.diff, 3), r.test, r.discordant
 (0.333, 'exact McNemar', (0, 2))
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 MCNEMAR = "exact McNemar"
 PERMUTATION = "paired sign-flip permutation"
 ASSUMPTIONS = {
-    MCNEMAR: ("test images are independent; under no difference, an image exactly one "
-              "model gets right is equally likely to favour either (binomial, p = 1/2, on "
-              "the discordant images); conditional on the two trained models"),
-    PERMUTATION: ("test images are independent; under no difference, each image's "
-                  "correctness difference averaged over the shared seeds is symmetric about "
-                  "zero, so its sign can be flipped; conditional on the trained models"),
+    MCNEMAR: (
+        "test images are independent; under no difference, an image exactly one "
+        "model gets right is equally likely to favour either (binomial, p = 1/2, on "
+        "the discordant images); conditional on the two trained models"
+    ),
+    PERMUTATION: (
+        "test images are independent; under no difference, each image's "
+        "correctness difference averaged over the shared seeds is symmetric about "
+        "zero, so its sign can be flipped; conditional on the trained models"
+    ),
 }
 
 
@@ -70,8 +75,9 @@ def _matrix(correct: np.ndarray, name: str) -> np.ndarray:
     if matrix.ndim == 1:
         matrix = matrix[None, :]
     if matrix.ndim != 2 or matrix.shape[1] == 0:
-        raise ValueError(f"{name}: expected a (seeds, images) correctness matrix, got shape "
-                         f"{np.shape(correct)}")
+        raise ValueError(
+            f"{name}: expected a (seeds, images) correctness matrix, got shape {np.shape(correct)}"
+        )
     return matrix.astype(bool)
 
 
@@ -94,19 +100,35 @@ def mcnemar_exact(baseline: np.ndarray, variant: np.ndarray) -> tuple[float, np.
     return float(mcnemar(table, exact=True).pvalue), table
 
 
-def _bootstrap_ci(d: np.ndarray, confidence: float, n_resamples: int,
-                  rng: np.random.Generator) -> tuple[float, float]:
+def _bootstrap_ci(
+    d: np.ndarray, confidence: float, n_resamples: int, rng: np.random.Generator
+) -> tuple[float, float]:
     from scipy import stats
 
     if np.all(d == d[0]):  # no spread: every resample has the same mean
         return float(d[0]), float(d[0])
-    result = stats.bootstrap((d,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
-                             method="BCa", vectorized=True, batch=200, rng=rng)
+    result = stats.bootstrap(
+        (d,),
+        np.mean,
+        confidence_level=confidence,
+        n_resamples=n_resamples,
+        method="BCa",
+        vectorized=True,
+        batch=200,
+        rng=rng,
+    )
     low, high = result.confidence_interval
     if math.isnan(low) or math.isnan(high):  # BCa undefined (e.g. extreme skew): percentile
-        result = stats.bootstrap((d,), np.mean, confidence_level=confidence,
-                                 n_resamples=n_resamples, method="percentile",
-                                 vectorized=True, batch=200, rng=rng)
+        result = stats.bootstrap(
+            (d,),
+            np.mean,
+            confidence_level=confidence,
+            n_resamples=n_resamples,
+            method="percentile",
+            vectorized=True,
+            batch=200,
+            rng=rng,
+        )
         low, high = result.confidence_interval
     return float(low), float(high)
 
@@ -116,15 +138,28 @@ def _permutation_p(d: np.ndarray, n_permutations: int, rng: np.random.Generator)
 
     if not np.any(d):
         return 1.0
-    result = stats.permutation_test((d,), np.mean, permutation_type="samples", vectorized=True,
-                                    n_resamples=n_permutations, alternative="two-sided",
-                                    batch=1000, rng=rng)
+    result = stats.permutation_test(
+        (d,),
+        np.mean,
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=n_permutations,
+        alternative="two-sided",
+        batch=1000,
+        rng=rng,
+    )
     return float(min(1.0, result.pvalue))
 
 
-def paired_difference(baseline: np.ndarray, variant: np.ndarray, *, confidence: float = 0.95,
-                      n_resamples: int = 2000, n_permutations: int = 9999,
-                      random_state: int = 0) -> PairedResult:
+def paired_difference(
+    baseline: np.ndarray,
+    variant: np.ndarray,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    n_permutations: int = 9999,
+    random_state: int = 0,
+) -> PairedResult:
     """Effect of variant over baseline on the same test images, paired by seed.
 
     Parameters
@@ -150,8 +185,10 @@ def paired_difference(baseline: np.ndarray, variant: np.ndarray, *, confidence: 
     """
     base, var = _matrix(baseline, "baseline"), _matrix(variant, "variant")
     if base.shape != var.shape:
-        raise ValueError(f"baseline and variant correctness differ in shape: {base.shape} vs "
-                         f"{var.shape} (same seeds in the same order, same test images)")
+        raise ValueError(
+            f"baseline and variant correctness differ in shape: {base.shape} vs "
+            f"{var.shape} (same seeds in the same order, same test images)"
+        )
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
     rng = np.random.default_rng(random_state)
@@ -163,8 +200,9 @@ def paired_difference(baseline: np.ndarray, variant: np.ndarray, *, confidence: 
         test, discordant = MCNEMAR, (int(table[0, 1]), int(table[1, 0]))
     else:
         p, test, discordant = _permutation_p(d, n_permutations, rng), PERMUTATION, None
-    return PairedResult(float(d.mean()), low, high, p, test, base.shape[0], base.shape[1],
-                        seed_diffs, discordant)
+    return PairedResult(
+        float(d.mean()), low, high, p, test, base.shape[0], base.shape[1], seed_diffs, discordant
+    )
 
 
 def holm(p_values: Sequence[float], alpha: float = 0.05) -> list[float]:

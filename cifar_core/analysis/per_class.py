@@ -23,9 +23,11 @@ Example
 >>> largest_changes(table, "base", "new", n=1)[["direction", "class", "change"]].values.tolist()
 [['gain', 'a', 0.5], ['loss', 'b', -1.0]]
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,8 +44,9 @@ def class_accuracy(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> n
 
     labels = np.asarray(labels).ravel()
     predicted = np.asarray(probs).argmax(axis=1)
-    return recall_score(labels, predicted, labels=np.arange(num_classes), average=None,
-                        zero_division=np.nan)
+    return recall_score(
+        labels, predicted, labels=np.arange(num_classes), average=None, zero_division=np.nan
+    )
 
 
 def _class_names(runs: list, class_names: Sequence[str] | None, num_classes: int) -> list[str]:
@@ -53,7 +56,9 @@ def _class_names(runs: list, class_names: Sequence[str] | None, num_classes: int
     return list(stored) if stored else [str(i) for i in range(num_classes)]
 
 
-def per_class_table(runs_by_variant: Mapping[str, Any], class_names: Sequence[str] | None = None) -> pd.DataFrame:
+def per_class_table(
+    runs_by_variant: Mapping[str, Any], class_names: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Per-class test accuracy (fraction): one row per variant (mean over its runs), one
     column per class. Values of ``runs_by_variant`` are a run or a sequence of runs;
     class names default to the first run's ``config["dataset"]["class_names"]``."""
@@ -78,7 +83,9 @@ def difference_to_baseline(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """``table`` minus the ``baseline`` row (positive: the variant is better on that
     class); the baseline's own row is dropped."""
     if baseline not in table.index:
-        raise KeyError(f"baseline {baseline!r} is not a row of the table; rows: {list(table.index)}")
+        raise KeyError(
+            f"baseline {baseline!r} is not a row of the table; rows: {list(table.index)}"
+        )
     return table.drop(index=baseline).sub(table.loc[baseline], axis=1)
 
 
@@ -93,26 +100,57 @@ def largest_changes(table: pd.DataFrame, baseline: str, variant: str, n: int = 2
     change = (table.loc[variant] - table.loc[baseline]).dropna()
     gains = change[change > 0].sort_values(ascending=False).head(n)
     losses = change[change < 0].sort_values().head(n)
-    rows = [{"baseline": baseline, "variant": variant, "direction": direction, "class": cls,
-             "baseline_accuracy": float(table.loc[baseline, cls]),
-             "variant_accuracy": float(table.loc[variant, cls]), "change": float(delta)}
-            for direction, series in (("gain", gains), ("loss", losses))
-            for cls, delta in series.items()]
-    return pd.DataFrame(rows, columns=["baseline", "variant", "direction", "class",
-                                       "baseline_accuracy", "variant_accuracy", "change"])
+    rows = [
+        {
+            "baseline": baseline,
+            "variant": variant,
+            "direction": direction,
+            "class": cls,
+            "baseline_accuracy": float(table.loc[baseline, cls]),
+            "variant_accuracy": float(table.loc[variant, cls]),
+            "change": float(delta),
+        }
+        for direction, series in (("gain", gains), ("loss", losses))
+        for cls, delta in series.items()
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "baseline",
+            "variant",
+            "direction",
+            "class",
+            "baseline_accuracy",
+            "variant_accuracy",
+            "change",
+        ],
+    )
 
 
-def comparison_changes(table: pd.DataFrame, comparisons: Mapping[str, tuple[str, str]],
-                       n: int = 1) -> pd.DataFrame:
+def comparison_changes(
+    table: pd.DataFrame, comparisons: Mapping[str, tuple[str, str]], n: int = 1
+) -> pd.DataFrame:
     """:func:`largest_changes` for several named ``{label: (baseline, variant)}`` pairs
     (e.g. ``{"convolution": ("mlp", "cnn")}``), with a ``comparison`` column first;
     pairs whose variants are not in the table are skipped."""
-    parts = [largest_changes(table, base, variant, n).assign(comparison=label)
-             for label, (base, variant) in comparisons.items()
-             if base in table.index and variant in table.index]
+    parts = [
+        largest_changes(table, base, variant, n).assign(comparison=label)
+        for label, (base, variant) in comparisons.items()
+        if base in table.index and variant in table.index
+    ]
     if not parts:
-        return pd.DataFrame(columns=["comparison", "baseline", "variant", "direction", "class",
-                                     "baseline_accuracy", "variant_accuracy", "change"])
+        return pd.DataFrame(
+            columns=[
+                "comparison",
+                "baseline",
+                "variant",
+                "direction",
+                "class",
+                "baseline_accuracy",
+                "variant_accuracy",
+                "change",
+            ]
+        )
     out = pd.concat(parts, ignore_index=True)
     return out[["comparison"] + [c for c in out.columns if c != "comparison"]]
 
@@ -137,9 +175,15 @@ def _seed_of(run: Any):
     return (getattr(run, "config", None) or {}).get("variant", {}).get("seed", 0)
 
 
-def change_intervals(changes: pd.DataFrame, runs_by_variant: Mapping[str, Any],
-                     class_names: Sequence[str], *, confidence: float = 0.95,
-                     n_resamples: int = 2000, random_state: int = 0) -> pd.DataFrame:
+def change_intervals(
+    changes: pd.DataFrame,
+    runs_by_variant: Mapping[str, Any],
+    class_names: Sequence[str],
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    random_state: int = 0,
+) -> pd.DataFrame:
     """``changes`` (from :func:`largest_changes` or :func:`comparison_changes`) with the
     paired interval and test of each class's change on that class's test images
     (:func:`cifar_core.analysis.paired.paired_difference`: same images, runs paired by
@@ -163,24 +207,52 @@ def change_intervals(changes: pd.DataFrame, runs_by_variant: Mapping[str, Any],
         shared = sorted(set(base_runs) & set(variant_runs))
         if not shared:
             rows.append(row)
-            extra.append({"low": np.nan, "high": np.nan, "p_value": np.nan, "images": 0, "seeds": 0,
-                          "test": f"not compared: no shared seeds ({row['baseline']}: "
-                                  f"{sorted(base_runs)}, {row['variant']}: {sorted(variant_runs)})"})
+            extra.append(
+                {
+                    "low": np.nan,
+                    "high": np.nan,
+                    "p_value": np.nan,
+                    "images": 0,
+                    "seeds": 0,
+                    "test": f"not compared: no shared seeds ({row['baseline']}: "
+                    f"{sorted(base_runs)}, {row['variant']}: {sorted(variant_runs)})",
+                }
+            )
             continue
         labels, base = per_class_correctness([base_runs[s] for s in shared])
         other_labels, variant = per_class_correctness([variant_runs[s] for s in shared])
         if not np.array_equal(labels, other_labels):
-            raise ValueError(f"{row['baseline']} and {row['variant']} cannot be paired: "
-                             "they were scored on different test images")
+            raise ValueError(
+                f"{row['baseline']} and {row['variant']} cannot be paired: "
+                "they were scored on different test images"
+            )
         images = labels == names.index(row["class"])
-        result = paired_difference(base[:, images], variant[:, images], confidence=confidence,
-                                   n_resamples=n_resamples, random_state=random_state)
+        result = paired_difference(
+            base[:, images],
+            variant[:, images],
+            confidence=confidence,
+            n_resamples=n_resamples,
+            random_state=random_state,
+        )
         row["baseline_accuracy"] = float(base[:, images].mean())
         row["variant_accuracy"] = float(variant[:, images].mean())
         row["change"] = row["variant_accuracy"] - row["baseline_accuracy"]
         rows.append(row)
-        extra.append({"low": result.ci_low, "high": result.ci_high, "p_value": result.p_value,
-                      "test": result.test, "images": int(images.sum()), "seeds": len(shared)})
+        extra.append(
+            {
+                "low": result.ci_low,
+                "high": result.ci_high,
+                "p_value": result.p_value,
+                "test": result.test,
+                "images": int(images.sum()),
+                "seeds": len(shared),
+            }
+        )
     columns = ["low", "high", "p_value", "test", "images", "seeds"]
-    return pd.concat([pd.DataFrame(rows, columns=changes.columns).reset_index(drop=True),
-                      pd.DataFrame(extra, columns=columns)], axis=1)
+    return pd.concat(
+        [
+            pd.DataFrame(rows, columns=changes.columns).reset_index(drop=True),
+            pd.DataFrame(extra, columns=columns),
+        ],
+        axis=1,
+    )

@@ -4,11 +4,13 @@ Every function returns a :class:`matplotlib.figure.Figure` and draws nothing els
 notebook cell shows exactly one figure under its Quarto label. Only
 :func:`augmentation_preview` imports Keras, inside the function.
 """
+
 from __future__ import annotations
 
 import math
 import sys
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -51,17 +53,23 @@ def _palette(n: int) -> list:
 # --------------------------------------------------------------------------- curves
 def _stack(histories: Sequence[pd.DataFrame], column: str) -> pd.DataFrame:
     """Per-epoch mean and std of ``column`` over runs (runs may differ in length)."""
-    frames = [h.set_index("epoch")[column] if "epoch" in h else h[column]
-              for h in histories if column in h]
+    frames = [
+        h.set_index("epoch")[column] if "epoch" in h else h[column]
+        for h in histories
+        if column in h
+    ]
     if not frames:
         return pd.DataFrame(columns=["mean", "std"])
     wide = pd.concat(frames, axis=1)
     return pd.DataFrame({"mean": wide.mean(axis=1), "std": wide.std(axis=1, ddof=1).fillna(0.0)})
 
 
-def learning_curves(histories_by_variant: Mapping[str, Sequence[pd.DataFrame]],
-                    metrics: Sequence[str] = ("loss", "accuracy"), *,
-                    title: str | None = None) -> plt.Figure:
+def learning_curves(
+    histories_by_variant: Mapping[str, Sequence[pd.DataFrame]],
+    metrics: Sequence[str] = ("loss", "accuracy"),
+    *,
+    title: str | None = None,
+) -> plt.Figure:
     """Train (solid) and validation (dashed) curves per variant, mean ± std band over seeds."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), squeeze=False)
     colors = _palette(len(histories_by_variant))
@@ -72,10 +80,22 @@ def learning_curves(histories_by_variant: Mapping[str, Sequence[pd.DataFrame]],
                 if curve.empty:
                     continue
                 label = f"{name} ({'val' if prefix else 'train'})"
-                ax.plot(curve.index, curve["mean"], style, marker="o", markersize=3,
-                        color=color, label=label)  # markers: a 1-epoch run is one point
-                ax.fill_between(curve.index, curve["mean"] - curve["std"],
-                                curve["mean"] + curve["std"], color=color, alpha=0.15)
+                ax.plot(
+                    curve.index,
+                    curve["mean"],
+                    style,
+                    marker="o",
+                    markersize=3,
+                    color=color,
+                    label=label,
+                )  # markers: a 1-epoch run is one point
+                ax.fill_between(
+                    curve.index,
+                    curve["mean"] - curve["std"],
+                    curve["mean"] + curve["std"],
+                    color=color,
+                    alpha=0.15,
+                )
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
     axes[0][-1].legend(fontsize="x-small", loc="best", ncol=1 + len(histories_by_variant) // 6)
     if title:
@@ -84,16 +104,27 @@ def learning_curves(histories_by_variant: Mapping[str, Sequence[pd.DataFrame]],
     return fig
 
 
-def time_curves(curves: pd.DataFrame, *, ylabel: str = "validation accuracy (%)",
-                target: float | None = None, target_label: str = "") -> plt.Figure:
+def time_curves(
+    curves: pd.DataFrame,
+    *,
+    ylabel: str = "validation accuracy (%)",
+    target: float | None = None,
+    target_label: str = "",
+) -> plt.Figure:
     """One line per variant of :func:`cifar_core.analysis.tables.time_curves` (accuracy in
     percent against training seconds, ±std band); ``target`` draws a dotted level."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    for color, (name, curve) in zip(_palette(curves["variant"].nunique()),
-                                    curves.groupby("variant", sort=False)):
+    for color, (name, curve) in zip(
+        _palette(curves["variant"].nunique()), curves.groupby("variant", sort=False)
+    ):
         ax.plot(curve["seconds"], curve["mean"] * 100, "o-", color=color, label=name, ms=3)
-        ax.fill_between(curve["seconds"], (curve["mean"] - curve["std"]) * 100,
-                        (curve["mean"] + curve["std"]) * 100, color=color, alpha=0.15)
+        ax.fill_between(
+            curve["seconds"],
+            (curve["mean"] - curve["std"]) * 100,
+            (curve["mean"] + curve["std"]) * 100,
+            color=color,
+            alpha=0.15,
+        )
     if target is not None:
         ax.axhline(target * 100, color="grey", ls=":", label=target_label or None)
     ax.set(xlabel="training time (s)", ylabel=ylabel)
@@ -103,16 +134,26 @@ def time_curves(curves: pd.DataFrame, *, ylabel: str = "validation accuracy (%)"
 
 
 # --------------------------------------------------------------------------- bars
-def study_panels(tables: Mapping[str, pd.DataFrame], *, split: str = "test",
-                 baselines: Mapping[str, str] | None = None, cols: int = 3) -> plt.Figure:
+def study_panels(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    split: str = "test",
+    baselines: Mapping[str, str] | None = None,
+    cols: int = 3,
+) -> plt.Figure:
     """One panel per study: mean ``split`` accuracy per variant with ±std error bars
     (each table from :func:`cifar_core.analysis.tables.runs_table`); the baseline is hatched."""
     tables = {k: t for k, t in tables.items() if not t.empty}
     fig, axes = _panel_grid(len(tables), cols, height=3.6)
     for ax, (study, table) in zip(axes.flat, tables.items()):
         colors = _palette(len(table))
-        bars = ax.bar(range(len(table)), table[f"{split}_accuracy_mean"] * 100,
-                      yerr=table[f"{split}_accuracy_std"].fillna(0) * 100, capsize=3, color=colors)
+        bars = ax.bar(
+            range(len(table)),
+            table[f"{split}_accuracy_mean"] * 100,
+            yerr=table[f"{split}_accuracy_std"].fillna(0) * 100,
+            capsize=3,
+            color=colors,
+        )
         for bar, name in zip(bars, table["variant"]):
             if baselines and baselines.get(study) == name:
                 bar.set_hatch("//")
@@ -132,20 +173,30 @@ def _panel_grid(panels: int, cols: int, *, height: float):
     return fig, axes
 
 
-def curve_panels(histories_by_study: Mapping[str, Mapping[str, Sequence[pd.DataFrame]]], *,
-                 metric: str = "val_accuracy", cols: int = 3) -> plt.Figure:
+def curve_panels(
+    histories_by_study: Mapping[str, Mapping[str, Sequence[pd.DataFrame]]],
+    *,
+    metric: str = "val_accuracy",
+    cols: int = 3,
+) -> plt.Figure:
     """One panel per study: ``metric`` per epoch for each variant, mean ± std over seeds."""
     studies = {k: v for k, v in histories_by_study.items() if v}
     fig, axes = _panel_grid(len(studies), cols, height=3.4)
     for ax, (study, histories_by_variant) in zip(axes.flat, studies.items()):
-        for color, (name, histories) in zip(_palette(len(histories_by_variant)),
-                                            histories_by_variant.items()):
+        for color, (name, histories) in zip(
+            _palette(len(histories_by_variant)), histories_by_variant.items()
+        ):
             curve = _stack(histories, metric)
             if curve.empty:
                 continue
             ax.plot(curve.index, curve["mean"], marker="o", markersize=3, color=color, label=name)
-            ax.fill_between(curve.index, curve["mean"] - curve["std"], curve["mean"] + curve["std"],
-                            color=color, alpha=0.15)
+            ax.fill_between(
+                curve.index,
+                curve["mean"] - curve["std"],
+                curve["mean"] + curve["std"],
+                color=color,
+                alpha=0.15,
+            )
         ax.set(title=study, xlabel="epoch", ylabel=metric)
         ax.legend(fontsize="xx-small")
     fig.tight_layout()
@@ -157,8 +208,17 @@ def gap_bars(gaps: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
     from :func:`cifar_core.analysis.tables.generalization_gap`."""
     fig, ax = plt.subplots(figsize=(max(5.0, 0.8 * gaps["variant"].nunique() + 2), 3.5))
     data = gaps.assign(gap=gaps["train − val"] * 100)
-    sns.barplot(data=data, x="variant", y="gap", errorbar="sd", capsize=0.2, ax=ax,
-                hue="variant", palette=PALETTE, legend=False)
+    sns.barplot(
+        data=data,
+        x="variant",
+        y="gap",
+        errorbar="sd",
+        capsize=0.2,
+        ax=ax,
+        hue="variant",
+        palette=PALETTE,
+        legend=False,
+    )
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set(ylabel="train − val accuracy (points)", xlabel="", title=title or "")
     ax.tick_params(axis="x", rotation=30)
@@ -166,8 +226,14 @@ def gap_bars(gaps: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
     return fig
 
 
-def count_bars(counts: pd.DataFrame, *, x: str = "class", y: str = "count",
-               hue: str | None = "split", title: str | None = None) -> plt.Figure:
+def count_bars(
+    counts: pd.DataFrame,
+    *,
+    x: str = "class",
+    y: str = "count",
+    hue: str | None = "split",
+    title: str | None = None,
+) -> plt.Figure:
     """Bar chart of counts (e.g. images per class and split) from a long DataFrame."""
     fig, ax = plt.subplots(figsize=(8, 3.5))
     sns.barplot(data=counts, x=x, y=y, hue=hue, ax=ax, palette=PALETTE)
@@ -180,11 +246,21 @@ def count_bars(counts: pd.DataFrame, *, x: str = "class", y: str = "count",
 def per_class_bars(accuracy: pd.Series | pd.DataFrame, *, title: str | None = None) -> plt.Figure:
     """Per-class accuracy (%), one bar per class; a DataFrame gives one hue per column."""
     frame = accuracy.to_frame() if isinstance(accuracy, pd.Series) else accuracy
-    long = (frame * 100).rename_axis("class").reset_index().melt(
-        id_vars="class", var_name="model", value_name="accuracy")
+    long = (
+        (frame * 100)
+        .rename_axis("class")
+        .reset_index()
+        .melt(id_vars="class", var_name="model", value_name="accuracy")
+    )
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    sns.barplot(data=long, x="class", y="accuracy", hue="model" if frame.shape[1] > 1 else None,
-                ax=ax, palette=PALETTE if frame.shape[1] > 1 else None)
+    sns.barplot(
+        data=long,
+        x="class",
+        y="accuracy",
+        hue="model" if frame.shape[1] > 1 else None,
+        ax=ax,
+        palette=PALETTE if frame.shape[1] > 1 else None,
+    )
     ax.set(ylabel="accuracy (%)", ylim=(0, 100), xlabel="", title=title or "")
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
@@ -192,22 +268,39 @@ def per_class_bars(accuracy: pd.Series | pd.DataFrame, *, title: str | None = No
 
 
 # --------------------------------------------------------------------------- confusion
-def confusion_heatmap(cm: pd.DataFrame, *, normalized: bool = False, ax: plt.Axes | None = None,
-                      title: str | None = None) -> plt.Figure:
+def confusion_heatmap(
+    cm: pd.DataFrame,
+    *,
+    normalized: bool = False,
+    ax: plt.Axes | None = None,
+    title: str | None = None,
+) -> plt.Figure:
     """Seaborn heatmap of a labelled confusion matrix (counts or row-normalized)."""
     fig = ax.figure if ax is not None else plt.figure(figsize=(6.5, 5.5))
     ax = ax or fig.add_subplot()
-    sns.heatmap(cm * 100 if normalized else cm, annot=True, fmt=".0f" if normalized else "d",
-                cmap="Blues", cbar=False, square=True, ax=ax, annot_kws={"size": 7})
-    ax.set(xlabel="predicted", ylabel="true",
-           title=title or ("row-normalized (%)" if normalized else "counts"))
+    sns.heatmap(
+        cm * 100 if normalized else cm,
+        annot=True,
+        fmt=".0f" if normalized else "d",
+        cmap="Blues",
+        cbar=False,
+        square=True,
+        ax=ax,
+        annot_kws={"size": 7},
+    )
+    ax.set(
+        xlabel="predicted",
+        ylabel="true",
+        title=title or ("row-normalized (%)" if normalized else "counts"),
+    )
     ax.tick_params(axis="x", rotation=45)
     ax.tick_params(axis="y", rotation=0)
     return fig
 
 
-def confusion_pair(counts: pd.DataFrame, normalized: pd.DataFrame, *,
-                   title: str | None = None) -> plt.Figure:
+def confusion_pair(
+    counts: pd.DataFrame, normalized: pd.DataFrame, *, title: str | None = None
+) -> plt.Figure:
     """Counts and row-normalized confusion heatmaps side by side."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.8))
     confusion_heatmap(counts, ax=left)
@@ -219,15 +312,29 @@ def confusion_pair(counts: pd.DataFrame, normalized: pd.DataFrame, *,
 
 
 # --------------------------------------------------------------------------- images
-def image_grid(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str], *,
-               per_class: int = 8, seed: int = 0) -> plt.Figure:
+def image_grid(
+    images: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    per_class: int = 8,
+    seed: int = 0,
+) -> plt.Figure:
     """One row per class with ``per_class`` random images of it."""
     rng = np.random.default_rng(seed)
-    fig, axes = plt.subplots(len(class_names), per_class,
-                             figsize=(per_class * 0.9, len(class_names) * 0.95), squeeze=False)
+    fig, axes = plt.subplots(
+        len(class_names),
+        per_class,
+        figsize=(per_class * 0.9, len(class_names) * 0.95),
+        squeeze=False,
+    )
     for row, name in enumerate(class_names):
         members = np.flatnonzero(np.asarray(labels) == row)
-        chosen = rng.choice(members, size=min(per_class, len(members)), replace=False) if len(members) else []
+        chosen = (
+            rng.choice(members, size=min(per_class, len(members)), replace=False)
+            if len(members)
+            else []
+        )
         for col in range(per_class):
             ax = axes[row][col]
             ax.axis("off")
@@ -238,8 +345,14 @@ def image_grid(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str
     return fig
 
 
-def gallery(images: np.ndarray, table: pd.DataFrame, class_names: Sequence[str], *,
-            cols: int = 8, title: str | None = None) -> plt.Figure:
+def gallery(
+    images: np.ndarray,
+    table: pd.DataFrame,
+    class_names: Sequence[str],
+    *,
+    cols: int = 8,
+    title: str | None = None,
+) -> plt.Figure:
     """Images named by ``table["idx"]`` (from ``confident_mistakes`` and friends) with
     "true → predicted (probability)" under each; green when correct, red when wrong."""
     n = max(len(table), 1)
@@ -250,16 +363,20 @@ def gallery(images: np.ndarray, table: pd.DataFrame, class_names: Sequence[str],
     for ax, record in zip(axes.flat, table.itertuples()):
         ax.imshow(images[record.idx])
         color = "green" if record.true == record.pred else "red"
-        ax.set_title(f"{class_names[record.true]}\n→ {class_names[record.pred]} {record.pred_prob:.2f}",
-                     fontsize=7, color=color)
+        ax.set_title(
+            f"{class_names[record.true]}\n→ {class_names[record.pred]} {record.pred_prob:.2f}",
+            fontsize=7,
+            color=color,
+        )
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def pixel_histograms(arrays: Mapping[str, np.ndarray], *, bins: int = 60,
-                     sample: int = 200_000, seed: int = 0) -> plt.Figure:
+def pixel_histograms(
+    arrays: Mapping[str, np.ndarray], *, bins: int = 60, sample: int = 200_000, seed: int = 0
+) -> plt.Figure:
     """One panel per preprocessing mode: per-channel (R, G, B) pixel value histograms."""
     rng = np.random.default_rng(seed)
     fig, axes = plt.subplots(1, len(arrays), figsize=(3.6 * len(arrays), 3.0), squeeze=False)
@@ -268,16 +385,28 @@ def pixel_histograms(arrays: Mapping[str, np.ndarray], *, bins: int = 60,
         if len(flat) > sample:
             flat = flat[rng.choice(len(flat), sample, replace=False)]
         for channel, color in zip(range(flat.shape[1]), ("tab:red", "tab:green", "tab:blue")):
-            ax.hist(flat[:, channel], bins=bins, histtype="step", color=color, density=True,
-                    label="RGB"[channel])
+            ax.hist(
+                flat[:, channel],
+                bins=bins,
+                histtype="step",
+                color=color,
+                density=True,
+                label="RGB"[channel],
+            )
         ax.set(title=name, xlabel="pixel value", yticks=[])
     axes[0][0].legend(fontsize="small")
     fig.tight_layout()
     return fig
 
 
-def augmentation_preview(images: np.ndarray, augmentation: Mapping[str, Any], *, n: int = 8,
-                         copies: int = 3, seed: int = 0) -> plt.Figure:
+def augmentation_preview(
+    images: np.ndarray,
+    augmentation: Mapping[str, Any],
+    *,
+    n: int = 8,
+    copies: int = 3,
+    seed: int = 0,
+) -> plt.Figure:
     """Originals (first row) and ``copies`` augmented versions of ``n`` images, through the
     same Keras layers training uses (imports Keras; only the data notebook calls it)."""
     from cifar_core.runs.augmentation import augmentation_layers
@@ -286,23 +415,38 @@ def augmentation_preview(images: np.ndarray, augmentation: Mapping[str, Any], *,
     if layers is None:
         raise ValueError("augmentation is empty: give rotation, shift and/or flip")
     originals = np.asarray(images[:n])
-    batches = [originals] + [np.clip(np.asarray(layers(originals.astype("float32"), training=True)),
-                                     0, 255).astype("uint8") for _ in range(copies)]
+    batches = [originals] + [
+        np.clip(np.asarray(layers(originals.astype("float32"), training=True)), 0, 255).astype(
+            "uint8"
+        )
+        for _ in range(copies)
+    ]
     fig, axes = plt.subplots(copies + 1, n, figsize=(n * 1.1, (copies + 1) * 1.15), squeeze=False)
     for row, batch in enumerate(batches):
         for col in range(n):
             axes[row][col].imshow(batch[col])
             axes[row][col].axis("off")
-        axes[row][0].set_title("original" if row == 0 else f"augmented #{row}", fontsize=7, loc="left")
+        axes[row][0].set_title(
+            "original" if row == 0 else f"augmented #{row}", fontsize=7, loc="left"
+        )
     fig.tight_layout()
     return fig
 
 
 # --------------------------------------------------------------------------- trade-offs
-def tradeoff_scatter(table: pd.DataFrame, x: str, y: str = "test_accuracy_mean", *,
-                     label: str = "variant", hue: str | None = "study", logx: bool = True,
-                     xlabel: str | None = None, title: str | None = None,
-                     annotate: bool = True, ax: plt.Axes | None = None) -> plt.Figure:
+def tradeoff_scatter(
+    table: pd.DataFrame,
+    x: str,
+    y: str = "test_accuracy_mean",
+    *,
+    label: str = "variant",
+    hue: str | None = "study",
+    logx: bool = True,
+    xlabel: str | None = None,
+    title: str | None = None,
+    annotate: bool = True,
+    ax: plt.Axes | None = None,
+) -> plt.Figure:
     """Accuracy against a cost (parameters, FLOPs, seconds); the Pareto front (no variant
     both cheaper and more accurate) is drawn as a step line and its points labelled."""
     data = table.dropna(subset=[x, y]).copy()
@@ -310,15 +454,34 @@ def tradeoff_scatter(table: pd.DataFrame, x: str, y: str = "test_accuracy_mean",
     fig = ax.figure if ax is not None else plt.figure(figsize=(7.5, 4.8))
     ax = ax or fig.add_subplot()
     hue = hue if hue in data else None
-    sns.scatterplot(data=data, x=x, y="accuracy_pct", hue=hue, ax=ax, s=45,
-                    palette=sns.color_palette("tab20", data[hue].nunique()) if hue else None)
+    sns.scatterplot(
+        data=data,
+        x=x,
+        y="accuracy_pct",
+        hue=hue,
+        ax=ax,
+        s=45,
+        palette=sns.color_palette("tab20", data[hue].nunique()) if hue else None,
+    )
     front = data[pareto_front(data, x, y)].sort_values(x)
     if not front.empty:
-        ax.step(front[x], front["accuracy_pct"], where="post", color="black", linewidth=1, label="Pareto front")
+        ax.step(
+            front[x],
+            front["accuracy_pct"],
+            where="post",
+            color="black",
+            linewidth=1,
+            label="Pareto front",
+        )
         if annotate:
             for record in front.itertuples():
-                ax.annotate(getattr(record, label), (getattr(record, x), record.accuracy_pct),
-                            fontsize=7, xytext=(3, 3), textcoords="offset points")
+                ax.annotate(
+                    getattr(record, label),
+                    (getattr(record, x), record.accuracy_pct),
+                    fontsize=7,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
     if logx and (data[x] > 0).all() and len(data):
         ax.set_xscale("log")
     ax.set(xlabel=xlabel or x, ylabel="test accuracy (%)", title=title or "")
@@ -327,8 +490,9 @@ def tradeoff_scatter(table: pd.DataFrame, x: str, y: str = "test_accuracy_mean",
     return fig
 
 
-def tradeoff_panels(table: pd.DataFrame, costs: Mapping[str, str], y: str = "test_accuracy_mean",
-                    **options: Any) -> plt.Figure:
+def tradeoff_panels(
+    table: pd.DataFrame, costs: Mapping[str, str], y: str = "test_accuracy_mean", **options: Any
+) -> plt.Figure:
     """:func:`tradeoff_scatter` side by side for several costs (``{column: axis label}``)."""
     fig, axes = plt.subplots(1, len(costs), figsize=(7.5 * len(costs), 4.8), squeeze=False)
     for ax, (column, label) in zip(axes[0], costs.items()):

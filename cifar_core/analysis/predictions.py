@@ -9,10 +9,11 @@ Examples
 >>> confusion([0, 1, 1], probs, ["cat", "dog"]).values.tolist()
 [[1, 0], [1, 1]]
 """
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,9 @@ import pandas as pd
 def _predicted(probs: np.ndarray) -> np.ndarray:
     probs = np.asarray(probs)
     if probs.ndim != 2:
-        raise ValueError(f"probabilities must be a 2-D (samples, classes) array, got shape {probs.shape}")
+        raise ValueError(
+            f"probabilities must be a 2-D (samples, classes) array, got shape {probs.shape}"
+        )
     return probs.argmax(axis=1)
 
 
@@ -30,8 +33,12 @@ def _check_lengths(labels: np.ndarray, probs: np.ndarray) -> None:
         raise ValueError(f"{len(labels)} labels but {len(probs)} probability rows")
 
 
-def confusion(labels: Sequence[int], probs: np.ndarray, class_names: Sequence[str],
-              normalize: str | None = None) -> pd.DataFrame:
+def confusion(
+    labels: Sequence[int],
+    probs: np.ndarray,
+    class_names: Sequence[str],
+    normalize: str | None = None,
+) -> pd.DataFrame:
     """Confusion matrix (rows = true class, columns = predicted) as a labelled DataFrame.
 
     ``normalize`` is passed to :func:`sklearn.metrics.confusion_matrix`: ``None`` (counts),
@@ -41,24 +48,31 @@ def confusion(labels: Sequence[int], probs: np.ndarray, class_names: Sequence[st
 
     labels = np.asarray(labels)
     _check_lengths(labels, probs)
-    matrix = confusion_matrix(labels, _predicted(probs), labels=range(len(class_names)),
-                              normalize=normalize)
+    matrix = confusion_matrix(
+        labels, _predicted(probs), labels=range(len(class_names)), normalize=normalize
+    )
     frame = pd.DataFrame(matrix, index=list(class_names), columns=list(class_names))
     frame.index.name, frame.columns.name = "true", "predicted"
     return frame
 
 
-def classification_table(labels: Sequence[int], probs: np.ndarray,
-                         class_names: Sequence[str]) -> pd.DataFrame:
+def classification_table(
+    labels: Sequence[int], probs: np.ndarray, class_names: Sequence[str]
+) -> pd.DataFrame:
     """Precision, recall, F1 and support per class plus the averages, from
     :func:`sklearn.metrics.classification_report` (``output_dict=True``)."""
     from sklearn.metrics import classification_report
 
     labels = np.asarray(labels)
     _check_lengths(labels, probs)
-    report = classification_report(labels, _predicted(probs), labels=range(len(class_names)),
-                                   target_names=list(class_names), output_dict=True,
-                                   zero_division=0)
+    report = classification_report(
+        labels,
+        _predicted(probs),
+        labels=range(len(class_names)),
+        target_names=list(class_names),
+        output_dict=True,
+        zero_division=0,
+    )
     accuracy = report.pop("accuracy", None)
     table = pd.DataFrame(report).T
     table["support"] = table["support"].astype(int)
@@ -68,15 +82,17 @@ def classification_table(labels: Sequence[int], probs: np.ndarray,
     return table
 
 
-def per_class_accuracy(labels: Sequence[int], probs: np.ndarray,
-                       class_names: Sequence[str]) -> pd.Series:
+def per_class_accuracy(
+    labels: Sequence[int], probs: np.ndarray, class_names: Sequence[str]
+) -> pd.Series:
     """Accuracy within each true class (the diagonal of the row-normalized matrix)."""
     matrix = confusion(labels, probs, class_names, normalize="true")
     return pd.Series(np.diag(matrix.values), index=list(class_names), name="accuracy")
 
 
-def most_confused_pairs(cm: pd.DataFrame | np.ndarray, class_names: Sequence[str] | None = None,
-                        top: int = 5) -> pd.DataFrame:
+def most_confused_pairs(
+    cm: pd.DataFrame | np.ndarray, class_names: Sequence[str] | None = None, top: int = 5
+) -> pd.DataFrame:
     """The ``top`` off-diagonal cells of a count confusion matrix, largest first.
 
     Columns: ``true``, ``predicted``, ``count``, ``share`` (of the true class), and
@@ -86,12 +102,23 @@ def most_confused_pairs(cm: pd.DataFrame | np.ndarray, class_names: Sequence[str
     if class_names is None:
         class_names = list(cm.index) if isinstance(cm, pd.DataFrame) else list(range(len(values)))
     rows = values.sum(axis=1)
-    cells = [(values[i, j], i, j) for i in range(len(values)) for j in range(len(values))
-             if i != j and values[i, j] > 0]
+    cells = [
+        (values[i, j], i, j)
+        for i in range(len(values))
+        for j in range(len(values))
+        if i != j and values[i, j] > 0
+    ]
     cells.sort(key=lambda c: (-c[0], c[1], c[2]))
-    records = [{"true": class_names[i], "predicted": class_names[j], "count": int(n),
-                "share": n / rows[i] if rows[i] else math.nan, "reverse": int(values[j, i])}
-               for n, i, j in cells[:top]]
+    records = [
+        {
+            "true": class_names[i],
+            "predicted": class_names[j],
+            "count": int(n),
+            "share": n / rows[i] if rows[i] else math.nan,
+            "reverse": int(values[j, i]),
+        }
+        for n, i, j in cells[:top]
+    ]
     return pd.DataFrame(records, columns=["true", "predicted", "count", "share", "reverse"])
 
 
@@ -102,24 +129,34 @@ def top_k_text(probs: np.ndarray, index: int, class_names: Sequence[str], k: int
     return ", ".join(f"{class_names[i]} {row[i]:.2f}" for i in order)
 
 
-def _prediction_table(indices: np.ndarray, probs: np.ndarray, labels: np.ndarray,
-                      class_names: Sequence[str] | None) -> pd.DataFrame:
+def _prediction_table(
+    indices: np.ndarray, probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str] | None
+) -> pd.DataFrame:
     predicted = probs[indices].argmax(axis=1)
-    table = pd.DataFrame({
-        "idx": indices.astype(int),
-        "true": labels[indices].astype(int),
-        "pred": predicted.astype(int),
-        "pred_prob": probs[indices, predicted],
-        "true_prob": probs[indices, labels[indices]],
-    })
+    table = pd.DataFrame(
+        {
+            "idx": indices.astype(int),
+            "true": labels[indices].astype(int),
+            "pred": predicted.astype(int),
+            "pred_prob": probs[indices, predicted],
+            "true_prob": probs[indices, labels[indices]],
+        }
+    )
     if class_names is not None:
         table.insert(2, "true_class", [class_names[i] for i in table["true"]])
         table.insert(4, "pred_class", [class_names[i] for i in table["pred"]])
     return table.reset_index(drop=True)
 
 
-def _pick(probs: np.ndarray, labels: Sequence[int], n: int, *, correct: bool,
-            most_confident: bool, class_names: Sequence[str] | None) -> pd.DataFrame:
+def _pick(
+    probs: np.ndarray,
+    labels: Sequence[int],
+    n: int,
+    *,
+    correct: bool,
+    most_confident: bool,
+    class_names: Sequence[str] | None,
+) -> pd.DataFrame:
     probs, labels = np.asarray(probs), np.asarray(labels)
     _check_lengths(labels, probs)
     predicted = _predicted(probs)
@@ -129,16 +166,18 @@ def _pick(probs: np.ndarray, labels: Sequence[int], n: int, *, correct: bool,
     return _prediction_table(pool[order[:n]], probs, labels, class_names)
 
 
-def confident_mistakes(probs: np.ndarray, labels: Sequence[int], n: int = 16,
-                       class_names: Sequence[str] | None = None) -> pd.DataFrame:
+def confident_mistakes(
+    probs: np.ndarray, labels: Sequence[int], n: int = 16, class_names: Sequence[str] | None = None
+) -> pd.DataFrame:
     """The ``n`` wrong predictions made with the highest probability (seed 003's
     "bad classification with highest probability"), with ``idx``, true/predicted class
     and probabilities."""
     return _pick(probs, labels, n, correct=False, most_confident=True, class_names=class_names)
 
 
-def least_confident_correct(probs: np.ndarray, labels: Sequence[int], n: int = 16,
-                            class_names: Sequence[str] | None = None) -> pd.DataFrame:
+def least_confident_correct(
+    probs: np.ndarray, labels: Sequence[int], n: int = 16, class_names: Sequence[str] | None = None
+) -> pd.DataFrame:
     """The ``n`` correct predictions made with the lowest probability (seed 003's
     "good classification with lowest probability")."""
     return _pick(probs, labels, n, correct=True, most_confident=False, class_names=class_names)

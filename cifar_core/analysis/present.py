@@ -6,17 +6,20 @@ No output carries ``text/html``: for any HTML output in an embedded notebook Qua
 require.js and jquery from a CDN to the page (docs/quarto.md, 6). Sorting and filtering
 the long tables is added to the HTML page by the renderer (`cifar_core.render.tables`).
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
 from cifar_core.analysis.flags import Anomaly
 
 
-def show_table(table: pd.DataFrame, *, synthetic: bool = False, index: bool = False,
-               floatfmt: str = ".3f") -> None:
+def show_table(
+    table: pd.DataFrame, *, synthetic: bool = False, index: bool = False, floatfmt: str = ".3f"
+) -> None:
     """Display ``table`` as one output: a markdown pipe table (what the report embeds and
     Jupyter renders) and plain text, never HTML (see the module docstring). On synthetic
     data the first column header says ``[SYNTHETIC DATA]`` so the table never passes for
@@ -32,8 +35,13 @@ def show_table(table: pd.DataFrame, *, synthetic: bool = False, index: bool = Fa
         if pd.api.types.is_float_dtype(text[column]):
             text[column] = ["–" if pd.isna(v) else format(v, floatfmt) for v in text[column]]
     text = text.astype(str)
-    display({"text/markdown": text.to_markdown(index=False, disable_numparse=True),
-             "text/plain": text.to_string(index=False)}, raw=True)
+    display(
+        {
+            "text/markdown": text.to_markdown(index=False, disable_numparse=True),
+            "text/plain": text.to_string(index=False),
+        },
+        raw=True,
+    )
 
 
 def show_markdown(text: str) -> None:
@@ -76,12 +84,17 @@ def callout(anomalies: Iterable[Anomaly | tuple[str, Anomaly]], *, title: str | 
     rows = ["| run | flag | numbers |", "|:--|:--|:--|"]
     meanings: dict[str, tuple[str, int]] = {}
     for who, anomaly in items:
-        rows.append(f"| {_cell(who or '–')} | {_kind_name(anomaly.kind)} | "
-                    f"{_cell(anomaly.evidence or anomaly.message)} |")
+        rows.append(
+            f"| {_cell(who or '–')} | {_kind_name(anomaly.kind)} | "
+            f"{_cell(anomaly.evidence or anomaly.message)} |"
+        )
         text, count = meanings.get(anomaly.kind, (anomaly.explanation, 0))
         meanings[anomaly.kind] = (text, count + 1)
-    notes = [f"**{_kind_name(kind).capitalize()}** ({count} run{'s' if count > 1 else ''}): "
-             f"{text}" for kind, (text, count) in meanings.items() if text]
+    notes = [
+        f"**{_kind_name(kind).capitalize()}** ({count} run{'s' if count > 1 else ''}): {text}"
+        for kind, (text, count) in meanings.items()
+        if text
+    ]
     body = "\n".join(rows) + ("\n\n" + "\n\n".join(notes) if notes else "")
     return f"::: {{.callout-warning}}\n## {heading}\n\n{body}\n:::\n"
 

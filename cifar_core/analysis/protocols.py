@@ -12,16 +12,25 @@ Example
 >>> differences(seed_side("s000_mlp"), here)
 'train images, checkpoint'
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
-from cifar_core.experiments.seed_protocols import (BEST_VAL_LOSS, FIELDS, LAST_EPOCH, NOT_STATED,
-                                                   PREPROCESSING_TEXT, describe_augmentation,
-                                                   describe_optimizer, seed_side)
+from cifar_core.experiments.seed_protocols import (
+    BEST_VAL_LOSS,
+    FIELDS,
+    LAST_EPOCH,
+    NOT_STATED,
+    PREPROCESSING_TEXT,
+    describe_augmentation,
+    describe_optimizer,
+    seed_side,
+)
 
 
 def train_images(n_train: int, validation_fraction: float) -> int:
@@ -65,8 +74,12 @@ def _pair(seed: str, here: str) -> str:
     return seed if seed == here else f"{seed} → {here}"
 
 
-def protocol_table(figures: Iterable[tuple[str, float]], scaled: Mapping[str, Any], n_train: int,
-                   reproduced: Callable[[str], str]) -> pd.DataFrame:
+def protocol_table(
+    figures: Iterable[tuple[str, float]],
+    scaled: Mapping[str, Any],
+    n_train: int,
+    reproduced: Callable[[str], str],
+) -> pd.DataFrame:
     """One row per seed figure: seed, experiment, reported and reproduced test accuracy,
     each protocol field as ``seed → this build`` (one value when they agree) and the
     fields that differ.
@@ -88,17 +101,30 @@ def protocol_table(figures: Iterable[tuple[str, float]], scaled: Mapping[str, An
     rows = []
     for name, reported in figures:
         seed = seed_side(name)
-        row = {"seed": name[1:4], "experiment": name,
-               "reported %": f"{as_fraction(reported) * 100:.1f}"}
+        row = {
+            "seed": name[1:4],
+            "experiment": name,
+            "reported %": f"{as_fraction(reported) * 100:.1f}",
+        }
         variant = scaled.get(name)
         if variant is None:
-            row.update({"reproduced %": "not run in this profile",
-                        **{field: seed[field] for field in FIELDS}, "differs": "–"})
+            row.update(
+                {
+                    "reproduced %": "not run in this profile",
+                    **{field: seed[field] for field in FIELDS},
+                    "differs": "–",
+                }
+            )
         else:
             here = build_side(variant, n_train)
-            row.update({"reproduced %": reproduced(name),
-                        **{field: _pair(seed[field], here[field]) for field in FIELDS},
-                        "differs": differences(seed, here)})
+            row.update(
+                {
+                    "reproduced %": reproduced(name),
+                    **{field: _pair(seed[field], here[field]) for field in FIELDS},
+                    "differs": differences(seed, here),
+                }
+            )
         rows.append(row)
-    return pd.DataFrame(rows, columns=["seed", "experiment", "reported %", "reproduced %",
-                                       *FIELDS, "differs"])
+    return pd.DataFrame(
+        rows, columns=["seed", "experiment", "reported %", "reproduced %", *FIELDS, "differs"]
+    )

@@ -13,11 +13,13 @@ Example
 >>> rec.test_accuracy
 0.75
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,14 +56,18 @@ class RunRecord:
     def __post_init__(self) -> None:
         correct = np.asarray(self.correct)
         if correct.ndim != 1:
-            raise ValueError(f"run {self.key!r}: correct must be 1-D (one entry per test "
-                             f"image), got shape {correct.shape}")
+            raise ValueError(
+                f"run {self.key!r}: correct must be 1-D (one entry per test "
+                f"image), got shape {correct.shape}"
+            )
         object.__setattr__(self, "correct", correct.astype(bool))
         if self.test_labels is not None:
             labels = np.asarray(self.test_labels)
             if labels.shape != correct.shape:
-                raise ValueError(f"run {self.key!r}: {labels.size} test labels but "
-                                 f"{correct.size} correctness entries")
+                raise ValueError(
+                    f"run {self.key!r}: {labels.size} test labels but "
+                    f"{correct.size} correctness entries"
+                )
             object.__setattr__(self, "test_labels", labels)
 
     @property
@@ -102,30 +108,41 @@ def record_from_run(run: Any) -> RunRecord:
         probs = np.asarray(predictions["test_probs"])
         labels = np.asarray(predictions["test_labels"]).reshape(-1)
     except KeyError as missing:
-        raise ValueError(f"run {getattr(run, 'key', run)!r}: its predictions have no "
-                         f"{missing.args[0]!r}; retrain it (predictions.npz is incomplete)") from None
+        raise ValueError(
+            f"run {getattr(run, 'key', run)!r}: its predictions have no "
+            f"{missing.args[0]!r}; retrain it (predictions.npz is incomplete)"
+        ) from None
     if probs.ndim != 2 or len(probs) != len(labels):
-        raise ValueError(f"run {run.key!r}: test_probs of shape {probs.shape} do not match "
-                         f"{len(labels)} test labels")
-    order = np.argsort(np.asarray(predictions.get("test_indices", np.arange(len(labels)))),
-                       kind="stable")
+        raise ValueError(
+            f"run {run.key!r}: test_probs of shape {probs.shape} do not match "
+            f"{len(labels)} test labels"
+        )
+    order = np.argsort(
+        np.asarray(predictions.get("test_indices", np.arange(len(labels)))), kind="stable"
+    )
     correct = probs.argmax(axis=1) == labels
     variant = (getattr(run, "config", None) or {}).get("variant", {})
     seed = variant.get("seed")
     metrics = getattr(run, "metrics", None) or {}
-    return RunRecord(key=str(run.key), seed=None if seed is None else int(seed),
-                     correct=correct[order], val_accuracy=_float(metrics, "val_accuracy"),
-                     val_loss=_float(metrics, "val_loss"), history=getattr(run, "history", None),
-                     test_labels=labels[order])
+    return RunRecord(
+        key=str(run.key),
+        seed=None if seed is None else int(seed),
+        correct=correct[order],
+        val_accuracy=_float(metrics, "val_accuracy"),
+        val_loss=_float(metrics, "val_loss"),
+        history=getattr(run, "history", None),
+        test_labels=labels[order],
+    )
 
 
 def records_from_runs(runs_by_variant: Mapping[str, Iterable[Any]]) -> dict[str, list[RunRecord]]:
     """:func:`record_from_run` over ``{variant name: runs}``; :class:`RunRecord` entries
     pass through unchanged and ``None`` entries (``RunStore.get`` of a missing run) are
     dropped, so an arm whose runs are all missing comes out empty."""
-    return {name: [r if isinstance(r, RunRecord) else record_from_run(r)
-                   for r in runs if r is not None]
-            for name, runs in runs_by_variant.items()}
+    return {
+        name: [r if isinstance(r, RunRecord) else record_from_run(r) for r in runs if r is not None]
+        for name, runs in runs_by_variant.items()
+    }
 
 
 def by_seed(records: Sequence[RunRecord]) -> dict[int | None, RunRecord]:
@@ -133,7 +150,9 @@ def by_seed(records: Sequence[RunRecord]) -> dict[int | None, RunRecord]:
     found: dict[int | None, RunRecord] = {}
     for record in records:
         if record.seed in found and found[record.seed].key != record.key:
-            raise ValueError(f"two different runs for seed {record.seed}: "
-                             f"{found[record.seed].key!r} and {record.key!r}")
+            raise ValueError(
+                f"two different runs for seed {record.seed}: "
+                f"{found[record.seed].key!r} and {record.key!r}"
+            )
         found[record.seed] = record
     return found

@@ -22,18 +22,23 @@ Example
 >>> summary.loc["a", "worst"]
 'contrast 5'
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cifar_core.data.corruptions import CORRUPTIONS, SEVERITIES
 
-
-LABELS = {"gaussian_noise": "Gaussian noise", "gaussian_blur": "Gaussian blur",
-          "defocus_blur": "defocus blur", "jpeg_compression": "JPEG compression"}
+LABELS = {
+    "gaussian_noise": "Gaussian noise",
+    "gaussian_blur": "Gaussian blur",
+    "defocus_blur": "defocus blur",
+    "jpeg_compression": "JPEG compression",
+}
 
 
 def corruption_label(name: str) -> str:
@@ -41,9 +46,14 @@ def corruption_label(name: str) -> str:
     return LABELS.get(name, name.replace("_", " "))
 
 
-def corruption_table(runs_by_variant: Mapping[str, Sequence[Any]], dataset: Any = None,
-                     corruptions: Iterable[str] = CORRUPTIONS,
-                     severities: Iterable[int] = SEVERITIES, *, seed: int = 0) -> pd.DataFrame:
+def corruption_table(
+    runs_by_variant: Mapping[str, Sequence[Any]],
+    dataset: Any = None,
+    corruptions: Iterable[str] = CORRUPTIONS,
+    severities: Iterable[int] = SEVERITIES,
+    *,
+    seed: int = 0,
+) -> pd.DataFrame:
     """A long table: ``variant``, ``corruption``, ``severity``, ``accuracy`` (mean over
     the variant's runs), ``accuracy_std`` (over runs; NaN with one) and ``seeds``.
 
@@ -55,14 +65,18 @@ def corruption_table(runs_by_variant: Mapping[str, Sequence[Any]], dataset: Any 
     corruptions, severities = list(corruptions), list(severities)
     frames = []
     for name, runs in runs_by_variant.items():
-        per_run = [corruption_accuracy(run, dataset, corruptions, severities, seed=seed)
-                   for run in runs]
+        per_run = [
+            corruption_accuracy(run, dataset, corruptions, severities, seed=seed) for run in runs
+        ]
         if not per_run:
             continue
         stacked = pd.concat(per_run, ignore_index=True)
         grouped = stacked.groupby(["corruption", "severity"], sort=False)["accuracy"]
-        frame = grouped.agg(accuracy="mean", accuracy_std=lambda a: a.std(ddof=1) if len(a) > 1 else np.nan,
-                            seeds="size").reset_index()
+        frame = grouped.agg(
+            accuracy="mean",
+            accuracy_std=lambda a: a.std(ddof=1) if len(a) > 1 else np.nan,
+            seeds="size",
+        ).reset_index()
         frames.append(frame.assign(variant=name))
     columns = ["variant", "corruption", "severity", "accuracy", "accuracy_std", "seeds"]
     if not frames:
@@ -73,8 +87,9 @@ def corruption_table(runs_by_variant: Mapping[str, Sequence[Any]], dataset: Any 
 def corruption_matrix(long: pd.DataFrame) -> pd.DataFrame:
     """Variants × ``"<corruption> <severity>"`` accuracy (rows and columns in the order
     of ``long``; corruptions as :func:`corruption_label` writes them): the heatmap's data."""
-    data = long.assign(column=[f"{corruption_label(c)} {s}"
-                               for c, s in zip(long["corruption"], long["severity"])])
+    data = long.assign(
+        column=[f"{corruption_label(c)} {s}" for c, s in zip(long["corruption"], long["severity"])]
+    )
     matrix = data.pivot(index="variant", columns="column", values="accuracy")
     matrix = matrix.loc[list(dict.fromkeys(data["variant"])), list(dict.fromkeys(data["column"]))]
     matrix.index.name, matrix.columns.name = "variant", "corruption, severity"
@@ -91,18 +106,34 @@ def robustness_summary(long: pd.DataFrame, clean: Mapping[str, float]) -> pd.Dat
     for name, values in matrix.iterrows():
         mean = float(values.mean())
         base = float(clean.get(name, np.nan))
-        rows.append({"variant": name, "clean": base, "mean_corrupted": mean, "drop": base - mean,
-                     "relative": mean / base if base else np.nan, "worst": values.idxmin(),
-                     "worst_accuracy": float(values.min())})
+        rows.append(
+            {
+                "variant": name,
+                "clean": base,
+                "mean_corrupted": mean,
+                "drop": base - mean,
+                "relative": mean / base if base else np.nan,
+                "worst": values.idxmin(),
+                "worst_accuracy": float(values.min()),
+            }
+        )
     return pd.DataFrame(rows).set_index("variant")
 
 
-def example_grid(image: np.ndarray, corruptions: Iterable[str] = CORRUPTIONS,
-                 severities: Iterable[int] = SEVERITIES, *, seed: int = 0) -> dict[tuple[str, int], np.ndarray]:
+def example_grid(
+    image: np.ndarray,
+    corruptions: Iterable[str] = CORRUPTIONS,
+    severities: Iterable[int] = SEVERITIES,
+    *,
+    seed: int = 0,
+) -> dict[tuple[str, int], np.ndarray]:
     """``{(corruption label, severity): one corrupted copy of image}`` for a figure (not
     cached: one image is quick)."""
     from cifar_core.data.corruptions import corrupt
 
     batch = np.asarray(image)[None]
-    return {(corruption_label(name), severity): corrupt(batch, name, severity, seed=seed)[0]
-            for name in corruptions for severity in severities}
+    return {
+        (corruption_label(name), severity): corrupt(batch, name, severity, seed=seed)[0]
+        for name in corruptions
+        for severity in severities
+    }

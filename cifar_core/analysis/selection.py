@@ -16,10 +16,12 @@ Example
 >>> select_best(validation_view(table), by="val_accuracy_mean")
 'b'
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -54,10 +56,12 @@ def check_no_test_data(scores: Any, *, where: str = "scores") -> None:
     ...
     cifar_core.analysis.selection.TestDataInSelectionError: scores: 'test_probs' is test-derived; selection uses validation data only (val_accuracy or val_loss); report test accuracy afterwards, for the selected variant
     """
+
     def fail(name: str) -> None:
         raise TestDataInSelectionError(
             f"{where}: {name!r} is test-derived; selection uses validation data only "
-            "(val_accuracy or val_loss); report test accuracy afterwards, for the selected variant")
+            "(val_accuracy or val_loss); report test accuracy afterwards, for the selected variant"
+        )
 
     if callable(getattr(scores, "predictions", None)):
         fail(f"{type(scores).__name__}.predictions")
@@ -102,27 +106,38 @@ def _scores_frame(scores: Any, by: str, name: str) -> pd.DataFrame:
     check_no_test_data(scores)
     if not by.startswith("val_"):
         raise TestDataInSelectionError(
-            f"by={by!r}: selection ranks by a validation metric (val_accuracy…, val_loss…) only")
+            f"by={by!r}: selection ranks by a validation metric (val_accuracy…, val_loss…) only"
+        )
     if isinstance(scores, pd.Series):
         if scores.name != by:
-            raise ValueError(f"the Series is named {scores.name!r}; name it {by!r} "
-                             "(the validation metric it holds)")
+            raise ValueError(
+                f"the Series is named {scores.name!r}; name it {by!r} "
+                "(the validation metric it holds)"
+            )
         return pd.DataFrame({name: scores.index.astype(str), by: scores.to_numpy(float)})
     if not isinstance(scores, pd.DataFrame):
-        raise TypeError(f"scores must be a DataFrame or a Series named {by!r}, got "
-                        f"{type(scores).__name__}")
+        raise TypeError(
+            f"scores must be a DataFrame or a Series named {by!r}, got {type(scores).__name__}"
+        )
     extra = [c for c in scores.columns if c not in NAME_COLUMNS and not str(c).startswith("val_")]
     if extra:
-        raise ValueError(f"scores has non-validation columns {extra}; pass "
-                         "validation_view(table) (name and val_… columns only)")
+        raise ValueError(
+            f"scores has non-validation columns {extra}; pass "
+            "validation_view(table) (name and val_… columns only)"
+        )
     for column in (name, by):
         if column not in scores.columns:
             raise KeyError(f"scores has no column {column!r}; columns: {list(scores.columns)}")
     return scores[[name, by]]
 
 
-def rank_by_validation(scores: Any, by: str = "val_accuracy_mean", *, name: str = "variant",
-                       higher_is_better: bool | None = None) -> pd.DataFrame:
+def rank_by_validation(
+    scores: Any,
+    by: str = "val_accuracy_mean",
+    *,
+    name: str = "variant",
+    higher_is_better: bool | None = None,
+) -> pd.DataFrame:
     """``scores`` sorted best first by the validation metric ``by`` (stable: ties keep
     their order), with a ``rank`` column (1 = best). Rows whose metric is NaN go last.
 
@@ -138,8 +153,13 @@ def rank_by_validation(scores: Any, by: str = "val_accuracy_mean", *, name: str 
     return ranked
 
 
-def select_best(scores: Any, by: str = "val_accuracy_mean", *, name: str = "variant",
-                higher_is_better: bool | None = None) -> str:
+def select_best(
+    scores: Any,
+    by: str = "val_accuracy_mean",
+    *,
+    name: str = "variant",
+    higher_is_better: bool | None = None,
+) -> str:
     """The name of the best row by the validation metric ``by`` (first of ties).
 
     Parameters

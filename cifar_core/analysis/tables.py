@@ -5,17 +5,25 @@ the text formats the report quotes numbers in.
 Computation only: displaying a table is :mod:`cifar_core.analysis.present`'s job.
 Nothing here imports Keras.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-
-METRIC_COLUMNS = ("train_accuracy", "val_accuracy", "test_accuracy",
-                  "train_loss", "val_loss", "test_loss", "wall_time_s")
+METRIC_COLUMNS = (
+    "train_accuracy",
+    "val_accuracy",
+    "test_accuracy",
+    "train_loss",
+    "val_loss",
+    "test_loss",
+    "wall_time_s",
+)
 """Metrics averaged over seeds by :func:`runs_table` (each becomes ``<m>_mean``/``<m>_std``)."""
 
 
@@ -61,7 +69,11 @@ _STATS_CACHE: dict[str, Any] = {}
 
 def _constant(run: Any, key: str) -> float:
     value = _metric(run, key)
-    if math.isnan(value) and getattr(run, "variant", None) is not None and hasattr(run.variant, "family"):
+    if (
+        math.isnan(value)
+        and getattr(run, "variant", None) is not None
+        and hasattr(run.variant, "family")
+    ):
         try:
             value = float(cached_model_stats(run.variant).get(key, math.nan))
         except (TypeError, ValueError):
@@ -69,8 +81,9 @@ def _constant(run: Any, key: str) -> float:
     return value
 
 
-def runs_table(runs_by_variant: Mapping[str, Sequence[Any]],
-               reported: Mapping[str, float] | None = None) -> pd.DataFrame:
+def runs_table(
+    runs_by_variant: Mapping[str, Sequence[Any]], reported: Mapping[str, float] | None = None
+) -> pd.DataFrame:
     """One row per variant: mean and std over seeds of accuracy, loss and time.
 
     ``runs_by_variant`` maps a variant name to its runs (one per seed; anything with a
@@ -87,7 +100,9 @@ def runs_table(runs_by_variant: Mapping[str, Sequence[Any]],
             values = np.array([_metric(r, key) for r in runs], dtype=float)
             finite = values[~np.isnan(values)]
             row[f"{key}_mean"] = finite.mean() if finite.size else math.nan
-            row[f"{key}_std"] = finite.std(ddof=1) if finite.size > 1 else 0.0 if finite.size else math.nan
+            row[f"{key}_std"] = (
+                finite.std(ddof=1) if finite.size > 1 else 0.0 if finite.size else math.nan
+            )
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:
@@ -99,8 +114,10 @@ def runs_table(runs_by_variant: Mapping[str, Sequence[Any]],
     return table
 
 
-def studies_table(runs_by_study: Mapping[str, Mapping[str, Sequence[Any]]],
-                  reported: Mapping[str, Mapping[str, float]] | None = None) -> pd.DataFrame:
+def studies_table(
+    runs_by_study: Mapping[str, Mapping[str, Sequence[Any]]],
+    reported: Mapping[str, Mapping[str, float]] | None = None,
+) -> pd.DataFrame:
     """:func:`runs_table` for several studies stacked, with a leading ``study`` column."""
     frames = []
     for study, runs in runs_by_study.items():
@@ -113,8 +130,9 @@ def studies_table(runs_by_study: Mapping[str, Mapping[str, Sequence[Any]]],
     return table[["study"] + [c for c in table.columns if c != "study"]]
 
 
-def time_curves(runs_by_variant: Mapping[str, Sequence[Any]],
-                metric: str = "val_accuracy") -> pd.DataFrame:
+def time_curves(
+    runs_by_variant: Mapping[str, Sequence[Any]], metric: str = "val_accuracy"
+) -> pd.DataFrame:
     """``metric`` against training time: one row per variant and epoch with the mean
     ``seconds`` of training up to the end of that epoch and the ``mean``/``std`` of
     ``metric`` over seeds. A run's epochs are taken as equally long (its ``fit_time_s``
@@ -131,14 +149,22 @@ def time_curves(runs_by_variant: Mapping[str, Sequence[Any]],
         for run in runs:
             history = run.history
             per_epoch = _metric(run, "fit_time_s") / max(1.0, _metric(run, "epochs_run"))
-            frames.append(pd.DataFrame({"variant": name, "epoch": history["epoch"],
-                                        "seconds": history["epoch"] * per_epoch,
-                                        "value": history[metric]}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "variant": name,
+                        "epoch": history["epoch"],
+                        "seconds": history["epoch"] * per_epoch,
+                        "value": history[metric],
+                    }
+                )
+            )
     if not frames:
         return pd.DataFrame(columns=["variant", "epoch", "seconds", "mean", "std"])
     grouped = pd.concat(frames).groupby(["variant", "epoch"], sort=False)
-    curves = grouped.agg(seconds=("seconds", "mean"), mean=("value", "mean"),
-                         std=("value", "std")).reset_index()
+    curves = grouped.agg(
+        seconds=("seconds", "mean"), mean=("value", "mean"), std=("value", "std")
+    ).reset_index()
     curves["std"] = curves["std"].fillna(0.0)
     return curves
 
@@ -149,9 +175,14 @@ def generalization_gap(runs_by_variant: Mapping[str, Sequence[Any]]) -> pd.DataF
     for name, runs in runs_by_variant.items():
         for run in runs:
             train = _metric(run, "train_accuracy")
-            rows.append({"variant": name, "seed": getattr(getattr(run, "variant", None), "seed", None),
-                         "train − val": train - _metric(run, "val_accuracy"),
-                         "train − test": train - _metric(run, "test_accuracy")})
+            rows.append(
+                {
+                    "variant": name,
+                    "seed": getattr(getattr(run, "variant", None), "seed", None),
+                    "train − val": train - _metric(run, "val_accuracy"),
+                    "train − test": train - _metric(run, "test_accuracy"),
+                }
+            )
     return pd.DataFrame(rows, columns=["variant", "seed", "train − val", "train − test"])
 
 
@@ -165,7 +196,7 @@ def pareto_front(df: pd.DataFrame, x: str, y: str) -> pd.Series:
         if not valid.iloc[i]:
             mask.append(False)
             continue
-        dominated = ((xs <= xs[i]) & (ys >= ys[i]) & ((xs < xs[i]) | (ys > ys[i])) & valid.to_numpy())
+        dominated = (xs <= xs[i]) & (ys >= ys[i]) & ((xs < xs[i]) | (ys > ys[i])) & valid.to_numpy()
         mask.append(not dominated.any())
     return pd.Series(mask, index=df.index, name="pareto")
 
@@ -253,14 +284,20 @@ def display_table(table: pd.DataFrame, *, losses: bool = True) -> pd.DataFrame:
     if table["flops"].notna().any():
         out["FLOPs/img"] = [human_count(v) for v in table["flops"]]
     for split in ("train", "val", "test"):
-        out[f"{split} acc %"] = [mean_std(m, s) for m, s in
-                                 zip(table[f"{split}_accuracy_mean"], table[f"{split}_accuracy_std"])]
+        out[f"{split} acc %"] = [
+            mean_std(m, s)
+            for m, s in zip(table[f"{split}_accuracy_mean"], table[f"{split}_accuracy_std"])
+        ]
     if losses:
         for split in ("train", "val", "test"):
-            out[f"{split} loss"] = [mean_std(m, s, percent=False, digits=3) for m, s in
-                                    zip(table[f"{split}_loss_mean"], table[f"{split}_loss_std"])]
-    out["time s"] = [mean_std(m, s, percent=False, digits=1) for m, s in
-                     zip(table["wall_time_s_mean"], table["wall_time_s_std"])]
+            out[f"{split} loss"] = [
+                mean_std(m, s, percent=False, digits=3)
+                for m, s in zip(table[f"{split}_loss_mean"], table[f"{split}_loss_std"])
+            ]
+    out["time s"] = [
+        mean_std(m, s, percent=False, digits=1)
+        for m, s in zip(table["wall_time_s_mean"], table["wall_time_s_std"])
+    ]
     if "reported" in table:
         out["reported %"] = [mean_std(v, 0.0) for v in table["reported"]]
         out["Δ pts"] = [("–" if math.isnan(d) else f"{d * 100:+.1f}") for d in table["delta"]]

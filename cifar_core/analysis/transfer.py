@@ -1,9 +1,11 @@
 """The transfer-learning chapter's rows: whether each variant ran (and why not), and
 k-NN on the penultimate features of a trained network (seed 003's method), read from
 the derived-results cache beside the run store."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -27,10 +29,17 @@ def knn_summary(ctx: Any, entry: Mapping[str, Any]) -> dict[str, str]:
 
     base_runs = ctx.runs.get(entry["base"]) or []
     if not base_runs:
-        return {"status": variant_status(ctx, entry["base"]), "test_acc": "n/a",
-                "base_test_acc": "n/a"}
-    knn = np.array([knn_for_run(run, ctx.dataset, k=entry.get("k", 5))["test_accuracy"]
-                    for run in base_runs])
+        return {
+            "status": variant_status(ctx, entry["base"]),
+            "test_acc": "n/a",
+            "base_test_acc": "n/a",
+        }
+    knn = np.array(
+        [knn_for_run(run, ctx.dataset, k=entry.get("k", 5))["test_accuracy"] for run in base_runs]
+    )
     base = np.array([run.metrics["test_accuracy"] for run in base_runs])
-    return {"status": "run", "test_acc": mean_std(knn.mean(), knn.std()) + " %",
-            "base_test_acc": mean_std(base.mean(), base.std()) + " %"}
+    return {
+        "status": "run",
+        "test_acc": mean_std(knn.mean(), knn.std()) + " %",
+        "base_test_acc": mean_std(base.mean(), base.std()) + " %",
+    }

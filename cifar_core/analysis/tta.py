@@ -27,9 +27,11 @@ Example
 >>> [float(row[c]) for c in ("plain", "flip", "flip_gain", "flip_extra_flops", "translate_extra_flops")]
 [0.5, 1.0, 0.5, 1000.0, 5000.0]
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,9 +47,11 @@ def run_views(run: Any, dataset: Any = None) -> dict[str, np.ndarray]:
     predictions; ``dataset`` is needed only to compute a missing one)."""
     from cifar_core.runs import derived_predictions as dp
 
-    return {"plain": dp.plain_test_probs(run, dataset),
-            "flip": dp.flipped_test_probs(run, dataset),
-            "translate": dp.translated_test_probs(run, dataset)}
+    return {
+        "plain": dp.plain_test_probs(run, dataset),
+        "flip": dp.flipped_test_probs(run, dataset),
+        "translate": dp.translated_test_probs(run, dataset),
+    }
 
 
 def view_count(translated: np.ndarray) -> int:
@@ -59,13 +63,16 @@ def _seed(run: Any) -> int:
     return int((getattr(run, "config", None) or {}).get("variant", {}).get("seed", 0))
 
 
-def correctness(runs: Sequence[Any], dataset: Any = None, *,
-                views: Callable[[Any, Any], Mapping[str, np.ndarray]] = run_views
-                ) -> tuple[dict[str, np.ndarray], int]:
+def correctness(
+    runs: Sequence[Any],
+    dataset: Any = None,
+    *,
+    views: Callable[[Any, Any], Mapping[str, np.ndarray]] = run_views,
+) -> tuple[dict[str, np.ndarray], int]:
     """Per-image correctness ``{"plain", "flip", "translate"}`` as ``(seeds, images)``
     boolean matrices (rows in seed order, so two variants pair up), and the number of
     forward passes of the translate recipe."""
-    from cifar_core.runs.derived_predictions import tta_probs, translate_tta_probs
+    from cifar_core.runs.derived_predictions import translate_tta_probs, tta_probs
 
     rows: dict[str, list[np.ndarray]] = {"plain": [], "flip": [], "translate": []}
     passes, labels_seen = 0, None
@@ -78,15 +85,23 @@ def correctness(runs: Sequence[Any], dataset: Any = None, *,
         plain, flipped, translated = got["plain"], got["flip"], got["translate"]
         rows["plain"].append(np.asarray(plain).argmax(axis=1) == labels)
         rows["flip"].append(tta_probs(plain, flipped).argmax(axis=1) == labels)
-        rows["translate"].append(translate_tta_probs(plain, flipped, translated).argmax(axis=1) == labels)
+        rows["translate"].append(
+            translate_tta_probs(plain, flipped, translated).argmax(axis=1) == labels
+        )
         passes = view_count(translated)
     return {name: np.vstack(matrix) for name, matrix in rows.items()}, passes
 
 
-def tta_table(runs_by_variant: Mapping[str, Sequence[Any]], dataset: Any = None, *,
-              views: Callable[[Any, Any], Mapping[str, np.ndarray]] = run_views,
-              forward_flops: Callable[[Any], float] | None = None, confidence: float = 0.95,
-              n_resamples: int = 2000, random_state: int = 0) -> pd.DataFrame:
+def tta_table(
+    runs_by_variant: Mapping[str, Sequence[Any]],
+    dataset: Any = None,
+    *,
+    views: Callable[[Any, Any], Mapping[str, np.ndarray]] = run_views,
+    forward_flops: Callable[[Any], float] | None = None,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    random_state: int = 0,
+) -> pd.DataFrame:
     """One row per variant: accuracy with one forward pass (``plain``), with flip TTA
     (``flip``) and with flip + translate TTA (``translate``), each recipe's ``_gain``
     (fraction), ``_low``/``_high`` (bootstrap interval), ``_p`` (raw), ``_p_holm``
@@ -117,16 +132,32 @@ def tta_table(runs_by_variant: Mapping[str, Sequence[Any]], dataset: Any = None,
             continue
         correct, passes = correctness(runs, dataset, views=views)
         flops = float(forward_flops(runs[0]))
-        row: dict[str, Any] = {"variant": name, "seeds": len(runs), "images": correct["plain"].shape[1],
-                               "forward_flops": flops, "views": passes,
-                               "plain": float(correct["plain"].mean())}
+        row: dict[str, Any] = {
+            "variant": name,
+            "seeds": len(runs),
+            "images": correct["plain"].shape[1],
+            "forward_flops": flops,
+            "views": passes,
+            "plain": float(correct["plain"].mean()),
+        }
         for recipe, count in (("flip", 2), ("translate", passes)):
-            result = paired_difference(correct["plain"], correct[recipe], confidence=confidence,
-                                       n_resamples=n_resamples, random_state=random_state)
-            row.update({recipe: float(correct[recipe].mean()), f"{recipe}_gain": result.diff,
-                        f"{recipe}_low": result.ci_low, f"{recipe}_high": result.ci_high,
-                        f"{recipe}_p": result.p_value,
-                        f"{recipe}_extra_flops": int(round(flops * (count - 1)))})
+            result = paired_difference(
+                correct["plain"],
+                correct[recipe],
+                confidence=confidence,
+                n_resamples=n_resamples,
+                random_state=random_state,
+            )
+            row.update(
+                {
+                    recipe: float(correct[recipe].mean()),
+                    f"{recipe}_gain": result.diff,
+                    f"{recipe}_low": result.ci_low,
+                    f"{recipe}_high": result.ci_high,
+                    f"{recipe}_p": result.p_value,
+                    f"{recipe}_extra_flops": int(round(flops * (count - 1))),
+                }
+            )
             row["test"] = result.test
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -134,5 +165,5 @@ def tta_table(runs_by_variant: Mapping[str, Sequence[Any]], dataset: Any = None,
         return table
     adjusted = holm([p for recipe in RECIPES for p in table[f"{recipe}_p"]])
     for index, recipe in enumerate(RECIPES):
-        table[f"{recipe}_p_holm"] = adjusted[index * len(table):(index + 1) * len(table)]
+        table[f"{recipe}_p_holm"] = adjusted[index * len(table) : (index + 1) * len(table)]
     return table.set_index("variant")

@@ -10,40 +10,55 @@ bad value, bad data path, an unreachable Ray cluster: one ``error: …`` line on
 nothing trained), 130 interrupted (Ctrl-C; the store keeps only complete runs).
 Importing this module is cheap; each command imports what it needs.
 """
+
 from __future__ import annotations
 
 import argparse
 import contextlib
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def add_profile(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", metavar="P",
-                        help="demo | sample | full | smoke: data and epoch budget "
-                             "(default: $CIFAR_REPORT_PROFILE, else demo)")
+    parser.add_argument(
+        "--profile",
+        metavar="P",
+        help="demo | sample | full | smoke: data and epoch budget "
+        "(default: $CIFAR_REPORT_PROFILE, else demo)",
+    )
 
 
 def add_data(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", metavar="PATH|synthetic",
-                        help="cifar-10-batches-py folder, its parent or cifar-10-python.tar.gz, "
-                             "or 'synthetic' (default: the profile's data: $CIFAR10_DIR, the "
-                             "Keras cache, a Keras download)")
+    parser.add_argument(
+        "--data",
+        metavar="PATH|synthetic",
+        help="cifar-10-batches-py folder, its parent or cifar-10-python.tar.gz, "
+        "or 'synthetic' (default: the profile's data: $CIFAR10_DIR, the "
+        "Keras cache, a Keras download)",
+    )
 
 
 def add_runs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runs", metavar="DIR",
-                        help="run store (default: $CIFAR_REPORT_RUNS, else runs/ in the project)")
+    parser.add_argument(
+        "--runs",
+        metavar="DIR",
+        help="run store (default: $CIFAR_REPORT_RUNS, else runs/ in the project)",
+    )
 
 
 def add_verbose(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="print every detail (training, Keras progress bars, notebook "
-                             "execution) on the console instead of one progress display and a "
-                             "log file under _build/logs/")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print every detail (training, Keras progress bars, notebook "
+        "execution) on the console instead of one progress display and a "
+        "log file under _build/logs/",
+    )
 
 
 @contextlib.contextmanager
@@ -51,7 +66,13 @@ def console(args: argparse.Namespace, command: str) -> Iterator[tuple[Any, Any]]
     """``(log, progress)`` for a long command: with ``--verbose`` every line on the console;
     otherwise one progress display on the console and every detail (TensorFlow's C++ logs,
     Keras, Jupyter kernels, worker processes) in ``_build/logs/<command>-<time>.log``."""
-    from cifar_core.build.progress import ConsoleProgress, LogFile, Progress, log_path, quiet_output
+    from cifar_core.orchestrate.progress import (
+        ConsoleProgress,
+        LogFile,
+        Progress,
+        log_path,
+        quiet_output,
+    )
     from cifar_core.project import find_project_root
 
     if args.verbose:
@@ -78,23 +99,42 @@ def add_training(parser: argparse.ArgumentParser) -> None:
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
 
-    parser.add_argument("--jobs", type=jobs, default="auto", metavar="N|auto",
-                        help="local worker processes that train missing runs (default auto: "
-                             "1 on a GPU, up to 4 on a CPU)")
-    parser.add_argument("--executor", choices=("local", "ray"), default="local",
-                        help="who trains missing runs: worker processes here (default) or a "
-                             "Ray cluster (pip install -e \".[ray]\")")
-    parser.add_argument("--address", metavar="ADDR",
-                        help="the Ray cluster: host:6379 (a head node), ray://host:10001 (Ray "
-                             "Client) or auto; default $RAY_ADDRESS, else a Ray on this "
-                             "machine (needs --executor ray)")
-    parser.add_argument("--ray-ship-code", action="store_true",
-                        help="upload this cifar_core to the Ray workers instead of using "
-                             "their installed copy (needs --executor ray)")
-    parser.add_argument("--vgg16-weights", metavar="PATH", type=_weights_path,
-                        help="VGG16 no-top ImageNet weights file for the transfer-learning "
-                             "variants (default: $CIFAR_REPORT_VGG16_WEIGHTS, else the Keras "
-                             "cache); checked before any training")
+    parser.add_argument(
+        "--jobs",
+        type=jobs,
+        default="auto",
+        metavar="N|auto",
+        help="local worker processes that train missing runs (default auto: "
+        "1 on a GPU, up to 4 on a CPU)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="who trains missing runs: worker processes here (default) or a "
+        'Ray cluster (pip install -e ".[ray]")',
+    )
+    parser.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="the Ray cluster: host:6379 (a head node), ray://host:10001 (Ray "
+        "Client) or auto; default $RAY_ADDRESS, else a Ray on this "
+        "machine (needs --executor ray)",
+    )
+    parser.add_argument(
+        "--ray-ship-code",
+        action="store_true",
+        help="upload this cifar_core to the Ray workers instead of using "
+        "their installed copy (needs --executor ray)",
+    )
+    parser.add_argument(
+        "--vgg16-weights",
+        metavar="PATH",
+        type=_weights_path,
+        help="VGG16 no-top ImageNet weights file for the transfer-learning "
+        "variants (default: $CIFAR_REPORT_VGG16_WEIGHTS, else the Keras "
+        "cache); checked before any training",
+    )
 
 
 def _weights_path(text: str) -> str:
@@ -105,8 +145,13 @@ def _weights_path(text: str) -> str:
     import os
     from pathlib import Path
 
-    from cifar_core.models.weights import (WEIGHTS_ENV, WeightsFileError, WeightsUnavailable,
-                                           expected_shapes, resolve_vgg16_weights)
+    from cifar_core.models.weights import (
+        WEIGHTS_ENV,
+        WeightsFileError,
+        WeightsUnavailable,
+        expected_shapes,
+        resolve_vgg16_weights,
+    )
 
     path = Path(text).expanduser().resolve()
     try:
@@ -115,8 +160,9 @@ def _weights_path(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
     except WeightsUnavailable as error:  # missing: say what the file must hold, too
         layers = ", ".join(f"{name} {kernel}" for name, (kernel, _) in expected_shapes().items())
-        raise argparse.ArgumentTypeError(f"{error}; it must hold VGG16's convolution layers "
-                                         f"without the top: {layers}") from None
+        raise argparse.ArgumentTypeError(
+            f"{error}; it must hold VGG16's convolution layers without the top: {layers}"
+        ) from None
     os.environ[WEIGHTS_ENV] = str(path)
     return os.environ[WEIGHTS_ENV]
 
@@ -139,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="cifar-report",
-        description="A literate CIFAR-10 research report that rebuilds itself from code.")
+        description="A literate CIFAR-10 research report that rebuilds itself from code.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     runs.add_commands(commands)
     report.add_commands(commands)

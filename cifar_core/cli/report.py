@@ -1,11 +1,21 @@
 """``cifar-report build | analysis | render``: the report."""
+
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from cifar_core.cli import (EXIT_FAILED, EXIT_OK, add_data, add_profile, add_runs, add_training,
-                            add_verbose, console, executor)
+from cifar_core.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_data,
+    add_profile,
+    add_runs,
+    add_training,
+    add_verbose,
+    console,
+    executor,
+)
 
 RENDERERS = ("auto", "quarto", "builtin")
 
@@ -19,43 +29,65 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def _render_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--to", type=_formats, default=("html", "pdf"),
-                        help="html,pdf (default both)")
-    parser.add_argument("--renderer", choices=RENDERERS, default="auto",
-                        help="quarto when it is on PATH (auto), or the built-in pandoc + typst "
-                             "renderer")
+    parser.add_argument(
+        "--to", type=_formats, default=("html", "pdf"), help="html,pdf (default both)"
+    )
+    parser.add_argument(
+        "--renderer",
+        choices=RENDERERS,
+        default="auto",
+        help="quarto when it is on PATH (auto), or the built-in pandoc + typst renderer",
+    )
 
 
 def add_commands(commands: Any) -> None:
     build = commands.add_parser(
-        "build", help="train what is missing, re-run changed chapters, render the report",
+        "build",
+        help="train what is missing, re-run changed chapters, render the report",
         description="Train the missing runs, re-execute the chapters whose inputs changed "
-                    "(saying why; the others are reused), write _variables.yml and render "
-                    "_site/index.html and _site/index.pdf. Exits 1 when a chapter or the "
-                    "render fails.")
+        "(saying why; the others are reused), write _variables.yml and render "
+        "_site/index.html and _site/index.pdf. Exits 1 when a chapter or the "
+        "render fails.",
+    )
     add_profile(build)
     add_data(build)
     add_runs(build)
     add_training(build)
     _render_options(build)
     build.add_argument("--no-render", action="store_true", help="stop after the chapters")
-    build.add_argument("--only", metavar="NAME", action="append",
-                       help="bring only this chapter up to date (repeatable)")
+    build.add_argument(
+        "--only",
+        metavar="NAME",
+        action="append",
+        help="bring only this chapter up to date (repeatable)",
+    )
     build.add_argument("--force", action="store_true", help="re-execute every chapter")
     add_verbose(build)
     build.set_defaults(func=cmd_build)
 
     analysis = commands.add_parser(
-        "analysis", help="re-run one chapter with new parameters",
+        "analysis",
+        help="re-run one chapter with new parameters",
         description="Re-execute one analysis notebook, training only the runs its new "
-                    "parameters need. -p takes the names its parameters cell declares; values "
-                    "are parsed by the declared type (YAML where it fits: -p seeds '[0, 1]'). "
-                    "The parameters are kept for this profile (shown by `status`) until --reset.")
+        "parameters need. -p takes the names its parameters cell declares; values "
+        "are parsed by the declared type (YAML where it fits: -p seeds '[0, 1]'). "
+        "The parameters are kept for this profile (shown by `status`) until --reset.",
+    )
     analysis.add_argument("name", help="chapter name, e.g. 07-errors")
-    analysis.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                          metavar=("NAME", "VALUE"), help="set a declared parameter")
-    analysis.add_argument("--reset", action="store_true",
-                          help="drop the kept parameters and run with the notebook's defaults")
+    analysis.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="set a declared parameter",
+    )
+    analysis.add_argument(
+        "--reset",
+        action="store_true",
+        help="drop the kept parameters and run with the notebook's defaults",
+    )
     add_profile(analysis)
     add_data(analysis)
     add_runs(analysis)
@@ -64,41 +96,62 @@ def add_commands(commands: Any) -> None:
     analysis.set_defaults(func=cmd_analysis)
 
     render = commands.add_parser(
-        "render", help="render the report from the executed chapters",
+        "render",
+        help="render the report from the executed chapters",
         description="Render the article from the executed chapters, after checking that they "
-                    "all come from one profile and none is stale.")
+        "all come from one profile and none is stale.",
+    )
     _render_options(render)
-    render.add_argument("--profile", metavar="P",
-                        help="the profile the chapters must come from (default: that of the "
-                             "last build)")
+    render.add_argument(
+        "--profile",
+        metavar="P",
+        help="the profile the chapters must come from (default: that of the last build)",
+    )
     render.set_defaults(func=cmd_render)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from cifar_core.build.build import build
+    from cifar_core.orchestrate.build import build
 
     with console(args, "build") as (log, progress):
-        result = build(args.profile, args.data, runs_dir=args.runs, analyses=args.only,
-                       to=args.to, renderer=args.renderer, render=not args.no_render,
-                       force=args.force, executor=executor(args), log=log,
-                       progress=progress)
+        result = build(
+            args.profile,
+            args.data,
+            runs_dir=args.runs,
+            analyses=args.only,
+            to=args.to,
+            renderer=args.renderer,
+            render=not args.no_render,
+            force=args.force,
+            executor=executor(args),
+            log=log,
+            progress=progress,
+        )
     return result.exit_code
 
 
 def cmd_analysis(args: argparse.Namespace) -> int:
-    from cifar_core.build.build import run_analysis
+    from cifar_core.orchestrate.build import run_analysis
 
     with console(args, "analysis") as (log, progress):
-        result = run_analysis(args.name, args.parameter, profile=args.profile, data=args.data,
-                              runs_dir=args.runs, reset=args.reset, executor=executor(args),
-                              log=log, progress=progress)
+        result = run_analysis(
+            args.name,
+            args.parameter,
+            profile=args.profile,
+            data=args.data,
+            runs_dir=args.runs,
+            reset=args.reset,
+            executor=executor(args),
+            log=log,
+            progress=progress,
+        )
     if result.ok:
         print("run `cifar-report render` (or `build`) to update the report")
     return result.exit_code
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from cifar_core.build.build import render_report
+    from cifar_core.orchestrate.build import render_report
     from cifar_core.project import project_root
 
     _, error = render_report(project_root(), args.to, args.renderer, args.profile)

@@ -1,5 +1,6 @@
 """``cifar-report data | list | train | status | clean``: the dataset, the catalog and
 the run store. Cached answers never import Keras or TensorFlow."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,23 +8,38 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cifar_core.cli import (EXIT_FAILED, EXIT_OK, add_data, add_profile, add_runs, add_training,
-                            add_verbose, console, executor)
+from cifar_core.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_data,
+    add_profile,
+    add_runs,
+    add_training,
+    add_verbose,
+    console,
+    executor,
+)
 from cifar_core.project import ProjectError
 
 
 def add_commands(commands: Any) -> None:
-    data = commands.add_parser("data", help="describe a dataset: source, fingerprint, counts, statistics",
-                               description="Load a dataset and describe it.")
+    data = commands.add_parser(
+        "data",
+        help="describe a dataset: source, fingerprint, counts, statistics",
+        description="Load a dataset and describe it.",
+    )
     add_profile(data)
     add_data(data)
     _limit(data)
     data.set_defaults(func=cmd_data)
 
-    listing = commands.add_parser("list", help="the experiment catalog",
-                                  description="Every catalog variant with its study, seed source, "
-                                              "reported accuracy, parameters, FLOPs and whether "
-                                              "its runs are in the store.")
+    listing = commands.add_parser(
+        "list",
+        help="the experiment catalog",
+        description="Every catalog variant with its study, seed source, "
+        "reported accuracy, parameters, FLOPs and whether "
+        "its runs are in the store.",
+    )
     listing.add_argument("--study", action="append", metavar="S", help="only study S (repeatable)")
     add_profile(listing)
     add_data(listing)
@@ -33,13 +49,24 @@ def add_commands(commands: Any) -> None:
     listing.set_defaults(func=cmd_list)
 
     train = commands.add_parser(
-        "train", help="train (or reuse) variants",
+        "train",
+        help="train (or reuse) variants",
         description="Train the named variants (catalog names or variant .json/.yaml files), "
-                    "reusing every run that is already in the store.")
-    train.add_argument("variants", nargs="*", metavar="VARIANT",
-                       help="catalog variant name, or a path to a variant .json/.yaml file")
-    train.add_argument("--study", action="append", default=[], metavar="S",
-                       help="train every variant of study S (repeatable)")
+        "reusing every run that is already in the store.",
+    )
+    train.add_argument(
+        "variants",
+        nargs="*",
+        metavar="VARIANT",
+        help="catalog variant name, or a path to a variant .json/.yaml file",
+    )
+    train.add_argument(
+        "--study",
+        action="append",
+        default=[],
+        metavar="S",
+        help="train every variant of study S (repeatable)",
+    )
     train.add_argument("--all", action="store_true", help="train the whole catalog")
     train.add_argument("--epochs", type=int, metavar="N", help="override every variant's epochs")
     add_profile(train)
@@ -51,47 +78,81 @@ def add_commands(commands: Any) -> None:
     train.set_defaults(func=cmd_train)
 
     plan = commands.add_parser(
-        "plan", help="the compute a profile needs: FLOPs, cached?, time here and on a GPU",
+        "plan",
+        help="the compute a profile needs: FLOPs, cached?, time here and on a GPU",
         description="For every run of a profile: its training FLOPs (forward FLOPs x 3 x "
-                    "training images x epochs), whether it is cached, and the estimated wall "
-                    "time on this machine (a short measured calibration, cached) and on an "
-                    "accelerator (its peak x a utilization), per study and in total. The "
-                    "assumptions are printed with the numbers.")
+        "training images x epochs), whether it is cached, and the estimated wall "
+        "time on this machine (a short measured calibration, cached) and on an "
+        "accelerator (its peak x a utilization), per study and in total. The "
+        "assumptions are printed with the numbers.",
+    )
     plan.add_argument("--study", action="append", metavar="S", help="only study S (repeatable)")
     add_profile(plan)
     add_data(plan)
     _limit(plan)
     add_runs(plan)
-    plan.add_argument("--accelerator", default="H100-SXM", metavar="NAME",
-                      help="H100-SXM (default), H200, H100-PCIe, A100, L40S, L4, V100 or T4")
-    plan.add_argument("--utilization", type=float, default=0.25, metavar="F",
-                      help="fraction of the accelerator's peak training achieves (default 0.25)")
-    plan.add_argument("--accelerator-step-ms", type=float, default=2.0, metavar="MS",
-                      help="assumed overhead per training step on the accelerator (default 2)")
-    plan.add_argument("--gpus", default="1,2,4,8,16", metavar="N,N",
-                      help="accelerator counts for the wall time under Ray (default 1,2,4,8,16)")
-    plan.add_argument("--measure", choices=("auto", "cached", "never", "again"), default="auto",
-                      help="this machine's speed: measured once and cached (auto), only if "
-                           "cached, not estimated (never), or measured again")
+    plan.add_argument(
+        "--accelerator",
+        default="H100-SXM",
+        metavar="NAME",
+        help="H100-SXM (default), H200, H100-PCIe, A100, L40S, L4, V100 or T4",
+    )
+    plan.add_argument(
+        "--utilization",
+        type=float,
+        default=0.25,
+        metavar="F",
+        help="fraction of the accelerator's peak training achieves (default 0.25)",
+    )
+    plan.add_argument(
+        "--accelerator-step-ms",
+        type=float,
+        default=2.0,
+        metavar="MS",
+        help="assumed overhead per training step on the accelerator (default 2)",
+    )
+    plan.add_argument(
+        "--gpus",
+        default="1,2,4,8,16",
+        metavar="N,N",
+        help="accelerator counts for the wall time under Ray (default 1,2,4,8,16)",
+    )
+    plan.add_argument(
+        "--measure",
+        choices=("auto", "cached", "never", "again"),
+        default="auto",
+        help="this machine's speed: measured once and cached (auto), only if "
+        "cached, not estimated (never), or measured again",
+    )
     plan.add_argument("--json", action="store_true", help="print JSON instead of tables")
     plan.set_defaults(func=cmd_plan)
 
-    status = commands.add_parser("status", help="the run store and the report's chapters",
-                                 description="The run store as a table (variant, key, state: "
-                                             "cached / stale / incomplete, test accuracy, time), "
-                                             "then the parameters set with `analysis -p`.")
+    status = commands.add_parser(
+        "status",
+        help="the run store and the report's chapters",
+        description="The run store as a table (variant, key, state: "
+        "cached / stale / incomplete, test accuracy, time), "
+        "then the parameters set with `analysis -p`.",
+    )
     add_runs(status)
-    status.add_argument("--stale", action="store_true",
-                        help="list only runs trained by training code that is no longer current")
-    status.add_argument("--verify", action="store_true",
-                        help="check every run's file checksums (slower)")
+    status.add_argument(
+        "--stale",
+        action="store_true",
+        help="list only runs trained by training code that is no longer current",
+    )
+    status.add_argument(
+        "--verify", action="store_true", help="check every run's file checksums (slower)"
+    )
     status.set_defaults(func=cmd_status)
 
-    clean = commands.add_parser("clean", help="remove incomplete (and, with --stale, stale) runs",
-                                description="Remove incomplete run entries, orphan temporary "
-                                            "directories and leftovers of earlier removals; with "
-                                            "--stale also complete runs of outdated training "
-                                            "code. A run that a live build holds is never removed.")
+    clean = commands.add_parser(
+        "clean",
+        help="remove incomplete (and, with --stale, stale) runs",
+        description="Remove incomplete run entries, orphan temporary "
+        "directories and leftovers of earlier removals; with "
+        "--stale also complete runs of outdated training "
+        "code. A run that a live build holds is never removed.",
+    )
     add_runs(clean)
     clean.add_argument("--stale", action="store_true", help="also remove stale runs")
     clean.add_argument("--dry-run", action="store_true", help="only say what would be removed")
@@ -99,8 +160,12 @@ def add_commands(commands: Any) -> None:
 
 
 def _limit(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--limit-per-batch", type=int, metavar="N",
-                        help="keep only the first N images of every batch file")
+    parser.add_argument(
+        "--limit-per-batch",
+        type=int,
+        metavar="N",
+        help="keep only the first N images of every batch file",
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -111,7 +176,7 @@ def _store(args: argparse.Namespace):
 
 
 def _profile(args: argparse.Namespace):
-    from cifar_core.build.build import resolve_profile
+    from cifar_core.orchestrate.build import resolve_profile
 
     return resolve_profile(args.profile)
 
@@ -147,8 +212,9 @@ def read_variant_file(path: Path):
     except ValueError as error:  # json and yaml errors are ValueErrors
         raise ProjectError(f"{path}: not valid {path.suffix[1:].upper()}: {error}") from None
     if not isinstance(config, dict):
-        raise ProjectError(f"{path}: a variant file holds one mapping of keys "
-                           "(name, family, params, …)")
+        raise ProjectError(
+            f"{path}: a variant file holds one mapping of keys (name, family, params, …)"
+        )
     try:
         return Variant.from_dict(config)
     except VariantError as error:
@@ -170,8 +236,11 @@ def resolve_variants(args: argparse.Namespace) -> list:
     variants = list(files)
     if names or args.study or args.all:
         check_names(args.study or None, names or None)
-        variants += catalog.plan(_profile(args), studies=None if args.all else args.study or None,
-                                 names=None if args.all else names or None)
+        variants += catalog.plan(
+            _profile(args),
+            studies=None if args.all else args.study or None,
+            names=None if args.all else names or None,
+        )
     if not variants:
         raise ProjectError("train: name at least one VARIANT, or use --study S or --all")
     if args.epochs is not None:
@@ -205,15 +274,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     variants = resolve_variants(args)
     dataset = _dataset(args, _profile(args))
     store = _store(args)
-    print(f"data: {dataset.source} ({len(dataset.y_train)} train / {len(dataset.y_test)} test, "
-          f"fingerprint {dataset.fingerprint}{', SYNTHETIC' if dataset.synthetic else ''})")
+    print(
+        f"data: {dataset.source} ({len(dataset.y_train)} train / {len(dataset.y_test)} test, "
+        f"fingerprint {dataset.fingerprint}{', SYNTHETIC' if dataset.synthetic else ''})"
+    )
     plan = plan_runs(variants, dataset.fingerprint, store)
     print(plan.summary())
     if plan.missing:
         with console(args, "train") as (log, progress):
             progress.runs_planned(plan.reused, len(plan.missing), len(plan.refused))
-            ensure_runs(variants, dataset, store, executor=executor(args), log=log, plan=plan,
-                        on_done=lambda run: progress.run_done(run.name, run.key))
+            ensure_runs(
+                variants,
+                dataset,
+                store,
+                executor=executor(args),
+                log=log,
+                plan=plan,
+                on_done=lambda run: progress.run_done(run.name, run.key),
+            )
     for key, run in plan.runs.items():
         if run is not None:
             print(f"{run.name:<28} [{key}] test accuracy {run.metrics['test_accuracy']:.3f}")
@@ -231,19 +309,28 @@ def cmd_plan(args: argparse.Namespace) -> int:
     try:
         counts = [int(n) for n in args.gpus.split(",")]
     except ValueError:
-        raise ProjectError(f"--gpus takes whole numbers separated by commas, got {args.gpus!r}") from None
+        raise ProjectError(
+            f"--gpus takes whole numbers separated by commas, got {args.gpus!r}"
+        ) from None
     dataset = _dataset(args, profile) if args.data or profile.data == "synthetic" else None
     note = lambda line: print(line, file=sys.stderr)  # noqa: E731 - keeps --json clean
     speed = {"auto": "auto", "cached": "cached", "never": None}.get(args.measure)
     if args.measure == "again":
         speed = machine_speed(refresh=True, log=note)
     try:
-        plan = compute_plan(profile, studies=args.study, dataset=dataset, store=_store(args),
-                            fingerprint=None if dataset else _stored_fingerprint(_store(args)),
-                            speed=speed, accelerator=args.accelerator,
-                            utilization=args.utilization,
-                            accelerator_step_s=args.accelerator_step_ms / 1000,
-                            device_counts=counts, log=note)
+        plan = compute_plan(
+            profile,
+            studies=args.study,
+            dataset=dataset,
+            store=_store(args),
+            fingerprint=None if dataset else _stored_fingerprint(_store(args)),
+            speed=speed,
+            accelerator=args.accelerator,
+            utilization=args.utilization,
+            accelerator_step_s=args.accelerator_step_ms / 1000,
+            device_counts=counts,
+            log=note,
+        )
     except ValueError as error:
         raise ProjectError(str(error)) from None
     print(json.dumps(plan.to_dict(), indent=2) if args.json else plan.format_table())
@@ -269,7 +356,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _print_overrides() -> None:
     """The parameters set with ``cifar-report analysis NAME -p`` (per profile)."""
-    from cifar_core.build.notebooks import overrides_path
+    from cifar_core.orchestrate.notebooks import overrides_path
     from cifar_core.project import find_project_root
 
     root = find_project_root()
@@ -277,7 +364,9 @@ def _print_overrides() -> None:
     every = json.loads(path.read_text()) if path and path.is_file() else {}
     if not every:
         return
-    print("\nchapter parameters changed from defaults (`cifar-report analysis NAME --reset` clears):")
+    print(
+        "\nchapter parameters changed from defaults (`cifar-report analysis NAME --reset` clears):"
+    )
     for profile, chapters in sorted(every.items()):
         for name, values in sorted(chapters.items()):
             settings = ", ".join(f"{k} = {json.dumps(v)}" for k, v in values.items())
@@ -303,20 +392,29 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     else:
-        print(_table([_readable_row(row) for row in rows],
-                     ["name", "study", "source", "reported", "params", "flops", "cached"]))
+        print(
+            _table(
+                [_readable_row(row) for row in rows],
+                ["name", "study", "source", "reported", "params", "flops", "cached"],
+            )
+        )
     return EXIT_OK
 
 
 def _readable_row(row: dict) -> dict:
     """A listing row for the text table: counts with separators, the figure in percent."""
+
     def count(value):
         return "-" if value is None else f"{int(value):,}"
 
     reported = row["reported_test_accuracy"]
-    return {**row, "params": count(row["params"]), "flops": count(row["flops"]),
-            "reported": "-" if reported is None else f"{reported * 100:.1f} %",
-            "cached": {True: "yes", False: "no", None: "-"}[row["cached"]]}
+    return {
+        **row,
+        "params": count(row["params"]),
+        "flops": count(row["flops"]),
+        "reported": "-" if reported is None else f"{reported * 100:.1f} %",
+        "cached": {True: "yes", False: "no", None: "-"}[row["cached"]],
+    }
 
 
 def _cache_checker(args: argparse.Namespace, profile: Any):

@@ -5,6 +5,7 @@
 >>> ds.synthetic, ds.x_train.shape  # doctest: +SKIP
 (True, (500, 32, 32, 3))
 """
+
 from .dataset import Dataset
 from .describe import class_counts, describe, format_description, pixel_statistics
 from .errors import DataError
@@ -18,9 +19,26 @@ from .synthetic import CLASS_NAMES as SYNTHETIC_CLASS_NAMES
 from .synthetic import make_synthetic, synthetic_folder
 
 __all__ = [
-    "Dataset", "DataError", "load_dataset", "read_dataset", "open_location",
-    "find_in_keras_cache", "RestrictedUnpickler", "read_pickle", "write_pickle",
-    "write_batches", "make_synthetic", "synthetic_folder", "SYNTHETIC_CLASS_NAMES",
-    "stratified_subset", "validation_split", "Preprocessor", "IMAGENET_MEAN",
-    "IMAGENET_STD", "describe", "format_description", "class_counts", "pixel_statistics",
+    "Dataset",
+    "DataError",
+    "load_dataset",
+    "read_dataset",
+    "open_location",
+    "find_in_keras_cache",
+    "RestrictedUnpickler",
+    "read_pickle",
+    "write_pickle",
+    "write_batches",
+    "make_synthetic",
+    "synthetic_folder",
+    "SYNTHETIC_CLASS_NAMES",
+    "stratified_subset",
+    "validation_split",
+    "Preprocessor",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "describe",
+    "format_description",
+    "class_counts",
+    "pixel_statistics",
 ]

@@ -44,14 +44,15 @@ Example
 >>> out.shape, out.dtype, int(out[0, 0, 0, 0])   # a flat image keeps its mean
 ((2, 32, 32, 3), dtype('uint8'), 127)
 """
+
 from __future__ import annotations
 
 import hashlib
 import io
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -83,7 +84,9 @@ def _gaussian_blur(x: np.ndarray, sigma: float, rng) -> np.ndarray:
     from scipy.ndimage import gaussian_filter
 
     # skimage.filters.gaussian(…, channel_axis=-1): mode "nearest", truncate 4
-    return np.clip(gaussian_filter(x, sigma=(0, sigma, sigma, 0), mode="nearest", truncate=4.0), 0, 1)
+    return np.clip(
+        gaussian_filter(x, sigma=(0, sigma, sigma, 0), mode="nearest", truncate=4.0), 0, 1
+    )
 
 
 def defocus_kernel(radius: float, alias_blur: float) -> np.ndarray:
@@ -96,11 +99,13 @@ def defocus_kernel(radius: float, alias_blur: float) -> np.ndarray:
         raise ValueError(f"defocus radius {radius} > 8: the CIFAR tables never use one")
     grid = np.arange(-8, 9)
     xx, yy = np.meshgrid(grid, grid)
-    disk = (xx ** 2 + yy ** 2 <= radius ** 2).astype(np.float32)
+    disk = (xx**2 + yy**2 <= radius**2).astype(np.float32)
     disk /= disk.sum()
-    taps = np.exp(-np.array([-1.0, 0.0, 1.0]) ** 2 / (2 * alias_blur ** 2))
+    taps = np.exp(-(np.array([-1.0, 0.0, 1.0]) ** 2) / (2 * alias_blur**2))
     taps = (taps / taps.sum()).astype(np.float32)
-    kernel = correlate1d(correlate1d(disk, taps, axis=0, mode="mirror"), taps, axis=1, mode="mirror")
+    kernel = correlate1d(
+        correlate1d(disk, taps, axis=0, mode="mirror"), taps, axis=1, mode="mirror"
+    )
     return kernel.astype(np.float64)
 
 
@@ -138,21 +143,28 @@ def _jpeg(images: np.ndarray, quality: int) -> np.ndarray:
 
 
 _FLOAT_OPS: dict[str, Callable] = {
-    "gaussian_noise": _gaussian_noise, "gaussian_blur": _gaussian_blur,
-    "defocus_blur": _defocus_blur, "contrast": _contrast, "brightness": _brightness,
+    "gaussian_noise": _gaussian_noise,
+    "gaussian_blur": _gaussian_blur,
+    "defocus_blur": _defocus_blur,
+    "contrast": _contrast,
+    "brightness": _brightness,
 }
 
 
 # ----------------------------------------------------------------------------- applying
 def _check(images: np.ndarray, corruption: str, severity: int) -> np.ndarray:
     if corruption not in PARAMETERS:
-        raise ValueError(f"unknown corruption {corruption!r}; choose one of {', '.join(CORRUPTIONS)}")
+        raise ValueError(
+            f"unknown corruption {corruption!r}; choose one of {', '.join(CORRUPTIONS)}"
+        )
     if severity not in (1, 2, 3, 4, 5) or isinstance(severity, bool):
         raise ValueError(f"severity must be an integer from 1 to 5 (CIFAR-10-C); got {severity!r}")
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError("corruptions take uint8 images of shape (N, height, width, 3); got "
-                         f"{images.dtype} {images.shape}")
+        raise ValueError(
+            "corruptions take uint8 images of shape (N, height, width, 3); got "
+            f"{images.dtype} {images.shape}"
+        )
     return images
 
 
@@ -170,9 +182,9 @@ def corrupt(images: np.ndarray, corruption: str, severity: int, *, seed: int = 0
     rng = np.random.default_rng(seed)  # drawn chunk after chunk: one stream for all images
     out = np.empty_like(images)
     for start in range(0, len(images), _CHUNK):
-        x = images[start:start + _CHUNK].astype(np.float64) / 255.0
+        x = images[start : start + _CHUNK].astype(np.float64) / 255.0
         # np.uint8(float) truncates, as the CIFAR-10-C script's final cast does
-        out[start:start + _CHUNK] = (operation(x, parameter, rng) * 255).astype(np.uint8)
+        out[start : start + _CHUNK] = (operation(x, parameter, rng) * 255).astype(np.uint8)
     return out
 
 
@@ -195,12 +207,17 @@ def cache_dir() -> Path:
 def cache_file(fingerprint: str, corruption: str, severity: int, seed: int = 0) -> Path:
     """Where :func:`cached_corruption` keeps one result."""
     seeded = f"-seed{seed}" if corruption in RANDOM else ""
-    return (cache_dir() / fingerprint
-            / f"{corruption}-s{severity}{seeded}-v{CORRUPTION_VERSION}.npz")
+    return cache_dir() / fingerprint / f"{corruption}-s{severity}{seeded}-v{CORRUPTION_VERSION}.npz"
 
 
-def cached_corruption(images: np.ndarray, corruption: str, severity: int, *, seed: int = 0,
-                      fingerprint: str | None = None) -> np.ndarray:
+def cached_corruption(
+    images: np.ndarray,
+    corruption: str,
+    severity: int,
+    *,
+    seed: int = 0,
+    fingerprint: str | None = None,
+) -> np.ndarray:
     """:func:`corrupt`, computed once and then read from the cache.
 
     ``fingerprint`` names the images in the cache key (e.g. ``dataset.fingerprint`` for
@@ -229,11 +246,20 @@ def cached_corruption(images: np.ndarray, corruption: str, severity: int, *, see
     return result
 
 
-def corruption_grid(images: np.ndarray, corruptions: Iterable[str] = CORRUPTIONS,
-                    severities: Iterable[int] = SEVERITIES, *, seed: int = 0,
-                    fingerprint: str | None = None) -> dict[tuple[str, int], np.ndarray]:
+def corruption_grid(
+    images: np.ndarray,
+    corruptions: Iterable[str] = CORRUPTIONS,
+    severities: Iterable[int] = SEVERITIES,
+    *,
+    seed: int = 0,
+    fingerprint: str | None = None,
+) -> dict[tuple[str, int], np.ndarray]:
     """``{(corruption, severity): corrupted images}`` for every pair, through the cache."""
     fingerprint = fingerprint or images_fingerprint(images)
-    return {(name, severity): cached_corruption(images, name, severity, seed=seed,
-                                                fingerprint=fingerprint)
-            for name in corruptions for severity in severities}
+    return {
+        (name, severity): cached_corruption(
+            images, name, severity, seed=seed, fingerprint=fingerprint
+        )
+        for name in corruptions
+        for severity in severities
+    }

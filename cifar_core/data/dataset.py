@@ -1,4 +1,5 @@
 """The in-memory dataset every other layer consumes."""
+
 from __future__ import annotations
 
 import hashlib

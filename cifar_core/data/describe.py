@@ -1,4 +1,5 @@
 """What a dataset holds, for ``cifar-report data`` and the exploration notebook."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,11 +18,16 @@ def class_counts(dataset: Dataset, validation_fraction: float = 0.2, seed: int =
     import pandas as pd
 
     train_idx, val_idx = validation_split(dataset.y_train, validation_fraction, seed)
-    splits = {"train": dataset.y_train[train_idx], "val": dataset.y_train[val_idx],
-              "test": dataset.y_test}
+    splits = {
+        "train": dataset.y_train[train_idx],
+        "val": dataset.y_train[val_idx],
+        "test": dataset.y_test,
+    }
     counts = pd.DataFrame(
-        {split: np.bincount(labels, minlength=dataset.num_classes)
-         for split, labels in splits.items()},
+        {
+            split: np.bincount(labels, minlength=dataset.num_classes)
+            for split, labels in splits.items()
+        },
         index=pd.Index(dataset.class_names, name="class"),
     )
     counts.loc["total"] = counts.sum()
@@ -36,8 +42,12 @@ def pixel_statistics(dataset: Dataset):
     mean = total / count
     flat = dataset.x_train.reshape(-1, dataset.x_train.shape[-1])
     return pd.DataFrame(
-        {"mean": mean, "std": np.sqrt(np.maximum(squares / count - mean**2, 0)),
-         "min": flat.min(axis=0), "max": flat.max(axis=0)},
+        {
+            "mean": mean,
+            "std": np.sqrt(np.maximum(squares / count - mean**2, 0)),
+            "min": flat.min(axis=0),
+            "max": flat.max(axis=0),
+        },
         index=pd.Index(CHANNELS[: len(mean)], name="channel"),
     )
 

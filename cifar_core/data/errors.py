@@ -1,4 +1,5 @@
 """The one exception type of the data layer, and a parameter check that raises it."""
+
 from __future__ import annotations
 
 from numbers import Integral

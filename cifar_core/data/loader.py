@@ -4,6 +4,7 @@ Two layouts are understood: CIFAR-10 (``data_batch_N``, ``test_batch``,
 ``batches.meta`` with ``label_names``) and CIFAR-100 (``train``, ``test``, ``meta``
 with ``fine_label_names``; the fine labels are used).
 """
+
 from __future__ import annotations
 
 import json
@@ -40,11 +41,16 @@ def detect_layout(reader: BatchReader) -> Layout:
     """The :class:`Layout` of the files in ``reader``, or a DataError saying what is missing."""
     names = reader.names
     if "test_batch" in names or _numbered_batches(names):
-        layout = Layout("cifar10", _numbered_batches(names), "test_batch", "batches.meta",
-                        "labels", "label_names")
+        layout = Layout(
+            "cifar10",
+            _numbered_batches(names),
+            "test_batch",
+            "batches.meta",
+            "labels",
+            "label_names",
+        )
     elif "train" in names or "test" in names:
-        layout = Layout("cifar100", ("train",), "test", "meta", "fine_labels",
-                        "fine_label_names")
+        layout = Layout("cifar100", ("train",), "test", "meta", "fine_labels", "fine_label_names")
     else:
         raise DataError(f"{reader.location}: no CIFAR batches found; {HOW_TO_POINT}.")
     needed = (*layout.train_files, layout.test_file, layout.meta_file)
@@ -60,16 +66,23 @@ def detect_layout(reader: BatchReader) -> Layout:
 
 
 def _class_names(reader: BatchReader, layout: Layout) -> tuple[str, ...]:
-    meta = read_mapping(reader.read(layout.meta_file), reader.where(layout.meta_file),
-                        (layout.names_key,))
+    meta = read_mapping(
+        reader.read(layout.meta_file), reader.where(layout.meta_file), (layout.names_key,)
+    )
     return tuple(n.decode() if isinstance(n, bytes) else str(n) for n in meta[layout.names_key])
 
 
-def _read_split(reader: BatchReader, layout: Layout, files: tuple[str, ...],
-                num_classes: int, limit_per_batch: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _read_split(
+    reader: BatchReader,
+    layout: Layout,
+    files: tuple[str, ...],
+    num_classes: int,
+    limit_per_batch: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate the images and labels of ``files``, keeping the first N of each."""
-    parts = [decode_batch(reader.read(f), reader.where(f), layout.label_key, num_classes)
-             for f in files]
+    parts = [
+        decode_batch(reader.read(f), reader.where(f), layout.label_key, num_classes) for f in files
+    ]
     images = np.concatenate([x[:limit_per_batch] for x, _ in parts])
     labels = np.concatenate([y[:limit_per_batch] for _, y in parts])
     return images, labels
@@ -81,12 +94,19 @@ def _synthetic_marker(reader: BatchReader) -> dict | None:
     try:
         return json.loads(reader.read(SYNTHETIC_MARKER) or b"{}")
     except ValueError as error:
-        raise DataError(f"{reader.where(SYNTHETIC_MARKER)}: not valid JSON ({error}); "
-                        "delete the folder to regenerate it.") from error
+        raise DataError(
+            f"{reader.where(SYNTHETIC_MARKER)}: not valid JSON ({error}); "
+            "delete the folder to regenerate it."
+        ) from error
 
 
-def read_dataset(reader: BatchReader, *, limit_per_batch: int | None = None,
-                 name: str | None = None, source: str | None = None) -> Dataset:
+def read_dataset(
+    reader: BatchReader,
+    *,
+    limit_per_batch: int | None = None,
+    name: str | None = None,
+    source: str | None = None,
+) -> Dataset:
     """Read every batch behind ``reader`` into a :class:`Dataset`.
 
     ``name`` (``"cifar10"``/``"cifar100"``), when given, must match the files found.
@@ -96,13 +116,32 @@ def read_dataset(reader: BatchReader, *, limit_per_batch: int | None = None,
     layout = detect_layout(reader)
     marker = _synthetic_marker(reader)
     if name is not None and name != layout.name and marker is None:
-        raise DataError(f"{reader.location} holds {layout.name} batches but name={name!r} "
-                        f"was asked for; pass name={layout.name!r} or another path.")
+        raise DataError(
+            f"{reader.location} holds {layout.name} batches but name={name!r} "
+            f"was asked for; pass name={layout.name!r} or another path."
+        )
     classes = _class_names(reader, layout)
-    x_train, y_train = _read_split(reader, layout, layout.train_files, len(classes), limit_per_batch)
+    x_train, y_train = _read_split(
+        reader, layout, layout.train_files, len(classes), limit_per_batch
+    )
     x_test, y_test = _read_split(reader, layout, (layout.test_file,), len(classes), limit_per_batch)
     if marker is not None:
-        return Dataset(x_train, y_train, x_test, y_test, classes, source="synthetic",
-                       synthetic=True, name=marker.get("name", "synthetic"))
-    return Dataset(x_train, y_train, x_test, y_test, classes,
-                   source=source or reader.location, name=layout.name)
+        return Dataset(
+            x_train,
+            y_train,
+            x_test,
+            y_test,
+            classes,
+            source="synthetic",
+            synthetic=True,
+            name=marker.get("name", "synthetic"),
+        )
+    return Dataset(
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        classes,
+        source=source or reader.location,
+        name=layout.name,
+    )

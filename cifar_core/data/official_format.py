@@ -6,14 +6,16 @@ loading, so batches are read only through :class:`RestrictedUnpickler`, which ad
 the handful of numpy globals the format needs and refuses everything else *before*
 anything runs.
 """
+
 from __future__ import annotations
 
 import io
 import json
 import math
 import pickle
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -183,14 +185,23 @@ def write_batches(
     for index in range(count):
         part = slice(index * batch_size, (index + 1) * batch_size)
         name = f"data_batch_{index + 1}"
-        write_pickle(folder / name, _batch_dict(
-            f"training batch {index + 1} of {count}", name, x_train[part], y_train[part]))
-    write_pickle(folder / "test_batch", _batch_dict("testing batch 1 of 1", "test_batch", x_test, y_test))
-    write_pickle(folder / "batches.meta", {
-        b"label_names": [name.encode() for name in class_names],
-        b"num_cases_per_batch": batch_size,
-        b"num_vis": ROW_LENGTH,
-    })
+        write_pickle(
+            folder / name,
+            _batch_dict(
+                f"training batch {index + 1} of {count}", name, x_train[part], y_train[part]
+            ),
+        )
+    write_pickle(
+        folder / "test_batch", _batch_dict("testing batch 1 of 1", "test_batch", x_test, y_test)
+    )
+    write_pickle(
+        folder / "batches.meta",
+        {
+            b"label_names": [name.encode() for name in class_names],
+            b"num_cases_per_batch": batch_size,
+            b"num_vis": ROW_LENGTH,
+        },
+    )
     if synthetic:
         (folder / SYNTHETIC_MARKER).write_text(json.dumps(dict(provenance or {}), indent=2))
     return folder

@@ -11,15 +11,18 @@ Every mode is an affine map per channel, ``(x - mean) / std`` in 0–255 pixel u
                           0.225) on the [0, 1] scale, for ImageNet-pretrained models
 ========================  ==========================================================
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
-PREPROCESSING = ("raw", "unit", "zscore", "channel_zscore", "imagenet")
 from .errors import DataError
+
+PREPROCESSING = ("raw", "unit", "zscore", "channel_zscore", "imagenet")
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -32,7 +35,7 @@ def channel_moments(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     channels = images.shape[-1]
     total, squares = np.zeros(channels), np.zeros(channels)
     for start in range(0, len(images), _CHUNK):
-        chunk = images[start:start + _CHUNK].reshape(-1, channels).astype(np.float64)
+        chunk = images[start : start + _CHUNK].reshape(-1, channels).astype(np.float64)
         total += chunk.sum(axis=0)
         squares += np.square(chunk).sum(axis=0)
     return total, squares, int(np.prod(images.shape[:-1]))
@@ -64,18 +67,19 @@ class Preprocessor:
     std: tuple[float, float, float]
 
     @classmethod
-    def fit(cls, mode: str, x_train: np.ndarray | None = None) -> "Preprocessor":
+    def fit(cls, mode: str, x_train: np.ndarray | None = None) -> Preprocessor:
         """Fit ``mode`` on the training images (needed only by the z-score modes)."""
         if mode not in PREPROCESSING:
-            raise DataError(f"preprocessing: unknown mode {mode!r}; "
-                            f"choose one of {', '.join(PREPROCESSING)}.")
+            raise DataError(
+                f"preprocessing: unknown mode {mode!r}; choose one of {', '.join(PREPROCESSING)}."
+            )
         if mode in ("zscore", "channel_zscore") and (x_train is None or len(x_train) == 0):
             raise DataError(f"preprocessing {mode!r} needs training images to fit on.")
         mean, std = _fitted_mean_std(mode, x_train)
         return cls(mode, tuple(map(float, mean)), tuple(map(float, std)))
 
     @classmethod
-    def from_stats(cls, stats: Mapping[str, Any]) -> "Preprocessor":
+    def from_stats(cls, stats: Mapping[str, Any]) -> Preprocessor:
         """Rebuild a preprocessor from its :attr:`stats` (e.g. stored with a run)."""
         return cls(stats["mode"], tuple(stats["mean"]), tuple(stats["std"]))
 
@@ -88,8 +92,10 @@ class Preprocessor:
         """``(x - mean) / std`` per channel, as float32, for ``(..., 3)`` images."""
         x = np.asarray(x)
         if x.shape[-1:] != (3,):
-            raise DataError(f"preprocessing {self.mode!r}: expected images with 3 channels "
-                            f"last, got shape {x.shape}.")
+            raise DataError(
+                f"preprocessing {self.mode!r}: expected images with 3 channels "
+                f"last, got shape {x.shape}."
+            )
         mean = np.asarray(self.mean, np.float32)
         scale = np.float32(1) / np.asarray(self.std, np.float32)
         out = x.astype(np.float32)  # always a copy: the in-place steps never touch x

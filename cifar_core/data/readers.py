@@ -4,6 +4,7 @@
 its parent, or ``cifar-10-python.tar.gz``) into a :class:`BatchReader` that lists
 the batch files and returns their bytes. Tarballs are read in memory, never extracted.
 """
+
 from __future__ import annotations
 
 import tarfile

@@ -9,6 +9,7 @@ Sources, in the order they are tried when none is named:
 
 ``"synthetic"`` is used only when named. An explicit path is read directly.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,17 +24,23 @@ from .synthetic import synthetic_folder
 
 #: Where Keras downloads each dataset from, and the cache entry it extracts to.
 DOWNLOADS = {
-    "cifar10": ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", "cifar-10-batches-py-target"),
+    "cifar10": (
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        "cifar-10-batches-py-target",
+    ),
     "cifar100": ("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", "cifar-100-python"),
 }
 
 #: What Keras leaves in its cache, per dataset, in the order to try.
 KERAS_CACHE_ENTRIES = {
-    "cifar10": ("cifar-10-batches-py", "cifar-10-batches-py-target",
-                "cifar-10-batches-py-target_archive", "cifar-10-batches-py.tar.gz",
-                "cifar-10-python.tar.gz"),
-    "cifar100": ("cifar-100-python", "cifar-100-python_archive",
-                 "cifar-100-python.tar.gz"),
+    "cifar10": (
+        "cifar-10-batches-py",
+        "cifar-10-batches-py-target",
+        "cifar-10-batches-py-target_archive",
+        "cifar-10-batches-py.tar.gz",
+        "cifar-10-python.tar.gz",
+    ),
+    "cifar100": ("cifar-100-python", "cifar-100-python_archive", "cifar-100-python.tar.gz"),
 }
 
 
@@ -79,8 +86,10 @@ def download_with_keras(name: str = "cifar10") -> Path:
         raise _download_hint(name, error) from error
     cached = find_in_keras_cache(name)
     if cached is None:
-        raise DataError(f"Keras downloaded {name} but it is not in {keras_cache_dirs()}; "
-                        "pass the downloaded folder explicitly with --data PATH.")
+        raise DataError(
+            f"Keras downloaded {name} but it is not in {keras_cache_dirs()}; "
+            "pass the downloaded folder explicitly with --data PATH."
+        )
     return cached
 
 
@@ -99,15 +108,21 @@ def _locate_and_read(source, name: str | None, limit: int | None, synthetic: tup
     if cached is None:
         cached, origin = download_with_keras(name or "cifar10"), "keras-download"
     reader = open_location(cached, "Keras cache entry")
-    return read_dataset(reader, limit_per_batch=limit, name=name,
-                        source=f"{origin}:{reader.location}")
+    return read_dataset(
+        reader, limit_per_batch=limit, name=name, source=f"{origin}:{reader.location}"
+    )
 
 
-def load_dataset(source: str | os.PathLike | None = None, *,
-                 limit_per_batch: int | None = None,
-                 stratified_limit: tuple[int, int] | None = None,
-                 synthetic_train: int = 5000, synthetic_test: int = 1000,
-                 seed: int = 0, name: str | None = None) -> Dataset:
+def load_dataset(
+    source: str | os.PathLike | None = None,
+    *,
+    limit_per_batch: int | None = None,
+    stratified_limit: tuple[int, int] | None = None,
+    synthetic_train: int = 5000,
+    synthetic_test: int = 1000,
+    seed: int = 0,
+    name: str | None = None,
+) -> Dataset:
     """Load CIFAR-10/100 (or the synthetic stand-in) as a :class:`Dataset`.
 
     ``source``: a path (batches folder, its parent, or the official ``.tar.gz``),
@@ -122,12 +137,17 @@ def load_dataset(source: str | os.PathLike | None = None, *,
         positive_int(limit_per_batch, "limit_per_batch")
     if name not in (None, *KERAS_CACHE_ENTRIES):
         raise DataError(f"name must be one of {sorted(KERAS_CACHE_ENTRIES)} or None, got {name!r}.")
-    synthetic = (positive_int(synthetic_train, "synthetic_train"),
-                 positive_int(synthetic_test, "synthetic_test"), seed)
+    synthetic = (
+        positive_int(synthetic_train, "synthetic_train"),
+        positive_int(synthetic_test, "synthetic_test"),
+        seed,
+    )
     dataset = _locate_and_read(source, name, limit_per_batch, synthetic)
     if stratified_limit is not None:
         if not isinstance(stratified_limit, (tuple, list)) or len(stratified_limit) != 2:
-            raise DataError(f"stratified_limit must be (n_train, n_test), got {stratified_limit!r}.")
+            raise DataError(
+                f"stratified_limit must be (n_train, n_test), got {stratified_limit!r}."
+            )
         n_train, n_test = stratified_limit
         dataset = stratified_subset(dataset, n_train, n_test, seed=seed)
     return dataset

@@ -11,6 +11,7 @@ an MLP. Generation is vectorized numpy (6,000 images in a fraction of a second).
 directory (``$CIFAR_REPORT_CACHE`` or ``~/.cache/cifar-report``) so that the same
 loader as for real CIFAR-10 reads it back.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +20,8 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -78,9 +79,16 @@ def _blob(u: Array, v: Array, r: Array, p: Array) -> Array:
 
 #: Class name → alpha-mask function of rotated offsets (u, v), radius r and period p.
 SHAPES: dict[str, Callable[[Array, Array, Array, Array], Array]] = {
-    "circle": _circle, "square": _square, "triangle": _triangle, "ring": _ring,
-    "cross": _cross, "diamond": _diamond, "stripes": _stripes, "checker": _checker,
-    "dots": _dots, "blob": _blob,
+    "circle": _circle,
+    "square": _square,
+    "triangle": _triangle,
+    "ring": _ring,
+    "cross": _cross,
+    "diamond": _diamond,
+    "stripes": _stripes,
+    "checker": _checker,
+    "dots": _dots,
+    "blob": _blob,
 }
 CLASS_NAMES = tuple(SHAPES)
 
@@ -157,8 +165,13 @@ def synthetic_folder(n_train: int, n_test: int, seed: int = 0) -> Path:
     Generated on first use into a temporary folder, then renamed into place, so a
     concurrent or interrupted generation never leaves a half-written folder behind.
     """
-    params = {"name": "synthetic", "generator_version": GENERATOR_VERSION,
-              "n_train": int(n_train), "n_test": int(n_test), "seed": int(seed)}
+    params = {
+        "name": "synthetic",
+        "generator_version": GENERATOR_VERSION,
+        "n_train": int(n_train),
+        "n_test": int(n_test),
+        "seed": int(seed),
+    }
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
     folder = cache_root() / f"synthetic-{digest}"
     if (folder / SYNTHETIC_MARKER).is_file():
@@ -166,8 +179,16 @@ def synthetic_folder(n_train: int, n_test: int, seed: int = 0) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".synthetic-", dir=folder.parent))
     x_train, y_train, x_test, y_test, names = make_synthetic(n_train, n_test, seed)
-    write_batches(staging, x_train, y_train, x_test, y_test, names,
-                  batch_size=math.ceil(n_train / 5), provenance=params)
+    write_batches(
+        staging,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        names,
+        batch_size=math.ceil(n_train / 5),
+        provenance=params,
+    )
     try:
         staging.rename(folder)
     except OSError:  # another process finished first; its folder is identical

@@ -35,6 +35,7 @@ This module imports no Keras: the catalog imports it on the read side.
 >>> ABLATIONS["ctl_flagship_e32"].epochs
 32
 """
+
 from __future__ import annotations
 
 import copy
@@ -48,32 +49,32 @@ from cifar_core.experiments.variant import Variant
 
 HYP: dict[str, Any] = {
     "opt": {
-        "epochs": 64,              # passes over the training images
-        "batch_size": 128,         # images per optimizer step
-        "lr": 2.0,                 # peak step size per unit gradient once Nesterov momentum has
-                                   # built up: Keras lr = lr * (1 - momentum)
-        "momentum": 0.9,           # Nesterov momentum (changing it keeps the step size above)
-        "weight_decay": 1e-4,      # fraction of every weight removed per step at the peak rate
-                                   # (follows the schedule; Keras wd = weight_decay / Keras lr)
-        "warmup": 0.02,            # fraction of all steps over which the rate rises from 0;
-                                   # it then falls linearly to 0 at the last step
-        "label_smoothing": 0.2,    # probability mass spread evenly over the 10 classes
+        "epochs": 64,  # passes over the training images
+        "batch_size": 128,  # images per optimizer step
+        "lr": 2.0,  # peak step size per unit gradient once Nesterov momentum has
+        # built up: Keras lr = lr * (1 - momentum)
+        "momentum": 0.9,  # Nesterov momentum (changing it keeps the step size above)
+        "weight_decay": 1e-4,  # fraction of every weight removed per step at the peak rate
+        # (follows the schedule; Keras wd = weight_decay / Keras lr)
+        "warmup": 0.02,  # fraction of all steps over which the rate rises from 0;
+        # it then falls linearly to 0 at the last step
+        "label_smoothing": 0.2,  # probability mass spread evenly over the 10 classes
     },
     "aug": {
-        "flip": "alternating",     # mirror a random half in epoch 1, then alternate each epoch
-        "translate": 2,            # random shift, whole pixels, reflected borders
+        "flip": "alternating",  # mirror a random half in epoch 1, then alternate each epoch
+        "translate": 2,  # random shift, whole pixels, reflected borders
     },
-    "lookahead": {},               # off: airbench's Lookahead did not help here (see
-                                   # ctl_flagship_lookahead and AIRBENCH_LOOKAHEAD below)
+    "lookahead": {},  # off: airbench's Lookahead did not help here (see
+    # ctl_flagship_lookahead and AIRBENCH_LOOKAHEAD below)
     "net": {
-        "widths": [32, 64, 128],   # output channels of the three conv blocks
-        "whitening_patch": 2,      # pixels; the fixed stem whitens patches of this size
-        "bn_momentum": 0.9,        # Keras batch-norm momentum of the running statistics
-        "logit_scale": 1 / 9,      # multiplies the logits (calmer early training)
+        "widths": [32, 64, 128],  # output channels of the three conv blocks
+        "whitening_patch": 2,  # pixels; the fixed stem whitens patches of this size
+        "bn_momentum": 0.9,  # Keras batch-norm momentum of the running statistics
+        "logit_scale": 1 / 9,  # multiplies the logits (calmer early training)
     },
     "tta": {
-        "flip": True,              # average the predictions of the image and its mirror
-        "translate": 1,            # pixels; also average shifts by (1, 1) and (-1, -1)
+        "flip": True,  # average the predictions of the image and its mirror
+        "translate": 1,  # pixels; also average shifts by (1, 1) and (-1, -1)
     },
     "data": {
         "preprocessing": "channel_zscore",  # per-channel mean/std of the training images
@@ -84,6 +85,7 @@ HYP: dict[str, Any] = {
 #############################################
 #           The catalog's variants          #
 #############################################
+
 
 def variant_from_hyp(hyp: dict[str, Any], name: str = "flagship") -> Variant:
     """The :class:`~cifar_core.experiments.variant.Variant` that trains the recipe ``hyp``.
@@ -97,17 +99,28 @@ def variant_from_hyp(hyp: dict[str, Any], name: str = "flagship") -> Variant:
     """
     opt, lookahead = hyp["opt"], hyp["lookahead"]
     learning_rate = _tidy(opt["lr"] * (1 - opt["momentum"]))
-    return Variant.from_dict({
-        "name": name, "family": "flagship", "params": dict(hyp["net"]),
-        "optimizer": "sgd", "learning_rate": learning_rate, "momentum": opt["momentum"],
-        "nesterov": True, "weight_decay": _tidy(opt["weight_decay"] / learning_rate),
-        "schedule": "warmup_linear", "schedule_params": {"warmup_fraction": opt["warmup"]},
-        "batch_size": opt["batch_size"], "epochs": opt["epochs"],
-        "label_smoothing": opt["label_smoothing"], "augmentation": dict(hyp["aug"]),
-        "lookahead": dict(lookahead) if lookahead else {},
-        "preprocessing": hyp["data"]["preprocessing"],
-        "tta_flip": hyp["tta"]["flip"], "tta_translate": hyp["tta"]["translate"],
-    })
+    return Variant.from_dict(
+        {
+            "name": name,
+            "family": "flagship",
+            "params": dict(hyp["net"]),
+            "optimizer": "sgd",
+            "learning_rate": learning_rate,
+            "momentum": opt["momentum"],
+            "nesterov": True,
+            "weight_decay": _tidy(opt["weight_decay"] / learning_rate),
+            "schedule": "warmup_linear",
+            "schedule_params": {"warmup_fraction": opt["warmup"]},
+            "batch_size": opt["batch_size"],
+            "epochs": opt["epochs"],
+            "label_smoothing": opt["label_smoothing"],
+            "augmentation": dict(hyp["aug"]),
+            "lookahead": dict(lookahead) if lookahead else {},
+            "preprocessing": hyp["data"]["preprocessing"],
+            "tta_flip": hyp["tta"]["flip"],
+            "tta_translate": hyp["tta"]["translate"],
+        }
+    )
 
 
 def _tidy(value: float) -> float:
@@ -149,4 +162,5 @@ ABLATION_SETTINGS: dict[str, tuple[str, Any]] = {
 }
 ABLATIONS: dict[str, Variant] = {
     name: variant_from_hyp(with_setting(HYP, *setting), name)
-    for name, setting in ABLATION_SETTINGS.items()}
+    for name, setting in ABLATION_SETTINGS.items()
+}

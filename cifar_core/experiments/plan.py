@@ -6,10 +6,12 @@ seed) of a selection of studies and variants, and which of them cannot run here.
 >>> seed_list([0, 1, 2], 2), seed_list([0], [3, 5]), seed_list([0], 2)
 ([0, 1], [3, 5], [0, 1])
 """
+
 from __future__ import annotations
 
 import difflib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from cifar_core.experiments import catalog
 from cifar_core.experiments.catalog import Profile
@@ -43,25 +45,37 @@ def seed_list(base: Sequence[int], seeds: int | Sequence[int] | None) -> list[in
     return [int(s) for s in seeds]
 
 
-def check_names(studies: Sequence[str] | str | None = None,
-                names: Sequence[str] | str | None = None, *, where: str = "") -> None:
+def check_names(
+    studies: Sequence[str] | str | None = None,
+    names: Sequence[str] | str | None = None,
+    *,
+    where: str = "",
+) -> None:
     """Raise :class:`ProjectError` for an unknown study or variant name, listing close
     matches (``where`` says which parameter or file named it)."""
     studies = [] if studies in (None, "all") else [studies] if isinstance(studies, str) else studies
     names = [] if names is None else [names] if isinstance(names, str) else names
-    for kind, given, known in (("study", studies, [s.name for s in catalog.studies()]),
-                               ("variant", names, [v.name for v in catalog.all_variants()])):
+    for kind, given, known in (
+        ("study", studies, [s.name for s in catalog.studies()]),
+        ("variant", names, [v.name for v in catalog.all_variants()]),
+    ):
         for name in given:
             if name not in known:
                 close = difflib.get_close_matches(str(name), known, n=5, cutoff=0.5)
-                hint = (f"did you mean {', '.join(close)}?" if close
-                        else "`cifar-report list` shows them all")
+                hint = (
+                    f"did you mean {', '.join(close)}?"
+                    if close
+                    else "`cifar-report list` shows them all"
+                )
                 raise ProjectError(f"{where}unknown {kind} {name!r}; {hint}")
 
 
-def variants_for(profile: str | Profile, studies: Sequence[str] | str | None = None,
-                 names: Sequence[str] | str | None = None,
-                 seeds: int | Sequence[int] | None = None) -> list[Variant]:
+def variants_for(
+    profile: str | Profile,
+    studies: Sequence[str] | str | None = None,
+    names: Sequence[str] | str | None = None,
+    seeds: int | Sequence[int] | None = None,
+) -> list[Variant]:
     """The scaled variants (one per seed) of the selected studies and variants.
 
     ``studies="all"`` selects every study; a string is one study. ``seeds`` overrides
@@ -94,11 +108,18 @@ def not_runnable(variant: Any) -> str | None:
     missing or is not VGG16's raises :class:`ProjectError` naming the file, before any
     training starts.
     """
-    if variant.family == "vgg16_transfer" and variant.params.get("weights", "imagenet") == "imagenet":
+    if (
+        variant.family == "vgg16_transfer"
+        and variant.params.get("weights", "imagenet") == "imagenet"
+    ):
         import os
 
-        from cifar_core.models.weights import (WEIGHTS_ENV, WeightsFileError, WeightsUnavailable,
-                                               resolve_vgg16_weights)
+        from cifar_core.models.weights import (
+            WEIGHTS_ENV,
+            WeightsFileError,
+            WeightsUnavailable,
+            resolve_vgg16_weights,
+        )
 
         try:
             resolve_vgg16_weights()

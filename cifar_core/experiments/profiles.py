@@ -30,11 +30,13 @@ Example
 >>> Profile("y", "a cap at 1 epoch", "synthetic", (0,), max_epochs=1).epochs_for(short)
 1
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from cifar_core.experiments.variant import Variant
 
@@ -113,8 +115,10 @@ class Profile:
     def scale(self, variant: Variant, seed: int | None = None) -> Variant:
         """The variant as this profile runs it: ``epochs`` and ``seed`` change (and, in a
         seed-protocol profile, ``validation_fraction`` and ``restore_best``)."""
-        changes: dict[str, Any] = {"epochs": self.epochs_for(variant),
-                                   "seed": self.seeds_for(variant)[0] if seed is None else seed}
+        changes: dict[str, Any] = {
+            "epochs": self.epochs_for(variant),
+            "seed": self.seeds_for(variant)[0] if seed is None else seed,
+        }
         if self.seed_protocol:
             changes.update(validation_fraction=0.0, restore_best=False)
         return variant.replace(**changes)
@@ -178,8 +182,11 @@ def distinct_epochs(profile: Profile, variants: Iterable[Variant]) -> dict[str, 
     for group in groups.values():
         ordered = sorted(group, key=lambda v: -v.epochs)
         for longer, shorter in zip(ordered, ordered[1:]):
-            if (shorter.epochs == longer.epochs or shorter.name in profile.epochs
-                    or epochs[shorter.name] < epochs[longer.name]):
+            if (
+                shorter.epochs == longer.epochs
+                or shorter.name in profile.epochs
+                or epochs[shorter.name] < epochs[longer.name]
+            ):
                 continue
             top = epochs[longer.name]
             proportional = max(1, round(top * shorter.epochs / longer.epochs))

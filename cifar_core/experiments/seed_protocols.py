@@ -15,6 +15,7 @@ Example
 >>> seed_side("s002_model1_b32")["preprocessing"]
 'not stated'
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,29 +54,60 @@ class SeedProtocol:
         return SEED_FILES[self.seed]
 
 
-SEED_PROTOCOLS: dict[str, SeedProtocol] = {p.seed: p for p in (
-    SeedProtocol("000", 50_000, "none: every model is fitted on all 50,000 training images",
-                 LAST_EPOCH, (),
-                 "`model.fit(x_train, y_train, epochs=…)` without callbacks or validation data; "
-                 "pixels divided by 255", "simpleModel.fit(x_train, y_train, epochs=5)"),
-    SeedProtocol("001", 40_000, "a random 20 % of the training images (np.random.permutation)",
-                 BEST_VAL_LOSS, (),
-                 "step A (random 20 % validation), step B (divide by 255), step E "
-                 "(ModelCheckpoint on the lowest val_loss, 50 epochs, batch 32)",
-                 "ModelCheckpoint(save_path, monitor='val_loss'"),
-    SeedProtocol("002", None, NOT_STATED, NOT_STATED, ("train images", "preprocessing"),
-                 "the report gives architectures, optimizers, batch sizes and epochs, not the "
-                 "split, the preprocessing or which weights were scored",
-                 "Set the momentum parameter as 0.9, and the others as default."),
-    SeedProtocol("003", 50_000, "none: the official test set is used to monitor training",
-                 NOT_STATED, ("optimizer",),
-                 "'our train set contain all the 5 batches … 50000 samples'; optimizer and "
-                 "batch size not shown", "so our train set contain all the 5 batches"),
-    SeedProtocol("004", 40_000, "Keras validation_split=0.2: the last 10,000 training images",
-                 LAST_EPOCH, (),
-                 "`model.fit(…, validation_split=0.2)` without callbacks; pixels divided by 255",
-                 "epochs=25, verbose=1, validation_split=0.2)"),
-)}
+SEED_PROTOCOLS: dict[str, SeedProtocol] = {
+    p.seed: p
+    for p in (
+        SeedProtocol(
+            "000",
+            50_000,
+            "none: every model is fitted on all 50,000 training images",
+            LAST_EPOCH,
+            (),
+            "`model.fit(x_train, y_train, epochs=…)` without callbacks or validation data; "
+            "pixels divided by 255",
+            "simpleModel.fit(x_train, y_train, epochs=5)",
+        ),
+        SeedProtocol(
+            "001",
+            40_000,
+            "a random 20 % of the training images (np.random.permutation)",
+            BEST_VAL_LOSS,
+            (),
+            "step A (random 20 % validation), step B (divide by 255), step E "
+            "(ModelCheckpoint on the lowest val_loss, 50 epochs, batch 32)",
+            "ModelCheckpoint(save_path, monitor='val_loss'",
+        ),
+        SeedProtocol(
+            "002",
+            None,
+            NOT_STATED,
+            NOT_STATED,
+            ("train images", "preprocessing"),
+            "the report gives architectures, optimizers, batch sizes and epochs, not the "
+            "split, the preprocessing or which weights were scored",
+            "Set the momentum parameter as 0.9, and the others as default.",
+        ),
+        SeedProtocol(
+            "003",
+            50_000,
+            "none: the official test set is used to monitor training",
+            NOT_STATED,
+            ("optimizer",),
+            "'our train set contain all the 5 batches … 50000 samples'; optimizer and "
+            "batch size not shown",
+            "so our train set contain all the 5 batches",
+        ),
+        SeedProtocol(
+            "004",
+            40_000,
+            "Keras validation_split=0.2: the last 10,000 training images",
+            LAST_EPOCH,
+            (),
+            "`model.fit(…, validation_split=0.2)` without callbacks; pixels divided by 255",
+            "epochs=25, verbose=1, validation_split=0.2)",
+        ),
+    )
+}
 
 
 def protocol_of(variant_name: str) -> SeedProtocol:
@@ -116,8 +148,13 @@ def describe_augmentation(variant: Any) -> str:
     return ", ".join(parts) or "none"
 
 
-PREPROCESSING_TEXT = {"raw": "raw pixels", "unit": "÷255", "zscore": "global z-score",
-                      "channel_zscore": "per-channel z-score", "imagenet": "ImageNet mean/std"}
+PREPROCESSING_TEXT = {
+    "raw": "raw pixels",
+    "unit": "÷255",
+    "zscore": "global z-score",
+    "channel_zscore": "per-channel z-score",
+    "imagenet": "ImageNet mean/std",
+}
 
 
 def seed_side(variant_name: str) -> dict[str, str]:

@@ -19,15 +19,17 @@ Traceback (most recent call last):
 ...
 cifar_core.experiments.variant.VariantError: variant 'x': unknown key 'epoch' (known keys: ...)
 """
+
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from cifar_core.data.preprocessing import PREPROCESSING
 
@@ -44,8 +46,13 @@ SCHEDULE_PARAMS: dict[str, dict[str, Any]] = {
 }
 """Each schedule's parameters and defaults (``None``: required); see
 :mod:`cifar_core.runs.schedules` for what they mean."""
-FLOAT_FIELDS = ("learning_rate", "momentum", "weight_decay", "label_smoothing",
-                "validation_fraction")
+FLOAT_FIELDS = (
+    "learning_rate",
+    "momentum",
+    "weight_decay",
+    "label_smoothing",
+    "validation_fraction",
+)
 
 
 class VariantError(ValueError):
@@ -125,7 +132,7 @@ class Variant:
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
-    def from_dict(cls, config: Mapping[str, Any]) -> "Variant":
+    def from_dict(cls, config: Mapping[str, Any]) -> Variant:
         """Build a variant from a plain mapping, rejecting unknown keys by name."""
         name = str(config.get("name", "<unnamed>"))
         known = cls.field_names()
@@ -139,7 +146,7 @@ class Variant:
                 raise VariantError(f"variant {name!r}: missing required key {required!r}")
         return cls(**dict(config))
 
-    def replace(self, **changes: Any) -> "Variant":
+    def replace(self, **changes: Any) -> Variant:
         """A copy with some fields changed (validated again)."""
         return Variant.from_dict({**self.to_dict(), **changes})
 
@@ -194,8 +201,9 @@ class Variant:
         self._check_number("momentum", self.momentum, low=0, high=1, high_open=True)
         self._check_number("weight_decay", self.weight_decay, low=0)
         self._check_number("label_smoothing", self.label_smoothing, low=0, high=1, high_open=True)
-        self._check_number("validation_fraction", self.validation_fraction, low=0, high=1,
-                           high_open=True)
+        self._check_number(
+            "validation_fraction", self.validation_fraction, low=0, high=1, high_open=True
+        )
         self._check_int("batch_size", self.batch_size, low=1)
         self._check_int("epochs", self.epochs, low=1)
         self._check_int("seed", self.seed, low=0)
@@ -208,8 +216,10 @@ class Variant:
             if key not in AUGMENTATION_KEYS:
                 self._fail(f"augmentation.{key}", f"is unknown; known: {AUGMENTATION_KEYS}")
             if key == "flip" and not (isinstance(value, bool) or value == "alternating"):
-                self._fail("augmentation.flip", "must be true, false or 'alternating' "
-                                                "(horizontal flips only)")
+                self._fail(
+                    "augmentation.flip",
+                    "must be true, false or 'alternating' (horizontal flips only)",
+                )
             if key in ("rotation", "shift"):
                 self._check_number(f"augmentation.{key}", value, low=0)
             if key == "translate":
@@ -259,11 +269,12 @@ class Variant:
             if key not in self.lookahead:
                 self._fail(f"lookahead.{key}", "is required when lookahead is set")
         self._check_int("lookahead.every", self.lookahead["every"], low=1)
-        self._check_number("lookahead.decay", self.lookahead["decay"], low=0, high=1,
-                           high_open=True)
+        self._check_number(
+            "lookahead.decay", self.lookahead["decay"], low=0, high=1, high_open=True
+        )
         self._check_number("lookahead.power", self.lookahead["power"], low=0)
 
-    def check_family(self) -> "Variant":
+    def check_family(self) -> Variant:
         """Check ``family`` and ``params`` against the model registry; returns ``self``.
 
         Kept out of construction because the registry imports Keras (seconds), and the
@@ -278,10 +289,21 @@ class Variant:
             raise VariantError(f"variant {self.name!r}: {error}") from None
         return self
 
-    def _check_number(self, key: str, value: Any, *, low: float | None = None,
-                      high: float | None = None, low_open: bool = False,
-                      high_open: bool = False) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    def _check_number(
+        self,
+        key: str,
+        value: Any,
+        *,
+        low: float | None = None,
+        high: float | None = None,
+        low_open: bool = False,
+        high_open: bool = False,
+    ) -> None:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
             self._fail(key, f"must be a finite number, got {value!r}")
         if low is not None and (value < low or (low_open and value == low)):
             self._fail(key, f"must be {'>' if low_open else '>='} {low}, got {value!r}")

@@ -12,11 +12,13 @@ Example
 >>> from cifar_core.models import build_model
 >>> model = build_model("mlp", {"units": [64], "activation": "relu"})  # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _FAMILIES: dict[str, Callable[..., Any]] = {}
 _RESERVED = ("input_shape", "num_classes")
@@ -49,7 +51,9 @@ def family_parameters(family: str) -> dict[str, Any]:
     when required)."""
     _load_families()
     if family not in _FAMILIES:
-        raise ValueError(f"family is {family!r}: unknown model family; known: {', '.join(sorted(_FAMILIES))}")
+        raise ValueError(
+            f"family is {family!r}: unknown model family; known: {', '.join(sorted(_FAMILIES))}"
+        )
     signature = inspect.signature(_FAMILIES[family])
     return {n: p.default for n, p in signature.parameters.items() if n not in _RESERVED}
 
@@ -68,12 +72,16 @@ def validate_params(family: str, params: dict[str, Any]) -> None:
             raise TypeError(f"params.{key} is required by model family {family!r}")
 
 
-def build_model(family: str, params: dict[str, Any], *, input_shape=(32, 32, 3),
-                num_classes: int = 10):
+def build_model(
+    family: str, params: dict[str, Any], *, input_shape=(32, 32, 3), num_classes: int = 10
+):
     """Build an uncompiled ``keras.Model`` of ``family`` with ``params``."""
     validate_params(family, params)
-    return _FAMILIES[family](input_shape=tuple(input_shape), num_classes=num_classes,
-                             **{k: _listify(v) for k, v in params.items()})
+    return _FAMILIES[family](
+        input_shape=tuple(input_shape),
+        num_classes=num_classes,
+        **{k: _listify(v) for k, v in params.items()},
+    )
 
 
 def _listify(value: Any) -> Any:

@@ -20,6 +20,7 @@ Seed 001's model_a (2,168,362 parameters)::
     build_model("cnn", {"blocks": [[32, 32], [64, 64]], "padding": "same",
                         "dense": [512], "dense_dropout": 0.5})
 """
+
 from __future__ import annotations
 
 import keras
@@ -47,12 +48,24 @@ def _check_choice(key: str, value, choices) -> None:
         raise ValueError(f"params.{key} is {value!r}; choose one of {choices}")
 
 
-def _conv_unit(x, filters, *, kernel_size, padding, activation, batch_norm, bn_position,
-               bn_momentum, use_bias, l2):
+def _conv_unit(
+    x,
+    filters,
+    *,
+    kernel_size,
+    padding,
+    activation,
+    batch_norm,
+    bn_position,
+    bn_momentum,
+    use_bias,
+    l2,
+):
     """Conv2D, then BN and the activation in the configured order."""
     regularizer = keras.regularizers.L2(l2) if l2 else None
-    x = layers.Conv2D(filters, kernel_size, padding=padding, use_bias=use_bias,
-                      kernel_regularizer=regularizer)(x)
+    x = layers.Conv2D(
+        filters, kernel_size, padding=padding, use_bias=use_bias, kernel_regularizer=regularizer
+    )(x)
     if batch_norm and bn_position == "before_activation":
         x = layers.BatchNormalization(momentum=bn_momentum)(x)
     x = layers.Activation(activation)(x)
@@ -70,12 +83,29 @@ def _pool(x, kind, size, padding):
 
 
 @register("cnn")
-def build_cnn(*, input_shape, num_classes, blocks=((32,), (64,)), kernel_size=3,
-              padding="valid", activation="relu", batch_norm=False,
-              bn_position="before_activation", bn_momentum=0.99, use_bias=None,
-              pool="max", pool_size=2, pool_padding="valid", block_dropout=0.0,
-              global_pool=None, dense=(), dense_activation="relu", dense_dropout=0.0,
-              dense_batch_norm=False, l2=0.0):
+def build_cnn(
+    *,
+    input_shape,
+    num_classes,
+    blocks=((32,), (64,)),
+    kernel_size=3,
+    padding="valid",
+    activation="relu",
+    batch_norm=False,
+    bn_position="before_activation",
+    bn_momentum=0.99,
+    use_bias=None,
+    pool="max",
+    pool_size=2,
+    pool_padding="valid",
+    block_dropout=0.0,
+    global_pool=None,
+    dense=(),
+    dense_activation="relu",
+    dense_dropout=0.0,
+    dense_batch_norm=False,
+    l2=0.0,
+):
     """Build a plain CNN.
 
     Args:
@@ -102,11 +132,17 @@ def build_cnn(*, input_shape, num_classes, blocks=((32,), (64,)), kernel_size=3,
     if not blocks:
         raise ValueError("params.blocks must hold at least one block of filters")
     dropouts = _per_block(block_dropout, len(blocks), "block_dropout")
-    bias = (not (batch_norm and bn_position == "before_activation")
-            if use_bias is None else use_bias)
-    conv = dict(kernel_size=kernel_size, padding=padding, activation=activation,
-                batch_norm=batch_norm, bn_position=bn_position, bn_momentum=bn_momentum,
-                use_bias=bias, l2=l2)
+    bias = not (batch_norm and bn_position == "before_activation") if use_bias is None else use_bias
+    conv = dict(
+        kernel_size=kernel_size,
+        padding=padding,
+        activation=activation,
+        batch_norm=batch_norm,
+        bn_position=bn_position,
+        bn_momentum=bn_momentum,
+        use_bias=bias,
+        l2=l2,
+    )
 
     inputs = keras.Input(shape=input_shape)
     x = inputs
@@ -116,14 +152,24 @@ def build_cnn(*, input_shape, num_classes, blocks=((32,), (64,)), kernel_size=3,
         x = _pool(x, pool, pool_size, pool_padding)
         if rate:
             x = layers.Dropout(rate)(x)
-    x = _head(x, global_pool, dense, dense_activation, dense_dropout, dense_batch_norm,
-              bn_position, bn_momentum, use_bias)
+    x = _head(
+        x,
+        global_pool,
+        dense,
+        dense_activation,
+        dense_dropout,
+        dense_batch_norm,
+        bn_position,
+        bn_momentum,
+        use_bias,
+    )
     outputs = layers.Dense(num_classes, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="cnn")
 
 
-def _head(x, global_pool, dense, activation, dropout, batch_norm, bn_position,
-          bn_momentum, use_bias):
+def _head(
+    x, global_pool, dense, activation, dropout, batch_norm, bn_position, bn_momentum, use_bias
+):
     """Flatten (or global pooling), then the hidden dense layers."""
     if global_pool == "average":
         x = layers.GlobalAveragePooling2D()(x)

@@ -17,6 +17,7 @@ images before ``fit`` (:meth:`PatchWhitening.adapt`, called by the trainer) and 
 fixed; only the stem's bias learns. On the real sample this halves the time to seed
 004's accuracy (``benchmarks/time_to_accuracy.py``).
 """
+
 from __future__ import annotations
 
 import keras
@@ -52,10 +53,15 @@ class PatchWhitening(layers.Layer):
     def build(self, input_shape):
         channels = input_shape[-1]
         size = self.patch_size
-        self.kernel = self.add_weight(shape=(size, size, channels, 2 * size * size * channels),
-                                      initializer="zeros", trainable=False, name="kernel")
-        self.bias = self.add_weight(shape=(2 * size * size * channels,), initializer="zeros",
-                                    name="bias")
+        self.kernel = self.add_weight(
+            shape=(size, size, channels, 2 * size * size * channels),
+            initializer="zeros",
+            trainable=False,
+            name="kernel",
+        )
+        self.bias = self.add_weight(
+            shape=(2 * size * size * channels,), initializer="zeros", name="bias"
+        )
 
     def adapt(self, images: np.ndarray) -> None:
         """Set the filters from the patch covariance of (at most 2,048 of) ``images``."""
@@ -67,18 +73,19 @@ class PatchWhitening(layers.Layer):
         patches = np.lib.stride_tricks.sliding_window_view(images, (size, size), axis=(1, 2))
         patches = patches.transpose(0, 1, 2, 4, 5, 3).reshape(-1, size * size * channels)
         eigenvalues, eigenvectors = np.linalg.eigh(np.cov(patches, rowvar=False))
-        filters = (eigenvectors / np.sqrt(np.maximum(eigenvalues, 0) + self.epsilon))
+        filters = eigenvectors / np.sqrt(np.maximum(eigenvalues, 0) + self.epsilon)
         filters = filters.reshape(size, size, channels, -1)
         self.kernel.assign(np.concatenate([filters, -filters], axis=-1).astype("float32"))
 
     def call(self, inputs):
-        return ops.conv(inputs, ops.cast(self.kernel, inputs.dtype), padding="valid") + \
-            ops.cast(self.bias, inputs.dtype)
+        return ops.conv(inputs, ops.cast(self.kernel, inputs.dtype), padding="valid") + ops.cast(
+            self.bias, inputs.dtype
+        )
 
     def compute_output_shape(self, input_shape):
         trim = self.patch_size - 1
         spatial = [None if d is None else d - trim for d in input_shape[1:3]]
-        return (input_shape[0], *spatial, 2 * self.patch_size ** 2 * input_shape[-1])
+        return (input_shape[0], *spatial, 2 * self.patch_size**2 * input_shape[-1])
 
     def get_config(self):
         return {**super().get_config(), "patch_size": self.patch_size, "epsilon": self.epsilon}
@@ -93,8 +100,15 @@ def _conv_bn_gelu(x, filters, momentum, *, pool=False):
 
 
 @register("flagship")
-def build_flagship(*, input_shape, num_classes, widths=(32, 64, 128), whitening_patch=2,
-                   bn_momentum=0.9, logit_scale=1 / 9):
+def build_flagship(
+    *,
+    input_shape,
+    num_classes,
+    widths=(32, 64, 128),
+    whitening_patch=2,
+    bn_momentum=0.9,
+    logit_scale=1 / 9,
+):
     """Whitening stem, one two-conv block per entry of ``widths``, global max pool,
     scaled logits. Call ``adapt`` on the stem (layer ``whitening``) before training."""
     inputs = keras.Input(shape=input_shape)

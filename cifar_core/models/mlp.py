@@ -1,4 +1,5 @@
 """Multi-layer perceptrons (seed 000's MLP, seed 004's Dense 512-256 tanh)."""
+
 from __future__ import annotations
 
 import keras
@@ -8,8 +9,9 @@ from cifar_core.models import register
 
 
 @register("mlp")
-def build_mlp(*, input_shape, num_classes, units=(512, 256), activation="relu",
-              dropout=0.0, batch_norm=False):
+def build_mlp(
+    *, input_shape, num_classes, units=(512, 256), activation="relu", dropout=0.0, batch_norm=False
+):
     """Flatten, then one Dense(+BN)(+Dropout) block per entry of ``units``, then softmax."""
     inputs = keras.Input(shape=input_shape)
     x = layers.Flatten()(inputs)

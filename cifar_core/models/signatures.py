@@ -10,16 +10,26 @@ same answer through :func:`inspect.signature`; a test keeps the two in agreement
 >>> family_defaults("mlp")["activation"]
 'relu'
 """
+
 from __future__ import annotations
 
 import ast
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 _RESERVED = ("input_shape", "num_classes")
-_CONSTANT_NODES = (ast.Expression, ast.Constant, ast.Tuple, ast.List, ast.BinOp, ast.UnaryOp,
-                   ast.operator, ast.unaryop, ast.Load)
+_CONSTANT_NODES = (
+    ast.Expression,
+    ast.Constant,
+    ast.Tuple,
+    ast.List,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.operator,
+    ast.unaryop,
+    ast.Load,
+)
 
 
 def _constant(node: ast.expr) -> Any:
@@ -32,22 +42,28 @@ def _constant(node: ast.expr) -> Any:
 
 def _registered_name(function: ast.FunctionDef) -> str | None:
     for decorator in function.decorator_list:
-        if (isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "register"
-                and decorator.args and isinstance(decorator.args[0], ast.Constant)):
+        if (
+            isinstance(decorator, ast.Call)
+            and getattr(decorator.func, "id", None) == "register"
+            and decorator.args
+            and isinstance(decorator.args[0], ast.Constant)
+        ):
             return decorator.args[0].value
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _all_defaults() -> dict[str, dict[str, Any]]:
     families: dict[str, dict[str, Any]] = {}
     for path in sorted(Path(__file__).parent.glob("*.py")):
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, ast.FunctionDef) and (name := _registered_name(node)):
                 arguments = node.args.kwonlyargs
-                families[name] = {arg.arg: _constant(default)
-                                  for arg, default in zip(arguments, node.args.kw_defaults)
-                                  if default is not None and arg.arg not in _RESERVED}
+                families[name] = {
+                    arg.arg: _constant(default)
+                    for arg, default in zip(arguments, node.args.kw_defaults)
+                    if default is not None and arg.arg not in _RESERVED
+                }
     return families
 
 

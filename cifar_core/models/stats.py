@@ -10,6 +10,7 @@ image costs roughly three forward passes.
 (override with ``CIFAR_REPORT_CACHE``), so ``cifar-report list`` does not import Keras
 when everything is cached.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +18,9 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 STATS_VERSION = 1  # bump when a builder changes what it builds
 
@@ -54,15 +56,20 @@ def cache_path() -> Path:
     return Path(root) / "model_stats.json"
 
 
-def stats_key(family: str, params: Mapping[str, Any], input_shape=(32, 32, 3),
-              num_classes: int = 10) -> str:
-    payload = json.dumps([STATS_VERSION, family, _plain(params), list(input_shape), num_classes],
-                         sort_keys=True, separators=(",", ":"))
+def stats_key(
+    family: str, params: Mapping[str, Any], input_shape=(32, 32, 3), num_classes: int = 10
+) -> str:
+    payload = json.dumps(
+        [STATS_VERSION, family, _plain(params), list(input_shape), num_classes],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def model_stats(family: str, params: Mapping[str, Any], *, input_shape=(32, 32, 3),
-                num_classes: int = 10) -> dict[str, int]:
+def model_stats(
+    family: str, params: Mapping[str, Any], *, input_shape=(32, 32, 3), num_classes: int = 10
+) -> dict[str, int]:
     """``{"params", "trainable_params", "flops"}`` of a family/params, memoized on disk.
 
     Transfer models are measured with random weights (the counts do not depend on them),
@@ -105,8 +112,9 @@ def _write_cache(cache: dict) -> None:
     path = cache_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False,
-                                         suffix=".tmp") as handle:
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, delete=False, suffix=".tmp"
+        ) as handle:
             json.dump(cache, handle, indent=0, sort_keys=True)
         os.replace(handle.name, path)
     except OSError:

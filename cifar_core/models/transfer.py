@@ -12,6 +12,7 @@ then the Keras cache) before the model is built, and raises :class:`WeightsUnava
 file to put where. A model is never silently trained from random weights under a
 transfer name; ``weights="random"`` asks for that explicitly.
 """
+
 from __future__ import annotations
 
 import keras
@@ -19,8 +20,14 @@ from keras import layers
 
 from cifar_core.models import register
 from cifar_core.models.weights import (  # noqa: F401  (re-exported)
-    WEIGHTS_ENV, WEIGHTS_FILE, WEIGHTS_URL, WeightsFileError, WeightsUnavailable, keras_cache_path,
-    resolve_vgg16_weights)
+    WEIGHTS_ENV,
+    WEIGHTS_FILE,
+    WEIGHTS_URL,
+    WeightsFileError,
+    WeightsUnavailable,
+    keras_cache_path,
+    resolve_vgg16_weights,
+)
 
 CUTS = ("block1_pool", "block2_pool", "block3_pool", "block4_pool", "block5_pool")
 
@@ -38,8 +45,16 @@ def vgg16_base(input_shape, *, weights: str, cut: str):
 
 
 @register("vgg16_transfer")
-def build_vgg16_transfer(*, input_shape, num_classes, cut="block3_pool", weights="imagenet",
-                         trainable=True, dense=256, dropout=0.5):
+def build_vgg16_transfer(
+    *,
+    input_shape,
+    num_classes,
+    cut="block3_pool",
+    weights="imagenet",
+    trainable=True,
+    dense=256,
+    dropout=0.5,
+):
     """VGG16 base (cut at ``cut``) + Dense(``dense``)–BN–Dropout–softmax head."""
     base = vgg16_base(input_shape, weights=weights, cut=cut)
     base.trainable = bool(trainable)

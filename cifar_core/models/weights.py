@@ -28,6 +28,7 @@ Example
 >>> len(expected_shapes())
 13
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,7 @@ from pathlib import Path
 
 WEIGHTS_ENV = "CIFAR_REPORT_VGG16_WEIGHTS"
 WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
-               + WEIGHTS_FILE)
+WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + WEIGHTS_FILE
 IMAGENET_NOTOP_MD5 = "6d6bbae143d832006294945121d1f1fc"
 """MD5 of the published file (``file_hash`` in ``keras/src/applications/vgg16.py``)."""
 
@@ -118,6 +118,7 @@ def _keras3_layers(handle) -> list[tuple[str, list[tuple[int, ...]]]]:
     (``layers/<path>/vars/<i>``, the layer's name in the ``vars`` group's ``name``
     attribute). Keras 3 matches weights by position, so the groups are ordered as Keras
     numbers them (``conv2d``, ``conv2d_1``, … ``conv2d_10``)."""
+
     def order(path: str):
         stem, _, number = path.rpartition("_")
         return (stem, int(number)) if number.isdigit() else (path, -1)
@@ -152,8 +153,7 @@ def verify_vgg16_weights(path: str | os.PathLike) -> str:
 
     path = Path(path).expanduser()
     expected = expected_shapes()
-    what = (f"VGG16 no-top weights ({len(expected)} convolution layers: "
-            f"{_describe(expected)})")
+    what = f"VGG16 no-top weights ({len(expected)} convolution layers: {_describe(expected)})"
     if not path.is_file():
         raise WeightsUnavailable(f"VGG16 weights file {path} does not exist; expected the {what}.")
     try:
@@ -165,13 +165,17 @@ def verify_vgg16_weights(path: str | os.PathLike) -> str:
             else:
                 raise WeightsFileError(
                     f"{path} is an HDF5 file but not a Keras weights file (it has neither "
-                    f"'layer_names' nor 'layers/…/vars'); expected the {what}.")
+                    f"'layer_names' nor 'layers/…/vars'); expected the {what}."
+                )
     except OSError as error:
-        raise WeightsFileError(f"{path} is not a readable HDF5 file ({error}); expected the "
-                               f"{what}, e.g. {WEIGHTS_FILE}.") from None
+        raise WeightsFileError(
+            f"{path} is not a readable HDF5 file ({error}); expected the "
+            f"{what}, e.g. {WEIGHTS_FILE}."
+        ) from None
     except (KeyError, ValueError, TypeError) as error:
-        raise WeightsFileError(f"{path} is a damaged Keras weights file ({error}); expected "
-                               f"the {what}.") from None
+        raise WeightsFileError(
+            f"{path} is a damaged Keras weights file ({error}); expected the {what}."
+        ) from None
     _check_topology(path, layers, expected)
     _check_name(path, layout)
     return layout
@@ -183,17 +187,20 @@ def _check_topology(path: Path, layers, expected) -> None:
         raise WeightsFileError(
             f"{path} holds VGG16 *with* its classifier top ({', '.join(TOP_LAYERS)}); transfer "
             f"learning needs the no-top file ({WEIGHTS_FILE}): the {len(expected)} convolution "
-            "layers only.")
+            "layers only."
+        )
     if len(layers) != len(expected):
         raise WeightsFileError(
             f"{path} holds {len(layers)} layers with weights ({', '.join(names) or 'none'}); "
-            f"VGG16 without its top has {len(expected)}: {_describe(expected)}.")
+            f"VGG16 without its top has {len(expected)}: {_describe(expected)}."
+        )
     for (name, shapes), (want_name, want) in zip(layers, expected.items()):
         if tuple(shapes) != tuple(want):
             raise WeightsFileError(
                 f"{path}: layer {name} (position of {want_name}) has weight shapes "
                 f"{', '.join(map(str, shapes))}; VGG16 no-top expects kernel {want[0]} and "
-                f"bias {want[1]}.")
+                f"bias {want[1]}."
+            )
 
 
 def _check_name(path: Path, layout: str) -> None:
@@ -202,13 +209,18 @@ def _check_name(path: Path, layout: str) -> None:
     if layout == "keras3" and not keras3_name:
         raise WeightsFileError(
             f"{path} is in the Keras 3 save_weights layout, which Keras reads only from a "
-            f"file whose name ends in '.weights.h5': rename it to {path.stem}.weights.h5.")
-    if layout == "legacy" and not path.name.endswith((".h5", ".hdf5")) or (
-            layout == "legacy" and keras3_name):
+            f"file whose name ends in '.weights.h5': rename it to {path.stem}.weights.h5."
+        )
+    if (
+        layout == "legacy"
+        and not path.name.endswith((".h5", ".hdf5"))
+        or (layout == "legacy" and keras3_name)
+    ):
         raise WeightsFileError(
             f"{path} is in the Keras 2 HDF5 layout (like {WEIGHTS_FILE}), which Keras reads "
             f"only from a name ending in '.h5' but not '.weights.h5': rename it, e.g. to "
-            f"{WEIGHTS_FILE}.")
+            f"{WEIGHTS_FILE}."
+        )
 
 
 @lru_cache(maxsize=8)
@@ -246,15 +258,19 @@ class ResolvedWeights:
     def description(self) -> str:
         """What a chapter says about the weights, e.g. ``"user file w.h5, not verified as
         ImageNet"`` or ``"Keras cache (…), the published ImageNet file"``."""
-        verdict = ("the published ImageNet file (MD5 matches)" if self.imagenet_verified
-                   else "not verified as ImageNet")
+        verdict = (
+            "the published ImageNet file (MD5 matches)"
+            if self.imagenet_verified
+            else "not verified as ImageNet"
+        )
         if self.origin == "keras-cache":
             return f"Keras cache ({self.path}), {verdict}"
         return f"user file {self.path.name}, {verdict}"
 
 
-def resolve_vgg16_weights(path: str | os.PathLike | None = None, *,
-                          verify: bool = True) -> ResolvedWeights:
+def resolve_vgg16_weights(
+    path: str | os.PathLike | None = None, *, verify: bool = True
+) -> ResolvedWeights:
     """The VGG16 no-top weights file to use, verified (see the module docstring).
 
     Parameters
@@ -276,19 +292,26 @@ def resolve_vgg16_weights(path: str | os.PathLike | None = None, *,
     if explicit:
         file = Path(explicit).expanduser()
         if not file.is_file():
-            where = f"${WEIGHTS_ENV} points to" if origin == "environment" else "the weights path is"
+            where = (
+                f"${WEIGHTS_ENV} points to" if origin == "environment" else "the weights path is"
+            )
             raise WeightsUnavailable(
                 f"{where} {file}, which is not a file (expected the VGG16 no-top ImageNet "
-                f"weights, {WEIGHTS_FILE})")
+                f"weights, {WEIGHTS_FILE})"
+            )
     else:
         file, origin = keras_cache_path(), "keras-cache"
         if not file.is_file():
             raise WeightsUnavailable(
                 f"VGG16 ImageNet weights not found: set {WEIGHTS_ENV} to a local copy of "
                 f"{WEIGHTS_FILE} or place it at {file} (download it from {WEIGHTS_URL} on a "
-                "machine with network). Transfer-learning variants are not run without them.")
-    layout = verify_vgg16_weights(file) if verify else (
-        "keras3" if file.name.endswith(".weights.h5") else "legacy")
+                "machine with network). Transfer-learning variants are not run without them."
+            )
+    layout = (
+        verify_vgg16_weights(file)
+        if verify
+        else ("keras3" if file.name.endswith(".weights.h5") else "legacy")
+    )
     return ResolvedWeights(file, origin, layout)
 
 
@@ -303,6 +326,8 @@ def weights_status(path: str | os.PathLike | None = None) -> tuple[bool, str]:
 
 def install_hint() -> str:
     """How to make the weights available (markdown, one paragraph)."""
-    return (f"To run them, download `{WEIGHTS_FILE}` ({WEIGHTS_URL}) on a machine with network "
-            f"access and either place it in `{keras_cache_path().parent}`, set "
-            f"`{WEIGHTS_ENV}=/path/to/the/file`, or pass `--vgg16-weights PATH`.")
+    return (
+        f"To run them, download `{WEIGHTS_FILE}` ({WEIGHTS_URL}) on a machine with network "
+        f"access and either place it in `{keras_cache_path().parent}`, set "
+        f"`{WEIGHTS_ENV}=/path/to/the/file`, or pass `--vgg16-weights PATH`."
+    )

@@ -6,6 +6,7 @@ filters (the second and third groups halve the resolution), then BN–ReLU, glob
 average pooling and a softmax classifier. Dropout, when set, sits between the two
 convolutions of each block, as in the paper.
 """
+
 from __future__ import annotations
 
 import keras
@@ -21,8 +22,14 @@ def _bn_relu(x, momentum):
 
 def _conv(filters, kernel_size, strides, l2):
     regularizer = keras.regularizers.L2(l2) if l2 else None
-    return layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
-                         use_bias=False, kernel_regularizer=regularizer)
+    return layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        kernel_regularizer=regularizer,
+    )
 
 
 def _residual_block(x, filters, strides, *, dropout, momentum, l2):
@@ -41,11 +48,14 @@ def _residual_block(x, filters, strides, *, dropout, momentum, l2):
 
 
 @register("wide_resnet")
-def build_wide_resnet(*, input_shape, num_classes, depth=16, width=8, dropout=0.0,
-                      bn_momentum=0.9, l2=0.0):
+def build_wide_resnet(
+    *, input_shape, num_classes, depth=16, width=8, dropout=0.0, bn_momentum=0.9, l2=0.0
+):
     """Build WRN-``depth``-``width``; ``depth`` must be 6·n + 4 (10, 16, 22, 28, …)."""
     if depth < 10 or (depth - 4) % 6:
-        raise ValueError(f"params.depth is {depth}; a wide ResNet needs depth = 6n + 4 (e.g. 16, 28)")
+        raise ValueError(
+            f"params.depth is {depth}; a wide ResNet needs depth = 6n + 4 (e.g. 16, 28)"
+        )
     if width < 1:
         raise ValueError(f"params.width is {width}; it must be >= 1")
     blocks_per_group = (depth - 4) // 6
@@ -54,8 +64,9 @@ def build_wide_resnet(*, input_shape, num_classes, depth=16, width=8, dropout=0.
     for group, base in enumerate((16, 32, 64)):
         for index in range(blocks_per_group):
             strides = 2 if group > 0 and index == 0 else 1
-            x = _residual_block(x, base * width, strides, dropout=dropout,
-                                momentum=bn_momentum, l2=l2)
+            x = _residual_block(
+                x, base * width, strides, dropout=dropout, momentum=bn_momentum, l2=l2
+            )
     x = _bn_relu(x, bn_momentum)
     x = layers.GlobalAveragePooling2D()(x)
     outputs = layers.Dense(num_classes, activation="softmax")(x)

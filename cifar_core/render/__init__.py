@@ -8,6 +8,7 @@ Public API:
     EMBEDDED_LABELS      (notebook, label) of every {{< embed >}} in index.qmd
     check(project_root)  what is missing (variables, notebooks, labels), without rendering
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,19 +18,27 @@ from .errors import RenderError
 
 ARTICLE = Path(__file__).resolve().parents[2] / "index.qmd"
 
-__all__ = ["render", "RenderError", "check", "missing_report",
-           "REQUIRED_VARIABLES", "EMBEDDED_LABELS"]
+__all__ = [
+    "render",
+    "RenderError",
+    "check",
+    "missing_report",
+    "REQUIRED_VARIABLES",
+    "EMBEDDED_LABELS",
+]
 
 
 def check(project_root=".", profile: str | None = None) -> list[str]:
     """What the article needs but the project lacks (see `cifar_core.render.check`)."""
     from .check import check as _check
+
     return _check(project_root, profile)
 
 
 def missing_report(project_root=".", profile: str | None = None) -> str:
     """`check()` as printable text."""
     from .check import missing_report as _report
+
     return _report(project_root, profile)
 
 

@@ -1,7 +1,8 @@
 """Report what the article needs but the project lacks, without rendering anything.
 
-    python -m cifar_core.render.check [PROJECT_ROOT] [--profile P]
+python -m cifar_core.render.check [PROJECT_ROOT] [--profile P]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,11 @@ def main(argv=None) -> int:
     parser.add_argument("--profile")
     args = parser.parse_args(argv)
     problems = check(args.project_root, args.profile)
-    print(missing_report(args.project_root, args.profile) if not problems else
-          "\n".join(f"- {p}" for p in problems))
+    print(
+        missing_report(args.project_root, args.profile)
+        if not problems
+        else "\n".join(f"- {p}" for p in problems)
+    )
     return 1 if problems else 0
 
 

@@ -1,4 +1,5 @@
 """Read the Quarto project configuration (`_quarto.yml` + the active profile file)."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,20 @@ import yaml
 from .errors import RenderError
 
 #: Top-level keys of `_quarto.yml` that configure Quarto rather than describe the document.
-PROJECT_KEYS = frozenset({"project", "manuscript", "format", "execute", "profile",
-                          "bibliography", "jupyter", "engine", "crossref", "filters"})
+PROJECT_KEYS = frozenset(
+    {
+        "project",
+        "manuscript",
+        "format",
+        "execute",
+        "profile",
+        "bibliography",
+        "jupyter",
+        "engine",
+        "crossref",
+        "filters",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -69,15 +82,18 @@ def load_config(project_root: Path, profile: str | None = None) -> ProjectConfig
     root = Path(project_root).resolve()
     main = root / "_quarto.yml"
     if not main.is_file():
-        raise RenderError(f"{main}: no Quarto project here; run from the project root "
-                          "or pass project_root.")
+        raise RenderError(
+            f"{main}: no Quarto project here; run from the project root or pass project_root."
+        )
     config = read_yaml(main)
     name = active_profile(config, profile)
     if name:
         profile_file = root / f"_quarto-{name}.yml"
         if not profile_file.is_file():
-            raise RenderError(f"{profile_file}: profile {name!r} has no configuration "
-                              "file; create it or choose another profile.")
+            raise RenderError(
+                f"{profile_file}: profile {name!r} has no configuration "
+                "file; create it or choose another profile."
+            )
         config = deep_merge(config, read_yaml(profile_file))
     return _project_config(root, name, config)
 
@@ -87,12 +103,19 @@ def _project_config(root: Path, profile: str | None, config: dict) -> ProjectCon
     manuscript = config.get("manuscript") or {}
     article = root / manuscript.get("article", "index.qmd")
     if not article.is_file():
-        raise RenderError(f"{article}: the article named by manuscript.article in "
-                          f"{root / '_quarto.yml'} does not exist.")
+        raise RenderError(
+            f"{article}: the article named by manuscript.article in "
+            f"{root / '_quarto.yml'} does not exist."
+        )
     bib = config.get("bibliography") or []
     bib = [bib] if isinstance(bib, str) else list(bib)
     metadata = {k: v for k, v in config.items() if k not in PROJECT_KEYS}
-    return ProjectConfig(root=root, profile=profile, article=article,
-                         output_dir=root / project.get("output-dir", "_site"),
-                         bibliography=tuple(root / b for b in bib),
-                         metadata=metadata, raw=config)
+    return ProjectConfig(
+        root=root,
+        profile=profile,
+        article=article,
+        output_dir=root / project.get("output-dir", "_site"),
+        bibliography=tuple(root / b for b in bib),
+        metadata=metadata,
+        raw=config,
+    )

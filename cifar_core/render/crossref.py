@@ -29,6 +29,7 @@ Example
 >>> index_ast(doc)["sec-b"].ref_text
 'Section\\xa01.1'
 """
+
 from __future__ import annotations
 
 import json
@@ -128,16 +129,20 @@ def _walk(blocks: list):
         kind, content = block.get("t"), block.get("c")
         if kind == "Div":
             children = content[1]
-            if is_callout(block) and children and children[0]["t"] == "Header" \
-                    and not any(key == "title" for key, _ in content[0][2]):
-                children = children[1:]          # the callout's title, not a section
+            if (
+                is_callout(block)
+                and children
+                and children[0]["t"] == "Header"
+                and not any(key == "title" for key, _ in content[0][2])
+            ):
+                children = children[1:]  # the callout's title, not a section
             yield from _walk(children)
         elif kind == "BlockQuote":
             yield from _walk(content)
         elif kind == "Figure":
             yield from _walk(content[2])
         elif kind in ("BulletList", "OrderedList"):
-            for item in (content if kind == "BulletList" else content[1]):
+            for item in content if kind == "BulletList" else content[1]:
                 yield from _walk(item)
 
 
@@ -191,7 +196,7 @@ def section_number(counters: list[int], top: int = 1) -> str:
     '2'
     """
     last = max((i for i, c in enumerate(counters) if c), default=0)
-    parts = counters[1:last + 1]
+    parts = counters[1 : last + 1]
     if top == 1:
         parts = counters[:1] + parts
     return ".".join(str(c) for c in parts)
@@ -199,8 +204,10 @@ def section_number(counters: list[int], top: int = 1) -> str:
 
 def _add(index: CrossrefIndex, target: Target) -> None:
     if target.label in index.targets:
-        raise RenderError(f"label {target.label!r} is defined twice in the article; a "
-                          "section, figure or table label must be unique.")
+        raise RenderError(
+            f"label {target.label!r} is defined twice in the article; a "
+            "section, figure or table label must be unique."
+        )
     index.targets[target.label] = target
 
 
@@ -228,12 +235,13 @@ def prefix_captions(doc: dict, index: CrossrefIndex) -> None:
         blocks = _caption_blocks(block)
         if blocks and blocks[0]["t"] in ("Plain", "Para"):
             blocks[0]["c"] = prefix + [{"t": "Space"}] + blocks[0]["c"]
-        elif block["t"] != "Div":          # an empty caption: the prefix alone
+        elif block["t"] != "Div":  # an empty caption: the prefix alone
             blocks.insert(0, {"t": "Plain", "c": prefix})
 
 
 def resolve_refs(doc: dict, index: CrossrefIndex, article: Path) -> None:
     """Replace every ``@fig-x``/``@tbl-x``/``@sec-x`` citation with a numbered link."""
+
     def visit(node):
         if isinstance(node, list):
             for i, item in enumerate(node):
@@ -246,6 +254,7 @@ def resolve_refs(doc: dict, index: CrossrefIndex, article: Path) -> None:
             for value in node.values():
                 if isinstance(value, (list, dict)):
                     visit(value)
+
     visit(doc["blocks"])
 
 
@@ -258,8 +267,10 @@ def _replace_cite(node, index: CrossrefIndex, article: Path):
         return None
     if len(refs) != len(citations):
         keys = ", ".join("@" + c["citationId"] for c in citations)
-        raise RenderError(f"[{keys}] in {article} mixes cross-references and citations; "
-                          "write them in separate brackets.")
+        raise RenderError(
+            f"[{keys}] in {article} mixes cross-references and citations; "
+            "write them in separate brackets."
+        )
     inlines = []
     for i, citation in enumerate(citations):
         label = citation["citationId"]
@@ -268,7 +279,8 @@ def _replace_cite(node, index: CrossrefIndex, article: Path):
             raise RenderError(
                 f"cross-reference @{label} in {article} points to no numbered {kind}: no "
                 f"embedded cell, figure, table or {{#sec-…}} header has that label (an "
-                f"unnumbered section cannot be referenced); fix the label.")
+                f"unnumbered section cannot be referenced); fix the label."
+            )
         target = index[label]
         if citation["citationMode"]["t"] == "SuppressAuthor":
             text = [{"t": "Str", "c": target.number}]
@@ -278,8 +290,7 @@ def _replace_cite(node, index: CrossrefIndex, article: Path):
             text = [{"t": "Str", "c": target.ref_text}]
         if i:
             inlines += [{"t": "Str", "c": ","}, {"t": "Space"}]
-        inlines.append({"t": "Link", "c": [["", ["quarto-xref"], []], text,
-                                           ["#" + label, ""]]})
+        inlines.append({"t": "Link", "c": [["", ["quarto-xref"], []], text, ["#" + label, ""]]})
         inlines += citation["citationSuffix"]
     return {"t": "Span", "c": [["", [], []], inlines]}
 
@@ -292,8 +303,9 @@ def parse_markdown(markdown: str) -> dict:
         raise RenderError(f"pandoc could not read the article: {exc}") from exc
 
 
-def number_document(markdown: str, article: Path, chapters: bool = False
-                    ) -> tuple[dict, CrossrefIndex]:
+def number_document(
+    markdown: str, article: Path, chapters: bool = False
+) -> tuple[dict, CrossrefIndex]:
     """Parse, number, caption and resolve references: the AST the writers get."""
     doc = parse_markdown(markdown)
     index = index_ast(doc, chapters)

@@ -1,4 +1,5 @@
 """`render()`: Quarto when available (or asked for), else the built-in renderer."""
+
 from __future__ import annotations
 
 import os
@@ -7,8 +8,8 @@ import shutil
 import subprocess
 import tempfile
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .config import ProjectConfig, load_config
 from .document import build_document
@@ -18,22 +19,35 @@ from .writers import check_bibliography, write_html, write_pdf
 
 FORMATS = ("html", "pdf")
 QUARTO_FORMATS = {"html": "html", "pdf": "typst"}
-INSTALL_HINT = ("install Quarto from https://quarto.org/docs/get-started/ so that `quarto` "
-                "is on PATH, or render without it: `cifar-report render --renderer builtin`")
-BUILTIN_HINT = ("the executed notebooks are kept, so nothing is retrained: render them "
-                "with the built-in renderer, `cifar-report render --renderer builtin`")
+INSTALL_HINT = (
+    "install Quarto from https://quarto.org/docs/get-started/ so that `quarto` "
+    "is on PATH, or render without it: `cifar-report render --renderer builtin`"
+)
+BUILTIN_HINT = (
+    "the executed notebooks are kept, so nothing is retrained: render them "
+    "with the built-in renderer, `cifar-report render --renderer builtin`"
+)
 #: Quarto's words for a reference it could not resolve (it prints "?@label", exits 0).
 QUARTO_XREF_RE = re.compile(r"Unable to resolve crossref @(\S+)|\?@[\w-]+")
 #: ... and for a resource it could not fetch (offline: CDN scripts, web fonts).
-QUARTO_RESOURCE_RE = re.compile(r"(?:unable|failed|could not|couldn't) (?:to )?"
-                                r"(?:fetch|download|load|resolve resource)"
-                                r"|WARN.*(?:resource|https?://)", re.I)
+QUARTO_RESOURCE_RE = re.compile(
+    r"(?:unable|failed|could not|couldn't) (?:to )?"
+    r"(?:fetch|download|load|resolve resource)"
+    r"|WARN.*(?:resource|https?://)",
+    re.I,
+)
 
 Log = Callable[[str], None]
 
 
-def render(project_root=".", *, to=FORMATS, renderer: str = "auto",
-           profile: str | None = None, log: Log | None = print) -> list[Path]:
+def render(
+    project_root=".",
+    *,
+    to=FORMATS,
+    renderer: str = "auto",
+    profile: str | None = None,
+    log: Log | None = print,
+) -> list[Path]:
     """Render the report into the project's output dir and return the files written.
 
     ``renderer="auto"`` uses Quarto when `quarto` is on PATH and the built-in pandoc +
@@ -46,20 +60,25 @@ def render(project_root=".", *, to=FORMATS, renderer: str = "auto",
         raise RenderError(f"unknown renderer {renderer!r}; use auto, quarto or builtin.")
     quarto = shutil.which("quarto") if renderer != "builtin" else None
     if renderer == "quarto" and not quarto:
-        raise RenderError(f"renderer 'quarto' was requested but `quarto` is not on PATH: "
-                          f"{INSTALL_HINT}.")
+        raise RenderError(
+            f"renderer 'quarto' was requested but `quarto` is not on PATH: {INSTALL_HINT}."
+        )
     built = built_profile(Path(project_root))
     config = load_config(Path(project_root), profile or built)
     if built and config.profile and config.profile != built:
         raise RenderError(
             f"the executed analyses are from profile {built!r} ({variables_file(Path(project_root))}), "
             f"not {config.profile!r}: rendering would label them wrongly. Render with "
-            f"--profile {built}, or run `cifar-report build --profile {config.profile}` first.")
+            f"--profile {built}, or run `cifar-report build --profile {config.profile}` first."
+        )
     if quarto:
         log(f"rendering with Quarto ({quarto_version(quarto)}, {quarto})")
         return render_quarto(config, to, quarto, log)
-    why = "" if renderer == "builtin" else \
-        " (`quarto` is not on PATH; install it from https://quarto.org to render with Quarto)"
+    why = (
+        ""
+        if renderer == "builtin"
+        else " (`quarto` is not on PATH; install it from https://quarto.org to render with Quarto)"
+    )
     log(f"rendering with the built-in renderer, pandoc + typst{why}")
     return render_builtin(config, to)
 
@@ -100,8 +119,13 @@ def render_builtin(config: ProjectConfig, to=FORMATS) -> list[Path]:
     config.output_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=config.output_dir.parent) as tmp:
         build_dir = Path(tmp)
-        doc, _ = build_document(config.article, variables, source, build_dir / "figures",
-                                chapters=crossref_chapters(config))
+        doc, _ = build_document(
+            config.article,
+            variables,
+            source,
+            build_dir / "figures",
+            chapters=crossref_chapters(config),
+        )
         check_bibliography(doc, config)
         writers = {"html": write_html, "pdf": write_pdf}
         built = [writers[fmt](doc, config, build_dir) for fmt in to]
@@ -132,11 +156,12 @@ def render_quarto(config: ProjectConfig, to, quarto: str, log: Log = print) -> l
     problems = check(config.root, config.profile)
     problems += quarto_problems(config.root, config.profile, notebooks=False)
     if problems:
-        raise RenderError("the article cannot be rendered with Quarto:\n" + "\n".join(
-            f"- {p}" for p in problems))
+        raise RenderError(
+            "the article cannot be rendered with Quarto:\n" + "\n".join(f"- {p}" for p in problems)
+        )
     for problem in quarto_problems(config.root, config.profile, notebooks=True):
-        log(f"warning: {problem}")        # only notebook outputs are left to report
-    write_include(config.root)            # _quarto.yml's include-after-body
+        log(f"warning: {problem}")  # only notebook outputs are left to report
+    write_include(config.root)  # _quarto.yml's include-after-body
     env = dict(os.environ, CIFAR_REPORT_IN_BUILD=os.environ.get("CIFAR_REPORT_IN_BUILD", "1"))
     base = [quarto, "render", str(config.root)]
     if config.profile:
@@ -146,25 +171,33 @@ def render_quarto(config: ProjectConfig, to, quarto: str, log: Log = print) -> l
         code, tail, unresolved, unfetched = run_quarto(command, config.root, env, log)
         if code != 0:
             message = "\n".join(line for line in tail if "ERROR" in line) or "\n".join(tail)
-            raise RenderError(f"`{' '.join(command)}` failed with exit code {code}. "
-                              f"Quarto said:\n{message}\n{BUILTIN_HINT}.")
+            raise RenderError(
+                f"`{' '.join(command)}` failed with exit code {code}. "
+                f"Quarto said:\n{message}\n{BUILTIN_HINT}."
+            )
         if unresolved:
-            raise RenderError(f"`{' '.join(command)}` left unresolved references:\n"
-                              + "\n".join(unresolved) + f"\nFix the labels, or {BUILTIN_HINT}.")
+            raise RenderError(
+                f"`{' '.join(command)}` left unresolved references:\n"
+                + "\n".join(unresolved)
+                + f"\nFix the labels, or {BUILTIN_HINT}."
+            )
         for line in unfetched:
             log(f"warning: Quarto could not fetch a resource, the page may lack it: {line}")
     stem = config.article.stem
     outputs = [config.output_dir / f"{stem}.{f}" for f in to]
     missing = [p for p in outputs if not p.exists()]
     if missing:
-        raise RenderError(f"Quarto exited 0 but did not write {', '.join(map(str, missing))}; "
-                          f"check `project.output-dir` and `manuscript.article` in "
-                          f"{config.root / '_quarto.yml'}.")
+        raise RenderError(
+            f"Quarto exited 0 but did not write {', '.join(map(str, missing))}; "
+            f"check `project.output-dir` and `manuscript.article` in "
+            f"{config.root / '_quarto.yml'}."
+        )
     return outputs
 
 
-def run_quarto(command: list[str], cwd: Path, env: dict, log: Log
-               ) -> tuple[int, list[str], list[str], list[str]]:
+def run_quarto(
+    command: list[str], cwd: Path, env: dict, log: Log
+) -> tuple[int, list[str], list[str], list[str]]:
     """Run Quarto, passing its output through ``log`` line by line.
 
     Returns the exit code, the last 40 lines, the lines that report an unresolved
@@ -172,8 +205,15 @@ def run_quarto(command: list[str], cwd: Path, env: dict, log: Log
     tail: deque[str] = deque(maxlen=40)
     unresolved: list[str] = []
     unfetched: list[str] = []
-    with subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as proc:
         for line in proc.stdout:
             line = line.rstrip("\n")
             log(line)

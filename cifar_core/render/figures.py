@@ -14,6 +14,7 @@ same option (`cifar_core.render.notebooks.cell_options`).
 
     python -m cifar_core.render.figures notebooks/*.ipynb   # fill in fig-alt, list problems
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ import nbformat
 
 from .notebooks import cell_options
 
-ALT_METADATA_KEY = "cifar-report/alt"   # = cifar_core.analysis.plots.ALT_METADATA_KEY
+ALT_METADATA_KEY = "cifar-report/alt"  # = cifar_core.analysis.plots.ALT_METADATA_KEY
 ALT_OPTION = "fig-alt"
 
 
@@ -56,12 +57,15 @@ def figure_problems(path: Path, label: str, options: dict) -> list[str]:
     problems = []
     where = f"figure cell {label!r} in {path}"
     if not str(options.get("fig-cap") or "").strip():
-        problems.append(f"{where} has no caption: add `#| fig-cap: \"…\"` to "
-                        f"analyses/{path.stem}.py.")
+        problems.append(
+            f'{where} has no caption: add `#| fig-cap: "…"` to analyses/{path.stem}.py.'
+        )
     elif not str(options.get(ALT_OPTION) or "").strip():
-        problems.append(f"{where} has no alternative text: display the figure with "
-                        f"`plots.show(fig)` (which describes it) or add `#| fig-alt: \"…\"` "
-                        f"to analyses/{path.stem}.py.")
+        problems.append(
+            f"{where} has no alternative text: display the figure with "
+            f'`plots.show(fig)` (which describes it) or add `#| fig-alt: "…"` '
+            f"to analyses/{path.stem}.py."
+        )
     return problems
 
 

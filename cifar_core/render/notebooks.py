@@ -1,4 +1,5 @@
 """Find labelled cells in executed notebooks and turn their outputs into markdown parts."""
+
 from __future__ import annotations
 
 import base64
@@ -25,7 +26,7 @@ class CellOutputs:
     label: str
     options: dict
     images: list[bytes] = field(default_factory=list)
-    markdown: list[str] = field(default_factory=list)   # markdown, in order
+    markdown: list[str] = field(default_factory=list)  # markdown, in order
     html: list[str] = field(default_factory=list)
     plain: list[str] = field(default_factory=list)
 
@@ -70,9 +71,11 @@ def _read(path: Path, mtime: float):
 def read_notebook(path: Path):
     """Read an executed notebook, raising RenderError naming it when absent or invalid."""
     if not path.is_file():
-        raise RenderError(f"notebook {path} does not exist; it is the executed copy of "
-                          f"analyses/{path.name} — run `cifar-report build` (or "
-                          f"`cifar-report analysis {path.stem}`) to produce it.")
+        raise RenderError(
+            f"notebook {path} does not exist; it is the executed copy of "
+            f"analyses/{path.name} — run `cifar-report build` (or "
+            f"`cifar-report analysis {path.stem}`) to produce it."
+        )
     try:
         return _read(path, path.stat().st_mtime)
     except Exception as exc:  # nbformat raises several unrelated types
@@ -90,9 +93,11 @@ def find_cell(path: Path, label: str):
             return cell, options
     known = [cell_options(c.source).get("label") for c in nb.cells if c.cell_type == "code"]
     known = ", ".join(k for k in known if k) or "none"
-    raise RenderError(f"label {label!r} not found in notebook {path}; add a cell starting "
-                      f"with `#| label: {label}` to analyses/{path.name} "
-                      f"(labels there: {known}).")
+    raise RenderError(
+        f"label {label!r} not found in notebook {path}; add a cell starting "
+        f"with `#| label: {label}` to analyses/{path.name} "
+        f"(labels there: {known})."
+    )
 
 
 def cell_outputs(path: Path, label: str) -> CellOutputs:
@@ -102,8 +107,10 @@ def cell_outputs(path: Path, label: str) -> CellOutputs:
     for output in cell.get("outputs", []):
         if output.output_type == "error":
             trace = ANSI_RE.sub("", "\n".join(output.get("traceback", [])[-3:]))
-            raise RenderError(f"cell {label!r} in {path} raised {output.ename}: "
-                              f"{output.evalue}; fix analyses/{path.name} and re-run.\n{trace}")
+            raise RenderError(
+                f"cell {label!r} in {path} raised {output.ename}: "
+                f"{output.evalue}; fix analyses/{path.name} and re-run.\n{trace}"
+            )
         if output.output_type in ("display_data", "execute_result"):
             _add_data(result, output.get("data", {}))
     return result

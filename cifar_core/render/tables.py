@@ -20,6 +20,7 @@ with the class ``interactive-table``. Numbers sort as numbers even when the cell
 
     python -m cifar_core.render.tables [PROJECT_ROOT]    # writes PROJECT_ROOT/_tables.html
 """
+
 from __future__ import annotations
 
 import base64
@@ -109,12 +110,16 @@ def bundle_files() -> tuple[Path, Path]:
     try:
         folder = resources.files("itables") / "html"
     except ModuleNotFoundError as exc:
-        raise RenderError("the HTML report's sortable tables need the `itables` package "
-                          "(a dependency of cifar-report): `pip install -e .`") from exc
+        raise RenderError(
+            "the HTML report's sortable tables need the `itables` package "
+            "(a dependency of cifar-report): `pip install -e .`"
+        ) from exc
     js, css = Path(str(folder / "dt_bundle.js")), Path(str(folder / "dt_bundle.css"))
     if not js.is_file() or not css.is_file():
-        raise RenderError(f"itables {metadata.version('itables')} has no {js.name}/{css.name} "
-                          f"in {folder}; install a version that ships them (>= 2.0).")
+        raise RenderError(
+            f"itables {metadata.version('itables')} has no {js.name}/{css.name} "
+            f"in {folder}; install a version that ships them (>= 2.0)."
+        )
     return js, css
 
 
@@ -129,13 +134,17 @@ def include_html(min_rows: int = MIN_ROWS, page_length: int = PAGE_LENGTH) -> st
         raise ValueError(f"min_rows ({min_rows}) and page_length ({page_length}) must be >= 1")
     js, css = bundle_files()
     version = metadata.version("itables")
-    constants = (f"const BUNDLE = {json.dumps(_packed(js))};\n"
-                 f"const CSS = {json.dumps(_packed(css))};\n"
-                 f"const MIN_ROWS = {min_rows}, PAGE_LENGTH = {page_length};\n")
-    return (f"<!-- Sortable tables: DataTables as bundled by itables {version} (MIT, "
-            f"https://itables.org); written by cifar_core.render.tables -->\n"
-            f"<style>{EXTRA_CSS}</style>\n"
-            f'<script type="module">\n{constants}{SCRIPT}</script>\n')
+    constants = (
+        f"const BUNDLE = {json.dumps(_packed(js))};\n"
+        f"const CSS = {json.dumps(_packed(css))};\n"
+        f"const MIN_ROWS = {min_rows}, PAGE_LENGTH = {page_length};\n"
+    )
+    return (
+        f"<!-- Sortable tables: DataTables as bundled by itables {version} (MIT, "
+        f"https://itables.org); written by cifar_core.render.tables -->\n"
+        f"<style>{EXTRA_CSS}</style>\n"
+        f'<script type="module">\n{constants}{SCRIPT}</script>\n'
+    )
 
 
 def write_include(project_root=".", **options) -> Path:

@@ -1,4 +1,5 @@
 """`_variables.yml` and the `{{< var key >}}` shortcode."""
+
 from __future__ import annotations
 
 import re
@@ -29,11 +30,14 @@ def lookup(variables: dict, key: str, source: Path):
         if not isinstance(node, dict) or part not in node:
             raise RenderError(
                 f"variable {key!r} is not defined in {source}; `cifar-report build` "
-                "writes it from the chapters' published values — run it, or fix the key.")
+                "writes it from the chapters' published values — run it, or fix the key."
+            )
         node = node[part]
     if isinstance(node, (dict, list)):
-        raise RenderError(f"variable {key!r} in {source} is a {type(node).__name__}, "
-                          "not a value; use one of its sub-keys.")
+        raise RenderError(
+            f"variable {key!r} in {source} is a {type(node).__name__}, "
+            "not a value; use one of its sub-keys."
+        )
     return node
 
 

@@ -1,4 +1,5 @@
 """Pandoc (HTML, Typst markup) and typst (PDF) calls of the built-in renderer."""
+
 from __future__ import annotations
 
 import json
@@ -17,12 +18,18 @@ def common_args(config: ProjectConfig, build_dir: Path) -> list[str]:
     """Arguments shared by both writers: TOC, numbering, callouts, citations, metadata."""
     meta = build_dir / "metadata.yml"
     meta.write_text(yaml.safe_dump(config.metadata, allow_unicode=True), encoding="utf-8")
-    args = ["--standalone", "--toc", "--number-sections", f"--resource-path={build_dir}",
-            f"--metadata-file={meta}", f"--lua-filter={ASSETS / 'callouts.lua'}",
-            "--metadata=link-citations:true",
-            # A pipe table wider than --columns gets fixed relative column widths, which
-            # wraps "68.9 ± 0.4" in narrow PDF columns; wider still, it sizes to content.
-            "--columns=1000"]
+    args = [
+        "--standalone",
+        "--toc",
+        "--number-sections",
+        f"--resource-path={build_dir}",
+        f"--metadata-file={meta}",
+        f"--lua-filter={ASSETS / 'callouts.lua'}",
+        "--metadata=link-citations:true",
+        # A pipe table wider than --columns gets fixed relative column widths, which
+        # wraps "68.9 ± 0.4" in narrow PDF columns; wider still, it sizes to content.
+        "--columns=1000",
+    ]
     if config.bibliography:
         args.append("--citeproc")
         args += [f"--bibliography={bib}" for bib in config.bibliography]
@@ -47,8 +54,10 @@ def check_bibliography(doc: dict, config: ProjectConfig) -> None:
     missing = sorted(used - known)
     if missing:
         names = ", ".join(str(b) for b in config.bibliography) or "no bibliography"
-        raise RenderError(f"citations {missing} in {config.article} are not in {names}; "
-                          "add the entries or fix the keys.")
+        raise RenderError(
+            f"citations {missing} in {config.article} are not in {names}; "
+            "add the entries or fix the keys."
+        )
 
 
 def _citation_keys(node) -> set[str]:
@@ -72,8 +81,11 @@ def write_html(doc: dict, config: ProjectConfig, build_dir: Path) -> Path:
     out = build_dir / "index.html"
     tables = write_include(build_dir)
     args = common_args(config, build_dir) + [
-        "--embed-resources", f"--css={ASSETS / 'report.css'}",
-        f"--include-after-body={tables}", "--section-divs"]
+        "--embed-resources",
+        f"--css={ASSETS / 'report.css'}",
+        f"--include-after-body={tables}",
+        "--section-divs",
+    ]
     _pandoc(doc, "html5", args, out)
     return out
 
@@ -84,19 +96,23 @@ def write_pdf(doc: dict, config: ProjectConfig, build_dir: Path) -> Path:
 
     source, out = build_dir / "index.typ", build_dir / "index.pdf"
     args = common_args(config, build_dir) + [
-        f"--include-in-header={ASSETS / 'header.typ'}", "--metadata=papersize:a4"]
+        f"--include-in-header={ASSETS / 'header.typ'}",
+        "--metadata=papersize:a4",
+    ]
     _pandoc(doc, "typst", args, source)
     try:
         typst.compile(str(source), output=str(out), root=str(build_dir))
     except Exception as exc:  # typst.TypstError and friends
-        raise RenderError(f"typst could not compile the PDF ({exc}); the Typst source "
-                          f"was {source}.") from exc
+        raise RenderError(
+            f"typst could not compile the PDF ({exc}); the Typst source was {source}."
+        ) from exc
     return out
 
 
 def _pandoc(doc: dict, to: str, args: list[str], out: Path) -> None:
     try:
-        pypandoc.convert_text(json.dumps(doc), to, format="json", extra_args=args,
-                              outputfile=str(out))
+        pypandoc.convert_text(
+            json.dumps(doc), to, format="json", extra_args=args, outputfile=str(out)
+        )
     except RuntimeError as exc:
         raise RenderError(f"pandoc failed writing {out.name}: {exc}") from exc

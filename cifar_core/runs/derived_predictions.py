@@ -16,7 +16,7 @@ key (after its entry was found corrupt) is never answered with its predecessor's
 predictions. :func:`derived_reads` lists every cached file this process used, with a
 digest of its content: the chapter's provenance record keeps it, and a build re-executes
 the chapter when one of them is deleted or holds other numbers
-(:func:`cifar_core.build.provenance.why_stale`).
+(:func:`cifar_core.orchestrate.provenance.why_stale`).
 
 What is predicted, and with which recipe:
 

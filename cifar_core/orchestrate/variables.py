@@ -6,23 +6,27 @@ its ``notebooks/<name>.vars.json`` (by convention one, named after the chapter:
 ``baselines``, ``errors``, …). Two writers of one key are an error, so that no number
 is silently overwritten by the last chapter to run.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import json
 import os
 import platform
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import cifar_core
 from cifar_core.project import NOTEBOOKS_DIR, VARIABLES_FILE, ProjectError
 from cifar_core.runs.keys import environment, training_code_hash
 
-SYNTHETIC_BANNER = ("**SYNTHETIC DATA.** This report was built on SYNTHETIC data (procedurally "
-                    "generated images), not on CIFAR-10. No number in it says anything about "
-                    "CIFAR-10.")
+SYNTHETIC_BANNER = (
+    "**SYNTHETIC DATA.** This report was built on SYNTHETIC data (procedurally "
+    "generated images), not on CIFAR-10. No number in it says anything about "
+    "CIFAR-10."
+)
 
 
 def _version(package: str) -> str:
@@ -36,38 +40,59 @@ def environment_variables(runs: Iterable[Any] = ()) -> dict[str, str]:
     """Python, library versions (from package metadata: no imports) and hardware."""
     settings = environment()
     backend = settings["backend"]
-    versions = (f"Keras {_version('keras')} ({backend} backend, {backend} "
-                f"{_version({'torch': 'torch', 'jax': 'jax'}.get(backend, 'tensorflow'))}), "
-                f"NumPy {_version('numpy')}, pandas {_version('pandas')}, "
-                f"scikit-learn {_version('scikit-learn')}, papermill {_version('papermill')}")
-    devices = sorted({str(r.metrics["device_name"]) for r in runs
-                      if (getattr(r, "metrics", None) or {}).get("device_name")})
+    versions = (
+        f"Keras {_version('keras')} ({backend} backend, {backend} "
+        f"{_version({'torch': 'torch', 'jax': 'jax'}.get(backend, 'tensorflow'))}), "
+        f"NumPy {_version('numpy')}, pandas {_version('pandas')}, "
+        f"scikit-learn {_version('scikit-learn')}, papermill {_version('papermill')}"
+    )
+    devices = sorted(
+        {
+            str(r.metrics["device_name"])
+            for r in runs
+            if (getattr(r, "metrics", None) or {}).get("device_name")
+        }
+    )
     hardware = f"{os.cpu_count()} CPU cores ({platform.machine()}, {platform.system()})"
     if devices:
         hardware += "; runs trained on " + ", ".join(devices)
-    return {"python": platform.python_version(), "versions": versions, "hardware": hardware,
-            "precision": settings["precision"]}
+    return {
+        "python": platform.python_version(),
+        "versions": versions,
+        "hardware": hardware,
+        "precision": settings["precision"],
+    }
 
 
-def build_variables(profile: Any, dataset: Any, store_root: Path, trained: int,
-                    runs: Iterable[Any] = ()) -> dict[str, Any]:
+def build_variables(
+    profile: Any, dataset: Any, store_root: Path, trained: int, runs: Iterable[Any] = ()
+) -> dict[str, Any]:
     """The variables the build itself owns."""
     return {
         "profile": profile.name,
         "profile_note": profile.description,
-        "build": {"date": _dt.datetime.now(_dt.timezone.utc).date().isoformat(),
-                  "code_version": cifar_core.__version__,
-                  "training_code": training_code_hash(),
-                  "seeds": str(len(profile.seeds)), "n_trained": str(trained)},
-        "dataset": {"name": dataset.name, "source": str(dataset.source),
-                    "synthetic": "yes" if dataset.synthetic else "no",
-                    "synthetic_banner": SYNTHETIC_BANNER if dataset.synthetic else "",
-                    "fingerprint": dataset.fingerprint, "n_classes": str(dataset.num_classes)},
+        "build": {
+            "date": _dt.datetime.now(_dt.timezone.utc).date().isoformat(),
+            "code_version": cifar_core.__version__,
+            "training_code": training_code_hash(),
+            "seeds": str(len(profile.seeds)),
+            "n_trained": str(trained),
+        },
+        "dataset": {
+            "name": dataset.name,
+            "source": str(dataset.source),
+            "synthetic": "yes" if dataset.synthetic else "no",
+            "synthetic_banner": SYNTHETIC_BANNER if dataset.synthetic else "",
+            "fingerprint": dataset.fingerprint,
+            "n_classes": str(dataset.num_classes),
+        },
         "env": {**environment_variables(runs), "store": str(store_root)},
     }
 
 
-def merge_variables(base: Mapping[str, Any], chapters: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def merge_variables(
+    base: Mapping[str, Any], chapters: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
     """``base`` plus each chapter's values; raises :class:`ProjectError` naming both
     writers when a top-level key is written twice.
 
@@ -78,9 +103,11 @@ def merge_variables(base: Mapping[str, Any], chapters: Mapping[str, Mapping[str,
     for name, values in chapters.items():
         for key, value in values.items():
             if key in writer:
-                raise ProjectError(f"notebooks/{name}.vars.json writes `{key}`, which "
-                                   f"{writer[key]} already writes: give each chapter its own "
-                                   "top-level key")
+                raise ProjectError(
+                    f"notebooks/{name}.vars.json writes `{key}`, which "
+                    f"{writer[key]} already writes: give each chapter its own "
+                    "top-level key"
+                )
             merged[key], writer[key] = value, f"chapter {name}"
     return merged
 
@@ -95,7 +122,8 @@ def write_variables(root: Path, base: Mapping[str, Any], names: Iterable[str]) -
         if path.is_file():
             chapters[name] = json.loads(path.read_text())
     target = root / VARIABLES_FILE
-    target.write_text("# generated by `cifar-report build` - do not edit\n"
-                      + yaml.safe_dump(merge_variables(base, chapters), sort_keys=True,
-                                       allow_unicode=True))
+    target.write_text(
+        "# generated by `cifar-report build` - do not edit\n"
+        + yaml.safe_dump(merge_variables(base, chapters), sort_keys=True, allow_unicode=True)
+    )
     return target

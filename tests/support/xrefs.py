@@ -5,7 +5,7 @@ as ``<a href="#label" class="quarto-xref">``, a section as an element with the l
 ``id`` and its number in ``data-number``, a figure or table as an element with the
 label as ``id`` followed by its ``<figcaption>``/``<caption>`` "Figure 3: …".
 
-    python -m cifar_core.render.xrefs _site/index.html
+    python -m tests.support.xrefs _site/index.html
 
 Example
 -------
@@ -19,6 +19,7 @@ Example
 >>> report.problems()
 ["link to #sec-a reads 'Section 4.2' but its target is Section 4.1"]
 """
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,23 @@ from pathlib import Path
 PREFIXES = {"sec": "Section", "fig": "Figure", "tbl": "Table"}
 CAPTION_RE = re.compile(r"^\s*(Figure|Table)\s+([0-9A-Z][0-9.]*)\s*:")
 UNRESOLVED_RE = re.compile(r"\?@[\w-]+")
-VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
-                       "meta", "source", "track", "wbr"})
+VOID_TAGS = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+)
 
 
 def _kind(label: str) -> str | None:
@@ -69,8 +85,8 @@ class _Reader(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.report = XrefReport()
-        self.awaiting: list[str] = []          # figure/table labels without a caption yet
-        self.capture: list | None = None       # text being collected, and for what
+        self.awaiting: list[str] = []  # figure/table labels without a caption yet
+        self.capture: list | None = None  # text being collected, and for what
         self.depth = 0
 
     def handle_starttag(self, tag, attrs):
@@ -91,7 +107,7 @@ class _Reader(HTMLParser):
 
     def handle_startendtag(self, tag, attrs):
         self.handle_starttag(tag, attrs)
-        if tag not in VOID_TAGS:              # <span/>: opened and closed at once
+        if tag not in VOID_TAGS:  # <span/>: opened and closed at once
             self.handle_endtag(tag)
 
     def handle_endtag(self, tag):
@@ -130,8 +146,10 @@ def main(argv=None) -> int:
     for path in paths:
         report = read_xrefs(Path(path).read_text(encoding="utf-8"))
         problems = report.problems()
-        print(f"{path}: {len(report.targets)} targets, {len(report.links)} references, "
-              f"{len(problems)} problem(s)")
+        print(
+            f"{path}: {len(report.targets)} targets, {len(report.links)} references, "
+            f"{len(problems)} problem(s)"
+        )
         for problem in problems:
             print(f"- {problem}")
         failed += bool(problems)

@@ -6,26 +6,34 @@ inputs changed, write ``_variables.yml`` and render.
         ──►  _variables.yml  ──►  render (Quarto or the built-in renderer)
 
 Each step's inputs are declared: a chapter re-executes exactly when its provenance
-record (:mod:`cifar_core.build.provenance`) differs from what it would read now, and
+record (:mod:`cifar_core.orchestrate.provenance`) differs from what it would read now, and
 the build says why.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from cifar_core.analysis.context import BUILD_CONTEXT
-from cifar_core.build import notebooks
-from cifar_core.build.notebooks import PLAN_PARAMETERS
-from cifar_core.build.progress import Progress
-from cifar_core.build.provenance import ChapterPlan, load_record, why_stale, write_record
-from cifar_core.build.variables import build_variables, write_variables
 from cifar_core.experiments import catalog
 from cifar_core.experiments.plan import dataset_for, variants_for
-from cifar_core.project import (NOTEBOOKS_DIR, Log, ProjectError, default_profile,
-                                default_runs_dir, project_root)
+from cifar_core.orchestrate import notebooks
+from cifar_core.orchestrate.notebooks import PLAN_PARAMETERS
+from cifar_core.orchestrate.progress import Progress
+from cifar_core.orchestrate.provenance import ChapterPlan, load_record, why_stale, write_record
+from cifar_core.orchestrate.variables import build_variables, write_variables
+from cifar_core.project import (
+    NOTEBOOKS_DIR,
+    Log,
+    ProjectError,
+    default_profile,
+    default_runs_dir,
+    project_root,
+)
 from cifar_core.runs.ensure import ensure_runs, plan_runs
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
@@ -85,17 +93,22 @@ def resolve_profile(name: str | None) -> catalog.Profile:
         raise ProjectError(f"--profile: {error.args[0]}") from None
 
 
-def plan_chapter(root: Path, name: str, profile: catalog.Profile, overrides: Mapping[str, Any],
-                 fingerprint: str) -> tuple[ChapterPlan, list]:
+def plan_chapter(
+    root: Path, name: str, profile: catalog.Profile, overrides: Mapping[str, Any], fingerprint: str
+) -> tuple[ChapterPlan, list]:
     """A chapter's effective parameters and the scaled variants it reads."""
     declared = notebooks.declared_parameters(notebooks.source_path(root, name))
     unknown = sorted(set(overrides) - set(declared))
     if unknown:
-        raise ProjectError(f"{name}: stored overrides name unknown parameter(s) {', '.join(unknown)}; "
-                           f"clear them with `cifar-report analysis {name} --reset`")
+        raise ProjectError(
+            f"{name}: stored overrides name unknown parameter(s) {', '.join(unknown)}; "
+            f"clear them with `cifar-report analysis {name} --reset`"
+        )
     parameters = {**{n: p.default for n, p in declared.items()}, **overrides}
     selection = {k: parameters.get(k) for k in PLAN_PARAMETERS}
-    variants = variants_for(profile, selection["studies"], selection["variants"], selection["seeds"])
+    variants = variants_for(
+        profile, selection["studies"], selection["variants"], selection["seeds"]
+    )
     planned = {run_key(v, fingerprint): v.name for v in variants}
     return ChapterPlan(name, parameters, dict(overrides), planned), variants
 
@@ -105,22 +118,33 @@ def _write_build_context(root: Path, profile: str, data: str | None, store: RunS
         data = str(Path(data).expanduser().resolve())  # notebooks run in the project folder
     path = root / NOTEBOOKS_DIR / BUILD_CONTEXT
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"profile": profile, "data": data, "runs_dir": str(store.root)},
-                               indent=2))
+    path.write_text(
+        json.dumps({"profile": profile, "data": data, "runs_dir": str(store.root)}, indent=2)
+    )
 
 
-def build(profile: str | None = None, data: str | None = None, *,
-          root: str | Path | None = None, runs_dir: str | Path | None = None,
-          analyses: Sequence[str] | None = None, to: Sequence[str] = ("html", "pdf"),
-          renderer: str = "auto", render: bool = True, force: bool = False,
-          executor: Any = None, log: Log = print, progress: Progress | None = None) -> BuildResult:
+def build(
+    profile: str | None = None,
+    data: str | None = None,
+    *,
+    root: str | Path | None = None,
+    runs_dir: str | Path | None = None,
+    analyses: Sequence[str] | None = None,
+    to: Sequence[str] = ("html", "pdf"),
+    renderer: str = "auto",
+    render: bool = True,
+    force: bool = False,
+    executor: Any = None,
+    log: Log = print,
+    progress: Progress | None = None,
+) -> BuildResult:
     """Bring the report up to date (see the module docstring); returns a :class:`BuildResult`.
 
     Everything a user can get wrong (profile, data, analysis names, stored overrides) is
     checked before any training starts and raises :class:`ProjectError`. ``executor``
     trains the missing runs (default: local worker processes, see
     :mod:`cifar_core.runs.executors`). ``log`` gets every detail; ``progress`` (a
-    :class:`~cifar_core.build.progress.Progress`) the milestones and counts a console
+    :class:`~cifar_core.orchestrate.progress.Progress`) the milestones and counts a console
     display shows.
     """
     progress = progress or Progress()
@@ -130,10 +154,14 @@ def build(profile: str | None = None, data: str | None = None, *,
     store = RunStore(Path(runs_dir).resolve() if runs_dir else default_runs_dir(root))
     names = list(analyses) if analyses else notebooks.analysis_names(root)
     overrides = notebooks.load_overrides(root, prof.name)
-    planned = [plan_chapter(root, n, prof, overrides.get(n, {}), dataset.fingerprint) for n in names]
+    planned = [
+        plan_chapter(root, n, prof, overrides.get(n, {}), dataset.fingerprint) for n in names
+    ]
     say = _teller(log, progress)
-    say(f"profile {prof.name}: data {dataset.source} ({dataset.fingerprint}"
-        f"{', SYNTHETIC' if dataset.synthetic else ''}), runs in {store.root}")
+    say(
+        f"profile {prof.name}: data {dataset.source} ({dataset.fingerprint}"
+        f"{', SYNTHETIC' if dataset.synthetic else ''}), runs in {store.root}"
+    )
     variants = [v for _, chapter_variants in planned for v in chapter_variants]
     result = BuildResult(trained=_ensure(variants, dataset, store, executor, log, progress, say))
     runs = plan_runs(variants, dataset.fingerprint, store).runs
@@ -141,33 +169,49 @@ def build(profile: str | None = None, data: str | None = None, *,
     present = {k for k, run in runs.items() if run is not None}
     progress.chapters_planned([chapter.name for chapter, _ in planned])
     for chapter, _ in planned:
-        result.chapters.append(_bring_up_to_date(root, chapter, prof.name, dataset.fingerprint,
-                                                 present, force, log, progress))
+        result.chapters.append(
+            _bring_up_to_date(
+                root, chapter, prof.name, dataset.fingerprint, present, force, log, progress
+            )
+        )
     stored = [r for r in runs.values() if r is not None]
-    result.variables = write_variables(root, build_variables(prof, dataset, store.root,
-                                                             len(result.trained), stored),
-                                       notebooks.analysis_names(root))
+    result.variables = write_variables(
+        root,
+        build_variables(prof, dataset, store.root, len(result.trained), stored),
+        notebooks.analysis_names(root),
+    )
     write_provenance_table(root, notebooks.analysis_names(root))
     if result.failed:
         say("render skipped: failed chapters: " + ", ".join(c.name for c in result.failed))
     elif render:
         result.rendered, result.render_error = render_report(root, to, renderer, prof.name, say)
-    say(f"build: {len(result.trained)} run(s) trained; chapters: {len(result.executed)} "
+    say(
+        f"build: {len(result.trained)} run(s) trained; chapters: {len(result.executed)} "
         f"executed, {len(result.reused)} reused, {len(result.failed)} failed"
-        + ("" if result.ok else " - exit 1"))
+        + ("" if result.ok else " - exit 1")
+    )
     return result
 
 
 def _teller(log: Log, progress: Progress) -> Log:
     """A log function that also shows the line on the progress display."""
+
     def say(line: str) -> None:
         log(line)
         progress.say(line)
+
     return say
 
 
-def _ensure(variants: Sequence[Any], dataset: Any, store: RunStore, executor: Any, log: Log,
-            progress: Progress, say: Log) -> list[str]:
+def _ensure(
+    variants: Sequence[Any],
+    dataset: Any,
+    store: RunStore,
+    executor: Any,
+    log: Log,
+    progress: Progress,
+    say: Log,
+) -> list[str]:
     """Train the runs ``variants`` need; return the keys trained."""
     from cifar_core.runs.compute_plan import plan_summary
 
@@ -187,12 +231,22 @@ def _ensure(variants: Sequence[Any], dataset: Any, store: RunStore, executor: An
     return sorted(set(trained))
 
 
-def _bring_up_to_date(root: Path, chapter: ChapterPlan, profile: str, fingerprint: str,
-                      present: set[str], force: bool, log: Log,
-                      progress: Progress | None = None) -> ChapterResult:
+def _bring_up_to_date(
+    root: Path,
+    chapter: ChapterPlan,
+    profile: str,
+    fingerprint: str,
+    present: set[str],
+    force: bool,
+    log: Log,
+    progress: Progress | None = None,
+) -> ChapterResult:
     progress = progress or Progress()
-    reasons = ["--force"] if force else why_stale(root, chapter, profile, fingerprint,
-                                                  present & set(chapter.planned))
+    reasons = (
+        ["--force"]
+        if force
+        else why_stale(root, chapter, profile, fingerprint, present & set(chapter.planned))
+    )
     if not reasons:
         log(f"reused chapter {chapter.name}")
         progress.chapter_done(chapter.name, "reused", 0.0)
@@ -201,8 +255,10 @@ def _bring_up_to_date(root: Path, chapter: ChapterPlan, profile: str, fingerprin
     execution = notebooks.execute(root, chapter.name, chapter.overrides)
     progress.chapter_done(chapter.name, "executed" if execution.ok else "failed", execution.seconds)
     if not execution.ok:
-        message = (f"FAILED chapter {chapter.name} (partly executed notebook: {execution.output})\n"
-                   f"{execution.error}")
+        message = (
+            f"FAILED chapter {chapter.name} (partly executed notebook: {execution.output})\n"
+            f"{execution.error}"
+        )
         log(message)
         progress.say(message)
         return ChapterResult(chapter.name, "failed", reasons, execution.seconds, execution.error)
@@ -213,11 +269,19 @@ def _bring_up_to_date(root: Path, chapter: ChapterPlan, profile: str, fingerprin
     return ChapterResult(chapter.name, "executed", reasons, execution.seconds)
 
 
-def run_analysis(name: str, parameters: Sequence[Sequence[str]] = (), *, profile: str | None = None,
-                 data: str | None = None, root: str | Path | None = None,
-                 runs_dir: str | Path | None = None, reset: bool = False,
-                 executor: Any = None, log: Log = print,
-                 progress: Progress | None = None) -> BuildResult:
+def run_analysis(
+    name: str,
+    parameters: Sequence[Sequence[str]] = (),
+    *,
+    profile: str | None = None,
+    data: str | None = None,
+    root: str | Path | None = None,
+    runs_dir: str | Path | None = None,
+    reset: bool = False,
+    executor: Any = None,
+    log: Log = print,
+    progress: Progress | None = None,
+) -> BuildResult:
     """Re-execute one chapter with ``-p`` overrides (``[(name, text), …]``), training only
     the runs they need. Overrides are kept for this profile (later builds use them) until
     ``reset``. Bad names or values raise :class:`ProjectError` before anything trains."""
@@ -236,14 +300,17 @@ def run_analysis(name: str, parameters: Sequence[Sequence[str]] = (), *, profile
     runs = plan_runs(variants, dataset.fingerprint, store).runs
     _write_build_context(root, prof.name, data, store)
     progress.chapters_planned([name])
-    result.chapters.append(_bring_up_to_date(root, chapter, prof.name, dataset.fingerprint,
-                                             set(), True, log, progress))
+    result.chapters.append(
+        _bring_up_to_date(root, chapter, prof.name, dataset.fingerprint, set(), True, log, progress)
+    )
     if not result.failed:
         notebooks.save_overrides(root, prof.name, name, overrides)
         stored_runs = [r for r in runs.values() if r is not None]
-        result.variables = write_variables(root, build_variables(prof, dataset, store.root,
-                                                                 len(result.trained), stored_runs),
-                                           notebooks.analysis_names(root))
+        result.variables = write_variables(
+            root,
+            build_variables(prof, dataset, store.root, len(result.trained), stored_runs),
+            notebooks.analysis_names(root),
+        )
         write_provenance_table(root, notebooks.analysis_names(root))
     return result
 
@@ -265,8 +332,10 @@ def chapter_problems(root: Path, profile: str | None = None) -> list[str]:
         profiles.setdefault(record["profile"], []).append(name)
     if len(profiles) > 1 or (profile and set(profiles) != {profile}):
         listing = "; ".join(f"{p}: {', '.join(ns)}" for p, ns in sorted(profiles.items()))
-        return [f"chapters come from different profiles ({listing}); rebuild with "
-                f"`cifar-report build --profile {profile or next(iter(profiles))}`"]
+        return [
+            f"chapters come from different profiles ({listing}); rebuild with "
+            f"`cifar-report build --profile {profile or next(iter(profiles))}`"
+        ]
     problems = []
     prof = resolve_profile(next(iter(profiles)))
     store = RunStore(default_runs_dir(root))
@@ -283,8 +352,13 @@ def chapter_problems(root: Path, profile: str | None = None) -> list[str]:
     return problems
 
 
-def render_report(root: Path, to: Sequence[str] = ("html", "pdf"), renderer: str = "auto",
-                  profile: str | None = None, log: Log = print) -> tuple[list[Path], str | None]:
+def render_report(
+    root: Path,
+    to: Sequence[str] = ("html", "pdf"),
+    renderer: str = "auto",
+    profile: str | None = None,
+    log: Log = print,
+) -> tuple[list[Path], str | None]:
     """Render the article after checking that its chapters belong together; returns
     ``(outputs, error text or None)``."""
     import traceback
@@ -298,7 +372,9 @@ def render_report(root: Path, to: Sequence[str] = ("html", "pdf"), renderer: str
         return [], text
     stamp, stamp_file = render_stamp(root, to, renderer, profile), root / "_site" / RENDER_STAMP
     previous = json.loads(stamp_file.read_text()) if stamp_file.is_file() else {}
-    if previous.get("stamp") == stamp and all(Path(p).is_file() for p in previous.get("outputs", [])):
+    if previous.get("stamp") == stamp and all(
+        Path(p).is_file() for p in previous.get("outputs", [])
+    ):
         log("render: up to date (no input of the document changed)")
         return [Path(p) for p in previous["outputs"]], None
     stamp_file.unlink(missing_ok=True)
@@ -306,8 +382,11 @@ def render_report(root: Path, to: Sequence[str] = ("html", "pdf"), renderer: str
         outputs = render(root, to=tuple(to), renderer=renderer, profile=profile, log=log)
     except Exception as error:  # noqa: BLE001 - reported and turned into exit code 1
         # A RenderError says what to fix; anything else is a bug: keep its traceback.
-        text = str(error) if isinstance(error, RenderError) else "".join(
-            traceback.format_exception(error))
+        text = (
+            str(error)
+            if isinstance(error, RenderError)
+            else "".join(traceback.format_exception(error))
+        )
         log(f"FAILED render:\n{text}")
         return [], text
     outputs = [Path(p) for p in ([outputs] if isinstance(outputs, (str, Path)) else outputs or [])]
@@ -330,31 +409,51 @@ def render_stamp(root: Path, to: Sequence[str], renderer: str, profile: str | No
     import cifar_core.render
 
     renderer_dir = Path(cifar_core.render.__file__).parent
-    files = sorted([*root.glob("*.qmd"), *root.glob("_quarto*.yml"), *root.glob("*.bib"),
-                    root / "_variables.yml", *(root / NOTEBOOKS_DIR).glob("*.ipynb"),
-                    *(root / NOTEBOOKS_DIR).glob("*.md"), *renderer_dir.rglob("*.*")])
-    digest = hashlib.sha256(json.dumps([list(to), renderer, profile,
-                                        bool(shutil.which("quarto")) and renderer != "builtin"]).encode())
+    files = sorted(
+        [
+            *root.glob("*.qmd"),
+            *root.glob("_quarto*.yml"),
+            *root.glob("*.bib"),
+            root / "_variables.yml",
+            *(root / NOTEBOOKS_DIR).glob("*.ipynb"),
+            *(root / NOTEBOOKS_DIR).glob("*.md"),
+            *renderer_dir.rglob("*.*"),
+        ]
+    )
+    digest = hashlib.sha256(
+        json.dumps(
+            [list(to), renderer, profile, bool(shutil.which("quarto")) and renderer != "builtin"]
+        ).encode()
+    )
     for path in files:
         if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path.name).encode())
+            digest.update(
+                str(path.relative_to(root) if path.is_relative_to(root) else path.name).encode()
+            )
             digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
 def write_provenance_table(root: Path, names: Sequence[str]) -> Path:
     """``notebooks/_provenance.md``: one row per chapter record, for the appendix."""
-    rows = ["| chapter | profile | runs read | parameters changed from defaults | notebook | "
-            "code | executed |", "|:--|:--|--:|:--|:--|:--|:--|"]
+    rows = [
+        "| chapter | profile | runs read | parameters changed from defaults | notebook | "
+        "code | executed |",
+        "|:--|:--|--:|:--|:--|:--|:--|",
+    ]
     for name in names:
         record = load_record(root, name)
         if record is None:
             rows.append(f"| {name} | – | – | – | – | – | not executed |")
             continue
-        changed = ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in record["overrides"].items()) or "none"
+        changed = (
+            ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in record["overrides"].items()) or "none"
+        )
         code = _combined_digest(record["modules"])
-        rows.append(f"| {name} | {record['profile']} | {len(record['runs_read'])} | {changed} | "
-                    f"`{record['notebook']}` | `{code}` | {record['executed']} |")
+        rows.append(
+            f"| {name} | {record['profile']} | {len(record['runs_read'])} | {changed} | "
+            f"`{record['notebook']}` | `{code}` | {record['executed']} |"
+        )
     path = root / NOTEBOOKS_DIR / PROVENANCE_TABLE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(rows) + "\n")

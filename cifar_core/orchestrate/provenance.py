@@ -13,23 +13,34 @@ versions. The read side comes from the notebook itself
 reasons to re-execute (empty: reuse), the way ``dvc status`` names the changed
 dependency.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from cifar_core.analysis.context import EXTERNAL_INPUTS, PACKAGE_ROOT, file_digest
-from cifar_core.build.notebooks import source_path
+from cifar_core.orchestrate.notebooks import source_path
 from cifar_core.project import NOTEBOOKS_DIR
 
 RECORD = "{name}.provenance.json"
 READS = "{name}.reads.json"
-PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "matplotlib", "seaborn",
-            "papermill", "jupytext")
+PACKAGES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "statsmodels",
+    "scikit-learn",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "jupytext",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -48,8 +59,8 @@ class ChapterPlan:
     """One chapter as the build will run it."""
 
     name: str
-    parameters: dict[str, Any]          # effective: defaults with overrides applied
-    overrides: dict[str, Any]           # the subset a user set with -p
+    parameters: dict[str, Any]  # effective: defaults with overrides applied
+    overrides: dict[str, Any]  # the subset a user set with -p
     planned: dict[str, str] = field(default_factory=dict)  # run key -> variant name
 
 
@@ -65,7 +76,9 @@ def load_record(root: Path, name: str) -> dict[str, Any] | None:
         return None
 
 
-def write_record(root: Path, chapter: ChapterPlan, profile: str, fingerprint: str) -> dict[str, Any]:
+def write_record(
+    root: Path, chapter: ChapterPlan, profile: str, fingerprint: str
+) -> dict[str, Any]:
     """Combine the notebook's reads with what the build knows; write the record."""
     reads_file = root / NOTEBOOKS_DIR / READS.format(name=chapter.name)
     reads = json.loads(reads_file.read_text()) if reads_file.is_file() else {}
@@ -125,15 +138,23 @@ def _changed_derived(derived: Mapping[str, str], planned: Mapping[str, str]) -> 
 
     reasons = []
     if gone:
-        reasons.append(f"derived predictions no longer cached ({listing(gone)}): recomputed from "
-                       "the stored models")
+        reasons.append(
+            f"derived predictions no longer cached ({listing(gone)}): recomputed from "
+            "the stored models"
+        )
     if rewritten:
         reasons.append(f"derived predictions rewritten since ({listing(rewritten)})")
     return reasons
 
 
-def why_stale(root: Path, chapter: ChapterPlan, profile: str, fingerprint: str,
-              present: set[str], record: dict[str, Any] | None = None) -> list[str]:
+def why_stale(
+    root: Path,
+    chapter: ChapterPlan,
+    profile: str,
+    fingerprint: str,
+    present: set[str],
+    record: dict[str, Any] | None = None,
+) -> list[str]:
     """The reasons to re-execute ``chapter`` (empty when its record is current).
 
     ``present`` holds the keys of its planned runs that are in the store now.
@@ -151,22 +172,30 @@ def why_stale(root: Path, chapter: ChapterPlan, profile: str, fingerprint: str,
     if record["notebook"] != file_digest(source_path(root, chapter.name)):
         reasons.append(f"analyses/{chapter.name}.py changed")
     if record["parameters"] != json.loads(json.dumps(chapter.parameters, default=str)):
-        changed = sorted(k for k in {*record["parameters"], *chapter.parameters}
-                         if record["parameters"].get(k) != chapter.parameters.get(k))
+        changed = sorted(
+            k
+            for k in {*record["parameters"], *chapter.parameters}
+            if record["parameters"].get(k) != chapter.parameters.get(k)
+        )
         reasons.append("parameters changed: " + ", ".join(changed))
     reasons += _changed_modules(record["modules"])
     if set(record["planned_runs"]) != set(chapter.planned):
         new = len(set(chapter.planned) - set(record["planned_runs"]))
-        reasons.append(f"{new} of its runs have new keys (configuration, training code or "
-                       "environment changed)")
+        reasons.append(
+            f"{new} of its runs have new keys (configuration, training code or environment changed)"
+        )
     else:
         appeared = sorted({chapter.planned[k] for k in present - set(record["runs_read"])})
         if appeared:
-            why = "; ".join(sorted({record["not_run"][n] for n in appeared if n in record["not_run"]}))
-            reasons.append("runs now available: " + ", ".join(appeared)
-                           + (f" (before: {why})" if why else ""))
-        vanished = sorted({chapter.planned[k] for k in set(record["runs_read"]) - present
-                           if k in chapter.planned})
+            why = "; ".join(
+                sorted({record["not_run"][n] for n in appeared if n in record["not_run"]})
+            )
+            reasons.append(
+                "runs now available: " + ", ".join(appeared) + (f" (before: {why})" if why else "")
+            )
+        vanished = sorted(
+            {chapter.planned[k] for k in set(record["runs_read"]) - present if k in chapter.planned}
+        )
         if vanished:
             reasons.append("runs no longer in the store: " + ", ".join(vanished))
     reasons += _changed_derived(record.get("derived", {}), record["planned_runs"])

@@ -7,6 +7,7 @@ processes — to the log file, and hands back the real terminal for the display;
 :class:`ConsoleProgress` is that display (rich). The build calls the hooks of
 :class:`Progress`; :class:`Progress` itself shows nothing (tests, the library API).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -14,8 +15,9 @@ import datetime as _dt
 import os
 import re
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Iterator, Sequence
+from typing import IO
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -49,15 +51,30 @@ class ConsoleProgress(Progress):
 
     def __init__(self, stream: IO[str] | None = None):
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress,
-                                   TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import (
+            Progress as RichProgress,
+        )
 
         self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
-        self.bars = RichProgress(TextColumn("{task.description:<9}"), BarColumn(),
-                                 MofNCompleteColumn(), TextColumn("elapsed"), TimeElapsedColumn(),
-                                 TextColumn("eta"), TimeRemainingColumn(),
-                                 console=self.console, transient=True,
-                                 disable=not self.console.is_terminal)
+        self.bars = RichProgress(
+            TextColumn("{task.description:<9}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("elapsed"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+            disable=not self.console.is_terminal,
+        )
         self.runs = self.chapters = None
         self.bars.start()
 

@@ -13,6 +13,7 @@ Parameters are declared, with types, in the cell tagged ``parameters``::
 value that fits the type, else the text itself when the type admits a string), so
 ``-p model no`` stays the string ``"no"`` where a string is declared.
 """
+
 from __future__ import annotations
 
 import ast
@@ -23,18 +24,27 @@ import os
 import re
 import time
 import traceback
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import cifar_core
-from cifar_core.project import ANALYSES_DIR, NOTEBOOKS_DIR, Log, ProjectError
+from cifar_core.project import ANALYSES_DIR, NOTEBOOKS_DIR, ProjectError
 
 OVERRIDES_FILE = ".overrides.json"
 PLAN_PARAMETERS = ("studies", "variants", "seeds")
 """Parameters that select the runs a chapter reads (the build trains them first)."""
-_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict,
-          "tuple": tuple, "None": None}
+_TYPES = {
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "list": list,
+    "dict": dict,
+    "tuple": tuple,
+    "None": None,
+}
 
 
 @dataclass(frozen=True)
@@ -69,8 +79,10 @@ class Parameter:
                 return adapter.validate_python(candidate, strict=True)
             except ValidationError:
                 continue
-        raise ProjectError(f"{where}-p {self.name} {text!r}: expected {self.annotation}; "
-                           f"e.g. -p {self.name} {json.dumps(self.default)!r}")
+        raise ProjectError(
+            f"{where}-p {self.name} {text!r}: expected {self.annotation}; "
+            f"e.g. -p {self.name} {json.dumps(self.default)!r}"
+        )
 
 
 # --------------------------------------------------------------------------- sources
@@ -94,8 +106,11 @@ def read_notebook(path: Path):
     import jupytext
 
     notebook = jupytext.read(path)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     notebook.metadata["language_info"] = {"name": "python"}
     return notebook
 
@@ -108,8 +123,10 @@ def declared_parameters(path: Path) -> dict[str, Parameter]:
     for cell in read_notebook(path).cells:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             return _parse_parameters(cell.source, path)
-    raise ProjectError(f"{path}: no cell tagged 'parameters' (papermill needs one: "
-                       "start it with `# %% tags=[\"parameters\"]`)")
+    raise ProjectError(
+        f"{path}: no cell tagged 'parameters' (papermill needs one: "
+        'start it with `# %% tags=["parameters"]`)'
+    )
 
 
 def _parse_parameters(source: str, path: Path) -> dict[str, Parameter]:
@@ -117,12 +134,15 @@ def _parse_parameters(source: str, path: Path) -> dict[str, Parameter]:
     declared = {}
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign):
-            raise ProjectError(f"{path}: parameter {ast.unparse(node.targets[0])} has no declared "
-                               f"type; write it as `name: type = value`")
+            raise ProjectError(
+                f"{path}: parameter {ast.unparse(node.targets[0])} has no declared "
+                f"type; write it as `name: type = value`"
+            )
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             comment = lines[node.lineno - 1].partition("#")[2].strip()
-            declared[node.target.id] = Parameter(node.target.id, ast.unparse(node.annotation),
-                                                 ast.literal_eval(node.value), comment)
+            declared[node.target.id] = Parameter(
+                node.target.id, ast.unparse(node.annotation), ast.literal_eval(node.value), comment
+            )
     return declared
 
 
@@ -133,9 +153,13 @@ def parse_overrides(path: Path, pairs: Sequence[Sequence[str]]) -> dict[str, Any
     values = {}
     for name, text in pairs:
         if name not in declared:
-            listing = "\n".join(f"  {p.name}: {p.annotation} = {p.default!r}"
-                                + (f"  # {p.help}" if p.help else "") for p in declared.values())
-            raise ProjectError(f"{path.stem}: unknown parameter {name!r}; its parameters are:\n{listing}")
+            listing = "\n".join(
+                f"  {p.name}: {p.annotation} = {p.default!r}" + (f"  # {p.help}" if p.help else "")
+                for p in declared.values()
+            )
+            raise ProjectError(
+                f"{path.stem}: unknown parameter {name!r}; its parameters are:\n{listing}"
+            )
         values[name] = declared[name].parse(text, where=f"{path.stem}: ")
     return values
 
@@ -218,9 +242,15 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
     started = time.perf_counter()
     try:
         with _kernel_imports_this_package():
-            papermill.execute_notebook(read_notebook(source_path(root, name)), str(running),
-                                       parameters=dict(parameters), kernel_name="python3",
-                                       progress_bar=False, log_output=False, cwd=str(root))
+            papermill.execute_notebook(
+                read_notebook(source_path(root, name)),
+                str(running),
+                parameters=dict(parameters),
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+                cwd=str(root),
+            )
     except Exception as error:  # noqa: BLE001 - any failure is reported, the build goes on
         failed = out / f"{name}.failed.ipynb"
         if running.exists():
@@ -228,7 +258,7 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
         return Execution(name, False, time.perf_counter() - started, failed, error_text(error))
     from cifar_core.render.figures import carry_alt_text
 
-    problems = carry_alt_text(running)   # fig-alt for Quarto and the built-in renderer
+    problems = carry_alt_text(running)  # fig-alt for Quarto and the built-in renderer
     if problems:
         failed = out / f"{name}.failed.ipynb"
         running.replace(failed)

@@ -7,6 +7,7 @@ the cell metadata, where the build puts it) for `fig-` labels, a markdown pipe t
 for `tbl-` labels and, for the notes cells, callouts whose titles are `##` headers (what
 made the built-in renderer print "Section 4.12"). Every `{{< var >}}` gets a value.
 """
+
 from __future__ import annotations
 
 import base64
@@ -27,6 +28,7 @@ EXPECTED = Path(__file__).with_name("expected")
 def png_bytes(width: float = 3, height: float = 2, dpi: int = 60) -> bytes:
     """A real matplotlib PNG (Agg backend)."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -52,18 +54,28 @@ def display(data: dict) -> nbformat.NotebookNode:
 def stub_cell(label: str, png: bytes) -> nbformat.NotebookNode:
     """An executed cell of the kind its label names."""
     if label.startswith("fig-"):
-        cell = code_cell(f'#| label: {label}\n#| fig-cap: "Stub figure {label}."\nplot()',
-                         [display({"image/png": base64.b64encode(png).decode(),
-                                   "text/plain": "<Figure>"})])
+        cell = code_cell(
+            f'#| label: {label}\n#| fig-cap: "Stub figure {label}."\nplot()',
+            [display({"image/png": base64.b64encode(png).decode(), "text/plain": "<Figure>"})],
+        )
         cell.metadata["fig-alt"] = f"Stub figure {label}. x axis epoch; lines: val from 0.2 to 0.7."
         return cell
     if label.startswith("tbl-"):
-        return code_cell(f'#| label: {label}\n#| tbl-cap: "Stub table {label}."\nshow()',
-                         [display({"text/markdown": "| variant | test acc |\n|:--|--:|\n"
-                                                    "| a | 10.0 % |\n| b | 12.5 % |",
-                                   "text/plain": "table"})])
+        return code_cell(
+            f'#| label: {label}\n#| tbl-cap: "Stub table {label}."\nshow()',
+            [
+                display(
+                    {
+                        "text/markdown": "| variant | test acc |\n|:--|--:|\n"
+                        "| a | 10.0 % |\n| b | 12.5 % |",
+                        "text/plain": "table",
+                    }
+                )
+            ],
+        )
     callouts = "\n\n".join(
-        f"::: {{.callout-warning}}\n## Large gap {i}\nRun {i} overfits.\n:::" for i in (1, 2))
+        f"::: {{.callout-warning}}\n## Large gap {i}\nRun {i} overfits.\n:::" for i in (1, 2)
+    )
     return code_cell(f"#| label: {label}\nnotes()", [display({"text/markdown": callouts})])
 
 
@@ -81,8 +93,9 @@ def nested(keys) -> dict:
 
 def stub_project(folder: Path, png: bytes, profile: str = "smoke") -> Path:
     """The real article and configuration over stub notebooks, in ``folder``."""
-    for name in ["index.qmd", "references.bib", ".gitignore"] + \
-            [p.name for p in ROOT.glob("_quarto*.yml")]:
+    for name in ["index.qmd", "references.bib", ".gitignore"] + [
+        p.name for p in ROOT.glob("_quarto*.yml")
+    ]:
         shutil.copy(ROOT / name, folder / name)
     text = (ROOT / "index.qmd").read_text()
     variables = nested(used_variables(text))

@@ -2,12 +2,13 @@
 and nothing is drawn into the left or right margin (a figure or table wider than the
 text block).
 
-    python -m cifar_core.render.pdfcheck _site/index.pdf [--pages-dir DIR]
+    python -m tests.support.pdfcheck _site/index.pdf [--pages-dir DIR]
 
 The text block is Typst's default for the page size: a margin of 2.5/21 of the shorter
 page side on each side (https://typst.app/docs/reference/layout/page/#parameters-margin),
 which is what pandoc's and Quarto's Typst templates use when no margin is set.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import RenderError
+from cifar_core.render.errors import RenderError
 
-INK = 235            # a pixel darker than this (0-255 grey) is ink
-TOLERANCE_PT = 3.0   # anti-aliasing and glyph overhang
+INK = 235  # a pixel darker than this (0-255 grey) is ink
+TOLERANCE_PT = 3.0  # anti-aliasing and glyph overhang
 
 
 @dataclass
@@ -46,8 +47,10 @@ class PdfReport:
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise RenderError(f"`{name}` is not on PATH; install poppler (Debian: "
-                          "`apt-get install poppler-utils`) to check the PDF's pages.")
+        raise RenderError(
+            f"`{name}` is not on PATH; install poppler (Debian: "
+            "`apt-get install poppler-utils`) to check the PDF's pages."
+        )
     return path
 
 
@@ -69,8 +72,11 @@ def check_pdf(pdf: Path, pages_dir: Path, dpi: int = 50) -> PdfReport:
     report = PdfReport(pages, (width, height))
     out_dir = Path(pages_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([_tool("pdftoppm"), "-r", str(dpi), "-gray", "-png", str(pdf),
-                             str(out_dir / "page")], capture_output=True, text=True)
+    result = subprocess.run(
+        [_tool("pdftoppm"), "-r", str(dpi), "-gray", "-png", str(pdf), str(out_dir / "page")],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise RenderError(f"pdftoppm could not render {pdf}: {result.stderr.strip()}")
     report.images = sorted(out_dir.glob("page-*.png"))
@@ -85,7 +91,8 @@ def check_pdf(pdf: Path, pages_dir: Path, dpi: int = 50) -> PdfReport:
             report.overflows.append(
                 f"page {number}: ink from {ink_columns[0] / scale:.0f} pt to "
                 f"{ink_columns[-1] / scale:.0f} pt, text block {margin:.0f}-"
-                f"{width - margin:.0f} pt (a figure or table wider than the text)")
+                f"{width - margin:.0f} pt (a figure or table wider than the text)"
+            )
     return report
 
 
@@ -95,8 +102,10 @@ def main(argv=None) -> int:
     parser.add_argument("--pages-dir", type=Path, help="keep the page images here")
     args = parser.parse_args(argv)
     report = check_pdf(args.pdf, args.pages_dir or Path(tempfile.mkdtemp(prefix="pages-")))
-    print(f"{args.pdf}: {report.pages} pages of {report.page_size_pt[0]:.0f}x"
-          f"{report.page_size_pt[1]:.0f} pt, images in {report.images[0].parent if report.images else '-'}")
+    print(
+        f"{args.pdf}: {report.pages} pages of {report.page_size_pt[0]:.0f}x"
+        f"{report.page_size_pt[1]:.0f} pt, images in {report.images[0].parent if report.images else '-'}"
+    )
     for problem in report.problems():
         print(f"- {problem}")
     return 1 if report.problems() else 0

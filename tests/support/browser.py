@@ -5,12 +5,13 @@ driven over the Chrome DevTools protocol (websocket-client), fully offline.
 images that did not load, horizontal overflow, the title and the language, and saves
 screenshots (the first screen, and optionally one element such as a figure).
 
-    python -m cifar_core.render.browser _site/index.html --screenshot first.png \\
+    python -m tests.support.browser _site/index.html --screenshot first.png \\
         --element '#fig-summary-pareto' figure.png
 
 Needs a Chromium (Debian: `apt-get install chromium`) and the `websocket-client` package
-(the `browser` extra).
+(in the `dev` extra).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,13 +29,21 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import RenderError
+from cifar_core.render.errors import RenderError
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--disable-sync", "--remote-debugging-port=0",
-                  "--remote-allow-origins=*", "--hide-scrollbars")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--remote-debugging-port=0",
+    "--remote-allow-origins=*",
+    "--hide-scrollbars",
+)
 DEVTOOLS_RE = re.compile(r"DevTools listening on (ws://\S+)")
 
 #: Resolves once the page's scripts have settled: the sortable tables
@@ -94,8 +103,10 @@ class PageReport:
         out = [f"console error: {e}" for e in self.console_errors]
         out += [f"image did not load: {i}" for i in self.broken_images]
         if self.horizontal_scrollbar:
-            out.append(f"horizontal scrollbar: page is {self.scroll_width}px wide in a "
-                       f"{self.width}px viewport (widest: {', '.join(self.overflowing)})")
+            out.append(
+                f"horizontal scrollbar: page is {self.scroll_width}px wide in a "
+                f"{self.width}px viewport (widest: {', '.join(self.overflowing)})"
+            )
         return out
 
 
@@ -110,8 +121,7 @@ class DevTools:
     def __init__(self, websocket_url: str, timeout: float = 30.0):
         import websocket
 
-        self.ws = websocket.create_connection(websocket_url, timeout=timeout,
-                                              suppress_origin=True)
+        self.ws = websocket.create_connection(websocket_url, timeout=timeout, suppress_origin=True)
         self.next_id = 0
         self.events: list[dict] = []
 
@@ -152,11 +162,21 @@ class DevTools:
 
 
 def _launch(chromium: str, profile_dir: str, width: int, height: int):
-    command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile_dir}",
-               f"--window-size={width},{height}", "about:blank"]
+    command = [
+        chromium,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile_dir}",
+        f"--window-size={width},{height}",
+        "about:blank",
+    ]
     # Its own process group, so that stopping it stops its renderer processes too.
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline, seen = time.monotonic() + 60, []
     while time.monotonic() < deadline:
         line = proc.stderr.readline()
@@ -191,12 +211,16 @@ def _console_errors(events: list[dict]) -> list[str]:
     for event in events:
         method, params = event.get("method"), event.get("params", {})
         if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            errors.append(" ".join(str(a.get("value", a.get("description", "")))
-                                   for a in params.get("args", [])))
+            errors.append(
+                " ".join(
+                    str(a.get("value", a.get("description", ""))) for a in params.get("args", [])
+                )
+            )
         elif method == "Runtime.exceptionThrown":
             details = params.get("exceptionDetails", {})
-            errors.append(details.get("exception", {}).get("description")
-                          or details.get("text", "exception"))
+            errors.append(
+                details.get("exception", {}).get("description") or details.get("text", "exception")
+            )
         elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
             entry = params["entry"]
             errors.append(f"{entry.get('text', '')} {entry.get('url', '')}".strip())
@@ -204,17 +228,28 @@ def _console_errors(events: list[dict]) -> list[str]:
 
 
 def _screenshot(tools: DevTools, path: Path, clip: dict) -> Path:
-    data = tools.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                      clip={**clip, "scale": 1})["data"]
+    data = tools.call(
+        "Page.captureScreenshot",
+        format="png",
+        captureBeyondViewport=True,
+        clip={**clip, "scale": 1},
+    )["data"]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(base64.b64decode(data))
     return path
 
 
-def inspect_page(html: Path, *, width: int = 1280, height: int = 900,
-                 screenshot: Path | None = None,
-                 element: tuple[str, Path] | None = None, evaluate: tuple[str, ...] = (),
-                 chromium: str | None = None, timeout: float = 60.0) -> PageReport:
+def inspect_page(
+    html: Path,
+    *,
+    width: int = 1280,
+    height: int = 900,
+    screenshot: Path | None = None,
+    element: tuple[str, Path] | None = None,
+    evaluate: tuple[str, ...] = (),
+    chromium: str | None = None,
+    timeout: float = 60.0,
+) -> PageReport:
     """Load ``html`` in headless Chromium at ``width`` px and report what a reader sees.
 
     ``screenshot`` saves the first screen; ``element=(css_selector, path)`` saves that
@@ -222,48 +257,70 @@ def inspect_page(html: Path, *, width: int = 1280, height: int = 900,
     page in turn (a promise is awaited) and its JSON value appended to ``evaluated``."""
     chromium = chromium or find_chromium()
     if chromium is None:
-        raise RenderError("no Chromium on PATH; install it (Debian: `apt-get install "
-                          "chromium`) to check the page in a browser.")
+        raise RenderError(
+            "no Chromium on PATH; install it (Debian: `apt-get install "
+            "chromium`) to check the page in a browser."
+        )
     url = Path(html).resolve().as_uri()
     report = PageReport(url=url)
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-",
-                                     ignore_cleanup_errors=True) as profile_dir:
+    with tempfile.TemporaryDirectory(
+        prefix="chromium-profile-", ignore_cleanup_errors=True
+    ) as profile_dir:
         proc, browser_ws = _launch(chromium, profile_dir, width, height)
         try:
             tools = DevTools(_page_websocket(browser_ws), timeout=timeout)
             for domain in ("Runtime", "Log", "Page"):
                 tools.call(f"{domain}.enable")
-            tools.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                       deviceScaleFactor=1, mobile=False)
+            tools.call(
+                "Emulation.setDeviceMetricsOverride",
+                width=width,
+                height=height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
             tools.call("Page.navigate", url=url)
             tools.wait_for("Page.loadEventFired", timeout)
             tools.call("Runtime.evaluate", expression=SETTLED, awaitPromise=True)
             tools.drain(0.5)
-            facts = json.loads(tools.call("Runtime.evaluate", expression=PAGE_FACTS,
-                                          returnByValue=True)["result"]["value"])
+            facts = json.loads(
+                tools.call("Runtime.evaluate", expression=PAGE_FACTS, returnByValue=True)["result"][
+                    "value"
+                ]
+            )
             report.title, report.lang = facts["title"], facts["lang"]
             report.width, report.scroll_width = facts["width"], facts["scrollWidth"]
             report.height = facts["height"]
             report.broken_images, report.overflowing = facts["broken"], facts["wide"]
             if screenshot:
-                report.screenshots.append(_screenshot(
-                    tools, Path(screenshot), {"x": 0, "y": 0, "width": width, "height": height}))
+                report.screenshots.append(
+                    _screenshot(
+                        tools, Path(screenshot), {"x": 0, "y": 0, "width": width, "height": height}
+                    )
+                )
             if element:
                 selector, path = element
-                box = tools.call("Runtime.evaluate", returnByValue=True, expression=(
-                    f"(() => {{ const el = document.querySelector({json.dumps(selector)});"
-                    " if (!el) return null; const r = el.getBoundingClientRect();"
-                    " return {x: r.left + scrollX, y: r.top + scrollY,"
-                    " width: r.width, height: r.height}; })()"))["result"].get("value")
+                box = tools.call(
+                    "Runtime.evaluate",
+                    returnByValue=True,
+                    expression=(
+                        f"(() => {{ const el = document.querySelector({json.dumps(selector)});"
+                        " if (!el) return null; const r = el.getBoundingClientRect();"
+                        " return {x: r.left + scrollX, y: r.top + scrollY,"
+                        " width: r.width, height: r.height}; })()"
+                    ),
+                )["result"].get("value")
                 if not box:
                     raise RenderError(f"no element matches {selector!r} in {html}.")
                 report.screenshots.append(_screenshot(tools, Path(path), box))
             for expression in evaluate:
-                result = tools.call("Runtime.evaluate", expression=expression,
-                                    awaitPromise=True, returnByValue=True)
+                result = tools.call(
+                    "Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True
+                )
                 if "exceptionDetails" in result:
-                    raise RenderError(f"{expression[:60]!r} failed in the page: "
-                                      f"{result['exceptionDetails'].get('text')}")
+                    raise RenderError(
+                        f"{expression[:60]!r} failed in the page: "
+                        f"{result['exceptionDetails'].get('text')}"
+                    )
                 report.evaluated.append(result["result"].get("value"))
             tools.drain(0.2)
             report.console_errors = _console_errors(tools.events)
@@ -278,13 +335,23 @@ def main(argv=None) -> int:
     parser.add_argument("html", type=Path)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--screenshot", type=Path, help="save the first screen here")
-    parser.add_argument("--element", nargs=2, metavar=("SELECTOR", "PNG"),
-                        help="save the element matching SELECTOR (e.g. '#fig-x') here")
+    parser.add_argument(
+        "--element",
+        nargs=2,
+        metavar=("SELECTOR", "PNG"),
+        help="save the element matching SELECTOR (e.g. '#fig-x') here",
+    )
     args = parser.parse_args(argv)
-    report = inspect_page(args.html, width=args.width, screenshot=args.screenshot,
-                          element=tuple(args.element) if args.element else None)
-    print(f"{report.url}: title {report.title!r}, lang {report.lang!r}, "
-          f"{report.scroll_width}x{report.height}px in a {report.width}px viewport")
+    report = inspect_page(
+        args.html,
+        width=args.width,
+        screenshot=args.screenshot,
+        element=tuple(args.element) if args.element else None,
+    )
+    print(
+        f"{report.url}: title {report.title!r}, lang {report.lang!r}, "
+        f"{report.scroll_width}x{report.height}px in a {report.width}px viewport"
+    )
     for path in report.screenshots:
         print(f"screenshot: {path}")
     for problem in report.problems():
