@@ -11,9 +11,11 @@ Two keys are applied to the training batches instead (airbench style, see
 :mod:`cifar_core.runs.batches`): ``translate`` (whole pixels) and ``flip: "alternating"``;
 :func:`batch_augmentation` picks them out.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import keras
 from keras import layers
@@ -48,8 +50,13 @@ def batch_augmentation(augmentation: Mapping[str, Any]) -> dict[str, Any]:
     return chosen
 
 
-def finalize_model(network: keras.Model, augmentation: Mapping[str, Any], *, seed: int = 0,
-                   float32_output: bool = False) -> keras.Model:
+def finalize_model(
+    network: keras.Model,
+    augmentation: Mapping[str, Any],
+    *,
+    seed: int = 0,
+    float32_output: bool = False,
+) -> keras.Model:
     """``network`` with the augmentation layers in front and, under mixed precision, a
     float32 output cast (softmax probabilities must not be float16). Returns
     ``network`` itself when neither is needed; otherwise the network is the inner

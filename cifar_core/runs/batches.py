@@ -25,6 +25,7 @@ Example
 >>> batches.steps_per_epoch, batches[0][0].shape, batches[1][0].shape
 (2, (3, 32, 32, 3), (1, 32, 32, 3))
 """
+
 from __future__ import annotations
 
 import math
@@ -45,22 +46,39 @@ class AugmentedBatches(keras.utils.PyDataset):
     seed : the shuffle, the first epoch's flips and the offsets follow from it.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, *, batch_size: int,
-                 flip: bool | str = False, translate: int = 0, seed: int = 0):
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        batch_size: int,
+        flip: bool | str = False,
+        translate: int = 0,
+        seed: int = 0,
+    ):
         super().__init__(workers=1, use_multiprocessing=False)
         if len(x) != len(y) or len(x) == 0:
-            raise ValueError(f"x and y must be non-empty and of one length, got {len(x)} "
-                             f"and {len(y)}")
+            raise ValueError(
+                f"x and y must be non-empty and of one length, got {len(x)} and {len(y)}"
+            )
         if flip not in (False, "alternating"):
-            raise ValueError(f"flip is {flip!r}; use False or 'alternating' (random flips "
-                             "are a layer: augmentation flip=True)")
+            raise ValueError(
+                f"flip is {flip!r}; use False or 'alternating' (random flips "
+                "are a layer: augmentation flip=True)"
+            )
         if not isinstance(translate, (int, np.integer)) or translate < 0:
             raise ValueError(f"translate is {translate!r}; give whole pixels >= 0")
         if translate >= min(x.shape[1:3]):
-            raise ValueError(f"translate is {translate}; it must be smaller than the "
-                             f"image size {x.shape[1:3]}")
+            raise ValueError(
+                f"translate is {translate}; it must be smaller than the image size {x.shape[1:3]}"
+            )
         self.x, self.y = x, y
-        self.batch_size, self.flip, self.translate, self.seed = batch_size, flip, int(translate), seed
+        self.batch_size, self.flip, self.translate, self.seed = (
+            batch_size,
+            flip,
+            int(translate),
+            seed,
+        )
         self.steps_per_epoch = math.ceil(len(x) / batch_size)
         self.first_flips = np.random.default_rng([seed, 0x5EED]).random(len(x)) < 0.5
         pad = ((0, 0), (translate, translate), (translate, translate), (0, 0))
@@ -84,7 +102,7 @@ class AugmentedBatches(keras.utils.PyDataset):
     def __getitem__(self, index: int):
         epoch, step = divmod(self.offset + index, self.steps_per_epoch)
         order, offsets = self._epoch_plan(epoch)
-        chosen = order[step * self.batch_size:(step + 1) * self.batch_size]
+        chosen = order[step * self.batch_size : (step + 1) * self.batch_size]
         images = self.crop(chosen, offsets[chosen]) if self.translate else self.x[chosen]
         if self.flip == "alternating":
             mirrored = self.first_flips[chosen] ^ bool(epoch % 2)

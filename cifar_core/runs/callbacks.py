@@ -4,11 +4,13 @@ The test hook :class:`KillAfterEpoch` exists only so the test-suite can prove th
 ``kill -9`` mid-run leaves no complete entry and that a rerun resumes: it is active only
 when the environment variable ``CIFAR_REPORT_TEST_KILL_AFTER_EPOCH`` is set.
 """
+
 from __future__ import annotations
 
 import os
 import signal
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 
@@ -44,8 +46,10 @@ class ResumeReporter(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.initial_epoch = int(getattr(self.model, "_initial_epoch", None) or 0)
         if self.initial_epoch:
-            self.log(f"resuming from epoch {self.initial_epoch + 1} "
-                     f"({self.initial_epoch} finished epochs restored)")
+            self.log(
+                f"resuming from epoch {self.initial_epoch + 1} "
+                f"({self.initial_epoch} finished epochs restored)"
+            )
 
 
 class KillAfterEpoch(keras.callbacks.Callback):

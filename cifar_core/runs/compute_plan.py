@@ -33,12 +33,14 @@ Example
 >>> int(plan.runs["train_flops"].sum()) == plan.total["train_flops"]
 True
 """
+
 from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 TRAINING_PASSES = 3
 PREDICT_BATCH = 256  # cifar_core.runs.train.predict_probs
@@ -75,8 +77,7 @@ def get_accelerator(name: str) -> Accelerator:
     for key, accelerator in ACCELERATORS.items():
         if key.lower() == str(name).lower():
             return accelerator
-    raise ValueError(f"accelerator {name!r} is unknown; choose one of "
-                     f"{', '.join(ACCELERATORS)}")
+    raise ValueError(f"accelerator {name!r} is unknown; choose one of {', '.join(ACCELERATORS)}")
 
 
 # ---------------------------------------------------------------------- counting
@@ -106,7 +107,9 @@ def run_cost(variant: Any, forward_flops: int, n_images: int, n_test: int) -> di
     epochs, batch = variant.epochs, variant.batch_size
     eval_images = epochs * n_val + views * (n_train + n_val + n_test)
     return {
-        "n_train": n_train, "n_val": n_val, "n_test": n_test,
+        "n_train": n_train,
+        "n_val": n_val,
+        "n_test": n_test,
         "train_steps": epochs * math.ceil(n_train / batch),
         "eval_steps": epochs * math.ceil(n_val / batch)
         + views * sum(math.ceil(n / PREDICT_BATCH) for n in (n_train, n_val, n_test)),
@@ -144,21 +147,31 @@ class ComputePlan:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, JSON-able (NaN → None, numpy scalars → Python numbers)."""
-        return _plain({"settings": self.settings, "assumptions": self.assumptions,
-                       "total": self.total, "studies": self.studies.to_dict("records"),
-                       "runs": self.runs.to_dict("records")})
+        return _plain(
+            {
+                "settings": self.settings,
+                "assumptions": self.assumptions,
+                "total": self.total,
+                "studies": self.studies.to_dict("records"),
+                "runs": self.runs.to_dict("records"),
+            }
+        )
 
     def summary_line(self) -> str:
         """One line on the runs still to train: count, FLOPs, time here and on the
         accelerator (what ``build`` prints before it trains)."""
         missing = self.total["missing"]
         accelerator = self.settings["accelerator"]
-        parts = [f"to train: {missing['runs']} of {self.total['runs']} run(s), "
-                 f"{format_flops(missing['train_flops'])} of training"]
+        parts = [
+            f"to train: {missing['runs']} of {self.total['runs']} run(s), "
+            f"{format_flops(missing['train_flops'])} of training"
+        ]
         if missing["seconds_here"] is not None:
             parts.append(f"≈ {format_duration(missing['seconds_here'])} here")
-        parts.append(f"≈ {format_duration(missing['seconds_accelerator'])} on one "
-                     f"{accelerator['key']} at {_percent(accelerator['utilization'])} of peak")
+        parts.append(
+            f"≈ {format_duration(missing['seconds_accelerator'])} on one "
+            f"{accelerator['key']} at {_percent(accelerator['utilization'])} of peak"
+        )
         return ", ".join(parts)
 
     def format_table(self) -> str:
@@ -167,41 +180,73 @@ class ComputePlan:
             train=self.runs["train_flops"].map(format_flops),
             here=self.runs["seconds_here"].map(format_duration),
             accelerator=self.runs["seconds_accelerator"].map(format_duration),
-            cached=self.runs["cached"].map({True: "yes", False: "no"}).fillna("-"))
+            cached=self.runs["cached"].map({True: "yes", False: "no"}).fillna("-"),
+        )
         studies = self.studies.assign(
             train=self.studies["train_flops"].map(format_flops),
             here=self.studies["seconds_here"].map(format_duration),
-            accelerator=self.studies["seconds_accelerator"].map(format_duration))
+            accelerator=self.studies["seconds_accelerator"].map(format_duration),
+        )
         key = self.settings["accelerator"]["key"]
-        runs_table = runs[["name", "seed", "epochs", "batch_size", "forward_flops", "train",
-                           "cached", "here", "accelerator"]].rename(
-            columns={"accelerator": key, "forward_flops": "forward FLOPs/image"})
+        runs_table = runs[
+            [
+                "name",
+                "seed",
+                "epochs",
+                "batch_size",
+                "forward_flops",
+                "train",
+                "cached",
+                "here",
+                "accelerator",
+            ]
+        ].rename(columns={"accelerator": key, "forward_flops": "forward FLOPs/image"})
         study_table = studies[["study", "runs", "missing", "train", "here", "accelerator"]]
-        lines = [runs_table.to_string(index=False), "",
-                 study_table.rename(columns={"accelerator": key}).to_string(index=False), "",
-                 self.total_text(), "", "Assumptions:"]
+        lines = [
+            runs_table.to_string(index=False),
+            "",
+            study_table.rename(columns={"accelerator": key}).to_string(index=False),
+            "",
+            self.total_text(),
+            "",
+            "Assumptions:",
+        ]
         return "\n".join(lines + [f"- {line}" for line in self.assumptions])
 
     def total_text(self) -> str:
         total, key = self.total, self.settings["accelerator"]["key"]
-        here = ("not measured" if total["seconds_here"] is None
-                else format_duration(total["seconds_here"]))
-        spans = ", ".join(f"{n}: {format_duration(s)}"
-                          for n, s in total["makespan_accelerator"].items())
-        return (f"total: {total['runs']} runs, {format_flops(total['train_flops'])} of "
-                f"training (+{format_flops(total['eval_flops'])} evaluation); here ≈ {here}; "
-                f"one {key} ≈ {format_duration(total['seconds_accelerator'])}; "
-                f"on N × {key} under Ray ≈ {spans}\n{self.summary_line()}")
+        here = (
+            "not measured"
+            if total["seconds_here"] is None
+            else format_duration(total["seconds_here"])
+        )
+        spans = ", ".join(
+            f"{n}: {format_duration(s)}" for n, s in total["makespan_accelerator"].items()
+        )
+        return (
+            f"total: {total['runs']} runs, {format_flops(total['train_flops'])} of "
+            f"training (+{format_flops(total['eval_flops'])} evaluation); here ≈ {here}; "
+            f"one {key} ≈ {format_duration(total['seconds_accelerator'])}; "
+            f"on N × {key} under Ray ≈ {spans}\n{self.summary_line()}"
+        )
 
 
-def plan_runs(variants: Sequence[Any], *, dataset: Any = None, store: Any = None,
-              fingerprint: str | None = None, n_images: int | None = None,
-              n_test: int | None = None, speed: Any = "auto",
-              accelerator: str = DEFAULT_ACCELERATOR,
-              utilization: float = DEFAULT_UTILIZATION,
-              accelerator_step_s: float = DEFAULT_ACCELERATOR_STEP_S,
-              device_counts: Sequence[int] = DEFAULT_DEVICE_COUNTS,
-              profile: str | None = None, log=None) -> ComputePlan:
+def plan_runs(
+    variants: Sequence[Any],
+    *,
+    dataset: Any = None,
+    store: Any = None,
+    fingerprint: str | None = None,
+    n_images: int | None = None,
+    n_test: int | None = None,
+    speed: Any = "auto",
+    accelerator: str = DEFAULT_ACCELERATOR,
+    utilization: float = DEFAULT_UTILIZATION,
+    accelerator_step_s: float = DEFAULT_ACCELERATOR_STEP_S,
+    device_counts: Sequence[int] = DEFAULT_DEVICE_COUNTS,
+    profile: str | None = None,
+    log=None,
+) -> ComputePlan:
     """The compute plan of ``variants`` (each a run: variant with its epochs and seed).
 
     Parameters
@@ -243,8 +288,10 @@ def plan_runs(variants: Sequence[Any], *, dataset: Any = None, store: Any = None
 
     chosen = get_accelerator(accelerator)
     if not 0 < utilization <= 1:
-        raise ValueError(f"utilization must be a fraction in (0, 1], got {utilization!r} "
-                         "(e.g. 0.25 for 25 % of the peak)")
+        raise ValueError(
+            f"utilization must be a fraction in (0, 1], got {utilization!r} "
+            "(e.g. 0.25 for 25 % of the peak)"
+        )
     if accelerator_step_s < 0:
         raise ValueError(f"accelerator_step_s must be >= 0 seconds, got {accelerator_step_s!r}")
     images_from = "given"
@@ -263,34 +310,59 @@ def plan_runs(variants: Sequence[Any], *, dataset: Any = None, store: Any = None
     for variant in variants:
         stats = model_stats(variant.family, variant.params)
         cost = run_cost(variant, stats["flops"], n_images, n_test)
-        flops, steps = cost["train_flops"] + cost["eval_flops"], cost["train_steps"] + cost["eval_steps"]
+        flops, steps = (
+            cost["train_flops"] + cost["eval_flops"],
+            cost["train_steps"] + cost["eval_steps"],
+        )
         key = run_key(variant, fingerprint) if fingerprint else None
-        rows.append({
-            "name": variant.name, "seed": variant.seed,
-            "studies": ", ".join(studies_of(variant.name)) or "(none)",
-            "family": variant.family, "epochs": variant.epochs,
-            "batch_size": variant.batch_size, "key": key,
-            "cached": None if key is None or store is None else store.get(key, warn=False) is not None,
-            "params": stats["params"], "forward_flops": stats["flops"], **cost,
-            "seconds_here": None if speed is None else speed.seconds(flops, steps),
-            "seconds_accelerator": steps * accelerator_step_s + flops / accel_rate,
-        })
+        rows.append(
+            {
+                "name": variant.name,
+                "seed": variant.seed,
+                "studies": ", ".join(studies_of(variant.name)) or "(none)",
+                "family": variant.family,
+                "epochs": variant.epochs,
+                "batch_size": variant.batch_size,
+                "key": key,
+                "cached": None
+                if key is None or store is None
+                else store.get(key, warn=False) is not None,
+                "params": stats["params"],
+                "forward_flops": stats["flops"],
+                **cost,
+                "seconds_here": None if speed is None else speed.seconds(flops, steps),
+                "seconds_accelerator": steps * accelerator_step_s + flops / accel_rate,
+            }
+        )
     runs = pd.DataFrame(rows, columns=_RUN_COLUMNS)
     settings = {
-        "profile": profile, "n_images": n_images, "n_test": n_test,
-        "images_from": images_from, "fingerprint": fingerprint,
-        "accelerator": {"key": next(k for k, a in ACCELERATORS.items() if a is chosen),
-                        "name": chosen.name, "peak_flops": chosen.peak_flops,
-                        "utilization": utilization, "step_overhead_s": accelerator_step_s},
+        "profile": profile,
+        "n_images": n_images,
+        "n_test": n_test,
+        "images_from": images_from,
+        "fingerprint": fingerprint,
+        "accelerator": {
+            "key": next(k for k, a in ACCELERATORS.items() if a is chosen),
+            "name": chosen.name,
+            "peak_flops": chosen.peak_flops,
+            "utilization": utilization,
+            "step_overhead_s": accelerator_step_s,
+        },
         "speed_here": None if speed is None else speed.to_dict(),
         "training_passes": TRAINING_PASSES,
     }
-    return ComputePlan(runs, _per_study(runs), _totals(runs, device_counts), settings,
-                       _assumptions(settings))
+    return ComputePlan(
+        runs, _per_study(runs), _totals(runs, device_counts), settings, _assumptions(settings)
+    )
 
 
-def compute_plan(profile: Any, *, studies: Iterable[str] | None = None,
-                 names: Iterable[str] | None = None, **options: Any) -> ComputePlan:
+def compute_plan(
+    profile: Any,
+    *,
+    studies: Iterable[str] | None = None,
+    names: Iterable[str] | None = None,
+    **options: Any,
+) -> ComputePlan:
     """:func:`plan_runs` of the runs ``cifar_core.experiments.catalog.plan(profile, studies, names)``
     trains; without a dataset, the image counts are the profile's nominal ones.
 
@@ -303,8 +375,7 @@ def compute_plan(profile: Any, *, studies: Iterable[str] | None = None,
     nominal = options.get("dataset") is None and options.get("n_images") is None
     if nominal:
         options["n_images"], options["n_test"] = nominal_sizes(profile)
-    result = plan_runs(plan(profile, studies=studies, names=names), profile=profile.name,
-                       **options)
+    result = plan_runs(plan(profile, studies=studies, names=names), profile=profile.name, **options)
     if nominal:
         result.settings["images_from"] = "profile"
         result.assumptions = _assumptions(result.settings)
@@ -338,13 +409,33 @@ def plan_summary(variants: Sequence[Any], dataset: Any, **options: Any) -> str:
 
 
 # ---------------------------------------------------------------------- helpers
-_RUN_COLUMNS = ["name", "seed", "studies", "family", "epochs", "batch_size", "key", "cached",
-                "params", "forward_flops", "n_train", "n_val", "n_test", "train_steps",
-                "eval_steps", "train_flops", "eval_flops", "seconds_here",
-                "seconds_accelerator"]
-_IMAGES_FROM = {"dataset": "the dataset's counts",
-                "profile": "the profile's nominal counts (no dataset was given)",
-                "given": "as given", "default": "full CIFAR-10 (no dataset was given)"}
+_RUN_COLUMNS = [
+    "name",
+    "seed",
+    "studies",
+    "family",
+    "epochs",
+    "batch_size",
+    "key",
+    "cached",
+    "params",
+    "forward_flops",
+    "n_train",
+    "n_val",
+    "n_test",
+    "train_steps",
+    "eval_steps",
+    "train_flops",
+    "eval_flops",
+    "seconds_here",
+    "seconds_accelerator",
+]
+_IMAGES_FROM = {
+    "dataset": "the dataset's counts",
+    "profile": "the profile's nominal counts (no dataset was given)",
+    "given": "as given",
+    "default": "full CIFAR-10 (no dataset was given)",
+}
 _SUMMED = ["train_flops", "eval_flops", "seconds_here", "seconds_accelerator"]
 
 
@@ -367,19 +458,23 @@ def _sum(column) -> Any:
 
 def _sums(runs) -> dict[str, Any]:
     missing = runs[runs["cached"] != True]  # noqa: E712 - None (unknown) counts as missing
-    return {"runs": len(runs),
-            "cached": None if runs["cached"].isna().any() else int(runs["cached"].sum()),
-            **{name: _sum(runs[name]) for name in _SUMMED},
-            "missing": {"runs": len(missing), **{name: _sum(missing[name]) for name in _SUMMED}}}
+    return {
+        "runs": len(runs),
+        "cached": None if runs["cached"].isna().any() else int(runs["cached"].sum()),
+        **{name: _sum(runs[name]) for name in _SUMMED},
+        "missing": {"runs": len(missing), **{name: _sum(missing[name]) for name in _SUMMED}},
+    }
 
 
 def _totals(runs, device_counts: Sequence[int]) -> dict[str, Any]:
     total = _sums(runs)
     total["makespan_accelerator"] = {
-        int(n): makespan(runs["seconds_accelerator"], int(n)) for n in device_counts}
+        int(n): makespan(runs["seconds_accelerator"], int(n)) for n in device_counts
+    }
     total["missing"]["makespan_accelerator"] = {
         int(n): makespan(runs.loc[runs["cached"] != True, "seconds_accelerator"], int(n))  # noqa: E712
-        for n in device_counts}
+        for n in device_counts
+    }
     return total
 
 
@@ -391,21 +486,32 @@ def _per_study(runs):
     rows = []
     for study, group in exploded.groupby("study", sort=False):
         sums = _sums(group)
-        rows.append({"study": study, "runs": sums["runs"], "missing": sums["missing"]["runs"],
-                     **{name: sums[name] for name in _SUMMED}})
+        rows.append(
+            {
+                "study": study,
+                "runs": sums["runs"],
+                "missing": sums["missing"]["runs"],
+                **{name: sums[name] for name in _SUMMED},
+            }
+        )
     return pd.DataFrame(rows, columns=["study", "runs", "missing", *_SUMMED])
 
 
 def _assumptions(settings: dict[str, Any]) -> list[str]:
     accelerator, speed = settings["accelerator"], settings["speed_here"]
-    images = (f"{settings['n_images']:,} official training / {settings['n_test']:,} test "
-              f"images: {_IMAGES_FROM[settings['images_from']]}")
-    here = ("time here: not estimated (no speed measurement)" if speed is None else
-            f"time here: one process on {speed['device_name']} ({speed['backend']}), measured "
-            f"{speed['flop_rate'] / 1e9:.1f} GFLOP/s achieved and "
-            f"{speed['step_overhead_s'] * 1e3:.1f} ms overhead per step "
-            f"({speed['measured_at'] or 'given'}; a shared machine measures slower); --jobs "
-            "workers on a CPU are 1.3-1.6x faster in all")
+    images = (
+        f"{settings['n_images']:,} official training / {settings['n_test']:,} test "
+        f"images: {_IMAGES_FROM[settings['images_from']]}"
+    )
+    here = (
+        "time here: not estimated (no speed measurement)"
+        if speed is None
+        else f"time here: one process on {speed['device_name']} ({speed['backend']}), measured "
+        f"{speed['flop_rate'] / 1e9:.1f} GFLOP/s achieved and "
+        f"{speed['step_overhead_s'] * 1e3:.1f} ms overhead per step "
+        f"({speed['measured_at'] or 'given'}; a shared machine measures slower); --jobs "
+        "workers on a CPU are 1.3-1.6x faster in all"
+    )
     return [
         "forward FLOPs per image = 2 x multiply-adds of Conv2D, DepthwiseConv2D and Dense "
         "layers (biases, batch norm, activations, pooling, augmentation not counted)",
@@ -437,8 +543,13 @@ def format_flops(flops: Any) -> str:
     """
     if flops is None or (isinstance(flops, float) and math.isnan(flops)):
         return "-"
-    for unit, scale in (("EFLOP", 1e18), ("PFLOP", 1e15), ("TFLOP", 1e12), ("GFLOP", 1e9),
-                        ("MFLOP", 1e6)):
+    for unit, scale in (
+        ("EFLOP", 1e18),
+        ("PFLOP", 1e15),
+        ("TFLOP", 1e12),
+        ("GFLOP", 1e9),
+        ("MFLOP", 1e6),
+    ):
         if flops >= scale:
             return f"{flops / scale:.1f} {unit}"
     return f"{flops:.0f} FLOP"

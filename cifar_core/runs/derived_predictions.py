@@ -43,19 +43,26 @@ Example
 >>> tta_extra_flops(1_000_000, views=2, images=10_000)
 10000000000
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cifar_core.data.corruptions import (
-    CORRUPTION_VERSION, CORRUPTIONS, RANDOM, SEVERITIES, cached_corruption)
+    CORRUPTION_VERSION,
+    CORRUPTIONS,
+    RANDOM,
+    SEVERITIES,
+    cached_corruption,
+)
 
 DERIVED_VERSION = 2
 """Part of every cached file's name: bump it when what is computed here changes (2: a
@@ -87,7 +94,7 @@ def translate_images(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
     py, px = abs(dy), abs(dx)
     padded = np.pad(images, ((0, 0), (py, py), (px, px), (0, 0)), mode="reflect")
     top, left = py - dy, px - dx
-    return padded[:, top:top + height, left:left + width, :]
+    return padded[:, top : top + height, left : left + width, :]
 
 
 def _shift_tag(shifts: Sequence[tuple[int, int]]) -> str:
@@ -158,7 +165,9 @@ def derived_reads() -> dict[str, str]:
     return dict(sorted(_READS.items()))
 
 
-def _cached(run: Any, name: str, dataset: Any, compute: Callable[[Any, Any], np.ndarray]) -> np.ndarray:
+def _cached(
+    run: Any, name: str, dataset: Any, compute: Callable[[Any, Any], np.ndarray]
+) -> np.ndarray:
     """The cached array ``name`` of ``run``, or ``compute(model, dataset)`` stored first."""
     path = _cache_path(run, name)
     identity = run_identity(run)
@@ -178,13 +187,17 @@ def is_cached(run: Any, name: str) -> bool:
 
 def _check_dataset(run: Any, dataset: Any, name: str) -> None:
     if dataset is None:
-        raise ValueError(f"the {name!r} predictions of run {run.key} are not cached yet: pass the "
-                         "dataset the run was trained on to compute them")
+        raise ValueError(
+            f"the {name!r} predictions of run {run.key} are not cached yet: pass the "
+            "dataset the run was trained on to compute them"
+        )
     expected = (getattr(run, "config", None) or {}).get("dataset", {}).get("fingerprint")
     if expected and expected != dataset.fingerprint:
-        raise ValueError(f"run {run.key} was trained on data with fingerprint {expected}, but the "
-                         f"dataset given has {dataset.fingerprint} ({dataset.source}): pass the "
-                         "run's own dataset")
+        raise ValueError(
+            f"run {run.key} was trained on data with fingerprint {expected}, but the "
+            f"dataset given has {dataset.fingerprint} ({dataset.source}): pass the "
+            "run's own dataset"
+        )
 
 
 # ----------------------------------------------------------------------------- the model
@@ -209,16 +222,19 @@ def _preprocessor(run: Any, dataset: Any):
     if stats:
         return Preprocessor.from_stats(stats)
     variant = run.config["variant"]
-    train_idx, _ = validation_split(dataset.y_train, variant.get("validation_fraction", 0.2),
-                                    seed=variant.get("seed", 0))
+    train_idx, _ = validation_split(
+        dataset.y_train, variant.get("validation_fraction", 0.2), seed=variant.get("seed", 0)
+    )
     return Preprocessor.fit(variant.get("preprocessing", "unit"), dataset.x_train[train_idx])
 
 
 def _recipe(run: Any) -> dict[str, Any]:
     """The run's own inference recipe: ``{"tta_flip": bool, "tta_translate": pixels}``."""
     variant = run.config["variant"]
-    return {"tta_flip": bool(variant.get("tta_flip", False)),
-            "tta_translate": int(variant.get("tta_translate", 0) or 0)}
+    return {
+        "tta_flip": bool(variant.get("tta_flip", False)),
+        "tta_translate": int(variant.get("tta_translate", 0) or 0),
+    }
 
 
 def _uses_tta(run: Any) -> bool:
@@ -233,16 +249,22 @@ def predict(model, x: np.ndarray, *, tta_flip: bool = False, tta_translate: int 
     two translations); one plain pass by default."""
     from cifar_core.runs.train import predict_probs  # Keras is loaded: a model exists
 
-    return predict_probs(model, np.asarray(x), tta_flip=tta_flip, tta_translate=tta_translate,
-                         batch_size=BATCH_SIZE)
+    return predict_probs(
+        model, np.asarray(x), tta_flip=tta_flip, tta_translate=tta_translate, batch_size=BATCH_SIZE
+    )
 
 
-def model_probs(run: Any, dataset: Any, images: np.ndarray, *, tta_flip: bool = False,
-                tta_translate: int = 0) -> np.ndarray:
+def model_probs(
+    run: Any, dataset: Any, images: np.ndarray, *, tta_flip: bool = False, tta_translate: int = 0
+) -> np.ndarray:
     """Predictions of ``run``'s model on uint8 ``images``, preprocessed as in training
     (not cached; the building block of the cached functions)."""
-    return predict(_model(run), _preprocessor(run, dataset).transform(images), tta_flip=tta_flip,
-                   tta_translate=tta_translate)
+    return predict(
+        _model(run),
+        _preprocessor(run, dataset).transform(images),
+        tta_flip=tta_flip,
+        tta_translate=tta_translate,
+    )
 
 
 # ----------------------------------------------------------------------------- cached views
@@ -251,18 +273,27 @@ def plain_test_probs(run: Any, dataset: Any = None) -> np.ndarray:
     recipe has no test-time augmentation (nothing computed), else computed and cached."""
     if not _uses_tta(run):
         return np.asarray(run.predictions()["test_probs"], np.float32)
-    return _cached(run, "plain", dataset,
-                   lambda model, ds: predict(model, _preprocessor(run, ds).transform(ds.x_test)))
+    return _cached(
+        run,
+        "plain",
+        dataset,
+        lambda model, ds: predict(model, _preprocessor(run, ds).transform(ds.x_test)),
+    )
 
 
 def flipped_test_probs(run: Any, dataset: Any = None) -> np.ndarray:
     """One forward pass on the horizontally flipped test set (cached as ``flip``)."""
-    return _cached(run, "flip", dataset, lambda model, ds: predict(
-        model, _preprocessor(run, ds).transform(flip_images(ds.x_test))))
+    return _cached(
+        run,
+        "flip",
+        dataset,
+        lambda model, ds: predict(model, _preprocessor(run, ds).transform(flip_images(ds.x_test))),
+    )
 
 
-def translated_test_probs(run: Any, dataset: Any = None,
-                          shifts: Sequence[tuple[int, int]] = TRANSLATE_SHIFTS) -> np.ndarray:
+def translated_test_probs(
+    run: Any, dataset: Any = None, shifts: Sequence[tuple[int, int]] = TRANSLATE_SHIFTS
+) -> np.ndarray:
     """Forward passes on the test set translated by each of ``shifts`` (reflected
     borders), unflipped and flipped: an array ``(len(shifts), 2, N, classes)`` whose
     ``[:, 0]`` are the translated and ``[:, 1]`` the translated-and-flipped views."""
@@ -283,9 +314,14 @@ def corruption_name(corruption: str, severity: int, seed: int = 0) -> str:
     return f"corruption-{corruption}-s{severity}{seeded}-c{CORRUPTION_VERSION}"
 
 
-def corruption_test_probs(run: Any, dataset: Any = None, corruptions: Iterable[str] = CORRUPTIONS,
-                          severities: Iterable[int] = SEVERITIES, *,
-                          seed: int = 0) -> dict[tuple[str, int], np.ndarray]:
+def corruption_test_probs(
+    run: Any,
+    dataset: Any = None,
+    corruptions: Iterable[str] = CORRUPTIONS,
+    severities: Iterable[int] = SEVERITIES,
+    *,
+    seed: int = 0,
+) -> dict[tuple[str, int], np.ndarray]:
     """``{(corruption, severity): probabilities}`` of the run's model (its own recipe:
     flip- and translate-averaged as the variant's ``tta_flip`` and ``tta_translate``
     say) on the corrupted test set. The
@@ -305,37 +341,59 @@ def corruption_test_probs(run: Any, dataset: Any = None, corruptions: Iterable[s
         size = len(dataset.x_test)
         per_call = max(1, PREDICT_IMAGES // max(size, 1))
         for start in range(0, len(missing), per_call):
-            chunk = missing[start:start + per_call]
-            images = np.concatenate([cached_corruption(dataset.x_test, c, s, seed=seed,
-                                                       fingerprint=dataset.fingerprint)
-                                     for c, s in chunk])
+            chunk = missing[start : start + per_call]
+            images = np.concatenate(
+                [
+                    cached_corruption(
+                        dataset.x_test, c, s, seed=seed, fingerprint=dataset.fingerprint
+                    )
+                    for c, s in chunk
+                ]
+            )
             probs = predict(model, preprocessor.transform(images), **_recipe(run))
             for index, pair in enumerate(chunk):
-                results[pair] = np.asarray(probs[index * size:(index + 1) * size], np.float32)
+                results[pair] = np.asarray(probs[index * size : (index + 1) * size], np.float32)
                 _write(paths[pair], results[pair], identity)
     for pair in pairs:
         _READS[str(paths[pair])] = content_digest(paths[pair])
     return {pair: results[pair] for pair in pairs}
 
 
-def corruption_accuracy(run: Any, dataset: Any = None, corruptions: Iterable[str] = CORRUPTIONS,
-                        severities: Iterable[int] = SEVERITIES, *, seed: int = 0) -> pd.DataFrame:
+def corruption_accuracy(
+    run: Any,
+    dataset: Any = None,
+    corruptions: Iterable[str] = CORRUPTIONS,
+    severities: Iterable[int] = SEVERITIES,
+    *,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Test accuracy per corruption and severity: a long table with columns
     ``corruption``, ``severity``, ``accuracy`` (clean accuracy is the run's stored
     ``test_accuracy``, computed with the same recipe)."""
     labels = np.asarray(run.predictions()["test_labels"])
     probs = corruption_test_probs(run, dataset, corruptions, severities, seed=seed)
-    return pd.DataFrame([{"corruption": name, "severity": severity,
-                          "accuracy": float(np.mean(p.argmax(axis=1) == labels))}
-                         for (name, severity), p in probs.items()])
+    return pd.DataFrame(
+        [
+            {
+                "corruption": name,
+                "severity": severity,
+                "accuracy": float(np.mean(p.argmax(axis=1) == labels)),
+            }
+            for (name, severity), p in probs.items()
+        ]
+    )
 
 
 # ----------------------------------------------------------------------------- pure TTA
-def average_probs(views: Sequence[np.ndarray], weights: Sequence[float] | None = None) -> np.ndarray:
+def average_probs(
+    views: Sequence[np.ndarray], weights: Sequence[float] | None = None
+) -> np.ndarray:
     """Weighted mean of the softmax probabilities of several views (equal weights by default)."""
     stacked = np.asarray(views, dtype=np.float64)
     if stacked.ndim != 3:
-        raise ValueError(f"views must be a sequence of (images, classes) arrays; got {stacked.shape}")
+        raise ValueError(
+            f"views must be a sequence of (images, classes) arrays; got {stacked.shape}"
+        )
     return np.average(stacked, axis=0, weights=weights)
 
 
@@ -349,22 +407,27 @@ def tta_accuracy(probs: np.ndarray, flipped_probs: np.ndarray, labels: np.ndarra
     return float(np.mean(tta_probs(probs, flipped_probs).argmax(axis=1) == np.asarray(labels)))
 
 
-def tta_correctness(probs: np.ndarray, flipped_probs: np.ndarray,
-                    labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def tta_correctness(
+    probs: np.ndarray, flipped_probs: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-image correctness without and with flip TTA (boolean arrays), the paired data
     for a McNemar test or a bootstrap of the accuracy gain on the same images."""
     labels = np.asarray(labels)
-    return (np.asarray(probs).argmax(axis=1) == labels,
-            tta_probs(probs, flipped_probs).argmax(axis=1) == labels)
+    return (
+        np.asarray(probs).argmax(axis=1) == labels,
+        tta_probs(probs, flipped_probs).argmax(axis=1) == labels,
+    )
 
 
-def translate_tta_probs(probs: np.ndarray, flipped_probs: np.ndarray,
-                        translated: np.ndarray) -> np.ndarray:
+def translate_tta_probs(
+    probs: np.ndarray, flipped_probs: np.ndarray, translated: np.ndarray
+) -> np.ndarray:
     """airbench's flip + translate TTA weighting: half on the flip pair, half on the
     translated views (each shift, unflipped and flipped, equally)."""
     translated = np.asarray(translated, dtype=np.float64)
     return 0.5 * tta_probs(probs, flipped_probs) + 0.5 * translated.reshape(
-        (-1,) + translated.shape[-2:]).mean(axis=0)
+        (-1,) + translated.shape[-2:]
+    ).mean(axis=0)
 
 
 def tta_extra_flops(forward_flops: float, views: int, images: int = 1) -> int:

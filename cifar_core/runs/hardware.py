@@ -13,6 +13,7 @@ Keras 3 backend: TensorFlow (default), PyTorch and JAX. Environment:
 ``CIFAR_REPORT_MIXED_PRECISION=0``
     keep float32 on a GPU (mixed precision ``mixed_float16`` is the GPU default).
 """
+
 from __future__ import annotations
 
 import os
@@ -96,7 +97,9 @@ def _gpu_name(backend: str) -> str | None:
         gpus = tf.config.list_logical_devices("GPU")
         if not gpus:
             return None
-        details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+        details = tf.config.experimental.get_device_details(
+            tf.config.list_physical_devices("GPU")[0]
+        )
         return details.get("device_name", gpus[0].name)
     if backend == "torch":
         import torch
@@ -134,13 +137,16 @@ def configure(settings: ComputeSettings | None = None) -> Hardware:
 
     backend = keras.backend.backend()
     if backend != settings.backend:
-        raise HardwareMismatch(f"Keras runs the {backend!r} backend but KERAS_BACKEND asked for "
-                               f"{settings.backend!r}: set KERAS_BACKEND before Keras is imported")
+        raise HardwareMismatch(
+            f"Keras runs the {backend!r} backend but KERAS_BACKEND asked for "
+            f"{settings.backend!r}: set KERAS_BACKEND before Keras is imported"
+        )
     gpu = _gpu_name(backend) if settings.device == "gpu" else None
     if settings.device == "gpu" and gpu is None:
         raise HardwareMismatch(
             f"the NVIDIA driver shows a GPU but the {backend} backend cannot use it; install "
-            "the backend's CUDA build (pip install -e \".[gpu]\") or set CIFAR_REPORT_DEVICE=cpu")
+            'the backend\'s CUDA build (pip install -e ".[gpu]") or set CIFAR_REPORT_DEVICE=cpu'
+        )
     keras.mixed_precision.set_global_policy(settings.precision)
     if gpu is None:
         return Hardware("cpu", cpu_name(), backend, settings.precision)

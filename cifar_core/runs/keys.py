@@ -12,12 +12,13 @@ and the major versions of Keras and the backend library. Nothing here imports Ke
 >>> len(key)
 16
 """
+
 from __future__ import annotations
 
 import ast
 import hashlib
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,13 @@ def _imports(module: str, path: Path) -> set[str]:
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", ""))
-                == "import_module" and node.args and isinstance(node.args[0], ast.Constant)
-                and str(node.args[0].value).startswith(PACKAGE)):
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and str(node.args[0].value).startswith(PACKAGE)
+        ):
             found.add(node.args[0].value)  # importlib.import_module("cifar_core.…")
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith(PACKAGE))
@@ -68,7 +73,7 @@ def _imports(module: str, path: Path) -> set[str]:
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def training_modules(entry: str = TRAINING_ENTRY) -> tuple[str, ...]:
     """Every ``cifar_core`` module reachable by imports from ``entry`` (sorted), less
     :data:`BOOKKEEPING`."""
@@ -83,7 +88,7 @@ def training_modules(entry: str = TRAINING_ENTRY) -> tuple[str, ...]:
     return tuple(sorted(seen))
 
 
-@lru_cache(maxsize=None)
+@cache
 def training_code_hash() -> str:
     """sha256 (first 16 hex) of the sources of :func:`training_modules`."""
     digest = hashlib.sha256()
@@ -102,21 +107,31 @@ def _major(package: str) -> str:
 def environment() -> dict[str, Any]:
     """What, besides config, data and code, changes a run's numbers."""
     settings = compute_settings()
-    library = {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}.get(settings.backend,
-                                                                             settings.backend)
-    return {"backend": settings.backend, "device": settings.device,
-            "precision": settings.precision, "keras": _major("keras"),
-            settings.backend: _major(library)}
+    library = {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}.get(
+        settings.backend, settings.backend
+    )
+    return {
+        "backend": settings.backend,
+        "device": settings.device,
+        "precision": settings.precision,
+        "keras": _major("keras"),
+        settings.backend: _major(library),
+    }
 
 
 def key_inputs(variant: Variant, dataset_fingerprint: str) -> dict[str, Any]:
     """Everything a run key hashes (stored in the run's ``config.json``)."""
-    return {"variant": variant.normalized(), "dataset": dataset_fingerprint,
-            "training_code": training_code_hash(), "environment": environment()}
+    return {
+        "variant": variant.normalized(),
+        "dataset": dataset_fingerprint,
+        "training_code": training_code_hash(),
+        "environment": environment(),
+    }
 
 
 def run_key(variant: Variant, dataset_fingerprint: str) -> str:
     """16 hex chars of sha256 over :func:`key_inputs`."""
-    payload = json.dumps(key_inputs(variant, dataset_fingerprint), sort_keys=True,
-                         separators=(",", ":"))
+    payload = json.dumps(
+        key_inputs(variant, dataset_fingerprint), sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -9,6 +9,7 @@ training).
 >>> knn_for_run(store.get(key), dataset, k=5)["test_accuracy"]   # doctest: +SKIP
 0.71
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,9 @@ def embed(model, x: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
     return np.asarray(features, dtype="float32").reshape(len(x), -1)
 
 
-def knn_on_features(model, x_train, y_train, x_test, y_test, *, k: int = 5,
-                    batch_size: int = 256) -> dict[str, Any]:
+def knn_on_features(
+    model, x_train, y_train, x_test, y_test, *, k: int = 5, batch_size: int = 256
+) -> dict[str, Any]:
     """Fit k-NN (scikit-learn) on the training features; score train and test.
 
     ``x_*`` must be preprocessed the way ``model`` was trained. Returns
@@ -85,9 +87,12 @@ def knn_for_run(run, dataset, *, k: int = 5) -> dict[str, Any]:
     from cifar_core.runs.train import prepare_splits
 
     splits = prepare_splits(run.variant, dataset)
-    result = knn_on_features(run.load_model(), splits.x_train, splits.y_train,
-                             splits.x_test, splits.y_test, k=k)
-    summary = {name: result[name] for name in ("k", "feature_dim", "train_accuracy", "test_accuracy")}
+    result = knn_on_features(
+        run.load_model(), splits.x_train, splits.y_train, splits.x_test, splits.y_test, k=k
+    )
+    summary = {
+        name: result[name] for name in ("k", "feature_dim", "train_accuracy", "test_accuracy")
+    }
     cache.parent.mkdir(parents=True, exist_ok=True)
     temp = cache.with_suffix(f".{os.getpid()}.tmp")
     temp.write_text(json.dumps(summary))

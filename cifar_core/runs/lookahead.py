@@ -14,9 +14,11 @@ Only ``keras.ops`` and variable ``assign`` are used, so every backend runs it. T
 copy is not part of a ``BackupAndRestore`` checkpoint: a resumed run restarts it from
 the restored weights.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import keras
 from keras import ops
@@ -40,20 +42,22 @@ class Lookahead(keras.callbacks.Callback):
     def __init__(self, every: int, decay: float, power: float):
         super().__init__()
         if every < 1 or not 0 <= decay < 1 or power < 0:
-            raise ValueError(f"lookahead needs every >= 1, 0 <= decay < 1, power >= 0; got "
-                             f"every={every}, decay={decay}, power={power}")
+            raise ValueError(
+                f"lookahead needs every >= 1, 0 <= decay < 1, power >= 0; got "
+                f"every={every}, decay={decay}, power={power}"
+            )
         self.every, self.decay, self.power = int(every), float(decay), float(power)
         self.slow: list | None = None
         self.step: int | None = None
 
     @classmethod
-    def from_config_mapping(cls, config: Mapping[str, Any]) -> "Lookahead":
+    def from_config_mapping(cls, config: Mapping[str, Any]) -> Lookahead:
         """From a variant's ``lookahead`` mapping (``every``, ``decay``, ``power``)."""
         return cls(config["every"], config["decay"], config["power"])
 
     def alpha(self, step: int, total: int) -> float:
         """The weight of the slow copy at ``step`` of ``total``."""
-        return self.decay ** self.every * min(1.0, step / max(1, total)) ** self.power
+        return self.decay**self.every * min(1.0, step / max(1, total)) ** self.power
 
     def _weights(self) -> list:
         return [w for w in self.model.weights if "float" in str(w.dtype)]

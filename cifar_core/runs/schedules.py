@@ -21,6 +21,7 @@ warmup_linear   ``warmup_fraction`` (default 0.1),     linear ``initial * lr`` â
 
 Only training imports this module (it imports Keras).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,11 +31,11 @@ from keras import ops
 
 from cifar_core.experiments.variant import Variant
 
+
 def check_schedule(variant: Variant) -> dict[str, Any]:
     """The variant's schedule parameters with defaults filled in (a :class:`Variant`
     validates them when it is built)."""
     return variant.schedule_settings()
-
 
 
 def learning_rate_for(variant: Variant, steps_per_epoch: int):
@@ -48,8 +49,9 @@ def learning_rate_for(variant: Variant, steps_per_epoch: int):
     if variant.schedule == "step":
         # PiecewiseConstantDecay keeps values[i] while step <= boundaries[i]; the first
         # step of epoch e is step e * steps_per_epoch, hence the "- 1".
-        steps = [max(0, round(b * variant.epochs) * steps_per_epoch - 1)
-                 for b in params["boundaries"]]
+        steps = [
+            max(0, round(b * variant.epochs) * steps_per_epoch - 1) for b in params["boundaries"]
+        ]
         values = [lr] + [lr * f for f in params["factors"]]
         return schedules.PiecewiseConstantDecay(steps, values)
     if variant.schedule == "inverse_time":
@@ -58,11 +60,16 @@ def learning_rate_for(variant: Variant, steps_per_epoch: int):
     if variant.schedule == "cosine":
         if warmup == 0:
             return schedules.CosineDecay(lr, decay_steps=total, alpha=params["alpha"])
-        return schedules.CosineDecay(0.0, decay_steps=max(1, total - warmup),
-                                     alpha=params["alpha"], warmup_target=lr,
-                                     warmup_steps=warmup)
-    return WarmupLinearDecay(lr, warmup_steps=warmup, total_steps=total,
-                             initial=params["initial"], final=params["final"])
+        return schedules.CosineDecay(
+            0.0,
+            decay_steps=max(1, total - warmup),
+            alpha=params["alpha"],
+            warmup_target=lr,
+            warmup_steps=warmup,
+        )
+    return WarmupLinearDecay(
+        lr, warmup_steps=warmup, total_steps=total, initial=params["initial"], final=params["final"]
+    )
 
 
 @keras.saving.register_keras_serializable(package="cifar_core")
@@ -71,8 +78,14 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     linear decay to ``final * peak`` at ``total_steps`` (the flagship recipe's schedule;
     airbench's "triangle" with ``initial=0.2, final=0.07``). Uses ``keras.ops`` only."""
 
-    def __init__(self, peak: float, warmup_steps: int, total_steps: int,
-                 initial: float = 0.0, final: float = 0.0):
+    def __init__(
+        self,
+        peak: float,
+        warmup_steps: int,
+        total_steps: int,
+        initial: float = 0.0,
+        final: float = 0.0,
+    ):
         self.peak = float(peak)
         self.warmup_steps = int(warmup_steps)
         self.total_steps = int(total_steps)
@@ -83,10 +96,16 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         start, end = self.initial * self.peak, self.final * self.peak
         rising = start + (self.peak - start) * step / max(1.0, float(self.warmup_steps))
         falling = end + (self.peak - end) * (self.total_steps - step) / max(
-            1.0, float(self.total_steps - self.warmup_steps))
+            1.0, float(self.total_steps - self.warmup_steps)
+        )
         value = ops.where(step < self.warmup_steps, rising, falling)
         return ops.clip(value, min(start, end), self.peak)
 
     def get_config(self) -> dict[str, Any]:
-        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
-                "total_steps": self.total_steps, "initial": self.initial, "final": self.final}
+        return {
+            "peak": self.peak,
+            "warmup_steps": self.warmup_steps,
+            "total_steps": self.total_steps,
+            "initial": self.initial,
+            "final": self.final,
+        }

@@ -21,6 +21,7 @@ Example
 >>> round(speed.seconds(flops=100e9, steps=1000), 1)   # 2 s of arithmetic + 4 s of steps
 6.0
 """
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,10 @@ import os
 import platform
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 SPEED_VERSION = 1  # bump when the measurement changes what it measures
 TRAINING_PASSES = 3  # a training step ≈ forward + backward ≈ 3 forward passes
@@ -40,8 +42,11 @@ STEPS_PER_EPOCH = 16
 # (name, family, params): an overhead-bound and an arithmetic-bound model.
 PROBES = (
     ("mlp_32", "mlp", {"units": [32]}),
-    ("s001_model_a", "cnn", {"blocks": [[32, 32], [64, 64]], "padding": "same",
-                             "dense": [512], "dense_dropout": 0.5}),
+    (
+        "s001_model_a",
+        "cnn",
+        {"blocks": [[32, 32], [64, 64]], "padding": "same", "dense": [512], "dense_dropout": 0.5},
+    ),
 )
 
 
@@ -69,7 +74,7 @@ class MachineSpeed:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "MachineSpeed":
+    def from_dict(cls, data: dict[str, Any]) -> MachineSpeed:
         return cls(**data)
 
 
@@ -103,12 +108,16 @@ def _cpu_model() -> str:
 
 def machine_signature() -> dict[str, Any]:
     """What a cached measurement is valid for (cheap: no Keras, no device query)."""
-    return {"cpu_count": os.cpu_count(), "cpu_model": _cpu_model(),
-            "machine": platform.machine(), "backend": keras_backend_name(),
-            "device_request": os.environ.get("CIFAR_REPORT_DEVICE", "auto"),
-            "nvidia_visible": Path("/dev/nvidia0").exists()
-            and os.environ.get("CUDA_VISIBLE_DEVICES") not in ("", "-1"),
-            "version": SPEED_VERSION}
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "machine": platform.machine(),
+        "backend": keras_backend_name(),
+        "device_request": os.environ.get("CIFAR_REPORT_DEVICE", "auto"),
+        "nvidia_visible": Path("/dev/nvidia0").exists()
+        and os.environ.get("CUDA_VISIBLE_DEVICES") not in ("", "-1"),
+        "version": SPEED_VERSION,
+    }
 
 
 def _signature_key(signature: dict[str, Any]) -> str:
@@ -135,16 +144,18 @@ def _store(speed: MachineSpeed) -> None:
     entries[_signature_key(speed.signature)] = speed.to_dict()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False,
-                                         suffix=".tmp") as handle:
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, delete=False, suffix=".tmp"
+        ) as handle:
             json.dump(entries, handle, indent=1, sort_keys=True)
         os.replace(handle.name, path)
     except OSError:
         pass
 
 
-def machine_speed(*, budget_s: float = 4.0, refresh: bool = False,
-                  log: Callable[[str], Any] | None = None) -> MachineSpeed:
+def machine_speed(
+    *, budget_s: float = 4.0, refresh: bool = False, log: Callable[[str], Any] | None = None
+) -> MachineSpeed:
     """This machine's cached speed, or a new measurement (about ``budget_s`` seconds of
     timed training plus the framework's start-up), cached for next time.
 
@@ -164,8 +175,10 @@ def machine_speed(*, budget_s: float = 4.0, refresh: bool = False,
     if not refresh and (speed := cached_speed()) is not None:
         return speed
     if log is not None:
-        log(f"measuring this machine's training speed (once, about {budget_s:.0f} s "
-            f"plus start-up; cached in {cache_path()})")
+        log(
+            f"measuring this machine's training speed (once, about {budget_s:.0f} s "
+            f"plus start-up; cached in {cache_path()})"
+        )
     speed = measure_speed(budget_s=budget_s)
     _store(speed)
     return speed
@@ -190,21 +203,30 @@ def measure_speed(*, budget_s: float = 4.0) -> MachineSpeed:
 
     signature = machine_signature()
     hardware = configure()
-    probes = [_time_probe(name, family, params, hardware, budget_s / len(PROBES))
-              for name, family, params in PROBES]
+    probes = [
+        _time_probe(name, family, params, hardware, budget_s / len(PROBES))
+        for name, family, params in PROBES
+    ]
     (f1, t1), (f2, t2) = ((p["flops_per_step"], p["seconds_per_step"]) for p in probes)
     seconds_per_flop = (t2 - t1) / (f2 - f1)
     if seconds_per_flop <= 0:  # the big probe was no slower: arithmetic is noise here
         seconds_per_flop = t2 / f2
     overhead = max(0.0, t1 - seconds_per_flop * f1)
-    return MachineSpeed(flop_rate=1.0 / seconds_per_flop, step_overhead_s=overhead,
-                        device=hardware.device, device_name=hardware.name,
-                        backend=hardware.backend, signature=signature, probes=probes,
-                        measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    return MachineSpeed(
+        flop_rate=1.0 / seconds_per_flop,
+        step_overhead_s=overhead,
+        device=hardware.device,
+        device_name=hardware.name,
+        backend=hardware.backend,
+        signature=signature,
+        probes=probes,
+        measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
 
 
-def _time_probe(name: str, family: str, params: dict, hardware: Any,
-                budget_s: float) -> dict[str, Any]:
+def _time_probe(
+    name: str, family: str, params: dict, hardware: Any, budget_s: float
+) -> dict[str, Any]:
     """Seconds per training step of one probe model: a warm-up fit (tracing), one timed
     epoch, then as many more epochs as ``budget_s`` allows, timed as one fit."""
     from types import SimpleNamespace
@@ -212,19 +234,26 @@ def _time_probe(name: str, family: str, params: dict, hardware: Any,
     import keras
     import numpy as np
 
+    from cifar_core.experiments.variant import Variant
     from cifar_core.models.stats import flops_per_image
     from cifar_core.runs.train import build_compiled_model, one_hot
-    from cifar_core.experiments.variant import Variant
 
-    variant = Variant.from_dict({"name": f"speed_{name}", "family": family, "params": params,
-                                 "batch_size": BATCH, "epochs": 1})
+    variant = Variant.from_dict(
+        {
+            "name": f"speed_{name}",
+            "family": family,
+            "params": params,
+            "batch_size": BATCH,
+            "epochs": 1,
+        }
+    )
     shape = SimpleNamespace(input_shape=(32, 32, 3), num_classes=10)
     rng = np.random.default_rng(0)
     x = rng.random((BATCH * STEPS_PER_EPOCH, 32, 32, 3), dtype=np.float32)
     y = one_hot(rng.integers(0, 10, len(x)), 10)
     keras.utils.set_random_seed(0)
     model = build_compiled_model(variant, shape, hardware, STEPS_PER_EPOCH, x)
-    model.fit(x[:2 * BATCH], y[:2 * BATCH], batch_size=BATCH, epochs=1, verbose=0)
+    model.fit(x[: 2 * BATCH], y[: 2 * BATCH], batch_size=BATCH, epochs=1, verbose=0)
     started = time.perf_counter()
     model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
     one_epoch = time.perf_counter() - started
@@ -236,7 +265,12 @@ def _time_probe(name: str, family: str, params: dict, hardware: Any,
     else:
         seconds, steps = one_epoch, STEPS_PER_EPOCH
     forward = flops_per_image(model)
-    return {"name": name, "family": family, "batch_size": BATCH, "steps": steps,
-            "forward_flops_per_image": forward,
-            "flops_per_step": TRAINING_PASSES * forward * BATCH,
-            "seconds_per_step": seconds / steps}
+    return {
+        "name": name,
+        "family": family,
+        "batch_size": BATCH,
+        "steps": steps,
+        "forward_flops_per_image": forward,
+        "flops_per_step": TRAINING_PASSES * forward * BATCH,
+        "seconds_per_step": seconds / steps,
+    }

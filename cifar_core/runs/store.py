@@ -13,6 +13,7 @@ A run is *complete* iff ``manifest.json`` exists and every file it lists matches
 sha256. It is *stale* when it is complete but was trained by training code that is no
 longer current (:mod:`cifar_core.runs.keys`): no build asks for its key any more. Nothing here imports Keras (only :meth:`Run.load_model`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,10 +23,11 @@ import logging
 import os
 import secrets
 import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from filelock import FileLock, Timeout
 
@@ -84,8 +86,10 @@ _VERIFIED: dict[Path, tuple] = {}
 def _stat_signature(directory: Path, names) -> tuple | None:
     """(size, mtime_ns) of the manifest and every listed file; None if one is missing."""
     try:
-        return tuple((name, (directory / name).stat().st_size, (directory / name).stat().st_mtime_ns)
-                     for name in (MANIFEST, *sorted(names)))
+        return tuple(
+            (name, (directory / name).stat().st_size, (directory / name).stat().st_mtime_ns)
+            for name in (MANIFEST, *sorted(names))
+        )
     except OSError:
         return None
 
@@ -206,16 +210,31 @@ class RunStore:
         """
         rows = []
         for directory in self._entry_dirs():
-            run = self.get(directory.name, warn=False) if verify else self.get_unverified(directory.name)
+            run = (
+                self.get(directory.name, warn=False)
+                if verify
+                else self.get_unverified(directory.name)
+            )
             if run is None:
-                rows.append({"variant": _name_from_partial_config(directory),
-                             "key": directory.name, "state": "incomplete",
-                             "test_accuracy": None, "wall_time_s": None})
+                rows.append(
+                    {
+                        "variant": _name_from_partial_config(directory),
+                        "key": directory.name,
+                        "state": "incomplete",
+                        "test_accuracy": None,
+                        "wall_time_s": None,
+                    }
+                )
                 continue
-            rows.append({"variant": run.name, "key": run.key,
-                         "state": "stale" if run.stale else "cached",
-                         "test_accuracy": run.metrics.get("test_accuracy"),
-                         "wall_time_s": run.metrics.get("wall_time_s")})
+            rows.append(
+                {
+                    "variant": run.name,
+                    "key": run.key,
+                    "state": "stale" if run.stale else "cached",
+                    "test_accuracy": run.metrics.get("test_accuracy"),
+                    "wall_time_s": run.metrics.get("wall_time_s"),
+                }
+            )
         return rows
 
     # ------------------------------------------------------------------ writing
@@ -292,7 +311,9 @@ class RunStore:
                         removed.append(self.run_dir(row["key"]))
                         if not dry_run:
                             _remove(self.run_dir(row["key"]))
-        leftovers = [t for t in _subdirs(self.root / ".tmp") if not self.is_locked(t.name.split("-")[0])]
+        leftovers = [
+            t for t in _subdirs(self.root / ".tmp") if not self.is_locked(t.name.split("-")[0])
+        ]
         leftovers += [p for p in _subdirs(self.root / ".partial") if self.get(p.name, warn=False)]
         leftovers += [p for p in _subdirs(self.root) if p.name.startswith(".trash-")]
         for path in leftovers:

@@ -21,29 +21,31 @@ Callbacks: ``LearningRateLogger`` (lr per epoch), ``ModelCheckpoint`` of the bes
 ``initial_value_threshold``), ``CSVLogger`` (history, appended across a resume),
 optional ``EarlyStopping``, ``BackupAndRestore`` and ``ResumeReporter``.
 """
+
 from __future__ import annotations
 
 import json
 import platform
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
 import pandas as pd
 
 from cifar_core.data.dataset import Dataset
+from cifar_core.experiments.variant import Variant
+from cifar_core.models import build_model
 from cifar_core.runs.augmentation import batch_augmentation, finalize_model
 from cifar_core.runs.batches import AugmentedBatches
 from cifar_core.runs.callbacks import LearningRateLogger, ResumeReporter, kill_hook_from_env
 from cifar_core.runs.hardware import Hardware, configure, seed_everything
-from cifar_core.runs.lookahead import Lookahead
-from cifar_core.models import build_model
-from cifar_core.runs.schedules import check_schedule, learning_rate_for
-from cifar_core.experiments.variant import Variant
 from cifar_core.runs.keys import key_inputs, run_key
+from cifar_core.runs.lookahead import Lookahead
+from cifar_core.runs.schedules import check_schedule, learning_rate_for
 from cifar_core.runs.store import Run, RunStore
 
 Log = Callable[[str], Any]
@@ -76,8 +78,9 @@ def prepare_splits(variant: Variant, dataset: Dataset) -> Splits:
     from cifar_core.data.preprocessing import Preprocessor
     from cifar_core.data.splits import validation_split
 
-    train_idx, val_idx = validation_split(dataset.y_train, variant.validation_fraction,
-                                          seed=variant.seed)
+    train_idx, val_idx = validation_split(
+        dataset.y_train, variant.validation_fraction, seed=variant.seed
+    )
     preprocessor = Preprocessor.fit(variant.preprocessing, dataset.x_train[train_idx])
     return Splits(
         x_train=preprocessor.transform(dataset.x_train[train_idx]),
@@ -96,8 +99,9 @@ def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return keras.utils.to_categorical(labels, num_classes).astype("float32")
 
 
-def fit_inputs(variant: Variant, x: np.ndarray,
-               y: np.ndarray) -> tuple[dict[str, Any], list[keras.callbacks.Callback]]:
+def fit_inputs(
+    variant: Variant, x: np.ndarray, y: np.ndarray
+) -> tuple[dict[str, Any], list[keras.callbacks.Callback]]:
     """The training data as ``model.fit`` keyword arguments, and the callbacks the
     variant's recipe needs (put them first): arrays and ``batch_size``, or
     :class:`~cifar_core.runs.batches.AugmentedBatches` with ``steps_per_epoch`` when the
@@ -106,10 +110,11 @@ def fit_inputs(variant: Variant, x: np.ndarray,
     on_batches = batch_augmentation(variant.augmentation)
     if not on_batches:
         return {"x": x, "y": y, "batch_size": variant.batch_size}, callbacks
-    batches = AugmentedBatches(x, y, batch_size=variant.batch_size, seed=variant.seed,
-                               **on_batches)
-    return ({"x": batches, "steps_per_epoch": batches.steps_per_epoch, "shuffle": False},
-            callbacks + [batches.callback()])
+    batches = AugmentedBatches(x, y, batch_size=variant.batch_size, seed=variant.seed, **on_batches)
+    return (
+        {"x": batches, "steps_per_epoch": batches.steps_per_epoch, "shuffle": False},
+        callbacks + [batches.callback()],
+    )
 
 
 # ---------------------------------------------------------------------- model
@@ -119,8 +124,9 @@ def make_optimizer(variant: Variant, steps_per_epoch: int) -> keras.optimizers.O
     lr = learning_rate_for(variant, steps_per_epoch)
     decay = {"weight_decay": variant.weight_decay} if variant.weight_decay else {}
     if variant.optimizer == "sgd":
-        return keras.optimizers.SGD(lr, momentum=variant.momentum, nesterov=variant.nesterov,
-                                    **decay)
+        return keras.optimizers.SGD(
+            lr, momentum=variant.momentum, nesterov=variant.nesterov, **decay
+        )
     if variant.optimizer == "adam":
         return keras.optimizers.Adam(lr, **decay)
     if variant.optimizer == "adamw":
@@ -128,15 +134,28 @@ def make_optimizer(variant: Variant, steps_per_epoch: int) -> keras.optimizers.O
     return keras.optimizers.RMSprop(lr, momentum=variant.momentum, **decay)
 
 
-def build_compiled_model(variant: Variant, dataset: Dataset, hardware: Hardware,
-                         steps_per_epoch: int, training_images: np.ndarray) -> keras.Model:
+def build_compiled_model(
+    variant: Variant,
+    dataset: Dataset,
+    hardware: Hardware,
+    steps_per_epoch: int,
+    training_images: np.ndarray,
+) -> keras.Model:
     """Build the family's network, adapt its data-dependent layers to the (preprocessed,
     unaugmented) ``training_images``, add augmentation/float32 output, and compile it."""
-    network = build_model(variant.family, dict(variant.params),
-                          input_shape=dataset.input_shape, num_classes=dataset.num_classes)
+    network = build_model(
+        variant.family,
+        dict(variant.params),
+        input_shape=dataset.input_shape,
+        num_classes=dataset.num_classes,
+    )
     adapt_to_training_images(network, training_images)
-    model = finalize_model(network, variant.augmentation, seed=variant.seed,
-                           float32_output=hardware.policy == "mixed_float16")
+    model = finalize_model(
+        network,
+        variant.augmentation,
+        seed=variant.seed,
+        float32_output=hardware.policy == "mixed_float16",
+    )
     model.compile(
         optimizer=make_optimizer(variant, steps_per_epoch),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=variant.label_smoothing),
@@ -166,30 +185,47 @@ def _best_val_loss_so_far(history_csv: Path) -> float | None:
     return float(previous["val_loss"].min())
 
 
-def build_callbacks(variant: Variant, scratch: Path, has_validation: bool,
-                    log: Log) -> tuple[list[keras.callbacks.Callback], ResumeReporter]:
+def build_callbacks(
+    variant: Variant, scratch: Path, has_validation: bool, log: Log
+) -> tuple[list[keras.callbacks.Callback], ResumeReporter]:
     """The trainer's callbacks (order matters: lr into the logs before CSVLogger; the
     checkpoint before the backup, so a backed-up epoch always has its best weights)."""
     callbacks: list[keras.callbacks.Callback] = [LearningRateLogger()]
     if has_validation and variant.restore_best:
         best_file = scratch / "best.weights.h5"
-        callbacks.append(keras.callbacks.ModelCheckpoint(
-            best_file, monitor="val_loss", save_best_only=True, save_weights_only=True,
-            initial_value_threshold=_best_val_loss_so_far(scratch / "history.csv")
-            if best_file.exists() else None))
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(
+                best_file,
+                monitor="val_loss",
+                save_best_only=True,
+                save_weights_only=True,
+                initial_value_threshold=_best_val_loss_so_far(scratch / "history.csv")
+                if best_file.exists()
+                else None,
+            )
+        )
     callbacks.append(keras.callbacks.CSVLogger(scratch / "history.csv", append=True))
     if variant.early_stopping_patience is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss" if has_validation else "loss",
-            patience=variant.early_stopping_patience))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss" if has_validation else "loss",
+                patience=variant.early_stopping_patience,
+            )
+        )
     reporter = ResumeReporter(log)
     callbacks += [keras.callbacks.BackupAndRestore(scratch / "backup"), reporter]
     return callbacks + kill_hook_from_env(), reporter
 
 
 # ---------------------------------------------------------------------- evaluation
-def predict_probs(model: keras.Model, x: np.ndarray, *, tta_flip: bool = False,
-                  tta_translate: int = 0, batch_size: int = 256) -> np.ndarray:
+def predict_probs(
+    model: keras.Model,
+    x: np.ndarray,
+    *,
+    tta_flip: bool = False,
+    tta_translate: int = 0,
+    batch_size: int = 256,
+) -> np.ndarray:
     """Class probabilities in inference mode; with ``tta_flip`` the mean of ``x`` and
     its horizontal mirror image; with ``tta_translate`` (pixels ``t``) half of that and
     a quarter each of the same for ``x`` shifted by ``(t, t)`` and ``(-t, -t)``
@@ -200,15 +236,16 @@ def predict_probs(model: keras.Model, x: np.ndarray, *, tta_flip: bool = False,
     def views(images):
         probs = model.predict(images, batch_size=batch_size, verbose=0)
         if tta_flip:
-            probs = (probs + model.predict(images[:, :, ::-1, :], batch_size=batch_size,
-                                           verbose=0)) / 2
+            probs = (
+                probs + model.predict(images[:, :, ::-1, :], batch_size=batch_size, verbose=0)
+            ) / 2
         return probs
 
     probs = views(x)
     if tta_translate:
         t, (height, width) = tta_translate, x.shape[1:3]
         padded = np.pad(x, ((0, 0), (t, t), (t, t), (0, 0)), mode="reflect")
-        shifted = [padded[:, :height, :width], padded[:, 2 * t:, 2 * t:]]
+        shifted = [padded[:, :height, :width], padded[:, 2 * t :, 2 * t :]]
         probs = probs / 2 + sum(views(view) for view in shifted) / 4
     return np.asarray(probs, "float32")
 
@@ -246,8 +283,9 @@ def _read_history(history_csv: Path) -> pd.DataFrame:
     return history[HISTORY_COLUMNS + extra].reset_index(drop=True)
 
 
-def fit_variant(variant: Variant, dataset: Dataset, scratch: Path, *, verbose: int = 1,
-                log: Log = print) -> TrainingResult:
+def fit_variant(
+    variant: Variant, dataset: Dataset, scratch: Path, *, verbose: int = 1, log: Log = print
+) -> TrainingResult:
     """Train ``variant`` on ``dataset`` (resuming from ``scratch`` if it holds a backup)
     and evaluate it. ``scratch`` keeps the backup, best weights and partial history."""
     started = time.perf_counter()
@@ -258,13 +296,22 @@ def fit_variant(variant: Variant, dataset: Dataset, scratch: Path, *, verbose: i
     model = build_compiled_model(variant, dataset, hardware, steps, splits.x_train)
     scratch.mkdir(parents=True, exist_ok=True)
     callbacks, reporter = build_callbacks(variant, scratch, splits.has_validation, log)
-    data, recipe_callbacks = fit_inputs(variant, splits.x_train,
-                                        one_hot(splits.y_train, dataset.num_classes))
-    validation = ((splits.x_val, one_hot(splits.y_val, dataset.num_classes))
-                  if splits.has_validation else None)
+    data, recipe_callbacks = fit_inputs(
+        variant, splits.x_train, one_hot(splits.y_train, dataset.num_classes)
+    )
+    validation = (
+        (splits.x_val, one_hot(splits.y_val, dataset.num_classes))
+        if splits.has_validation
+        else None
+    )
     fit_started = time.perf_counter()
-    model.fit(**data, epochs=variant.epochs, validation_data=validation,
-              callbacks=recipe_callbacks + callbacks, verbose=verbose)
+    model.fit(
+        **data,
+        epochs=variant.epochs,
+        validation_data=validation,
+        callbacks=recipe_callbacks + callbacks,
+        verbose=verbose,
+    )
     fit_time = time.perf_counter() - fit_started
     history = _read_history(scratch / "history.csv")
     if (scratch / "best.weights.h5").exists():
@@ -273,13 +320,22 @@ def fit_variant(variant: Variant, dataset: Dataset, scratch: Path, *, verbose: i
     metrics, predictions = _evaluate(model, splits, variant)
     metrics.update(
         best_epoch=_best_epoch(history, splits.has_validation and variant.restore_best),
-        epochs_run=len(history), resumed_from_epoch=reporter.initial_epoch or None,
-        fit_time_s=fit_time, images_per_s=len(splits.y_train) * epochs_here / fit_time,
-        wall_time_s=time.perf_counter() - started, params=int(model.count_params()),
-        device=hardware.device, device_name=hardware.name,
-        mixed_precision=hardware.policy, backend=hardware.backend,
-        versions=library_versions(hardware.backend), preprocessing=splits.preprocessing,
-        n_train=len(splits.y_train), n_val=len(splits.y_val), n_test=len(splits.y_test))
+        epochs_run=len(history),
+        resumed_from_epoch=reporter.initial_epoch or None,
+        fit_time_s=fit_time,
+        images_per_s=len(splits.y_train) * epochs_here / fit_time,
+        wall_time_s=time.perf_counter() - started,
+        params=int(model.count_params()),
+        device=hardware.device,
+        device_name=hardware.name,
+        mixed_precision=hardware.policy,
+        backend=hardware.backend,
+        versions=library_versions(hardware.backend),
+        preprocessing=splits.preprocessing,
+        n_train=len(splits.y_train),
+        n_val=len(splits.y_val),
+        n_test=len(splits.y_test),
+    )
     return TrainingResult(model, history, metrics, predictions)
 
 
@@ -290,18 +346,23 @@ def _best_epoch(history: pd.DataFrame, restored: bool) -> int:
     return int(history["epoch"].iloc[-1])
 
 
-def _evaluate(model: keras.Model, splits: Splits,
-              variant: Variant) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def _evaluate(
+    model: keras.Model, splits: Splits, variant: Variant
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Loss/accuracy on train (inference mode), val and test, plus the stored predictions."""
     metrics: dict[str, Any] = {}
     predictions: dict[str, np.ndarray] = {}
-    for split, x, y in (("train", splits.x_train, splits.y_train),
-                        ("val", splits.x_val, splits.y_val),
-                        ("test", splits.x_test, splits.y_test)):
-        probs = predict_probs(model, x, tta_flip=variant.tta_flip,
-                              tta_translate=variant.tta_translate)
+    for split, x, y in (
+        ("train", splits.x_train, splits.y_train),
+        ("val", splits.x_val, splits.y_val),
+        ("test", splits.x_test, splits.y_test),
+    ):
+        probs = predict_probs(
+            model, x, tta_flip=variant.tta_flip, tta_translate=variant.tta_translate
+        )
         metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = score(
-            probs, y, variant.label_smoothing)
+            probs, y, variant.label_smoothing
+        )
         if split != "train":
             predictions[f"{split}_probs"], predictions[f"{split}_labels"] = probs, y
     predictions["val_indices"] = splits.val_indices
@@ -313,8 +374,11 @@ def library_versions(backend: str) -> dict[str, str]:
     """Python, NumPy, Keras and the backend library versions."""
     import importlib
 
-    versions = {"python": platform.python_version(), "numpy": np.__version__,
-                "keras": keras.__version__}
+    versions = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "keras": keras.__version__,
+    }
     module = {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}.get(backend)
     if module:
         versions[module] = importlib.import_module(module).__version__
@@ -324,20 +388,31 @@ def library_versions(backend: str) -> dict[str, str]:
 # ---------------------------------------------------------------------- the store
 def run_config(variant: Variant, dataset: Dataset, key: str) -> dict[str, Any]:
     """What ``config.json`` holds: the variant, the dataset identity, versions, key."""
-    return {"key": key, "key_inputs": key_inputs(variant, dataset.fingerprint),
-            "variant": variant.to_dict(),
-            "dataset": {"name": dataset.name, "source": dataset.source,
-                        "fingerprint": dataset.fingerprint, "synthetic": dataset.synthetic,
-                        "class_names": list(dataset.class_names),
-                        "n_train": len(dataset.y_train), "n_test": len(dataset.y_test)}}
+    return {
+        "key": key,
+        "key_inputs": key_inputs(variant, dataset.fingerprint),
+        "variant": variant.to_dict(),
+        "dataset": {
+            "name": dataset.name,
+            "source": dataset.source,
+            "fingerprint": dataset.fingerprint,
+            "synthetic": dataset.synthetic,
+            "class_names": list(dataset.class_names),
+            "n_train": len(dataset.y_train),
+            "n_test": len(dataset.y_test),
+        },
+    }
 
 
 def write_run(directory: Path, config: dict[str, Any], result: TrainingResult) -> None:
     """Write the run files (the store adds ``manifest.json`` last)."""
-    metrics = {**_nan_to_none(result.metrics), "key": config["key"],
-               "variant": config["variant"]["name"],
-               "dataset_fingerprint": config["dataset"]["fingerprint"],
-               "training_code": config["key_inputs"]["training_code"]}
+    metrics = {
+        **_nan_to_none(result.metrics),
+        "key": config["key"],
+        "variant": config["variant"]["name"],
+        "dataset_fingerprint": config["dataset"]["fingerprint"],
+        "training_code": config["key_inputs"]["training_code"],
+    }
     (directory / "config.json").write_text(json.dumps(config, indent=2))
     (directory / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_json_default))
     result.history.to_csv(directory / "history.csv", index=False)
@@ -363,8 +438,14 @@ def validate_variant(variant: Variant) -> Variant:
     return variant
 
 
-def get_or_train(variant: Variant, dataset: Dataset, store: RunStore | None = None, *,
-                 verbose: int = 1, log: Log = print) -> Run:
+def get_or_train(
+    variant: Variant,
+    dataset: Dataset,
+    store: RunStore | None = None,
+    *,
+    verbose: int = 1,
+    log: Log = print,
+) -> Run:
     """The run of ``variant`` on ``dataset``: reused when cached, else trained and stored.
 
     Concurrent callers for the same key: the first trains under the key's lock, the
@@ -383,28 +464,39 @@ def get_or_train(variant: Variant, dataset: Dataset, store: RunStore | None = No
     return run
 
 
-def _train_and_store(variant: Variant, dataset: Dataset, store: RunStore, key: str, *,
-                     verbose: int, log: Log) -> Run:
+def _train_and_store(
+    variant: Variant, dataset: Dataset, store: RunStore, key: str, *, verbose: int, log: Log
+) -> Run:
     """Train under the held lock, write atomically, drop the resume scratch."""
-    log(f"training {variant.name} [{key}] {variant.family}, {variant.epochs} "
+    log(
+        f"training {variant.name} [{key}] {variant.family}, {variant.epochs} "
         f"epoch{'s' if variant.epochs != 1 else ''}, {len(dataset.y_train)} official training "
-        f"images ({variant.validation_fraction:.0%} held out for validation)")
+        f"images ({variant.validation_fraction:.0%} held out for validation)"
+    )
     with store.atomic_write(key) as directory:
         result = fit_variant(variant, dataset, store.partial_dir(key), verbose=verbose, log=log)
         write_run(directory, run_config(variant, dataset, key), result)
     store.remove_partial(key)
     metrics = result.metrics
-    log(f"done     {variant.name} [{key}]: test acc {metrics['test_accuracy']:.3f} "
+    log(
+        f"done     {variant.name} [{key}]: test acc {metrics['test_accuracy']:.3f} "
         f"in {metrics['wall_time_s']:.1f}s ({metrics['images_per_s']:.0f} images/s, "
-        f"{metrics['device']}, {metrics['mixed_precision']})")
+        f"{metrics['device']}, {metrics['mixed_precision']})"
+    )
     run = store.get(key)
     assert run is not None, f"run {key} was written but does not verify"
     return run
 
 
-def train_many(variants: Sequence[Variant] | Iterable[Variant], dataset: Dataset,
-               store: RunStore | None = None, *, verbose: int = 1, log: Log = print,
-               on_done: Callable[[Run], Any] | None = None) -> list[Run]:
+def train_many(
+    variants: Sequence[Variant] | Iterable[Variant],
+    dataset: Dataset,
+    store: RunStore | None = None,
+    *,
+    verbose: int = 1,
+    log: Log = print,
+    on_done: Callable[[Run], Any] | None = None,
+) -> list[Run]:
     """Validate every variant first (no training if any is invalid), then train or
     reuse each, announcing ``[i/n] name`` (and calling ``on_done(run)`` after each)."""
     variants = [validate_variant(v) for v in variants]

@@ -5,10 +5,12 @@ ever holds complete runs.
 >>> LocalExecutor(jobs=2).describe(), RayExecutor(address="ray://head:10001").describe()
 ('local, 2 job(s)', 'Ray cluster at ray://head:10001')
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 Log = Callable[[str], Any]
 
@@ -24,12 +26,20 @@ class LocalExecutor:
     def describe(self) -> str:
         return f"local, {self.jobs} job(s)"
 
-    def train(self, variants: Sequence[Any], dataset: Any, store: Any, *, log: Log = print,
-              on_done: Callable[[Any], Any] | None = None) -> list[Any]:
+    def train(
+        self,
+        variants: Sequence[Any],
+        dataset: Any,
+        store: Any,
+        *,
+        log: Log = print,
+        on_done: Callable[[Any], Any] | None = None,
+    ) -> list[Any]:
         from cifar_core.runs.executors.local import train_runs
 
-        return train_runs(variants, dataset, store, jobs=self.jobs, verbose=self.verbose,
-                          log=log, on_done=on_done)
+        return train_runs(
+            variants, dataset, store, jobs=self.jobs, verbose=self.verbose, log=log, on_done=on_done
+        )
 
 
 @dataclass(frozen=True)
@@ -43,9 +53,23 @@ class RayExecutor:
     def describe(self) -> str:
         return f"Ray cluster at {self.address or '$RAY_ADDRESS or a local Ray'}"
 
-    def train(self, variants: Sequence[Any], dataset: Any, store: Any, *, log: Log = print,
-              on_done: Callable[[Any], Any] | None = None) -> list[Any]:
+    def train(
+        self,
+        variants: Sequence[Any],
+        dataset: Any,
+        store: Any,
+        *,
+        log: Log = print,
+        on_done: Callable[[Any], Any] | None = None,
+    ) -> list[Any]:
         from cifar_core.runs.executors.ray_executor import train_runs_ray
 
-        return train_runs_ray(variants, dataset, store, address=self.address, log=log,
-                              ship_code=self.ship_code, on_done=on_done)
+        return train_runs_ray(
+            variants,
+            dataset,
+            store,
+            address=self.address,
+            log=log,
+            ship_code=self.ship_code,
+            on_done=on_done,
+        )

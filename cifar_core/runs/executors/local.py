@@ -14,14 +14,16 @@ it was writing (the store writes atomically; the next build trains it again).
 
 >>> train_runs(variants, dataset, RunStore("runs"), jobs=2)   # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 Log = Callable[[str], Any]
 MAX_AUTO_JOBS = 4
@@ -50,9 +52,16 @@ def resolve_jobs(jobs: int | str, runs: int) -> int:
     return max(1, min(jobs, runs))
 
 
-def train_runs(variants: Sequence[Any], dataset: Any, store: Any, *, jobs: int | str = 1,
-               verbose: int = 1, log: Log = print,
-               on_done: Callable[[Any], Any] | None = None) -> list[Any]:
+def train_runs(
+    variants: Sequence[Any],
+    dataset: Any,
+    store: Any,
+    *,
+    jobs: int | str = 1,
+    verbose: int = 1,
+    log: Log = print,
+    on_done: Callable[[Any], Any] | None = None,
+) -> list[Any]:
     """The runs of ``variants`` (reused or trained), in order, trained by ``jobs`` workers.
 
     Every variant is validated first (nothing trains if one is invalid). With one job
@@ -67,17 +76,22 @@ def train_runs(variants: Sequence[Any], dataset: Any, store: Any, *, jobs: int |
     if workers == 1:
         return train_many(variants, dataset, store, verbose=verbose, log=log, on_done=on_done)
     threads = max(1, (os.cpu_count() or 1) // workers)
-    log(f"training {len(variants)} run(s) in {workers} worker processes, "
-        f"{threads} thread(s) each")
+    log(f"training {len(variants)} run(s) in {workers} worker processes, {threads} thread(s) each")
     keys: dict[int, str] = {}
     context = get_context("spawn")  # a fresh interpreter: no forked TensorFlow state
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(dataset, str(store.root), threads)) as pool:
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(dataset, str(store.root), threads),
+    ) as pool:
         futures = {pool.submit(_train_one, v.to_dict()): i for i, v in enumerate(variants)}
         for done, future in enumerate(as_completed(futures), start=1):
             keys[futures[future]] = future.result()
-            log(f"[{done}/{len(variants)}] finished {variants[futures[future]].name} "
-                f"[{keys[futures[future]]}]")
+            log(
+                f"[{done}/{len(variants)}] finished {variants[futures[future]].name} "
+                f"[{keys[futures[future]]}]"
+            )
             if on_done is not None:
                 on_done(_stored(store, keys[futures[future]]))
     return [_stored(store, keys[i]) for i in range(len(variants))]
@@ -86,8 +100,10 @@ def train_runs(variants: Sequence[Any], dataset: Any, store: Any, *, jobs: int |
 def _stored(store: Any, key: str) -> Any:
     run = store.get(key, warn=False)
     if run is None:
-        raise RuntimeError(f"run {key} was trained by a worker but does not verify in "
-                           f"{store.root}; run the command again to retrain it")
+        raise RuntimeError(
+            f"run {key} was trained by a worker but does not verify in "
+            f"{store.root}; run the command again to retrain it"
+        )
     return run
 
 
@@ -106,13 +122,14 @@ def _start_worker(dataset: Any, store_root: str, threads: int) -> None:
 def _train_one(variant_config: dict[str, Any]) -> str:
     """Worker task: the key of the variant's run, trained here unless already stored
     (variants travel as their dict: their read-only mappings do not pickle)."""
-    from cifar_core.runs.train import get_or_train
     from cifar_core.experiments.variant import Variant
+    from cifar_core.runs.train import get_or_train
 
     def log(line: str) -> None:
         print(f"[worker {os.getpid()}] {line}", flush=True)
 
-    run = get_or_train(Variant.from_dict(variant_config), _worker["dataset"], _worker["store"],
-                       verbose=0, log=log)
+    run = get_or_train(
+        Variant.from_dict(variant_config), _worker["dataset"], _worker["store"], verbose=0, log=log
+    )
     sys.stdout.flush()
     return run.key

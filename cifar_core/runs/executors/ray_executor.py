@@ -44,6 +44,7 @@ Example
 >>> train_runs_ray(variants, dataset, RunStore("runs"),
 ...                address="ray://head:10001")   # doctest: +SKIP
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -54,8 +55,9 @@ import shutil
 import socket
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Sequence
+from typing import Any
 
 Log = Callable[[str], Any]
 INSTALL_HINT = 'pip install -e ".[ray]"'
@@ -80,7 +82,8 @@ def import_ray():
     except ImportError as error:
         raise RayNotInstalledError(
             f"the Ray executor needs Ray, which is not installed: run {INSTALL_HINT} in the "
-            "project (or pip install 'ray[default]>=2.9')") from error
+            "project (or pip install 'ray[default]>=2.9')"
+        ) from error
     return ray
 
 
@@ -96,13 +99,15 @@ def parse_address(address: str) -> tuple[str, int] | None:
     if text in ("auto", "local"):
         return None
     client = text.startswith("ray://")
-    rest = text[len("ray://"):] if client else text
+    rest = text[len("ray://") :] if client else text
     host, _, port = rest.rpartition(":") if ":" in rest else (rest, "", "")
     host = host.strip("[]")
     if not host or (port and not port.isdigit()) or "/" in rest:
-        raise RayExecutorError(f"--address {address!r} is not a Ray address; give host:port "
-                               "(a head node, default port 6379), ray://host:port (Ray Client, "
-                               "default port 10001) or auto")
+        raise RayExecutorError(
+            f"--address {address!r} is not a Ray address; give host:port "
+            "(a head node, default port 6379), ray://host:port (Ray Client, "
+            "default port 10001) or auto"
+        )
     return host, int(port) if port else (CLIENT_PORT if client else GCS_PORT)
 
 
@@ -118,11 +123,14 @@ def check_reachable(address: str, timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) 
         with socket.create_connection(target, timeout=timeout_s):
             pass
     except OSError as error:
-        reason = "timed out" if isinstance(error, TimeoutError) else str(error) or type(error).__name__
+        reason = (
+            "timed out" if isinstance(error, TimeoutError) else str(error) or type(error).__name__
+        )
         raise RayExecutorError(
             f"no Ray cluster answers at {address} ({target[0]}:{target[1]}: {reason} within "
             f"{timeout_s:g} s); start one (`ray start --head`) or check --address; nothing "
-            "was trained") from None
+            "was trained"
+        ) from None
     _check_speaks_ray(address, target, timeout_s)
 
 
@@ -134,9 +142,17 @@ def _check_speaks_ray(address: str, target: tuple[str, int], timeout_s: float) -
         return
     client = address.strip().startswith("ray://")
     if client:
-        method, request, kind = "/ray.rpc.RayletDriver/ClusterInfo", _client_ping(), "Ray Client server"
+        method, request, kind = (
+            "/ray.rpc.RayletDriver/ClusterInfo",
+            _client_ping(),
+            "Ray Client server",
+        )
     else:
-        method, request, kind = "/ray.rpc.NodeInfoGcsService/GetClusterId", b"", "Ray head node (GCS)"
+        method, request, kind = (
+            "/ray.rpc.NodeInfoGcsService/GetClusterId",
+            b"",
+            "Ray head node (GCS)",
+        )
     try:
         with grpc.insecure_channel(f"{target[0]}:{target[1]}") as channel:
             channel.unary_unary(method)(request, timeout=timeout_s)
@@ -145,7 +161,8 @@ def _check_speaks_ray(address: str, target: tuple[str, int], timeout_s: float) -
             f"{address} accepts connections but no {kind} answers there ({error.code().name}: "
             f"{(error.details() or '').strip()[:120]}); check --address (a head node listens "
             f"on port {GCS_PORT}, Ray Client on ray://host:{CLIENT_PORT}); nothing was "
-            "trained") from None
+            "trained"
+        ) from None
 
 
 def _client_ping() -> bytes:
@@ -154,31 +171,37 @@ def _client_ping() -> bytes:
         from ray.core.generated import ray_client_pb2
 
         return ray_client_pb2.ClusterInfoRequest(
-            type=ray_client_pb2.ClusterInfoType.PING).SerializeToString()
+            type=ray_client_pb2.ClusterInfoType.PING
+        ).SerializeToString()
     except ImportError:
         return b"\x08\x06"  # field 1 (type), varint 6 (PING)
 
 
 @contextlib.contextmanager
-def connected(ray, address: str | None, *, connect_timeout_s: float,
-              runtime_env: dict | None = None):
+def connected(
+    ray, address: str | None, *, connect_timeout_s: float, runtime_env: dict | None = None
+):
     """Connect to Ray for the duration of the block (unless already connected)."""
     if ray.is_initialized():
         if runtime_env:
             raise RayExecutorError(
                 "this process is already connected to Ray, so a runtime environment (or "
                 "ship_code) cannot apply: Ray takes uploaded code only when it connects; "
-                "call ray.shutdown() first or install cifar-report on the nodes")
+                "call ray.shutdown() first or install cifar-report on the nodes"
+            )
         yield False
         return
     if address is not None:
         check_reachable(address, connect_timeout_s)
     try:
-        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False,
-                 logging_level="warning")
+        ray.init(
+            address=address, runtime_env=runtime_env, log_to_driver=False, logging_level="warning"
+        )
     except (ConnectionError, RuntimeError, ValueError) as error:
-        raise RayExecutorError(f"could not connect to the Ray cluster at {address or 'local'}: "
-                               f"{error}; nothing was trained") from error
+        raise RayExecutorError(
+            f"could not connect to the Ray cluster at {address or 'local'}: "
+            f"{error}; nothing was trained"
+        ) from error
     try:
         yield True
     finally:
@@ -186,13 +209,21 @@ def connected(ray, address: str | None, *, connect_timeout_s: float,
 
 
 # ---------------------------------------------------------------------- the driver
-def train_runs_ray(variants: Sequence[Any], dataset: Any, store: Any, *,
-                   address: str | None = None, log: Log = print,
-                   max_retries: int = DEFAULT_MAX_RETRIES, cpus_per_task: float = 1,
-                   gpus_per_task: float | None = None,
-                   connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
-                   runtime_env: dict | None = None, ship_code: bool = False,
-                   on_done: Callable[[Any], Any] | None = None) -> list[Any]:
+def train_runs_ray(
+    variants: Sequence[Any],
+    dataset: Any,
+    store: Any,
+    *,
+    address: str | None = None,
+    log: Log = print,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    cpus_per_task: float = 1,
+    gpus_per_task: float | None = None,
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    runtime_env: dict | None = None,
+    ship_code: bool = False,
+    on_done: Callable[[Any], Any] | None = None,
+) -> list[Any]:
     """The runs of ``variants``, in order: reused from ``store``, or trained on a Ray
     cluster and written into ``store`` by this process (``on_done(run)`` after each).
 
@@ -253,17 +284,37 @@ def train_runs_ray(variants: Sequence[Any], dataset: Any, store: Any, *,
     order = _most_expensive_first(missing, dataset)
     if ship_code:
         runtime_env = with_shipped_code(runtime_env)
-    with connected(ray, address, connect_timeout_s=connect_timeout_s,
-                   runtime_env=runtime_env):
-        _train_missing(ray, order, missing, dataset, store, reused=reused, log=log,
-                       max_retries=max_retries, cpus=cpus_per_task, gpus=gpus_per_task,
-                       on_done=on_done)
+    with connected(ray, address, connect_timeout_s=connect_timeout_s, runtime_env=runtime_env):
+        _train_missing(
+            ray,
+            order,
+            missing,
+            dataset,
+            store,
+            reused=reused,
+            log=log,
+            max_retries=max_retries,
+            cpus=cpus_per_task,
+            gpus=gpus_per_task,
+            on_done=on_done,
+        )
     return [_stored(store, key) for key in keys]
 
 
-def _train_missing(ray, order: list[str], missing: dict[str, Any], dataset: Any, store: Any, *,
-                   reused: int, log: Log, max_retries: int, cpus: float,
-                   gpus: float | None, on_done: Callable[[Any], Any] | None = None) -> None:
+def _train_missing(
+    ray,
+    order: list[str],
+    missing: dict[str, Any],
+    dataset: Any,
+    store: Any,
+    *,
+    reused: int,
+    log: Log,
+    max_retries: int,
+    cpus: float,
+    gpus: float | None,
+    on_done: Callable[[Any], Any] | None = None,
+) -> None:
     resources = ray.cluster_resources()
     if gpus is None:
         gpus = 1 if resources.get("GPU", 0) >= 1 else 0
@@ -271,14 +322,22 @@ def _train_missing(ray, order: list[str], missing: dict[str, Any], dataset: Any,
         raise RayExecutorError(
             f"the Ray cluster has {resources.get('CPU', 0):g} CPU(s) and "
             f"{resources.get('GPU', 0):g} GPU(s); a task needs {cpus:g} CPU(s) and "
-            f"{gpus:g} GPU(s) (lower cpus_per_task/gpus_per_task); nothing was trained")
-    log(f"ray: {reused} run(s) reused, {len(order)} to train on a cluster of "
+            f"{gpus:g} GPU(s) (lower cpus_per_task/gpus_per_task); nothing was trained"
+        )
+    log(
+        f"ray: {reused} run(s) reused, {len(order)} to train on a cluster of "
         f"{resources.get('CPU', 0):g} CPU(s), {resources.get('GPU', 0):g} GPU(s); each task "
-        f"takes {cpus:g} CPU(s), {gpus:g} GPU(s), up to {max_retries} retries")
+        f"takes {cpus:g} CPU(s), {gpus:g} GPU(s), up to {max_retries} retries"
+    )
     # A GPU run gets a fresh worker process (max_calls=1): TensorFlow binds to the GPUs
     # visible when it starts, and Ray assigns each task its GPU through CUDA_VISIBLE_DEVICES.
-    task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=max_retries,
-                      retry_exceptions=False, max_calls=1 if gpus else 0)(_train_task)
+    task = ray.remote(
+        num_cpus=cpus,
+        num_gpus=gpus,
+        max_retries=max_retries,
+        retry_exceptions=False,
+        max_calls=1 if gpus else 0,
+    )(_train_task)
     locks: dict[str, contextlib.ExitStack] = {}
     pending: dict[Any, str] = {}
     failures: dict[str, str] = {}
@@ -293,7 +352,8 @@ def _train_missing(ray, order: list[str], missing: dict[str, Any], dataset: Any,
                     continue
                 variant = missing[key]
                 ref = task.options(name=f"cifar-report {variant.name}").remote(
-                    variant.to_dict(), dataset_ref, key, cpus)
+                    variant.to_dict(), dataset_ref, key, cpus
+                )
                 pending[ref] = key
         except ImportError as error:
             raise _code_error(_missing_code(error) or str(error)) from error
@@ -313,16 +373,19 @@ def _train_missing(ray, order: list[str], missing: dict[str, Any], dataset: Any,
                 else:
                     for line in result["log"]:
                         log(f"  ({result['node']}) {line}")
-                    log(f"[{done}/{total}] stored {missing[key].name} [{key}] from "
-                        f"{result['node']}")
+                    log(
+                        f"[{done}/{total}] stored {missing[key].name} [{key}] from {result['node']}"
+                    )
                     if on_done is not None:
                         on_done(run)
                 finally:
                     locks.pop(key).close()
     except KeyboardInterrupt:
         _cancel(ray, pending)
-        log(f"ray: interrupted; cancelled {len(pending)} task(s) on the cluster; the store "
-            "holds only complete runs")
+        log(
+            f"ray: interrupted; cancelled {len(pending)} task(s) on the cluster; the store "
+            "holds only complete runs"
+        )
         raise
     except BaseException:  # a failure of the driver itself: nothing may keep running
         _cancel(ray, pending)
@@ -333,7 +396,8 @@ def _train_missing(ray, order: list[str], missing: dict[str, Any], dataset: Any,
     if failures:
         raise RayExecutorError(
             f"{len(failures)} of {total} run(s) failed on the Ray cluster (the others are "
-            "stored): " + "; ".join(f"{missing[k].name} [{k}]: {e}" for k, e in failures.items()))
+            "stored): " + "; ".join(f"{missing[k].name} [{k}]: {e}" for k, e in failures.items())
+        )
 
 
 def with_shipped_code(runtime_env: dict | None) -> dict:
@@ -357,7 +421,8 @@ def _code_error(module: str) -> RayExecutorError:
     return RayExecutorError(
         f"the Ray cluster cannot import {module}: install this version of cifar-report on "
         "every node, or let the driver ship it (ship_code=True; on the command line "
-        "--ray-ship-code); nothing more was trained")
+        "--ray-ship-code); nothing more was trained"
+    )
 
 
 def _most_expensive_first(missing: dict[str, Any], dataset: Any) -> list[str]:
@@ -378,8 +443,10 @@ def _cancel(ray, pending: dict) -> None:
 def _stored(store: Any, key: str) -> Any:
     run = store.get(key)
     if run is None:
-        raise RayExecutorError(f"run {key} is not in {store.root} after the Ray build; run "
-                               "the command again to train it")
+        raise RayExecutorError(
+            f"run {key} is not in {store.root} after the Ray build; run "
+            "the command again to train it"
+        )
     return run
 
 
@@ -408,8 +475,9 @@ def write_run_files(store: Any, key: str, files: dict[str, bytes]) -> Any:
         raise RunTransferError(f"run {key}: the worker sent no readable {MANIFEST}") from error
     names = set(files) - {MANIFEST}
     if names != set(listed) or not set(RUN_FILES) <= names:
-        raise RunTransferError(f"run {key}: files {sorted(names)} do not match the manifest "
-                               f"{sorted(listed)}")
+        raise RunTransferError(
+            f"run {key}: files {sorted(names)} do not match the manifest {sorted(listed)}"
+        )
     for name in names:
         parts = PurePosixPath(name).parts
         if PurePosixPath(name).is_absolute() or ".." in parts:
@@ -429,13 +497,17 @@ def write_run_files(store: Any, key: str, files: dict[str, bytes]) -> Any:
 
 def run_files(directory: Path) -> dict[str, bytes]:
     """Every file of a run directory, by its relative POSIX path."""
-    return {p.relative_to(directory).as_posix(): p.read_bytes()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
 
 
 # ---------------------------------------------------------------------- the worker
-def _train_task(variant_config: dict[str, Any], dataset: Any, key: str,
-                cpus: float) -> dict[str, Any]:
+def _train_task(
+    variant_config: dict[str, Any], dataset: Any, key: str, cpus: float
+) -> dict[str, Any]:
     """Ray task: train the variant into a temporary run store on this node and return
     its files, the log lines and the node's address."""
     threads = str(max(1, int(cpus)))
@@ -446,22 +518,31 @@ def _train_task(variant_config: dict[str, Any], dataset: Any, key: str,
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     import ray
 
+    from cifar_core.experiments.variant import Variant
     from cifar_core.runs.store import RunStore
     from cifar_core.runs.train import get_or_train
-    from cifar_core.experiments.variant import Variant
 
     lines: list[str] = []
     scratch = Path(tempfile.mkdtemp(prefix="cifar-report-ray-"))
     started = time.perf_counter()
     try:
-        run = get_or_train(Variant.from_dict(variant_config), dataset,
-                           RunStore(scratch / "runs"), verbose=0, log=lines.append)
+        run = get_or_train(
+            Variant.from_dict(variant_config),
+            dataset,
+            RunStore(scratch / "runs"),
+            verbose=0,
+            log=lines.append,
+        )
         if run.key != key:
             raise RuntimeError(
                 f"this worker's cifar-report computes run key {run.key}, the driver {key}: "
-                "install the driver's version of cifar-report on every node")
-        return {"files": run_files(run.path), "log": lines,
-                "node": f"{ray.util.get_node_ip_address()} pid {os.getpid()}",
-                "seconds": time.perf_counter() - started}
+                "install the driver's version of cifar-report on every node"
+            )
+        return {
+            "files": run_files(run.path),
+            "log": lines,
+            "node": f"{ray.util.get_node_ip_address()} pid {os.getpid()}",
+            "seconds": time.perf_counter() - started,
+        }
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
