@@ -17,36 +17,15 @@ import yaml
 from cifar_core.orchestrate import build as orchestrator
 from cifar_core.orchestrate import notebooks, provenance
 from cifar_core.project import ProjectError
+from tests.support.fixtures import chapter_project, write_chapter
 
 PROJECT = Path(__file__).resolve().parent.parent
-CHAPTER = """# %% tags=["parameters"]
-x: int = 1  # a number the chapter publishes
-label: str = "a"  # a string parameter
-{extra}
-# %%
-{imports}
-from cifar_core.analysis.context import open_context
-
-ctx = open_context("{name}")
-ctx.publish({{"{name}": {{"x": x, "label": label}}}})
-"""
-
-
-def write_chapter(
-    root: Path, name: str, *, extra: str = "", imports: str = "", body: str = ""
-) -> None:
-    source = CHAPTER.format(name=name, extra=extra, imports=imports)
-    (root / "analyses" / f"{name}.py").write_text(source + body)
 
 
 @pytest.fixture
 def project(tmp_path):
     """A project with two chapters (a2 imports the k-NN module, a1 does not)."""
-    (tmp_path / "analyses").mkdir()
-    shutil.copy2(PROJECT / "_quarto.yml", tmp_path / "_quarto.yml")
-    write_chapter(tmp_path, "a1")
-    write_chapter(tmp_path, "a2", imports="import cifar_core.runs.knn  # noqa: F401")
-    return tmp_path
+    return chapter_project(tmp_path)
 
 
 def build(root, **kwargs):

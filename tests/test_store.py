@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import logging
+import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -13,54 +14,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import cifar_core.runs.store as store_module
+import cifar_core.runs.manifest as manifest_module
 from cifar_core.experiments.variant import Variant
+from cifar_core.files import temp_name
 from cifar_core.project import default_runs_dir
-from cifar_core.runs.keys import key_inputs, run_key
-from cifar_core.runs.store import RunStore
+from cifar_core.runs.keys import run_key
+from cifar_core.runs.manifest import RUN_FILES, file_sha256
+from cifar_core.runs.store import DamagedRunError, RunStore, StoreNotWritable
+from tests.support.fixtures import VARIANT, store_run
 
 PROJECT = Path(__file__).resolve().parents[1]
 
-VARIANT = Variant.from_dict(
-    {"name": "mlp-small", "family": "mlp", "params": {"units": [8]}, "epochs": 2}
-)
 
-
-def write_fake_run(
-    store: RunStore,
-    variant: Variant = VARIANT,
-    fingerprint: str = "f" * 16,
-    code: str | None = None,
-) -> str:
-    """A run entry with every file a real one has (the model is placeholder bytes);
-    ``code`` replaces the training-code hash it was trained with."""
-    key = run_key(variant, fingerprint)
-    inputs = key_inputs(variant, fingerprint)
-    if code is not None:
-        inputs["training_code"] = code
-    with store.atomic_write(key) as directory:
-        config = {
-            "key": key,
-            "key_inputs": inputs,
-            "variant": variant.to_dict(),
-            "dataset": {"fingerprint": fingerprint, "source": "test", "synthetic": True},
-        }
-        (directory / "config.json").write_text(json.dumps(config))
-        (directory / "metrics.json").write_text(
-            json.dumps({"test_accuracy": 0.5, "wall_time_s": 1.5})
-        )
-        (directory / "history.csv").write_text(
-            "epoch,loss,accuracy,val_loss,val_accuracy,lr\n"
-            "1,2.0,0.2,2.1,0.2,0.001\n2,1.5,0.4,1.8,0.3,0.001\n"
-        )
-        np.savez(
-            directory / "predictions.npz",
-            test_probs=np.full((4, 10), 0.1),
-            test_labels=np.arange(4),
-            test_indices=np.arange(4),
-        )
-        (directory / "model.keras").write_bytes(b"model")
-    return key
+def write_fake_run(store: RunStore, fingerprint: str = "f" * 16, code=None) -> str:
+    return store_run(store, VARIANT, fingerprint, code=code).key
 
 
 def test_run_key_hashes_config_data_code_and_environment(monkeypatch):
@@ -186,19 +153,31 @@ def test_default_root_is_project_runs_or_env(monkeypatch, tmp_path):
     assert RunStore(tmp_path / "given").root == tmp_path / "given"
 
 
-def test_complete_run_reads_back(tmp_path):
+def test_write_run_writes_every_file_and_a_manifest_last(tmp_path):
     store = RunStore(tmp_path)
-    key = write_fake_run(store)
-    run = store.get(key)
-    assert run is not None and run.path == tmp_path / key
-    manifest = json.loads((run.path / "manifest.json").read_text())["files"]
-    assert sorted(manifest) == sorted(store_module.RUN_FILES)
+    run = store_run(store)
+    assert run.path == tmp_path / run.key and store.check(run.key).state == "cached"
+    manifest = json.loads((run.path / "manifest.json").read_text())
+    assert manifest["version"] == 2 and sorted(manifest["files"]) == sorted(RUN_FILES)
+    entry = manifest["files"]["predictions.npz"]
+    assert entry["size"] == (run.path / "predictions.npz").stat().st_size
+    assert entry["sha256"] == file_sha256(run.path / "predictions.npz")
     assert run.variant == VARIANT and run.name == "mlp-small" and not run.stale
     assert run.metrics["test_accuracy"] == 0.5
     assert list(run.history["epoch"]) == [1, 2] and "lr" in run.history
     np.testing.assert_array_equal(run.predictions()["test_labels"], np.arange(4))
-    assert [r.key for r in store.runs()] == [key]
+    assert [r.key for r in store.runs()] == [run.key]
     assert not list((tmp_path / ".tmp").iterdir()), "the temp dir was renamed away"
+
+
+def test_write_run_turns_nan_into_null_and_numpy_scalars_into_numbers(tmp_path):
+    run = store_run(
+        RunStore(tmp_path), metrics={"val_accuracy": float("nan"), "epochs": np.int64(3)}
+    )
+    assert json.loads((run.path / "metrics.json").read_text()) == {
+        "val_accuracy": None,
+        "epochs": 3,
+    }
 
 
 def test_failed_write_leaves_nothing(tmp_path):
@@ -212,25 +191,107 @@ def test_failed_write_leaves_nothing(tmp_path):
     assert store.get("k" * 16) is None and store.entries() == []
 
 
-@pytest.mark.parametrize(
-    "damage, bad_file",
-    [
-        (lambda d: (d / "metrics.json").write_text('{"test_accuracy": 0.99}'), "metrics.json"),
-        (lambda d: (d / "model.keras").unlink(), "model.keras"),
-        (lambda d: (d / "manifest.json").unlink(), "manifest.json"),
-        (lambda d: (d / "manifest.json").write_text("{not json"), "manifest.json"),
-    ],
-)
-def test_damaged_run_is_reported_and_not_reused(tmp_path, caplog, damage, bad_file):
+def flip_byte(path: Path, keep_time: bool = False) -> None:
+    """Flip one byte in the middle of ``path`` (``keep_time``: as a bad sector would,
+    leaving its modification time)."""
+    before = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    if keep_time:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize("damage", [flip_byte, truncate])
+@pytest.mark.parametrize("name", [*RUN_FILES, "manifest.json"])
+def test_every_damaged_file_makes_the_run_corrupt_and_names_the_file(tmp_path, name, damage):
     store = RunStore(tmp_path)
-    key = write_fake_run(store)
-    assert store.get(key) is not None  # verified once, then damaged
-    damage(tmp_path / key)
-    with caplog.at_level(logging.WARNING, logger="cifar_core.runs.store"):
-        assert store.get(key) is None
-    assert f"run {key} is incomplete/corrupt ({bad_file}): will retrain" in caplog.text
-    assert store.entries(verify=True)[0]["state"] == "incomplete"
-    assert store.entries(verify=True)[0]["variant"] == "mlp-small"
+    key = store_run(store).key
+    damage(tmp_path / key / name)
+    found = store.check(key)
+    assert found.state == "corrupt" and found.file == name, found
+    assert store.get(key, warn=False) is None
+    row = store.entries()[0]
+    assert row["state"] == "corrupt" and row["problem"].startswith(f"{name}: ")
+
+
+def test_a_flip_that_keeps_size_and_time_is_found_by_full_verification_only(tmp_path):
+    store = RunStore(tmp_path)
+    key = store_run(store).key
+    flip_byte(tmp_path / key / "predictions.npz", keep_time=True)
+    assert store.check(key).usable  # size and time as recorded: not hashed
+    found = store.check(key, full=True)
+    assert (found.state, found.file) == ("corrupt", "predictions.npz")
+    assert found.problem == "does not match its sha256 in manifest.json"
+    assert store.entries(verify=True)[0]["state"] == "corrupt"
+
+
+def test_a_copy_with_new_times_is_hashed_once_then_trusted(tmp_path, monkeypatch):
+    store = RunStore(tmp_path / "a")
+    key = store_run(store).key
+    shutil.copytree(tmp_path / "a", tmp_path / "b", copy_function=shutil.copy)  # cp -r
+    copied = RunStore(tmp_path / "b")
+    hashed: list[str] = []
+    real = manifest_module.file_sha256
+    monkeypatch.setattr(manifest_module, "file_sha256", lambda p: hashed.append(p.name) or real(p))
+    assert copied.check(key).usable and sorted(hashed) == sorted(RUN_FILES)
+    hashed.clear()
+    assert copied.check(key).usable and hashed == []  # .verified/ remembers the new times
+    truncate(tmp_path / "b" / key / "history.csv")
+    assert copied.check(key).file == "history.csv"
+
+
+def test_missing_manifest_is_incomplete_and_a_missing_file_is_corrupt(tmp_path):
+    store = RunStore(tmp_path)
+    key = store_run(store).key
+    (tmp_path / key / "model.keras").unlink()
+    assert store.check(key).describe() == "model.keras: missing"
+    (tmp_path / key / "manifest.json").unlink()
+    assert store.check(key).state == "incomplete"
+    assert store.check("0" * 16).state == "missing"
+
+
+def test_a_damaged_run_is_moved_aside_with_the_reason_and_rewritten(tmp_path):
+    store = RunStore(tmp_path)
+    key = store_run(store).key
+    truncate(tmp_path / key / "predictions.npz")
+    aside = store.set_aside(store.check(key))
+    assert (
+        aside is not None
+        and aside.parent == tmp_path / ".corrupt"
+        and not store.run_dir(key).exists()
+    )
+    reason = json.loads(aside.with_suffix(".json").read_text())
+    assert reason["file"] == "predictions.npz" and reason["variant"] == "mlp-small"
+    assert "truncated" in reason["problem"] and reason["state"] == "corrupt"
+    assert [row["key"] for row in store.set_aside_entries()] == [key]
+    assert store_run(store).key == key and store.check(key).usable  # trained again
+    assert aside.is_dir()  # kept until clean
+    assert set(store.clean()) == {aside, aside.with_suffix(".json")}
+    assert store.set_aside_entries() == [] and store.check(key).usable
+
+
+def test_writing_over_a_corrupt_entry_moves_it_aside(tmp_path):
+    store = RunStore(tmp_path)
+    key = store_run(store).key
+    flip_byte(tmp_path / key / "metrics.json")
+    store_run(store)
+    assert store.check(key).usable and len(store.set_aside_entries()) == 1
+
+
+def test_a_run_that_passes_the_check_but_cannot_be_read_names_the_file_and_the_fix(tmp_path):
+    store = RunStore(tmp_path)
+    run = store_run(store)
+    flip_byte(run.path / "predictions.npz", keep_time=True)
+    with pytest.raises(DamagedRunError) as error:
+        store.get(run.key).predictions()
+    message = str(error.value)
+    assert f"run mlp-small [{run.key}]" in message and "predictions.npz cannot be read" in message
+    assert "cifar-report build --verify" in message
 
 
 def test_states_and_clean(tmp_path):
@@ -239,31 +300,40 @@ def test_states_and_clean(tmp_path):
     stale = write_fake_run(store, fingerprint="s" * 16, code="old-training-code")
     broken = write_fake_run(store, fingerprint="b" * 16)
     (tmp_path / broken / "history.csv").write_text("tampered")
-    orphan = tmp_path / ".tmp" / f"{'o' * 16}-999999-abcd"
+    unfinished = tmp_path / ("u" * 16)
+    unfinished.mkdir()
+    orphan = tmp_path / ".tmp" / f"{'o' * 16}-pid999999999-abcd"
     orphan.mkdir()
-    live = tmp_path / ".tmp" / f"{'l' * 16}-1-abcd"
+    live = tmp_path / ".tmp" / f"{'l' * 16}-pid1-abcd"
     live.mkdir()
+    ours = tmp_path / ".tmp" / temp_name("q" * 16)
+    ours.mkdir()
     leftover_partial = store.partial_dir(cached)
     leftover_partial.mkdir(parents=True)
     resumable_partial = store.partial_dir("r" * 16)
     resumable_partial.mkdir(parents=True)
+    derived = tmp_path / ".derived" / cached
+    derived.mkdir(parents=True)
+    (derived / ".flip-v2.pid999999999.x.tmp").write_bytes(b"half")
+    (derived / f".tta-v2.pid{os.getpid()}.x.tmp").write_bytes(b"being written")
     states = {row["key"]: row["state"] for row in store.entries(verify=True)}
-    assert states == {cached: "cached", stale: "stale", broken: "incomplete"}
+    assert states == {cached: "cached", stale: "stale", broken: "corrupt", "u" * 16: "incomplete"}
     assert {r.key for r in store.runs()} == {cached, stale}
 
     trash = tmp_path / f".trash-{'t' * 16}-abcd"
     (trash / "model.keras").parent.mkdir(parents=True)
     (trash / "model.keras").write_bytes(b"left by an interrupted removal")
-    assert {r["key"]: r["state"] for r in store.entries()}[broken] == "cached"  # not verified
 
-    expected = {tmp_path / broken, orphan, leftover_partial, trash}
+    leftovers = {orphan, leftover_partial, trash, derived / ".flip-v2.pid999999999.x.tmp"}
+    assert set(store.leftovers()) == leftovers
+    expected = {tmp_path / broken, unfinished} | leftovers
     with store.lock("l" * 16):  # a live trainer owns `live`
         assert set(store.clean(dry_run=True)) == expected
         assert all(path.exists() for path in expected)
         assert set(store.clean(stale=True, dry_run=True)) == expected | {tmp_path / stale}
         assert set(store.clean(stale=True)) == expected | {tmp_path / stale}
     assert not any(path.exists() for path in expected)
-    assert live.exists() and resumable_partial.exists()
+    assert live.exists() and ours.exists() and resumable_partial.exists()
     assert [row["key"] for row in store.entries()] == [cached]
 
 
@@ -276,10 +346,10 @@ def test_clean_never_removes_a_run_that_a_live_build_is_writing(tmp_path):
     (tmp_path / key / "config.json").write_text("{}")  # incomplete: no manifest
     writer = (
         f"import sys, time; sys.path.insert(0, {str(PROJECT)!r})\n"
-        "from tests.test_store import write_fake_run; from cifar_core.runs.store import RunStore\n"
+        "from tests.support.fixtures import store_run; from cifar_core.runs.store import RunStore\n"
         f"store = RunStore({str(tmp_path)!r})\n"
         f"with store.lock({key!r}):\n"
-        "    print('locked', flush=True); time.sleep(1.5); write_fake_run(store)\n"
+        "    print('locked', flush=True); time.sleep(1.5); store_run(store)\n"
     )
     build = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
     assert build.stdout.readline().strip() == "locked"
@@ -287,6 +357,15 @@ def test_clean_never_removes_a_run_that_a_live_build_is_writing(tmp_path):
     assert build.wait(timeout=60) == 0
     assert store.get(key) is not None
     assert store.clean() == [] and store.get(key) is not None
+
+
+def test_a_store_that_cannot_be_written_is_refused_before_anything_is_written(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreNotWritable, match=r"the run store .* cannot be written .*--runs DIR"):
+        RunStore(blocker / "runs").check_writable()
+    RunStore(tmp_path / "runs").check_writable()
+    assert list((tmp_path / "runs" / ".tmp").iterdir()) == []
 
 
 def test_lock_makes_a_second_holder_wait(tmp_path):

@@ -29,10 +29,11 @@ from typing import Any
 from cifar_core.experiments import catalog
 from cifar_core.experiments.catalog import Profile, Study
 from cifar_core.experiments.plan import dataset_for, not_runnable, variants_for
+from cifar_core.files import write_text_atomic
 from cifar_core.project import NOTEBOOKS_DIR, default_profile, default_runs_dir, project_root
 from cifar_core.runs.ensure import group_by_variant
 from cifar_core.runs.keys import run_key
-from cifar_core.runs.store import Run, RunStore
+from cifar_core.runs.store import DamagedRunError, Run, RunStore
 
 BUILD_CONTEXT = ".build-context.json"
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,14 @@ def _weights_status() -> str:
     from cifar_core.models.weights import weights_status
 
     available, why = weights_status()
-    return f"{'available' if available else 'missing'}: {why}"
+    return portable_text(f"{'available' if available else 'missing'}: {why}")
+
+
+def portable_text(text: str) -> str:
+    """``text`` with the home folder written ``~``, so that a record (and what a chapter
+    shows) does not change when the project moves to another machine or user."""
+    home = str(Path.home())
+    return text.replace(home + os.sep, "~" + os.sep) if home not in ("", os.sep) else text
 
 
 EXTERNAL_INPUTS: dict[str, Callable[[], str]] = {"vgg16_weights": _weights_status}
@@ -68,18 +76,34 @@ def imported_modules() -> dict[str, str]:
     return dict(sorted(digests.items()))
 
 
-def derived_reads() -> dict[str, str]:
-    """``{path: digest}`` of the derived predictions this process read
-    (:func:`cifar_core.runs.derived_predictions.derived_reads`; empty when the chapter
-    never imported that module)."""
+def derived_reads(store_root: Path) -> dict[str, str]:
+    """``{path relative to the store: digest}`` of the derived predictions this process
+    read (:func:`cifar_core.runs.derived_predictions.derived_reads`; empty when the
+    chapter never imported that module)."""
     module = sys.modules.get("cifar_core.runs.derived_predictions")
-    return module.derived_reads() if module is not None else {}
+    if module is None:
+        return {}
+    root = store_root.resolve()
+    return {
+        Path(path).resolve().relative_to(root).as_posix()
+        if Path(path).resolve().is_relative_to(root)
+        else path: digest
+        for path, digest in module.derived_reads().items()
+    }
 
 
 def read_build_context(root: Path) -> dict[str, Any]:
     """The settings the build left for its notebooks (``{}`` when run by hand)."""
     path = root / NOTEBOOKS_DIR / BUILD_CONTEXT
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def store_of(root: Path, settings: Mapping[str, Any]) -> RunStore:
+    """The run store the build used (``runs_dir`` relative to the project, or absolute),
+    else the default one."""
+    if settings.get("runs_dir"):
+        return RunStore(root / settings["runs_dir"])
+    return RunStore(default_runs_dir(root))
 
 
 @dataclass
@@ -150,17 +174,20 @@ class AnalysisContext:
         (``notebooks/<name>.reads.json``). Call it once, last."""
         out = self.root / NOTEBOOKS_DIR
         out.mkdir(parents=True, exist_ok=True)
-        (out / f"{self.name}.vars.json").write_text(
-            json.dumps(values, indent=2, sort_keys=True, default=str)
+        write_text_atomic(
+            out / f"{self.name}.vars.json",
+            json.dumps(values, indent=2, sort_keys=True, default=str),
         )
         reads = {
             **self.reads,
             "profile": self.profile.name,
             "dataset": self.dataset.fingerprint,
             "modules": imported_modules(),
-            "derived": derived_reads(),
+            "derived": derived_reads(self.store.root),
         }
-        (out / f"{self.name}.reads.json").write_text(json.dumps(reads, indent=2, sort_keys=True))
+        write_text_atomic(
+            out / f"{self.name}.reads.json", json.dumps(reads, indent=2, sort_keys=True)
+        )
 
 
 def open_context(
@@ -172,26 +199,28 @@ def open_context(
     root: str | os.PathLike | None = None,
 ) -> AnalysisContext:
     """The context of chapter ``name``: the build's profile and dataset, and the stored
-    runs of the selected studies and variants (verified against their checksums).
-    Never trains; missing runs are listed in ``not_run`` with the reason."""
+    runs of the selected studies and variants, checked as the build checks them
+    (:meth:`~cifar_core.runs.store.RunStore.check`). Never trains; missing runs are
+    listed in ``not_run`` with the reason; a damaged run raises
+    :class:`~cifar_core.runs.store.DamagedRunError` naming the run, the file and the fix."""
     root = project_root(root)
     settings = read_build_context(root)
     profile = catalog.get_profile(settings.get("profile") or default_profile())
     dataset = dataset_for(profile, settings.get("data"))
-    store = RunStore(
-        Path(settings["runs_dir"]) if settings.get("runs_dir") else default_runs_dir(root)
-    )
+    store = store_of(root, settings)
     selected = variants_for(profile, studies, variants, seeds)
-    runs, not_run = {}, {}
+    runs: dict[str, Run | None] = {}
+    not_run = {}
     for variant in selected:
         key = run_key(variant, dataset.fingerprint)
         if key not in runs:
-            runs[key] = store.get(key)
+            runs[key] = _usable(store, key, variant.name, bool(settings.get("verify")))
         if runs[key] is None:
             not_run[variant.name] = (
                 not_runnable(variant) or "not trained yet (run `cifar-report build`)"
             )
     read = sorted(key for key, run in runs.items() if run is not None)
+    identities = {key: run.identity for key, run in runs.items() if run is not None}
     return AnalysisContext(
         name=name,
         root=root,
@@ -201,5 +230,18 @@ def open_context(
         variants=selected,
         runs=group_by_variant(selected, runs, dataset.fingerprint),
         not_run=not_run,
-        reads={"runs": read, "not_run": not_run},
+        reads={"runs": read, "identities": identities, "not_run": not_run},
     )
+
+
+def _usable(store: RunStore, key: str, name: str, full: bool) -> Run | None:
+    """The run ``key`` if usable, ``None`` if it was never trained; damage is an error,
+    never "not run"."""
+    found = store.check(key, full=full)
+    if found.damaged:
+        raise DamagedRunError(
+            f"run {name} [{key}] in {store.root} is {found.state}: {found.describe()}. "
+            "Run `cifar-report build`: it moves the damaged run aside and trains it again "
+            "(`cifar-report status --verify` lists every damaged run)."
+        )
+    return Run(key, store.run_dir(key)) if found.usable else None

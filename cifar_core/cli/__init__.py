@@ -5,9 +5,11 @@ Subcommands: ``data``, ``list``, ``train``, ``status``, ``clean`` (:mod:`.runs`)
 from ``--profile``, else ``$CIFAR_REPORT_PROFILE``, else ``demo``, and its run store
 from ``--runs``, else ``$CIFAR_REPORT_RUNS``, else ``runs/`` in the project.
 
-Exit codes: 0 ok, 1 a step failed (a chapter, the render), 2 bad usage (unknown name,
-bad value, bad data path, an unreachable Ray cluster: one ``error: …`` line on stderr,
-nothing trained), 130 interrupted (Ctrl-C; the store keeps only complete runs).
+Exit codes: 0 ok, 1 a step failed (a chapter, the render, a run that could not be
+written: a full disk), 2 bad usage (unknown name, bad value, bad data path, an
+unreachable Ray cluster, a run store that cannot be written, another build running
+with ``--no-wait``: one ``error: …`` line on stderr, nothing trained), 130 interrupted
+(Ctrl-C; the store keeps only complete runs).
 Importing this module is cheap; each command imports what it needs.
 """
 
@@ -202,6 +204,12 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
     return (ProjectError, DataError, VariantError, RayExecutorError)
 
 
+def _step_errors() -> tuple[type[BaseException], ...]:
+    from cifar_core.runs.store import RunStoreError
+
+    return (RunStoreError,)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``cifar-report`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     args = build_parser().parse_args(argv)
@@ -210,6 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _usage_errors() as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except _step_errors() as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted: the run store holds only complete runs", file=sys.stderr)
         return EXIT_INTERRUPTED

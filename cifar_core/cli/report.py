@@ -40,6 +40,26 @@ def _render_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _build_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="check every file of every run it reads against its sha256 (default: only "
+        "files whose size or modification time changed); damaged runs are moved aside "
+        "and trained again",
+    )
+    _no_wait(parser)
+
+
+def _no_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="exit with status 2 instead of waiting when another build, analysis or "
+        "render is running in this project",
+    )
+
+
 def add_commands(commands: Any) -> None:
     build = commands.add_parser(
         "build",
@@ -62,6 +82,7 @@ def add_commands(commands: Any) -> None:
         help="bring only this chapter up to date (repeatable)",
     )
     build.add_argument("--force", action="store_true", help="re-execute every chapter")
+    _build_options(build)
     add_verbose(build)
     build.set_defaults(func=cmd_build)
 
@@ -92,6 +113,7 @@ def add_commands(commands: Any) -> None:
     add_data(analysis)
     add_runs(analysis)
     add_training(analysis)
+    _build_options(analysis)
     add_verbose(analysis)
     analysis.set_defaults(func=cmd_analysis)
 
@@ -107,6 +129,7 @@ def add_commands(commands: Any) -> None:
         metavar="P",
         help="the profile the chapters must come from (default: that of the last build)",
     )
+    _no_wait(render)
     render.set_defaults(func=cmd_render)
 
 
@@ -123,6 +146,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             renderer=args.renderer,
             render=not args.no_render,
             force=args.force,
+            verify=args.verify,
+            wait=not args.no_wait,
             executor=executor(args),
             log=log,
             progress=progress,
@@ -141,6 +166,8 @@ def cmd_analysis(args: argparse.Namespace) -> int:
             data=args.data,
             runs_dir=args.runs,
             reset=args.reset,
+            verify=args.verify,
+            wait=not args.no_wait,
             executor=executor(args),
             log=log,
             progress=progress,
@@ -152,7 +179,10 @@ def cmd_analysis(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from cifar_core.orchestrate.build import render_report
+    from cifar_core.orchestrate.lock import project_lock
     from cifar_core.project import project_root
 
-    _, error = render_report(project_root(), args.to, args.renderer, args.profile)
+    root = project_root()
+    with project_lock(root, "render", wait=not args.no_wait):
+        _, error = render_report(root, args.to, args.renderer, args.profile)
     return EXIT_OK if error is None else EXIT_FAILED

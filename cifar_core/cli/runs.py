@@ -130,9 +130,11 @@ def add_commands(commands: Any) -> None:
     status = commands.add_parser(
         "status",
         help="the run store and the report's chapters",
-        description="The run store as a table (variant, key, state: "
-        "cached / stale / incomplete, test accuracy, time), "
-        "then the parameters set with `analysis -p`.",
+        description="The run store as a table (variant, key, state: cached / stale / "
+        "incomplete / corrupt, test accuracy, time; for a damaged run the file and "
+        "what is wrong with it), damaged runs moved aside, then the parameters set "
+        "with `analysis -p`. Files are checked by size and modification time, and "
+        "hashed when either changed.",
     )
     add_runs(status)
     status.add_argument(
@@ -141,17 +143,21 @@ def add_commands(commands: Any) -> None:
         help="list only runs trained by training code that is no longer current",
     )
     status.add_argument(
-        "--verify", action="store_true", help="check every run's file checksums (slower)"
+        "--verify",
+        action="store_true",
+        help="hash every file of every run against its manifest (slower; finds damage "
+        "that kept a file's size and time, e.g. a bad disk sector)",
     )
     status.set_defaults(func=cmd_status)
 
     clean = commands.add_parser(
         "clean",
-        help="remove incomplete (and, with --stale, stale) runs",
-        description="Remove incomplete run entries, orphan temporary "
-        "directories and leftovers of earlier removals; with "
-        "--stale also complete runs of outdated training "
-        "code. A run that a live build holds is never removed.",
+        help="remove damaged runs, runs moved aside (and, with --stale, stale runs)",
+        description="Remove incomplete and corrupt run entries (every file hashed), "
+        "damaged runs that a build moved aside (runs/.corrupt/), temporary "
+        "entries no live process owns and leftovers of earlier removals; with "
+        "--stale also complete runs of outdated training code. A run that a live "
+        "build holds is never removed.",
     )
     add_runs(clean)
     clean.add_argument("--stale", action="store_true", help="also remove stale runs")
@@ -349,7 +355,22 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.stale:
         rows = [row for row in rows if row["state"] == "stale"]
     print(f"run store: {store.root}")
-    print(_table(rows, ["variant", "key", "state", "test_accuracy", "wall_time_s"]))
+    columns = ["variant", "key", "state", "test_accuracy", "wall_time_s"]
+    damaged = [row for row in rows if row["problem"]]
+    print(_table(rows, columns + (["problem"] if damaged else [])))
+    if damaged:
+        print(
+            f"\n{len(damaged)} damaged run(s): `cifar-report build` moves them aside and "
+            "trains them again; `cifar-report clean` removes them"
+        )
+    aside = store.set_aside_entries()
+    if aside:
+        print(f"\ndamaged runs moved aside ({len(aside)}; `cifar-report clean` removes them):")
+        for row in aside:
+            print(
+                f"  {row['path'].name}: {row.get('variant')} - {row.get('file')}: "
+                f"{row.get('problem')} (moved {row.get('moved')})"
+            )
     _print_overrides()
     return EXIT_OK
 
@@ -430,11 +451,11 @@ def _cache_checker(args: argparse.Namespace, profile: Any):
         fingerprint = _stored_fingerprint(store)
     if fingerprint is None:
         return None
-    return lambda variant: store.get_unverified(run_key(variant, fingerprint)) is not None
+    return lambda variant: store.check(run_key(variant, fingerprint)).usable
 
 
 def _stored_fingerprint(store: Any) -> str | None:
     """The dataset fingerprint every stored run shares (``None`` when they differ or
     there are none), so that ``list``/``plan`` never download anything."""
-    fingerprints = {run.config["dataset"]["fingerprint"] for run in store.runs(verify=False)}
+    fingerprints = {run.config["dataset"]["fingerprint"] for run in store.runs()}
     return fingerprints.pop() if len(fingerprints) == 1 else None

@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cifar_core.analysis.context import BUILD_CONTEXT
+from cifar_core.analysis.context import BUILD_CONTEXT, read_build_context, store_of
 from cifar_core.experiments import catalog
 from cifar_core.experiments.plan import dataset_for, variants_for
+from cifar_core.faults import crash_point
+from cifar_core.files import write_text_atomic
 from cifar_core.orchestrate import notebooks
+from cifar_core.orchestrate.lock import project_lock, remove_crash_leftovers
 from cifar_core.orchestrate.notebooks import PLAN_PARAMETERS
 from cifar_core.orchestrate.progress import Progress
 from cifar_core.orchestrate.provenance import ChapterPlan, load_record, why_stale, write_record
@@ -113,14 +116,35 @@ def plan_chapter(
     return ChapterPlan(name, parameters, dict(overrides), planned), variants
 
 
-def _write_build_context(root: Path, profile: str, data: str | None, store: RunStore) -> None:
+def _write_build_context(
+    root: Path, profile: str, data: str | None, store: RunStore, verify: bool = False
+) -> None:
+    """What the notebooks read: profile, data, the store (relative to the project when
+    inside it, so that a moved project still finds it) and how runs are checked."""
     if data and data != "synthetic":
         data = str(Path(data).expanduser().resolve())  # notebooks run in the project folder
     path = root / NOTEBOOKS_DIR / BUILD_CONTEXT
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps({"profile": profile, "data": data, "runs_dir": str(store.root)}, indent=2)
+    settings = {"profile": profile, "data": data, "runs_dir": _portable(store.root, root)}
+    write_text_atomic(path, json.dumps({**settings, "verify": verify}, indent=2))
+
+
+def _portable(path: Path, root: Path) -> str:
+    """``path`` relative to the project when inside it (POSIX), else absolute."""
+    path = Path(path).resolve()
+    return (
+        path.relative_to(root.resolve()).as_posix()
+        if path.is_relative_to(root.resolve())
+        else str(path)
     )
+
+
+def _clear_crash_leftovers(root: Path, store: RunStore, say: Log) -> None:
+    removed = remove_crash_leftovers(root, store)
+    if removed:
+        shown = [_portable(p, root) for p in removed[:3]]
+        more = f" and {len(removed) - 3} more" if len(removed) > 3 else ""
+        say(f"removed {len(removed)} leftover(s) of an interrupted build: {', '.join(shown)}{more}")
 
 
 def build(
@@ -134,6 +158,8 @@ def build(
     renderer: str = "auto",
     render: bool = True,
     force: bool = False,
+    verify: bool = False,
+    wait: bool = True,
     executor: Any = None,
     log: Log = print,
     progress: Progress | None = None,
@@ -141,7 +167,11 @@ def build(
     """Bring the report up to date (see the module docstring); returns a :class:`BuildResult`.
 
     Everything a user can get wrong (profile, data, analysis names, stored overrides) is
-    checked before any training starts and raises :class:`ProjectError`. ``executor``
+    checked before any training starts and raises :class:`ProjectError`. One build runs
+    per project at a time (:mod:`cifar_core.orchestrate.lock`: a second waits, or with
+    ``wait=False`` raises ``BuildLocked``); it first removes what a crashed build left.
+    Runs are checked by size and modification time, hashing what changed; ``verify``
+    hashes every file. Damaged runs are moved aside and trained again. ``executor``
     trains the missing runs (default: local worker processes, see
     :mod:`cifar_core.runs.executors`). ``log`` gets every detail; ``progress`` (a
     :class:`~cifar_core.orchestrate.progress.Progress`) the milestones and counts a console
@@ -158,39 +188,53 @@ def build(
         plan_chapter(root, n, prof, overrides.get(n, {}), dataset.fingerprint) for n in names
     ]
     say = _teller(log, progress)
-    say(
-        f"profile {prof.name}: data {dataset.source} ({dataset.fingerprint}"
-        f"{', SYNTHETIC' if dataset.synthetic else ''}), runs in {store.root}"
-    )
-    variants = [v for _, chapter_variants in planned for v in chapter_variants]
-    result = BuildResult(trained=_ensure(variants, dataset, store, executor, log, progress, say))
-    runs = plan_runs(variants, dataset.fingerprint, store).runs
-    _write_build_context(root, prof.name, data, store)
-    present = {k for k, run in runs.items() if run is not None}
-    progress.chapters_planned([chapter.name for chapter, _ in planned])
-    for chapter, _ in planned:
-        result.chapters.append(
-            _bring_up_to_date(
-                root, chapter, prof.name, dataset.fingerprint, present, force, log, progress
-            )
+    with project_lock(root, "build", wait=wait, log=say):
+        crash_point("build.locked")
+        _clear_crash_leftovers(root, store, say)
+        say(
+            f"profile {prof.name}: data {dataset.source} ({dataset.fingerprint}"
+            f"{', SYNTHETIC' if dataset.synthetic else ''}), runs in {store.root}"
         )
-    stored = [r for r in runs.values() if r is not None]
-    result.variables = write_variables(
-        root,
-        build_variables(prof, dataset, store.root, len(result.trained), stored),
-        notebooks.analysis_names(root),
-    )
-    write_provenance_table(root, notebooks.analysis_names(root))
-    if result.failed:
-        say("render skipped: failed chapters: " + ", ".join(c.name for c in result.failed))
-    elif render:
-        result.rendered, result.render_error = render_report(root, to, renderer, prof.name, say)
-    say(
-        f"build: {len(result.trained)} run(s) trained; chapters: {len(result.executed)} "
-        f"executed, {len(result.reused)} reused, {len(result.failed)} failed"
-        + ("" if result.ok else " - exit 1")
-    )
-    return result
+        variants = [v for _, chapter_variants in planned for v in chapter_variants]
+        trained = _ensure(variants, dataset, store, executor, log, progress, say, verify)
+        result = BuildResult(trained=trained)
+        crash_point("build.trained")
+        runs = plan_runs(variants, dataset.fingerprint, store).runs
+        _write_build_context(root, prof.name, data, store, verify)
+        present = {k for k, run in runs.items() if run is not None}
+        progress.chapters_planned([chapter.name for chapter, _ in planned])
+        for chapter, _ in planned:
+            result.chapters.append(
+                _bring_up_to_date(
+                    root,
+                    chapter,
+                    prof.name,
+                    dataset.fingerprint,
+                    present,
+                    force,
+                    log,
+                    progress,
+                    store,
+                )
+            )
+        stored = [r for r in runs.values() if r is not None]
+        crash_point("build.variables")
+        result.variables = write_variables(
+            root,
+            build_variables(prof, dataset, _portable(store.root, root), len(trained), stored),
+            notebooks.analysis_names(root),
+        )
+        write_provenance_table(root, notebooks.analysis_names(root))
+        if result.failed:
+            say("render skipped: failed chapters: " + ", ".join(c.name for c in result.failed))
+        elif render:
+            result.rendered, result.render_error = render_report(root, to, renderer, prof.name, say)
+        say(
+            f"build: {len(result.trained)} run(s) trained; chapters: {len(result.executed)} "
+            f"executed, {len(result.reused)} reused, {len(result.failed)} failed"
+            + ("" if result.ok else " - exit 1")
+        )
+        return result
 
 
 def _teller(log: Log, progress: Progress) -> Log:
@@ -211,14 +255,18 @@ def _ensure(
     log: Log,
     progress: Progress,
     say: Log,
+    verify: bool = False,
 ) -> list[str]:
-    """Train the runs ``variants`` need; return the keys trained."""
+    """Train the runs ``variants`` need (damaged ones again, after saying so); return
+    the keys trained."""
     from cifar_core.runs.compute_plan import plan_summary
 
-    plan = plan_runs(variants, dataset.fingerprint, store)
+    plan = plan_runs(variants, dataset.fingerprint, store, full=verify)
     progress.runs_planned(plan.reused, len(plan.missing), len(plan.refused))
     if plan.runs:
         say(plan.summary())
+    for line in plan.damage_lines():
+        say(line)
     if plan.missing:
         say(plan_summary(plan.missing, dataset, speed="cached"))
     trained: list[str] = []
@@ -240,12 +288,16 @@ def _bring_up_to_date(
     force: bool,
     log: Log,
     progress: Progress | None = None,
+    store: RunStore | None = None,
 ) -> ChapterResult:
     progress = progress or Progress()
+    store = store or RunStore(default_runs_dir(root))
     reasons = (
         ["--force"]
         if force
-        else why_stale(root, chapter, profile, fingerprint, present & set(chapter.planned))
+        else why_stale(
+            root, chapter, profile, fingerprint, present & set(chapter.planned), store=store
+        )
     )
     if not reasons:
         log(f"reused chapter {chapter.name}")
@@ -262,6 +314,7 @@ def _bring_up_to_date(
         log(message)
         progress.say(message)
         return ChapterResult(chapter.name, "failed", reasons, execution.seconds, execution.error)
+    crash_point("chapter.replaced", chapter.name)
     write_record(root, chapter, profile, fingerprint)
     line = f"executed {chapter.name} in {execution.seconds:.1f} s ({'; '.join(reasons)})"
     log(line)
@@ -278,13 +331,16 @@ def run_analysis(
     root: str | Path | None = None,
     runs_dir: str | Path | None = None,
     reset: bool = False,
+    verify: bool = False,
+    wait: bool = True,
     executor: Any = None,
     log: Log = print,
     progress: Progress | None = None,
 ) -> BuildResult:
     """Re-execute one chapter with ``-p`` overrides (``[(name, text), …]``), training only
     the runs they need. Overrides are kept for this profile (later builds use them) until
-    ``reset``. Bad names or values raise :class:`ProjectError` before anything trains."""
+    ``reset``. Bad names or values raise :class:`ProjectError` before anything trains.
+    Holds the project lock like :func:`build` (``wait``, ``verify`` as there)."""
     progress = progress or Progress()
     root = project_root(root)
     prof = resolve_profile(profile)
@@ -296,23 +352,30 @@ def run_analysis(
     chapter, variants = plan_chapter(root, name, prof, overrides, dataset.fingerprint)
     store = RunStore(Path(runs_dir).resolve() if runs_dir else default_runs_dir(root))
     say = _teller(log, progress)
-    result = BuildResult(trained=_ensure(variants, dataset, store, executor, log, progress, say))
-    runs = plan_runs(variants, dataset.fingerprint, store).runs
-    _write_build_context(root, prof.name, data, store)
-    progress.chapters_planned([name])
-    result.chapters.append(
-        _bring_up_to_date(root, chapter, prof.name, dataset.fingerprint, set(), True, log, progress)
-    )
-    if not result.failed:
-        notebooks.save_overrides(root, prof.name, name, overrides)
-        stored_runs = [r for r in runs.values() if r is not None]
-        result.variables = write_variables(
-            root,
-            build_variables(prof, dataset, store.root, len(result.trained), stored_runs),
-            notebooks.analysis_names(root),
+    with project_lock(root, "analysis", wait=wait, log=say):
+        _clear_crash_leftovers(root, store, say)
+        trained = _ensure(variants, dataset, store, executor, log, progress, say, verify)
+        result = BuildResult(trained=trained)
+        runs = plan_runs(variants, dataset.fingerprint, store).runs
+        _write_build_context(root, prof.name, data, store, verify)
+        progress.chapters_planned([name])
+        result.chapters.append(
+            _bring_up_to_date(
+                root, chapter, prof.name, dataset.fingerprint, set(), True, log, progress, store
+            )
         )
-        write_provenance_table(root, notebooks.analysis_names(root))
-    return result
+        if not result.failed:
+            notebooks.save_overrides(root, prof.name, name, overrides)
+            stored_runs = [r for r in runs.values() if r is not None]
+            result.variables = write_variables(
+                root,
+                build_variables(
+                    prof, dataset, _portable(store.root, root), len(trained), stored_runs
+                ),
+                notebooks.analysis_names(root),
+            )
+            write_provenance_table(root, notebooks.analysis_names(root))
+        return result
 
 
 # --------------------------------------------------------------------------- rendering
@@ -338,15 +401,14 @@ def chapter_problems(root: Path, profile: str | None = None) -> list[str]:
         ]
     problems = []
     prof = resolve_profile(next(iter(profiles)))
-    store = RunStore(default_runs_dir(root))
-    context = root / NOTEBOOKS_DIR / BUILD_CONTEXT
-    if context.is_file():
-        store = RunStore(json.loads(context.read_text()).get("runs_dir") or store.root)
+    store = store_of(root, read_build_context(root))
     overrides = notebooks.load_overrides(root, prof.name)
     for name, record in records.items():
         chapter, _ = plan_chapter(root, name, prof, overrides.get(name, {}), record["dataset"])
-        present = {k for k in chapter.planned if store.get_unverified(k) is not None}
-        reasons = why_stale(root, chapter, prof.name, record["dataset"], present, record)
+        present = {k for k in chapter.planned if store.check(k).usable}
+        reasons = why_stale(
+            root, chapter, prof.name, record["dataset"], present, record, store=store
+        )
         if reasons:
             problems.append(f"{name} is stale ({'; '.join(reasons)})")
     return problems
@@ -372,12 +434,12 @@ def render_report(
         return [], text
     stamp, stamp_file = render_stamp(root, to, renderer, profile), root / "_site" / RENDER_STAMP
     previous = json.loads(stamp_file.read_text()) if stamp_file.is_file() else {}
-    if previous.get("stamp") == stamp and all(
-        Path(p).is_file() for p in previous.get("outputs", [])
-    ):
+    published = [root / p for p in previous.get("outputs", [])]  # relative: the project moves
+    if previous.get("stamp") == stamp and published and all(p.is_file() for p in published):
         log("render: up to date (no input of the document changed)")
-        return [Path(p) for p in previous["outputs"]], None
+        return published, None
     stamp_file.unlink(missing_ok=True)
+    crash_point("render.start")
     try:
         outputs = render(root, to=tuple(to), renderer=renderer, profile=profile, log=log)
     except Exception as error:  # noqa: BLE001 - reported and turned into exit code 1
@@ -392,7 +454,9 @@ def render_report(
     outputs = [Path(p) for p in ([outputs] if isinstance(outputs, (str, Path)) else outputs or [])]
     for path in outputs:
         log(f"rendered {path}")
-    stamp_file.write_text(json.dumps({"stamp": stamp, "outputs": [str(p) for p in outputs]}))
+    crash_point("render.written")
+    record = {"stamp": stamp, "outputs": [_portable(p, root) for p in outputs]}
+    write_text_atomic(stamp_file, json.dumps(record))
     return outputs, None
 
 
@@ -456,7 +520,7 @@ def write_provenance_table(root: Path, names: Sequence[str]) -> Path:
         )
     path = root / NOTEBOOKS_DIR / PROVENANCE_TABLE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(rows) + "\n")
+    write_text_atomic(path, "\n".join(rows) + "\n")
     return path
 
 

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import cifar_core
+from cifar_core.faults import crash_point
+from cifar_core.files import write_text_atomic
 from cifar_core.project import ANALYSES_DIR, NOTEBOOKS_DIR, ProjectError
 
 OVERRIDES_FILE = ".overrides.json"
@@ -185,7 +187,8 @@ def save_overrides(root: Path, profile: str, name: str, params: Mapping[str, Any
     else:
         chapter.pop(name, None)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({p: v for p, v in every.items() if v}, indent=2, sort_keys=True))
+    text = json.dumps({p: v for p, v in every.items() if v}, indent=2, sort_keys=True)
+    write_text_atomic(path, text)
 
 
 # --------------------------------------------------------------------------- execution
@@ -240,6 +243,7 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
     out.mkdir(parents=True, exist_ok=True)
     running = out / f".{name}.running.ipynb"
     started = time.perf_counter()
+    crash_point("chapter.start", name)
     try:
         with _kernel_imports_this_package():
             papermill.execute_notebook(
@@ -250,6 +254,7 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
                 progress_bar=False,
                 log_output=False,
                 cwd=str(root),
+                on_cell_executed=lambda **_: crash_point("chapter.cell", name),
             )
     except Exception as error:  # noqa: BLE001 - any failure is reported, the build goes on
         failed = out / f"{name}.failed.ipynb"
@@ -264,6 +269,7 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
         running.replace(failed)
         return Execution(name, False, time.perf_counter() - started, failed, "\n".join(problems))
     output = out / f"{name}.ipynb"
+    crash_point("chapter.executed", name)
     running.replace(output)
     (out / f"{name}.failed.ipynb").unlink(missing_ok=True)
     return Execution(name, True, time.perf_counter() - started, output)

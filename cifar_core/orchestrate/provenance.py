@@ -25,8 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from cifar_core.analysis.context import EXTERNAL_INPUTS, PACKAGE_ROOT, file_digest
+from cifar_core.files import write_text_atomic
 from cifar_core.orchestrate.notebooks import source_path
 from cifar_core.project import NOTEBOOKS_DIR
+from cifar_core.runs.manifest import run_identity
+from cifar_core.runs.store import RunStore
 
 RECORD = "{name}.provenance.json"
 READS = "{name}.reads.json"
@@ -91,6 +94,7 @@ def write_record(
         "overrides": chapter.overrides,
         "planned_runs": dict(sorted(chapter.planned.items())),
         "runs_read": reads.get("runs", []),
+        "run_identities": reads.get("identities", {}),
         "not_run": reads.get("not_run", {}),
         "inputs": reads.get("inputs", {}),
         "derived": reads.get("derived", {}),
@@ -98,9 +102,21 @@ def write_record(
         "versions": package_versions(),
         "executed": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "complete": bool(reads),
+        "outputs": output_digests(root, chapter.name),
     }
-    record_path(root, chapter.name).write_text(json.dumps(record, indent=2, sort_keys=True))
+    write_text_atomic(record_path(root, chapter.name), json.dumps(record, indent=2, sort_keys=True))
     return record
+
+
+def output_digests(root: Path, name: str) -> dict[str, str | None]:
+    """Digests of what one execution of chapter ``name`` left: the executed notebook and
+    the numbers it published (``None`` when absent). A build killed between writing them
+    and writing the record leaves them out of step with the record: it re-executes."""
+    digests: dict[str, str | None] = {}
+    for file in (f"{name}.ipynb", f"{name}.vars.json"):
+        path = root / NOTEBOOKS_DIR / file
+        digests[file] = file_digest(path) if path.is_file() else None
+    return digests
 
 
 def _changed_modules(modules: Mapping[str, str]) -> list[str]:
@@ -114,18 +130,20 @@ def _changed_modules(modules: Mapping[str, str]) -> list[str]:
     return changed
 
 
-def _changed_derived(derived: Mapping[str, str], planned: Mapping[str, str]) -> list[str]:
+def _changed_derived(
+    derived: Mapping[str, str], planned: Mapping[str, str], store_root: Path
+) -> list[str]:
     """Reasons from the cached derived predictions a chapter read
-    (``<store>/.derived/<run key>/<name>.npz``): deleted ones are recomputed from the
-    stored model when the chapter runs again; rewritten ones hold other numbers (the
-    same numbers recomputed are no reason)."""
+    (``.derived/<run key>/<name>.npz``, relative to the store): deleted ones are
+    recomputed from the stored model when the chapter runs again; rewritten ones hold
+    other numbers (the same numbers recomputed are no reason)."""
     if not derived:
         return []
     from cifar_core.runs.derived_predictions import content_digest
 
     gone, rewritten = [], []
     for path, digest in derived.items():
-        file = Path(path)
+        file = store_root / path  # an absolute path (an older record) stays as it is
         what = f"{planned.get(file.parent.name, file.parent.name[:12])} {file.stem}"
         now = content_digest(file)
         if now is None:
@@ -154,16 +172,26 @@ def why_stale(
     fingerprint: str,
     present: set[str],
     record: dict[str, Any] | None = None,
+    *,
+    store: RunStore | None = None,
 ) -> list[str]:
     """The reasons to re-execute ``chapter`` (empty when its record is current).
 
-    ``present`` holds the keys of its planned runs that are in the store now.
+    ``present`` holds the keys of its planned runs that are usable in ``store`` now
+    (default: the project's store).
     """
+    from cifar_core.analysis.context import read_build_context, store_of
+
+    store = store or store_of(root, read_build_context(root))
     record = record if record is not None else load_record(root, chapter.name)
     if record is None or not (root / NOTEBOOKS_DIR / f"{chapter.name}.ipynb").is_file():
         return ["not executed yet"]
     if not record.get("complete"):
         return ["its last execution left no record of what it read"]
+    if record.get("outputs") not in (None, output_digests(root, chapter.name)):
+        return [
+            "its notebook or published numbers differ from its record (an interrupted execution)"
+        ]
     reasons = []
     if record["profile"] != profile:
         reasons.append(f"profile {record['profile']} → {profile}")
@@ -198,7 +226,16 @@ def why_stale(
         )
         if vanished:
             reasons.append("runs no longer in the store: " + ", ".join(vanished))
-    reasons += _changed_derived(record.get("derived", {}), record["planned_runs"])
+        retrained = sorted(
+            {
+                chapter.planned.get(k, k)
+                for k, identity in record.get("run_identities", {}).items()
+                if k in present and run_identity(store.run_dir(k)) != identity
+            }
+        )
+        if retrained:
+            reasons.append("runs trained again since: " + ", ".join(retrained))
+    reasons += _changed_derived(record.get("derived", {}), record["planned_runs"], store.root)
     for name, before in record["inputs"].items():
         now = EXTERNAL_INPUTS[name]() if name in EXTERNAL_INPUTS else None
         if now != before:

@@ -138,7 +138,10 @@ def _read(path: Path, identity: str) -> np.ndarray | None:
 
 def _write(path: Path, probs: np.ndarray, identity: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+    prefix = f".{path.stem}.pid{os.getpid()}."  # a crashed writer's leftover is removable
+    with tempfile.NamedTemporaryFile(
+        dir=path.parent, prefix=prefix, suffix=".tmp", delete=False
+    ) as handle:
         np.savez_compressed(handle, probs=np.asarray(probs, np.float32), run=np.array(identity))
     os.replace(handle.name, path)  # atomic: a crash never leaves a half-written result
 

@@ -14,29 +14,36 @@ from typing import Any
 from cifar_core.experiments.plan import not_runnable
 from cifar_core.project import Log
 from cifar_core.runs.keys import run_key
-from cifar_core.runs.store import Run, RunStore
+from cifar_core.runs.store import Run, RunCheck, RunStore
 
 
 @dataclass
 class RunsPlan:
-    """What a set of variants needs: ``runs`` maps every key to its stored run (``None``
-    when missing), ``missing`` lists the variants to train, ``refused`` says why others
-    cannot run on this machine (``{variant name: reason}``)."""
+    """What a set of variants needs: ``runs`` maps every key to its usable stored run
+    (``None`` when missing or damaged), ``missing`` lists the variants to train,
+    ``refused`` says why others cannot run on this machine (``{variant name: reason}``),
+    ``damaged`` lists ``(variant name, check)`` of runs found incomplete or corrupt
+    (trained again after :func:`ensure_runs` moved them aside)."""
 
     runs: dict[str, Run | None] = field(default_factory=dict)
     missing: list[Any] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
+    damaged: list[tuple[str, RunCheck]] = field(default_factory=list)
 
     @property
     def reused(self) -> int:
         return sum(run is not None for run in self.runs.values())
 
     def summary(self, train: bool = True) -> str:
-        """One line: how many runs are reused, to train, or cannot run here."""
+        """One line: how many runs are reused, to train (damaged among them), or
+        cannot run here."""
         parts = [
             f"runs: {self.reused} of {len(self.runs)} reused from the store",
             f"{len(self.missing)} to train" if train else f"{len(self.missing)} missing",
         ]
+        if self.damaged:
+            states = sorted({check.state for _, check in self.damaged})
+            parts[-1] += f" ({len(self.damaged)} of them {' or '.join(states)})"
         if self.refused:
             reasons = "; ".join(sorted(set(self.refused.values())))
             parts.append(
@@ -45,18 +52,30 @@ class RunsPlan:
             )
         return ", ".join(parts)
 
+    def damage_lines(self) -> list[str]:
+        """One line per damaged run: which, which file, what is wrong, what happens."""
+        kept = "moved aside (kept until `cifar-report clean`) and trained again"
+        return [
+            f"{check.state} run {name} [{check.key}]: {check.describe()}; "
+            + (kept if check.state == "corrupt" else "trained again")
+            for name, check in self.damaged
+        ]
+
 
 def plan_runs(
-    variants: Sequence[Any], fingerprint: str, store: RunStore, *, verify: bool = False
+    variants: Sequence[Any], fingerprint: str, store: RunStore, *, full: bool = False
 ) -> RunsPlan:
-    """Look every variant's run up (``verify=True`` checks file checksums; otherwise a
-    manifest is trusted, which keeps a no-change build fast)."""
+    """Check every variant's run (:meth:`RunStore.check`: by size and time, hashing what
+    changed; ``full`` hashes every file). A damaged run counts as missing."""
     plan = RunsPlan()
     for variant in variants:
         key = run_key(variant, fingerprint)
         if key in plan.runs:
             continue
-        plan.runs[key] = store.get(key) if verify else store.get_unverified(key)
+        found = store.check(key, full=full)
+        plan.runs[key] = Run(key, store.run_dir(key)) if found.usable else None
+        if found.damaged:
+            plan.damaged.append((variant.name, found))
         if plan.runs[key] is None:
             reason = not_runnable(variant)
             if reason:
@@ -76,14 +95,23 @@ def ensure_runs(
     plan: RunsPlan | None = None,
     on_done: Callable[[Run], Any] | None = None,
 ) -> RunsPlan:
-    """:func:`plan_runs` (unless ``plan`` is given), then train the missing runs with
-    ``executor`` (default :class:`~cifar_core.runs.executors.LocalExecutor`), calling
-    ``on_done(run)`` as each is stored, and fill them in."""
+    """:func:`plan_runs` (unless ``plan`` is given), then — after checking that the store
+    can be written (:class:`~cifar_core.runs.store.StoreNotWritable` otherwise) and moving
+    corrupt runs aside — train the missing runs with ``executor`` (default
+    :class:`~cifar_core.runs.executors.LocalExecutor`), calling ``on_done(run)`` as each
+    is stored, and fill them in."""
     from cifar_core.runs.executors import LocalExecutor
 
     plan = plan or plan_runs(variants, dataset.fingerprint, store)
     if plan.runs:
         log(plan.summary())
+    if not plan.missing and not plan.damaged:
+        return plan
+    store.check_writable()
+    for name, check in plan.damaged:
+        aside = store.set_aside(check) if check.state == "corrupt" else None
+        if aside is not None:
+            log(f"moved {check.state} run {name} [{check.key}] aside to {aside}")
     if not plan.missing:
         return plan
     trained = (executor or LocalExecutor()).train(

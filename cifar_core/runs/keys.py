@@ -28,9 +28,19 @@ from cifar_core.runs.hardware import compute_settings
 
 PACKAGE = "cifar_core"
 TRAINING_ENTRY = "cifar_core.runs.train"
-BOOKKEEPING = frozenset({"cifar_core.runs.store", "cifar_core.runs.keys", "cifar_core.project"})
-"""Modules on the import path of training that decide where runs are kept, not what is
-computed: editing them must not invalidate every stored run."""
+BOOKKEEPING = frozenset(
+    {
+        "cifar_core.runs.store",
+        "cifar_core.runs.manifest",
+        "cifar_core.runs.keys",
+        "cifar_core.project",
+        "cifar_core.files",
+        "cifar_core.faults",
+    }
+)
+"""Modules on the import path of training that decide where and how runs are kept (and
+the fault-injection test hook), not what is computed: editing them must not invalidate
+every stored run."""
 _ROOT = Path(__file__).resolve().parents[1]
 
 

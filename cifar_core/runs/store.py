@@ -1,120 +1,128 @@
-"""The content-addressed run store: keys, atomic writes, locks, checksums, reading runs.
+"""The content-addressed run store: writing runs, checking them, locks, reading them.
 
 Layout under the store root (``RunStore(root)``; default
 :func:`cifar_core.project.default_runs_dir`: ``$CIFAR_REPORT_RUNS``, else ``runs/`` in
 the project)::
 
-    runs/<key>/            one complete run (see RUN_FILES), manifest.json written last
-    runs/.tmp/<key>-…/     a run being built; renamed to runs/<key> only when complete
-    runs/.partial/<key>/   resume scratch of an unfinished run (Keras BackupAndRestore)
-    runs/.locks/<key>.lock one file lock per key: one process trains, the others wait
+    runs/<key>/                one run (RUN_FILES), manifest.json written last
+    runs/.tmp/<key>-pid<N>-…/  a run being written; renamed to runs/<key> when complete
+    runs/.partial/<key>/       resume scratch of an unfinished run (Keras BackupAndRestore)
+    runs/.locks/<key>.lock     one file lock per key: one process trains, the others wait
+    runs/.corrupt/<key>-<time>/  a damaged run moved aside, with <…>.json saying why
+    runs/.verified/<key>.json  sizes and times of files last checked by checksum
 
-A run is *complete* iff ``manifest.json`` exists and every file it lists matches its
-sha256. It is *stale* when it is complete but was trained by training code that is no
-longer current (:mod:`cifar_core.runs.keys`): no build asks for its key any more. Nothing here imports Keras (only :meth:`Run.load_model`).
+:meth:`RunStore.write_run` is the one writer of run files; :meth:`RunStore.check`
+(:func:`cifar_core.runs.manifest.check_run_dir`) the one notion of a usable run,
+shared by the build's plan, ``status`` and the chapters: *cached*, *incomplete* (no
+manifest) or *corrupt* (a file that does not match the manifest), checked by size and
+modification time and hashed when either changed (every file with ``full=True``).
+A damaged run is moved aside (:meth:`RunStore.set_aside`, kept with the reason until
+``clean``) and trained again. A cached run trained by training code that is no longer
+current is *stale* (:mod:`cifar_core.runs.keys`). Nothing here imports Keras (only
+:meth:`Run.load_model`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import datetime as _dt
 import json
 import logging
+import math
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from filelock import FileLock, Timeout
 
 from cifar_core.experiments.variant import Variant
-from cifar_core.project import default_runs_dir
+from cifar_core.faults import crash_point
+from cifar_core.files import delete, fsync, temp_name, write_text_atomic, writer_alive
+from cifar_core.project import ProjectError, default_runs_dir
+from cifar_core.runs.manifest import (
+    MANIFEST,
+    RUN_FILES,
+    VERIFIED_DIR,
+    RunCheck,
+    check_run_dir,
+    run_identity,
+    verified_path,
+    write_manifest,
+)
 
+__all__ = [
+    "MANIFEST",
+    "RUN_FILES",
+    "DamagedRunError",
+    "Run",
+    "RunCheck",
+    "RunStore",
+    "RunStoreError",
+    "StoreNotWritable",
+]
 logger = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
-RUN_FILES = ("config.json", "history.csv", "metrics.json", "predictions.npz", "model.keras")
+STATES = ("cached", "stale", "incomplete", "corrupt")
+CORRUPT_DIR = ".corrupt"
+REPAIR_HINT = (
+    "run `cifar-report build --verify` (it checks every file of every stored run against "
+    "its checksum, moves damaged runs aside and trains them again)"
+)
 
 
-def file_sha256(path: Path) -> str:
-    """The sha256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+class RunStoreError(RuntimeError):
+    """The store could not be written (disk full, file too large, I/O error): the
+    message says what was lost (nothing stored before) and what to do."""
 
 
-def write_manifest(directory: Path) -> None:
-    """Record the sha256 of every file in ``directory`` (run it after all other writes)."""
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.name != MANIFEST)
-    manifest = {"files": {str(p.relative_to(directory)): file_sha256(p) for p in files}}
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2))
+class StoreNotWritable(ProjectError):
+    """The store cannot be written at all (read-only, no permission); found before
+    anything trains, so the command line exits 2."""
 
 
-def verify_run_dir(directory: Path) -> str | None:
-    """``None`` when the run is complete, else the name of the first bad file.
-
-    A directory verified once in this process is not hashed again while none of its
-    files changed size or modification time (notebooks ask for the same runs often).
-    """
-    try:
-        listed = json.loads((directory / MANIFEST).read_text())["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return MANIFEST
-    for name in RUN_FILES:
-        if name not in listed:
-            return name
-    signature = _stat_signature(directory, listed)
-    if signature is not None and _VERIFIED.get(directory) == signature:
-        return None
-    for name, digest in listed.items():
-        path = directory / name
-        if not path.is_file() or file_sha256(path) != digest:
-            return name
-    _VERIFIED[directory] = signature
-    return None
+class DamagedRunError(RuntimeError):
+    """A run that a chapter reads cannot be used: the message names the run, the file
+    and the fix."""
 
 
-_VERIFIED: dict[Path, tuple] = {}
-
-
-def _stat_signature(directory: Path, names) -> tuple | None:
-    """(size, mtime_ns) of the manifest and every listed file; None if one is missing."""
-    try:
-        return tuple(
-            (name, (directory / name).stat().st_size, (directory / name).stat().st_mtime_ns)
-            for name in (MANIFEST, *sorted(names))
-        )
-    except OSError:
-        return None
-
-
+# ---------------------------------------------------------------------- runs
 @dataclass(frozen=True, eq=False)
 class Run:
-    """A complete run directory, read lazily."""
+    """A run directory that checked as usable, read lazily. A file that cannot be read
+    raises :class:`DamagedRunError` naming the run, the file and the fix."""
 
     key: str
     path: Path
 
+    def _read(self, name: str, reader: Callable[[Path], Any]) -> Any:
+        try:
+            return reader(self.path / name)
+        except Exception as error:  # noqa: BLE001 - any failure to read is damage
+            variant = "" if name == "config.json" else f"{_variant_name(self.path)} "
+            raise DamagedRunError(
+                f"run {variant}[{self.key}] in {self.path.parent}: {name} cannot be read "
+                f"({type(error).__name__}: {error}); {REPAIR_HINT}"
+            ) from error
+
     @cached_property
     def config(self) -> dict[str, Any]:
-        return json.loads((self.path / "config.json").read_text())
+        return self._read("config.json", lambda p: json.loads(p.read_text()))
 
     @cached_property
     def metrics(self) -> dict[str, Any]:
-        return json.loads((self.path / "metrics.json").read_text())
+        return self._read("metrics.json", lambda p: json.loads(p.read_text()))
 
     @cached_property
     def history(self):
         """Per-epoch history as a pandas DataFrame (epoch, loss, accuracy, val_…, lr)."""
         import pandas as pd
 
-        return pd.read_csv(self.path / "history.csv")
+        return self._read("history.csv", pd.read_csv)
 
     @cached_property
     def variant(self) -> Variant:
@@ -123,6 +131,12 @@ class Run:
     @property
     def name(self) -> str:
         return self.config["variant"]["name"]
+
+    @cached_property
+    def identity(self) -> str:
+        """sha256 (16 hex) of ``manifest.json``: changes when the run is trained again
+        under the same key (chapter provenance and derived predictions compare it)."""
+        return run_identity(self.path)
 
     @property
     def stale(self) -> bool:
@@ -136,8 +150,11 @@ class Run:
         """test_probs, test_labels, test_indices, val_probs, val_labels as numpy arrays."""
         import numpy as np
 
-        with np.load(self.path / "predictions.npz") as data:
-            return {name: data[name] for name in data.files}
+        def read(path: Path) -> dict[str, Any]:
+            with np.load(path) as data:
+                return {name: data[name] for name in data.files}
+
+        return self._read("predictions.npz", read)
 
     def load_model(self, compile: bool = False):
         """The best model (imports Keras). Not compiled by default: it is for inference."""
@@ -146,12 +163,19 @@ class Run:
         import cifar_core.models.all_families  # noqa: F401  (registers custom layers)
         import cifar_core.runs.schedules  # noqa: F401  (registers custom schedules)
 
-        return keras.saving.load_model(self.path / "model.keras", compile=compile)
+        return self._read("model.keras", lambda p: keras.saving.load_model(p, compile=compile))
 
     def __repr__(self) -> str:
         return f"Run({self.key!r}, {self.path})"
 
 
+class SavesItself(Protocol):
+    """A model that writes itself to a path (a Keras model)."""
+
+    def save(self, filepath: str | os.PathLike, /) -> Any: ...
+
+
+# ---------------------------------------------------------------------- the store
 class RunStore:
     """The run store rooted at ``root`` (see the module docstring for the layout)."""
 
@@ -172,72 +196,67 @@ class RunStore:
     def _lock_path(self, key: str) -> Path:
         return self.root / ".locks" / f"{key}.lock"
 
-    # ------------------------------------------------------------------ reading
-    def get(self, key: str, *, warn: bool = True) -> Run | None:
-        """The complete run ``key``, or ``None`` (absent, incomplete or corrupt)."""
-        directory = self.run_dir(key)
-        if not directory.is_dir():
-            return None
-        bad = verify_run_dir(directory)
-        if bad is not None:
-            if warn:
-                logger.warning("run %s is incomplete/corrupt (%s): will retrain", key, bad)
-            return None
-        return Run(key, directory)
+    # ------------------------------------------------------------------ checking
+    def check(self, key: str, *, full: bool = False) -> RunCheck:
+        """Whether run ``key`` is usable (see the module docstring); ``full`` hashes
+        every file whatever its size and modification time."""
+        return check_run_dir(self.run_dir(key), full=full)
 
-    def get_unverified(self, key: str) -> Run | None:
-        """The run ``key`` if its directory has a manifest (checksums not verified: fast,
-        for planning; readers use :meth:`get`)."""
-        directory = self.run_dir(key)
-        return Run(key, directory) if (directory / MANIFEST).is_file() else None
+    def get(self, key: str, *, warn: bool = True, full: bool = False) -> Run | None:
+        """The usable run ``key``, or ``None`` (missing, incomplete or corrupt)."""
+        found = self.check(key, full=full)
+        if found.damaged and warn:
+            logger.warning("run %s is %s (%s)", key, found.state, found.describe())
+        return Run(key, self.run_dir(key)) if found.usable else None
 
     def _entry_dirs(self) -> list[Path]:
         if not self.root.is_dir():
             return []
         return sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
-    def runs(self, *, verify: bool = True) -> list[Run]:
-        """Every complete run (stale ones included), sorted by key; ``verify=False``
-        trusts the manifests instead of checking every file's checksum."""
-        read = self.get if verify else self.get_unverified
-        return [run for p in self._entry_dirs() if (run := read(p.name))]
+    def runs(self, *, full: bool = False) -> list[Run]:
+        """Every usable run (stale ones included), sorted by key."""
+        return [run for p in self._entry_dirs() if (run := self.get(p.name, warn=False, full=full))]
 
     def entries(self, *, verify: bool = False) -> list[dict[str, Any]]:
-        """One row per entry for ``status``: variant, key, state, test_accuracy, wall_time_s.
-
-        ``state`` is ``cached``, ``stale`` (outdated training code) or ``incomplete`` (no
-        manifest, or with ``verify`` a file that does not match its checksum).
-        """
+        """One row per entry for ``status``: variant, key, state, test_accuracy,
+        wall_time_s, problem. ``state`` is ``cached``, ``stale`` (outdated training code),
+        ``incomplete`` or ``corrupt`` (``problem`` names the file); ``verify`` hashes every
+        file instead of only those whose size or time changed."""
         rows = []
         for directory in self._entry_dirs():
-            run = (
-                self.get(directory.name, warn=False)
-                if verify
-                else self.get_unverified(directory.name)
-            )
-            if run is None:
-                rows.append(
-                    {
-                        "variant": _name_from_partial_config(directory),
-                        "key": directory.name,
-                        "state": "incomplete",
-                        "test_accuracy": None,
-                        "wall_time_s": None,
-                    }
-                )
-                continue
-            rows.append(
-                {
-                    "variant": run.name,
-                    "key": run.key,
-                    "state": "stale" if run.stale else "cached",
-                    "test_accuracy": run.metrics.get("test_accuracy"),
-                    "wall_time_s": run.metrics.get("wall_time_s"),
-                }
-            )
+            found = self.check(directory.name, full=verify)
+            row: dict[str, Any] = {
+                "variant": _variant_name(directory),
+                "key": directory.name,
+                "state": found.state,
+                "test_accuracy": None,
+                "wall_time_s": None,
+                "problem": found.describe(),
+            }
+            if found.usable:
+                run = Run(directory.name, directory)
+                try:
+                    row["state"] = "stale" if run.stale else "cached"
+                    row["test_accuracy"] = run.metrics.get("test_accuracy")
+                    row["wall_time_s"] = run.metrics.get("wall_time_s")
+                except DamagedRunError as error:  # passed the quick check, cannot be read
+                    row["state"], row["problem"] = "corrupt", str(error)
+            rows.append(row)
         return rows
 
-    # ------------------------------------------------------------------ writing
+    def set_aside_entries(self) -> list[dict[str, Any]]:
+        """Damaged runs moved aside (``.corrupt/``): path, key, variant, reason, when."""
+        rows = []
+        for directory in _subdirs(self.root / CORRUPT_DIR):
+            try:
+                reason = json.loads(directory.with_suffix(".json").read_text())
+            except (OSError, ValueError):
+                reason = {}
+            rows.append({"path": directory, **reason})
+        return rows
+
+    # ------------------------------------------------------------------ locks
     @contextlib.contextmanager
     def lock(self, key: str, *, log: Callable[[str], Any] | None = None) -> Iterator[None]:
         """Hold the file lock of ``key``; waits (saying so through ``log``) if it is taken."""
@@ -274,20 +293,103 @@ class RunStore:
         with self.try_lock(key) as free:
             return not free
 
+    # ------------------------------------------------------------------ writing
+    def check_writable(self) -> None:
+        """Raise :class:`StoreNotWritable` unless a file can be created in the store
+        (called before anything trains)."""
+        probe = self.root / ".tmp" / temp_name(".probe")
+        try:
+            probe.parent.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"probe")
+            probe.unlink()
+        except OSError as error:
+            raise StoreNotWritable(
+                f"the run store {self.root} cannot be written ({error.strerror}: "
+                f"{error.filename}); nothing was trained. Make it writable, or choose "
+                "another store with --runs DIR (or $CIFAR_REPORT_RUNS)."
+            ) from None
+
+    def write_run(
+        self,
+        key: str,
+        *,
+        config: Mapping[str, Any],
+        metrics: Mapping[str, Any],
+        history: Any,
+        predictions: Mapping[str, Any],
+        model: SavesItself | bytes,
+    ) -> Run:
+        """Write run ``key`` — ``config.json``, ``metrics.json``, ``history.csv`` (a
+        pandas DataFrame, or CSV text), ``predictions.npz`` (arrays, compressed),
+        ``model.keras`` (a Keras model, or bytes) and last ``manifest.json`` — into a
+        temp dir, then rename it into place: readers see all of it or nothing. Hold the
+        key's lock (:meth:`lock`) when another process may write the same key.
+
+        A failed write (disk full, file too large) raises :class:`RunStoreError`; nothing
+        of this run is kept and every run stored before is untouched.
+        """
+        import numpy as np
+
+        writers: dict[str, Callable[[Path], Any]] = {
+            "config.json": lambda p: p.write_text(_json_text(config)),
+            "metrics.json": lambda p: p.write_text(_json_text(metrics)),
+            "history.csv": lambda p: (
+                p.write_text(history)
+                if isinstance(history, str)
+                else history.to_csv(p, index=False)
+            ),
+            "predictions.npz": lambda p: np.savez_compressed(p, **predictions),
+            "model.keras": lambda p: (
+                p.write_bytes(model) if isinstance(model, bytes) else model.save(p)
+            ),
+        }
+        writing = "the run directory"
+        try:
+            with self.atomic_write(key) as directory:
+                for writing, write in writers.items():
+                    write(directory / writing)
+                    crash_point("store.write", writing)
+                writing = MANIFEST
+        except OSError as error:
+            name = config.get("variant", {}).get("name", "")
+            raise RunStoreError(
+                f"could not write run {name} [{key}] into the run store {self.root}: "
+                f"{error.strerror or error} (writing {writing}). Nothing of this run was "
+                "kept; every run stored before is untouched. Free space there (or choose "
+                "another store with --runs DIR) and run the command again."
+            ) from error
+        run = self.get(key)
+        if run is None:
+            raise RunStoreError(f"run {key} was written but does not check in {self.root}")
+        return run
+
     @contextlib.contextmanager
     def atomic_write(self, key: str) -> Iterator[Path]:
         """Yield an empty temp dir to write a run into; on success write the manifest
-        last and rename the dir to ``runs/<key>`` (replacing an incomplete entry). On an
-        exception the temp dir is removed and nothing appears under ``runs/<key>``."""
-        temp = self.root / ".tmp" / f"{key}-{os.getpid()}-{secrets.token_hex(4)}"
+        last, sync, and rename the dir to ``runs/<key>`` (a corrupt entry there is
+        moved aside first, an incomplete one removed). On an exception the temp dir is removed and nothing
+        appears under ``runs/<key>``. Prefer :meth:`write_run`."""
+        temp = self.root / ".tmp" / temp_name(key)
         temp.mkdir(parents=True)
         try:
             yield temp
+            for path in temp.rglob("*"):
+                if path.is_file():
+                    fsync(path)
             write_manifest(temp)
+            fsync(temp)
+            crash_point("store.manifest")
             final = self.run_dir(key)
             if final.exists():
-                _remove(final)
+                found = self.check(key)
+                if found.state == "corrupt":
+                    self.set_aside(found, locked=True)
+                else:
+                    _remove(final)
             os.replace(temp, final)
+            fsync(self.root)
+            verified_path(final).unlink(missing_ok=True)
+            crash_point("store.renamed")
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
             raise
@@ -295,14 +397,69 @@ class RunStore:
     def remove_partial(self, key: str) -> None:
         shutil.rmtree(self.partial_dir(key), ignore_errors=True)
 
+    def set_aside(self, found: RunCheck, *, locked: bool = False) -> Path | None:
+        """Move the damaged run of ``found`` to ``.corrupt/<key>-<time>/`` with a
+        ``.json`` beside it saying why (kept until ``clean``). Returns the new path, or
+        ``None`` when a live process holds the key (it is writing the run) or the run
+        is no longer damaged. ``locked``: the caller holds the key's lock."""
+        with contextlib.nullcontext(True) if locked else self.try_lock(found.key) as free:
+            if not free:
+                return None
+            now = self.check(found.key)
+            if not now.damaged:
+                return None
+            stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+            aside = self.root / CORRUPT_DIR / f"{found.key}-{stamp}-{secrets.token_hex(2)}"
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            reason = {
+                "key": found.key,
+                "variant": _variant_name(self.run_dir(found.key)),
+                "state": now.state,
+                "file": now.file,
+                "problem": now.problem,
+                "moved": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            }
+            write_text_atomic(aside.with_suffix(".json"), json.dumps(reason, indent=2))
+            crash_point("store.set_aside")
+            os.replace(self.run_dir(found.key), aside)
+            verified_path(self.run_dir(found.key)).unlink(missing_ok=True)
+            return aside
+
     # ------------------------------------------------------------------ cleaning
+    def leftovers(self) -> list[Path]:
+        """Temporary entries no live process owns: ``.tmp/<key>-pid<N>-…`` whose key is not
+        locked, ``*.tmp`` files of derived predictions whose writer is gone, resume
+        scratch of runs that completed since, probes, and ``.trash-*`` of an interrupted
+        removal. (Resume scratch of an unfinished run is kept: training resumes from it.)"""
+        found = [
+            t
+            for t in _subdirs(self.root / ".tmp")
+            if not self.is_locked(t.name.split("-")[0]) and not writer_alive(t.name)
+        ]
+        found += [
+            p for p in sorted((self.root / ".tmp").glob(".probe-*")) if not writer_alive(p.name)
+        ]
+        found += [p for p in _subdirs(self.root / ".partial") if self.check(p.name).usable]
+        found += [p for p in _subdirs(self.root) if p.name.startswith(".trash-")]
+        derived = self.root / ".derived"
+        if derived.is_dir():
+            found += [p for p in sorted(derived.glob("*/*.tmp")) if not writer_alive(p.name)]
+        return found
+
+    def remove_leftovers(self) -> list[Path]:
+        """Remove :meth:`leftovers`; returns what was removed."""
+        removed = self.leftovers()
+        for path in removed:
+            delete(path)
+        return removed
+
     def clean(self, *, stale: bool = False, dry_run: bool = False) -> list[Path]:
-        """Remove incomplete entries (and with ``stale`` the stale ones), orphan temp dirs,
-        resume scratch of runs that completed since, and ``.trash-*`` leftovers of an
-        interrupted removal. Each run entry is removed under its key's lock, decided again
-        once the lock is held, so a run that a live build is writing is never touched.
-        Returns the removed paths (with ``dry_run``: the paths that would be removed)."""
-        doomed_states = ("incomplete", "stale") if stale else ("incomplete",)
+        """Remove incomplete and corrupt entries (and with ``stale`` the stale ones),
+        damaged runs set aside, and :meth:`leftovers`. Each run entry is removed under
+        its key's lock, decided again once the lock is held, so a run that a live build
+        is writing is never touched. Returns the removed paths (with ``dry_run``: the
+        paths that would be removed)."""
+        doomed_states = ("incomplete", "corrupt", "stale") if stale else ("incomplete", "corrupt")
         removed = []
         for row in self.entries(verify=True):
             if row["state"] in doomed_states:
@@ -311,22 +468,49 @@ class RunStore:
                         removed.append(self.run_dir(row["key"]))
                         if not dry_run:
                             _remove(self.run_dir(row["key"]))
-        leftovers = [
-            t for t in _subdirs(self.root / ".tmp") if not self.is_locked(t.name.split("-")[0])
-        ]
-        leftovers += [p for p in _subdirs(self.root / ".partial") if self.get(p.name, warn=False)]
-        leftovers += [p for p in _subdirs(self.root) if p.name.startswith(".trash-")]
-        for path in leftovers:
+        extra = self.leftovers()
+        for row in self.set_aside_entries():
+            extra += [row["path"], row["path"].with_suffix(".json")]
+        corrupt = self.root / CORRUPT_DIR
+        if corrupt.is_dir():  # a reason whose run was never moved (killed in between)
+            extra += [p for p in sorted(corrupt.glob("*.json")) if not p.with_suffix("").is_dir()]
+        verified = self.root / VERIFIED_DIR
+        if verified.is_dir():
+            extra += [
+                p for p in sorted(verified.glob("*.json")) if not self.run_dir(p.stem).is_dir()
+            ]
+        for path in dict.fromkeys(extra):
             removed.append(path)
             if not dry_run:
-                shutil.rmtree(path, ignore_errors=True)
+                delete(path)
         return removed
 
     def _state(self, key: str) -> str | None:
-        run = self.get(key, warn=False)
-        if run is None:
-            return "incomplete" if self.run_dir(key).is_dir() else None
-        return "stale" if run.stale else "cached"
+        found = self.check(key, full=True)
+        if found.state == "missing":
+            return None
+        if not found.usable:
+            return found.state
+        return "stale" if Run(key, self.run_dir(key)).stale else "cached"
+
+
+# ---------------------------------------------------------------------- helpers
+def _json_text(value: Any) -> str:
+    """JSON with NumPy scalars as numbers and NaN (a metric that does not exist, e.g.
+    val_* without a validation split) as null."""
+
+    def plain(item: Any) -> Any:
+        if hasattr(item, "item") and not isinstance(item, (str, bytes)):
+            item = item.item()  # a NumPy scalar
+        if isinstance(item, float) and math.isnan(item):
+            return None
+        if isinstance(item, Mapping):
+            return {k: plain(v) for k, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [plain(v) for v in item]
+        return item
+
+    return json.dumps(plain(value), indent=2)
 
 
 def _subdirs(directory: Path) -> list[Path]:
@@ -340,8 +524,8 @@ def _remove(path: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def _name_from_partial_config(directory: Path) -> str | None:
-    """The variant name from an incomplete entry's config.json, if it is readable."""
+def _variant_name(directory: Path) -> str | None:
+    """The variant name from a run's config.json, if it is readable."""
     try:
         return json.loads((directory / "config.json").read_text())["variant"]["name"]
     except (OSError, ValueError, KeyError, TypeError):

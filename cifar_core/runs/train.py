@@ -24,7 +24,7 @@ optional ``EarlyStopping``, ``BackupAndRestore`` and ``ResumeReporter``.
 
 from __future__ import annotations
 
-import json
+import os
 import platform
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -38,6 +38,7 @@ import pandas as pd
 
 from cifar_core.data.dataset import Dataset
 from cifar_core.experiments.variant import Variant
+from cifar_core.faults import CRASH_ENV, crash_point
 from cifar_core.models import build_model
 from cifar_core.runs.augmentation import batch_augmentation, finalize_model
 from cifar_core.runs.batches import AugmentedBatches
@@ -214,7 +215,15 @@ def build_callbacks(
         )
     reporter = ResumeReporter(log)
     callbacks += [keras.callbacks.BackupAndRestore(scratch / "backup"), reporter]
-    return callbacks + kill_hook_from_env(), reporter
+    return callbacks + kill_hook_from_env() + _crash_points(), reporter
+
+
+def _crash_points() -> list[keras.callbacks.Callback]:
+    """The fault-injection test hook ``train.epoch`` (:mod:`cifar_core.faults`): after an
+    epoch ended and was backed up. Only when the hook is set."""
+    if not os.environ.get(CRASH_ENV):
+        return []
+    return [keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: crash_point("train.epoch"))]
 
 
 # ---------------------------------------------------------------------- evaluation
@@ -404,31 +413,15 @@ def run_config(variant: Variant, dataset: Dataset, key: str) -> dict[str, Any]:
     }
 
 
-def write_run(directory: Path, config: dict[str, Any], result: TrainingResult) -> None:
-    """Write the run files (the store adds ``manifest.json`` last)."""
-    metrics = {
-        **_nan_to_none(result.metrics),
+def run_metrics(config: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any]:
+    """What ``metrics.json`` holds: the measured metrics and the run's identity."""
+    return {
+        **measured,
         "key": config["key"],
         "variant": config["variant"]["name"],
         "dataset_fingerprint": config["dataset"]["fingerprint"],
         "training_code": config["key_inputs"]["training_code"],
     }
-    (directory / "config.json").write_text(json.dumps(config, indent=2))
-    (directory / "metrics.json").write_text(json.dumps(metrics, indent=2, default=_json_default))
-    result.history.to_csv(directory / "history.csv", index=False)
-    np.savez_compressed(directory / "predictions.npz", **result.predictions)
-    result.model.save(directory / "model.keras")
-
-
-def _nan_to_none(metrics: dict[str, Any]) -> dict[str, Any]:
-    """Metrics that do not exist (val_* without a validation split) become JSON null."""
-    return {k: None if isinstance(v, float) and np.isnan(v) else v for k, v in metrics.items()}
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serializable: {value!r}")
 
 
 def validate_variant(variant: Variant) -> Variant:
@@ -467,15 +460,24 @@ def get_or_train(
 def _train_and_store(
     variant: Variant, dataset: Dataset, store: RunStore, key: str, *, verbose: int, log: Log
 ) -> Run:
-    """Train under the held lock, write atomically, drop the resume scratch."""
+    """Train under the held lock, write through the store, drop the resume scratch."""
     log(
         f"training {variant.name} [{key}] {variant.family}, {variant.epochs} "
         f"epoch{'s' if variant.epochs != 1 else ''}, {len(dataset.y_train)} official training "
         f"images ({variant.validation_fraction:.0%} held out for validation)"
     )
-    with store.atomic_write(key) as directory:
-        result = fit_variant(variant, dataset, store.partial_dir(key), verbose=verbose, log=log)
-        write_run(directory, run_config(variant, dataset, key), result)
+    crash_point("train.start")
+    result = fit_variant(variant, dataset, store.partial_dir(key), verbose=verbose, log=log)
+    crash_point("train.evaluated")
+    config = run_config(variant, dataset, key)
+    run = store.write_run(
+        key,
+        config=config,
+        metrics=run_metrics(config, result.metrics),
+        history=result.history,
+        predictions=result.predictions,
+        model=result.model,
+    )
     store.remove_partial(key)
     metrics = result.metrics
     log(
@@ -483,8 +485,6 @@ def _train_and_store(
         f"in {metrics['wall_time_s']:.1f}s ({metrics['images_per_s']:.0f} images/s, "
         f"{metrics['device']}, {metrics['mixed_precision']})"
     )
-    run = store.get(key)
-    assert run is not None, f"run {key} was written but does not verify"
     return run
 
 

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import shutil
 import socket
@@ -467,10 +466,10 @@ def write_run_files(store: Any, key: str, files: dict[str, bytes]) -> Any:
     Returns the stored run; raises :class:`RunTransferError` (nothing written) when a
     file is missing, extra, outside the run directory or differs from its checksum.
     """
-    from cifar_core.runs.store import MANIFEST, RUN_FILES
+    from cifar_core.runs.manifest import MANIFEST, RUN_FILES, manifest_checksums
 
     try:
-        listed = json.loads(files[MANIFEST])["files"]
+        listed = manifest_checksums(files[MANIFEST])
     except (KeyError, ValueError, TypeError) as error:
         raise RunTransferError(f"run {key}: the worker sent no readable {MANIFEST}") from error
     names = set(files) - {MANIFEST}
