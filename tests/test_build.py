@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cifar_core.experiments import catalog
 from cifar_core.orchestrate import build as orchestrator
 from cifar_core.orchestrate import notebooks, provenance
 from cifar_core.project import ProjectError
+from cifar_core.runs.keys import run_key
+from cifar_core.runs.manifest import MANIFEST, RUN_FILES
 from tests.support.fixtures import chapter_project, write_chapter
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -265,3 +268,201 @@ def test_relative_data_path_reaches_notebooks_absolute(tmp_path, monkeypatch):
     )
     context = json.loads((tmp_path / "notebooks" / ".build-context.json").read_text())
     assert context["data"] == str(tmp_path / "data" / "cifar-10-batches-py")
+
+
+# --------------------------------------------------------------------------- reliability
+def test_a_second_build_waits_for_the_first_and_says_who_holds_the_project(project):
+    from cifar_core.orchestrate.lock import project_lock
+
+    script = (
+        "import sys; from cifar_core.orchestrate.build import build; "
+        f"r = build('smoke', root={str(project)!r}, runs_dir='runs', render=False, "
+        "log=lambda line: print(line, flush=True)); sys.exit(r.exit_code)"
+    )
+    env = dict(os.environ, PYTHONPATH=str(PROJECT))
+    with project_lock(project, "build"):
+        second = subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
+        )
+        first_line = second.stdout.readline()
+        assert first_line.startswith("waiting for the build started at ")
+        assert f"by pid {os.getpid()} …" in first_line
+        assert not (project / "notebooks" / "a1.ipynb").exists()  # it waits
+    out, _ = second.communicate(timeout=300)
+    assert second.returncode == 0 and "executing a1" in out
+
+
+def test_no_wait_exits_2_naming_the_running_build(project, monkeypatch, capsys):
+    from cifar_core.cli import main
+    from cifar_core.orchestrate.lock import project_lock
+
+    monkeypatch.chdir(project)
+    with project_lock(project, "analysis"):
+        code = main(["build", "--profile", "smoke", "--no-render", "--no-wait", "-v"])
+        assert code == 2
+        assert main(["render", "--no-wait"]) == 2
+    error = capsys.readouterr().err
+    assert "error: the analysis started at " in error and f"by pid {os.getpid()}" in error
+    assert "--no-wait" in error
+
+
+def test_a_lock_left_by_a_killed_build_is_taken_over(project):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from cifar_core.orchestrate.lock import project_lock\n"
+            f"with project_lock(__import__('pathlib').Path({str(project)!r}), 'build'):\n"
+            "    print('locked', flush=True); time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(PROJECT)),
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    holder.kill()  # SIGKILL: no chance to release anything
+    holder.wait(timeout=30)
+    result, log = build(project)
+    assert result.exit_code == 0
+    assert "taking over the project lock from the build started at" in log
+    assert f"by pid {holder.pid}, which ended without releasing it" in log
+
+
+def test_a_build_removes_what_a_crashed_build_left_and_says_how_much(project):
+    from cifar_core.files import temp_name
+
+    build(project)
+    notebooks_dir = project / "notebooks"
+    leftovers = [
+        notebooks_dir / ".a1.running.ipynb",
+        notebooks_dir / ".a1.provenance.json.pid999999999-0a1b.tmp",
+        project / ".render-abc123",
+        project / "runs" / ".tmp" / f"{'0' * 16}-pid999999999-0a1b",
+    ]
+    for path in leftovers:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir() if path.name.startswith((".render", "0")) else path.write_text("{")
+    live = notebooks_dir / f".a2.vars.json.{temp_name('')[1:]}.tmp"  # this process: alive
+    live.write_text("{")
+    result, log = build(project)
+    assert result.exit_code == 0 and result.executed == []
+    assert "removed 4 leftover(s) of an interrupted build: notebooks/.a1.running.ipynb" in log
+    assert not any(path.exists() for path in leftovers) and live.exists()
+    again, log = build(project)
+    assert "leftover" not in log
+
+
+def test_a_moved_project_rebuilds_with_nothing_executed(project, tmp_path_factory):
+    from tests.support.fixtures import copy_project
+
+    build(project)
+    moved = tmp_path_factory.mktemp("elsewhere") / "project"
+    shutil.copytree(project, moved, copy_function=shutil.copy)  # new paths, new file times
+    shutil.rmtree(project)
+    result, log = build(moved)
+    assert result.exit_code == 0 and result.executed == [], log
+    context = json.loads((moved / "notebooks" / ".build-context.json").read_text())
+    assert context["runs_dir"] == "runs"
+    assert copy_project  # the smoke-profile version: tests/test_faults.py
+
+
+CHAPTER_READING_RUNS = """# %% tags=["parameters"]
+variants: list[str] | None = {variants!r}  # the runs it reads
+# %%
+from cifar_core.analysis.context import open_context
+
+ctx = open_context("r1", variants=variants)
+read = {{
+    name: [
+        (run.name, run.metrics["test_accuracy"], len(run.history), run.predictions()["test_labels"].sum())
+        for run in runs
+    ]
+    for name, runs in ctx.runs.items()
+}}
+ctx.publish({{"r1": {{"read": len(read), "not_run": sorted(ctx.not_run)}}}})
+"""
+
+
+def reading_project(root: Path, names: list[str]):
+    """A project whose one chapter reads the smoke runs of ``names`` (fake runs, stored)."""
+    from cifar_core.experiments.plan import dataset_for, variants_for
+    from cifar_core.runs.store import RunStore
+    from tests.support.fixtures import store_run
+
+    chapter_project(root, {})
+    (root / "analyses" / "r1.py").write_text(CHAPTER_READING_RUNS.format(variants=names))
+    profile = orchestrator.resolve_profile("smoke")
+    fingerprint = dataset_for(profile, None).fingerprint
+    store = RunStore(root / "runs")
+    runs = [store_run(store, v, fingerprint) for v in variants_for(profile, None, names, None)]
+    return store, {run.name: run for run in runs}
+
+
+DAMAGES = [(name, how) for name in (*RUN_FILES, MANIFEST) for how in ("flip", "truncate")]
+
+
+def test_every_kind_of_damage_is_detected_moved_aside_retrained_and_reported(tmp_path):
+    """A flipped byte and a truncation in each kind of run file, one per run: one build
+    names each run and file, moves each aside, trains each again and re-executes the
+    chapter that reads them once; the next build does nothing."""
+    from cifar_core.experiments.plan import not_runnable
+    from tests.support.fixtures import FakeTrainer
+
+    keys, names = set(), []
+    for variant in catalog.plan("smoke"):  # runnable here, one name per run key
+        key = run_key(variant, "x")
+        if not_runnable(variant) is None and key not in keys:
+            keys.add(key)
+            names.append(variant.name)
+    names = names[: len(DAMAGES)]
+    store, runs = reading_project(tmp_path, names)
+    first, _ = build(tmp_path, executor=FakeTrainer())
+    assert first.executed == ["r1"] and first.trained == []
+    damaged = {}
+    for (file, how), name in zip(DAMAGES, names):
+        path = runs[name].path / file
+        data = path.read_bytes()
+        if how == "flip":
+            path.write_bytes(
+                data[: len(data) // 2]
+                + bytes([data[len(data) // 2] ^ 0xFF])
+                + data[len(data) // 2 + 1 :]
+            )
+        else:
+            path.write_bytes(data[: len(data) // 2])
+        damaged[runs[name].key] = (name, file)
+    trainer = FakeTrainer()
+    result, log = build(tmp_path, executor=trainer)
+    assert result.exit_code == 0 and result.executed == ["r1"]
+    assert sorted(result.trained) == sorted(damaged) and len(trainer.trained) == len(DAMAGES)
+    for key, (name, file) in damaged.items():
+        assert f"corrupt run {name} [{key}]: {file}: " in log, (name, file)
+    assert f"{len(DAMAGES)} to train ({len(DAMAGES)} of them corrupt)" in log
+    assert len(store.set_aside_entries()) == len(DAMAGES)
+    assert all(store.check(key).usable for key in damaged)
+    again, log = build(tmp_path, executor=FakeTrainer())
+    assert again.executed == [] and again.trained == [] and "corrupt" not in log
+
+
+def test_a_chapter_fails_on_a_run_it_cannot_read_naming_run_file_and_fix(tmp_path):
+    """Damage that keeps a file's size and time passes the build's quick check; the
+    chapter that reads it fails (never "not run"), naming run, file and fix, and the
+    build exits 1; `build --verify` finds it, retrains it and the chapter runs again."""
+    from tests.support.fixtures import FakeTrainer
+
+    store, runs = reading_project(tmp_path, ["s000_cnn2"])
+    build(tmp_path, executor=FakeTrainer())
+    run = runs["s000_cnn2"]
+    path = run.path / "predictions.npz"
+    before, data = path.stat(), bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    result, log = build(tmp_path, force=True, executor=FakeTrainer())
+    assert result.exit_code == 1 and [c.name for c in result.failed] == ["r1"]
+    assert f"run s000_cnn2 [{run.key}]" in log and "predictions.npz cannot be read" in log
+    assert "cifar-report build --verify" in log and "not trained yet" not in log
+    repaired, log = build(tmp_path, verify=True, executor=FakeTrainer())
+    assert repaired.exit_code == 0 and repaired.trained == [run.key]
+    assert f"corrupt run s000_cnn2 [{run.key}]: predictions.npz: does not match its sha256" in log
+    assert repaired.executed == ["r1"]

@@ -10,18 +10,7 @@ from cifar_core.experiments import catalog
 from cifar_core.runs.ensure import ensure_runs, plan_runs
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore, StoreNotWritable
-from tests.support.fixtures import store_run
-
-
-class RecordingExecutor:
-    """Stands in for training: writes a fake run per variant and records which."""
-
-    def __init__(self):
-        self.trained: list[str] = []
-
-    def train(self, variants, dataset, store, *, log=print, on_done=None):
-        self.trained += [v.name for v in variants]
-        return [store_run(store, v, dataset.fingerprint) for v in variants]
+from tests.support.fixtures import FakeTrainer, store_run
 
 
 class Data:
@@ -58,7 +47,7 @@ def test_a_corrupt_run_is_said_moved_aside_and_trained_again(tmp_path):
     (line,) = plan.damage_lines()
     assert line.startswith(f"corrupt run s004_cnn [{bad_key}]: predictions.npz: ")
     assert "moved aside (kept until `cifar-report clean`) and trained again" in line
-    executor, logged = RecordingExecutor(), []
+    executor, logged = FakeTrainer(), []
     ensure_runs([good, bad], Data(), store, executor=executor, plan=plan, log=logged.append)
     assert executor.trained == ["s004_cnn"] and store.check(bad_key).usable
     (aside,) = store.set_aside_entries()
@@ -71,7 +60,7 @@ def test_a_store_that_cannot_be_written_is_refused_before_training(tmp_path):
     (variant,) = catalog.plan("demo", names=["s000_cnn2"])
     (tmp_path / "file").write_text("a file where the store should be")
     store = RunStore(tmp_path / "file" / "runs")
-    executor = RecordingExecutor()
+    executor = FakeTrainer()
     with pytest.raises(StoreNotWritable, match="cannot be written"):
         ensure_runs([variant], Data(), store, executor=executor, log=lambda _: None)
     assert executor.trained == []

@@ -5,6 +5,7 @@ Runs
     :meth:`RunStore.write_run` (the writer training uses), so a test reads it back
     exactly as a chapter does; :func:`store_scored_run` is one whose test predictions
     are right on a given fraction of images (for findings and claims);
+    :class:`FakeTrainer` is an executor that "trains" by writing such runs;
     :func:`memory_run` is a run held in memory with the attributes the analysis
     functions read (``key``, ``config``, ``metrics``, ``history``, ``variant``,
     ``predictions()``), for tests of pure functions.
@@ -43,6 +44,7 @@ __all__ = [
     "SOURCES",
     "VARIANT",
     "PLATEAU",
+    "FakeTrainer",
     "MemoryRun",
     "article_project",
     "chapter_project",
@@ -180,6 +182,26 @@ def store_scored_run(
             "val_indices": np.arange(5),
         },
     )
+
+
+class FakeTrainer:
+    """An executor (``build(executor=FakeTrainer())``) that "trains" a variant by writing
+    :func:`store_run` for it, and records which it trained; no Keras."""
+
+    def __init__(self):
+        self.trained: list[str] = []
+
+    def describe(self) -> str:
+        return "fake trainer"
+
+    def train(self, variants, dataset, store, *, log=print, on_done=None) -> list[Run]:
+        runs = []
+        for variant in variants:
+            self.trained.append(variant.name)
+            runs.append(store_run(store, variant, dataset.fingerprint))
+            if on_done is not None:
+                on_done(runs[-1])
+        return runs
 
 
 @dataclass
