@@ -82,6 +82,29 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+OUT_OF_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+_OUT_OF_SPACE_TEXT = ("No space left on device", "File too large", "Disk quota exceeded")
+
+
+def out_of_space(error: BaseException) -> str | None:
+    """Why ``error`` (or an error it was raised from) is a full disk, a file-size limit
+    or a quota — ``"File too large"`` — else ``None``. Libraries that write through C
+    (HDF5) report it only in their message.
+
+    >>> out_of_space(OSError(27, "File too large")), out_of_space(ValueError("x"))
+    ('File too large', None)
+    """
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in OUT_OF_SPACE:
+            return os.strerror(seen.errno)
+        for text in _OUT_OF_SPACE_TEXT:
+            if text in str(seen):
+                return text
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def delete(path: Path) -> None:
     """Remove a file or a folder tree (missing is fine)."""
     if path.is_dir() and not path.is_symlink():

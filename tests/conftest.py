@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fixtures import PROJECT, SOURCES, copy_project
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -47,17 +49,7 @@ def tiny_dataset(synthetic_dir):
     return load_dataset(synthetic_dir)
 
 
-SMOKE_COPIED = (
-    "analyses",
-    "index.qmd",
-    "references.bib",
-    ".gitignore",
-    "_quarto.yml",
-    "_quarto-demo.yml",
-    "_quarto-sample.yml",
-    "_quarto-full.yml",
-    "_quarto-smoke.yml",
-)
+SMOKE_COPIED = SOURCES  # what a project is made of (tests/support/fixtures.py)
 
 
 @pytest.fixture(scope="session")
@@ -66,18 +58,9 @@ def smoke_build(tmp_path_factory):
     (trains every demo variant for one epoch, executes all analyses, renders HTML and
     PDF with the built-in renderer): ``(root, runs_dir, BuildResult)``. Shared by the
     end-to-end test and the browser and PDF checks, so the report is built once."""
-    import shutil
-
     from cifar_core.orchestrate.build import build
 
-    project = Path(__file__).resolve().parent.parent
-    root = tmp_path_factory.mktemp("project")
-    for name in SMOKE_COPIED:
-        source = project / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, root / name)
+    root = copy_project(PROJECT, tmp_path_factory.mktemp("project"))
     runs = root / "runs"
     result = build(
         profile="smoke", root=root, runs_dir=str(runs), to=("html", "pdf"), renderer="builtin"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import re
 import shutil
 from pathlib import Path
@@ -16,6 +15,7 @@ from cifar_core.render import RenderError, check, render
 from cifar_core.render.config import load_config
 from cifar_core.render.document import embedded_labels
 from cifar_core.render.variables import used_variables
+from tests.support.render_fixtures import code_cell, png_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,28 +64,6 @@ VARIABLES = {
     "dataset": {"source": "synthetic", "synthetic_banner": "**SYNTHETIC DATA** banner text"},
     "baselines": {"cnn_test_acc": "68.9 %"},
 }
-
-
-def png_bytes() -> bytes:
-    """A real matplotlib PNG (Agg backend)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(3, 2))
-    ax.plot([0, 1, 2], [0.2, 0.5, 0.7], label="val")
-    ax.legend()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=60)
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def code_cell(source: str, outputs: list) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(source)
-    cell.outputs = outputs
-    return cell
 
 
 def write_notebooks(nb_dir: Path, png: bytes) -> None:

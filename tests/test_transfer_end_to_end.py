@@ -15,17 +15,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 keras = pytest.importorskip("keras")
 
 from cifar_core.cli import main  # noqa: E402
 from cifar_core.models.weights import WEIGHTS_ENV, expected_shapes  # noqa: E402
+from tests.support.fixtures import article_project  # noqa: E402
 from tests.test_weights import write_legacy_weights  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -59,24 +58,7 @@ def project(tmp_path, monkeypatch):
     """A project with the real transfer chapter and a one-chapter article; the working
     directory, no weights anywhere (an empty Keras home), and the variable the CLI
     sets restored afterwards."""
-    root = tmp_path / "project"
-    (root / "analyses").mkdir(parents=True)
-    shutil.copy(PROJECT / "analyses" / "06-transfer.py", root / "analyses")
-    shutil.copy(PROJECT / "_quarto-smoke.yml", root)
-    (root / "_quarto.yml").write_text(
-        yaml.safe_dump(
-            {
-                "project": {"type": "manuscript", "output-dir": "_site"},
-                "manuscript": {
-                    "article": "index.qmd",
-                    "notebooks": [{"notebook": "notebooks/06-transfer.ipynb"}],
-                },
-                "profile": {"default": "smoke"},
-                "lang": "en",
-            }
-        )
-    )
-    (root / "index.qmd").write_text(ARTICLE)
+    root = article_project(tmp_path / "project", ["06-transfer"], ARTICLE)
     monkeypatch.chdir(root)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras-home"))
     monkeypatch.setenv(WEIGHTS_ENV, "")  # empty = unset; --vgg16-weights overwrites it

@@ -42,7 +42,14 @@ from filelock import FileLock, Timeout
 
 from cifar_core.experiments.variant import Variant
 from cifar_core.faults import crash_point
-from cifar_core.files import delete, fsync, temp_name, write_text_atomic, writer_alive
+from cifar_core.files import (
+    delete,
+    fsync,
+    out_of_space,
+    temp_name,
+    write_text_atomic,
+    writer_alive,
+)
 from cifar_core.project import ProjectError, default_runs_dir
 from cifar_core.runs.manifest import (
     MANIFEST,
@@ -351,17 +358,24 @@ class RunStore:
                     crash_point("store.write", writing)
                 writing = MANIFEST
         except OSError as error:
-            name = config.get("variant", {}).get("name", "")
-            raise RunStoreError(
-                f"could not write run {name} [{key}] into the run store {self.root}: "
-                f"{error.strerror or error} (writing {writing}). Nothing of this run was "
-                "kept; every run stored before is untouched. Free space there (or choose "
-                "another store with --runs DIR) and run the command again."
-            ) from error
+            raise self.write_error(key, config, error, f"writing {writing}") from error
         run = self.get(key)
         if run is None:
             raise RunStoreError(f"run {key} was written but does not check in {self.root}")
         return run
+
+    def write_error(
+        self, key: str, config: Mapping[str, Any], error: BaseException, doing: str
+    ) -> RunStoreError:
+        """The :class:`RunStoreError` for a write of run ``key`` that failed."""
+        name = (config.get("variant") or {}).get("name", "")
+        reason = out_of_space(error) or getattr(error, "strerror", None) or str(error)
+        return RunStoreError(
+            f"could not write run {name} [{key}] into the run store {self.root}: {reason} "
+            f"({doing}). Nothing of this run was kept; every run stored before is "
+            "untouched. Free space there (or choose another store with --runs DIR) and "
+            "run the command again."
+        )
 
     @contextlib.contextmanager
     def atomic_write(self, key: str) -> Iterator[Path]:
@@ -447,10 +461,15 @@ class RunStore:
         return found
 
     def remove_leftovers(self) -> list[Path]:
-        """Remove :meth:`leftovers`; returns what was removed."""
-        removed = self.leftovers()
-        for path in removed:
-            delete(path)
+        """Remove :meth:`leftovers`; returns what was removed (nothing from a store that
+        cannot be written)."""
+        removed = []
+        try:
+            for path in self.leftovers():
+                delete(path)
+                removed.append(path)
+        except OSError:  # a read-only store: reading it is still fine
+            pass
         return removed
 
     def clean(self, *, stale: bool = False, dry_run: bool = False) -> list[Path]:

@@ -39,6 +39,7 @@ import pandas as pd
 from cifar_core.data.dataset import Dataset
 from cifar_core.experiments.variant import Variant
 from cifar_core.faults import CRASH_ENV, crash_point
+from cifar_core.files import out_of_space
 from cifar_core.models import build_model
 from cifar_core.runs.augmentation import batch_augmentation, finalize_model
 from cifar_core.runs.batches import AugmentedBatches
@@ -467,9 +468,9 @@ def _train_and_store(
         f"images ({variant.validation_fraction:.0%} held out for validation)"
     )
     crash_point("train.start")
-    result = fit_variant(variant, dataset, store.partial_dir(key), verbose=verbose, log=log)
-    crash_point("train.evaluated")
     config = run_config(variant, dataset, key)
+    result = _fit_resuming(variant, dataset, store, key, config, verbose=verbose, log=log)
+    crash_point("train.evaluated")
     run = store.write_run(
         key,
         config=config,
@@ -486,6 +487,39 @@ def _train_and_store(
         f"{metrics['device']}, {metrics['mixed_precision']})"
     )
     return run
+
+
+def _fit_resuming(
+    variant: Variant,
+    dataset: Dataset,
+    store: RunStore,
+    key: str,
+    config: dict[str, Any],
+    *,
+    verbose: int,
+    log: Log,
+) -> TrainingResult:
+    """:func:`fit_variant` in the key's resume scratch. Scratch that a killed process left
+    half-written (a backup, best weights or history cut short) is dropped and the run
+    trained from the start; a full disk is a :class:`RunStoreError` naming the run."""
+    scratch = store.partial_dir(key)
+    resuming = scratch.exists()
+    try:
+        return fit_variant(variant, dataset, scratch, verbose=verbose, log=log)
+    except Exception as error:  # noqa: BLE001 - sorted below: disk full, bad scratch, bug
+        if out_of_space(error):
+            store.remove_partial(key)
+            raise store.write_error(
+                key, config, error, "while training, into its resume scratch"
+            ) from error
+        if not resuming:
+            raise
+        log(
+            f"the resume scratch of {variant.name} [{key}] cannot be used "
+            f"({type(error).__name__}: {error}); training it from the start"
+        )
+    store.remove_partial(key)
+    return fit_variant(variant, dataset, scratch, verbose=verbose, log=log)
 
 
 def train_many(
