@@ -32,8 +32,10 @@ from cifar_core.runs.executors.ray_executor import (
     write_run_files,
 )
 from cifar_core.runs.keys import run_key
-from cifar_core.runs.store import RUN_FILES, RunStore
+from cifar_core.runs.manifest import MANIFEST, manifest_checksums
+from cifar_core.runs.store import RunStore
 from tests.conftest import two_node_ray_cluster
+from tests.support.fixtures import store_run
 
 try:
     import ray
@@ -112,19 +114,14 @@ def test_a_malformed_address_is_refused_by_name(address):
         check_reachable(address, 1)
 
 
-def _fake_run(store: RunStore, key: str) -> Path:
-    with store.atomic_write(key) as directory:
-        for name in RUN_FILES:
-            (directory / name).write_bytes(name.encode() * 3)
-    return store.run_dir(key)
-
-
 def test_run_files_are_written_whole_and_checked_against_the_manifest(tmp_path):
-    files = run_files(_fake_run(RunStore(tmp_path / "worker"), "k1"))
+    files = run_files(store_run(RunStore(tmp_path / "worker")).path)
     target = RunStore(tmp_path / "driver")
 
     run = write_run_files(target, "k1", files)
-    assert run_files(run.path) == files
+    copied = run_files(run.path)
+    assert manifest_checksums(copied.pop(MANIFEST)) == manifest_checksums(files[MANIFEST])
+    assert copied == {name: data for name, data in files.items() if name != MANIFEST}
 
     bad = {**files, "history.csv": b"tampered"}
     with pytest.raises(RunTransferError, match="history.csv does not match its checksum"):
