@@ -50,6 +50,10 @@ def tiny_dataset(synthetic_dir):
 
 
 SMOKE_COPIED = SOURCES  # what a project is made of (tests/support/fixtures.py)
+REUSE_SMOKE_ENV = "CIFAR_REPORT_TEST_SMOKE_PROJECT"
+"""For iterating on the slow tests only (CI never sets it): a project where this very
+checkout ran `cifar-report build --profile smoke --renderer builtin`; the session copies
+it instead of building the smoke profile again (10+ minutes on 2 cores)."""
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +62,13 @@ def smoke_build(tmp_path_factory):
     (trains every demo variant for one epoch, executes all analyses, renders HTML and
     PDF with the built-in renderer): ``(root, runs_dir, BuildResult)``. Shared by the
     end-to-end test and the browser and PDF checks, so the report is built once."""
-    from cifar_core.orchestrate.build import build
+    from cifar_core.orchestrate.build import BuildResult, ChapterResult, build
 
+    reuse = os.environ.get(REUSE_SMOKE_ENV)
+    if reuse:  # a developer's shortcut; see REUSE_SMOKE_ENV
+        root = copy_project(Path(reuse), tmp_path_factory.mktemp("project"), built=True)
+        names = sorted(p.stem for p in (root / "analyses").glob("*.py"))
+        return root, root / "runs", BuildResult([ChapterResult(n, "executed") for n in names])
     root = copy_project(PROJECT, tmp_path_factory.mktemp("project"))
     runs = root / "runs"
     result = build(

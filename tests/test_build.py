@@ -20,7 +20,14 @@ from cifar_core.orchestrate import notebooks, provenance
 from cifar_core.project import ProjectError
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.manifest import MANIFEST, RUN_FILES
-from tests.support.fixtures import chapter_project, write_chapter
+from tests.support.fixtures import (
+    FakeTrainer,
+    chapter_project,
+    flip_byte,
+    store_run,
+    truncate,
+    write_chapter,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -353,7 +360,6 @@ def test_a_build_removes_what_a_crashed_build_left_and_says_how_much(project):
 
 
 def test_a_moved_project_rebuilds_with_nothing_executed(project, tmp_path_factory):
-    from tests.support.fixtures import copy_project
 
     build(project)
     moved = tmp_path_factory.mktemp("elsewhere") / "project"
@@ -363,7 +369,6 @@ def test_a_moved_project_rebuilds_with_nothing_executed(project, tmp_path_factor
     assert result.exit_code == 0 and result.executed == [], log
     context = json.loads((moved / "notebooks" / ".build-context.json").read_text())
     assert context["runs_dir"] == "runs"
-    assert copy_project  # the smoke-profile version: tests/test_faults.py
 
 
 CHAPTER_READING_RUNS = """# %% tags=["parameters"]
@@ -387,7 +392,6 @@ def reading_project(root: Path, names: list[str]):
     """A project whose one chapter reads the smoke runs of ``names`` (fake runs, stored)."""
     from cifar_core.experiments.plan import dataset_for, variants_for
     from cifar_core.runs.store import RunStore
-    from tests.support.fixtures import store_run
 
     chapter_project(root, {})
     (root / "analyses" / "r1.py").write_text(CHAPTER_READING_RUNS.format(variants=names))
@@ -406,7 +410,6 @@ def test_every_kind_of_damage_is_detected_moved_aside_retrained_and_reported(tmp
     names each run and file, moves each aside, trains each again and re-executes the
     chapter that reads them once; the next build does nothing."""
     from cifar_core.experiments.plan import not_runnable
-    from tests.support.fixtures import FakeTrainer
 
     keys, names = set(), []
     for variant in catalog.plan("smoke"):  # runnable here, one name per run key
@@ -420,16 +423,7 @@ def test_every_kind_of_damage_is_detected_moved_aside_retrained_and_reported(tmp
     assert first.executed == ["r1"] and first.trained == []
     damaged = {}
     for (file, how), name in zip(DAMAGES, names):
-        path = runs[name].path / file
-        data = path.read_bytes()
-        if how == "flip":
-            path.write_bytes(
-                data[: len(data) // 2]
-                + bytes([data[len(data) // 2] ^ 0xFF])
-                + data[len(data) // 2 + 1 :]
-            )
-        else:
-            path.write_bytes(data[: len(data) // 2])
+        (flip_byte if how == "flip" else truncate)(runs[name].path / file)
         damaged[runs[name].key] = (name, file)
     trainer = FakeTrainer()
     result, log = build(tmp_path, executor=trainer)
@@ -448,16 +442,11 @@ def test_a_chapter_fails_on_a_run_it_cannot_read_naming_run_file_and_fix(tmp_pat
     """Damage that keeps a file's size and time passes the build's quick check; the
     chapter that reads it fails (never "not run"), naming run, file and fix, and the
     build exits 1; `build --verify` finds it, retrains it and the chapter runs again."""
-    from tests.support.fixtures import FakeTrainer
 
     store, runs = reading_project(tmp_path, ["s000_cnn2"])
     build(tmp_path, executor=FakeTrainer())
     run = runs["s000_cnn2"]
-    path = run.path / "predictions.npz"
-    before, data = path.stat(), bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    flip_byte(run.path / "predictions.npz", keep_time=True)
     result, log = build(tmp_path, force=True, executor=FakeTrainer())
     assert result.exit_code == 1 and [c.name for c in result.failed] == ["r1"]
     assert f"run s000_cnn2 [{run.key}]" in log and "predictions.npz cannot be read" in log
@@ -466,3 +455,14 @@ def test_a_chapter_fails_on_a_run_it_cannot_read_naming_run_file_and_fix(tmp_pat
     assert repaired.exit_code == 0 and repaired.trained == [run.key]
     assert f"corrupt run s000_cnn2 [{run.key}]: predictions.npz: does not match its sha256" in log
     assert repaired.executed == ["r1"]
+
+
+def test_a_chapter_whose_outputs_differ_from_its_record_is_executed_again(project):
+    """What a build killed between publishing a chapter's numbers (or moving its
+    notebook into place) and writing its record leaves: the record no longer describes
+    the outputs, so the chapter runs again."""
+    build(project)
+    (project / "notebooks" / "a1.vars.json").write_text('{"a1": {"x": 99, "label": "a"}}')
+    result, log = build(project)
+    assert result.executed == ["a1"] and "differ from its record" in log
+    assert yaml.safe_load((project / "_variables.yml").read_text())["a1"]["x"] == 1

@@ -38,7 +38,7 @@ import yaml
 
 from cifar_core.faults import CRASH_ENV
 from cifar_core.runs.store import RunStore
-from tests.support.fixtures import PROJECT, copy_project
+from tests.support.fixtures import PROJECT, copy_project, flip_byte
 
 pytestmark = pytest.mark.slow
 
@@ -146,7 +146,7 @@ def built(smoke_build, tmp_path):
     """A copy of the session's smoke build (its runs, notebooks, site), file times kept."""
     root, _, result = smoke_build
     assert result.exit_code == 0
-    return copy_project(root, tmp_path / "project", built=True)
+    return copy_project(root, tmp_path / "project", built=True, link_runs=True)
 
 
 # ----------------------------------------------------------------------------- kills
@@ -187,7 +187,7 @@ def test_killed_while_training_and_storing_then_a_build_completes_with_the_same_
         k: v for k, v in before.metrics.items() if k not in TIMING
     }
     # The uninterrupted build over the same store: the smoke build with this run.
-    control = copy_project(smoke_build[0], tmp_path / "control", built=True)
+    control = copy_project(smoke_build[0], tmp_path / "control", built=True, link_runs=True)
     shutil.rmtree(control / "runs" / key)
     shutil.copytree(run.path, control / "runs" / key)
     completes(control, "--to", "html")
@@ -216,7 +216,7 @@ def test_killed_while_executing_chapters_and_rendering_then_the_report_equals_an
         record = json.loads(path.read_text())
         record["parameters"]["__stale__"] = True  # as if a parameter had changed
         path.write_text(json.dumps(record))
-    control = copy_project(built, tmp_path / "control", built=True)
+    control = copy_project(built, tmp_path / "control", built=True, link_runs=True)
     completes(control, "--to", "html")
 
     outputs = [killed_at(built, point.format(a=a, b=b), "--to", "html") for point in CHAPTER_POINTS]
@@ -234,10 +234,7 @@ def test_killed_while_executing_chapters_and_rendering_then_the_report_equals_an
 # ----------------------------------------------------------------------------- damage
 def test_a_corrupt_predictions_file_is_named_retrained_and_its_chapters_reexecuted_once(built):
     key, chapters = cheapest_run(built)
-    path = built / "runs" / key / "predictions.npz"
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    path.write_bytes(bytes(data))
+    flip_byte(built / "runs" / key / "predictions.npz")
 
     status = cli(built, "status", "--verify").stdout
     assert re.search(rf"{key}\s+corrupt .*predictions\.npz: does not match its sha256", status)

@@ -21,7 +21,7 @@ from cifar_core.project import default_runs_dir
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.manifest import RUN_FILES, file_sha256
 from cifar_core.runs.store import DamagedRunError, RunStore, StoreNotWritable
-from tests.support.fixtures import VARIANT, store_run
+from tests.support.fixtures import VARIANT, flip_byte, store_run, truncate
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -189,21 +189,6 @@ def test_failed_write_leaves_nothing(tmp_path):
     assert not (tmp_path / ("k" * 16)).exists()
     assert not list((tmp_path / ".tmp").iterdir())
     assert store.get("k" * 16) is None and store.entries() == []
-
-
-def flip_byte(path: Path, keep_time: bool = False) -> None:
-    """Flip one byte in the middle of ``path`` (``keep_time``: as a bad sector would,
-    leaving its modification time)."""
-    before = path.stat()
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-    if keep_time:
-        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-
-
-def truncate(path: Path) -> None:
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
 @pytest.mark.parametrize("damage", [flip_byte, truncate])

@@ -286,6 +286,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     plan = plan_runs(variants, dataset.fingerprint, store)
     print(plan.summary())
+    for line in plan.damage_lines():
+        print(line)
     if plan.missing:
         with console(args, "train") as (log, progress):
             progress.runs_planned(plan.reused, len(plan.missing), len(plan.refused))

@@ -23,6 +23,7 @@ Projects
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ __all__ = [
     "chapter_project",
     "context_project",
     "copy_project",
+    "flip_byte",
+    "replace_bytes",
+    "truncate",
     "memory_run",
     "store_run",
     "store_scored_run",
@@ -332,14 +336,26 @@ def article_project(
     return root
 
 
-def copy_project(source: Path, dest: Path, *, built: bool = False, keep_times: bool = True) -> Path:
+def copy_project(
+    source: Path,
+    dest: Path,
+    *,
+    built: bool = False,
+    keep_times: bool = True,
+    link_runs: bool = False,
+) -> Path:
     """Copy a project's sources (:data:`SOURCES`) from ``source`` to ``dest``; with
     ``built`` also what a build made (:data:`BUILT`). ``keep_times=False`` copies as
-    ``cp -r`` does, giving every file a new modification time."""
-    copy = shutil.copy2 if keep_times else shutil.copy
+    ``cp -r`` does, giving every file a new modification time. ``link_runs`` hard-links
+    the run store's files instead of copying them (fast; the product replaces run files
+    by renaming, never in place, so a test that damages one must replace it too:
+    :func:`replace_bytes`)."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in SOURCES + (BUILT if built else ()):
         path = source / name
+        copy = shutil.copy2 if keep_times else shutil.copy
+        if link_runs and name == "runs":
+            copy = os.link
         if path.is_dir():
             shutil.copytree(
                 path, dest / name, ignore=shutil.ignore_patterns("__pycache__"), copy_function=copy
@@ -347,3 +363,26 @@ def copy_project(source: Path, dest: Path, *, built: bool = False, keep_times: b
         elif path.is_file():
             copy(path, dest / name)
     return dest
+
+
+def replace_bytes(path: Path, data: bytes, *, keep_time: bool = False) -> None:
+    """Give ``path`` the content ``data`` as a new file (a hard-linked copy elsewhere
+    keeps the old one); ``keep_time`` keeps its modification time, as a bad sector
+    would."""
+    before = path.stat()
+    path.unlink()
+    path.write_bytes(data)
+    if keep_time:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def flip_byte(path: Path, *, keep_time: bool = False) -> None:
+    """Flip every bit of the byte in the middle of ``path``."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    replace_bytes(path, bytes(data), keep_time=keep_time)
+
+
+def truncate(path: Path) -> None:
+    """Cut ``path`` to half its size."""
+    replace_bytes(path, path.read_bytes()[: path.stat().st_size // 2])
