@@ -386,10 +386,11 @@ def chapter_problems(root: Path, profile: str | None = None) -> list[str]:
     names = notebooks.analysis_names(root)
     if not names:
         return []
-    records = {n: load_record(root, n) for n in names}
-    missing = [n for n, r in records.items() if r is None]
+    loaded = {n: load_record(root, n) for n in names}
+    missing = [n for n, r in loaded.items() if r is None]
     if missing:
         return [f"not executed yet: {', '.join(missing)} (run `cifar-report build`)"]
+    records = {n: r for n, r in loaded.items() if r is not None}
     profiles: dict[str, list[str]] = {}
     for name, record in records.items():
         profiles.setdefault(record["profile"], []).append(name)
