@@ -389,3 +389,26 @@ def test_read_side_does_not_import_keras():
         check=True,
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_status_names_the_damaged_file_and_clean_removes_what_was_set_aside(tmp_path, capsys):
+    from cifar_core.cli import main
+
+    store = RunStore(tmp_path)
+    good, bad = write_fake_run(store), write_fake_run(store, fingerprint="b" * 16)
+    flip_byte(tmp_path / bad / "predictions.npz", keep_time=True)
+    assert main(["status", "--runs", str(tmp_path)]) == 0
+    assert " corrupt" not in capsys.readouterr().out  # size and time as recorded
+    assert main(["status", "--runs", str(tmp_path), "--verify"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if bad in line)
+    assert "corrupt" in row and "predictions.npz: does not match its sha256" in row
+    assert "1 damaged run(s): `cifar-report build` moves them aside" in out
+    aside = store.set_aside(store.check(bad, full=True))
+    assert main(["status", "--runs", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "damaged runs moved aside (1; `cifar-report clean` removes them):" in out
+    assert f"{aside.name}: mlp-small - predictions.npz: does not match" in out
+    assert main(["clean", "--runs", str(tmp_path)]) == 0
+    assert "removed 2 entries" in capsys.readouterr().out
+    assert store.set_aside_entries() == [] and store.check(good).usable

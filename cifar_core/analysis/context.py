@@ -241,7 +241,7 @@ def _usable(store: RunStore, key: str, name: str, full: bool) -> Run | None:
     if found.damaged:
         raise DamagedRunError(
             f"run {name} [{key}] in {store.root} is {found.state}: {found.describe()}. "
-            "Run `cifar-report build`: it moves the damaged run aside and trains it again "
-            "(`cifar-report status --verify` lists every damaged run)."
+            "Run `cifar-report build`: it trains the run again (a corrupt one is first "
+            "moved aside); `cifar-report status --verify` lists every damaged run."
         )
     return Run(key, store.run_dir(key)) if found.usable else None

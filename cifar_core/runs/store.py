@@ -419,7 +419,7 @@ class RunStore:
         with contextlib.nullcontext(True) if locked else self.try_lock(found.key) as free:
             if not free:
                 return None
-            now = self.check(found.key)
+            now = self.check(found.key, full=True)
             if not now.damaged:
                 return None
             stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
