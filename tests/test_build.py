@@ -466,3 +466,24 @@ def test_a_chapter_whose_outputs_differ_from_its_record_is_executed_again(projec
     result, log = build(project)
     assert result.executed == ["a1"] and "differ from its record" in log
     assert yaml.safe_load((project / "_variables.yml").read_text())["a1"]["x"] == 1
+
+
+def test_open_context_raises_on_a_damaged_run_and_lists_only_missing_ones_as_not_run(
+    tmp_path,
+):
+    from cifar_core.analysis.context import open_context
+    from cifar_core.runs.store import DamagedRunError
+
+    store, runs = reading_project(tmp_path, ["s000_cnn2", "s004_cnn"])
+    (tmp_path / "notebooks").mkdir()
+    orchestrator._write_build_context(tmp_path, "smoke", None, store)
+    shutil.rmtree(runs["s004_cnn"].path)  # never trained: "not run", with the reason
+    ctx = open_context("r1", variants=["s000_cnn2", "s004_cnn"], root=tmp_path)
+    assert list(ctx.runs_of()) == ["s000_cnn2"]
+    assert ctx.not_run == {"s004_cnn": "not trained yet (run `cifar-report build`)"}
+    truncate(runs["s000_cnn2"].path / "history.csv")  # damaged: an error, never "not run"
+    with pytest.raises(DamagedRunError) as error:
+        open_context("r1", variants=["s000_cnn2"], root=tmp_path)
+    message = str(error.value)
+    assert f"run s000_cnn2 [{runs['s000_cnn2'].key}]" in message and " is corrupt: " in message
+    assert "history.csv: " in message and "Run `cifar-report build`" in message
