@@ -289,7 +289,7 @@ def test_a_second_build_waits_for_the_first_and_says_who_holds_the_project(proje
     env = dict(os.environ, PYTHONPATH=str(PROJECT))
     with project_lock(project, "build"):
         second = subprocess.Popen(
-            [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env, cwd=project
         )
         first_line = second.stdout.readline()
         assert first_line.startswith("waiting for the build started at ")
@@ -487,3 +487,86 @@ def test_open_context_raises_on_a_damaged_run_and_lists_only_missing_ones_as_not
     message = str(error.value)
     assert f"run s000_cnn2 [{runs['s000_cnn2'].key}]" in message and " is corrupt: " in message
     assert "history.csv: " in message and "Run `cifar-report build`" in message
+
+
+CHEAP_POINTS = [
+    "build.locked",
+    "store.set_aside",
+    "store.write:config.json",
+    "store.write:metrics.json",
+    "store.write:history.csv",
+    "store.write:predictions.npz",
+    "store.write:model.keras",
+    "store.manifest",
+    "store.renamed",
+    "build.trained",
+    "chapter.start:r1",
+    "chapter.cell:r1@2",
+    "chapter.executed:r1",
+    "chapter.replaced:r1",
+    "build.variables",
+]
+
+
+def killed_build(root: Path, point: str) -> subprocess.CompletedProcess:
+    """A build (fake training) in its own process group, killed at ``point``."""
+    script = (
+        "import sys; from cifar_core.orchestrate.build import build; "
+        "from tests.support.fixtures import FakeTrainer; "
+        f"r = build('smoke', root={str(root)!r}, runs_dir='runs', render=False, "
+        "executor=FakeTrainer()); sys.exit(r.exit_code)"
+    )
+    env = dict(os.environ, PYTHONPATH=str(PROJECT), CIFAR_REPORT_TEST_CRASH_AT=point)
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,
+    )
+
+
+def outputs(root: Path) -> tuple:
+    """The chapters' cell outputs and the variables (what the report is made of)."""
+    import nbformat
+
+    cells = {
+        path.name: [c.get("outputs") for c in nbformat.read(str(path), as_version=4).cells]
+        for path in sorted((root / "notebooks").glob("*.ipynb"))
+    }
+    variables = yaml.safe_load((root / "_variables.yml").read_text())
+    variables["build"].pop("date")
+    variables["build"].pop("n_trained")  # runs trained by this very build: 0 after a crash
+    return cells, variables
+
+
+def test_builds_killed_at_every_point_of_the_store_and_the_records_then_one_completes(
+    tmp_path,
+):
+    """A chapter reads two smoke runs, one corrupt and one missing (trained by a fake
+    trainer); builds are killed one after another at 15 points (the lock, moving the
+    corrupt run aside, each file of the store's write, the manifest, the rename, the
+    chapter's start, a cell, its notebook and its record, the variables); then a build
+    completes and gives what one uninterrupted build gives."""
+    store, runs = reading_project(tmp_path / "chain", ["s000_cnn2", "s004_cnn"])
+    truncate(runs["s000_cnn2"].path / "predictions.npz")
+    shutil.rmtree(runs["s004_cnn"].path)
+    control = tmp_path / "control"
+    shutil.copytree(tmp_path / "chain", control)
+    uninterrupted, _ = build(control, executor=FakeTrainer())
+    assert uninterrupted.exit_code == 0 and len(uninterrupted.trained) == 2
+
+    for point in CHEAP_POINTS:
+        done = killed_build(tmp_path / "chain", point)
+        assert done.returncode == -9, f"{point}: exit {done.returncode}\n{done.stderr[-2000:]}"
+        damaged = {row["key"] for row in store.entries() if row["state"] != "cached"}
+        assert damaged <= {runs["s000_cnn2"].key}, f"after {point}: {damaged} damaged"
+    result, log = build(tmp_path / "chain", executor=FakeTrainer())
+    assert result.exit_code == 0, log
+    assert outputs(tmp_path / "chain") == outputs(control)
+    assert store.leftovers() == [] and not list((tmp_path / "chain").rglob(".*.running.ipynb"))
+    assert [row["key"] for row in store.set_aside_entries()] == [runs["s000_cnn2"].key]
+    again, _ = build(tmp_path / "chain", executor=FakeTrainer())
+    assert again.executed == [] and again.trained == []
