@@ -20,9 +20,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_data_cache(tmp_path_factory):
-    """Generated datasets go to a temporary cache, never to ~/.cache/cifar-report."""
+    """Generated datasets go to a temporary cache, never to ~/.cache/cifar-report
+    (unless a reused smoke build is given: then its cache, with its model statistics)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CIFAR_REPORT_CACHE", str(tmp_path_factory.mktemp("cifar-report-cache")))
+        if not os.environ.get(REUSE_SMOKE_ENV):
+            cache = tmp_path_factory.mktemp("cifar-report-cache")
+            patch.setenv("CIFAR_REPORT_CACHE", str(cache))
         yield
 
 

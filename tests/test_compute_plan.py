@@ -18,9 +18,9 @@ from cifar_core.runs.compute_plan import (
     plan_runs,
     split_sizes,
 )
-from cifar_core.runs.keys import run_key
 from cifar_core.runs.speed import MachineSpeed, machine_speed
-from cifar_core.runs.store import RUN_FILES, RunStore
+from cifar_core.runs.store import RunStore
+from tests.support.fixtures import store_run
 
 FAKE_SPEED = MachineSpeed(
     flop_rate=2e10,
@@ -109,10 +109,7 @@ def test_cached_runs_are_flagged_and_left_out_of_what_remains(tmp_path, tiny_dat
     from cifar_core.experiments.catalog import plan as catalog_plan
 
     runs = catalog_plan("smoke", studies=["batch_size"])
-    cached_key = run_key(runs[0], tiny_dataset.fingerprint)
-    with store.atomic_write(cached_key) as directory:  # a complete entry, checksummed
-        for name in RUN_FILES:
-            (directory / name).write_text("x")
+    cached_key = store_run(store, runs[0], tiny_dataset.fingerprint).key
 
     plan = plan_runs(runs, dataset=tiny_dataset, store=store, speed=None)
 
