@@ -61,7 +61,7 @@ from cifar_core.experiments.profiles import (
 )
 from cifar_core.experiments.seeds import SEED_FILES
 from cifar_core.experiments.variant import Variant
-from cifar_core.project import find_project_root
+from cifar_core.project import STUDIES_DIR, find_project_root
 
 BUILTIN_SOURCES = (
     "seeds.s000",
@@ -428,7 +428,7 @@ def for_project(root: str | os.PathLike) -> Catalog:
 def active() -> Catalog:
     """The catalog of the project being worked on: the one :func:`use_project` names,
     else the project at (or above) the working directory, else the built-in one."""
-    root = _USING[-1] if _USING else find_project_root()
+    root = _active_root()
     return for_project(root) if root is not None else _BUILTIN
 
 
@@ -442,6 +442,28 @@ def use_project(root: str | os.PathLike) -> Iterator[Catalog]:
         yield catalog
     finally:
         _USING.pop()
+
+
+def _active_root() -> Path | None:
+    return _USING[-1] if _USING else find_project_root()
+
+
+def added_studies_digest() -> str:
+    """What identifies the project's own study files now (``"none"`` without): recorded
+    by the chapters that read them, whose provenance then goes stale when one changes."""
+    root = _active_root()
+    return local.contents_digest(root) if root is not None else "none"
+
+
+def reads_added_studies(studies: Sequence[str] | str | None) -> bool:
+    """Whether a chapter reading ``studies`` ("all" or names) reads a study of the
+    project's own ``studies/*.py``."""
+    added = {s.name for s in active().studies if s.file.startswith(f"{STUDIES_DIR}/")}
+    if not added or not studies:
+        return False
+    return studies == "all" or bool(
+        added & ({studies} if isinstance(studies, str) else set(studies))
+    )
 
 
 def studies() -> list[Study]:

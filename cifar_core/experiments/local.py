@@ -12,6 +12,7 @@ a :class:`~cifar_core.experiments.declare.CatalogError` naming the file and the 
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import re
 import sys
@@ -31,6 +32,17 @@ def study_files(root: Path) -> list[Path]:
 def signature(root: Path) -> tuple[tuple[str, int, int], ...]:
     """What identifies the current contents of the study files (name, mtime, size)."""
     return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in study_files(root))
+
+
+def contents_digest(root: Path) -> str:
+    """sha256 (first 16 hex) of the study files' names and bytes (``"none"`` without)."""
+    files = study_files(root)
+    if not files:
+        return "none"
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def read_studies(root: Path) -> list[Source]:
