@@ -95,7 +95,7 @@ def _in_project(function: Callable) -> Callable:
     @functools.wraps(function)
     def run(*args: Any, **kwargs: Any) -> Any:
         root = signature.bind(*args, **kwargs).arguments.get("root")
-        with catalog.use_project(project_root(root)):
+        with catalog.use_project(project_root() if root is None else root):
             return function(*args, **kwargs)
 
     return run
