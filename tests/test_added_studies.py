@@ -143,3 +143,16 @@ def test_a_study_file_added_to_a_built_project_is_trained_compared_and_reported(
     stale = "\n".join(chapter_problems(root, "smoke"))
     assert f"{ADDED_STUDIES} is stale (studies changed" in stale
     assert "02-baselines" not in stale
+
+
+def test_a_study_file_may_build_on_a_catalog_variant(project):
+    (project / "studies" / "derived.py").write_text(
+        "from cifar_core.experiments import catalog\n"
+        "from cifar_core.experiments.declare import study\n\n"
+        "BASE = catalog.get_variant('s004_final')\n"
+        "VARIANTS = [BASE.replace(name='my_final_b64', batch_size=64)]\n"
+        "STUDIES = [study('my_batch', 'Batch 64', baseline='s004_final',\n"
+        "                 variants=['s004_final', 'my_final_b64'])]\n"
+    )
+    assert catalog.get_variant("my_final_b64").batch_size == 64
+    assert catalog.chapter_studies(ADDED_STUDIES) == ["my_batch", "my_head_dropout"]

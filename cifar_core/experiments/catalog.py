@@ -61,7 +61,7 @@ from cifar_core.experiments.profiles import (
 )
 from cifar_core.experiments.seeds import SEED_FILES
 from cifar_core.experiments.variant import Variant
-from cifar_core.project import STUDIES_DIR, find_project_root
+from cifar_core.project import find_project_root
 
 BUILTIN_SOURCES = (
     "seeds.s000",
@@ -333,6 +333,12 @@ class Catalog:
         builtin = [v for v in ordered if not self._origin[v.name].local]
         return with_distinct_epochs(profile, builtin, [v for v in ordered if v not in builtin])
 
+    @property
+    def added_studies(self) -> list[str]:
+        """The studies of a project's own ``studies/*.py``."""
+        local_files = {source.path for source in self.sources if source.local}
+        return [s.name for s in self.studies if s.file in local_files]
+
     def chapter_studies(self, chapter: str) -> list[str]:
         """The studies that name ``chapter``, in catalog order."""
         return [s.name for s in self.studies if s.chapter == chapter]
@@ -404,6 +410,7 @@ def _checked_order(catalog: Catalog) -> Catalog:
 _BUILTIN = _checked_order(Catalog(_builtin_sources()))
 _PROJECTS: dict[Path, tuple[tuple, Catalog]] = {}
 _USING: list[Path] = []
+_LOADING: set[Path] = set()
 
 
 def builtin() -> Catalog:
@@ -416,11 +423,15 @@ def for_project(root: str | os.PathLike) -> Catalog:
     changes). Raises :class:`CatalogError` naming the file and the name."""
     root = Path(root).resolve()
     signature = local.signature(root)
-    if not signature:
+    if not signature or root in _LOADING:  # a study file asking the catalog: the built-in one
         return _BUILTIN
     cached = _PROJECTS.get(root)
     if cached is None or cached[0] != signature:
-        cached = (signature, Catalog([*_BUILTIN.sources, *local.read_studies(root)]))
+        _LOADING.add(root)
+        try:
+            cached = (signature, Catalog([*_BUILTIN.sources, *local.read_studies(root)]))
+        finally:
+            _LOADING.discard(root)
         _PROJECTS[root] = cached
     return cached[1]
 
@@ -458,7 +469,7 @@ def added_studies_digest() -> str:
 def reads_added_studies(studies: Sequence[str] | str | None) -> bool:
     """Whether a chapter reading ``studies`` ("all" or names) reads a study of the
     project's own ``studies/*.py``."""
-    added = {s.name for s in active().studies if s.file.startswith(f"{STUDIES_DIR}/")}
+    added = set(active().added_studies)
     if not added or not studies:
         return False
     return studies == "all" or bool(
