@@ -102,8 +102,11 @@ def test_a_budget_for_a_missing_variant_or_twice():
         BUDGET=[Budget("mine", {"my_cnm": 3}, (0,), "why")],
     )
     _fails(
-        "'flagship' is budgeted twice ('flagship (64 epochs)' and 'mine')",
-        BUDGET=[Budget("mine", {"flagship": 3}, (0,), "why")],
+        "'my_cnn' is budgeted twice ('mine' and 'again')",
+        BUDGET=[
+            Budget("mine", {"my_cnn": 3}, (0,), "why"),
+            Budget("again", {"my_cnn": 4}, (0,), ""),
+        ],
     )
     _fails(
         "FULL_ONLY names unknown variant 'my_cmn'",
@@ -112,6 +115,23 @@ def test_a_budget_for_a_missing_variant_or_twice():
     _fails(
         "FULL_ONLY names unknown profile 'sampel'",
         FULL_ONLY=[FullOnly(("my_cnn",), ("sampel",), "why")],
+    )
+
+
+def test_a_file_gives_figures_budgets_and_exclusions_for_its_own_variants_only():
+    """A project's file cannot move a built-in variant's runs or figures."""
+    declared_in = "which cifar_core/experiments/flagship.py declares"
+    _fails(
+        f"budget 'mine' is for 'flagship', {declared_in}",
+        BUDGET=[Budget("mine", {"flagship": 3}, (0,), "")],
+    )
+    _fails(
+        f"FULL_ONLY names 'flagship', {declared_in}",
+        FULL_ONLY=[FullOnly(("flagship",), ("demo",), "")],
+    )
+    _fails(
+        "REPORTED gives a figure for 's000_cnn1', which cifar_core/experiments/seeds/s000.py",
+        REPORTED={"s000_cnn1": 0.9},
     )
 
 

@@ -158,15 +158,21 @@ class Catalog:
         self._resolved: dict[str, Profile] = {}
 
     # -- checks, one per kind of declaration; each error names the file and the name
+    def _own(self, source: Source, name: str, what: str) -> None:
+        """A file gives figures, budgets and exclusions for its own variants only."""
+        if name not in self._origin:
+            raise CatalogError(f"{source.path}: {what} " + _unknown("variant", name, self._origin))
+        if self._origin[name] is not source:
+            raise CatalogError(
+                f"{source.path}: {what} {name!r}, which {self._origin[name].path} declares; "
+                "a file gives figures, budgets and exclusions for its own variants only"
+            )
+
     def _figures(self, kind: str, declared: Mapping[str, Variant]) -> dict[str, Any]:
         figures: dict[str, Any] = {}
         for source in self.sources:
             for name, value in getattr(source, kind).items():
-                if name not in declared:
-                    raise CatalogError(
-                        f"{source.path}: {kind.upper()} gives a figure for "
-                        + _unknown("variant", name, declared)
-                    )
+                self._own(source, name, f"{kind.upper()} gives a figure for")
                 figures[name] = value
         return figures
 
@@ -261,11 +267,7 @@ class Catalog:
         for source in self.sources:
             for budget in source.budget:
                 for name, value in budget.epochs.items():
-                    if name not in self._origin:
-                        raise CatalogError(
-                            f"{source.path}: budget {budget.family!r} is for "
-                            + _unknown("variant", name, self._origin)
-                        )
+                    self._own(source, name, f"budget {budget.family!r} is for")
                     if name in epochs:
                         raise CatalogError(
                             f"{source.path}: {name!r} is budgeted twice ({family[name]!r} and "
@@ -280,11 +282,7 @@ class Catalog:
         for source in self.sources:
             for entry in source.full_only:
                 for name in entry.names:
-                    if name not in self._origin:
-                        raise CatalogError(
-                            f"{source.path}: FULL_ONLY names "
-                            + _unknown("variant", name, self._origin)
-                        )
+                    self._own(source, name, "FULL_ONLY names")
                 for profile in entry.profiles:
                     if profile not in left_out:
                         raise CatalogError(
