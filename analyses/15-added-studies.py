@@ -59,3 +59,6 @@ present.show_markdown(present.study_notes(declared.values()))
 found = flags.run_anomalies(all_runs, ctx.dataset.num_classes)
 present.show_markdown(present.callout(found) or "No anomalies were flagged in these studies.")
 present.show_markdown(chapter_findings.convergence_note(all_runs))
+
+# %%
+ctx.publish({"added_studies": {"studies": ", ".join(studies), "claims": str(len(results))}})

@@ -328,8 +328,9 @@ class Catalog:
 
     def _resolve(self, profile: Profile) -> Profile:
         ordered = list(self.variants.values())
+        added = [v for v in ordered if self._origin[v.name].local]
         builtin = [v for v in ordered if not self._origin[v.name].local]
-        return with_distinct_epochs(profile, builtin, [v for v in ordered if v not in builtin])
+        return with_distinct_epochs(profile, builtin, added)
 
     @property
     def added_studies(self) -> list[str]:
