@@ -18,10 +18,13 @@ import yaml
 from cifar_core.render import RenderError, render
 from cifar_core.render.config import load_config
 from cifar_core.render.quarto_checks import (
+    NOTEBOOK_LINKS_FILTER,
+    TITLE_BLOCK_FILTER,
     article_problems,
     computation_lines,
     config_problems,
     gitignore_problems,
+    metadata_problems,
     notebook_problems,
     quarto_problems,
 )
@@ -80,7 +83,7 @@ def test_the_manuscript_notebooks_are_the_ones_the_pipeline_writes():
 def test_profile_files_only_add_metadata():
     for path in ROOT.glob("_quarto-*.yml"):
         keys = set(yaml.safe_load(path.read_text()))
-        assert keys <= {"subtitle", "params"}, f"{path.name} overrides {keys}"
+        assert keys <= {"build-subtitle", "params"}, f"{path.name} overrides {keys}"
 
 
 # --- each check fails on what breaks Quarto ----------------------------------------
@@ -109,6 +112,16 @@ def test_inline_code_starting_with_a_brace_is_refused(project):
     [
         (lambda d: d["format"]["html"].pop("notebook-view"), "notebook-view"),
         (lambda d: d["format"]["html"].update({"notebook-view": True}), "notebook-view"),
+        (lambda d: d["format"]["html"].pop("lightbox"), "lightbox"),
+        (lambda d: d["format"]["html"].update(lightbox="auto"), "lightbox"),
+        (lambda d: d["format"]["html"].pop("format-links"), "format-links"),
+        (lambda d: d["format"]["html"]["format-links"].remove("html"), "every format again"),
+        (lambda d: d["format"]["html"]["format-links"][1].update(text="Typst"), "text: PDF"),
+        (lambda d: d["format"]["html"]["include-after-body"].pop(1), "lightbox.html"),
+        (lambda d: d["filters"].remove(NOTEBOOK_LINKS_FILTER), "notebook-links.lua"),
+        (lambda d: d["filters"].remove(TITLE_BLOCK_FILTER), "title-block.lua"),
+        (lambda d: d["project"].pop("resources"), "notebooks/*.ipynb"),
+        (lambda d: d.pop("metadata-files"), "_report-metadata.yml"),
         (lambda d: d["format"]["html"].pop("theme"), "cosmo"),
         (lambda d: d["format"]["html"].update(theme="flatly"), "Google Fonts"),
         (
@@ -117,7 +130,7 @@ def test_inline_code_starting_with_a_brace_is_refused(project):
         ),
         (lambda d: d["format"]["html"].update({"embed-resources": False}), "embed-resources"),
         (lambda d: d["project"].update(render=["index.qmd"]), "project.render"),
-        (lambda d: d["format"]["html"].pop("include-after-body"), "_tables.html"),
+        (lambda d: d["format"]["html"]["include-after-body"].pop(0), "_tables.html"),
         (
             lambda d: d["manuscript"]["notebooks"].append({"notebook": "report/notebooks/x.ipynb"}),
             "not in notebooks/",
@@ -128,6 +141,19 @@ def test_manuscript_options_that_break_the_render_are_refused(project, edit, nee
     _edit_yaml(project / "_quarto.yml", edit)
     problems = config_problems(load_config(project))
     assert len(problems) == 1 and needle in problems[0]
+
+
+def test_title_block_keys_outside_report_yml_are_refused(project):
+    """Quarto merges a profile over metadata-files, and the article's front matter over
+    both: a title there would silently win over the user's report.yml."""
+    assert metadata_problems(load_config(project, "smoke")) == []
+    (project / "_quarto-smoke.yml").write_text("subtitle: x\nparams: {profile: smoke}\n")
+    text = (project / "index.qmd").read_text()
+    (project / "index.qmd").write_text(text.replace("---\n", '---\ntitle: "Mine"\n', 1))
+    problems = metadata_problems(load_config(project, "smoke"))
+    assert len(problems) == 2
+    assert "_quarto-smoke.yml sets ['subtitle']" in problems[0] and "build-subtitle" in problems[0]
+    assert "index.qmd's front matter sets ['title']" in problems[1]
 
 
 def test_a_theme_without_web_fonts_passes(project):

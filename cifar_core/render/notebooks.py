@@ -103,6 +103,11 @@ def find_cell(path: Path, label: str):
 def cell_outputs(path: Path, label: str) -> CellOutputs:
     """Collect the image, markdown, html and plain outputs of the labelled cell."""
     cell, options = find_cell(path, label)
+    return outputs_of(cell, path, label, options)
+
+
+def outputs_of(cell, path: Path, label: str, options: dict) -> CellOutputs:
+    """The displayable outputs of one code cell of ``path`` (an error output raises)."""
     result = CellOutputs(notebook=path, label=label, options=options)
     for output in cell.get("outputs", []):
         if output.output_type == "error":

@@ -11,15 +11,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 
 def main() -> int:
+    from cifar_core.render.config import load_config
+    from cifar_core.render.report_meta import write_report_metadata
     from cifar_core.render.tables import write_include
 
+    profile = os.environ.get("QUARTO_PROFILE", "").split(",")[0].strip() or "demo"
     write_include(".")  # _quarto.yml's include-after-body (the sortable tables)
+    # _quarto.yml's metadata-files (title block; Quarto re-reads it after this hook)
+    write_report_metadata(Path.cwd(), load_config(Path.cwd(), profile).build_subtitle)
     if os.environ.get("CIFAR_REPORT_IN_BUILD") == "1":
         return 0
-    profile = os.environ.get("QUARTO_PROFILE", "").split(",")[0].strip() or "demo"
     command = [sys.executable, "-m", "cifar_core.cli", "build", "--no-render", "--profile", profile]
     print("pre-render:", " ".join(command[1:]), flush=True)
     return subprocess.call(command)

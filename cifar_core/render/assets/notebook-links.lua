@@ -1,0 +1,111 @@
+-- From every embedded figure and table to the notebook that made it, in Quarto and in
+-- the built-in renderer (both run this filter; docs/quarto.md says why Quarto's own
+-- notebook view is off).
+--
+-- An embed arrives as Quarto writes it (core/jupyter/jupyter-embed.ts), and as the
+-- built-in renderer writes it too:
+--   ::: {.quarto-embed-nb-cell notebook="<path>.ipynb" notebook-cellId="cell-<label>"}
+-- For a `fig-`/`tbl-` label this filter appends "Source: <title> (notebook page) ·
+-- .ipynb" below it. The page is `<dir>/<name>-preview.html`, the name Quarto gives a
+-- manuscript notebook's page, with the label as anchor; the `.ipynb` is the executed
+-- notebook itself, next to its page. Titles come from `manuscript.notebooks`. In HTML
+-- the article also lists the notebooks, in the margin beside the text (Quarto's
+-- `.column-margin`; the built-in renderer's stylesheet places `.notebook-list`).
+
+local PAGE_SUFFIX = "-preview.html"
+local titles, order, embedded = {}, {}, {}
+
+local function relative(path)
+  local project = quarto and quarto.project and quarto.project.directory
+  if project and pandoc.path.is_absolute(path) then
+    return pandoc.path.make_relative(path, project)
+  end
+  return path
+end
+
+local function page_of(notebook)
+  local stem = pandoc.path.split_extension(pandoc.path.filename(notebook))
+  local dir = pandoc.path.directory(notebook)
+  return (dir == "." and "" or dir .. "/") .. stem .. PAGE_SUFFIX
+end
+
+local function title_of(notebook)
+  return titles[notebook] or pandoc.path.filename(notebook)
+end
+
+local function read_titles(meta)
+  local notebooks = meta.manuscript and meta.manuscript.notebooks or {}
+  for _, entry in ipairs(notebooks) do
+    local path, title
+    if type(entry) == "table" and entry.notebook then
+      path, title = pandoc.utils.stringify(entry.notebook), entry.title
+    else
+      path = pandoc.utils.stringify(entry)
+    end
+    path = relative(path)
+    if title then
+      titles[path] = pandoc.utils.stringify(title)
+    end
+    order[#order + 1] = path
+  end
+end
+
+local function download_link(notebook)
+  return pandoc.Link(".ipynb", notebook, "Download the notebook " .. pandoc.path.filename(notebook),
+    pandoc.Attr("", { "notebook-download" }, { download = pandoc.path.filename(notebook) }))
+end
+
+local function source_line(notebook, label)
+  return pandoc.Div({ pandoc.Para({
+    pandoc.Str("Source:"), pandoc.Space(),
+    pandoc.Link(title_of(notebook) .. " notebook", page_of(notebook) .. "#" .. label),
+    pandoc.Space(), pandoc.Str("·"), pandoc.Space(), download_link(notebook),
+  }) }, pandoc.Attr("", { "notebook-source" }))
+end
+
+local function embed(div)
+  if not div.classes:includes("quarto-embed-nb-cell") or not div.attributes.notebook then
+    return nil
+  end
+  local notebook = relative(div.attributes.notebook)
+  local label = (div.attributes["notebook-cellId"] or ""):gsub("^cell%-", "")
+  if not embedded[notebook] then
+    embedded[notebook] = true
+    embedded[#embedded + 1] = notebook
+  end
+  if label:match("^fig%-") or label:match("^tbl%-") then
+    div.content:insert(source_line(notebook, label))
+    return div
+  end
+end
+
+local function notebook_list()
+  local listed, items = {}, {}
+  local function add(notebook)
+    if embedded[notebook] and not listed[notebook] then
+      listed[notebook] = true
+      items[#items + 1] = { pandoc.Plain({
+        pandoc.Link(title_of(notebook), page_of(notebook)), pandoc.Space(), download_link(notebook),
+      }) }
+    end
+  end
+  for _, notebook in ipairs(order) do add(notebook) end
+  for _, notebook in ipairs(embedded) do add(notebook) end
+  return pandoc.Div({
+    pandoc.Para({ pandoc.Strong({ pandoc.Str("Notebooks") }) }),
+    pandoc.BulletList(items),
+  }, pandoc.Attr("notebooks", { "notebook-list", "column-margin" }))
+end
+
+return {
+  { Meta = function(meta) read_titles(meta) end },
+  { Div = embed },
+  {
+    Pandoc = function(doc)
+      if #embedded > 0 and FORMAT:match("html") then
+        doc.blocks:insert(1, notebook_list())
+      end
+      return doc
+    end,
+  },
+}
