@@ -4,6 +4,7 @@ real `quarto render`, skipped with a reason when Quarto is not installed."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import yaml
 
 from cifar_core.render import RenderError, render
 from cifar_core.render.config import load_config
+from cifar_core.render.document import embedded_labels
 from cifar_core.render.quarto_checks import (
     NOTEBOOK_LINKS_FILTER,
     TITLE_BLOCK_FILTER,
@@ -28,6 +30,7 @@ from cifar_core.render.quarto_checks import (
     notebook_problems,
     quarto_problems,
 )
+from tests.support.reader import link_problems, read_links, reader_view
 from tests.support.render_fixtures import (
     ROOT,
     code_cell,
@@ -308,10 +311,24 @@ needs_quarto = pytest.mark.skipif(
 )
 
 
-@needs_quarto
-def test_quarto_renders_the_article_cleanly(project):
+@pytest.fixture(scope="module")
+def quarto_site(tmp_path_factory, png):
+    """The real article over stub notebooks, in a git repository, with the example
+    report.yml, rendered once by Quarto (HTML and PDF): ``(project, outputs, lines)``."""
+    project = stub_project(tmp_path_factory.mktemp("quarto"), png)
+    shutil.copy(ROOT / "report.example.yml", project / "report.yml")
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "stub"], check=True)
     lines: list[str] = []
     outputs = render(project, renderer="quarto", profile="smoke", log=lines.append)
+    return project, outputs, lines
+
+
+@needs_quarto
+def test_quarto_renders_the_article_cleanly(quarto_site):
+    project, outputs, lines = quarto_site
     assert outputs == [project / "_site" / "index.html", project / "_site" / "index.pdf"]
     html = outputs[0].read_text()
     report = read_xrefs(html)
@@ -320,7 +337,114 @@ def test_quarto_renders_the_article_cleanly(project):
     assert not [line for line in lines if line.startswith("warning:")]
     assert not any((project / name).exists() for name in ("index.html", "index.typ", "index_files"))
     status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True)
-    assert b".gitignore" not in status.stdout
+    assert status.returncode == 0 and b".gitignore" not in status.stdout  # Quarto left it
+
+
+@needs_quarto
+def test_quarto_links_every_figure_and_table_to_its_notebook(quarto_site):
+    """Source links to pages that exist, with the anchor; the .ipynb beside them; the
+    notebooks listed in the margin; no link to a file that was not shipped (the
+    lightbox's index_files/… links before)."""
+    project = quarto_site[0]
+    page = project / "_site" / "index.html"
+    links = read_links(page.read_text())
+    assert [label for _, label in embedded_labels((project / "index.qmd").read_text())
+            if label.startswith(("fig-", "tbl-"))] == links.embeds  # fmt: skip
+    assert link_problems(page) == []
+    html = page.read_text()
+    listed = re.search(  # in the margin: Quarto moves a .column-margin block there
+        r'<div class="[^"]*column-margin[^"]*"><div id="notebooks" class="notebook-list">.*?</ul>',
+        html,
+        re.S,
+    )
+    assert listed and listed.group(0).count('-preview.html"') == 14
+    assert 'class="lightbox"' not in html and "index_files/" not in html
+
+
+@needs_quarto
+def test_quarto_prints_the_title_block_from_report_yml(quarto_site):
+    project = quarto_site[0]
+    html = (project / "_site" / "index.html").read_text()
+    header = re.search(r"<header id=\"title-block-header\".*?</header>", html, re.S).group(0)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", header))
+    assert "Invalid Date" not in html and "Published January 15, 2026" in text
+    assert "Jane Doe" in text and "Example University" in text
+    assert 'href="https://orcid.org/0000-0002-1825-0097"' in header
+    assert "CIFAR-10, image classification" in text and "Smoke build" in text
+    assert re.search(r'<a href="index\.pdf"><i class="bi bi-file-pdf"></i>PDF</a>', header)
+    assert "Typst" not in header
+    assert re.search(r'id="quarto-reuse".*CC BY 4\.0', html, re.S)  # the licence
+
+
+@needs_quarto
+def test_quartos_pdf_prints_the_title_block_and_carries_it_as_metadata(quarto_site):
+    if shutil.which("pdfinfo") is None:
+        pytest.skip("pdfinfo (Debian package poppler-utils) is not installed")
+    pdf = quarto_site[0] / "_site" / "index.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert re.search(r"^Title:\s+Rebuilding five CIFAR-10 studies", info, re.M)
+    assert re.search(r"^Author:\s+Jane Doe$", info, re.M)
+    assert re.search(r"^Keywords:\s+CIFAR-10, image classification", info, re.M)
+    first = subprocess.run(["pdftotext", "-l", "1", str(pdf), "-"], capture_output=True, text=True)
+    for needle in ("Jane Doe", "Example University", "2026-01-15", "Keywords: CIFAR-10",
+                   "Licence: CC BY 4.0"):  # fmt: skip
+        assert needle in first.stdout, needle
+
+
+@needs_quarto
+def test_a_reader_of_quartos_html_sees_the_title_block_and_enlarges_a_figure(quarto_site):
+    from tests.support.browser import find_chromium
+
+    if find_chromium() is None:
+        pytest.skip("needs Chromium on PATH (Debian: `apt-get install chromium`)")
+    page = reader_view(quarto_site[0] / "_site" / "index.html", ROOT / "test-output" / "quarto")
+    assert page.problems() == []
+    [title] = page.evaluated
+    assert "Jane Doe" in title and "January 15, 2026" in title
+    clicked = page.clicked
+    assert clicked["url"] == page.url, "clicking a figure left the page"
+    assert clicked["dialog"] and clicked["image"]["loaded"] and clicked["image"]["embedded"]
+
+
+@needs_quarto
+def test_quarto_bug_the_notebook_view_deletes_a_self_contained_articles_pages(tmp_path, png):
+    """docs/quarto.md: Quarto 1.10's notebook view with `embed-resources: true` deletes
+    the notebook pages (render.ts, self-contained cleanup) and fails moving them. This
+    is why `notebook-view: false`; when this test fails, Quarto fixed it."""
+    (tmp_path / "notebooks").mkdir()
+    for name in ("a", "b"):
+        cell = code_cell(f'#| label: fig-{name}\n#| fig-cap: "{name}"\nplot()', [display(
+            {"image/png": base64.b64encode(png).decode(), "text/plain": "<Figure>"})])  # fmt: skip
+        nbformat.write(
+            nbformat.v4.new_notebook(cells=[cell]), str(tmp_path / f"notebooks/{name}.ipynb")
+        )
+    (tmp_path / "_quarto.yml").write_text(MINIMAL_MANUSCRIPT)
+    (tmp_path / "index.qmd").write_text(
+        "See @fig-a.\n\n{{< embed notebooks/a.ipynb#fig-a >}}\n\n{{< embed notebooks/b.ipynb#fig-b >}}\n"
+    )
+    failed = subprocess.run(["quarto", "render"], cwd=tmp_path, capture_output=True, text=True)
+    assert failed.returncode != 0
+    assert re.search(
+        r"NotFound.*rename '.*notebooks/b-preview\.html'", failed.stderr + failed.stdout
+    )
+    (tmp_path / "_quarto.yml").write_text(MINIMAL_MANUSCRIPT.replace("true", "false"))
+    works = subprocess.run(["quarto", "render"], cwd=tmp_path, capture_output=True, text=True)
+    assert works.returncode == 0 and (tmp_path / "_site/notebooks/b-preview.html").is_file()
+
+
+MINIMAL_MANUSCRIPT = """project:
+  type: manuscript
+  output-dir: _site
+manuscript:
+  article: index.qmd
+  notebooks: [notebooks/a.ipynb, notebooks/b.ipynb]
+execute:
+  enabled: false
+format:
+  html:
+    theme: default
+    embed-resources: true
+"""
 
 
 @needs_quarto

@@ -51,8 +51,14 @@ local function read_titles(meta)
 end
 
 local function download_link(notebook)
+  local attributes = { download = pandoc.path.filename(notebook) }
+  if quarto then
+    -- keep Quarto from turning a link to a project input into one to its page
+    -- (project/types/website/website-utils.ts, resolveProjectInputLinks)
+    attributes.noresolveinput = ""
+  end
   return pandoc.Link(".ipynb", notebook, "Download the notebook " .. pandoc.path.filename(notebook),
-    pandoc.Attr("", { "notebook-download" }, { download = pandoc.path.filename(notebook) }))
+    pandoc.Attr("", { "notebook-download" }, attributes))
 end
 
 local function source_line(notebook, label)
