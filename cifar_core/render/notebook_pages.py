@@ -100,6 +100,7 @@ def write_page(path: Path, title: str, build_dir: Path, page: str, back: str) ->
                 "--embed-resources",
                 f"--resource-path={out.parent}",
                 f"--css={ASSETS / 'report.css'}",
+                f"--css={ASSETS / 'notebook-page.css'}",
                 f"--lua-filter={ASSETS / 'callouts.lua'}",
                 f"--metadata=title:{title}",
                 "--metadata=lang:en",

@@ -69,20 +69,49 @@ local function source_line(notebook, label)
   }) }, pandoc.Attr("", { "notebook-source" }))
 end
 
+-- The built-in renderer's Typst figures float (header.typ): there the source line goes
+-- into the figure's caption, so that it stays with the figure.
+local function in_caption(div, line)
+  local placed = false
+  div.content = div.content:walk({
+    Figure = function(figure)
+      local caption = figure.caption.long
+      local last = caption[#caption]
+      if placed or not last or (last.t ~= "Plain" and last.t ~= "Para") then
+        return nil
+      end
+      last.content:extend({ pandoc.Space(), pandoc.Str("(") })
+      last.content:extend(line.content[1].content)
+      last.content:insert(pandoc.Str(")"))
+      placed = true
+      return figure
+    end,
+  })
+  return placed
+end
+
 local function embed(div)
   if not div.classes:includes("quarto-embed-nb-cell") or not div.attributes.notebook then
     return nil
   end
   local notebook = relative(div.attributes.notebook)
   local label = (div.attributes["notebook-cellId"] or ""):gsub("^cell%-", "")
+  -- read, then dropped: Quarto's notebook path is absolute (this machine's folders)
+  div.attributes.notebook = nil
+  div.attributes["notebook-cellId"] = nil
+  div.attributes["notebook-title"] = nil
   if not embedded[notebook] then
     embedded[notebook] = true
     embedded[#embedded + 1] = notebook
   end
   if label:match("^fig%-") or label:match("^tbl%-") then
-    div.content:insert(source_line(notebook, label))
-    return div
+    local line = source_line(notebook, label)
+    if not quarto and FORMAT:match("typst") and in_caption(div, line) then
+      return div
+    end
+    div.content:insert(line)
   end
+  return div
 end
 
 local function notebook_list()
