@@ -77,7 +77,7 @@ class Embedder:
             )
         self.embedded.add(label)
         outputs = cell_outputs((self.article.parent / path).resolve(), label)
-        kind = label.split("-", 1)[0] if label.startswith(("fig-", "tbl-")) else None
+        kind = label.split("-", 1)[0] if label.startswith(("fig-", "tbl-")) else ""
         block = {"fig": self._figure, "tbl": self._table}.get(kind, self._plain)(outputs)
         # The wrapper Quarto's embed writes (jupyter-embed.ts); notebook-links.lua reads it.
         return (

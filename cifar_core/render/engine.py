@@ -199,7 +199,7 @@ def render_quarto(
         base += ["--profile", config.profile]
     runs = [base] if set(to) == set(FORMATS) else [base + ["--to", QUARTO_FORMATS[f]] for f in to]
     for command in runs:
-        detail(f"$ {' '.join(command)}")
+        (detail or log)(f"$ {' '.join(command)}")
         code, tail, unresolved, unfetched = run_quarto(command, config.root, env, detail or log)
         if code != 0:
             message = "\n".join(line for line in tail if "ERROR" in line) or "\n".join(tail)
@@ -246,6 +246,7 @@ def run_quarto(
         text=True,
         errors="replace",
     ) as proc:
+        assert proc.stdout is not None  # stdout=PIPE
         for line in proc.stdout:
             line = ANSI_RE.sub("", line.rstrip("\n"))
             log(line)
