@@ -201,6 +201,46 @@ def test_the_last_builds_notebooks_have_no_cdn_triggers():
     assert problems == [], "\n".join(problems)
 
 
+# --- the pre-render hook (quarto render / quarto preview) ----------------------------
+
+
+def test_the_prerender_hook_builds_only_when_a_build_input_changed(project, monkeypatch):
+    """`quarto preview` runs the hook before every re-render: an edit of the article must
+    not rebuild, nor rewrite a file Quarto watches; an edit of a chapter must."""
+    from cifar_core.render import prerender
+
+    builds: list[list[str]] = []
+    monkeypatch.setattr(prerender.subprocess, "call", lambda cmd: builds.append(cmd) or 0)
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("QUARTO_PROFILE", "smoke")
+    monkeypatch.delenv("CIFAR_REPORT_IN_BUILD", raising=False)
+    (project / "analyses").mkdir()
+    (project / "analyses" / "01-data.py").write_text("x = 1\n")
+
+    def run() -> int:
+        before = len(builds)
+        assert prerender.main() == 0
+        return len(builds) - before
+
+    assert run() == 1 and builds[0][-4:] == ["build", "--no-render", "--profile", "smoke"]
+    generated = [project / "_tables.html", project / "_report-metadata.yml"]
+    stamps = [p.stat().st_mtime_ns for p in generated]
+    assert run() == 0  # nothing changed
+    (project / "index.qmd").write_text((project / "index.qmd").read_text() + "\nMore prose.\n")
+    assert run() == 0  # an article-only edit
+    assert [p.stat().st_mtime_ns for p in generated] == stamps  # nothing rewritten
+    (project / "analyses" / "01-data.py").write_text("x = 2\n")
+    assert run() == 1  # a chapter changed
+    assert run() == 0
+    (project / "notebooks" / "02-baselines.ipynb").unlink()
+    assert run() == 1  # an output is missing
+    monkeypatch.setenv("QUARTO_PROFILE", "demo")
+    assert run() == 1  # another profile
+    monkeypatch.setenv("CIFAR_REPORT_IN_BUILD", "1")
+    (project / "analyses" / "01-data.py").write_text("x = 3\n")
+    assert run() == 0  # `cifar-report build` runs Quarto: it has just built
+
+
 # --- renderer selection and Quarto's failures (a stand-in `quarto` on PATH) ---------
 
 
