@@ -277,6 +277,29 @@ def test_auto_uses_quarto_when_on_path_and_says_so(project, on_path):
     assert "Output created: _site/index.html" in lines
 
 
+def test_quartos_output_goes_to_the_log_and_the_console_keeps_its_lines(project, on_path):
+    """`cifar-report build`/`render`: which renderer ran and what it wrote on the console;
+    Quarto's own output, without colour codes, in the log file."""
+    from cifar_core.orchestrate.build import render_report
+
+    on_path(
+        "mkdir -p _site && touch _site/index.html _site/index.pdf\n"
+        'printf "\\033[1m\\033[34m[ 1/15] notebooks/01-data.ipynb\\033[39m\\033[22m\\n"\n'
+        'echo "NO_COLOR=$NO_COLOR"\necho "Output created: _site/index.html"\n'
+    )
+    console: list[str] = []
+    log: list[str] = []
+    outputs, error = render_report(
+        project, ("html", "pdf"), "auto", "smoke", console.append, log.append
+    )
+    assert error is None and len(outputs) == 2
+    assert console[0].startswith("rendering with Quarto (Quarto 1.10.18")
+    assert [line.split()[0] for line in console[1:]] == ["rendered", "rendered"]
+    assert "[ 1/15] notebooks/01-data.ipynb" in log and "NO_COLOR=1" in log
+    assert log[0].startswith("$ ") and " render " in log[0]
+    assert not any("\x1b" in line for line in log + console)
+
+
 def test_auto_without_quarto_says_it_used_the_builtin_renderer(project, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     lines: list[str] = []

@@ -107,6 +107,7 @@ def add_commands(commands: Any) -> None:
         metavar="P",
         help="the profile the chapters must come from (default: that of the last build)",
     )
+    add_verbose(render)
     render.set_defaults(func=cmd_render)
 
 
@@ -154,5 +155,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     from cifar_core.orchestrate.build import render_report
     from cifar_core.project import project_root
 
-    _, error = render_report(project_root(), args.to, args.renderer, args.profile)
+    with console(args, "render") as (log, progress):
+
+        def say(line: str) -> None:  # which renderer, what it wrote: on the console too
+            log(line)
+            progress.say(line)
+
+        _, error = render_report(
+            project_root(), args.to, args.renderer, args.profile, say, detail=log
+        )
     return EXIT_OK if error is None else EXIT_FAILED
