@@ -3,15 +3,16 @@ here and on a named accelerator, per run, per study and in total.
 
 What is counted (the assumptions :func:`plan_runs` also returns, spelled out):
 
-* **Forward FLOPs per image** come from :func:`cifar_core.models.stats.model_stats`:
-  2 FLOPs per multiply-add of the Conv2D, DepthwiseConv2D and Dense layers; biases,
-  batch norm, activations, pooling and augmentation are not counted.
-* **Training FLOPs** = forward FLOPs per image × 3 (a backward pass costs about two
-  forward passes; frozen layers are counted as if trained, so transfer runs with a
-  frozen base are over-estimated) × training images (after the validation split) ×
-  epochs (all of them: early stopping can only shorten a run).
-* **Evaluation FLOPs** = forward FLOPs × (validation images × epochs + the final
-  scoring of train, validation and test, twice with test-time flipping).
+* **Forward FLOPs per image** come from :func:`cifar_core.models.stats.model_stats`,
+  counted as :mod:`cifar_core.runs.flops` says.
+* **Training FLOPs** = :func:`cifar_core.runs.flops.training_flops` (forward FLOPs × 3;
+  frozen layers are counted as if trained, so transfer runs with a frozen base are
+  over-estimated) of the training images (after the validation split) × epochs (all
+  of them: early stopping can only shorten a run).
+* **Evaluation FLOPs** = forward FLOPs × validation images × epochs, plus the final
+  scoring of train, validation and test with the variant's test-time views
+  (:func:`cifar_core.runs.flops.prediction_flops`: 2 passes with flipping, 3 with
+  translations, 6 with both).
 * **Time here** = steps × measured overhead per step + FLOPs / measured FLOP rate, from
   :func:`cifar_core.runs.speed.machine_speed` (one process; ``--jobs`` workers on a CPU
   are 1.3–1.6× faster in all, see :mod:`cifar_core.runs.executors.local`).
@@ -42,8 +43,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-TRAINING_PASSES = 3
-PREDICT_BATCH = 256  # cifar_core.runs.train.predict_probs
+from cifar_core.runs.flops import (
+    TRAINING_PASSES,
+    prediction_flops,
+    prediction_passes,
+    training_flops,
+)
+from cifar_core.runs.predict import BATCH_SIZE as PREDICT_BATCH
+
 DEFAULT_ACCELERATOR = "H100-SXM"
 DEFAULT_UTILIZATION = 0.25
 DEFAULT_ACCELERATOR_STEP_S = 0.002
@@ -103,18 +110,19 @@ def run_cost(variant: Any, forward_flops: int, n_images: int, n_test: int) -> di
     93975552000000
     """
     n_train, n_val = split_sizes(n_images, variant.validation_fraction)
-    views = 2 if variant.tta_flip else 1
+    views = {"flip": variant.tta_flip, "translate": variant.tta_translate}
+    passes = prediction_passes(**views)  # one model.predict call per view and split
     epochs, batch = variant.epochs, variant.batch_size
-    eval_images = epochs * n_val + views * (n_train + n_val + n_test)
     return {
         "n_train": n_train,
         "n_val": n_val,
         "n_test": n_test,
         "train_steps": epochs * math.ceil(n_train / batch),
         "eval_steps": epochs * math.ceil(n_val / batch)
-        + views * sum(math.ceil(n / PREDICT_BATCH) for n in (n_train, n_val, n_test)),
-        "train_flops": TRAINING_PASSES * forward_flops * n_train * epochs,
-        "eval_flops": forward_flops * eval_images,
+        + passes * sum(math.ceil(n / PREDICT_BATCH) for n in (n_train, n_val, n_test)),
+        "train_flops": training_flops(forward_flops, n_train, epochs),
+        "eval_flops": forward_flops * epochs * n_val
+        + prediction_flops(forward_flops, n_train + n_val + n_test, **views),
     }
 
 
@@ -519,7 +527,8 @@ def _assumptions(settings: dict[str, Any]) -> list[str]:
         "training images after the validation split x epochs (all epochs: early stopping "
         "only shortens; frozen layers are counted as trained)",
         "evaluation FLOPs = forward FLOPs x (validation images x epochs + final scoring of "
-        "train/validation/test, twice with test-time flipping); times include them",
+        "train/validation/test once per test-time view: 2 with flipping, 3 with "
+        "translations, 6 with both); times include them",
         images,
         here,
         f"time on an accelerator: {accelerator['name']} at {_percent(accelerator['utilization'])} of "

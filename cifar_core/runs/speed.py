@@ -34,8 +34,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cifar_core.runs.flops import training_flops
+
 SPEED_VERSION = 1  # bump when the measurement changes what it measures
-TRAINING_PASSES = 3  # a training step ≈ forward + backward ≈ 3 forward passes
 CACHE_FILE = "compute_speed.json"
 BATCH = 32
 STEPS_PER_EPOCH = 16
@@ -271,6 +272,6 @@ def _time_probe(
         "batch_size": BATCH,
         "steps": steps,
         "forward_flops_per_image": forward,
-        "flops_per_step": TRAINING_PASSES * forward * BATCH,
+        "flops_per_step": training_flops(forward, BATCH, epochs=1),
         "seconds_per_step": seconds / steps,
     }
