@@ -51,7 +51,7 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -244,22 +244,3 @@ def cached_corruption(
     except OSError:
         pass  # an unwritable cache only costs time later
     return result
-
-
-def corruption_grid(
-    images: np.ndarray,
-    corruptions: Iterable[str] = CORRUPTIONS,
-    severities: Iterable[int] = SEVERITIES,
-    *,
-    seed: int = 0,
-    fingerprint: str | None = None,
-) -> dict[tuple[str, int], np.ndarray]:
-    """``{(corruption, severity): corrupted images}`` for every pair, through the cache."""
-    fingerprint = fingerprint or images_fingerprint(images)
-    return {
-        (name, severity): cached_corruption(
-            images, name, severity, seed=seed, fingerprint=fingerprint
-        )
-        for name in corruptions
-        for severity in severities
-    }
