@@ -27,8 +27,9 @@ or nothing. Ctrl-C cancels every task still queued or running on the cluster
 Connecting: ``address=None`` uses ``$RAY_ADDRESS`` or starts Ray on this machine;
 ``"auto"`` joins the cluster this machine is a node of; ``"host:6379"`` (a head node's
 GCS) or ``"ray://host:10001"`` (Ray Client, from outside the cluster) joins a remote
-cluster. An address whose port does not answer within ``connect_timeout_s`` is refused
-before anything is trained. If this process is already connected to Ray
+cluster. An address whose port does not answer within ``connect_timeout_s`` (or answers,
+but not as a Ray gRPC server: :func:`check_reachable`) is refused before anything is
+trained. If this process is already connected to Ray
 (``ray.is_initialized()``), that connection is used and left open.
 
 Code on the workers: the nodes need the project's dependencies (TensorFlow/Keras, ...)
@@ -64,6 +65,7 @@ INSTALL_HINT = 'pip install -e ".[ray]"'
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
 DEFAULT_MAX_RETRIES = 3
 GCS_PORT, CLIENT_PORT = 6379, 10001
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"  # the standard gRPC health-checking protocol
 _WAIT_S = 1.0  # ray.wait slices, so that Ctrl-C is seen promptly
 
 
@@ -114,8 +116,9 @@ def parse_address(address: str) -> tuple[str, int] | None:
 def check_reachable(address: str, timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) -> None:
     """Raise :class:`RayExecutorError` unless a Ray head node (GCS) or Ray Client server
     answers at ``address`` within about ``timeout_s`` seconds: a TCP connection first,
-    then one gRPC call that only Ray answers (``GetClusterId``, or a client ``PING``).
-    ``ray.init`` itself waits a minute or more on an address that does not answer."""
+    then gRPC (:func:`_check_speaks_ray`). ``ray.init`` itself waits a minute or more on
+    an address that does not answer, and Ray has no public call that probes an address
+    with a time limit."""
     target = parse_address(address)
     if target is None:
         return
@@ -135,46 +138,35 @@ def check_reachable(address: str, timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) 
 
 
 def _check_speaks_ray(address: str, target: tuple[str, int], timeout_s: float) -> None:
-    """One gRPC call that a Ray GCS (or Ray Client server) answers and nothing else does."""
+    """Refuse a port that is not a Ray gRPC server, with gRPC's public API only.
+
+    A Ray Client server (``ray://``) must complete gRPC's connection handshake (what
+    Ray Client itself waits for before its first call); a head node's GCS must also
+    answer the standard gRPC health check (``grpc.health.v1.Health/Check``, which Ray's
+    gRPC servers serve; an empty request asks about the whole server), which the Ray
+    Client port, a dashboard or any non-gRPC server does not."""
     try:
-        import grpc
-    except ImportError:  # Ray without the client/default extras: the TCP check must do
+        import grpc  # installed with Ray's default/client extras
+    except ImportError:  # without them, the TCP check must do
         return
     client = address.strip().startswith("ray://")
-    if client:
-        method, request, kind = (
-            "/ray.rpc.RayletDriver/ClusterInfo",
-            _client_ping(),
-            "Ray Client server",
-        )
-    else:
-        method, request, kind = (
-            "/ray.rpc.NodeInfoGcsService/GetClusterId",
-            b"",
-            "Ray head node (GCS)",
-        )
-    try:
-        with grpc.insecure_channel(f"{target[0]}:{target[1]}") as channel:
-            channel.unary_unary(method)(request, timeout=timeout_s)
-    except grpc.RpcError as error:
-        raise RayExecutorError(
-            f"{address} accepts connections but no {kind} answers there ({error.code().name}: "
-            f"{(error.details() or '').strip()[:120]}); check --address (a head node listens "
-            f"on port {GCS_PORT}, Ray Client on ray://host:{CLIENT_PORT}); nothing was "
-            "trained"
-        ) from None
-
-
-def _client_ping() -> bytes:
-    """A serialized Ray Client ``ClusterInfoRequest(type=PING)``."""
-    try:
-        from ray.core.generated import ray_client_pb2
-
-        return ray_client_pb2.ClusterInfoRequest(
-            type=ray_client_pb2.ClusterInfoType.PING
-        ).SerializeToString()
-    except ImportError:
-        return b"\x08\x06"  # field 1 (type), varint 6 (PING)
+    kind = "Ray Client server" if client else "Ray head node (GCS)"
+    with grpc.insecure_channel(f"{target[0]}:{target[1]}") as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=timeout_s)
+            if not client:
+                channel.unary_unary(HEALTH_CHECK)(b"", timeout=timeout_s)
+        except grpc.FutureTimeoutError:
+            reason = f"no gRPC handshake within {timeout_s:g} s"
+        except grpc.RpcError as error:
+            reason = f"{error.code().name}: {(error.details() or '').strip()[:120]}"
+        else:
+            return
+    raise RayExecutorError(
+        f"{address} accepts connections but no {kind} answers there ({reason}); check "
+        f"--address (a head node listens on port {GCS_PORT}, Ray Client on "
+        f"ray://host:{CLIENT_PORT}); nothing was trained"
+    )
 
 
 @contextlib.contextmanager
