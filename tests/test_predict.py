@@ -106,3 +106,25 @@ def test_views_are_weighted_as_airbench_does():
     shifted = [[np.array([[0.0, 1.0]]), np.array([[0.0, 1.0]])]] * 2
     np.testing.assert_array_equal(average_views(plain, flipped, shifted), [[0.5, 0.5]])
     np.testing.assert_array_equal(average_views(plain, np.array([[0.0, 1.0]])), [[0.5, 0.5]])
+
+
+def test_prediction_and_cost_modules_do_not_import_keras():
+    """Cold paths (plan, status, cached chapters) import these; the model brings Keras."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, cifar_core.runs.predict, cifar_core.runs.flops, "
+        "cifar_core.runs.compute_plan, cifar_core.runs.derived_predictions, "
+        "cifar_core.runs.knn, cifar_core.runs.executors; "
+        "print(sorted(m for m in ('keras', 'tensorflow', 'sklearn') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.stdout.strip() == "[]"

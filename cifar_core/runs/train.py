@@ -24,6 +24,7 @@ optional ``EarlyStopping``, ``BackupAndRestore`` and ``ResumeReporter``.
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
 import time
@@ -37,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 from cifar_core.data.dataset import Dataset
+from cifar_core.data.preprocessing import Preprocessor
+from cifar_core.data.splits import validation_split
 from cifar_core.experiments.variant import Variant
 from cifar_core.models import build_model
 from cifar_core.runs.augmentation import batch_augmentation, finalize_model
@@ -49,7 +52,7 @@ from cifar_core.runs.predict import predict
 from cifar_core.runs.schedules import check_schedule, learning_rate_for
 from cifar_core.runs.store import Run, RunStore
 
-Log = Callable[[str], Any]
+Log = Callable[[str], object]
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"]
 
 
@@ -76,9 +79,6 @@ class Splits:
 
 def prepare_splits(variant: Variant, dataset: Dataset) -> Splits:
     """Split off the validation set and apply the preprocessing fitted on train only."""
-    from cifar_core.data.preprocessing import Preprocessor
-    from cifar_core.data.splits import validation_split
-
     train_idx, val_idx = validation_split(
         dataset.y_train, variant.validation_fraction, seed=variant.seed
     )
@@ -339,8 +339,6 @@ def _evaluate(
 
 def library_versions(backend: str) -> dict[str, str]:
     """Python, NumPy, Keras and the backend library versions."""
-    import importlib
-
     versions = {
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -462,7 +460,7 @@ def train_many(
     *,
     verbose: int = 1,
     log: Log = print,
-    on_done: Callable[[Run], Any] | None = None,
+    on_done: Callable[[Run], object] | None = None,
 ) -> list[Run]:
     """Validate every variant first (no training if any is invalid), then train or
     reuse each, announcing ``[i/n] name`` (and calling ``on_done(run)`` after each)."""
