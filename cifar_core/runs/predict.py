@@ -28,7 +28,7 @@ Example
 >>> x[:, :, :2] = 1   # the left half is white, so its mirror image is dark there
 >>> predict(LeftHalf(), x).tolist(), predict(LeftHalf(), x, flip=True).tolist()
 ([[0.0, 1.0]], [[0.5, 0.5]])
->>> predict(LeftHalf(), x, translate=1).tolist()   # up-left: left half 1/2 white
+>>> predict(LeftHalf(), x, translate=1).tolist()   # up-left, the left half is half white
 [[0.125, 0.875]]
 """
 
