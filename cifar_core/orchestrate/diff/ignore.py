@@ -7,7 +7,7 @@ are set aside whole.
 
 >>> rules = Ignore()
 >>> rules.mask("trained in 12.5 s at /work/runs/abc on 2026-12-02 (Keras 3.15.1)")
-'trained in ‹timing› at ‹path› on ‹date› (Keras ‹version›)'
+'trained in ‹timing› at ‹paths› on ‹dates› (Keras ‹versions›)'
 >>> Ignore(include={"timing"}).mask("12.5 s")
 '12.5 s'
 """
