@@ -40,7 +40,8 @@ _NUMERIC = re.compile(r"[<>≤≥≈~±+\-−]?\s*\d[\d.,]*\s*\S{0,8}|[–—-]|
 @dataclass(frozen=True)
 class Change:
     """One difference. ``kind`` is one of: ``cell``, ``row added``, ``row removed``,
-    ``row moved``, ``column added``, ``column removed``, ``sentence``, ``figure``,
+    ``row moved``, ``column added``, ``column removed``, ``column renamed`` (its data
+    marker, ``[SYNTHETIC DATA]``), ``sentence``, ``figure``,
     ``variable``, ``added``/``removed`` (a whole table, text or figure) and
     ``chapter added``/``chapter removed``. ``old``/``new`` is None for what one side
     lacks."""
@@ -146,6 +147,14 @@ def compare_tables(
     for name in new_columns:
         if name not in old_columns:
             changes.append(Change(chapter, label, "column added", column=name))
+    printed = dict(zip(old_names, old.columns)), dict(zip(new_names, new.columns))
+    for name in new_columns:
+        if name in old_columns and printed[0][name] != printed[1][name]:  # the data marker
+            changes.append(
+                Change(
+                    chapter, label, "column renamed", "", name, printed[0][name], printed[1][name]
+                )
+            )
     common = [c for c in new_columns if c in old_columns]
     old_table = [dict(zip(old_columns, row)) for row in old_rows]
     new_table = [dict(zip(new_columns, row)) for row in new_rows]
@@ -155,10 +164,8 @@ def compare_tables(
         Change(chapter, label, "row removed", row=k) for k in old_keyed if k not in new_keyed
     ]
     changes += [Change(chapter, label, "row added", row=k) for k in new_keyed if k not in old_keyed]
-    old_order = [k for k in old_keyed if k in new_keyed]
-    new_order = [k for k in new_keyed if k in old_keyed]
-    changes += _moves(chapter, label, old_order, new_order)
-    for row_key in new_order:
+    changes += _moves(chapter, label, list(old_keyed), list(new_keyed))
+    for row_key in (k for k in new_keyed if k in old_keyed):
         before, after = old_keyed[row_key], new_keyed[row_key]
         for column in common:
             if column in key:
@@ -223,18 +230,17 @@ def _keyed(rows: Sequence[dict[str, str]], key: Sequence[str]) -> dict[str, dict
 
 
 def _moves(chapter: str, label: str, old: list[str], new: list[str]) -> list[Change]:
-    """The rows (present in both) whose order changed: those outside the longest run of
-    rows kept in order."""
-    if old == new:
+    """The rows of both tables whose order changed: those outside the longest run of
+    rows kept in order; ``old``/``new`` are their row numbers in each table."""
+    before, after = [k for k in old if k in new], [k for k in new if k in old]
+    if before == after:
         return []
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    kept = {
-        k for block in matcher.get_matching_blocks() for k in new[block.b : block.b + block.size]
-    }
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    kept = {k for m in matcher.get_matching_blocks() for k in after[m.b : m.b + m.size]}
     return [
         Change(chapter, label, "row moved", row=k, old=str(old.index(k) + 1), new=str(i + 1))
         for i, k in enumerate(new)
-        if k not in kept
+        if k in before and k not in kept
     ]
 
 

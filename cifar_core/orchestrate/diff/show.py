@@ -21,6 +21,7 @@ _COUNTED = (  # summary wording: change kind → (singular, plural)
     ("removed", "table/text/figure removed", "tables/texts/figures removed"),
     ("column added", "column added", "columns added"),
     ("column removed", "column removed", "columns removed"),
+    ("column renamed", "column renamed", "columns renamed"),
     ("row added", "row added", "rows added"),
     ("row removed", "row removed", "rows removed"),
     ("row moved", "row moved", "rows moved"),
@@ -95,6 +96,8 @@ def describe(change: Change) -> list[str]:
         return [f"{path} › row moved: {change.row} (row {change.old} → {change.new})"]
     if kind in ("column added", "column removed"):
         return [f"{path} › {kind}: {change.column}"]
+    if kind == "column renamed":
+        return [f"{path} › column renamed: {change.old} → {change.new}"]
     if kind in ("sentence", "figure"):
         what = "sentence" if kind == "sentence" else "figure value"
         state = "changed" if change.old and change.new else "added" if change.new else "removed"
