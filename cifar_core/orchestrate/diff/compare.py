@@ -250,22 +250,45 @@ def compare_sentences(
 ) -> Iterable[tuple[str | None, str | None]]:
     """``(old, new)`` for each changed sentence (None on the side that lacks it),
     aligned by `difflib` on the sentence lists, compared with ignored patterns masked.
+    Within a replaced stretch a sentence is paired with the next one that reads alike
+    (:data:`ALIKE`); the others are removed or added.
 
     >>> list(compare_sentences(["A is 1.", "B is 2.", "C."], ["A is 1.", "B is 3.", "C.", "D."]))
     [('B is 2.', 'B is 3.'), (None, 'D.')]
+    >>> list(compare_sentences(["Depth hurts by 2.0 points."], ["Nothing else.", "Depth hurts by 2.5 points."]))
+    [(None, 'Nothing else.'), ('Depth hurts by 2.0 points.', 'Depth hurts by 2.5 points.')]
     """
     ignore = ignore or Ignore()
     masked_old, masked_new = [ignore.mask(s) for s in old], [ignore.mask(s) for s in new]
     matcher = difflib.SequenceMatcher(a=masked_old, b=masked_new, autojunk=False)
     for tag, a0, a1, b0, b1 in matcher.get_opcodes():
-        if tag == "equal":
+        if tag != "equal":
+            yield from _pair_alike(list(old[a0:a1]), list(new[b0:b1]))
+
+
+ALIKE = 0.6
+"""How alike (`difflib.SequenceMatcher.ratio`) two sentences must read to be shown as
+one changed sentence rather than one removed and one added."""
+
+
+def _pair_alike(old: list[str], new: list[str]) -> Iterable[tuple[str | None, str | None]]:
+    start = 0
+    for sentence in old:
+        match = next(
+            (
+                j
+                for j in range(start, len(new))
+                if difflib.SequenceMatcher(a=sentence, b=new[j], autojunk=False).ratio() >= ALIKE
+            ),
+            None,
+        )
+        if match is None:
+            yield sentence, None
             continue
-        before, after = list(old[a0:a1]), list(new[b0:b1])
-        for index in range(max(len(before), len(after))):
-            yield (
-                before[index] if index < len(before) else None,
-                after[index] if index < len(after) else None,
-            )
+        yield from ((None, added) for added in new[start:match])
+        yield sentence, new[match]
+        start = match + 1
+    yield from ((None, added) for added in new[start:])
 
 
 # --------------------------------------------------------------------------- variables

@@ -286,17 +286,20 @@ def _table(tokens: list[Any]) -> Table:
 
 
 _ABBREVIATIONS = ("e.g.", "i.e.", "vs.", "cf.", "etc.", "approx.", "et al.", "Fig.", "No.")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][*”\"’)])\s+|(?<=[.!?]\*\*)\s+")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][*”\"’)])|(?<=[.!?]\*\*))\s+(?!\()")
 
 
 def split_sentences(text: str) -> list[str]:
     """The sentences of a paragraph: split after ``.``, ``!`` or ``?`` (also when bold
-    or a closing quote or bracket follows) before white space, but not after common
-    abbreviations; line breaks are spaces. Decimal points are never followed by a space, so
-    numbers stay whole.
+    or a closing quote or bracket follows) before white space, unless a bracket opens
+    next or the word is a common abbreviation; line breaks are spaces. Decimal points
+    are never followed by a space, so numbers stay whole. A list written as one
+    sentence is split at its semicolons outside brackets, one item each.
 
-    >>> split_sentences("**Depth.** s000_cnn3 is worse (p < 0.001), e.g. by 1.5 points. Next!")
-    ['**Depth.**', 's000_cnn3 is worse (p < 0.001), e.g. by 1.5 points.', 'Next!']
+    >>> split_sentences("**Depth.** s000_cnn3 is worse (p < 0.001; 2 seeds), e.g. by 1.5 points. Next!")
+    ['**Depth.**', 's000_cnn3 is worse (p < 0.001; 2 seeds), e.g. by 1.5 points.', 'Next!']
+    >>> split_sentences("Inconclusive: a (Δ = 1; p = 0.2); b (Δ = 2).")
+    ['Inconclusive: a (Δ = 1; p = 0.2);', 'b (Δ = 2).']
     """
     sentences: list[str] = []
     for piece in _SENTENCE_END.split(" ".join(text.split())):
@@ -304,4 +307,15 @@ def split_sentences(text: str) -> list[str]:
             sentences[-1] += " " + piece
         elif piece:
             sentences.append(piece)
-    return sentences
+    return [item for sentence in sentences for item in _list_items(sentence)]
+
+
+def _list_items(sentence: str) -> list[str]:
+    """``sentence`` split after each ``;`` outside brackets and quotes."""
+    items, depth, start = [], 0, 0
+    for index, char in enumerate(sentence):
+        depth += char in "([{“" and 1 or (char in ")]}”" and -1 or 0)
+        if char == ";" and depth <= 0 and sentence[index + 1 : index + 2] == " ":
+            items.append(sentence[start : index + 1])
+            start = index + 2
+    return [*items, sentence[start:]]

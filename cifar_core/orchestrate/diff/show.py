@@ -112,8 +112,9 @@ def describe(change: Change) -> list[str]:
     return [f"{path}: {kind}"]
 
 
-def word_changes(old: str, new: str, most: int = 4) -> str:
-    """The words that differ between two versions of a sentence, when they are few.
+def word_changes(old: str, new: str, most: int = 4, longest: int = 60) -> str:
+    """The words that differ between two versions of a sentence, when they are few
+    (at most ``most`` stretches of at most ``longest`` characters).
 
     >>> word_changes("worse by 15.4 points (p = 0.02)", "worse by 15.9 points (p = 0.03)")
     '15.4 → 15.9; 0.02) → 0.03)'
@@ -125,7 +126,9 @@ def word_changes(old: str, new: str, most: int = 4) -> str:
         for tag, a0, a1, b0, b1 in matcher.get_opcodes()
         if tag != "equal"
     ]
-    return "; ".join(spans) if len(spans) <= most else ""
+    if len(spans) > most or any(len(span) > 2 * longest for span in spans):
+        return ""
+    return "; ".join(spans)
 
 
 def _value(value: str | None) -> str:
