@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -467,3 +468,152 @@ def test_diff_never_imports_keras_or_tensorflow(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert out.stdout.splitlines()[-1] == "0 []"
+
+
+# --------------------------------------------------------------------------- end to end
+ALPHA = 0.01
+"""09-findings' significance level in the end-to-end test (its default is 0.05)."""
+DETECTED = ("better", "worse")
+INCONCLUSIVE = "inconclusive at this budget"
+
+
+def _p(text: str) -> float:
+    """A printed Holm p-value (``< 0.001``, ``0.032``, ``1``)."""
+    return 0.0 if text.startswith("<") else float(text)
+
+
+def _interval(text: str) -> tuple[float, float]:
+    low, high = text.replace("−", "-").split(" to ")
+    return float(low), float(high)
+
+
+def _rows(block) -> list[dict[str, str]]:
+    (table,) = block.tables
+    names = [c.replace(" [SYNTHETIC DATA]", "") for c in table.columns]
+    return [dict(zip(names, row)) for row in table.rows]
+
+
+def _row_key(rows: list[dict[str, str]], row: dict[str, str]) -> str:
+    from cifar_core.orchestrate.diff.compare import key_columns
+
+    return " / ".join(row[c] for c in key_columns(rows, rows, list(rows[0])))
+
+
+def predicted_by_alpha(build, alpha: float):
+    """What lowering 09-findings' alpha from 0.05 to ``alpha`` must change, read from the
+    build's own tables: every finding detected (better/worse) with alpha ≤ Holm p becomes
+    "no detectable difference"; a claim resting on it becomes inconclusive (a claim of no
+    difference holds instead when its interval lies within ± 1 point); the Discussion
+    drops its sentence; the counts in _variables.yml follow."""
+    flips = []  # (variant, compared with, verdict) of every study, all chapters
+    for blocks in build.chapters.values():
+        for block in blocks.values():
+            if block.kind == "table" and "verdict" in _rows(block)[0]:
+                for row in _rows(block):
+                    if row["verdict"] in DETECTED and _p(row["p (Holm)"]) >= alpha:
+                        assert not 0.9 * alpha <= _p(row["p (Holm)"]) <= 1.1 * alpha, row
+                        flips.append((row["variant"], row["compared with"], row["verdict"]))
+    cells = set()
+    other = build.chapters["09-findings"]["tbl-findings-other"]
+    for row in _rows(other):
+        if (row["variant"], row["compared with"], row["verdict"]) in flips:
+            cells.add(
+                (
+                    "tbl-findings-other",
+                    _row_key(_rows(other), row),
+                    "verdict",
+                    row["verdict"],
+                    "no detectable difference",
+                )
+            )
+    claims = _rows(build.chapters["09-findings"]["tbl-findings-claims"])
+    outcomes_before, outcomes_after = [], []
+    for row in claims:
+        outcome = row["outcome"]
+        if outcome in ("holds", "reversed") and _p(row["p (Holm)"]) >= alpha:
+            if row["claim"].endswith("expected no difference)") and outcome == "reversed":
+                low, high = _interval(row["95 % CI (pts)"])
+                new = "holds" if -1 <= low and high <= 1 else INCONCLUSIVE
+            else:
+                new = INCONCLUSIVE
+            cells.add(("tbl-findings-claims", _row_key(claims, row), "outcome", outcome, new))
+            outcome_after = new
+        else:
+            outcome_after = outcome
+        outcomes_before.append(outcome)
+        outcomes_after.append(outcome_after)
+    names = {
+        "holds": "holds",
+        "reversed": "reversed",
+        INCONCLUSIVE: "inconclusive",
+        "not evaluated": "not_evaluated",
+    }
+    variables = {}
+    detected_before = int(build.variables["findings.n_detected"])
+    if flips:
+        variables["findings.n_detected"] = (str(detected_before), str(detected_before - len(flips)))
+    for outcome, key in names.items():
+        before, after = outcomes_before.count(outcome), outcomes_after.count(outcome)
+        if before != after:
+            variables[f"findings.claims.{key}"] = (str(before), str(after))
+    return flips, cells, variables
+
+
+def test_a_changed_parameter_moves_exactly_what_it_decides(smoke_build, tmp_path):
+    """The smoke build, copied, and its findings chapter re-executed through
+    `cifar-report analysis 09-findings -p alpha 0.01`: the diff lists exactly the
+    verdict and claim-outcome cells and the counts that alpha decides (predicted from
+    the build's own p-values), the Discussion sentences of the findings that are no
+    longer detected, and nothing in any other chapter."""
+    root, runs, _ = smoke_build
+    again = tmp_path / "project"
+    again.mkdir()
+    for name in ("analyses", "notebooks", "index.qmd", "references.bib", "_variables.yml"):
+        copy = shutil.copytree if (root / name).is_dir() else shutil.copy2
+        copy(root / name, again / name)
+    for config in root.glob("_quarto*.yml"):
+        shutil.copy2(config, again / config.name)
+    before = diff_builds(root, again)
+    assert before.identical, before.changes
+
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    command = [
+        sys.executable,
+        "-m",
+        "cifar_core.cli",
+        "analysis",
+        "09-findings",
+        "-p",
+        "alpha",
+        str(ALPHA),
+    ]
+    command += ["--profile", "smoke", "--runs", str(runs)]
+    subprocess.run(command, cwd=again, env=env, check=True, capture_output=True, text=True)
+
+    old = diff_builds(root, again)
+    flips, cells, variables = predicted_by_alpha(old.old, ALPHA)
+    assert flips and cells, (
+        "the smoke build detects no difference with 0.01 ≤ p < 0.05: pick another alpha"
+    )
+    found = old.changes
+    assert {c.chapter for c in found} == {"09-findings"}
+    assert {(c.block, c.row, c.column, c.old, c.new) for c in found if c.kind == "cell"} == cells
+    assert {c.row: (c.old, c.new) for c in found if c.kind == "variable"} == variables
+    sentences = [c for c in found if c.kind == "sentence"]
+    assert {c.kind for c in found} == {"cell", "sentence", "variable"}
+    assert {c.block for c in sentences} == {"findings-discussion"}
+    gone = [c.old for c in sentences if c.old is not None]
+    for variant, baseline, verdict in flips:
+        said = re.compile(rf"{variant} is {verdict} than (the baseline )?{baseline} by ")
+        assert any(said.match(s) for s in gone), (variant, baseline, verdict)
+    assert old.ignored["environment"] == 1  # build.n_trained: 51 trained then, 0 now
+
+    code, out, _ = run_cli(["diff", str(root), str(again), "--exit-code"])
+    outcomes = sum(1 for c in cells if c[2] == "outcome")
+    verdicts = sum(1 for c in cells if c[2] == "verdict")
+    assert code == 1
+    assert f"verdicts changed: {verdicts}, claim outcomes changed: {outcomes}" in out
+    code, out, _ = run_cli(
+        ["diff", str(root), str(again), "--chapter", "08-summary", "--exit-code"]
+    )
+    assert (code, out.strip()) == (0, "no differences in 08-summary")
