@@ -144,17 +144,14 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when i
 _OPTION = re.compile(r"^#\|\s?(.*)$")
 
 
-def cell_label(source: str, metadata: dict) -> str | None:
-    """The cell's ``#| label:`` (Quarto's cell option; also read from the metadata).
-
-    >>> cell_label('#| label: tbl-a\\n#| tbl-cap: "A."\\nshow()', {})
-    'tbl-a'
-    """
-    return cell_options(source, metadata).get("label")
-
-
 def cell_options(source: str, metadata: dict) -> dict[str, Any]:
-    """The leading ``#| key: value`` lines of a cell as YAML, over its metadata options."""
+    """The leading ``#| key: value`` lines of a cell as YAML, over its metadata options
+    (as `cifar_core.render.notebooks.cell_options` reads them; importing the render
+    package would cost this command half its time).
+
+    >>> cell_options('#| label: tbl-a\\n#| tbl-cap: "A."\\nshow()', {"fig-alt": "Bars."})
+    {'fig-alt': 'Bars.', 'label': 'tbl-a', 'tbl-cap': 'A.'}
+    """
     lines = []
     for line in source.splitlines():
         match = _OPTION.match(line)
