@@ -162,6 +162,11 @@ def test_a_copy_of_notebooks_against_its_project_has_no_differences(tmp_path):
     assert diff_builds(saved, build).identical
     assert diff_builds(build / "notebooks", saved).identical
     assert diff_builds(saved, build).notes() == []
+    (saved / "_variables.yml").unlink()
+    code, out, _ = run_cli(["diff", str(saved), str(build)])
+    assert out.strip() == (
+        f"no differences (_variables.yml not compared: missing in OLD ({saved}))"
+    )
 
 
 def test_executions_logs_and_images_are_not_results(tmp_path):

@@ -51,9 +51,9 @@ def as_text(diff: Diff) -> str:
     if diff.identical:
         where = f" in {diff.chapter}" if diff.chapter else ""
         aside = ", ".join(f"{k} ×{n}" for k, n in ignored.items())
-        return f"no differences{where}" + (
-            f" (ignored: {aside}; --include KIND to compare)" if aside else ""
-        )
+        said = [f"ignored: {aside}; --include KIND to compare"] if aside else []
+        said += diff.notes()
+        return f"no differences{where}" + (f" ({'; '.join(said)})" if said else "")
     lines: list[str] = []
     for chapter, changes in groupby(diff.changes, key=lambda c: c.chapter):
         group = list(changes)
