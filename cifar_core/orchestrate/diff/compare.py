@@ -21,7 +21,7 @@ import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from .content import BUILD_SECTION, VARIABLES_SECTION, Block, Build, Table
 from .ignore import Ignore
@@ -85,10 +85,8 @@ def compare_builds(old: Build, new: Build, ignore: Ignore | None = None) -> list
     if old.variables is not None and new.variables is not None:
         owners = {**old.owners, **new.owners}
         for change in compare_variables(old.variables, new.variables, ignore):
-            top = change.row.split(".")[0]
-            changes.append(
-                Change(**{**asdict(change), "chapter": owners.get(top, VARIABLES_SECTION)})
-            )
+            owner = owners.get(change.row.split(".")[0], VARIABLES_SECTION)
+            changes.append(replace(change, chapter=owner))
     order = {name: i for i, name in enumerate(sorted(set(old.chapters) | set(new.chapters)))}
     order[BUILD_SECTION] = -1
     return sorted(changes, key=lambda c: order.get(c.chapter, len(order)))
