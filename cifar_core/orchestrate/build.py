@@ -204,7 +204,9 @@ def build(
     if result.failed:
         say("render skipped: failed chapters: " + ", ".join(c.name for c in result.failed))
     elif render:
-        result.rendered, result.render_error = render_report(root, to, renderer, prof.name, say)
+        result.rendered, result.render_error = render_report(
+            root, to, renderer, prof.name, say, detail=log
+        )
     say(
         f"build: {len(result.trained)} run(s) trained; chapters: {len(result.executed)} "
         f"executed, {len(result.reused)} reused, {len(result.failed)} failed"
@@ -381,9 +383,12 @@ def render_report(
     renderer: str = "auto",
     profile: str | None = None,
     log: Log = print,
+    detail: Log | None = None,
 ) -> tuple[list[Path], str | None]:
     """Render the article after checking that its chapters belong together; returns
-    ``(outputs, error text or None)``."""
+    ``(outputs, error text or None)``. ``log`` gets what a reader of the console needs
+    (which renderer, what was written, what failed); ``detail`` (default ``log``) the
+    renderer's own output, e.g. Quarto's, for the log file."""
     import traceback
 
     from cifar_core.render import RenderError, render
@@ -402,7 +407,9 @@ def render_report(
         return [Path(p) for p in previous["outputs"]], None
     stamp_file.unlink(missing_ok=True)
     try:
-        outputs = render(root, to=tuple(to), renderer=renderer, profile=profile, log=log)
+        outputs = render(
+            root, to=tuple(to), renderer=renderer, profile=profile, log=log, detail=detail
+        )
     except Exception as error:  # noqa: BLE001 - reported and turned into exit code 1
         # A RenderError says what to fix; anything else is a bug: keep its traceback.
         text = (
@@ -424,7 +431,7 @@ RENDER_STAMP = ".render-stamp.json"
 
 def render_stamp(root: Path, to: Sequence[str], renderer: str, profile: str | None) -> str:
     """A digest of everything the rendered document is made from: the article and what it
-    includes, the Quarto configuration, the bibliography, ``_variables.yml``, the executed
+    includes, the Quarto configuration, the bibliography, ``_variables.yml``, ``report.yml``, the executed
     notebooks, the renderer's own code and assets, and the choice of renderer."""
     import hashlib
     import shutil
@@ -438,6 +445,7 @@ def render_stamp(root: Path, to: Sequence[str], renderer: str, profile: str | No
             *root.glob("_quarto*.yml"),
             *root.glob("*.bib"),
             root / "_variables.yml",
+            root / "report.yml",  # title, authors, ... (cifar_core.render.report_meta)
             *(root / NOTEBOOKS_DIR).glob("*.ipynb"),
             *(root / NOTEBOOKS_DIR).glob("*.md"),
             *renderer_dir.rglob("*.*"),
