@@ -53,7 +53,10 @@ def portable_text(text: str) -> str:
     return text.replace(home + os.sep, "~" + os.sep) if home not in ("", os.sep) else text
 
 
-EXTERNAL_INPUTS: dict[str, Callable[[], str]] = {"vgg16_weights": _weights_status}
+EXTERNAL_INPUTS: dict[str, Callable[[], str]] = {
+    "vgg16_weights": _weights_status,
+    "studies": catalog.added_studies_digest,  # the project's own studies/*.py
+}
 """Inputs outside the run store that a chapter may depend on, by name: each gives a
 short text that changes when the input does (the build re-executes the chapter then)."""
 
@@ -221,6 +224,9 @@ def open_context(
             )
     read = sorted(key for key, run in runs.items() if run is not None)
     identities = {key: run.identity for key, run in runs.items() if run is not None}
+    inputs = (
+        {"studies": catalog.added_studies_digest()} if catalog.reads_added_studies(studies) else {}
+    )
     return AnalysisContext(
         name=name,
         root=root,
@@ -230,7 +236,7 @@ def open_context(
         variants=selected,
         runs=group_by_variant(selected, runs, dataset.fingerprint),
         not_run=not_run,
-        reads={"runs": read, "identities": identities, "not_run": not_run},
+        reads={"runs": read, "identities": identities, "not_run": not_run, "inputs": inputs},
     )
 
 
