@@ -542,6 +542,7 @@ def outputs(root: Path) -> tuple:
     return cells, variables
 
 
+@pytest.mark.slow
 def test_builds_killed_at_every_point_of_the_store_and_the_records_then_one_completes(
     tmp_path,
 ):
