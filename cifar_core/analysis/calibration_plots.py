@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .calibration import (  # noqa: E402
+from cifar_core.analysis.stats.calibration import (  # noqa: E402
     N_BINS,
     apply_temperature,
     expected_calibration_error,

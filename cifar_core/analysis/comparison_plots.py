@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .compute import reference_source  # noqa: E402
+from cifar_core.analysis.views.compute import reference_source  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="notebook")
 

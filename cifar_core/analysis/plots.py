@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from cifar_core.analysis.tables import pareto_front  # noqa: E402
+from cifar_core.analysis.views.runs import pareto_front  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="notebook")
 PALETTE = "tab10"
@@ -111,7 +111,7 @@ def time_curves(
     target: float | None = None,
     target_label: str = "",
 ) -> plt.Figure:
-    """One line per variant of :func:`cifar_core.analysis.tables.time_curves` (accuracy in
+    """One line per variant of :func:`cifar_core.analysis.views.runs.time_curves` (accuracy in
     percent against training seconds, ±std band); ``target`` draws a dotted level."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for color, (name, curve) in zip(
@@ -142,7 +142,7 @@ def study_panels(
     cols: int = 3,
 ) -> plt.Figure:
     """One panel per study: mean ``split`` accuracy per variant with ±std error bars
-    (each table from :func:`cifar_core.analysis.tables.runs_table`); the baseline is hatched."""
+    (each table from :func:`cifar_core.analysis.views.runs.runs_table`); the baseline is hatched."""
     tables = {k: t for k, t in tables.items() if not t.empty}
     fig, axes = _panel_grid(len(tables), cols, height=3.6)
     for ax, (study, table) in zip(axes.flat, tables.items()):
@@ -205,7 +205,7 @@ def curve_panels(
 
 def gap_bars(gaps: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
     """Generalization gap (train − val accuracy, points) per variant, mean ± std over seeds,
-    from :func:`cifar_core.analysis.tables.generalization_gap`."""
+    from :func:`cifar_core.analysis.views.runs.generalization_gap`."""
     fig, ax = plt.subplots(figsize=(max(5.0, 0.8 * gaps["variant"].nunique() + 2), 3.5))
     data = gaps.assign(gap=gaps["train − val"] * 100)
     sns.barplot(

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from cifar_core.analysis import text
 from cifar_core.analysis.flags import Anomaly
 
 
@@ -30,15 +31,15 @@ def show_table(
         table = table.reset_index()
     if synthetic and len(table.columns):
         table = table.rename(columns={table.columns[0]: f"{table.columns[0]} [SYNTHETIC DATA]"})
-    text = table.copy()
-    for column in text.columns:
-        if pd.api.types.is_float_dtype(text[column]):
-            text[column] = ["–" if pd.isna(v) else format(v, floatfmt) for v in text[column]]
-    text = text.astype(str)
+    shown = table.copy()
+    for column in shown.columns:
+        if pd.api.types.is_float_dtype(shown[column]):
+            shown[column] = [text.UNKNOWN if pd.isna(v) else format(v, floatfmt) for v in shown[column]]
+    shown = shown.astype(str)
     display(
         {
-            "text/markdown": text.to_markdown(index=False, disable_numparse=True),
-            "text/plain": text.to_string(index=False),
+            "text/markdown": shown.to_markdown(index=False, disable_numparse=True),
+            "text/plain": shown.to_string(index=False),
         },
         raw=True,
     )
@@ -85,7 +86,7 @@ def callout(anomalies: Iterable[Anomaly | tuple[str, Anomaly]], *, title: str | 
     meanings: dict[str, tuple[str, int]] = {}
     for who, anomaly in items:
         rows.append(
-            f"| {_cell(who or '–')} | {_kind_name(anomaly.kind)} | "
+            f"| {_cell(who or text.UNKNOWN)} | {_kind_name(anomaly.kind)} | "
             f"{_cell(anomaly.evidence or anomaly.message)} |"
         )
         text, count = meanings.get(anomaly.kind, (anomaly.explanation, 0))
@@ -108,10 +109,23 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def note_callout(message: str, *, kind: str = "note", title: str | None = None) -> str:
-    """A single Quarto callout block (``note``, ``warning``, ``important``, ``tip``...)."""
+def note_callout(
+    message: str, *, kind: str = "note", title: str | None = None, collapse: bool = False
+) -> str:
+    """A single Quarto callout block (``note``, ``warning``, ``important``, ``tip``...);
+    ``collapse`` folds it under its title (Quarto's HTML and the built-in renderer's).
+
+    >>> print(note_callout("Body.", title="Title", collapse=True))
+    ::: {.callout-note collapse="true"}
+    ## Title
+    <BLANKLINE>
+    Body.
+    :::
+    <BLANKLINE>
+    """
     heading = f"## {title}\n\n" if title else ""
-    return f"::: {{.callout-{kind}}}\n{heading}{message}\n:::\n"
+    folded = ' collapse="true"' if collapse else ""
+    return f"::: {{.callout-{kind}{folded}}}\n{heading}{message}\n:::\n"
 
 
 def study_notes(studies: Iterable[Any]) -> str:

@@ -6,10 +6,10 @@ For each run the views come from :mod:`cifar_core.runs.derived_predictions` (cac
 beside the store; Keras only on a cache miss): one forward pass on the clean test set,
 one on its mirror image, and the two one-pixel translations of airbench, each also
 mirrored. Per test image and seed, *correct without TTA* and *correct with TTA* pair
-up, so the gain is tested with :func:`cifar_core.analysis.paired.paired_difference`
-(bootstrap interval over test images; exact McNemar with one seed, a sign-flip
-permutation test with several), and the p-values of a table are Holm-adjusted
-together. A variant whose recipe has ``tta_flip``/``tta_translate`` (the flagship) stores
+up, so the gain is tested with :func:`cifar_core.analysis.stats.paired.paired_difference`
+(exact bootstrap interval over test images; exact McNemar with one seed, an exact
+sign-flip permutation test with several), and the p-values of a table are
+Holm-adjusted together. A variant whose recipe has ``tta_flip``/``tta_translate`` (the flagship) stores
 averaged predictions; here its "one pass" column is a single plain pass, like the others.
 
 Example
@@ -20,10 +20,10 @@ Example
 >>> views = {"plain": np.eye(2)[[0, 0, 1, 1]] * 0.6 + 0.2,
 ...          "flip": np.eye(2)[[0, 1, 1, 0]] * 0.9 + 0.05,
 ...          "translate": np.tile((np.eye(2)[[0, 1, 1, 0]] * 0.6 + 0.2)[None, None], (2, 2, 1, 1))}
->>> run = SimpleNamespace(config={"variant": {"seed": 0}},
+>>> run = SimpleNamespace(variant=SimpleNamespace(seed=0),
 ...                       predictions=lambda: {"test_labels": labels})
 >>> row = tta_table({"toy": [run]}, views=lambda run, dataset: views,
-...                 forward_flops=lambda run: 1000.0, n_resamples=200).iloc[0]
+...                 forward_flops=lambda run: 1000.0).iloc[0]
 >>> [float(row[c]) for c in ("plain", "flip", "flip_gain", "flip_extra_flops", "translate_extra_flops")]
 [0.5, 1.0, 0.5, 1000.0, 5000.0]
 """
@@ -36,7 +36,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cifar_core.analysis.paired import holm, paired_difference
+from cifar_core.analysis import text
+from cifar_core.analysis.records import RunLike
+from cifar_core.analysis.stats.paired import holm, paired_difference
+from cifar_core.analysis.views.compute import forward_flops as stats_forward_flops
+from cifar_core.runs import derived_predictions as dp
+
+Views = Callable[[Any, Any], Mapping[str, np.ndarray]]
 
 RECIPES = ("flip", "translate")
 """The TTA recipes of a row: mirror (2 views) and airbench's flip + translate (6 views)."""
@@ -45,8 +51,6 @@ RECIPES = ("flip", "translate")
 def run_views(run: Any, dataset: Any = None) -> dict[str, np.ndarray]:
     """``{"plain", "flip", "translate"}`` probabilities of one run (cached derived
     predictions; ``dataset`` is needed only to compute a missing one)."""
-    from cifar_core.runs import derived_predictions as dp
-
     return {
         "plain": dp.plain_test_probs(run, dataset),
         "flip": dp.flipped_test_probs(run, dataset),
@@ -59,24 +63,15 @@ def view_count(translated: np.ndarray) -> int:
     return 2 + int(np.prod(np.asarray(translated).shape[:2]))
 
 
-def _seed(run: Any) -> int:
-    return int((getattr(run, "config", None) or {}).get("variant", {}).get("seed", 0))
-
-
 def correctness(
-    runs: Sequence[Any],
-    dataset: Any = None,
-    *,
-    views: Callable[[Any, Any], Mapping[str, np.ndarray]] = run_views,
+    runs: Sequence[RunLike], dataset: Any = None, *, views: Views = run_views
 ) -> tuple[dict[str, np.ndarray], int]:
     """Per-image correctness ``{"plain", "flip", "translate"}`` as ``(seeds, images)``
     boolean matrices (rows in seed order, so two variants pair up), and the number of
     forward passes of the translate recipe."""
-    from cifar_core.runs.derived_predictions import translate_tta_probs, tta_probs
-
     rows: dict[str, list[np.ndarray]] = {"plain": [], "flip": [], "translate": []}
     passes, labels_seen = 0, None
-    for run in sorted(runs, key=_seed):
+    for run in sorted(runs, key=lambda run: run.variant.seed):
         labels = np.asarray(run.predictions()["test_labels"])
         if labels_seen is not None and not np.array_equal(labels, labels_seen):
             raise ValueError("the runs of one variant were scored on different test images")
@@ -84,23 +79,21 @@ def correctness(
         got = views(run, dataset)
         plain, flipped, translated = got["plain"], got["flip"], got["translate"]
         rows["plain"].append(np.asarray(plain).argmax(axis=1) == labels)
-        rows["flip"].append(tta_probs(plain, flipped).argmax(axis=1) == labels)
+        rows["flip"].append(dp.tta_probs(plain, flipped).argmax(axis=1) == labels)
         rows["translate"].append(
-            translate_tta_probs(plain, flipped, translated).argmax(axis=1) == labels
+            dp.translate_tta_probs(plain, flipped, translated).argmax(axis=1) == labels
         )
         passes = view_count(translated)
     return {name: np.vstack(matrix) for name, matrix in rows.items()}, passes
 
 
 def tta_table(
-    runs_by_variant: Mapping[str, Sequence[Any]],
+    runs_by_variant: Mapping[str, Sequence[RunLike]],
     dataset: Any = None,
     *,
-    views: Callable[[Any, Any], Mapping[str, np.ndarray]] = run_views,
-    forward_flops: Callable[[Any], float] | None = None,
+    views: Views = run_views,
+    forward_flops: Callable[[Any], float] = stats_forward_flops,
     confidence: float = 0.95,
-    n_resamples: int = 2000,
-    random_state: int = 0,
 ) -> pd.DataFrame:
     """One row per variant: accuracy with one forward pass (``plain``), with flip TTA
     (``flip``) and with flip + translate TTA (``translate``), each recipe's ``_gain``
@@ -117,14 +110,12 @@ def tta_table(
     views : callable
         ``views(run, dataset)`` → ``{"plain", "flip", "translate"}`` probabilities
         (default: :func:`run_views`).
-    forward_flops : callable, optional
+    forward_flops : callable
         Forward FLOPs per image of a run (default
-        :func:`cifar_core.analysis.compute.forward_flops`).
-    confidence, n_resamples, random_state
-        Passed to :func:`cifar_core.analysis.paired.paired_difference`.
+        :func:`cifar_core.analysis.views.compute.forward_flops`).
+    confidence : float
+        Passed to :func:`cifar_core.analysis.stats.paired.paired_difference`.
     """
-    if forward_flops is None:
-        from cifar_core.analysis.compute import forward_flops
     rows = []
     for name, runs in runs_by_variant.items():
         runs = list(runs)
@@ -145,8 +136,6 @@ def tta_table(
                 correct["plain"],
                 correct[recipe],
                 confidence=confidence,
-                n_resamples=n_resamples,
-                random_state=random_state,
             )
             row.update(
                 {
@@ -167,3 +156,92 @@ def tta_table(
     for index, recipe in enumerate(RECIPES):
         table[f"{recipe}_p_holm"] = adjusted[index * len(table) : (index + 1) * len(table)]
     return table.set_index("variant")
+
+
+def tta_display(table: pd.DataFrame, runs_by_variant: Mapping[str, Sequence[RunLike]]) -> pd.DataFrame:
+    """:func:`tta_table` as text: accuracy with one pass and each recipe, each gain with
+    its interval and Holm p, whether the variant trained with flips, and the inference
+    FLOPs each recipe adds per image."""
+    return pd.DataFrame(
+        [
+            {
+                "variant": name,
+                "seeds": int(row["seeds"]),
+                "trained with flips": "yes"
+                if (runs_by_variant[name][0].variant.augmentation or {}).get("flip")
+                else "no",
+                "1 pass %": text.number(row["plain"] * 100),
+                "flip %": text.number(row["flip"] * 100),
+                "flip gain pts (95 % CI)": text.effect(
+                    row["flip_gain"], row["flip_low"], row["flip_high"]
+                ),
+                "flip p (Holm)": text.p_value(row["flip_p_holm"]),
+                "flip+translate %": text.number(row["translate"] * 100),
+                "f+t gain pts (95 % CI)": text.effect(
+                    row["translate_gain"], row["translate_low"], row["translate_high"]
+                ),
+                "f+t p (Holm)": text.p_value(row["translate_p_holm"]),
+                "extra FLOPs/img (flip, f+t)": f"{text.si(row['flip_extra_flops'])}, "
+                f"{text.si(row['translate_extra_flops'])}",
+            }
+            for name, row in table.iterrows()
+        ]
+    )
+
+
+def tta_values(table: pd.DataFrame, best: str | None) -> dict[str, str]:
+    """What the article quotes of :func:`tta_table`: the gains (with intervals) of
+    ``best`` (chosen on validation accuracy), the mean gains, and how many flip gains
+    stay significant after Holm's correction."""
+    row = table.loc[best] if best is not None and best in table.index else None
+    known = len(table) > 0
+    significant = (table["flip_p_holm"] < 0.05) & (table["flip_gain"] > 0) if known else []
+
+    def gain(recipe: str) -> str:
+        return text.UNKNOWN if row is None else text.points(row[f"{recipe}_gain"], signed=True, unit=True)
+
+    def interval(recipe: str) -> str:
+        if row is None:
+            return text.UNKNOWN
+        return text.interval(row[f"{recipe}_low"], row[f"{recipe}_high"], unit=True)
+
+    return {
+        "n_variants": str(len(table)),
+        "best_variant": best or text.UNKNOWN,
+        "best_plain": text.percent(row["plain"]) if row is not None else text.UNKNOWN,
+        "best_flip_gain": gain("flip"),
+        "best_flip_ci": interval("flip"),
+        "best_translate_gain": gain("translate"),
+        "best_translate_ci": interval("translate"),
+        "n_flip_significant": str(int(sum(significant))),
+        "mean_flip_gain": text.points(table["flip_gain"].mean(), signed=True, unit=True)
+        if known
+        else text.UNKNOWN,
+        "mean_translate_gain": text.points(table["translate_gain"].mean(), signed=True, unit=True)
+        if known
+        else text.UNKNOWN,
+        "translate_views": str(int(table["views"].iloc[0])) if known else "6",
+    }
+
+
+def tta_notes(table: pd.DataFrame, runs_by_variant: Mapping[str, Sequence[RunLike]]) -> list[str]:
+    """How to read :func:`tta_display`: what the intervals assume, and which variants
+    average views as part of their own recipe."""
+    notes = []
+    if len(table):
+        notes.append(
+            f"Intervals and tests treat the {text.count(table['images'].iloc[0])} test images as "
+            f"independent and condition on the trained models ({table['test'].iloc[0]})."
+        )
+    own = [
+        n
+        for n, rs in runs_by_variant.items()
+        if rs[0].variant.tta_flip or rs[0].variant.tta_translate
+    ]
+    if own:
+        notes.append(
+            f"{', '.join(own)} evaluate(s) with test-time augmentation as part of the recipe, so "
+            "the accuracy reported elsewhere in this report for them is the averaged one; the "
+            "one-pass accuracy here is a single plain pass."
+        )
+    return notes
