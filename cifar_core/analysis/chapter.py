@@ -35,9 +35,9 @@ import pandas as pd
 
 from cifar_core.analysis import plots, present, text
 from cifar_core.analysis.context import AnalysisContext, open_context
+from cifar_core.analysis.discussion import discussion
 from cifar_core.analysis.flags import pass_marks_table, run_anomalies
 from cifar_core.analysis.selection import best_by_validation
-from cifar_core.analysis.discussion import discussion
 from cifar_core.analysis.sentences import convergence_note, findings_markdown, findings_problems
 from cifar_core.analysis.stats.claims import ClaimResult, evaluate_claims
 from cifar_core.analysis.stats.findings import StudyFindings
@@ -122,14 +122,20 @@ class StudyChapter:
             values[f"{arm}_params"] = self.count(name, "params")
         return values
 
-    def settings(self, name: str, fields: Sequence[str] = ("epochs", "batch_size")) -> dict[str, str]:
+    def settings(
+        self, name: str, fields: Sequence[str] = ("epochs", "batch_size")
+    ) -> dict[str, str]:
         """Settings of a variant as this profile trains it: ``{"epochs": "2", …}``."""
         planned = {v.name: v for v in self.ctx.variants}
-        return {f: str(getattr(planned[name], f)) if name in planned else text.UNKNOWN for f in fields}
+        return {
+            f: str(getattr(planned[name], f)) if name in planned else text.UNKNOWN for f in fields
+        }
 
     def accuracy_and_time(self, *names: str) -> dict[str, dict[str, str]]:
         """``{variant: {"test_acc", "time"}}``: test accuracy and mean training time."""
-        return {name: {"test_acc": self.accuracy(name), "time": self.seconds(name)} for name in names}
+        return {
+            name: {"test_acc": self.accuracy(name), "time": self.seconds(name)} for name in names
+        }
 
     def gaps(self, baseline: str) -> dict[str, str]:
         """The generalization gap (train − validation accuracy, mean over seeds, points)
@@ -158,7 +164,12 @@ class StudyChapter:
 
     # ------------------------------------------------------------------ tables
     def runs_table(
-        self, study: str | None = None, *, losses: bool = False, drop: Iterable[str] = (), gap: bool = False
+        self,
+        study: str | None = None,
+        *,
+        losses: bool = False,
+        drop: Iterable[str] = (),
+        gap: bool = False,
     ) -> pd.DataFrame:
         """The runs table as text: one study's (``study``), or every study's with a
         ``study`` column; ``drop`` leaves columns out, ``gap`` adds the generalization
@@ -271,7 +282,8 @@ class StudyChapter:
         runs = self.runs_by_study[study]
         level = views.value(views.runs_table(runs), target, "test_accuracy_mean")
         return plots.time_curves(
-            views.time_curves(runs), target=None if text.is_unknown(level) else level,
+            views.time_curves(runs),
+            target=None if text.is_unknown(level) else level,
             target_label=target_label,
         )
 
@@ -287,4 +299,3 @@ class StudyChapter:
                 present.show_markdown(part)
         else:
             plots.show(item)
-

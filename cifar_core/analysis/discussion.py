@@ -17,9 +17,7 @@ Example
 >>> base = np.arange(1000) % 2 == 0
 >>> arms = {"a": [RunRecord("a0", 0, base)], "b": [RunRecord("b0", 0, np.arange(1000) % 5 != 0)]}
 >>> findings = {"s": compare_study("s", arms, "a")}
->>> print(synthesis(findings, [], topics={"Architecture": ["s"]}).split("\\n\\n")[1])
-**The largest supported effects**, by size (Δ test accuracy, variant − the arm it is compared with):
-<BLANKLINE>
+>>> print(synthesis(findings, [], topics={"Architecture": ["s"]}).split("\\n\\n")[2])
 * **Architecture**: b vs a +30.0 points (95 % CI 26.0 to 34.0).
 """
 
@@ -98,7 +96,12 @@ def _open(findings: Mapping[str, StudyFindings], claims: Sequence[ClaimResult]) 
     lonely = [s.study for s in findings.values() if s.message and not s.comparisons]
     parts = [
         f"{len(undecided)} of {len(tested)} tested comparisons show no detectable difference"
-        + (f" and {len(inconclusive)} of the seeds' claims are inconclusive" if claims else "")
+        + (
+            f" and {len(inconclusive)} of the seeds' {len(claims)} claims "
+            f"{'is' if len(inconclusive) == 1 else 'are'} inconclusive"
+            if claims
+            else ""
+        )
         + "."
     ]
     if one_seed:

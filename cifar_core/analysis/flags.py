@@ -188,7 +188,9 @@ def check_pass_marks(
         threshold = as_fraction(threshold)
         achieved = accuracies.get(name)
         achieved = math.nan if achieved is None else float(achieved)
-        mark_text = f"{op} {text.percent(threshold, 0)}" + (f" in ≤ {rest[0]} epochs" if rest else "")
+        mark_text = f"{op} {text.percent(threshold, 0)}" + (
+            f" in ≤ {rest[0]} epochs" if rest else ""
+        )
         passed = None if math.isnan(achieved) else bool(_OPS[op](achieved, threshold))
         if passed and rest and epochs is not None and name in epochs:
             passed = epochs[name] <= rest[0]
@@ -214,6 +216,8 @@ def pass_marks_table(
             "reported": [text.accuracy(as_fraction(reported.get(n))) for n in passes["variant"]],
             "measured": [accuracy_text(runs, n) for n in passes["variant"]],
             "epochs": [epochs.get(n, text.UNKNOWN) for n in passes["variant"]],
-            "result": ["not run" if p is None else "pass" if p else "fail" for p in passes["passed"]],
+            "result": [
+                "not run" if p is None else "pass" if p else "fail" for p in passes["passed"]
+            ],
         }
     )

@@ -34,7 +34,9 @@ def show_table(
     shown = table.copy()
     for column in shown.columns:
         if pd.api.types.is_float_dtype(shown[column]):
-            shown[column] = [text.UNKNOWN if pd.isna(v) else format(v, floatfmt) for v in shown[column]]
+            shown[column] = [
+                text.UNKNOWN if pd.isna(v) else format(v, floatfmt) for v in shown[column]
+            ]
     shown = shown.astype(str)
     display(
         {
@@ -89,12 +91,12 @@ def callout(anomalies: Iterable[Anomaly | tuple[str, Anomaly]], *, title: str | 
             f"| {_cell(who or text.UNKNOWN)} | {_kind_name(anomaly.kind)} | "
             f"{_cell(anomaly.evidence or anomaly.message)} |"
         )
-        text, count = meanings.get(anomaly.kind, (anomaly.explanation, 0))
-        meanings[anomaly.kind] = (text, count + 1)
+        meaning, count = meanings.get(anomaly.kind, (anomaly.explanation, 0))
+        meanings[anomaly.kind] = (meaning, count + 1)
     notes = [
-        f"**{_kind_name(kind).capitalize()}** ({count} run{'s' if count > 1 else ''}): {text}"
-        for kind, (text, count) in meanings.items()
-        if text
+        f"**{_kind_name(kind).capitalize()}** ({count} run{'s' if count > 1 else ''}): {meaning}"
+        for kind, (meaning, count) in meanings.items()
+        if meaning
     ]
     body = "\n".join(rows) + ("\n\n" + "\n\n".join(notes) if notes else "")
     return f"::: {{.callout-warning}}\n## {heading}\n\n{body}\n:::\n"
@@ -104,9 +106,9 @@ def _kind_name(kind: str) -> str:
     return kind.replace("_", " ")
 
 
-def _cell(text: str) -> str:
+def _cell(value: str) -> str:
     """Text safe inside a pipe-table cell."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return " ".join(str(value).split()).replace("|", "\\|")
 
 
 def note_callout(

@@ -120,7 +120,9 @@ def findings_markdown(
         f"**{(titles or {}).get(name, name)}.** " + " ".join(study_sentences(study))
         for name, study in findings.items()
     ]
-    return "\n\n".join(part for part in ("\n\n".join(paragraphs), findings_problems(findings)) if part)
+    return "\n\n".join(
+        part for part in ("\n\n".join(paragraphs), findings_problems(findings)) if part
+    )
 
 
 def claim_sentence(result: ClaimResult) -> str:
@@ -246,4 +248,6 @@ def class_changes_paragraph(changes: pd.DataFrame) -> str:
     if not len(changes):
         return "No one-factor change could be compared in this build."
     sentences = [class_change_sentence(row) for _, row in changes.iterrows()]
-    return "The largest class-level changes of each one-factor change: " + "; ".join(sentences) + "."
+    return (
+        "The largest class-level changes of each one-factor change: " + "; ".join(sentences) + "."
+    )

@@ -102,8 +102,10 @@ def calibration_values(table: pd.DataFrame, best: str | None) -> dict[str, str]:
     def quoted(column: str, scale: float = 100.0, digits: int = 1, unit: str = " %") -> str:
         if row is None:
             return text.UNKNOWN
-        return text.UNKNOWN if text.is_unknown(row[column]) else (
-            text.number(row[column] * scale, digits) + unit
+        return (
+            text.UNKNOWN
+            if text.is_unknown(row[column])
+            else (text.number(row[column] * scale, digits) + unit)
         )
 
     return {

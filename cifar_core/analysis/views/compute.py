@@ -214,7 +214,9 @@ def front_table(table: pd.DataFrame) -> pd.DataFrame:
                 "val acc %": text.number(row["val_accuracy"] * 100),
                 "test acc %": text.mean_std(row["test_accuracy"], row["test_accuracy_std"]),
                 "front": " + ".join(
-                    f for f, on in (("FLOPs", row["pareto_flops"]), ("time", row["pareto_time"])) if on
+                    f
+                    for f, on in (("FLOPs", row["pareto_flops"]), ("time", row["pareto_time"]))
+                    if on
                 ),
             }
             for name, row in front.sort_values("train_flops").iterrows()
@@ -240,7 +242,9 @@ def compute_values(table: pd.DataFrame, best: str | None, note: str | None) -> d
         "best_test_acc": text.accuracy(row["test_accuracy"], row["test_accuracy_std"])
         if row is not None
         else text.UNKNOWN,
-        "best_on_front": ("yes" if row["pareto_flops"] else "no") if row is not None else text.UNKNOWN,
+        "best_on_front": ("yes" if row["pareto_flops"] else "no")
+        if row is not None
+        else text.UNKNOWN,
         "references": "drawn" if note is None else "not drawn",
         "reference_note": note
         or "Published reference points are drawn: this build uses full CIFAR-10.",

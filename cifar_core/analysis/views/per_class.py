@@ -266,7 +266,11 @@ def change_values(changes: pd.DataFrame, comparisons: Sequence[str]) -> dict[str
                 else changes
             )
             if not len(rows):
-                values[label][direction] = {"class": "none", "change": text.UNKNOWN, "ci": text.UNKNOWN}
+                values[label][direction] = {
+                    "class": "none",
+                    "change": text.UNKNOWN,
+                    "ci": text.UNKNOWN,
+                }
                 continue
             row = rows.iloc[0]
             values[label][direction] = {

@@ -158,7 +158,9 @@ def tta_table(
     return table.set_index("variant")
 
 
-def tta_display(table: pd.DataFrame, runs_by_variant: Mapping[str, Sequence[RunLike]]) -> pd.DataFrame:
+def tta_display(
+    table: pd.DataFrame, runs_by_variant: Mapping[str, Sequence[RunLike]]
+) -> pd.DataFrame:
     """:func:`tta_table` as text: accuracy with one pass and each recipe, each gain with
     its interval and Holm p, whether the variant trained with flips, and the inference
     FLOPs each recipe adds per image."""
@@ -198,7 +200,11 @@ def tta_values(table: pd.DataFrame, best: str | None) -> dict[str, str]:
     significant = (table["flip_p_holm"] < 0.05) & (table["flip_gain"] > 0) if known else []
 
     def gain(recipe: str) -> str:
-        return text.UNKNOWN if row is None else text.points(row[f"{recipe}_gain"], signed=True, unit=True)
+        return (
+            text.UNKNOWN
+            if row is None
+            else text.points(row[f"{recipe}_gain"], signed=True, unit=True)
+        )
 
     def interval(recipe: str) -> str:
         if row is None:
