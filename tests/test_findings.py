@@ -384,31 +384,50 @@ def _enumerated(steps: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
-def test_the_bootstrap_interval_is_the_percentile_interval_of_every_resample(k):
+def test_the_bootstrap_distribution_is_exact(k):
+    """The BCa interval's quantiles come from the distribution of every resample; with
+    no skew and no bias its levels are the percentile interval's."""
     rng = np.random.default_rng(k)
-    for _ in range(5):
+    steps = np.array([-k, 0, k, 0, -k, k])  # symmetric: no acceleration, no bias
+    sums = _enumerated(steps) / (k * len(steps))
+    low, high = (sums[int(np.ceil(q * len(sums))) - 1] for q in (0.1, 0.9))
+    assert bootstrap_interval(steps, k, 0.8) == pytest.approx((low, high))
+    for _ in range(3):  # skewed data: BCa as scipy computes it, from every resample
         steps = rng.integers(-k, k + 1, 6)
-        sums = _enumerated(steps) / (k * len(steps))
-        low, high = (sums[int(np.ceil(q * len(sums))) - 1] for q in (0.1, 0.9))
-        assert bootstrap_interval(steps, k, 0.8) == pytest.approx((low, high))
+        if len(set(steps)) > 1:
+            assert _bca_from(sums=_enumerated(steps), steps=steps, k=k) == pytest.approx(
+                bootstrap_interval(steps, k, 0.8)
+            )
 
 
-def test_the_bootstrap_interval_matches_scipy_with_many_resamples():
+def _bca_from(sums: np.ndarray, steps: np.ndarray, k: int) -> tuple[float, float]:
+    """scipy's BCa formulas (``scipy.stats._resampling._bca_interval``) on enumerated resamples."""
+    from scipy.special import ndtr, ndtri
+
+    n, total = len(steps), steps.sum()
+    z0 = ndtri(((sums < total).mean() + (sums <= total).mean()) / 2)
+    u = steps - steps.mean()
+    a = (u**3).sum() / 6 / ((u**2).sum() ** 1.5)
+    levels = [ndtr(z0 + (z0 + z) / (1 - a * (z0 + z))) for z in (ndtri(0.1), ndtri(0.9))]
+    return tuple(sums[int(np.ceil(q * len(sums))) - 1] / (k * n) for q in levels)
+
+
+def test_the_bootstrap_interval_matches_scipy_bca_with_many_resamples():
     base, var = arm("b", 0.6, (0, 1, 2)), arm("v", 0.63, (0, 1, 2))
     result = paired_difference(
         np.stack([r.correct for r in base]), np.stack([r.correct for r in var])
     )
     d = np.mean([v.correct.astype(float) - b.correct for b, v in zip(base, var)], axis=0)
     scipy_ci = stats.bootstrap(
-        (d,), np.mean, n_resamples=100_000, method="percentile", batch=5000, rng=0
+        (d,), np.mean, n_resamples=100_000, method="BCa", batch=5000, rng=0
     ).confidence_interval
     # 100,000 resamples: the Monte Carlo quantiles sit within ~0.1 point of the exact ones
     assert result.ci_low == pytest.approx(scipy_ci.low, abs=0.0015)
     assert result.ci_high == pytest.approx(scipy_ci.high, abs=0.0015)
-    assert (
-        paired_difference(np.stack([r.correct for r in base]), np.stack([r.correct for r in var]))
-        == result
-    )  # no random state: the same numbers every time
+    again = paired_difference(
+        np.stack([r.correct for r in base]), np.stack([r.correct for r in var])
+    )
+    assert again == result  # no random state: the same numbers every time
 
 
 def test_the_sign_flip_p_value_is_exact():

@@ -18,7 +18,7 @@ Example
 >>> arms = {"a": [RunRecord("a0", 0, base)], "b": [RunRecord("b0", 0, np.arange(1000) % 5 != 0)]}
 >>> findings = {"s": compare_study("s", arms, "a")}
 >>> print(synthesis(findings, [], topics={"Architecture": ["s"]}).split("\\n\\n")[2])
-* **Architecture**: b vs a +30.0 points (95 % CI 26.0 to 34.0).
+* **Architecture**: b vs a +30.0 points (95 % CI 26.0 to 33.9).
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ def _meshes(ax) -> list[str]:
     for collection in ax.collections:
         if isinstance(collection, QuadMesh):
             values = np.asarray(collection.get_array(), dtype=float)
-            coords = collection.get_coordinates()
+            coords = np.asarray(collection.get_coordinates())
             rows, cols = coords.shape[0] - 1, coords.shape[1] - 1
             if values.size != rows * cols:
                 continue
@@ -144,7 +144,7 @@ def _meshes(ax) -> list[str]:
             offsets = np.asarray(collection.get_offsets(), dtype=float)
             if offsets.size == 0:
                 continue
-            label = collection.get_label()
+            label = str(collection.get_label())
             head = f"points {label}" if label and not label.startswith("_") else "points"
             names = [t.get_text() for t in ax.texts]
             if len(names) == len(offsets):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import matplotlib
 
@@ -44,6 +44,11 @@ def show(fig: plt.Figure, *, alt: str | None = None) -> None:
     text = alt if alt is not None else describe_figure(fig)
     display(fig, metadata={"image/png": {ALT_METADATA_KEY: text}})
     plt.close(fig)
+
+
+def figure_of(ax: plt.Axes) -> plt.Figure:
+    """The figure an axes belongs to (matplotlib types it as a figure or a subfigure)."""
+    return cast(plt.Figure, ax.get_figure(root=True))
 
 
 def _palette(n: int) -> list:
@@ -276,7 +281,7 @@ def confusion_heatmap(
     title: str | None = None,
 ) -> plt.Figure:
     """Seaborn heatmap of a labelled confusion matrix (counts or row-normalized)."""
-    fig = ax.figure if ax is not None else plt.figure(figsize=(6.5, 5.5))
+    fig = figure_of(ax) if ax is not None else plt.figure(figsize=(6.5, 5.5))
     ax = ax or fig.add_subplot()
     sns.heatmap(
         cm * 100 if normalized else cm,
@@ -333,7 +338,7 @@ def image_grid(
         chosen = (
             rng.choice(members, size=min(per_class, len(members)), replace=False)
             if len(members)
-            else []
+            else np.array([], dtype=int)
         )
         for col in range(per_class):
             ax = axes[row][col]
@@ -451,7 +456,7 @@ def tradeoff_scatter(
     both cheaper and more accurate) is drawn as a step line and its points labelled."""
     data = table.dropna(subset=[x, y]).copy()
     data["accuracy_pct"] = data[y] * 100
-    fig = ax.figure if ax is not None else plt.figure(figsize=(7.5, 4.8))
+    fig = figure_of(ax) if ax is not None else plt.figure(figsize=(7.5, 4.8))
     ax = ax or fig.add_subplot()
     hue = hue if hue in data else None
     sns.scatterplot(

@@ -10,12 +10,12 @@ the long tables is added to the HTML page by the renderer (`cifar_core.render.ta
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import pandas as pd
 
 from cifar_core.analysis import text
 from cifar_core.analysis.flags import Anomaly
+from cifar_core.experiments.catalog import Study
 
 
 def show_table(
@@ -130,7 +130,7 @@ def note_callout(
     return f"::: {{.callout-{kind}{folded}}}\n{heading}{message}\n:::\n"
 
 
-def study_notes(studies: Iterable[Any]) -> str:
+def study_notes(studies: Iterable[Study]) -> str:
     """Markdown with each study remark once, headed by the studies that share it.
 
     >>> from types import SimpleNamespace as S

@@ -104,7 +104,7 @@ def _higher_is_better(by: str, higher_is_better: bool | None) -> bool:
     raise ValueError(f"cannot tell whether a higher {by!r} is better; pass higher_is_better=")
 
 
-def _scores_frame(scores: Any, by: str, name: str) -> pd.DataFrame:
+def _scores_frame(scores: pd.DataFrame | pd.Series, by: str, name: str) -> pd.DataFrame:
     check_no_test_data(scores)
     if not by.startswith("val_"):
         raise TestDataInSelectionError(
@@ -134,7 +134,7 @@ def _scores_frame(scores: Any, by: str, name: str) -> pd.DataFrame:
 
 
 def rank_by_validation(
-    scores: Any,
+    scores: pd.DataFrame | pd.Series,
     by: str = "val_accuracy_mean",
     *,
     name: str = "variant",

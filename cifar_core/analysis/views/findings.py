@@ -17,7 +17,7 @@ Example
 ...         "b": [RunRecord("b0", 0, np.arange(200) % 5 != 0)]}
 >>> row = findings_table([compare_study("s", arms, "a")]).iloc[0]
 >>> row["verdict"], row["Δ test acc (pts)"], row["95 % CI (pts)"], row["p (Holm)"]
-('better', '+30.0', '21.0 to 39.0', '< 0.001')
+('better', '+30.0', '21.0 to 38.5', '< 0.001')
 """
 
 from __future__ import annotations

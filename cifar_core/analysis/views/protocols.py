@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -33,6 +33,7 @@ from cifar_core.experiments.seed_protocols import (
     describe_optimizer,
     seed_side,
 )
+from cifar_core.experiments.variant import Variant
 
 if TYPE_CHECKING:
     from cifar_core.analysis.context import AnalysisContext
@@ -49,7 +50,7 @@ def train_images(n_train: int, validation_fraction: float) -> int:
     return int(n_train - math.floor(validation_fraction * n_train))
 
 
-def build_side(variant: Any, n_train: int) -> dict[str, str]:
+def build_side(variant: Variant, n_train: int) -> dict[str, str]:
     """This build's protocol for a scaled variant trained on ``n_train`` official
     training images, one text per field of :data:`FIELDS`."""
     validated = variant.validation_fraction > 0
@@ -81,7 +82,7 @@ def _pair(seed: str, here: str) -> str:
 
 def protocol_table(
     figures: Iterable[tuple[str, float]],
-    scaled: Mapping[str, Any],
+    scaled: Mapping[str, Variant],
     n_train: int,
     reproduced: Callable[[str], str],
 ) -> pd.DataFrame:
@@ -141,7 +142,7 @@ def reported_vs_reproduced(ctx: AnalysisContext, runs: pd.DataFrame) -> pd.DataF
     for study in ctx.all_studies():
         for name, reported in study.reported.items():
             figures.setdefault(name, reported)
-    scaled: dict[str, Any] = {}
+    scaled: dict[str, Variant] = {}
     for variant in ctx.variants:
         scaled.setdefault(variant.name, variant)
     ran = set(runs["variant"]) if "variant" in runs else set()

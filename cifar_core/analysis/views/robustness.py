@@ -26,13 +26,13 @@ Example
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cifar_core.analysis import text
 from cifar_core.analysis.records import RunLike, metric
+from cifar_core.data import Dataset
 from cifar_core.data.corruptions import CORRUPTIONS, SEVERITIES, corrupt
 from cifar_core.runs.derived_predictions import corruption_accuracy
 
@@ -51,7 +51,7 @@ def corruption_label(name: str) -> str:
 
 def corruption_table(
     runs_by_variant: Mapping[str, Sequence[RunLike]],
-    dataset: Any = None,
+    dataset: Dataset | None = None,
     corruptions: Iterable[str] = CORRUPTIONS,
     severities: Iterable[int] = SEVERITIES,
     *,

@@ -92,8 +92,8 @@ def runs_table(
     for name, runs in runs_by_variant.items():
         row: dict[str, Any] = {"variant": name, "seeds": len(runs)}
         for key in CONSTANT_COLUMNS:
-            values = [_constant(r, key) for r in runs]
-            row[key] = next((v for v in values if not math.isnan(v)), math.nan)
+            constants = [_constant(r, key) for r in runs]
+            row[key] = next((v for v in constants if not math.isnan(v)), math.nan)
         for key in METRIC_COLUMNS:
             values = np.array([_metric(r, key) for r in runs], dtype=float)
             finite = values[~np.isnan(values)]
