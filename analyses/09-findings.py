@@ -48,6 +48,8 @@ topics: dict[str, list[str]] = {
 # %%
 from cifar_core.analysis.chapter import StudyChapter
 from cifar_core.analysis.context import open_context
+from cifar_core.analysis.discussion import discussion
+from cifar_core.analysis.sentences import findings_problems
 from cifar_core.analysis.views.findings import claims_table, findings_values
 
 ctx = open_context("09-findings", studies=studies, variants=variants, seeds=seeds)
@@ -67,7 +69,17 @@ chapter.show(chapter.findings_table(table_studies))
 
 # %%
 #| label: findings-discussion
-chapter.show(chapter.discussion(claims, topics))
+chapter.show(
+    discussion(
+        chapter.findings,
+        claims,
+        topics=topics,
+        titles=chapter.titles,
+        runs=ctx.runs_of(),
+        profile=ctx.profile.name,
+    )
+)
+chapter.show(findings_problems(chapter.findings))
 
 # %%
-chapter.ctx.publish({"findings": findings_values(chapter.findings, claims)})
+ctx.publish({"findings": findings_values(chapter.findings, claims)})

@@ -1,27 +1,32 @@
 """How much do the printed bounds of a paired interval move between resamplings?
 
 The report prints an effect and its 95 % interval to 0.1 point. Until December 2026 the
-interval was a BCa bootstrap (``scipy.stats.bootstrap``) with 2,000 resamples and the
-several-seed test a Monte Carlo sign-flip permutation test (9,999 permutations), so
-both moved with the random state. :func:`cifar_core.analysis.stats.paired.paired_difference`
-now computes the bootstrap distribution and the permutation distribution exactly.
+interval was a Monte Carlo BCa bootstrap (``scipy.stats.bootstrap``, 2,000 resamples)
+and the several-seed test a Monte Carlo sign-flip permutation test (9,999
+permutations), so both moved with the random state.
+:func:`cifar_core.analysis.stats.paired.paired_difference` now computes the bootstrap
+distribution and the permutation distribution exactly (BCa on the exact bootstrap
+distribution; no random state).
 
-For realistic paired correctness (1,017 and 10,000 test images; 1 and 3 seeds; a
-small and a large effect between two CNN-like arms) this script prints, over
-``--states`` random states:
+For realistic paired correctness (one class of 102 images, 1,017 and 10,000 test
+images; 1 and 3 seeds; a small and a large effect between two CNN-like arms) this
+script prints, over ``--states`` random states:
 
 * the spread (max − min) of the printed lower and upper bounds (0.1-point precision)
-  of the old BCa interval with 2,000 resamples, and of a percentile interval with
-  ``--resamples`` Monte Carlo resamples, next to the exact interval (no random state:
-  no spread);
-* the spread of the printed Monte Carlo permutation p-value (9,999 permutations)
-  next to the exact one;
-* the gap between the exact percentile interval and BCa with many resamples (what the
-  percentile interval gives up: BCa's bias and skewness correction);
+  of the old Monte Carlo BCa interval (2,000 resamples), and of a Monte Carlo
+  percentile interval with ``--resamples`` resamples, next to the exact interval (no
+  random state, so no spread);
+* how far Monte Carlo BCa with many resamples lands from the exact BCa interval (what
+  the exact computation replaces);
+* the exact p-value and the printed Monte Carlo permutation p-values (9,999
+  permutations; several seeds only: one seed uses the exact McNemar test);
 * the time per interval of each method.
 
-    python benchmarks/bootstrap_stability.py              # ~4 min on 2 idle CPU cores
-    python benchmarks/bootstrap_stability.py --states 20 --resamples 100000
+``--ece`` adds the same spread for the ECE interval of the calibration chapter (Monte
+Carlo BCa: the ECE is no mean of a few values) at 1,000 and 50,000 resamples.
+
+    python benchmarks/bootstrap_stability.py              # ~5 min on 2 idle CPU cores
+    python benchmarks/bootstrap_stability.py --states 20 --ece
 """
 
 from __future__ import annotations
@@ -104,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--resamples", type=int, default=20_000, help="Monte Carlo percentile resamples"
     )
+    parser.add_argument("--ece", action="store_true", help="also the ECE interval's spread")
     args = parser.parse_args(argv)
     states = range(args.states)
     print(
@@ -114,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{'scenario':26} {'images':>6} {'seeds':>5} | {'exact interval':>16} "
         f"{'ms':>5} | {'BCa 2k spread':>13} {'ms':>5} | "
         f"{f'pct {args.resamples // 1000}k spread':>15} {'ms':>5} | "
-        f"{'BCa 50k − exact':>16} | {'p exact':>8} {'MC p values':>16}"
+        f"{'MC BCa − exact':>16} | {'p exact':>8} {'MC p values':>16}"
     )
     print(header)
     print("-" * len(header))
@@ -149,6 +155,32 @@ def main(argv: list[str] | None = None) -> None:
                     f"{', '.join(p_mc) or '–':>16}",
                 ]
                 print(" | ".join(cells), flush=True)
+    if args.ece:
+        ece_spread(states)
+
+
+def ece_spread(states: range) -> None:
+    """Spread of the printed ECE interval (Monte Carlo BCa) over random states."""
+    from cifar_core.analysis.stats.calibration import apply_temperature, ece_interval
+
+    print("\nECE 95 % interval (BCa, Monte Carlo): spread of the printed bounds (points)")
+    rng = np.random.default_rng(0)
+    for n in (500, 1017):
+        logits = rng.normal(size=(n, 10)) * 2.0
+        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        sharp = apply_temperature(probs, 1.6)  # labels drawn from softer probabilities
+        labels = np.array([rng.choice(10, p=p) for p in sharp])
+        for resamples in (1000, 50_000):
+            start = time.perf_counter()
+            bounds = [
+                printed(*ece_interval(probs, labels, n_resamples=resamples, seed=s)) for s in states
+            ]
+            ms = (time.perf_counter() - start) * 1000 / len(states)
+            print(
+                f"  {n:>6} images, {resamples:>6} resamples: lower {spread([b[0] for b in bounds])}, "
+                f"upper {spread([b[1] for b in bounds])}  ({ms:.0f} ms)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -35,10 +35,9 @@ import pandas as pd
 
 from cifar_core.analysis import plots, present, text
 from cifar_core.analysis.context import AnalysisContext, open_context
-from cifar_core.analysis.discussion import discussion
 from cifar_core.analysis.flags import pass_marks_table, run_anomalies
 from cifar_core.analysis.selection import best_by_validation
-from cifar_core.analysis.sentences import convergence_note, findings_markdown, findings_problems
+from cifar_core.analysis.sentences import convergence_note, findings_markdown
 from cifar_core.analysis.stats.claims import ClaimResult, evaluate_claims
 from cifar_core.analysis.stats.findings import StudyFindings
 from cifar_core.analysis.views import runs as views
@@ -211,21 +210,6 @@ class StudyChapter:
         """The seeds' claims about the chapter's studies, judged by their findings."""
         relevant = [c for c in CLAIMS if c.study in self.findings]
         return evaluate_claims(relevant, self.findings, equivalence_margin=equivalence_margin)
-
-    def discussion(
-        self, claims: Sequence[ClaimResult], topics: Mapping[str, Sequence[str]]
-    ) -> list[str]:
-        """The generated Discussion (:func:`cifar_core.analysis.discussion.discussion`) and
-        the comparisons that could not be made."""
-        text_ = discussion(
-            self.findings,
-            claims,
-            topics=topics,
-            titles=self.titles,
-            runs=self.ctx.runs_of(),
-            profile=self.ctx.profile.name,
-        )
-        return [text_, findings_problems(self.findings)]
 
     def notes(self, *, overfitting: bool = False) -> list[str]:
         """Markdown notes: each study remark once, a scaled-profile note where the

@@ -196,12 +196,3 @@ def plural(n: int, word: str) -> str:
         return f"1 {word}"
     return f"{n} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
 
-
-def names(items: list[str] | tuple[str, ...]) -> str:
-    """``"a, b and c"``.
-
-    >>> names(["a"]), names(["a", "b", "c"])
-    ('a', 'a, b and c')
-    """
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
