@@ -22,7 +22,7 @@ diagrams: int = 6  # reliability diagrams drawn (the first variants, each its fi
 # %%
 import pandas as pd
 
-from cifar_core.analysis import present, sentences
+from cifar_core.analysis import present
 from cifar_core.analysis.calibration_plots import reliability_panels
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
@@ -51,7 +51,7 @@ else:
 
 # %%
 #| label: calibration-notes
-notes = sentences.not_run_notes(ctx.not_run) + calibration.calibration_notes(
+notes = present.not_run_notes(ctx.not_run) + calibration.calibration_notes(
     table, runs, ctx.profile.name
 )
 present.show_markdown(

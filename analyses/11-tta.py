@@ -24,7 +24,7 @@ seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how m
 # %%
 import pandas as pd
 
-from cifar_core.analysis import present, sentences, text
+from cifar_core.analysis import present, text
 from cifar_core.analysis.comparison_plots import gain_intervals
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
@@ -60,7 +60,7 @@ else:
 
 # %%
 #| label: tta-notes
-notes = tta_notes(table, runs) + sentences.not_run_notes(ctx.not_run)
+notes = tta_notes(table, runs) + present.not_run_notes(ctx.not_run)
 present.show_markdown(
     present.note_callout(" ".join(notes), title="Reading the TTA table") if notes else ""
 )

@@ -34,7 +34,7 @@ example: int = 0  # the test image shown corrupted
 # %%
 import pandas as pd
 
-from cifar_core.analysis import present, sentences, text
+from cifar_core.analysis import present, text
 from cifar_core.analysis.comparison_plots import accuracy_heatmap, image_variants
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
@@ -88,7 +88,7 @@ notes = [
     f"{', '.join(map(str, severities))} of 5; Gaussian noise drawn with seed {noise_seed}); they "
     "are not the official CIFAR-10-C files, so accuracies on them are not directly comparable "
     "with published CIFAR-10-C results."
-] + sentences.not_run_notes(ctx.not_run)
+] + present.not_run_notes(ctx.not_run)
 present.show_markdown(present.note_callout(" ".join(notes), title="Regenerated corruptions"))
 
 # %%

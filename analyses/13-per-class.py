@@ -86,7 +86,7 @@ notes = [
 skipped = [label for label, (a, b) in pairs.items() if a not in table.index or b not in table.index]
 if skipped:
     notes.append(f"Not shown (a variant did not run in this build): {', '.join(skipped)}.")
-notes += sentences.not_run_notes(ctx.not_run, lead="Not run")
+notes += present.not_run_notes(ctx.not_run, lead="Not run")
 present.show_markdown(present.note_callout(" ".join(notes), title="Reading the per-class changes"))
 
 # %%

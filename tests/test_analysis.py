@@ -349,10 +349,9 @@ def test_flagged_runs_are_one_callout_with_a_row_each_and_each_meaning_once():
 
 
 def test_tables_are_shown_as_markdown_and_text_never_html(monkeypatch):
-    import IPython.display
 
     shown = []
-    monkeypatch.setattr(IPython.display, "display", lambda data, raw=False: shown.append(data))
+    monkeypatch.setattr(present, "display", lambda data, raw=False: shown.append(data))
     present.show_table(pd.DataFrame({"variant": ["a"], "acc": [0.5]}), synthetic=True)
     [bundle] = shown
     assert set(bundle) == {"text/markdown", "text/plain"}  # text/html makes Quarto use CDNs

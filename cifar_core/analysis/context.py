@@ -33,6 +33,7 @@ from cifar_core.experiments import catalog
 from cifar_core.experiments.catalog import Profile, Study
 from cifar_core.experiments.plan import dataset_for, not_runnable, variants_for
 from cifar_core.experiments.variant import Variant
+from cifar_core.models.weights import weights_status
 from cifar_core.project import NOTEBOOKS_DIR, default_profile, default_runs_dir, project_root
 from cifar_core.runs.ensure import group_by_variant
 from cifar_core.runs.keys import run_key
@@ -43,8 +44,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _weights_status() -> str:
-    from cifar_core.models.weights import weights_status
-
     available, why = weights_status()
     return f"{'available' if available else 'missing'}: {why}"
 

@@ -116,12 +116,12 @@ def _open(findings: Mapping[str, StudyFindings], claims: Sequence[ClaimResult]) 
             "too short to tell, when training stopped): longer training may change them."
         )
     if missing or lonely:
-        why = sorted({c.message.removeprefix("not compared: ") for c in missing})
+        where = list(dict.fromkeys(c.study for c in missing))
         parts.append(
             f"{text.plural(len(missing), 'comparison')} could not be made"
-            + (f" ({'; '.join(why)})" if why else "")
-            + (f", and {', '.join(lonely)} had nothing to compare" if lonely else "")
-            + "."
+            + (f" (in {', '.join(where)})" if where else "")
+            + (f" and {', '.join(lonely)} had nothing to compare" if lonely else "")
+            + "; the list below says why."
         )
     return "**Open at this budget.** " + " ".join(parts)
 

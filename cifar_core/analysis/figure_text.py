@@ -24,6 +24,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from matplotlib.collections import PathCollection, QuadMesh
+from matplotlib.container import BarContainer
+from matplotlib.patches import Polygon
 
 MAX_CHARS = 1200  # screen readers read all of it; longer helps nobody
 MAX_ITEMS = 12  # bars, lines or points listed per panel
@@ -66,8 +69,6 @@ def _nearest(ticks: dict[float, str], where: float, spacing: float) -> str:
 
 
 def _bars(ax) -> list[str]:
-    from matplotlib.container import BarContainer
-
     containers = [c for c in ax.containers if isinstance(c, BarContainer) and c.patches]
     if not containers:
         return []
@@ -118,8 +119,6 @@ def _lines(ax) -> list[str]:
 
 
 def _meshes(ax) -> list[str]:
-    from matplotlib.collections import PathCollection, QuadMesh
-
     parts = []
     for collection in ax.collections:
         if isinstance(collection, QuadMesh):
@@ -165,8 +164,6 @@ def _meshes(ax) -> list[str]:
 
 def _histograms(ax) -> list[str]:
     """Step histograms (``ax.hist(histtype="step")``): range and peak per label."""
-    from matplotlib.patches import Polygon
-
     items = []
     for patch in ax.patches:
         label = patch.get_label()

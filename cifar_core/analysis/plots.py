@@ -20,7 +20,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from IPython.display import display  # noqa: E402
 
+from cifar_core.analysis.figure_text import describe_figure  # noqa: E402
 from cifar_core.analysis.views.runs import pareto_front  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -37,10 +39,6 @@ def show(fig: plt.Figure, *, alt: str | None = None) -> None:
     The output's ``image/png`` metadata carries a description of what the figure shows
     (``alt``, else :func:`cifar_core.analysis.figure_text.describe_figure`); the build
     puts the cell's caption and this description into its ``fig-alt`` option."""
-    from IPython.display import display
-
-    from cifar_core.analysis.figure_text import describe_figure
-
     text = alt if alt is not None else describe_figure(fig)
     display(fig, metadata={"image/png": {ALT_METADATA_KEY: text}})
     plt.close(fig)
@@ -414,7 +412,7 @@ def augmentation_preview(
 ) -> plt.Figure:
     """Originals (first row) and ``copies`` augmented versions of ``n`` images, through the
     same Keras layers training uses (imports Keras; only the data notebook calls it)."""
-    from cifar_core.runs.augmentation import augmentation_layers
+    from cifar_core.runs.augmentation import augmentation_layers  # Keras: only 01-data draws this
 
     layers = augmentation_layers(augmentation, seed)
     if layers is None:

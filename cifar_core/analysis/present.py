@@ -9,9 +9,10 @@ the long tables is added to the HTML page by the renderer (`cifar_core.render.ta
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
+from IPython.display import Markdown, display
 
 from cifar_core.analysis import text
 from cifar_core.analysis.flags import Anomaly
@@ -25,8 +26,6 @@ def show_table(
     Jupyter renders) and plain text, never HTML (see the module docstring). On synthetic
     data the first column header says ``[SYNTHETIC DATA]`` so the table never passes for
     CIFAR-10 results."""
-    from IPython.display import display
-
     if index:
         table = table.reset_index()
     if synthetic and len(table.columns):
@@ -49,8 +48,6 @@ def show_table(
 
 def show_markdown(text: str) -> None:
     """Display markdown (callouts, notes) as a ``text/markdown`` output."""
-    from IPython.display import Markdown, display
-
     display(Markdown(text))
 
 
@@ -145,3 +142,14 @@ def study_notes(studies: Iterable[Study]) -> str:
         for note in study.notes:
             shared.setdefault(note, []).append(study.title.split(":")[0])
     return "\n\n".join(f"**{', '.join(titles)}.** {note}" for note, titles in shared.items())
+
+
+def not_run_notes(not_run: Mapping[str, str], lead: str = "Not run in this build") -> list[str]:
+    """``["Not run in this build: a (why); b (why)."]``, or ``[]`` when everything ran.
+
+    >>> not_run_notes({"vgg": "full profile only"})
+    ['Not run in this build: vgg (full profile only).']
+    """
+    if not not_run:
+        return []
+    return [f"{lead}: " + "; ".join(f"{n} ({why})" for n, why in not_run.items()) + "."]

@@ -152,17 +152,6 @@ def claim_sentence(result: ClaimResult) -> str:
     return sentence
 
 
-def not_run_notes(not_run: Mapping[str, str], lead: str = "Not run in this build") -> list[str]:
-    """``["Not run in this build: a (why); b (why)."]``, or ``[]`` when everything ran.
-
-    >>> not_run_notes({"vgg": "full profile only"})
-    ['Not run in this build: vgg (full profile only).']
-    """
-    if not not_run:
-        return []
-    return [f"{lead}: " + "; ".join(f"{n} ({why})" for n, why in not_run.items()) + "."]
-
-
 def _reason_kind(reason: str) -> str:
     if reason.startswith("still improving"):
         return "still improving"
@@ -215,39 +204,42 @@ def convergence_note(
 
 
 def class_change_sentence(change: Mapping[str, Any]) -> str:
-    """One row of :func:`cifar_core.analysis.views.per_class.change_intervals` in words:
-    a gain or a loss only when its interval excludes zero, else an inconclusive change.
+    """One class change of :func:`cifar_core.analysis.views.per_class.change_intervals`
+    in words: it raises or lowers the class only when its interval excludes zero.
 
-    >>> row = {"comparison": "convolution", "baseline": "mlp", "variant": "cnn", "class": "cat",
-    ...        "change": 0.04, "low": -0.051, "high": 0.14, "seeds": 1, "images": 100}
-    >>> print(class_change_sentence(row))
-    convolution (mlp → cnn) changes cat by +4.0 points (95 % CI −5.1 to 14.0, 100 images), an interval that includes zero: no evidence of a class-specific effect
-    >>> print(class_change_sentence({**row, "low": 0.01}))
-    convolution (mlp → cnn) raises cat by 4.0 points (95 % CI 1.0 to 14.0, 100 images)
+    >>> row = {"class": "cat", "change": 0.04, "low": -0.051, "high": 0.14, "seeds": 1,
+    ...        "images": 100}
+    >>> class_change_sentence(row)
+    'cat +4.0 points (95 % CI −5.1 to 14.0, 100 images: includes zero)'
+    >>> class_change_sentence({**row, "low": 0.01})
+    'raises cat by 4.0 points (95 % CI 1.0 to 14.0, 100 images)'
     """
-    head = f"{change['comparison']} ({change['baseline']} → {change['variant']})"
     if not change["seeds"]:
-        return f"{head}: not compared ({change.get('test', 'no shared seeds')})"
-    numbers = (
-        f"95 % CI {text.interval(change['low'], change['high'])}, "
-        f"{text.count(change['images'])} images"
-    )
+        return f"{change['class']}: not compared ({change.get('test', 'no shared seeds')})"
+    interval = text.interval(change["low"], change["high"])
     if change["low"] > 0 or change["high"] < 0:
         verb = "raises" if change["low"] > 0 else "lowers"
-        return f"{head} {verb} {change['class']} by {text.points(abs(change['change']), unit=True)} ({numbers})"
+        size = text.points(abs(change["change"]), unit=True)
+        return f"{verb} {change['class']} by {size} (95 % CI {interval}, {text.count(change['images'])} images)"
     return (
-        f"{head} changes {change['class']} by {text.points(change['change'], signed=True, unit=True)} "
-        f"({numbers}), an interval that includes zero: no evidence of a class-specific effect"
+        f"{change['class']} {text.points(change['change'], signed=True, unit=True)} (95 % CI "
+        f"{interval}, {text.count(change['images'])} images: includes zero)"
     )
 
 
 def class_changes_paragraph(changes: pd.DataFrame) -> str:
-    """Markdown: each class change of
-    :func:`cifar_core.analysis.views.per_class.change_intervals` in words
-    (:func:`class_change_sentence`): a gain or a loss only when its interval excludes zero."""
+    """Markdown: for each one-factor change of
+    :func:`cifar_core.analysis.views.per_class.change_intervals`, its largest class-level
+    gain and loss in words (:func:`class_change_sentence`), a gain or loss only when its
+    interval excludes zero."""
     if not len(changes):
         return "No one-factor change could be compared in this build."
-    sentences = [class_change_sentence(row) for _, row in changes.iterrows()]
+    items = []
+    for label, rows in changes.groupby("comparison", sort=False):
+        first = rows.iloc[0]
+        said = "; ".join(class_change_sentence(row) for _, row in rows.iterrows())
+        items.append(f"* **{label}** ({first['baseline']} → {first['variant']}): {said}.")
     return (
-        "The largest class-level changes of each one-factor change: " + "; ".join(sentences) + "."
+        "\n".join(items)
+        + "\n\nA class change whose interval includes zero is no evidence of a class-specific effect."
     )

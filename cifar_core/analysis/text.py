@@ -195,4 +195,3 @@ def plural(n: int, word: str) -> str:
     if n == 1:
         return f"1 {word}"
     return f"{n} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
-
