@@ -71,7 +71,8 @@ def measure(data: str, epochs: int) -> dict:
     from cifar_core.data import load_dataset
     from cifar_core.experiments import catalog
     from cifar_core.runs.hardware import configure, seed_everything
-    from cifar_core.runs.train import build_compiled_model, one_hot, predict_probs, prepare_splits
+    from cifar_core.runs.predict import predict
+    from cifar_core.runs.train import build_compiled_model, one_hot, prepare_splits
 
     dataset, hardware = load_dataset(data), configure()
 
@@ -102,7 +103,7 @@ def measure(data: str, epochs: int) -> dict:
             validation_data=(splits.x_val, one_hot(splits.y_val, dataset.num_classes)),
         )
         for x in (splits.x_train, splits.x_val, splits.x_test):
-            predict_probs(model, x, tta_flip=variant.tta_flip)
+            predict(model, x, flip=variant.tta_flip)
         total = time.process_time() - started
         per_epoch = min(clock.cpu[1:] or clock.cpu)
         costs[name] = {

@@ -38,12 +38,12 @@ from scipy import stats  # noqa: E402
 from cifar_core.data import load_dataset  # noqa: E402
 from cifar_core.experiments import catalog  # noqa: E402
 from cifar_core.runs.hardware import configure, seed_everything  # noqa: E402
-from cifar_core.runs.train import (
+from cifar_core.runs.predict import predict  # noqa: E402
+from cifar_core.runs.train import (  # noqa: E402
     build_compiled_model,
     fit_inputs,
-    library_versions,  # noqa: E402
+    library_versions,
     one_hot,
-    predict_probs,
     prepare_splits,
 )
 
@@ -57,7 +57,7 @@ class TestAccuracyClock(keras.callbacks.Callback):
     def __init__(self, x_test, y_test, *, tta_flip: bool, tta_translate: int, budget: float | None):
         super().__init__()
         self.x_test, self.y_test, self.budget = x_test, y_test, budget
-        self.tta = {"tta_flip": tta_flip, "tta_translate": tta_translate}
+        self.tta = {"flip": tta_flip, "translate": tta_translate}
         self.points: list[tuple[float, float]] = []
         self.elapsed = 0.0
 
@@ -66,7 +66,7 @@ class TestAccuracyClock(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.elapsed += time.perf_counter() - self.started
-        probs = predict_probs(self.model, self.x_test, **self.tta)
+        probs = predict(self.model, self.x_test, **self.tta)
         accuracy = float((probs.argmax(axis=1) == self.y_test).mean())
         self.points.append((self.elapsed, accuracy))
         print(

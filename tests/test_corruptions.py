@@ -3,8 +3,6 @@ published definitions on hand-checkable images, and the on-disk cache."""
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -125,15 +123,3 @@ def test_cache_of_another_shape_is_recomputed(images, monkeypatch, tmp_path):
     cc.cached_corruption(images[:5], "contrast", 1, fingerprint="same")
     out = cc.cached_corruption(images, "contrast", 1, fingerprint="same")
     assert out.shape == images.shape
-
-
-def test_grid_covers_every_pair(images, monkeypatch, tmp_path):
-    monkeypatch.setenv("CIFAR_REPORT_CACHE", str(tmp_path))
-    grid = cc.corruption_grid(images[:4], ["contrast", "jpeg_compression"], [1, 5])
-    assert sorted(grid) == [
-        ("contrast", 1),
-        ("contrast", 5),
-        ("jpeg_compression", 1),
-        ("jpeg_compression", 5),
-    ]
-    assert len(os.listdir(next((tmp_path / "corruptions").iterdir()))) == 4

@@ -17,6 +17,7 @@ pytest.importorskip("keras")
 
 from cifar_core.experiments.variant import Variant  # noqa: E402
 from cifar_core.runs import derived_predictions as dp  # noqa: E402
+from cifar_core.runs.predict import translate_images  # noqa: E402
 from cifar_core.runs.store import RunStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,9 +120,8 @@ def test_tta_of_plain_and_flipped_reproduces_a_tta_runs_stored_predictions(runs,
         dp.tta_probs(plain, flipped), tta_run.predictions()["test_probs"], atol=1e-5
     )
     labels = tta_run.predictions()["test_labels"]
-    assert dp.tta_accuracy(plain, flipped, labels) == pytest.approx(
-        tta_run.metrics["test_accuracy"]
-    )
+    accuracy = np.mean(dp.tta_probs(plain, flipped).argmax(axis=1) == labels)
+    assert accuracy == pytest.approx(tta_run.metrics["test_accuracy"])
 
 
 def test_views_recombine_to_a_flip_and_translate_runs_own_recipe(translate_run, tiny_dataset):
@@ -140,7 +140,7 @@ def test_views_recombine_to_a_flip_and_translate_runs_own_recipe(translate_run, 
     )
     np.testing.assert_allclose(
         dp.corruption_test_probs(run, tiny_dataset, ["contrast"], [3])[("contrast", 3)],
-        dp.model_probs(run, tiny_dataset, images, tta_flip=True, tta_translate=1),
+        dp.model_probs(run, tiny_dataset, images, flip=True, translate=1),
         atol=1e-6,
     )
 
@@ -156,7 +156,7 @@ def test_translated_predictions_have_one_pair_per_shift(runs, tiny_dataset):
     views = dp.translated_test_probs(run, tiny_dataset)
     assert views.shape == (2, 2, len(tiny_dataset.y_test), 10)
     assert dp.is_cached(run, "translate-m1m1_p1p1")
-    expected = dp.model_probs(run, tiny_dataset, dp.translate_images(tiny_dataset.x_test, 1, 1))
+    expected = dp.model_probs(run, tiny_dataset, translate_images(tiny_dataset.x_test, 1, 1))
     np.testing.assert_allclose(views[1, 0], expected, atol=1e-6)
     combined = dp.translate_tta_probs(
         run.predictions()["test_probs"], dp.flipped_test_probs(run, tiny_dataset), views
@@ -187,7 +187,7 @@ def test_corruption_predictions_use_the_cached_corrupted_images(runs, tiny_datas
     # a tta_flip run is scored with its own recipe, the flip average
     tta = dp.corruption_test_probs(tta_run, tiny_dataset, ["contrast"], [5])[("contrast", 5)]
     np.testing.assert_allclose(
-        tta, dp.model_probs(tta_run, tiny_dataset, images, tta_flip=True), atol=1e-6
+        tta, dp.model_probs(tta_run, tiny_dataset, images, flip=True), atol=1e-6
     )
     table = dp.corruption_accuracy(run, tiny_dataset, ["contrast"], [1, 5])
     assert list(table.columns) == ["corruption", "severity", "accuracy"] and len(table) == 2
@@ -205,40 +205,18 @@ def test_a_cache_miss_needs_the_runs_own_dataset(runs, tiny_dataset):
 
 
 # ----------------------------------------------------------------------------- pure parts
-def test_translate_moves_content_and_reflects_the_border():
-    image = np.arange(16).reshape(1, 4, 4, 1)
-    down_right = dp.translate_images(image, 1, 1)[0, :, :, 0]
-    np.testing.assert_array_equal(down_right[1:, 1:], image[0, :3, :3, 0])
-    np.testing.assert_array_equal(down_right[0, 1:], image[0, 1, :3, 0])  # reflected row
-    np.testing.assert_array_equal(
-        dp.translate_images(image, -1, 0)[0, :3, :, 0], image[0, 1:, :, 0]
-    )
-    with pytest.raises(ValueError, match="not smaller than"):
-        dp.translate_images(image, 4, 0)
-
-
-def test_tta_combines_softmax_and_reports_per_image_correctness():
-    plain = np.array([[0.6, 0.4], [0.45, 0.55], [0.9, 0.1]])
-    flipped = np.array([[0.2, 0.8], [0.45, 0.55], [0.8, 0.2]])
-    labels = np.array([1, 1, 0])
-    before, after = dp.tta_correctness(plain, flipped, labels)
-    assert before.tolist() == [False, True, True] and after.tolist() == [True, True, True]
-    assert dp.tta_accuracy(plain, flipped, labels) == 1.0
-    np.testing.assert_allclose(dp.average_probs([plain, flipped], weights=[3, 1])[0], [0.5, 0.5])
+def test_tta_combines_cached_views_in_float64():
+    plain = np.array([[0.6, 0.4], [0.45, 0.55]], np.float32)
+    flipped = np.array([[0.2, 0.8], [0.45, 0.55]], np.float32)
+    combined = dp.tta_probs(plain, flipped)
+    assert combined.dtype == np.float64
+    np.testing.assert_array_equal(combined, (plain.astype(float) + flipped) / 2)
 
 
 def test_translate_tta_weights_half_on_the_flip_pair():
     plain, flipped = np.array([[1.0, 0.0]]), np.array([[1.0, 0.0]])
     translated = np.array([[[[0.0, 1.0]], [[0.0, 1.0]]], [[[0.0, 1.0]], [[0.0, 1.0]]]])
     np.testing.assert_allclose(dp.translate_tta_probs(plain, flipped, translated), [[0.5, 0.5]])
-
-
-def test_tta_extra_flops_count_the_added_forward_passes():
-    assert dp.tta_extra_flops(2.5e6, views=2, images=1000) == 2_500_000_000
-    assert dp.tta_extra_flops(2.5e6, views=6) == 12_500_000
-    assert dp.tta_extra_flops(2.5e6, views=1) == 0
-    with pytest.raises(ValueError, match="views must be at least 1"):
-        dp.tta_extra_flops(1.0, views=0)
 
 
 # ----------------------------------------------------------------------------- identity, provenance

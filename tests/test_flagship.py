@@ -30,12 +30,12 @@ from cifar_core.runs.batches import AugmentedBatches  # noqa: E402
 from cifar_core.runs.hardware import configure, seed_everything  # noqa: E402
 from cifar_core.runs.keys import run_key  # noqa: E402
 from cifar_core.runs.lookahead import Lookahead  # noqa: E402
+from cifar_core.runs.predict import predict  # noqa: E402
 from cifar_core.runs.schedules import learning_rate_for  # noqa: E402
-from cifar_core.runs.train import (
+from cifar_core.runs.train import (  # noqa: E402
     build_compiled_model,
     fit_inputs,
-    one_hot,  # noqa: E402
-    predict_probs,
+    one_hot,
     prepare_splits,
 )
 
@@ -72,8 +72,8 @@ def test_flagship_trains_one_short_epoch_on_synthetic_data(tiny_dataset):
     assert model.output_shape == (None, 10)
     assert len(history.history["loss"]) == 1 and np.isfinite(history.history["loss"][0])
     assert after < before, f"training loss did not fall in one epoch: {before:.3f} -> {after:.3f}"
-    probs = predict_probs(
-        model, splits.x_test[:7], tta_flip=variant.tta_flip, tta_translate=variant.tta_translate
+    probs = predict(
+        model, splits.x_test[:7], flip=variant.tta_flip, translate=variant.tta_translate
     )
     assert probs.shape == (7, 10)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
@@ -232,31 +232,7 @@ def test_lookahead_callback_counts_steps_and_copies_the_average_at_the_end():
     )
 
 
-# ----------------------------------------------------------------------- TTA, schedule
-def test_tta_translate_averages_shifted_views():
-    inputs = keras.Input((4, 4, 1))
-    # not translation- or mirror-invariant: softmax of the left column's pixel values
-    outputs = keras.layers.Softmax()(
-        keras.layers.Reshape((4,))(keras.layers.Lambda(lambda t: t[:, :, 0, 0])(inputs))
-    )
-    model = keras.Model(inputs, outputs)
-    x = np.random.default_rng(0).random((3, 4, 4, 1)).astype("float32")
-    plain = predict_probs(model, x)
-    mirrored = predict_probs(model, x, tta_flip=True)
-    both = predict_probs(model, x, tta_flip=True, tta_translate=1)
-    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
-    expected = (
-        mirrored / 2
-        + (
-            predict_probs(model, padded[:, :4, :4], tta_flip=True)
-            + predict_probs(model, padded[:, 2:, 2:], tta_flip=True)
-        )
-        / 4
-    )
-    np.testing.assert_allclose(both, expected, rtol=1e-6)
-    assert not np.allclose(both, mirrored) and not np.allclose(mirrored, plain)
-
-
+# ----------------------------------------------------------------------- schedule
 def test_warmup_linear_starts_and_ends_at_the_given_fractions():
     v = FLAGSHIP.replace(
         epochs=10,

@@ -106,6 +106,21 @@ def test_an_address_that_does_not_answer_fails_in_seconds_and_trains_nothing(
     assert not store.root.exists()
 
 
+@needs_ray
+def test_a_grpc_server_that_is_not_a_ray_head_node_is_refused():
+    grpc = pytest.importorskip("grpc")
+    from concurrent import futures
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with pytest.raises(RayExecutorError, match="no Ray head node.*UNIMPLEMENTED"):
+            check_reachable(f"127.0.0.1:{port}", 1)
+    finally:
+        server.stop(None)
+
+
 @pytest.mark.parametrize("address", ["ray://", "head:port", "http://head:80/x"])
 def test_a_malformed_address_is_refused_by_name(address):
     with pytest.raises(RayExecutorError, match="is not a Ray address"):
@@ -280,6 +295,12 @@ def test_ray_build_stores_the_same_runs_as_local_training(
         )
     ] == [r.key for r in ray_runs]  # all cached: the cluster is not even contacted
     assert again == ["ray: all 3 run(s) are in the store; nothing to train"]
+
+
+@pytest.mark.ray
+def test_a_running_head_node_passes_the_reachability_check(cluster):
+    head, _ = cluster
+    check_reachable(head.address, 2)  # its GCS answers gRPC's standard health check
 
 
 @pytest.mark.ray

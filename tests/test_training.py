@@ -25,6 +25,7 @@ from cifar_core.experiments.variant import Variant, VariantError  # noqa: E402
 from cifar_core.runs.augmentation import augmentation_layers, finalize_model  # noqa: E402
 from cifar_core.runs.callbacks import KILL_ENV  # noqa: E402
 from cifar_core.runs.keys import run_key  # noqa: E402
+from cifar_core.runs.predict import predict  # noqa: E402
 from cifar_core.runs.schedules import check_schedule, learning_rate_for  # noqa: E402
 from cifar_core.runs.store import RunStore  # noqa: E402
 from cifar_core.runs.train import (  # noqa: E402
@@ -32,7 +33,6 @@ from cifar_core.runs.train import (  # noqa: E402
     _train_and_store,
     get_or_train,
     make_optimizer,
-    predict_probs,
     train_many,
 )
 
@@ -180,11 +180,9 @@ def test_saved_model_and_predictions_agree_with_tta(trained, dataset):
     assert predictions["val_probs"].shape == (40, 10) and len(predictions["val_indices"]) == 40
     model = run.load_model()
     x = Preprocessor.from_stats(run.metrics["preprocessing"]).transform(dataset.x_test)
-    plain = predict_probs(model, x)
-    flipped = predict_probs(model, x[:, :, ::-1])
-    np.testing.assert_allclose(
-        predict_probs(model, x, tta_flip=True), (plain + flipped) / 2, atol=1e-6
-    )
+    plain = predict(model, x)
+    flipped = predict(model, x[:, :, ::-1])
+    np.testing.assert_allclose(predict(model, x, flip=True), (plain + flipped) / 2, atol=1e-6)
     np.testing.assert_allclose(predictions["test_probs"], (plain + flipped) / 2, atol=1e-5)
     assert np.abs(plain - flipped).max() > 1e-4, "an MLP is not mirror-symmetric"
 

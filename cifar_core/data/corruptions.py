@@ -51,10 +51,13 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from .synthetic import cache_root
 
 CORRUPTION_VERSION = 1
 """Part of every cached file's name: bump it when a definition here changes."""
@@ -80,7 +83,9 @@ def _gaussian_noise(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np
     return np.clip(x + rng.standard_normal(x.shape) * sigma, 0, 1)
 
 
-def _gaussian_blur(x: np.ndarray, sigma: float, rng) -> np.ndarray:
+def _gaussian_blur(x: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    # SciPy, matplotlib and Pillow (about 1 s) load only to corrupt: a build with nothing
+    # to do reads cached predictions' digests through this module
     from scipy.ndimage import gaussian_filter
 
     # skimage.filters.gaussian(…, channel_axis=-1): mode "nearest", truncate 4
@@ -93,7 +98,7 @@ def defocus_kernel(radius: float, alias_blur: float) -> np.ndarray:
     """The script's ``disk``: a 17×17 indicator of ``X² + Y² ≤ radius²`` (normalized),
     smoothed by a separable 3×3 Gaussian of σ = ``alias_blur``, in float32 as
     ``cv2.GaussianBlur`` does it there."""
-    from scipy.ndimage import correlate1d
+    from scipy.ndimage import correlate1d  # only to corrupt (see _gaussian_blur)
 
     if radius > 8:
         raise ValueError(f"defocus radius {radius} > 8: the CIFAR tables never use one")
@@ -109,21 +114,23 @@ def defocus_kernel(radius: float, alias_blur: float) -> np.ndarray:
     return kernel.astype(np.float64)
 
 
-def _defocus_blur(x: np.ndarray, parameters: tuple[float, float], rng) -> np.ndarray:
-    from scipy.ndimage import correlate
+def _defocus_blur(
+    x: np.ndarray, parameters: tuple[float, float], rng: np.random.Generator
+) -> np.ndarray:
+    from scipy.ndimage import correlate  # only to corrupt (see _gaussian_blur)
 
     kernel = defocus_kernel(*parameters)
     # cv2.filter2D per channel: correlation with BORDER_REFLECT_101 (scipy's "mirror")
     return np.clip(correlate(x, kernel[None, :, :, None], mode="mirror"), 0, 1)
 
 
-def _contrast(x: np.ndarray, factor: float, rng) -> np.ndarray:
+def _contrast(x: np.ndarray, factor: float, rng: np.random.Generator) -> np.ndarray:
     means = x.mean(axis=(1, 2), keepdims=True)
     return np.clip((x - means) * factor + means, 0, 1)
 
 
-def _brightness(x: np.ndarray, shift: float, rng) -> np.ndarray:
-    from matplotlib.colors import hsv_to_rgb, rgb_to_hsv
+def _brightness(x: np.ndarray, shift: float, rng: np.random.Generator) -> np.ndarray:
+    from matplotlib.colors import hsv_to_rgb, rgb_to_hsv  # only to corrupt (see above)
 
     hsv = rgb_to_hsv(x)
     hsv[..., 2] = np.clip(hsv[..., 2] + shift, 0, 1)
@@ -131,7 +138,7 @@ def _brightness(x: np.ndarray, shift: float, rng) -> np.ndarray:
 
 
 def _jpeg(images: np.ndarray, quality: int) -> np.ndarray:
-    from PIL import Image
+    from PIL import Image  # only to corrupt (see _gaussian_blur)
 
     out = np.empty_like(images)
     for index, image in enumerate(images):
@@ -142,7 +149,7 @@ def _jpeg(images: np.ndarray, quality: int) -> np.ndarray:
     return out
 
 
-_FLOAT_OPS: dict[str, Callable] = {
+_FLOAT_OPS: dict[str, Callable[[np.ndarray, Any, np.random.Generator], np.ndarray]] = {
     "gaussian_noise": _gaussian_noise,
     "gaussian_blur": _gaussian_blur,
     "defocus_blur": _defocus_blur,
@@ -199,8 +206,6 @@ def images_fingerprint(images: np.ndarray) -> str:
 
 def cache_dir() -> Path:
     """``<cache root>/corruptions`` (see :func:`cifar_core.data.synthetic.cache_root`)."""
-    from .synthetic import cache_root
-
     return cache_root() / "corruptions"
 
 
@@ -244,22 +249,3 @@ def cached_corruption(
     except OSError:
         pass  # an unwritable cache only costs time later
     return result
-
-
-def corruption_grid(
-    images: np.ndarray,
-    corruptions: Iterable[str] = CORRUPTIONS,
-    severities: Iterable[int] = SEVERITIES,
-    *,
-    seed: int = 0,
-    fingerprint: str | None = None,
-) -> dict[tuple[str, int], np.ndarray]:
-    """``{(corruption, severity): corrupted images}`` for every pair, through the cache."""
-    fingerprint = fingerprint or images_fingerprint(images)
-    return {
-        (name, severity): cached_corruption(
-            images, name, severity, seed=seed, fingerprint=fingerprint
-        )
-        for name in corruptions
-        for severity in severities
-    }

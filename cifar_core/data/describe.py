@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .dataset import Dataset
 from .preprocessing import channel_moments
@@ -13,10 +14,8 @@ from .splits import validation_split
 CHANNELS = ("red", "green", "blue")
 
 
-def class_counts(dataset: Dataset, validation_fraction: float = 0.2, seed: int = 0):
+def class_counts(dataset: Dataset, validation_fraction: float = 0.2, seed: int = 0) -> pd.DataFrame:
     """Images per class (rows) and split (columns train/val/test, plus a total row)."""
-    import pandas as pd
-
     train_idx, val_idx = validation_split(dataset.y_train, validation_fraction, seed)
     splits = {
         "train": dataset.y_train[train_idx],
@@ -34,10 +33,8 @@ def class_counts(dataset: Dataset, validation_fraction: float = 0.2, seed: int =
     return counts
 
 
-def pixel_statistics(dataset: Dataset):
+def pixel_statistics(dataset: Dataset) -> pd.DataFrame:
     """Per-channel mean, std, min and max of the training images (0–255 units)."""
-    import pandas as pd
-
     total, squares, count = channel_moments(dataset.x_train)
     mean = total / count
     flat = dataset.x_train.reshape(-1, dataset.x_train.shape[-1])

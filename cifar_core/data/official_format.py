@@ -24,7 +24,7 @@ from .errors import DataError
 try:  # numpy >= 2
     from numpy._core.multiarray import _reconstruct
 except ImportError:  # pragma: no cover - numpy 1.x
-    from numpy.core.multiarray import _reconstruct
+    from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]
 import _codecs
 
 IMAGE_SIDE = 32

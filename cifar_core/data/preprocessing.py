@@ -14,7 +14,7 @@ Every mode is an affine map per channel, ``(x - mean) / std`` in 0–255 pixel u
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +41,13 @@ def channel_moments(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return total, squares, int(np.prod(images.shape[:-1]))
 
 
-def _fitted_mean_std(mode: str, x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _per_channel(values: Iterable[float]) -> tuple[float, float, float]:
+    """Three floats, one per colour channel."""
+    red, green, blue = map(float, values)
+    return red, green, blue
+
+
+def _fitted_mean_std(mode: str, x_train: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Mean and std (pixel units, one per channel) that ``mode`` subtracts and divides by."""
     ones = np.ones(3)
     if mode == "raw":
@@ -50,6 +56,8 @@ def _fitted_mean_std(mode: str, x_train: np.ndarray) -> tuple[np.ndarray, np.nda
         return 0 * ones, 255 * ones
     if mode == "imagenet":
         return 255 * np.array(IMAGENET_MEAN), 255 * np.array(IMAGENET_STD)
+    if x_train is None:  # Preprocessor.fit refuses this before
+        raise DataError(f"preprocessing {mode!r} needs training images to fit on.")
     total, squares, count = channel_moments(x_train)
     if mode == "zscore":
         total, squares, count = total.sum() * ones, squares.sum() * ones, count * len(total)
@@ -76,12 +84,12 @@ class Preprocessor:
         if mode in ("zscore", "channel_zscore") and (x_train is None or len(x_train) == 0):
             raise DataError(f"preprocessing {mode!r} needs training images to fit on.")
         mean, std = _fitted_mean_std(mode, x_train)
-        return cls(mode, tuple(map(float, mean)), tuple(map(float, std)))
+        return cls(mode, _per_channel(mean), _per_channel(std))
 
     @classmethod
     def from_stats(cls, stats: Mapping[str, Any]) -> Preprocessor:
         """Rebuild a preprocessor from its :attr:`stats` (e.g. stored with a run)."""
-        return cls(stats["mode"], tuple(stats["mean"]), tuple(stats["std"]))
+        return cls(stats["mode"], _per_channel(stats["mean"]), _per_channel(stats["std"]))
 
     @property
     def stats(self) -> dict[str, Any]:

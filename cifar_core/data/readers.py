@@ -7,6 +7,7 @@ the batch files and returns their bytes. Tarballs are read in memory, never extr
 
 from __future__ import annotations
 
+import os
 import tarfile
 from pathlib import Path, PurePosixPath
 
@@ -74,7 +75,7 @@ def _read_tar_members(archive: Path) -> dict[str, bytes]:
             members = [m for m in tar.getmembers() if m.isfile()]
             folder = _batches_folder_in(members, archive)
             return {
-                PurePosixPath(m.name).name: tar.extractfile(m).read()
+                PurePosixPath(m.name).name: _member_bytes(tar, m)
                 for m in members
                 if PurePosixPath(m.name).parent == folder
             }
@@ -83,6 +84,15 @@ def _read_tar_members(archive: Path) -> dict[str, bytes]:
             f"{archive}: cannot read the archive ({type(error).__name__}: {error}); it is "
             "truncated or not a tar.gz, re-download it or point at the extracted folder."
         ) from error
+
+
+def _member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    """The content of a regular file inside ``tar``."""
+    handle = tar.extractfile(member)
+    if handle is None:  # not a regular file: _read_tar_members lists only those
+        raise tarfile.TarError(f"{member.name} is not a regular file")
+    with handle:
+        return handle.read()
 
 
 def _batches_folder_in(members: list[tarfile.TarInfo], archive: Path) -> PurePosixPath:
@@ -101,7 +111,7 @@ def _holds_batches(folder: Path) -> bool:
     return any((folder / name).is_file() for name in BATCH_MARKERS)
 
 
-def open_location(path: str | Path, origin: str = "data path") -> BatchReader:
+def open_location(path: str | os.PathLike[str], origin: str = "data path") -> BatchReader:
     """A reader for ``path``: a batches folder, its parent, or an official archive.
 
     ``origin`` says where the path came from (``"CIFAR10_DIR"``, ``"--data"`` …) so the

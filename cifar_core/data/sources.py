@@ -79,7 +79,7 @@ def download_with_keras(name: str = "cifar10") -> Path:
     unpickles with the stock (code-running) ``pickle``."""
     origin, entry = DOWNLOADS[name]
     try:
-        import keras
+        import keras  # downloading is the one thing here that needs Keras
 
         keras.utils.get_file(fname=entry, origin=origin, extract=True)
     except Exception as error:  # offline, blocked, broken install: all end the same way
@@ -93,7 +93,12 @@ def download_with_keras(name: str = "cifar10") -> Path:
     return cached
 
 
-def _locate_and_read(source, name: str | None, limit: int | None, synthetic: tuple) -> Dataset:
+def _locate_and_read(
+    source: str | os.PathLike[str] | None,
+    name: str | None,
+    limit: int | None,
+    synthetic: tuple[int, int, int],
+) -> Dataset:
     """Resolve ``source`` (or the default order) and read it."""
     if source == "synthetic":
         folder = synthetic_folder(*synthetic)

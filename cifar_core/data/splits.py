@@ -15,6 +15,7 @@ def _stratified_pick(
     labels: np.ndarray, size: int | float, seed: int, parameter: str
 ) -> np.ndarray:
     """Sorted indices of a seeded, stratified sample of ``size`` items of ``labels``."""
+    # scikit-learn takes 1-4 s to import, and every command imports this package
     from sklearn.model_selection import train_test_split
 
     indices = np.arange(len(labels))

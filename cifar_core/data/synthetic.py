@@ -141,7 +141,9 @@ def _draw(labels: Array, rng: np.random.Generator) -> Array:
     return np.clip(images, 0, 255, out=images).astype(np.uint8)
 
 
-def make_synthetic(n_train: int, n_test: int, seed: int = 0):
+def make_synthetic(
+    n_train: int, n_test: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
     """Generate ``(x_train, y_train, x_test, y_test, class_names)``, deterministically.
 
     Images are uint8 ``(N, 32, 32, 3)``; labels int64, balanced across the ten classes

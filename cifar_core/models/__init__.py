@@ -17,17 +17,22 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-_FAMILIES: dict[str, Callable[..., Any]] = {}
+if TYPE_CHECKING:
+    import keras
+
+Builder = Callable[..., "keras.Model"]
+"""``build(*, input_shape, num_classes, **params) -> keras.Model``."""
+_FAMILIES: dict[str, Builder] = {}
 _RESERVED = ("input_shape", "num_classes")
 
 
-def register(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def register(name: str) -> Callable[[Builder], Builder]:
     """Decorator: register ``builder`` as the model family ``name``."""
 
-    def decorator(builder: Callable[..., Any]) -> Callable[..., Any]:
+    def decorator(builder: Builder) -> Builder:
         if name in _FAMILIES and _FAMILIES[name] is not builder:
             raise ValueError(f"model family {name!r} is registered twice")
         _FAMILIES[name] = builder
@@ -73,8 +78,12 @@ def validate_params(family: str, params: dict[str, Any]) -> None:
 
 
 def build_model(
-    family: str, params: dict[str, Any], *, input_shape=(32, 32, 3), num_classes: int = 10
-):
+    family: str,
+    params: dict[str, Any],
+    *,
+    input_shape: Sequence[int] = (32, 32, 3),
+    num_classes: int = 10,
+) -> keras.Model:
     """Build an uncompiled ``keras.Model`` of ``family`` with ``params``."""
     validate_params(family, params)
     return _FAMILIES[family](

@@ -23,6 +23,9 @@ Seed 001's model_a (2,168,362 parameters)::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, cast
+
 import keras
 from keras import layers
 
@@ -34,33 +37,33 @@ GLOBAL_POOLS = ("average", "max", None)
 BN_POSITIONS = ("before_activation", "after_activation")
 
 
-def _per_block(value, count: int, key: str) -> list:
+def _per_block(value: float | Sequence[float], count: int, key: str) -> list[float]:
     """Broadcast a scalar to one value per block, or check a per-block list."""
     if isinstance(value, (list, tuple)):
         if len(value) != count:
             raise ValueError(f"params.{key} has {len(value)} entries for {count} blocks")
         return list(value)
-    return [value] * count
+    return [cast(float, value)] * count
 
 
-def _check_choice(key: str, value, choices) -> None:
+def _check_choice(key: str, value: str | None, choices: Sequence[str | None]) -> None:
     if value not in choices:
         raise ValueError(f"params.{key} is {value!r}; choose one of {choices}")
 
 
 def _conv_unit(
-    x,
-    filters,
+    x: keras.KerasTensor,
+    filters: int,
     *,
-    kernel_size,
-    padding,
-    activation,
-    batch_norm,
-    bn_position,
-    bn_momentum,
-    use_bias,
-    l2,
-):
+    kernel_size: int,
+    padding: str,
+    activation: str,
+    batch_norm: bool,
+    bn_position: str,
+    bn_momentum: float,
+    use_bias: bool,
+    l2: float,
+) -> keras.KerasTensor:
     """Conv2D, then BN and the activation in the configured order."""
     regularizer = keras.regularizers.L2(l2) if l2 else None
     x = layers.Conv2D(
@@ -74,7 +77,7 @@ def _conv_unit(
     return x
 
 
-def _pool(x, kind, size, padding):
+def _pool(x: keras.KerasTensor, kind: str | None, size: int, padding: str) -> keras.KerasTensor:
     if kind == "max":
         return layers.MaxPooling2D(size, padding=padding)(x)
     if kind == "average":
@@ -85,27 +88,27 @@ def _pool(x, kind, size, padding):
 @register("cnn")
 def build_cnn(
     *,
-    input_shape,
-    num_classes,
-    blocks=((32,), (64,)),
-    kernel_size=3,
-    padding="valid",
-    activation="relu",
-    batch_norm=False,
-    bn_position="before_activation",
-    bn_momentum=0.99,
-    use_bias=None,
-    pool="max",
-    pool_size=2,
-    pool_padding="valid",
-    block_dropout=0.0,
-    global_pool=None,
-    dense=(),
-    dense_activation="relu",
-    dense_dropout=0.0,
-    dense_batch_norm=False,
-    l2=0.0,
-):
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    blocks: Sequence[Sequence[int]] = ((32,), (64,)),
+    kernel_size: int = 3,
+    padding: str = "valid",
+    activation: str = "relu",
+    batch_norm: bool = False,
+    bn_position: str = "before_activation",
+    bn_momentum: float = 0.99,
+    use_bias: bool | None = None,
+    pool: str | None = "max",
+    pool_size: int = 2,
+    pool_padding: str = "valid",
+    block_dropout: float | Sequence[float] = 0.0,
+    global_pool: str | None = None,
+    dense: Sequence[int] = (),
+    dense_activation: str = "relu",
+    dense_dropout: float = 0.0,
+    dense_batch_norm: bool = False,
+    l2: float = 0.0,
+) -> keras.Model:
     """Build a plain CNN.
 
     Args:
@@ -133,7 +136,7 @@ def build_cnn(
         raise ValueError("params.blocks must hold at least one block of filters")
     dropouts = _per_block(block_dropout, len(blocks), "block_dropout")
     bias = not (batch_norm and bn_position == "before_activation") if use_bias is None else use_bias
-    conv = dict(
+    conv: dict[str, Any] = dict(
         kernel_size=kernel_size,
         padding=padding,
         activation=activation,
@@ -168,8 +171,16 @@ def build_cnn(
 
 
 def _head(
-    x, global_pool, dense, activation, dropout, batch_norm, bn_position, bn_momentum, use_bias
-):
+    x: keras.KerasTensor,
+    global_pool: str | None,
+    dense: Sequence[int],
+    activation: str,
+    dropout: float,
+    batch_norm: bool,
+    bn_position: str,
+    bn_momentum: float,
+    use_bias: bool | None,
+) -> keras.KerasTensor:
     """Flatten (or global pooling), then the hidden dense layers."""
     if global_pool == "average":
         x = layers.GlobalAveragePooling2D()(x)

@@ -20,6 +20,9 @@ fixed; only the stem's bias learns. On the real sample this halves the time to s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import keras
 import numpy as np
 from keras import layers, ops
@@ -46,11 +49,11 @@ class PatchWhitening(layers.Layer):
 
     adapt_before_fit = True
 
-    def __init__(self, patch_size: int = 2, epsilon: float = 5e-4, **kwargs):
+    def __init__(self, patch_size: int = 2, epsilon: float = 5e-4, **kwargs: Any):
         super().__init__(**kwargs)
         self.patch_size, self.epsilon = patch_size, epsilon
 
-    def build(self, input_shape):
+    def build(self, input_shape):  # Keras's layer protocol: (batch, height, width, channels)
         channels = input_shape[-1]
         size = self.patch_size
         self.kernel = self.add_weight(
@@ -77,21 +80,23 @@ class PatchWhitening(layers.Layer):
         filters = filters.reshape(size, size, channels, -1)
         self.kernel.assign(np.concatenate([filters, -filters], axis=-1).astype("float32"))
 
-    def call(self, inputs):
+    def call(self, inputs):  # a backend tensor in, one out (Keras's layer protocol)
         return ops.conv(inputs, ops.cast(self.kernel, inputs.dtype), padding="valid") + ops.cast(
             self.bias, inputs.dtype
         )
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape):  # Keras's layer protocol
         trim = self.patch_size - 1
         spatial = [None if d is None else d - trim for d in input_shape[1:3]]
         return (input_shape[0], *spatial, 2 * self.patch_size**2 * input_shape[-1])
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "patch_size": self.patch_size, "epsilon": self.epsilon}
 
 
-def _conv_bn_gelu(x, filters, momentum, *, pool=False):
+def _conv_bn_gelu(
+    x: keras.KerasTensor, filters: int, momentum: float, *, pool: bool = False
+) -> keras.KerasTensor:
     x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
     if pool:
         x = layers.MaxPooling2D(2)(x)
@@ -102,13 +107,13 @@ def _conv_bn_gelu(x, filters, momentum, *, pool=False):
 @register("flagship")
 def build_flagship(
     *,
-    input_shape,
-    num_classes,
-    widths=(32, 64, 128),
-    whitening_patch=2,
-    bn_momentum=0.9,
-    logit_scale=1 / 9,
-):
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    widths: Sequence[int] = (32, 64, 128),
+    whitening_patch: int = 2,
+    bn_momentum: float = 0.9,
+    logit_scale: float = 1 / 9,
+) -> keras.Model:
     """Whitening stem, one two-conv block per entry of ``widths``, global max pool,
     scaled logits. Call ``adapt`` on the stem (layer ``whitening``) before training."""
     inputs = keras.Input(shape=input_shape)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
 from keras import layers
 
@@ -10,8 +12,14 @@ from cifar_core.models import register
 
 @register("mlp")
 def build_mlp(
-    *, input_shape, num_classes, units=(512, 256), activation="relu", dropout=0.0, batch_norm=False
-):
+    *,
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    units: Sequence[int] = (512, 256),
+    activation: str = "relu",
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+) -> keras.Model:
     """Flatten, then one Dense(+BN)(+Dropout) block per entry of ``units``, then softmax."""
     inputs = keras.Input(shape=input_shape)
     x = layers.Flatten()(inputs)

@@ -48,7 +48,7 @@ def _registered_name(function: ast.FunctionDef) -> str | None:
             and decorator.args
             and isinstance(decorator.args[0], ast.Constant)
         ):
-            return decorator.args[0].value
+            return str(decorator.args[0].value)
     return None
 
 

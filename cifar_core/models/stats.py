@@ -18,16 +18,21 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from cifar_core.models import build_model
+
+if TYPE_CHECKING:
+    import keras
 
 STATS_VERSION = 1  # bump when a builder changes what it builds
 
 
-def flops_per_image(model) -> int:
+def flops_per_image(model: keras.Model) -> int:
     """Forward-pass FLOPs for one image (2 × multiply-adds of conv and dense layers)."""
-    import keras
+    import keras  # a model exists, so Keras is loaded; cached stats need none
 
     total = 0
     for layer in model.layers:
@@ -45,7 +50,7 @@ def flops_per_image(model) -> int:
     return int(total)
 
 
-def count_params(model) -> dict[str, int]:
+def count_params(model: keras.Model) -> dict[str, int]:
     """Total and trainable parameter counts, as ``model.summary()`` prints them."""
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
     return {"params": int(model.count_params()), "trainable_params": int(trainable)}
@@ -57,7 +62,10 @@ def cache_path() -> Path:
 
 
 def stats_key(
-    family: str, params: Mapping[str, Any], input_shape=(32, 32, 3), num_classes: int = 10
+    family: str,
+    params: Mapping[str, Any],
+    input_shape: Sequence[int] = (32, 32, 3),
+    num_classes: int = 10,
 ) -> str:
     payload = json.dumps(
         [STATS_VERSION, family, _plain(params), list(input_shape), num_classes],
@@ -68,7 +76,11 @@ def stats_key(
 
 
 def model_stats(
-    family: str, params: Mapping[str, Any], *, input_shape=(32, 32, 3), num_classes: int = 10
+    family: str,
+    params: Mapping[str, Any],
+    *,
+    input_shape: Sequence[int] = (32, 32, 3),
+    num_classes: int = 10,
 ) -> dict[str, int]:
     """``{"params", "trainable_params", "flops"}`` of a family/params, memoized on disk.
 
@@ -83,16 +95,16 @@ def model_stats(
     return dict(cache[key])
 
 
-def _measure(family, params, input_shape, num_classes) -> dict[str, int]:
-    from cifar_core.models import build_model
-
+def _measure(
+    family: str, params: dict[str, Any], input_shape: Sequence[int], num_classes: int
+) -> dict[str, int]:
     if family == "vgg16_transfer":
         params = {**params, "weights": "random"}
     model = build_model(family, params, input_shape=input_shape, num_classes=num_classes)
     return {**count_params(model), "flops": flops_per_image(model)}
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in sorted(value.items())}
     if isinstance(value, (list, tuple)):
@@ -107,7 +119,7 @@ def _read_cache() -> dict[str, dict[str, int]]:
         return {}
 
 
-def _write_cache(cache: dict) -> None:
+def _write_cache(cache: dict[str, dict[str, int]]) -> None:
     """Atomic write; a cache that cannot be written only costs time later."""
     path = cache_path()
     try:

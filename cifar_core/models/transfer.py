@@ -32,7 +32,7 @@ from cifar_core.models.weights import (  # noqa: F401  (re-exported)
 CUTS = ("block1_pool", "block2_pool", "block3_pool", "block4_pool", "block5_pool")
 
 
-def vgg16_base(input_shape, *, weights: str, cut: str):
+def vgg16_base(input_shape: tuple[int, ...], *, weights: str, cut: str) -> keras.Model:
     """VGG16 without its top, with ``weights`` loaded, cut after layer ``cut``."""
     if cut not in CUTS:
         raise ValueError(f"params.cut is {cut!r}; choose one of {CUTS}")
@@ -47,14 +47,14 @@ def vgg16_base(input_shape, *, weights: str, cut: str):
 @register("vgg16_transfer")
 def build_vgg16_transfer(
     *,
-    input_shape,
-    num_classes,
-    cut="block3_pool",
-    weights="imagenet",
-    trainable=True,
-    dense=256,
-    dropout=0.5,
-):
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    cut: str = "block3_pool",
+    weights: str = "imagenet",
+    trainable: bool = True,
+    dense: int = 256,
+    dropout: float = 0.5,
+) -> keras.Model:
     """VGG16 base (cut at ``cut``) + Dense(``dense``)–BN–Dropout–softmax head."""
     base = vgg16_base(input_shape, weights=weights, cut=cut)
     base.trainable = bool(trainable)

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import h5py
+
 WEIGHTS_ENV = "CIFAR_REPORT_VGG16_WEIGHTS"
 WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + WEIGHTS_FILE
@@ -50,6 +52,12 @@ VGG16_BLOCKS = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
 TOP_LAYERS = ("fc1", "fc2", "predictions")
 
 
+Shapes = dict[str, tuple[tuple[int, ...], tuple[int, ...]]]
+"""``{layer name: (kernel shape, bias shape)}``."""
+Layers = list[tuple[str, list[tuple[int, ...]]]]
+"""``[(layer name, [weight shape, …])]`` in a file's order."""
+
+
 class WeightsUnavailable(RuntimeError):
     """The ImageNet weights for a transfer-learning model are not on this machine."""
 
@@ -58,12 +66,13 @@ class WeightsFileError(WeightsUnavailable):
     """A weights file exists but cannot be VGG16's no-top weights (corrupt or wrong topology)."""
 
 
-def expected_shapes() -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+def expected_shapes() -> Shapes:
     """``{layer name: (kernel shape, bias shape)}`` of VGG16 without its top, in order.
 
     Kernels are ``(3, 3, in_channels, filters)`` (channels last), biases ``(filters,)``.
     """
-    shapes, channels = {}, 3
+    shapes: Shapes = {}
+    channels = 3
     for block, (convs, filters) in enumerate(VGG16_BLOCKS, start=1):
         for conv in range(1, convs + 1):
             shapes[f"block{block}_conv{conv}"] = ((3, 3, channels, filters), (filters,))
@@ -78,11 +87,11 @@ def keras_cache_path() -> Path:
 
 
 # ----------------------------------------------------------------------------- reading
-def _decode(value) -> str:
+def _decode(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _attribute(group, name: str) -> list[str]:
+def _attribute(group: h5py.Group, name: str) -> list[str]:
     """A list-valued HDF5 attribute, also when Keras split it into ``name0``, ``name1``, …
     (it does so past HDF5's 64 kB attribute limit)."""
     if name in group.attrs:
@@ -94,11 +103,11 @@ def _attribute(group, name: str) -> list[str]:
     return values
 
 
-def _has_attribute(group, name: str) -> bool:
+def _has_attribute(group: h5py.Group, name: str) -> bool:
     return name in group.attrs or f"{name}0" in group.attrs
 
 
-def _legacy_layers(handle) -> list[tuple[str, list[tuple[int, ...]]]]:
+def _legacy_layers(handle: h5py.Group) -> Layers:
     """(layer name, weight shapes) of the layers with weights, in the file's order, from
     the Keras 2 layout: ``attrs["layer_names"]``, each layer's ``attrs["weight_names"]``
     (a whole-model ``.h5`` keeps them under ``model_weights``)."""
@@ -113,13 +122,13 @@ def _legacy_layers(handle) -> list[tuple[str, list[tuple[int, ...]]]]:
     return layers
 
 
-def _keras3_layers(handle) -> list[tuple[str, list[tuple[int, ...]]]]:
+def _keras3_layers(handle: h5py.Group) -> Layers:
     """(layer name, weight shapes) from the Keras 3 ``.weights.h5`` layout
     (``layers/<path>/vars/<i>``, the layer's name in the ``vars`` group's ``name``
     attribute). Keras 3 matches weights by position, so the groups are ordered as Keras
     numbers them (``conv2d``, ``conv2d_1``, … ``conv2d_10``)."""
 
-    def order(path: str):
+    def order(path: str) -> tuple[str, int]:
         stem, _, number = path.rpartition("_")
         return (stem, int(number)) if number.isdigit() else (path, -1)
 
@@ -133,7 +142,7 @@ def _keras3_layers(handle) -> list[tuple[str, list[tuple[int, ...]]]]:
     return layers
 
 
-def _describe(shapes: dict) -> str:
+def _describe(shapes: Shapes) -> str:
     return ", ".join(f"{name} {kernel}" for name, (kernel, _) in shapes.items())
 
 
@@ -149,8 +158,6 @@ def verify_vgg16_weights(path: str | os.PathLike) -> str:
         It is not HDF5, has neither layout, is saved under a name Keras would read with
         the other layout, or its layers/weight shapes differ from :func:`expected_shapes`.
     """
-    import h5py
-
     path = Path(path).expanduser()
     expected = expected_shapes()
     what = f"VGG16 no-top weights ({len(expected)} convolution layers: {_describe(expected)})"
@@ -181,7 +188,7 @@ def verify_vgg16_weights(path: str | os.PathLike) -> str:
     return layout
 
 
-def _check_topology(path: Path, layers, expected) -> None:
+def _check_topology(path: Path, layers: Layers, expected: Shapes) -> None:
     names = [name for name, _ in layers]
     if [n for n in TOP_LAYERS if n in names] and len(layers) == len(expected) + len(TOP_LAYERS):
         raise WeightsFileError(

@@ -15,12 +15,12 @@ from keras import layers
 from cifar_core.models import register
 
 
-def _bn_relu(x, momentum):
+def _bn_relu(x: keras.KerasTensor, momentum: float) -> keras.KerasTensor:
     x = layers.BatchNormalization(momentum=momentum)(x)
     return layers.Activation("relu")(x)
 
 
-def _conv(filters, kernel_size, strides, l2):
+def _conv(filters: int, kernel_size: int, strides: int, l2: float) -> layers.Conv2D:
     regularizer = keras.regularizers.L2(l2) if l2 else None
     return layers.Conv2D(
         filters,
@@ -32,7 +32,9 @@ def _conv(filters, kernel_size, strides, l2):
     )
 
 
-def _residual_block(x, filters, strides, *, dropout, momentum, l2):
+def _residual_block(
+    x: keras.KerasTensor, filters: int, strides: int, *, dropout: float, momentum: float, l2: float
+) -> keras.KerasTensor:
     """Pre-activation block: BN-ReLU-conv3×3 (-dropout) -BN-ReLU-conv3×3, plus shortcut."""
     activated = _bn_relu(x, momentum)
     if strides != 1 or x.shape[-1] != filters:
@@ -49,8 +51,15 @@ def _residual_block(x, filters, strides, *, dropout, momentum, l2):
 
 @register("wide_resnet")
 def build_wide_resnet(
-    *, input_shape, num_classes, depth=16, width=8, dropout=0.0, bn_momentum=0.9, l2=0.0
-):
+    *,
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    depth: int = 16,
+    width: int = 8,
+    dropout: float = 0.0,
+    bn_momentum: float = 0.9,
+    l2: float = 0.0,
+) -> keras.Model:
     """Build WRN-``depth``-``width``; ``depth`` must be 6·n + 4 (10, 16, 22, 28, …)."""
     if depth < 10 or (depth - 4) % 6:
         raise ValueError(

@@ -87,7 +87,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         self._epoch_cache: tuple[int, np.ndarray, np.ndarray] | None = None
 
     @property
-    def num_batches(self):
+    def num_batches(self) -> None:
         return None  # endless: fit with steps_per_epoch
 
     def _epoch_plan(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +99,7 @@ class AugmentedBatches(keras.utils.PyDataset):
             self._epoch_cache = (epoch, order, offsets)
         return self._epoch_cache[1], self._epoch_cache[2]
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         epoch, step = divmod(self.offset + index, self.steps_per_epoch)
         order, offsets = self._epoch_plan(epoch)
         chosen = order[step * self.batch_size : (step + 1) * self.batch_size]
@@ -121,10 +121,10 @@ class AugmentedBatches(keras.utils.PyDataset):
         batches = self
 
         class _StartAt(keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
+            def on_train_begin(self, logs: dict | None = None) -> None:
                 self.first = True
 
-            def on_epoch_begin(self, epoch, logs=None):
+            def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
                 if self.first:
                     batches.offset, self.first = epoch * batches.steps_per_epoch, False
 

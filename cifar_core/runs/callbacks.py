@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
-from typing import Any
 
 import keras
 
 KILL_ENV = "CIFAR_REPORT_TEST_KILL_AFTER_EPOCH"
 
 
-def current_learning_rate(optimizer) -> float:
+def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
     """The optimizer's learning rate at its current iteration (schedules evaluated)."""
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
@@ -38,7 +37,7 @@ class ResumeReporter(keras.callbacks.Callback):
     """Says "resuming from epoch N" when ``BackupAndRestore`` (placed before it) restored
     a previous run's state; remembers the epoch in :attr:`initial_epoch` (0-based)."""
 
-    def __init__(self, log: Callable[[str], Any]):
+    def __init__(self, log: Callable[[str], object]):
         super().__init__()
         self.log = log
         self.initial_epoch = 0

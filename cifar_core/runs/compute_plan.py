@@ -3,15 +3,16 @@ here and on a named accelerator, per run, per study and in total.
 
 What is counted (the assumptions :func:`plan_runs` also returns, spelled out):
 
-* **Forward FLOPs per image** come from :func:`cifar_core.models.stats.model_stats`:
-  2 FLOPs per multiply-add of the Conv2D, DepthwiseConv2D and Dense layers; biases,
-  batch norm, activations, pooling and augmentation are not counted.
-* **Training FLOPs** = forward FLOPs per image × 3 (a backward pass costs about two
-  forward passes; frozen layers are counted as if trained, so transfer runs with a
-  frozen base are over-estimated) × training images (after the validation split) ×
-  epochs (all of them: early stopping can only shorten a run).
-* **Evaluation FLOPs** = forward FLOPs × (validation images × epochs + the final
-  scoring of train, validation and test, twice with test-time flipping).
+* **Forward FLOPs per image** come from :func:`cifar_core.models.stats.model_stats`,
+  counted as :mod:`cifar_core.runs.flops` says.
+* **Training FLOPs** = :func:`cifar_core.runs.flops.training_flops` (forward FLOPs × 3;
+  frozen layers are counted as if trained, so transfer runs with a frozen base are
+  over-estimated) of the training images (after the validation split) × epochs (all
+  of them: early stopping can only shorten a run).
+* **Evaluation FLOPs** = forward FLOPs × validation images × epochs, plus the final
+  scoring of train, validation and test with the variant's test-time views
+  (:func:`cifar_core.runs.flops.prediction_flops`: 2 passes with flipping, 3 with
+  translations, 6 with both).
 * **Time here** = steps × measured overhead per step + FLOPs / measured FLOP rate, from
   :func:`cifar_core.runs.speed.machine_speed` (one process; ``--jobs`` workers on a CPU
   are 1.3–1.6× faster in all, see :mod:`cifar_core.runs.executors.local`).
@@ -38,12 +39,28 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-TRAINING_PASSES = 3
-PREDICT_BATCH = 256  # cifar_core.runs.train.predict_probs
+import pandas as pd
+
+from cifar_core.data.dataset import Dataset
+from cifar_core.experiments.catalog import get_profile, plan, studies_of
+from cifar_core.experiments.profiles import Profile
+from cifar_core.experiments.variant import Variant
+from cifar_core.models.stats import model_stats
+from cifar_core.runs.flops import (
+    TRAINING_PASSES,
+    prediction_flops,
+    prediction_passes,
+    training_flops,
+)
+from cifar_core.runs.keys import run_key
+from cifar_core.runs.predict import BATCH_SIZE as PREDICT_BATCH
+from cifar_core.runs.speed import MachineSpeed, cached_speed, machine_speed
+from cifar_core.runs.store import RunStore
+
 DEFAULT_ACCELERATOR = "H100-SXM"
 DEFAULT_UTILIZATION = 0.25
 DEFAULT_ACCELERATOR_STEP_S = 0.002
@@ -92,7 +109,7 @@ def split_sizes(n_images: int, validation_fraction: float) -> tuple[int, int]:
     return n_images - n_val, n_val
 
 
-def run_cost(variant: Any, forward_flops: int, n_images: int, n_test: int) -> dict[str, int]:
+def run_cost(variant: Variant, forward_flops: int, n_images: int, n_test: int) -> dict[str, int]:
     """FLOPs and steps of training and evaluating ``variant`` on ``n_images`` official
     training images (before the validation split) and ``n_test`` test images.
 
@@ -103,18 +120,20 @@ def run_cost(variant: Any, forward_flops: int, n_images: int, n_test: int) -> di
     93975552000000
     """
     n_train, n_val = split_sizes(n_images, variant.validation_fraction)
-    views = 2 if variant.tta_flip else 1
+    flip, translate = variant.tta_flip, variant.tta_translate
+    passes = prediction_passes(flip, translate)  # one model.predict call per view and split
     epochs, batch = variant.epochs, variant.batch_size
-    eval_images = epochs * n_val + views * (n_train + n_val + n_test)
+    scored = n_train + n_val + n_test
     return {
         "n_train": n_train,
         "n_val": n_val,
         "n_test": n_test,
         "train_steps": epochs * math.ceil(n_train / batch),
         "eval_steps": epochs * math.ceil(n_val / batch)
-        + views * sum(math.ceil(n / PREDICT_BATCH) for n in (n_train, n_val, n_test)),
-        "train_flops": TRAINING_PASSES * forward_flops * n_train * epochs,
-        "eval_flops": forward_flops * eval_images,
+        + passes * sum(math.ceil(n / PREDICT_BATCH) for n in (n_train, n_val, n_test)),
+        "train_flops": training_flops(forward_flops, n_train, epochs),
+        "eval_flops": forward_flops * epochs * n_val
+        + prediction_flops(forward_flops, scored, flip=flip, translate=translate),
     }
 
 
@@ -139,8 +158,8 @@ class ComputePlan:
     """A plan: ``runs`` (one row per run), ``studies`` (sums per study), ``total``
     (sums over all runs and over the ``missing`` ones) and ``assumptions`` (sentences)."""
 
-    runs: Any  # pandas.DataFrame
-    studies: Any  # pandas.DataFrame
+    runs: pd.DataFrame
+    studies: pd.DataFrame
     total: dict[str, Any]
     settings: dict[str, Any]
     assumptions: list[str]
@@ -232,20 +251,20 @@ class ComputePlan:
 
 
 def plan_runs(
-    variants: Sequence[Any],
+    variants: Sequence[Variant],
     *,
-    dataset: Any = None,
-    store: Any = None,
+    dataset: Dataset | None = None,
+    store: RunStore | None = None,
     fingerprint: str | None = None,
     n_images: int | None = None,
     n_test: int | None = None,
-    speed: Any = "auto",
+    speed: MachineSpeed | str | None = "auto",
     accelerator: str = DEFAULT_ACCELERATOR,
     utilization: float = DEFAULT_UTILIZATION,
     accelerator_step_s: float = DEFAULT_ACCELERATOR_STEP_S,
     device_counts: Sequence[int] = DEFAULT_DEVICE_COUNTS,
     profile: str | None = None,
-    log=None,
+    log: Callable[[str], object] | None = None,
 ) -> ComputePlan:
     """The compute plan of ``variants`` (each a run: variant with its epochs and seed).
 
@@ -280,12 +299,6 @@ def plan_runs(
     -------
     ComputePlan
     """
-    import pandas as pd
-
-    from cifar_core.experiments.catalog import studies_of
-    from cifar_core.models.stats import model_stats
-    from cifar_core.runs.keys import run_key
-
     chosen = get_accelerator(accelerator)
     if not 0 < utilization <= 1:
         raise ValueError(
@@ -357,7 +370,7 @@ def plan_runs(
 
 
 def compute_plan(
-    profile: Any,
+    profile: str | Profile,
     *,
     studies: Iterable[str] | None = None,
     names: Iterable[str] | None = None,
@@ -369,8 +382,6 @@ def compute_plan(
     >>> compute_plan("full", names=["s002_model1_b128"], speed=None).total["train_flops"]
     281926656000000
     """
-    from cifar_core.experiments.catalog import get_profile, plan
-
     profile = get_profile(profile)
     nominal = options.get("dataset") is None and options.get("n_images") is None
     if nominal:
@@ -382,20 +393,22 @@ def compute_plan(
     return result
 
 
-def nominal_sizes(profile: Any) -> tuple[int, int]:
+def nominal_sizes(profile: Profile) -> tuple[int, int]:
     """``(training, test)`` images a profile loads, without loading them: the synthetic
     sizes, the stratified limit, five batches of ``limit_per_batch``, or full CIFAR-10
     (a real-data profile without limits: the count of whatever ``--data`` points to)."""
     if profile.data == "synthetic":
-        return tuple(profile.synthetic_sizes or (5000, 1000))
+        train, test = profile.synthetic_sizes or (5000, 1000)
+        return int(train), int(test)
     if profile.stratified_limit is not None:
-        return tuple(profile.stratified_limit)
+        train, test = profile.stratified_limit
+        return int(train), int(test)
     if profile.limit_per_batch is not None:
         return 5 * profile.limit_per_batch, profile.limit_per_batch
     return 50_000, 10_000
 
 
-def plan_summary(variants: Sequence[Any], dataset: Any, **options: Any) -> str:
+def plan_summary(variants: Sequence[Variant], dataset: Dataset | None, **options: Any) -> str:
     """The one line ``build`` prints before it trains ``variants`` (all of them count as
     missing: pass only the runs it is about to train).
 
@@ -439,11 +452,11 @@ _IMAGES_FROM = {
 _SUMMED = ["train_flops", "eval_flops", "seconds_here", "seconds_accelerator"]
 
 
-def _resolve_speed(speed: Any, log) -> Any:
-    if speed is None or hasattr(speed, "seconds"):
+def _resolve_speed(
+    speed: MachineSpeed | str | None, log: Callable[[str], object] | None
+) -> MachineSpeed | None:
+    if speed is None or isinstance(speed, MachineSpeed):
         return speed
-    from cifar_core.runs.speed import cached_speed, machine_speed
-
     if speed == "auto":
         return machine_speed(log=log)
     if speed == "cached":
@@ -451,12 +464,12 @@ def _resolve_speed(speed: Any, log) -> Any:
     raise ValueError(f"speed must be a MachineSpeed, 'auto', 'cached' or None, got {speed!r}")
 
 
-def _sum(column) -> Any:
+def _sum(column: pd.Series) -> Any:
     """A column's sum; None when any value is unknown (no speed measurement)."""
     return None if column.isna().any() else column.sum().item() if len(column) else 0
 
 
-def _sums(runs) -> dict[str, Any]:
+def _sums(runs: pd.DataFrame) -> dict[str, Any]:
     missing = runs[runs["cached"] != True]  # noqa: E712 - None (unknown) counts as missing
     return {
         "runs": len(runs),
@@ -466,7 +479,7 @@ def _sums(runs) -> dict[str, Any]:
     }
 
 
-def _totals(runs, device_counts: Sequence[int]) -> dict[str, Any]:
+def _totals(runs: pd.DataFrame, device_counts: Sequence[int]) -> dict[str, Any]:
     total = _sums(runs)
     total["makespan_accelerator"] = {
         int(n): makespan(runs["seconds_accelerator"], int(n)) for n in device_counts
@@ -478,10 +491,8 @@ def _totals(runs, device_counts: Sequence[int]) -> dict[str, Any]:
     return total
 
 
-def _per_study(runs):
+def _per_study(runs: pd.DataFrame) -> pd.DataFrame:
     """Sums per study; a run shared by several studies counts in each of them."""
-    import pandas as pd
-
     exploded = runs.assign(study=runs["studies"].str.split(", ")).explode("study")
     rows = []
     for study, group in exploded.groupby("study", sort=False):
@@ -519,7 +530,8 @@ def _assumptions(settings: dict[str, Any]) -> list[str]:
         "training images after the validation split x epochs (all epochs: early stopping "
         "only shortens; frozen layers are counted as trained)",
         "evaluation FLOPs = forward FLOPs x (validation images x epochs + final scoring of "
-        "train/validation/test, twice with test-time flipping); times include them",
+        "train/validation/test once per test-time view: 2 with flipping, 3 with "
+        "translations, 6 with both); times include them",
         images,
         here,
         f"time on an accelerator: {accelerator['name']} at {_percent(accelerator['utilization'])} of "
@@ -535,7 +547,7 @@ def _percent(fraction: float) -> str:
     return f"{fraction * 100:g} %"
 
 
-def format_flops(flops: Any) -> str:
+def format_flops(flops: float | None) -> str:
     """``1.23 PFLOP``-style text; ``-`` for unknown.
 
     >>> format_flops(93_975_552_000_000)
@@ -555,7 +567,7 @@ def format_flops(flops: Any) -> str:
     return f"{flops:.0f} FLOP"
 
 
-def format_duration(seconds: Any) -> str:
+def format_duration(seconds: float | None) -> str:
     """``3.2 h``-style text; ``-`` for unknown.
 
     >>> [format_duration(s) for s in (42, 510, 7_200, 400_000)]

@@ -18,30 +18,24 @@ digest of its content: the chapter's provenance record keeps it, and a build re-
 the chapter when one of them is deleted or holds other numbers
 (:func:`cifar_core.orchestrate.provenance.why_stale`).
 
-What is predicted, and with which recipe:
+What is predicted (all with :func:`cifar_core.runs.predict.predict`, through
+:func:`model_probs`):
 
 * :func:`plain_test_probs`, :func:`flipped_test_probs`, :func:`translated_test_probs`:
   one forward pass of the model per view, *never* averaged (even for a variant with
   ``tta_flip``/``tta_translate``, whose stored ``test_probs`` are already averaged), so
-  the TTA functions below can combine them.
-* :func:`corruption_test_probs`: the run's own inference recipe
-  (:func:`cifar_core.runs.train.predict_probs` with the variant's ``tta_flip`` and
-  ``tta_translate``), so that corrupted accuracy compares with the stored clean
-  accuracy of the same run.
-
-The pure functions at the end (no Keras, no files) combine views: the average of
-softmax probabilities, its accuracy and per-image correctness (for the paired tests of
-:mod:`cifar_core.analysis.paired`), and the extra inference FLOPs of a TTA recipe.
+  that :func:`tta_probs` and :func:`translate_tta_probs` can combine them.
+* :func:`corruption_test_probs`: the run's own inference recipe (the variant's
+  ``tta_flip`` and ``tta_translate``), so that corrupted accuracy compares with the
+  stored clean accuracy of the same run.
 
 Example
 -------
 >>> import numpy as np
->>> plain = np.array([[0.6, 0.4], [0.4, 0.6]])
->>> flipped = np.array([[0.2, 0.8], [0.3, 0.7]])
->>> tta_accuracy(plain, flipped, np.array([1, 1]))   # means [0.4, 0.6] and [0.35, 0.65]
-1.0
->>> tta_extra_flops(1_000_000, views=2, images=10_000)
-10000000000
+>>> plain = np.array([[0.6, 0.4], [0.4, 0.6]], np.float32)
+>>> flipped = np.array([[0.2, 0.8], [0.3, 0.7]], np.float32)
+>>> tta_probs(plain, flipped).round(2).tolist()
+[[0.4, 0.6], [0.35, 0.65]]
 """
 
 from __future__ import annotations
@@ -51,7 +45,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -63,38 +57,28 @@ from cifar_core.data.corruptions import (
     SEVERITIES,
     cached_corruption,
 )
+from cifar_core.data.dataset import Dataset
+from cifar_core.data.preprocessing import Preprocessor
+from cifar_core.data.splits import validation_split
+from cifar_core.runs.predict import (
+    TRANSLATE_SHIFTS,
+    average_views,
+    flip_images,
+    predict,
+    translate_images,
+)
+from cifar_core.runs.store import Run
+
+if TYPE_CHECKING:
+    import keras
 
 DERIVED_VERSION = 2
 """Part of every cached file's name: bump it when what is computed here changes (2: a
 run's own recipe includes ``tta_translate``; files carry the run's manifest digest)."""
 
-TRANSLATE_SHIFTS: tuple[tuple[int, int], ...] = ((-1, -1), (1, 1))
-"""airbench's translate set (Jordan 2024, ``tta_level=2``): one pixel up-left and one
-pixel down-right, borders reflected; each is also evaluated flipped."""
-
-BATCH_SIZE = 256
 PREDICT_IMAGES = 16_384
 """At most this many images (several corrupted test sets) are preprocessed and predicted
 in one call: about 200 MB of float32 inputs."""
-
-
-# ----------------------------------------------------------------------------- image views
-def flip_images(images: np.ndarray) -> np.ndarray:
-    """Mirror ``(N, H, W, C)`` images left to right."""
-    return np.asarray(images)[:, :, ::-1, :]
-
-
-def translate_images(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """Shift ``(N, H, W, C)`` images by ``dy`` rows down and ``dx`` columns right (negative:
-    up/left); the uncovered border is filled by reflection (``numpy.pad(mode="reflect")``)."""
-    images = np.asarray(images)
-    height, width = images.shape[1:3]
-    if abs(dy) >= height or abs(dx) >= width:
-        raise ValueError(f"shift ({dy}, {dx}) is not smaller than the {height}×{width} images")
-    py, px = abs(dy), abs(dx)
-    padded = np.pad(images, ((0, 0), (py, py), (px, px), (0, 0)), mode="reflect")
-    top, left = py - dy, px - dx
-    return padded[:, top : top + height, left : left + width, :]
 
 
 def _shift_tag(shifts: Sequence[tuple[int, int]]) -> str:
@@ -103,12 +87,12 @@ def _shift_tag(shifts: Sequence[tuple[int, int]]) -> str:
 
 
 # ----------------------------------------------------------------------------- cache
-def derived_dir(run: Any) -> Path:
+def derived_dir(run: Run) -> Path:
     """``<store root>/.derived/<run key>/``: where this run's derived results live."""
     return Path(run.path).parent / ".derived" / run.key
 
 
-def _cache_path(run: Any, name: str) -> Path:
+def _cache_path(run: Run, name: str) -> Path:
     return derived_dir(run) / f"{name}-v{DERIVED_VERSION}.npz"
 
 
@@ -117,7 +101,7 @@ def file_digest(path: str | os.PathLike) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def run_identity(run: Any) -> str:
+def run_identity(run: Run) -> str:
     """A digest of the run's ``manifest.json`` (the checksums of all its files), which
     changes when a run is retrained under the same key; ``""`` for a run without one."""
     manifest = Path(run.path) / "manifest.json"
@@ -143,7 +127,7 @@ def _write(path: Path, probs: np.ndarray, identity: str) -> None:
     os.replace(handle.name, path)  # atomic: a crash never leaves a half-written result
 
 
-_READS: dict[str, str] = {}
+_READS: dict[str, str | None] = {}
 
 
 def content_digest(path: str | os.PathLike) -> str | None:
@@ -159,33 +143,34 @@ def content_digest(path: str | os.PathLike) -> str | None:
     return digest.hexdigest()[:16]
 
 
-def derived_reads() -> dict[str, str]:
+def derived_reads() -> dict[str, str | None]:
     """``{absolute path: content digest}`` of every cached result this process read or
     wrote (what a chapter's provenance records; see the module docstring)."""
     return dict(sorted(_READS.items()))
 
 
 def _cached(
-    run: Any, name: str, dataset: Any, compute: Callable[[Any, Any], np.ndarray]
+    run: Run, name: str, dataset: Dataset | None, compute: Callable[[Dataset], np.ndarray]
 ) -> np.ndarray:
-    """The cached array ``name`` of ``run``, or ``compute(model, dataset)`` stored first."""
+    """The cached array ``name`` of ``run``, or ``compute(dataset)`` stored first."""
     path = _cache_path(run, name)
     identity = run_identity(run)
     probs = _read(path, identity)
     if probs is None:
-        _check_dataset(run, dataset, name)
-        probs = np.asarray(compute(_model(run), dataset), np.float32)
+        dataset = _check_dataset(run, dataset, name)
+        probs = np.asarray(compute(dataset), np.float32)
         _write(path, probs, identity)
     _READS[str(path)] = content_digest(path)
     return probs
 
 
-def is_cached(run: Any, name: str) -> bool:
+def is_cached(run: Run, name: str) -> bool:
     """Whether the derived result ``name`` (e.g. ``"flip"``) of ``run``'s current model is on disk."""
     return _read(_cache_path(run, name), run_identity(run)) is not None
 
 
-def _check_dataset(run: Any, dataset: Any, name: str) -> None:
+def _check_dataset(run: Run, dataset: Dataset | None, name: str) -> Dataset:
+    """``dataset``, when it is the one ``run`` was trained on (else a ``ValueError``)."""
     if dataset is None:
         raise ValueError(
             f"the {name!r} predictions of run {run.key} are not cached yet: pass the "
@@ -198,13 +183,14 @@ def _check_dataset(run: Any, dataset: Any, name: str) -> None:
             f"dataset given has {dataset.fingerprint} ({dataset.source}): pass the "
             "run's own dataset"
         )
+    return dataset
 
 
 # ----------------------------------------------------------------------------- the model
-_LOADED: dict[str, Any] = {}
+_LOADED: dict[str, keras.Model] = {}
 
 
-def _model(run: Any):
+def _model(run: Run) -> keras.Model:
     """The run's model, kept while the same run is asked about (one at a time)."""
     key = f"{run.path}:{run_identity(run)}"
     if key not in _LOADED:
@@ -213,11 +199,8 @@ def _model(run: Any):
     return _LOADED[key]
 
 
-def _preprocessor(run: Any, dataset: Any):
+def _preprocessor(run: Run, dataset: Dataset) -> Preprocessor:
     """The run's preprocessing, as fitted on its training split."""
-    from cifar_core.data.preprocessing import Preprocessor
-    from cifar_core.data.splits import validation_split
-
     stats = (getattr(run, "metrics", None) or {}).get("preprocessing")
     if stats:
         return Preprocessor.from_stats(stats)
@@ -228,81 +211,48 @@ def _preprocessor(run: Any, dataset: Any):
     return Preprocessor.fit(variant.get("preprocessing", "unit"), dataset.x_train[train_idx])
 
 
-def _recipe(run: Any) -> dict[str, Any]:
-    """The run's own inference recipe: ``{"tta_flip": bool, "tta_translate": pixels}``."""
+def _recipe(run: Run) -> tuple[bool, int]:
+    """The run's own test-time views: ``(flip, translate pixels)``."""
     variant = run.config["variant"]
-    return {
-        "tta_flip": bool(variant.get("tta_flip", False)),
-        "tta_translate": int(variant.get("tta_translate", 0) or 0),
-    }
-
-
-def _uses_tta(run: Any) -> bool:
-    recipe = _recipe(run)
-    return recipe["tta_flip"] or recipe["tta_translate"] > 0
-
-
-def predict(model, x: np.ndarray, *, tta_flip: bool = False, tta_translate: int = 0) -> np.ndarray:
-    """Softmax outputs of ``model`` on preprocessed ``x`` in inference mode, with the
-    test-time augmentation training evaluates with (:func:`cifar_core.runs.train.predict_probs`:
-    ``tta_flip`` averages ``x`` and its mirror image, ``tta_translate`` adds airbench's
-    two translations); one plain pass by default."""
-    from cifar_core.runs.train import predict_probs  # Keras is loaded: a model exists
-
-    return predict_probs(
-        model, np.asarray(x), tta_flip=tta_flip, tta_translate=tta_translate, batch_size=BATCH_SIZE
-    )
+    return bool(variant.get("tta_flip", False)), int(variant.get("tta_translate", 0) or 0)
 
 
 def model_probs(
-    run: Any, dataset: Any, images: np.ndarray, *, tta_flip: bool = False, tta_translate: int = 0
+    run: Run, dataset: Dataset, images: np.ndarray, *, flip: bool = False, translate: int = 0
 ) -> np.ndarray:
-    """Predictions of ``run``'s model on uint8 ``images``, preprocessed as in training
-    (not cached; the building block of the cached functions)."""
-    return predict(
-        _model(run),
-        _preprocessor(run, dataset).transform(images),
-        tta_flip=tta_flip,
-        tta_translate=tta_translate,
-    )
+    """Predictions of ``run``'s model on uint8 ``images``, preprocessed as in training,
+    with the views of :func:`cifar_core.runs.predict.predict` (one plain pass by
+    default); not cached: every function below computes through it."""
+    images = _preprocessor(run, dataset).transform(images)
+    return predict(_model(run), images, flip=flip, translate=translate)
 
 
 # ----------------------------------------------------------------------------- cached views
-def plain_test_probs(run: Any, dataset: Any = None) -> np.ndarray:
+def plain_test_probs(run: Run, dataset: Dataset | None = None) -> np.ndarray:
     """One forward pass on the clean test set: the stored ``test_probs`` for a run whose
     recipe has no test-time augmentation (nothing computed), else computed and cached."""
-    if not _uses_tta(run):
+    if _recipe(run) == (False, 0):
         return np.asarray(run.predictions()["test_probs"], np.float32)
-    return _cached(
-        run,
-        "plain",
-        dataset,
-        lambda model, ds: predict(model, _preprocessor(run, ds).transform(ds.x_test)),
-    )
+    return _cached(run, "plain", dataset, lambda ds: model_probs(run, ds, ds.x_test))
 
 
-def flipped_test_probs(run: Any, dataset: Any = None) -> np.ndarray:
+def flipped_test_probs(run: Run, dataset: Dataset | None = None) -> np.ndarray:
     """One forward pass on the horizontally flipped test set (cached as ``flip``)."""
-    return _cached(
-        run,
-        "flip",
-        dataset,
-        lambda model, ds: predict(model, _preprocessor(run, ds).transform(flip_images(ds.x_test))),
-    )
+    return _cached(run, "flip", dataset, lambda ds: model_probs(run, ds, flip_images(ds.x_test)))
 
 
 def translated_test_probs(
-    run: Any, dataset: Any = None, shifts: Sequence[tuple[int, int]] = TRANSLATE_SHIFTS
+    run: Run, dataset: Dataset | None = None, shifts: Sequence[tuple[int, int]] = TRANSLATE_SHIFTS
 ) -> np.ndarray:
     """Forward passes on the test set translated by each of ``shifts`` (reflected
     borders), unflipped and flipped: an array ``(len(shifts), 2, N, classes)`` whose
     ``[:, 0]`` are the translated and ``[:, 1]`` the translated-and-flipped views."""
     shifts = tuple((int(dy), int(dx)) for dy, dx in shifts)
 
-    def compute(model, ds):
+    def compute(ds: Dataset) -> np.ndarray:
         moved = [translate_images(ds.x_test, dy, dx) for dy, dx in shifts]
         images = np.concatenate([view for m in moved for view in (m, flip_images(m))])
-        probs = predict(model, _preprocessor(run, ds).transform(images))  # one call: less overhead
+        probs = model_probs(run, ds, images)  # one call: less overhead
         return probs.reshape(len(shifts), 2, len(ds.x_test), -1)
 
     return _cached(run, f"translate-{_shift_tag(shifts)}", dataset, compute)
@@ -315,8 +265,8 @@ def corruption_name(corruption: str, severity: int, seed: int = 0) -> str:
 
 
 def corruption_test_probs(
-    run: Any,
-    dataset: Any = None,
+    run: Run,
+    dataset: Dataset | None = None,
     corruptions: Iterable[str] = CORRUPTIONS,
     severities: Iterable[int] = SEVERITIES,
     *,
@@ -336,8 +286,8 @@ def corruption_test_probs(
     results = {pair: probs for pair in pairs if (probs := _read(paths[pair], identity)) is not None}
     missing = [pair for pair in pairs if pair not in results]
     if missing:
-        _check_dataset(run, dataset, corruption_name(*missing[0], seed))
-        model, preprocessor = _model(run), _preprocessor(run, dataset)
+        dataset = _check_dataset(run, dataset, corruption_name(*missing[0], seed))
+        flip, translate = _recipe(run)
         size = len(dataset.x_test)
         per_call = max(1, PREDICT_IMAGES // max(size, 1))
         for start in range(0, len(missing), per_call):
@@ -350,7 +300,7 @@ def corruption_test_probs(
                     for c, s in chunk
                 ]
             )
-            probs = predict(model, preprocessor.transform(images), **_recipe(run))
+            probs = model_probs(run, dataset, images, flip=flip, translate=translate)
             for index, pair in enumerate(chunk):
                 results[pair] = np.asarray(probs[index * size : (index + 1) * size], np.float32)
                 _write(paths[pair], results[pair], identity)
@@ -360,8 +310,8 @@ def corruption_test_probs(
 
 
 def corruption_accuracy(
-    run: Any,
-    dataset: Any = None,
+    run: Run,
+    dataset: Dataset | None = None,
     corruptions: Iterable[str] = CORRUPTIONS,
     severities: Iterable[int] = SEVERITIES,
     *,
@@ -384,55 +334,21 @@ def corruption_accuracy(
     )
 
 
-# ----------------------------------------------------------------------------- pure TTA
-def average_probs(
-    views: Sequence[np.ndarray], weights: Sequence[float] | None = None
-) -> np.ndarray:
-    """Weighted mean of the softmax probabilities of several views (equal weights by default)."""
-    stacked = np.asarray(views, dtype=np.float64)
-    if stacked.ndim != 3:
-        raise ValueError(
-            f"views must be a sequence of (images, classes) arrays; got {stacked.shape}"
-        )
-    return np.average(stacked, axis=0, weights=weights)
-
-
+# ----------------------------------------------------------------------------- combining views
 def tta_probs(probs: np.ndarray, flipped_probs: np.ndarray) -> np.ndarray:
-    """Flip TTA: the mean of the softmax over the original and the mirrored image."""
-    return average_probs([probs, flipped_probs])
-
-
-def tta_accuracy(probs: np.ndarray, flipped_probs: np.ndarray, labels: np.ndarray) -> float:
-    """Accuracy of flip TTA (:func:`tta_probs`)."""
-    return float(np.mean(tta_probs(probs, flipped_probs).argmax(axis=1) == np.asarray(labels)))
-
-
-def tta_correctness(
-    probs: np.ndarray, flipped_probs: np.ndarray, labels: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-image correctness without and with flip TTA (boolean arrays), the paired data
-    for a McNemar test or a bootstrap of the accuracy gain on the same images."""
-    labels = np.asarray(labels)
-    return (
-        np.asarray(probs).argmax(axis=1) == labels,
-        tta_probs(probs, flipped_probs).argmax(axis=1) == labels,
-    )
+    """Flip TTA of cached single passes: :func:`~cifar_core.runs.predict.average_views`
+    in float64 (the plain and the mirror-image pass, equally weighted)."""
+    return average_views(np.asarray(probs, np.float64), np.asarray(flipped_probs, np.float64))
 
 
 def translate_tta_probs(
     probs: np.ndarray, flipped_probs: np.ndarray, translated: np.ndarray
 ) -> np.ndarray:
-    """airbench's flip + translate TTA weighting: half on the flip pair, half on the
-    translated views (each shift, unflipped and flipped, equally)."""
-    translated = np.asarray(translated, dtype=np.float64)
-    return 0.5 * tta_probs(probs, flipped_probs) + 0.5 * translated.reshape(
-        (-1,) + translated.shape[-2:]
-    ).mean(axis=0)
-
-
-def tta_extra_flops(forward_flops: float, views: int, images: int = 1) -> int:
-    """Inference FLOPs TTA adds over one forward pass: ``forward_flops × (views − 1) ×
-    images`` (2 views for flip TTA, 6 for airbench's flip + two translations)."""
-    if views < 1:
-        raise ValueError(f"views must be at least 1; got {views}")
-    return int(round(forward_flops * (views - 1) * images))
+    """airbench's flip + translate TTA of cached single passes (``translated`` as
+    :func:`translated_test_probs` gives it), in float64: half on the flip pair, half on
+    the translated views."""
+    return average_views(
+        np.asarray(probs, np.float64),
+        np.asarray(flipped_probs, np.float64),
+        np.asarray(translated, np.float64),
+    )

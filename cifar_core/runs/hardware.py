@@ -78,10 +78,10 @@ def hide_gpus_if_requested() -> None:
         return
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    import keras
+    import keras  # after the environment above; run keys import this module without it
 
     if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+        import tensorflow as tf  # the backend in use, loaded by Keras already
 
         try:
             tf.config.set_visible_devices([], "GPU")
@@ -92,7 +92,7 @@ def hide_gpus_if_requested() -> None:
 def _gpu_name(backend: str) -> str | None:
     """The first visible GPU's name for ``backend``, or ``None`` when there is none."""
     if backend == "tensorflow":
-        import tensorflow as tf
+        import tensorflow as tf  # only the backend in use is installed for sure
 
         gpus = tf.config.list_logical_devices("GPU")
         if not gpus:
@@ -102,11 +102,11 @@ def _gpu_name(backend: str) -> str | None:
         )
         return details.get("device_name", gpus[0].name)
     if backend == "torch":
-        import torch
+        import torch  # only the backend in use is installed for sure
 
         return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     if backend == "jax":
-        import jax
+        import jax  # only the backend in use is installed for sure
 
         gpus = [d for d in jax.devices() if d.platform == "gpu"]
         return gpus[0].device_kind if gpus else None
@@ -133,7 +133,7 @@ def configure(settings: ComputeSettings | None = None) -> Hardware:
     if settings.device == "cpu":
         os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
     hide_gpus_if_requested()
-    import keras
+    import keras  # after the device environment is set; run keys need no Keras
 
     backend = keras.backend.backend()
     if backend != settings.backend:
@@ -155,10 +155,10 @@ def configure(settings: ComputeSettings | None = None) -> Hardware:
 
 def seed_everything(seed: int, hardware: Hardware) -> None:
     """Seed Python, NumPy and the backend; make TensorFlow ops deterministic on CPU."""
-    import keras
+    import keras  # run keys import this module without Keras
 
     keras.utils.set_random_seed(seed)
     if hardware.backend == "tensorflow" and hardware.device == "cpu":
-        import tensorflow as tf
+        import tensorflow as tf  # the backend in use, loaded by Keras already
 
         tf.config.experimental.enable_op_determinism()

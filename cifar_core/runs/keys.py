@@ -57,7 +57,7 @@ def _imports(module: str, path: Path) -> set[str]:
             and isinstance(node.args[0], ast.Constant)
             and str(node.args[0].value).startswith(PACKAGE)
         ):
-            found.add(node.args[0].value)  # importlib.import_module("cifar_core.…")
+            found.add(str(node.args[0].value))  # importlib.import_module("cifar_core.…")
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith(PACKAGE))
         elif isinstance(node, ast.ImportFrom):
@@ -93,7 +93,9 @@ def training_code_hash() -> str:
     """sha256 (first 16 hex) of the sources of :func:`training_modules`."""
     digest = hashlib.sha256()
     for module in training_modules():
-        digest.update(module.encode() + b"\0" + module_file(module).read_bytes() + b"\0")
+        source = module_file(module)
+        assert source is not None, module  # training_modules() lists only modules with one
+        digest.update(module.encode() + b"\0" + source.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 

@@ -47,7 +47,7 @@ class Lookahead(keras.callbacks.Callback):
                 f"every={every}, decay={decay}, power={power}"
             )
         self.every, self.decay, self.power = int(every), float(decay), float(power)
-        self.slow: list | None = None
+        self.slow: list = []  # the slow copy, one tensor per floating-point weight
         self.step: int | None = None
 
     @classmethod
@@ -62,12 +62,12 @@ class Lookahead(keras.callbacks.Callback):
     def _weights(self) -> list:
         return [w for w in self.model.weights if "float" in str(w.dtype)]
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self.slow = [ops.copy(w.value) for w in self._weights()]
         self.step = None
         self.total = int(self.params["epochs"]) * int(self.params["steps"])
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         # The hook before a step (not after) leaves Keras's asynchronous dispatch on;
         # ``step`` counts the steps finished so far.
         if self.step is None:  # first batch of this fit (after a possible restore)
@@ -77,7 +77,7 @@ class Lookahead(keras.callbacks.Callback):
             self.average(self.alpha(self.step, self.total))
         self.step += 1
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if epoch + 1 == self.params["epochs"] and self.step is not None:
             self.average(self.alpha(self.step, self.total))
 

@@ -38,7 +38,9 @@ def check_schedule(variant: Variant) -> dict[str, Any]:
     return variant.schedule_settings()
 
 
-def learning_rate_for(variant: Variant, steps_per_epoch: int):
+def learning_rate_for(
+    variant: Variant, steps_per_epoch: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The ``learning_rate`` argument for the variant's optimizer: a float or a schedule."""
     params = check_schedule(variant)
     lr = float(variant.learning_rate)
@@ -91,7 +93,7 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.total_steps = int(total_steps)
         self.initial, self.final = float(initial), float(final)
 
-    def __call__(self, step):
+    def __call__(self, step):  # a backend tensor in, one out (Keras's schedule protocol)
         step = ops.cast(step, "float32")
         start, end = self.initial * self.peak, self.final * self.peak
         rising = start + (self.peak - start) * step / max(1.0, float(self.warmup_steps))

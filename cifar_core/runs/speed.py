@@ -34,8 +34,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from cifar_core.data.dataset import Dataset
+from cifar_core.experiments.variant import Variant
+from cifar_core.models.stats import flops_per_image
+from cifar_core.runs.flops import training_flops
+from cifar_core.runs.hardware import Hardware, configure
+
 SPEED_VERSION = 1  # bump when the measurement changes what it measures
-TRAINING_PASSES = 3  # a training step ≈ forward + backward ≈ 3 forward passes
 CACHE_FILE = "compute_speed.json"
 BATCH = 32
 STEPS_PER_EPOCH = 16
@@ -154,7 +161,7 @@ def _store(speed: MachineSpeed) -> None:
 
 
 def machine_speed(
-    *, budget_s: float = 4.0, refresh: bool = False, log: Callable[[str], Any] | None = None
+    *, budget_s: float = 4.0, refresh: bool = False, log: Callable[[str], object] | None = None
 ) -> MachineSpeed:
     """This machine's cached speed, or a new measurement (about ``budget_s`` seconds of
     timed training plus the framework's start-up), cached for next time.
@@ -199,8 +206,6 @@ def measure_speed(*, budget_s: float = 4.0) -> MachineSpeed:
     """
     if budget_s <= 0:
         raise ValueError(f"budget_s must be > 0 seconds, got {budget_s!r}")
-    from cifar_core.runs.hardware import configure
-
     signature = machine_signature()
     hardware = configure()
     probes = [
@@ -225,18 +230,13 @@ def measure_speed(*, budget_s: float = 4.0) -> MachineSpeed:
 
 
 def _time_probe(
-    name: str, family: str, params: dict, hardware: Any, budget_s: float
+    name: str, family: str, params: dict[str, Any], hardware: Hardware, budget_s: float
 ) -> dict[str, Any]:
     """Seconds per training step of one probe model: a warm-up fit (tracing), one timed
     epoch, then as many more epochs as ``budget_s`` allows, timed as one fit."""
-    from types import SimpleNamespace
+    import keras  # measuring trains: Keras only then, never for a cached speed
 
-    import keras
-    import numpy as np
-
-    from cifar_core.experiments.variant import Variant
-    from cifar_core.models.stats import flops_per_image
-    from cifar_core.runs.train import build_compiled_model, one_hot
+    from cifar_core.runs.train import build_compiled_model, one_hot  # imports Keras
 
     variant = Variant.from_dict(
         {
@@ -247,12 +247,13 @@ def _time_probe(
             "epochs": 1,
         }
     )
-    shape = SimpleNamespace(input_shape=(32, 32, 3), num_classes=10)
     rng = np.random.default_rng(0)
     x = rng.random((BATCH * STEPS_PER_EPOCH, 32, 32, 3), dtype=np.float32)
-    y = one_hot(rng.integers(0, 10, len(x)), 10)
+    labels = rng.integers(0, 10, len(x))
+    images = Dataset(x, labels, x[:0], labels[:0], tuple(map(str, range(10))), "random")
+    y = one_hot(labels, 10)
     keras.utils.set_random_seed(0)
-    model = build_compiled_model(variant, shape, hardware, STEPS_PER_EPOCH, x)
+    model = build_compiled_model(variant, images, hardware, STEPS_PER_EPOCH, x)
     model.fit(x[: 2 * BATCH], y[: 2 * BATCH], batch_size=BATCH, epochs=1, verbose=0)
     started = time.perf_counter()
     model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
@@ -271,6 +272,6 @@ def _time_probe(
         "batch_size": BATCH,
         "steps": steps,
         "forward_flops_per_image": forward,
-        "flops_per_step": TRAINING_PASSES * forward * BATCH,
+        "flops_per_step": training_flops(forward, BATCH, epochs=1),
         "seconds_per_step": seconds / steps,
     }

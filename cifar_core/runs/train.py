@@ -11,8 +11,8 @@ stratified validation set off the training images; fit the preprocessing on the
 training split only; build the model family with the augmentation layers in front (in
 the model, so only active while training) and, on a GPU, a float32 output under mixed
 precision; ``model.fit`` with the callbacks below; reload the weights of the best
-validation loss; score train/val/test in inference mode (test-time horizontal-flip
-averaging when ``tta_flip``, and translations when ``tta_translate``). Recipes may
+validation loss; score train/val/test with :func:`cifar_core.runs.predict.predict`
+(test-time flip averaging when ``tta_flip``, and translations when ``tta_translate``). Recipes may
 augment the batches instead (:mod:`cifar_core.runs.batches`) and average weights
 (:mod:`cifar_core.runs.lookahead`): :func:`fit_inputs` gives ``fit`` both.
 
@@ -24,6 +24,7 @@ optional ``EarlyStopping``, ``BackupAndRestore`` and ``ResumeReporter``.
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
 import time
@@ -37,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 from cifar_core.data.dataset import Dataset
+from cifar_core.data.preprocessing import Preprocessor
+from cifar_core.data.splits import validation_split
 from cifar_core.experiments.variant import Variant
 from cifar_core.models import build_model
 from cifar_core.runs.augmentation import batch_augmentation, finalize_model
@@ -45,10 +48,11 @@ from cifar_core.runs.callbacks import LearningRateLogger, ResumeReporter, kill_h
 from cifar_core.runs.hardware import Hardware, configure, seed_everything
 from cifar_core.runs.keys import key_inputs, run_key
 from cifar_core.runs.lookahead import Lookahead
+from cifar_core.runs.predict import predict
 from cifar_core.runs.schedules import check_schedule, learning_rate_for
 from cifar_core.runs.store import Run, RunStore
 
-Log = Callable[[str], Any]
+Log = Callable[[str], object]
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"]
 
 
@@ -75,9 +79,6 @@ class Splits:
 
 def prepare_splits(variant: Variant, dataset: Dataset) -> Splits:
     """Split off the validation set and apply the preprocessing fitted on train only."""
-    from cifar_core.data.preprocessing import Preprocessor
-    from cifar_core.data.splits import validation_split
-
     train_idx, val_idx = validation_split(
         dataset.y_train, variant.validation_fraction, seed=variant.seed
     )
@@ -218,38 +219,6 @@ def build_callbacks(
 
 
 # ---------------------------------------------------------------------- evaluation
-def predict_probs(
-    model: keras.Model,
-    x: np.ndarray,
-    *,
-    tta_flip: bool = False,
-    tta_translate: int = 0,
-    batch_size: int = 256,
-) -> np.ndarray:
-    """Class probabilities in inference mode; with ``tta_flip`` the mean of ``x`` and
-    its horizontal mirror image; with ``tta_translate`` (pixels ``t``) half of that and
-    a quarter each of the same for ``x`` shifted by ``(t, t)`` and ``(-t, -t)``
-    (reflected borders) — airbench's test-time augmentation."""
-    if len(x) == 0:
-        return np.zeros((0,) + tuple(model.output_shape[1:]), "float32")
-
-    def views(images):
-        probs = model.predict(images, batch_size=batch_size, verbose=0)
-        if tta_flip:
-            probs = (
-                probs + model.predict(images[:, :, ::-1, :], batch_size=batch_size, verbose=0)
-            ) / 2
-        return probs
-
-    probs = views(x)
-    if tta_translate:
-        t, (height, width) = tta_translate, x.shape[1:3]
-        padded = np.pad(x, ((0, 0), (t, t), (t, t), (0, 0)), mode="reflect")
-        shifted = [padded[:, :height, :width], padded[:, 2 * t :, 2 * t :]]
-        probs = probs / 2 + sum(views(view) for view in shifted) / 4
-    return np.asarray(probs, "float32")
-
-
 def score(probs: np.ndarray, labels: np.ndarray, label_smoothing: float) -> tuple[float, float]:
     """(loss, accuracy) of probabilities against integer labels, with the training loss."""
     if len(labels) == 0:
@@ -357,9 +326,7 @@ def _evaluate(
         ("val", splits.x_val, splits.y_val),
         ("test", splits.x_test, splits.y_test),
     ):
-        probs = predict_probs(
-            model, x, tta_flip=variant.tta_flip, tta_translate=variant.tta_translate
-        )
+        probs = predict(model, x, flip=variant.tta_flip, translate=variant.tta_translate)
         metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = score(
             probs, y, variant.label_smoothing
         )
@@ -372,8 +339,6 @@ def _evaluate(
 
 def library_versions(backend: str) -> dict[str, str]:
     """Python, NumPy, Keras and the backend library versions."""
-    import importlib
-
     versions = {
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -495,7 +460,7 @@ def train_many(
     *,
     verbose: int = 1,
     log: Log = print,
-    on_done: Callable[[Run], Any] | None = None,
+    on_done: Callable[[Run], object] | None = None,
 ) -> list[Run]:
     """Validate every variant first (no training if any is invalid), then train or
     reuse each, announcing ``[i/n] name`` (and calling ``on_done(run)`` after each)."""

@@ -21,8 +21,8 @@ import yaml
 from cifar_core.render.document import INCLUDE_RE, embedded_labels
 from cifar_core.render.variables import used_variables
 
-ROOT = Path(__file__).resolve().parents[1]
-EXPECTED = Path(__file__).with_name("expected")
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTED = ROOT / "tests" / "expected"
 
 
 def png_bytes(width: float = 3, height: float = 2, dpi: int = 60) -> bytes:

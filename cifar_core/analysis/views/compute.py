@@ -33,8 +33,8 @@ from cifar_core.analysis import text
 from cifar_core.analysis.records import RunLike, metric
 from cifar_core.analysis.views.runs import pareto_front
 from cifar_core.models.stats import model_stats
+from cifar_core.runs.flops import training_flops
 
-FORWARD_BACKWARD_FACTOR = 3
 FULL_CIFAR10_TRAIN = 50_000
 
 _AIRBENCH = "KellerJordan/cifar10-airbench README (commit f1c599c, 2025-03)"
@@ -79,13 +79,6 @@ REFERENCE_POINTS: tuple[dict[str, Any], ...] = (
 )
 """Published accuracy/compute points, all on full CIFAR-10 (50,000 training images),
 mean test accuracy as reported, FLOPs of the whole training run."""
-
-
-def training_flops(
-    forward_flops: float, images: float, epochs: float, *, factor: float = FORWARD_BACKWARD_FACTOR
-) -> float:
-    """``forward_flops × factor × images × epochs`` (see the module docstring)."""
-    return float(forward_flops) * factor * float(images) * float(epochs)
 
 
 def forward_flops(run: RunLike) -> float:

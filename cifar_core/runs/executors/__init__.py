@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-Log = Callable[[str], Any]
+from cifar_core.data.dataset import Dataset
+from cifar_core.experiments.variant import Variant
+from cifar_core.runs.executors.local import train_runs
+from cifar_core.runs.executors.ray_executor import train_runs_ray
+from cifar_core.runs.store import Run, RunStore
+
+Log = Callable[[str], object]
 
 
 @dataclass(frozen=True)
@@ -28,15 +33,13 @@ class LocalExecutor:
 
     def train(
         self,
-        variants: Sequence[Any],
-        dataset: Any,
-        store: Any,
+        variants: Sequence[Variant],
+        dataset: Dataset,
+        store: RunStore,
         *,
         log: Log = print,
-        on_done: Callable[[Any], Any] | None = None,
-    ) -> list[Any]:
-        from cifar_core.runs.executors.local import train_runs
-
+        on_done: Callable[[Run], object] | None = None,
+    ) -> list[Run]:
         return train_runs(
             variants, dataset, store, jobs=self.jobs, verbose=self.verbose, log=log, on_done=on_done
         )
@@ -55,15 +58,13 @@ class RayExecutor:
 
     def train(
         self,
-        variants: Sequence[Any],
-        dataset: Any,
-        store: Any,
+        variants: Sequence[Variant],
+        dataset: Dataset,
+        store: RunStore,
         *,
         log: Log = print,
-        on_done: Callable[[Any], Any] | None = None,
-    ) -> list[Any]:
-        from cifar_core.runs.executors.ray_executor import train_runs_ray
-
+        on_done: Callable[[Run], object] | None = None,
+    ) -> list[Run]:
         return train_runs_ray(
             variants,
             dataset,

@@ -25,9 +25,14 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-Log = Callable[[str], Any]
+from cifar_core.data.dataset import Dataset
+from cifar_core.experiments.variant import Variant
+from cifar_core.runs.hardware import compute_settings
+from cifar_core.runs.store import Run, RunStore
+
+Log = Callable[[str], object]
 MAX_AUTO_JOBS = 4
-_worker: dict[str, Any] = {}
+_worker: dict[str, Any] = {}  # the worker process's dataset and store
 
 
 def parse_jobs(text: str) -> int | str:
@@ -43,8 +48,6 @@ def resolve_jobs(jobs: int | str, runs: int) -> int:
     """The number of worker processes for ``runs`` runs: ``jobs`` as given (an int >= 1)
     or ``"auto"`` (1 on a GPU, ``min(cores, 4)`` on a CPU); never more than ``runs``."""
     if jobs == "auto":
-        from cifar_core.runs.hardware import compute_settings
-
         cores = os.cpu_count() or 1
         jobs = 1 if compute_settings().device == "gpu" else min(cores, MAX_AUTO_JOBS)
     elif not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
@@ -53,15 +56,15 @@ def resolve_jobs(jobs: int | str, runs: int) -> int:
 
 
 def train_runs(
-    variants: Sequence[Any],
-    dataset: Any,
-    store: Any,
+    variants: Sequence[Variant],
+    dataset: Dataset,
+    store: RunStore,
     *,
     jobs: int | str = 1,
     verbose: int = 1,
     log: Log = print,
-    on_done: Callable[[Any], Any] | None = None,
-) -> list[Any]:
+    on_done: Callable[[Run], object] | None = None,
+) -> list[Run]:
     """The runs of ``variants`` (reused or trained), in order, trained by ``jobs`` workers.
 
     Every variant is validated first (nothing trains if one is invalid). With one job
@@ -69,7 +72,7 @@ def train_runs(
     run they start and finish and this process a ``[k/n]`` line per finished run.
     ``on_done(run)`` is called as each run is stored.
     """
-    from cifar_core.runs.train import train_many, validate_variant
+    from cifar_core.runs.train import train_many, validate_variant  # imports Keras
 
     variants = [validate_variant(v) for v in variants]
     workers = resolve_jobs(jobs, len(variants))
@@ -97,7 +100,7 @@ def train_runs(
     return [_stored(store, keys[i]) for i in range(len(variants))]
 
 
-def _stored(store: Any, key: str) -> Any:
+def _stored(store: RunStore, key: str) -> Run:
     run = store.get(key, warn=False)
     if run is None:
         raise RuntimeError(
@@ -107,23 +110,20 @@ def _stored(store: Any, key: str) -> Any:
     return run
 
 
-def _start_worker(dataset: Any, store_root: str, threads: int) -> None:
+def _start_worker(dataset: Dataset, store_root: str, threads: int) -> None:
     """Worker initializer: thread limits before the backend is imported, then state."""
     for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from cifar_core.runs.store import RunStore
-
     _worker.update(dataset=dataset, store=RunStore(Path(store_root)))
 
 
 def _train_one(variant_config: dict[str, Any]) -> str:
     """Worker task: the key of the variant's run, trained here unless already stored
     (variants travel as their dict: their read-only mappings do not pickle)."""
-    from cifar_core.experiments.variant import Variant
-    from cifar_core.runs.train import get_or_train
+    from cifar_core.runs.train import get_or_train  # Keras, after the thread limits
 
     def log(line: str) -> None:
         print(f"[worker {os.getpid()}] {line}", flush=True)

@@ -27,8 +27,9 @@ or nothing. Ctrl-C cancels every task still queued or running on the cluster
 Connecting: ``address=None`` uses ``$RAY_ADDRESS`` or starts Ray on this machine;
 ``"auto"`` joins the cluster this machine is a node of; ``"host:6379"`` (a head node's
 GCS) or ``"ray://host:10001"`` (Ray Client, from outside the cluster) joins a remote
-cluster. An address whose port does not answer within ``connect_timeout_s`` is refused
-before anything is trained. If this process is already connected to Ray
+cluster. An address whose port does not answer within ``connect_timeout_s`` (or answers,
+but not as a Ray gRPC server: :func:`check_reachable`) is refused before anything is
+trained. If this process is already connected to Ray
 (``ray.is_initialized()``), that connection is used and left open.
 
 Code on the workers: the nodes need the project's dependencies (TensorFlow/Keras, ...)
@@ -55,15 +56,27 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-Log = Callable[[str], Any]
+import cifar_core
+from cifar_core.data.dataset import Dataset
+from cifar_core.experiments.variant import Variant
+from cifar_core.runs.compute_plan import plan_runs
+from cifar_core.runs.keys import run_key
+from cifar_core.runs.store import MANIFEST, RUN_FILES, Run, RunStore
+
+if TYPE_CHECKING:
+    from ray import ObjectRef
+
+Log = Callable[[str], object]
 INSTALL_HINT = 'pip install -e ".[ray]"'
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
 DEFAULT_MAX_RETRIES = 3
 GCS_PORT, CLIENT_PORT = 6379, 10001
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"  # the standard gRPC health-checking protocol
 _WAIT_S = 1.0  # ray.wait slices, so that Ctrl-C is seen promptly
 
 
@@ -75,10 +88,10 @@ class RayNotInstalledError(RayExecutorError, ImportError):
     """Ray is not installed; the message names the install command."""
 
 
-def import_ray():
+def import_ray() -> ModuleType:
     """The ``ray`` module, or :class:`RayNotInstalledError` naming ``pip install -e ".[ray]"``."""
     try:
-        import ray
+        import ray  # an optional extra: imported only when asked for
     except ImportError as error:
         raise RayNotInstalledError(
             f"the Ray executor needs Ray, which is not installed: run {INSTALL_HINT} in the "
@@ -114,8 +127,9 @@ def parse_address(address: str) -> tuple[str, int] | None:
 def check_reachable(address: str, timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) -> None:
     """Raise :class:`RayExecutorError` unless a Ray head node (GCS) or Ray Client server
     answers at ``address`` within about ``timeout_s`` seconds: a TCP connection first,
-    then one gRPC call that only Ray answers (``GetClusterId``, or a client ``PING``).
-    ``ray.init`` itself waits a minute or more on an address that does not answer."""
+    then gRPC (:func:`_check_speaks_ray`). ``ray.init`` itself waits a minute or more on
+    an address that does not answer, and Ray has no public call that probes an address
+    with a time limit."""
     target = parse_address(address)
     if target is None:
         return
@@ -135,52 +149,45 @@ def check_reachable(address: str, timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S) 
 
 
 def _check_speaks_ray(address: str, target: tuple[str, int], timeout_s: float) -> None:
-    """One gRPC call that a Ray GCS (or Ray Client server) answers and nothing else does."""
+    """Refuse a port that is not a Ray gRPC server, with gRPC's public API only.
+
+    A Ray Client server (``ray://``) must complete gRPC's connection handshake (what
+    Ray Client itself waits for before its first call); a head node's GCS must also
+    answer the standard gRPC health check (``grpc.health.v1.Health/Check``, which Ray's
+    gRPC servers serve; an empty request asks about the whole server), which the Ray
+    Client port, a dashboard or any non-gRPC server does not."""
     try:
-        import grpc
-    except ImportError:  # Ray without the client/default extras: the TCP check must do
+        import grpc  # installed with Ray's default/client extras
+    except ImportError:  # without them, the TCP check must do
         return
     client = address.strip().startswith("ray://")
-    if client:
-        method, request, kind = (
-            "/ray.rpc.RayletDriver/ClusterInfo",
-            _client_ping(),
-            "Ray Client server",
-        )
-    else:
-        method, request, kind = (
-            "/ray.rpc.NodeInfoGcsService/GetClusterId",
-            b"",
-            "Ray head node (GCS)",
-        )
-    try:
-        with grpc.insecure_channel(f"{target[0]}:{target[1]}") as channel:
-            channel.unary_unary(method)(request, timeout=timeout_s)
-    except grpc.RpcError as error:
-        raise RayExecutorError(
-            f"{address} accepts connections but no {kind} answers there ({error.code().name}: "
-            f"{(error.details() or '').strip()[:120]}); check --address (a head node listens "
-            f"on port {GCS_PORT}, Ray Client on ray://host:{CLIENT_PORT}); nothing was "
-            "trained"
-        ) from None
-
-
-def _client_ping() -> bytes:
-    """A serialized Ray Client ``ClusterInfoRequest(type=PING)``."""
-    try:
-        from ray.core.generated import ray_client_pb2
-
-        return ray_client_pb2.ClusterInfoRequest(
-            type=ray_client_pb2.ClusterInfoType.PING
-        ).SerializeToString()
-    except ImportError:
-        return b"\x08\x06"  # field 1 (type), varint 6 (PING)
+    kind = "Ray Client server" if client else "Ray head node (GCS)"
+    with grpc.insecure_channel(f"{target[0]}:{target[1]}") as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=timeout_s)
+            if not client:
+                channel.unary_unary(HEALTH_CHECK)(b"", timeout=timeout_s)
+        except grpc.FutureTimeoutError:
+            reason = f"no gRPC handshake within {timeout_s:g} s"
+        except grpc.RpcError as error:
+            reason = f"{error.code().name}: {(error.details() or '').strip()[:120]}"
+        else:
+            return
+    raise RayExecutorError(
+        f"{address} accepts connections but no {kind} answers there ({reason}); check "
+        f"--address (a head node listens on port {GCS_PORT}, Ray Client on "
+        f"ray://host:{CLIENT_PORT}); nothing was trained"
+    )
 
 
 @contextlib.contextmanager
 def connected(
-    ray, address: str | None, *, connect_timeout_s: float, runtime_env: dict | None = None
-):
+    ray: ModuleType,
+    address: str | None,
+    *,
+    connect_timeout_s: float,
+    runtime_env: dict | None = None,
+) -> Iterator[bool]:
     """Connect to Ray for the duration of the block (unless already connected)."""
     if ray.is_initialized():
         if runtime_env:
@@ -210,9 +217,9 @@ def connected(
 
 # ---------------------------------------------------------------------- the driver
 def train_runs_ray(
-    variants: Sequence[Any],
-    dataset: Any,
-    store: Any,
+    variants: Sequence[Variant],
+    dataset: Dataset,
+    store: RunStore,
     *,
     address: str | None = None,
     log: Log = print,
@@ -222,8 +229,8 @@ def train_runs_ray(
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
     runtime_env: dict | None = None,
     ship_code: bool = False,
-    on_done: Callable[[Any], Any] | None = None,
-) -> list[Any]:
+    on_done: Callable[[Run], object] | None = None,
+) -> list[Run]:
     """The runs of ``variants``, in order: reused from ``store``, or trained on a Ray
     cluster and written into ``store`` by this process (``on_done(run)`` after each).
 
@@ -264,10 +271,8 @@ def train_runs_ray(
         raise ValueError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
     if not cpus_per_task > 0:
         raise ValueError(f"cpus_per_task must be > 0, got {cpus_per_task!r}")
-    from cifar_core.runs.keys import run_key
-
     keys = [run_key(v, dataset.fingerprint) for v in variants]
-    missing: dict[str, Any] = {}
+    missing: dict[str, Variant] = {}
     for key, variant in zip(keys, variants):
         if key not in missing and store.get(key) is None:
             missing[key] = variant
@@ -277,7 +282,7 @@ def train_runs_ray(
         return [_stored(store, key) for key in keys]
     if address is not None:
         check_reachable(address, connect_timeout_s)
-    from cifar_core.runs.train import validate_variant
+    from cifar_core.runs.train import validate_variant  # imports Keras: only with work to do
 
     for variant in missing.values():
         validate_variant(variant)
@@ -302,18 +307,18 @@ def train_runs_ray(
 
 
 def _train_missing(
-    ray,
+    ray: ModuleType,
     order: list[str],
-    missing: dict[str, Any],
-    dataset: Any,
-    store: Any,
+    missing: dict[str, Variant],
+    dataset: Dataset,
+    store: RunStore,
     *,
     reused: int,
     log: Log,
     max_retries: int,
     cpus: float,
     gpus: float | None,
-    on_done: Callable[[Any], Any] | None = None,
+    on_done: Callable[[Run], object] | None = None,
 ) -> None:
     resources = ray.cluster_resources()
     if gpus is None:
@@ -339,7 +344,7 @@ def _train_missing(
         max_calls=1 if gpus else 0,
     )(_train_task)
     locks: dict[str, contextlib.ExitStack] = {}
-    pending: dict[Any, str] = {}
+    pending: dict[ObjectRef, str] = {}
     failures: dict[str, str] = {}
     try:
         try:  # with Ray Client the server unpickles the dataset and the task at once
@@ -402,8 +407,6 @@ def _train_missing(
 
 def with_shipped_code(runtime_env: dict | None) -> dict:
     """``runtime_env`` plus this process's ``cifar_core`` package in ``py_modules``."""
-    import cifar_core
-
     env = dict(runtime_env or {})
     env["py_modules"] = [*env.get("py_modules", []), str(Path(cifar_core.__file__).parent)]
     return env
@@ -425,22 +428,20 @@ def _code_error(module: str) -> RayExecutorError:
     )
 
 
-def _most_expensive_first(missing: dict[str, Any], dataset: Any) -> list[str]:
+def _most_expensive_first(missing: dict[str, Variant], dataset: Dataset) -> list[str]:
     """Run keys ordered by their estimated accelerator time, longest first."""
-    from cifar_core.runs.compute_plan import plan_runs
-
     keys = list(missing)
     plan = plan_runs([missing[k] for k in keys], dataset=dataset, speed=None)
     seconds = plan.runs["seconds_accelerator"].tolist()
     return [key for _, key in sorted(zip(seconds, keys), key=lambda pair: -pair[0])]
 
 
-def _cancel(ray, pending: dict) -> None:
+def _cancel(ray: ModuleType, pending: dict[ObjectRef, str]) -> None:
     for ref in pending:
         ray.cancel(ref, force=True)
 
 
-def _stored(store: Any, key: str) -> Any:
+def _stored(store: RunStore, key: str) -> Run:
     run = store.get(key)
     if run is None:
         raise RayExecutorError(
@@ -460,15 +461,13 @@ class RunTransferError(RuntimeError):
     """The files a worker returned do not match its manifest."""
 
 
-def write_run_files(store: Any, key: str, files: dict[str, bytes]) -> Any:
+def write_run_files(store: RunStore, key: str, files: dict[str, bytes]) -> Run:
     """Write a run's files (as returned by a worker) into ``store`` atomically, checking
     each against the worker's ``manifest.json``; the caller holds the key's lock.
 
     Returns the stored run; raises :class:`RunTransferError` (nothing written) when a
     file is missing, extra, outside the run directory or differs from its checksum.
     """
-    from cifar_core.runs.store import MANIFEST, RUN_FILES
-
     try:
         listed = json.loads(files[MANIFEST])["files"]
     except (KeyError, ValueError, TypeError) as error:
@@ -506,7 +505,7 @@ def run_files(directory: Path) -> dict[str, bytes]:
 
 # ---------------------------------------------------------------------- the worker
 def _train_task(
-    variant_config: dict[str, Any], dataset: Any, key: str, cpus: float
+    variant_config: dict[str, Any], dataset: Dataset, key: str, cpus: float
 ) -> dict[str, Any]:
     """Ray task: train the variant into a temporary run store on this node and return
     its files, the log lines and the node's address."""
@@ -516,11 +515,9 @@ def _train_task(
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
-    import ray
+    import ray  # the optional extra, present on every worker
 
-    from cifar_core.experiments.variant import Variant
-    from cifar_core.runs.store import RunStore
-    from cifar_core.runs.train import get_or_train
+    from cifar_core.runs.train import get_or_train  # Keras, after the thread limits
 
     lines: list[str] = []
     scratch = Path(tempfile.mkdtemp(prefix="cifar-report-ray-"))
