@@ -35,6 +35,7 @@ from cifar_core.analysis.records import RunLike, metric
 from cifar_core.data import Dataset
 from cifar_core.data.corruptions import CORRUPTIONS, SEVERITIES, corrupt
 from cifar_core.runs.derived_predictions import corruption_accuracy
+from cifar_core.runs.store import Run
 
 LABELS = {
     "gaussian_noise": "Gaussian noise",
@@ -50,7 +51,7 @@ def corruption_label(name: str) -> str:
 
 
 def corruption_table(
-    runs_by_variant: Mapping[str, Sequence[RunLike]],
+    runs_by_variant: Mapping[str, Sequence[Run]],
     dataset: Dataset | None = None,
     corruptions: Iterable[str] = CORRUPTIONS,
     severities: Iterable[int] = SEVERITIES,

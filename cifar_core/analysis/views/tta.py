@@ -42,14 +42,15 @@ from cifar_core.analysis.stats.paired import holm, paired_difference
 from cifar_core.analysis.views.compute import forward_flops as stats_forward_flops
 from cifar_core.data import Dataset
 from cifar_core.runs import derived_predictions as dp
+from cifar_core.runs.store import Run
 
-Views = Callable[[RunLike, Dataset | None], Mapping[str, np.ndarray]]
+Views = Callable[[Run, Dataset | None], Mapping[str, np.ndarray]]
 
 RECIPES = ("flip", "translate")
 """The TTA recipes of a row: mirror (2 views) and airbench's flip + translate (6 views)."""
 
 
-def run_views(run: RunLike, dataset: Dataset | None = None) -> dict[str, np.ndarray]:
+def run_views(run: Run, dataset: Dataset | None = None) -> dict[str, np.ndarray]:
     """``{"plain", "flip", "translate"}`` probabilities of one run (cached derived
     predictions; ``dataset`` is needed only to compute a missing one)."""
     return {
@@ -65,7 +66,7 @@ def view_count(translated: np.ndarray) -> int:
 
 
 def correctness(
-    runs: Sequence[RunLike], dataset: Dataset | None = None, *, views: Views = run_views
+    runs: Sequence[Run], dataset: Dataset | None = None, *, views: Views = run_views
 ) -> tuple[dict[str, np.ndarray], int]:
     """Per-image correctness ``{"plain", "flip", "translate"}`` as ``(seeds, images)``
     boolean matrices (rows in seed order, so two variants pair up), and the number of
@@ -89,7 +90,7 @@ def correctness(
 
 
 def tta_table(
-    runs_by_variant: Mapping[str, Sequence[RunLike]],
+    runs_by_variant: Mapping[str, Sequence[Run]],
     dataset: Dataset | None = None,
     *,
     views: Views = run_views,
