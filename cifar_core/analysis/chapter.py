@@ -23,6 +23,8 @@ Example
 >>> chapter = StudyChapter(ctx, ["s"], findings=False)
 >>> chapter.best(), chapter.accuracy("b")
 ('b', '40.0 %')
+>>> chapter.runs_table()[["study", "variant", "val acc %", "test acc %"]].values.tolist()
+[['s', 'a', '50.0', '60.0'], ['s', 'b', '70.0', '40.0']]
 """
 
 from __future__ import annotations

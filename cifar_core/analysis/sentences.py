@@ -231,7 +231,14 @@ def class_changes_paragraph(changes: pd.DataFrame) -> str:
     """Markdown: for each one-factor change of
     :func:`cifar_core.analysis.views.per_class.change_intervals`, its largest class-level
     gain and loss in words (:func:`class_change_sentence`), a gain or loss only when its
-    interval excludes zero."""
+    interval excludes zero.
+
+    >>> rows = pd.DataFrame({"comparison": ["depth"] * 2, "baseline": "a", "variant": "b",
+    ...     "class": ["cat", "dog"], "change": [0.04, -0.2], "low": [-0.05, -0.3],
+    ...     "high": [0.14, -0.1], "seeds": 1, "images": 100})
+    >>> print(class_changes_paragraph(rows).splitlines()[0])
+    * **depth** (a → b): cat +4.0 points (95 % CI −5.0 to 14.0, 100 images: includes zero); lowers dog by 20.0 points (95 % CI −30.0 to −10.0, 100 images).
+    """
     if not len(changes):
         return "No one-factor change could be compared in this build."
     items = []

@@ -196,7 +196,14 @@ def reference_source(row: Mapping[str, Any] | pd.Series) -> str:
 
 def front_table(table: pd.DataFrame) -> pd.DataFrame:
     """The variants of :func:`compute_table` on either Pareto front, cheapest first, as
-    text: training FLOPs, wall time, validation and test accuracy, and their fronts."""
+    text: training FLOPs, wall time, validation and test accuracy, and their fronts.
+
+    >>> t = pd.DataFrame({"train_flops": [3.1e15], "fit_time_s": [181.0], "val_accuracy": [0.7],
+    ...                   "test_accuracy": [0.71], "test_accuracy_std": [0.004],
+    ...                   "pareto_flops": [True], "pareto_time": [False]}, index=["big"])
+    >>> front_table(t).iloc[0].tolist()
+    ['big', '3.1 PFLOPs', '181.0', '70.0', '71.0 ± 0.4', 'FLOPs']
+    """
     front = table[table["pareto_flops"] | table["pareto_time"]] if len(table) else table
     return pd.DataFrame(
         [

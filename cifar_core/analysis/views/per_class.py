@@ -255,7 +255,13 @@ def changes_display(changes: pd.DataFrame) -> pd.DataFrame:
 
 def change_values(changes: pd.DataFrame, comparisons: Sequence[str]) -> dict[str, Any]:
     """``{comparison: {"gain"|"loss": {"class", "change", "ci"}}}``: the class each change
-    helps and hurts most, with the change and its interval in points."""
+    helps and hurts most, with the change and its interval in points.
+
+    >>> rows = pd.DataFrame({"comparison": ["depth"], "direction": ["gain"], "class": ["cat"],
+    ...                      "change": [0.04], "low": [-0.05], "high": [0.14]})
+    >>> change_values(rows, ["depth"])["depth"]
+    {'gain': {'class': 'cat', 'change': '+4.0 points', 'ci': '−5.0 to 14.0 points'}, 'loss': {'class': 'none', 'change': '–', 'ci': '–'}}
+    """
     values: dict[str, Any] = {}
     for label in comparisons:
         values[label] = {}

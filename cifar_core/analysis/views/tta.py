@@ -26,6 +26,8 @@ Example
 ...                 forward_flops=lambda run: 1000.0).iloc[0]
 >>> [float(row[c]) for c in ("plain", "flip", "flip_gain", "flip_extra_flops", "translate_extra_flops")]
 [0.5, 1.0, 0.5, 1000.0, 5000.0]
+>>> tta_values(row.to_frame().T, "toy")["best_flip_gain"]
+'+50.0 points'
 """
 
 from __future__ import annotations
