@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Baselines: MLP vs CNN, and seed 004's pass marks
 # %% tags=["parameters"]
-studies: list[str] | None = ["baselines", "seed004_lab"]  # catalog studies this analysis reads
+studies: list[str] | None = None  # None: the studies the registry gives this chapter
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 mlp: str = "s000_mlp"  # the MLP quoted in the text

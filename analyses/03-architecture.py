@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Architecture ablations: depth, width, kernel size, activation, pooling
 # %% tags=["parameters"]
-studies: list[str] | None = ["depth", "filters", "kernel_size", "activation", "pooling"]
+studies: list[str] | None = None  # None: the studies the registry gives this chapter
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 

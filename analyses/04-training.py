@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Training ablations: batch size, optimizer, learning-rate schedule, input normalization, and the flagship recipe
 # %% tags=["parameters"]
-studies: list[str] | None = ["batch_size", "optimizer", "lr_schedule", "normalization", "flagship"]
+studies: list[str] | None = None  # None: the studies the registry gives this chapter
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Regularization: dropout, batch norm, L2, augmentation, and seed 001's trio
 # %% tags=["parameters"]
-studies: list[str] | None = ["dropout", "batch_norm", "l2", "augmentation", "seed001_trio"]
+studies: list[str] | None = None  # None: the studies the registry gives this chapter
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 trio: list[str] = ["s001_model_a", "s001_model_b", "s001_model_c"]  # curves of this figure

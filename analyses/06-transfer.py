@@ -8,7 +8,7 @@
 # scratch, runs in every profile.
 
 # %% tags=["parameters"]
-studies: list[str] | None = ["transfer"]  # catalog studies this analysis reads
+studies: list[str] | None = None  # None: the studies the registry gives this chapter
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 

@@ -17,33 +17,8 @@ alpha: float = 0.05  # significance level after Holm's correction within each st
 equivalence_margin: float = (
     0.01  # a "no difference" claim holds only if its 95 % CI lies within ± this (fraction)
 )
-table_studies: list[str] = [
-    "seed002_families",
-    "wrn",
-    "transfer",
-]  # studies whose findings table this chapter shows (chapters 02-05 show the others)
-topics: dict[str, list[str]] = {
-    "Architecture": [
-        "baselines",
-        "depth",
-        "filters",
-        "kernel_size",
-        "activation",
-        "pooling",
-        "seed002_families",
-        "wrn",
-    ],
-    "Training recipe": ["batch_size", "optimizer", "lr_schedule", "normalization", "flagship"],
-    "Regularization": [
-        "dropout",
-        "batch_norm",
-        "l2",
-        "augmentation",
-        "seed001_trio",
-        "seed004_lab",
-    ],
-    "Transfer": ["transfer"],
-}  # how the Discussion groups the studies' largest effects
+table_studies: list[str] | None = None  # None: the studies whose chapter shows no findings table
+topics: dict[str, list[str]] | None = None  # None: the studies grouped by the chapter showing them
 
 # %%
 from cifar_core.analysis.chapter import StudyChapter
@@ -51,11 +26,14 @@ from cifar_core.analysis.context import open_context
 from cifar_core.analysis.discussion import discussion
 from cifar_core.analysis.sentences import findings_problems
 from cifar_core.analysis.views.findings import claims_table, findings_values
+from cifar_core.experiments import catalog
 
+table_studies = catalog.findings_elsewhere(table_studies)
 ctx = open_context("09-findings", studies=studies, variants=variants, seeds=seeds)
 names = [s.name for s in ctx.all_studies()] if studies == "all" else list(studies or [])
 chapter = StudyChapter(ctx, names, alpha=alpha)
 claims = chapter.claims(equivalence_margin)
+topics = topics or chapter.topics()
 
 # %%
 #| label: tbl-findings-claims

@@ -143,5 +143,6 @@ def test_study_chapters_keep_the_parameters_users_override():
     for name in STUDY_CHAPTERS:
         declared = declared_parameters(PROJECT / "analyses" / f"{name}.py")
         assert {"studies", "variants", "seeds"} <= set(declared)
-        for study in declared["studies"].default:
-            catalog.get_study(study)
+        assert declared["studies"].default is None  # the registry's studies of the chapter
+        for study in catalog.chapter_studies(name):
+            assert catalog.get_study(study).chapter == name

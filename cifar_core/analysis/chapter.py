@@ -44,7 +44,7 @@ from cifar_core.analysis.stats.claims import ClaimResult, evaluate_claims
 from cifar_core.analysis.stats.findings import StudyFindings
 from cifar_core.analysis.views import runs as views
 from cifar_core.analysis.views.findings import chapter_findings, findings_table
-from cifar_core.experiments.claims import CLAIMS
+from cifar_core.experiments import catalog, chapters
 
 NO_BEST = "none (no validation split)"
 
@@ -87,9 +87,11 @@ class StudyChapter:
         *,
         findings: bool = True,
     ) -> StudyChapter:
-        """The chapter ``name`` of this build (:func:`~cifar_core.analysis.context.open_context`)."""
+        """The chapter ``name`` of this build (:func:`~cifar_core.analysis.context.open_context`)
+        over ``studies``, or (``None``) the studies the chapter registry gives it."""
+        studies = catalog.chapter_studies(name, studies)
         ctx = open_context(name, studies=studies, variants=variants, seeds=seeds)
-        return cls(ctx, studies, findings=findings)
+        return cls(ctx, list(studies), findings=findings)
 
     # ------------------------------------------------------------------ numbers
     @property
@@ -209,9 +211,21 @@ class StudyChapter:
         return findings_markdown(self.findings, self.titles)
 
     def claims(self, equivalence_margin: float = 0.01) -> list[ClaimResult]:
-        """The seeds' claims about the chapter's studies, judged by their findings."""
-        relevant = [c for c in CLAIMS if c.study in self.findings]
+        """The claims about the chapter's studies (the seeds' and a project's own),
+        judged by their findings."""
+        relevant = [c for c in catalog.claims() if c.study in self.findings]
         return evaluate_claims(relevant, self.findings, equivalence_margin=equivalence_margin)
+
+    def topics(self) -> dict[str, list[str]]:
+        """``{topic: studies}``: the chapter's studies grouped by the chapter of the report
+        that shows them (its title in the chapter registry); a study this chapter shows
+        itself (the findings chapter's own) is a topic of its own, under its title."""
+        grouped: dict[str, list[str]] = {}
+        for name, study in self.catalog.items():
+            shown_elsewhere = study.chapter and study.chapter != self.ctx.name
+            topic = chapters.chapter(study.chapter).title if shown_elsewhere else study.title
+            grouped.setdefault(topic, []).append(name)
+        return grouped
 
     def notes(self, *, overfitting: bool = False) -> list[str]:
         """Markdown notes: each study remark once, a scaled-profile note where the
