@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pypandoc
@@ -146,3 +147,28 @@ def test_study_chapters_keep_the_parameters_users_override():
         assert declared["studies"].default is None  # the registry's studies of the chapter
         for study in catalog.chapter_studies(name):
             assert catalog.get_study(study).chapter == name
+
+
+def test_the_added_studies_chapter_executes_on_a_project_study(tmp_path, synthetic_dir):
+    """analyses/15-added-studies.py, executed with papermill on fake runs of the README's
+    example study: its runs table, findings, sentences and claim verdict."""
+    from cifar_core.orchestrate import notebooks
+    from cifar_core.render.notebooks import cell_outputs
+
+    store, fp = make_project(tmp_path, synthetic_dir)
+    shutil.copy2(PROJECT / "analyses" / "15-added-studies.py", tmp_path / "analyses")
+    (tmp_path / "studies").mkdir()
+    shutil.copy2(PROJECT / "examples" / "studies" / "head_dropout.py", tmp_path / "studies")
+    with catalog.use_project(tmp_path):
+        fill(store, fp, "my_head_dropout", {"s000_cnn1": 0.5, "my_cnn1_head_dropout": 0.7})
+        execution = notebooks.execute(tmp_path, "15-added-studies", {})
+    assert execution.ok, execution.error
+    notebook = tmp_path / "notebooks" / "15-added-studies.ipynb"
+    findings = "\n".join(cell_outputs(notebook, "tbl-added-findings").markdown)
+    assert re.search(
+        r"my_cnn1_head_dropout\s*\|\s*s000_cnn1\s*\|\s*better\s*\|\s*\+20\.0", findings
+    )
+    text = "\n".join(cell_outputs(notebook, "added-findings-text").markdown)
+    assert "my_cnn1_head_dropout is better than the baseline s000_cnn1 by 20.0 points" in text
+    claims = "\n".join(cell_outputs(notebook, "tbl-added-claims").markdown)
+    assert re.search(r"\|\s*holds\s*\|", claims)
