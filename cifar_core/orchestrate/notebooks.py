@@ -154,8 +154,9 @@ def _parse_parameters(source: str, path: Path) -> dict[str, Parameter]:
             )
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             comment = lines[node.lineno - 1].partition("#")[2].strip()
+            value = ast.literal_eval(node.value) if node.value is not None else None
             declared[node.target.id] = Parameter(
-                node.target.id, ast.unparse(node.annotation), ast.literal_eval(node.value), comment
+                node.target.id, ast.unparse(node.annotation), value, comment
             )
     return declared
 

@@ -17,7 +17,10 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -75,7 +78,8 @@ class ConsoleProgress(Progress):
             transient=True,
             disable=not self.console.is_terminal,
         )
-        self.runs = self.chapters = None
+        self.runs: TaskID | None = None
+        self.chapters: TaskID | None = None
         self.bars.start()
 
     def say(self, line: str) -> None:
