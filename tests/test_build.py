@@ -347,15 +347,17 @@ def test_a_build_removes_what_a_crashed_build_left_and_says_how_much(project):
         notebooks_dir / ".a1.provenance.json.pid999999999-0a1b.tmp",
         project / ".render-abc123",
         project / "runs" / ".tmp" / f"{'0' * 16}-pid999999999-0a1b",
+        project / "runs" / ".partial" / ("1" * 16),  # killed before its first backup
     ]
     for path in leftovers:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.mkdir() if path.name.startswith((".render", "0")) else path.write_text("{")
+        path.mkdir() if path.name.startswith((".render", "0", "1")) else path.write_text("{")
+    (leftovers[-1] / "backup").mkdir()
     live = notebooks_dir / f".a2.vars.json.{temp_name('')[1:]}.tmp"  # this process: alive
     live.write_text("{")
     result, log = build(project)
     assert result.exit_code == 0 and result.executed == []
-    assert "removed 4 leftover(s) of an interrupted build: notebooks/.a1.running.ipynb" in log
+    assert "removed 5 leftover(s) of an interrupted build: notebooks/.a1.running.ipynb" in log
     assert not any(path.exists() for path in leftovers) and live.exists()
     again, log = build(project)
     assert "leftover" not in log

@@ -296,7 +296,13 @@ def test_states_and_clean(tmp_path):
     leftover_partial = store.partial_dir(cached)
     leftover_partial.mkdir(parents=True)
     resumable_partial = store.partial_dir("r" * 16)
-    resumable_partial.mkdir(parents=True)
+    (resumable_partial / "backup").mkdir(parents=True)
+    (resumable_partial / "backup" / "training_metadata.json").write_text('{"epoch": 1}')
+    (resumable_partial / "backup" / "latest.weights.h5").write_bytes(b"weights")
+    (resumable_partial / "history.csv").write_text("epoch,loss\n0,2.3\n")
+    killed_early = store.partial_dir("k" * 16)  # killed before its first backup
+    (killed_early / "history.csv").parent.mkdir(parents=True)
+    (killed_early / "history.csv").write_text("epoch,loss\n")
     derived = tmp_path / ".derived" / cached
     derived.mkdir(parents=True)
     (derived / ".flip-v2.pid999999999.x.tmp").write_bytes(b"half")
@@ -309,7 +315,8 @@ def test_states_and_clean(tmp_path):
     (trash / "model.keras").parent.mkdir(parents=True)
     (trash / "model.keras").write_bytes(b"left by an interrupted removal")
 
-    leftovers = {orphan, leftover_partial, trash, derived / ".flip-v2.pid999999999.x.tmp"}
+    leftovers = {orphan, leftover_partial, killed_early, trash}
+    leftovers.add(derived / ".flip-v2.pid999999999.x.tmp")
     assert set(store.leftovers()) == leftovers
     expected = {tmp_path / broken, unfinished} | leftovers
     with store.lock("l" * 16):  # a live trainer owns `live`

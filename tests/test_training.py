@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -411,6 +412,16 @@ def test_killed_run_leaves_nothing_complete_and_resumes(dataset, tmp_path):
     assert killed.returncode == -9, output
     assert store.get(key) is None and store.runs() == []
     assert (store.partial_dir(key) / "backup").is_dir()
+    # The same scratch with its history cut short (a kill while it was being removed):
+    # never resumed into a run missing epochs, trained from the start instead.
+    cut = RunStore(tmp_path / "cut")
+    shutil.copytree(store.partial_dir(key), cut.partial_dir(key))
+    history = cut.partial_dir(key) / "history.csv"
+    history.write_text(history.read_text().splitlines()[0] + "\n")
+    log = Lines()
+    run = get_or_train(v, dataset, cut, verbose=0, log=log)
+    assert "cannot be used (history.csv lacks epoch(s) 1, 2 of the 2 backed up)" in log.text()
+    assert list(run.history["epoch"]) == [1, 2, 3, 4, 5] and "resuming" not in log.text()
     log = Lines()
     run = get_or_train(v, dataset, store, verbose=0, log=log)
     assert "resuming from epoch 3 (2 finished epochs restored)" in log.text()

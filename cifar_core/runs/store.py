@@ -25,6 +25,7 @@ current is *stale* (:mod:`cifar_core.runs.keys`). Nothing here imports Keras (on
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as _dt
 import json
 import logging
@@ -443,8 +444,10 @@ class RunStore:
     def leftovers(self) -> list[Path]:
         """Temporary entries no live process owns: ``.tmp/<key>-pid<N>-…`` whose key is not
         locked, ``*.tmp`` files of derived predictions whose writer is gone, resume
-        scratch of runs that completed since, probes, and ``.trash-*`` of an interrupted
-        removal. (Resume scratch of an unfinished run is kept: training resumes from it.)"""
+        scratch of runs that completed since or that cannot be resumed
+        (:func:`scratch_problem`) and no live process trains, probes, and ``.trash-*`` of
+        an interrupted removal. (Resumable scratch of an unfinished run is kept: training
+        resumes from it.)"""
         found = [
             t
             for t in _subdirs(self.root / ".tmp")
@@ -453,7 +456,12 @@ class RunStore:
         found += [
             p for p in sorted((self.root / ".tmp").glob(".probe-*")) if not writer_alive(p.name)
         ]
-        found += [p for p in _subdirs(self.root / ".partial") if self.check(p.name).usable]
+        found += [
+            p
+            for p in _subdirs(self.root / ".partial")
+            if self.check(p.name).usable
+            or (not self.is_locked(p.name) and scratch_problem(p) is not None)
+        ]
         found += [p for p in _subdirs(self.root) if p.name.startswith(".trash-")]
         derived = self.root / ".derived"
         if derived.is_dir():
@@ -530,6 +538,54 @@ def _json_text(value: Any) -> str:
         return item
 
     return json.dumps(plain(value), indent=2)
+
+
+def scratch_problem(scratch: Path) -> str | None:
+    """Why the resume scratch ``scratch`` (``.partial/<key>``) cannot be resumed, or
+    ``None`` when it can: Keras' backup (weights and ``training_metadata.json``) and a
+    ``history.csv`` with a row for every epoch the backup says finished, plus the best
+    weights when that history has a validation loss. What a build killed before its
+    first backup, or while removing the scratch, leaves fails this.
+
+    >>> import tempfile
+    >>> scratch = Path(tempfile.mkdtemp())
+    >>> scratch_problem(scratch)
+    'no backup/training_metadata.json'
+    >>> (scratch / "backup").mkdir()
+    >>> _ = (scratch / "backup" / "training_metadata.json").write_text('{"epoch": 2}')
+    >>> _ = (scratch / "backup" / "latest.weights.h5").write_bytes(b"w")
+    >>> _ = (scratch / "history.csv").write_text("epoch,loss\\n0,1.5\\n")
+    >>> scratch_problem(scratch)
+    'history.csv lacks epoch(s) 2 of the 2 backed up'
+    >>> _ = (scratch / "history.csv").write_text("epoch,loss\\n0,1.5\\n1,1.2\\n")
+    >>> scratch_problem(scratch) is None
+    True
+    """
+    try:
+        metadata = json.loads((scratch / "backup" / "training_metadata.json").read_text())
+        finished = int(metadata["epoch"])
+    except FileNotFoundError:
+        return "no backup/training_metadata.json"
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return f"backup/training_metadata.json unreadable ({type(error).__name__})"
+    if not (scratch / "backup" / "latest.weights.h5").is_file():
+        return "no backup/latest.weights.h5"
+    try:
+        with open(scratch / "history.csv", newline="") as file:
+            rows = list(csv.DictReader(file))
+        epochs = {int(float(row["epoch"])) for row in rows}
+    except FileNotFoundError:
+        return "no history.csv"
+    except (OSError, ValueError, KeyError, TypeError, csv.Error) as error:
+        return f"history.csv unreadable ({type(error).__name__})"
+    lacking = sorted(set(range(finished)) - epochs)
+    if lacking:
+        shown = ", ".join(str(epoch + 1) for epoch in lacking)
+        return f"history.csv lacks epoch(s) {shown} of the {finished} backed up"
+    has_validation = bool(rows) and bool(rows[-1].get("val_loss"))
+    if finished and has_validation and not (scratch / "best.weights.h5").is_file():
+        return "no best.weights.h5"
+    return None
 
 
 def _subdirs(directory: Path) -> list[Path]:

@@ -52,7 +52,7 @@ from cifar_core.runs.keys import key_inputs, run_key
 from cifar_core.runs.lookahead import Lookahead
 from cifar_core.runs.predict import predict
 from cifar_core.runs.schedules import check_schedule, learning_rate_for
-from cifar_core.runs.store import Run, RunStore
+from cifar_core.runs.store import Run, RunStore, scratch_problem
 
 Log = Callable[[str], object]
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"]
@@ -469,6 +469,13 @@ def _fit_resuming(
     trained from the start; a full disk is a :class:`RunStoreError` naming the run."""
     scratch = store.partial_dir(key)
     resuming = scratch.exists()
+    if resuming and (problem := scratch_problem(scratch)) is not None:
+        log(
+            f"the resume scratch of {variant.name} [{key}] cannot be used ({problem}); "
+            "training it from the start"
+        )
+        store.remove_partial(key)
+        resuming = False
     try:
         return fit_variant(variant, dataset, scratch, verbose=verbose, log=log)
     except Exception as error:  # noqa: BLE001 - sorted below: disk full, bad scratch, bug
