@@ -321,7 +321,8 @@ def fit_variant(
 def _best_epoch(history: pd.DataFrame, restored: bool) -> int:
     """The epoch whose weights the run keeps: lowest val_loss, or the last epoch."""
     if restored and history["val_loss"].notna().any():
-        return int(history.loc[history["val_loss"].idxmin(), "epoch"])
+        best = history["val_loss"].fillna(np.inf).to_numpy().argmin()
+        return int(history["epoch"].to_numpy()[best])
     return int(history["epoch"].iloc[-1])
 
 
