@@ -380,7 +380,7 @@ variants: list[str] | None = {variants!r}  # the runs it reads
 # %%
 from cifar_core.analysis.context import open_context
 
-ctx = open_context("r1", variants=variants)
+ctx = open_context("{name}", variants=variants)
 read = {{
     name: [
         (run.name, run.metrics["test_accuracy"], len(run.history), run.predictions()["test_labels"].sum())
@@ -388,7 +388,7 @@ read = {{
     ]
     for name, runs in ctx.runs.items()
 }}
-ctx.publish({{"r1": {{"read": len(read), "not_run": sorted(ctx.not_run)}}}})
+ctx.publish({{"{name}": {{"read": len(read), "not_run": sorted(ctx.not_run)}}}})
 """
 
 
@@ -398,12 +398,52 @@ def reading_project(root: Path, names: list[str]):
     from cifar_core.runs.store import RunStore
 
     chapter_project(root, {})
-    (root / "analyses" / "r1.py").write_text(CHAPTER_READING_RUNS.format(variants=names))
+    (root / "analyses" / "r1.py").write_text(CHAPTER_READING_RUNS.format(name="r1", variants=names))
     profile = orchestrator.resolve_profile("smoke")
     fingerprint = dataset_for(profile, None).fingerprint
     store = RunStore(root / "runs")
     runs = [store_run(store, v, fingerprint) for v in variants_for(profile, None, names, None)]
     return store, {run.name: run for run in runs}
+
+
+def test_a_flipped_byte_in_predictions_is_corrupt_retrained_and_reread_once(tmp_path, capsys):
+    """Issue 21's must-show, on fake runs: a flipped byte in a cached run's
+    predictions.npz; `status --verify` says corrupt (not incomplete), naming the run and
+    the file; `build` names them, retrains exactly that run and re-executes only the
+    chapter that reads it, once; a second build executes and trains nothing."""
+    from cifar_core.cli import main
+
+    store, runs = reading_project(tmp_path, ["s000_cnn2", "s004_cnn"])
+    (tmp_path / "analyses" / "r1.py").write_text(
+        CHAPTER_READING_RUNS.format(name="r1", variants=["s000_cnn2"])
+    )
+    (tmp_path / "analyses" / "r2.py").write_text(
+        CHAPTER_READING_RUNS.format(name="r2", variants=["s004_cnn"])
+    )
+    first, _ = build(tmp_path, executor=FakeTrainer())
+    assert first.executed == ["r1", "r2"] and first.trained == []
+    damaged = runs["s000_cnn2"]
+    flip_byte(damaged.path / "predictions.npz")
+
+    assert main(["status", "--runs", str(tmp_path / "runs"), "--verify"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if damaged.key in line)
+    assert "corrupt" in row and "incomplete" not in row, row
+    assert "predictions.npz: does not match its sha256" in row
+    assert "1 damaged run(s)" in out
+
+    trainer = FakeTrainer()
+    result, log = build(tmp_path, executor=trainer)
+    assert result.exit_code == 0, log
+    corrupt = f"corrupt run s000_cnn2 [{damaged.key}]: predictions.npz: does not match its sha256"
+    assert corrupt in log and "1 to train (1 of them corrupt)" in log
+    assert trainer.trained == ["s000_cnn2"] and result.trained == [damaged.key]
+    assert result.executed == ["r1"] and result.reused == ["r2"]
+    assert log.count("executing r1:") == 1 and "not run" not in log
+    assert [row["key"] for row in store.set_aside_entries()] == [damaged.key]
+
+    again, log = build(tmp_path, executor=FakeTrainer())
+    assert again.executed == [] and again.trained == [] and "corrupt" not in log
 
 
 DAMAGES = [(name, how) for name in (*RUN_FILES, MANIFEST) for how in ("flip", "truncate")]
