@@ -45,7 +45,26 @@ from cifar_core.runs.store import RunStore  # noqa: E402
 from tests.support.fixtures import copy_project  # noqa: E402
 
 TIMING = {"fit_time_s", "wall_time_s", "images_per_s", "resumed_from_epoch"}
-BUILD = ["build", "--profile", "smoke", "--renderer", "builtin", "--to", "html", "-v"]
+BUILD = [
+    "build",
+    "--profile",
+    "smoke",
+    "--renderer",
+    "builtin",
+    "--to",
+    "html",
+    "--jobs",
+    "1",
+    "-v",
+]
+_CORES = os.cpu_count() or 1
+WORKER_THREADS = {
+    name: str(max(1, _CORES // min(_CORES, 4)))
+    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+} | {"TF_NUM_INTEROP_THREADS": "1"}
+"""The threads each worker of a smoke build had (runs/executors/local.py): a run trained
+again in the build's own process (``--jobs 1``) equals the original only with the same
+threads (tests/test_faults.py does the same)."""
 POINTS = [
     "build.locked",
     "build.trained",
@@ -71,7 +90,7 @@ POINTS = [
 
 
 def command(root: Path, crash_at: str | None = None) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3", **WORKER_THREADS)
     env.pop(CRASH_ENV, None)
     if crash_at:
         env[CRASH_ENV] = crash_at
