@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cifar_core.runs.compute_choice import training_label
+
 METRIC_COLUMNS = (
     "train_accuracy",
     "val_accuracy",
@@ -89,6 +91,8 @@ def runs_table(
     ``runs_by_variant`` maps a variant name to its runs (one per seed; anything with a
     ``metrics`` dict). ``reported`` maps a variant name to the accuracy the seed report
     gives (fraction or percent); it adds ``reported`` and ``delta`` (test mean − reported).
+    When the runs were not all trained with one backend and precision, ``trained_with``
+    names each row's (:func:`~cifar_core.runs.compute_choice.training_label`).
     """
     rows = []
     for name, runs in runs_by_variant.items():
@@ -103,10 +107,15 @@ def runs_table(
             row[f"{key}_std"] = (
                 finite.std(ddof=1) if finite.size > 1 else 0.0 if finite.size else math.nan
             )
+        row["trained_with"] = ", ".join(
+            sorted({training_label(getattr(r, "metrics", None)) for r in runs})
+        )
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:
         return table
+    if table["trained_with"].nunique() <= 1:  # label runs only where their settings differ
+        table = table.drop(columns="trained_with")
     table["gap_mean"] = table["train_accuracy_mean"] - table["val_accuracy_mean"]
     if reported is not None:
         table["reported"] = [as_fraction(reported.get(n)) for n in table["variant"]]

@@ -378,7 +378,7 @@ def resolve(device: str) -> Choice:
         precision or ("mixed_float16" if mixed_default else "float32"),
     )
     if backend and precision:
-        return Choice(default, "asked")
+        return Choice(default, "asked for (--backend/--precision or the environment)")
     allowed = [
         Setting(b, p)
         for b in ([backend] if backend else BACKENDS)
@@ -389,12 +389,20 @@ def resolve(device: str) -> Choice:
     path = measurement_path()
     measurement = load_measurement(path)
     if measurement is None:
-        return Choice(default, f"auto: the default; no measurement in {path}")
+        return Choice(default, f"chosen automatically: the default, as {_shown(path)} is absent")
     winner, why = pick(measurement, device_signature(device), default, allowed)
-    where = f"{path}, measured {measurement.get('finished', '?')}"
+    where = f"{_shown(path)}, measured {measurement.get('finished', '?')}"
     if winner is None:
-        return Choice(default, f"auto: the default; {why} ({where})")
-    return Choice(winner, f"auto: measured winner, {why} ({where})")
+        return Choice(default, f"chosen automatically: the default, as {why} ({where})")
+    return Choice(winner, f"chosen automatically: the measured winner, {why} ({where})")
+
+
+def _shown(path: Path | None) -> str:
+    """``path`` relative to the project when it lies inside it."""
+    root = find_project_root()
+    if path is not None and root is not None and path.resolve().is_relative_to(root):
+        return str(path.resolve().relative_to(root))
+    return str(path)
 
 
 def export(choice: Choice) -> None:
