@@ -209,7 +209,7 @@ def compute_choice_applied(args: argparse.Namespace) -> Iterator[None]:
                     f"backend {choice.setting.backend} needs a new process"
                 )
         compute_choice.export(choice)
-        print(f"training setting: {choice.describe()}", file=sys.stderr)
+        print(f"backend and precision: {choice.describe()}")
         yield
     finally:
         for name, value in saved.items():

@@ -308,12 +308,14 @@ def pick(
         return None, f"the measurement lacks the reference {REFERENCE}"
     speed = speedups(table)
     candidates = []
+    allowed = list(allowed)
     for setting in allowed:
         if setting.name in table and disqualification(setting.name, table) is None:
             if not math.isnan(speed[setting.name]):
                 candidates.append((speed[setting.name], setting))
     if not candidates:
-        return None, "no measured setting qualifies"
+        names = ", ".join(s.name for s in allowed) or "none"
+        return None, f"no setting that may be chosen ({names}) was measured and qualifies"
     best_speed, best = max(candidates, key=lambda pair: pair[0])
     baseline = speed.get(default.name, math.nan)
     if math.isnan(baseline):

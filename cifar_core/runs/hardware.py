@@ -212,6 +212,9 @@ def seed_everything(seed: int, hardware: Hardware) -> None:
         import tensorflow as tf  # the backend in use, loaded by Keras already
 
         if hardware.jit_compile is True:
-            tf.config.experimental.disable_op_determinism()
+            # no public switch back; Keras reads this flag from the same module
+            from tensorflow.python.framework.config import disable_op_determinism
+
+            disable_op_determinism()
         else:
             tf.config.experimental.enable_op_determinism()
