@@ -63,6 +63,7 @@ def measurement(speed: dict[str, float], accuracy: dict[str, float], **fields) -
     return {
         "schema": 1,
         "quick": False,
+        "complete": True,
         "finished": "2026-12-02T12:00",
         "device_signature": device_signature("cpu"),
         "runs": runs,

@@ -300,6 +300,8 @@ def pick(
     or ``None`` (keep ``default``), with the reason either way."""
     if measurement.get("quick"):
         return None, "the measurement is a --quick check, not a measurement"
+    if not measurement.get("complete"):
+        return None, "the measurement did not finish (benchmarks/backends.py --resume completes it)"
     measured_on = measurement.get("device_signature")
     if measured_on != dict(signature):
         return None, f"the measurement was made on {_device_text(measured_on)}, not on this device"
