@@ -11,8 +11,8 @@ Two choices, each from the command line (``--backend``, ``--precision`` of ``tra
 
 ``auto`` takes the winner of the measurement that ``benchmarks/backends.py`` writes
 (``benchmarks/backends.json`` in the project, or ``$CIFAR_REPORT_BACKENDS_FILE``), and
-only when that measurement was made on this device (CPU model and core count, GPU
-model): never a guess. Without one, ``auto`` is the default it always was — the backend
+only when that measurement finished, is not a ``--quick`` check and was made on this
+device (CPU model and core count, GPU model): never a guess. Without one, ``auto`` is the default it always was — the backend
 of ``$KERAS_BACKEND`` (else TensorFlow), float32 on a CPU and ``mixed_float16`` on a GPU
 (``CIFAR_REPORT_MIXED_PRECISION=0``: float32) — and :attr:`Choice.reason` says why.
 ``KERAS_BACKEND``, when set, limits ``auto`` to settings of that library.
