@@ -421,17 +421,23 @@ def export(choice: Choice) -> None:
 # ---------------------------------------------------------------------- labels
 def training_label(metrics: Mapping[str, Any] | None) -> str:
     """What trained a run, from its ``metrics.json``: ``"tensorflow float32"``,
-    ``"tensorflow-xla mixed_bfloat16"``… (runs stored before this label: from
-    ``backend`` and ``mixed_precision``).
+    ``"tensorflow-xla mixed_bfloat16"``…, with ``", not compiled"`` where XLA was asked
+    for (``tensorflow-xla``, JAX) but Keras ran the steps uncompiled because a layer
+    does not support it (runs stored before this label: from ``backend`` and
+    ``mixed_precision``).
 
     >>> training_label({"backend": "tensorflow", "precision": "mixed_bfloat16", "jit_compile": True})
     'tensorflow-xla mixed_bfloat16'
     >>> training_label({"backend": "tensorflow", "mixed_precision": "float32"})
     'tensorflow float32'
+    >>> training_label({"backend": "jax", "precision": "float32", "jit_compiled": False})
+    'jax float32, not compiled'
     """
     metrics = metrics or {}
     backend = str(metrics.get("backend", "unknown"))
+    compiles = metrics.get("jit_compile") is True or backend == "jax"
     if metrics.get("jit_compile") is True:
         backend += "-xla"
     precision = metrics.get("precision") or metrics.get("mixed_precision") or "unknown"
-    return f"{backend} {precision}"
+    fallback = ", not compiled" if compiles and metrics.get("jit_compiled") is False else ""
+    return f"{backend} {precision}{fallback}"
