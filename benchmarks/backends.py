@@ -76,6 +76,9 @@ SETTINGS = (
 )
 TARGET_FRACTION = 0.95
 """Time to accuracy is the time to this fraction of TensorFlow float32's final plain accuracy."""
+MAX_SLOWDOWN = 3.0
+"""A setting whose first seed of a family trains this many times slower than TensorFlow
+float32's runs no more seeds of it (it cannot win; the record says so)."""
 THREAD_FAMILIES = ("s000_cnn1", "flagship")
 START_S = 12.0  # a worker's imports and data loading, for the estimate
 
@@ -340,6 +343,10 @@ def estimate(runs: list[dict], layouts: list[dict], basis: dict | None) -> float
         if (run["setting"], run["family"]) in measured:
             per_image, first, evaluation = measured[run["setting"], run["family"]]
             epoch = per_image * images + evaluation
+            reference = measured.get((REFERENCE, run["family"]))
+            slow = reference is not None and per_image > MAX_SLOWDOWN * reference[0]
+            if slow and run["seed"] != runs[0]["seed"]:
+                continue  # too slow: one seed only
         else:
             first, epoch = 2 * family.fallback_epoch_s, family.fallback_epoch_s * 1.1
             if run["steps"]:
@@ -481,6 +488,25 @@ def run_layout(layout: dict, python: str, timeout: float) -> dict:
     }
 
 
+def too_slow(runs: list[dict], setting: str, family: str) -> str | None:
+    """Why ``setting`` runs no more seeds of ``family`` (:data:`MAX_SLOWDOWN`), or ``None``."""
+    if setting == REFERENCE:
+        return None
+
+    def times(name: str) -> list[float]:
+        return [
+            r["fit_seconds"]
+            for r in runs
+            if (r["setting"], r["family"]) == (name, family) and not r.get("error")
+        ]
+
+    mine, reference = times(setting), times(REFERENCE)
+    if mine and reference and min(mine) > MAX_SLOWDOWN * statistics.median(reference):
+        ratio = min(mine) / statistics.median(reference)
+        return f"{ratio:.1f}x slower than {REFERENCE} (limit {MAX_SLOWDOWN:g}x)"
+    return None
+
+
 def write_record(path: Path, record: dict) -> None:
     temporary = path.with_suffix(".json.partial")
     temporary.write_text(json.dumps(record, indent=1) + "\n")
@@ -531,6 +557,7 @@ def print_tables(record: dict) -> None:
                     diff_text += f" ({diff['ci95'][0] * 100:+.2f}, {diff['ci95'][1] * 100:+.2f})"
             speed = entry["speedup"]
             to_target = entry["time_to_target_median"]
+            slow = record.get("too_slow", {}).get(f"{setting} {name}")
             print(
                 f"  {setting:28s} {entry['runs']:4d} {entry['fit_seconds_median']:7.1f} "
                 f"{'-' if speed is None else f'{speed:.2f}x':>8s} "
@@ -540,6 +567,7 @@ def print_tables(record: dict) -> None:
                 f"{'-' if entry['deterministic'] is None else 'y' if entry['deterministic'] else 'NO':>5s} "
                 f"{entry['nan_runs']:3d}"
                 + (f"  errors: {len(entry['errors'])}" if entry["errors"] else "")
+                + (f"  (other seeds not run: {slow})" if slow else "")
             )
     geomean = record.get("summary", {}).get("speedup_geomean", {})
     if geomean:
@@ -679,11 +707,19 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"skipping {setting}: {record['skipped'][setting]}", flush=True)
     done = {(r["setting"], r["family"], r["seed"]) for r in record["runs"]}
+    record.setdefault("too_slow", {})
     for index, run in enumerate(runs, start=1):
         if (
             run["setting"] in record["skipped"]
             or (run["setting"], run["family"], run["seed"]) in done
         ):
+            continue
+        slow = too_slow(record["runs"], run["setting"], run["family"])
+        if slow:
+            record["too_slow"][f"{run['setting']} {run['family']}"] = slow
+            print(
+                f"[{index}/{len(runs)}] {run['setting']} {run['family']} seed {run['seed']}: not run, {slow}"
+            )
             continue
         setting = Setting.parse(run["setting"])
         task = {k: run[k] for k in ("family", "seed", "epochs", "steps", "repeat")}

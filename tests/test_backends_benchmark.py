@@ -118,3 +118,14 @@ def test_a_quick_run_writes_a_record_that_auto_reads_and_ignores(tmp_path):
         [compute_choice.Setting("tensorflow")],
     )
     assert winner is None and "--quick" in reason
+
+
+def test_a_setting_far_slower_than_the_reference_runs_one_seed():
+    runs = [
+        _run("tensorflow:float32", "flagship", 0, 10.0, 0.8),
+        _run("jax:float32", "flagship", 0, 40.0, 0.8),
+        _run("torch:float32", "flagship", 0, 20.0, 0.8),
+    ]
+    assert "4.0x slower" in backends.too_slow(runs, "jax:float32", "flagship")
+    assert backends.too_slow(runs, "torch:float32", "flagship") is None
+    assert backends.too_slow(runs, "tensorflow:float32", "flagship") is None

@@ -28,6 +28,10 @@ from cifar_core.runs.compute_choice import (  # noqa: E402
 )
 from cifar_core.runs.keys import environment, run_key  # noqa: E402
 
+TENSORFLOW_ONLY = pytest.mark.skipif(
+    os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
+    reason="switches TensorFlow settings in a process whose Keras runs another backend",
+)
 VARIANT = Variant(name="m", family="mlp", params={"units": [8]}, epochs=1, batch_size=32)
 FAMILIES = ("s000_cnn1", "flagship")
 
@@ -217,6 +221,7 @@ def test_a_backend_that_is_not_installed_exits_2_before_training(clean_env, monk
     assert os.environ.get(BACKEND_ENV) is None  # the command leaves the environment as it was
 
 
+@TENSORFLOW_ONLY
 def test_the_command_line_shows_the_choice_and_hands_it_to_workers(clean_env, monkeypatch):
     from cifar_core.cli import build_parser, compute_choice_applied
     from cifar_core.runs.hardware import worker_environment
@@ -264,6 +269,7 @@ def keras_policy_restored():
     keras.mixed_precision.set_global_policy("float32")
 
 
+@TENSORFLOW_ONLY
 def test_a_bfloat16_run_is_stored_beside_the_float32_one_and_says_so(
     clean_env, monkeypatch, tiny_dataset, tmp_path, keras_policy_restored
 ):
