@@ -86,21 +86,24 @@ START_S = 12.0  # a worker's imports and data loading, for the estimate
 @dataclass(frozen=True)
 class Family:
     """A representative variant: its catalog name, epochs in a full and a quick run,
-    ``steps`` (images/s only: that many optimizer steps per epoch, two epochs) and
-    whether test accuracy is measured."""
+    ``steps`` (images/s only: that many optimizer steps per epoch, two epochs),
+    whether test accuracy is measured and whether one seed is enough (speed only)."""
 
     variant: str
     epochs: int
     quick_epochs: int
     steps: int | None = None
     accuracy: bool = True
+    one_seed: bool = False
     fallback_epoch_s: float = 1.0  # rough reference seconds per epoch, for the estimate
 
 
 FAMILIES = {
     "s000_cnn1": Family("s000_cnn1", 10, 2, fallback_epoch_s=1.0),
     "s002_model3_1": Family("s002_model3_1", 15, 1, fallback_epoch_s=6.0),
-    "s002_wrn_16_8": Family("s002_wrn_16_8", 2, 2, steps=12, accuracy=False, fallback_epoch_s=40.0),
+    "s002_wrn_16_8": Family(
+        "s002_wrn_16_8", 2, 2, steps=4, accuracy=False, one_seed=True, fallback_epoch_s=60.0
+    ),
     "flagship": Family("flagship", 64, 2, fallback_epoch_s=3.0),
 }
 QUICK_STEPS = 2  # WRN steps per epoch in a quick run
@@ -127,9 +130,10 @@ def worker(job: dict[str, Any]) -> None:
     class Clock(keras.callbacks.Callback):
         """Training seconds per epoch; plain test accuracy after each (not timed)."""
 
-        def __init__(self, x_test, y_test):
+        def __init__(self, x_test, y_test, stop_after: float | None):
             super().__init__()
-            self.x_test, self.y_test = x_test, y_test
+            self.x_test, self.y_test, self.stop_after = x_test, y_test, stop_after
+            self.stopped = False
             self.seconds: list[float] = []
             self.accuracy: list[float] = []
             self.eval_seconds = 0.0
@@ -139,13 +143,17 @@ def worker(job: dict[str, Any]) -> None:
 
         def on_epoch_end(self, epoch, logs=None):
             self.seconds.append(time.perf_counter() - self.started)
+            if self.stop_after is not None and sum(self.seconds) > self.stop_after:
+                self.model.stop_training = self.stopped = True
             if self.y_test is not None:
                 started = time.perf_counter()
                 probs = predict(self.model, self.x_test)
                 self.accuracy.append(float((probs.argmax(axis=1) == self.y_test).mean()))
                 self.eval_seconds += time.perf_counter() - started
 
-    def train_once(family: Family, seed: int, epochs: int, steps: int | None) -> dict[str, Any]:
+    def train_once(
+        family: Family, seed: int, epochs: int, steps: int | None, stop_after: float | None
+    ) -> dict[str, Any]:
         variant = catalog.get_variant(family.variant).replace(
             seed=seed, epochs=epochs, validation_fraction=0.0, early_stopping_patience=None
         )
@@ -156,7 +164,7 @@ def worker(job: dict[str, Any]) -> None:
             x, y = x[: steps * variant.batch_size], y[: steps * variant.batch_size]
         steps_per_epoch = -(-len(y) // variant.batch_size)
         model = build_compiled_model(variant, dataset, hardware, steps_per_epoch, x)
-        clock = Clock(splits.x_test, splits.y_test if family.accuracy else None)
+        clock = Clock(splits.x_test, splits.y_test if family.accuracy else None, stop_after)
         data, recipe_callbacks = fit_inputs(variant, x, one_hot(y, dataset.num_classes))
         wall, cpu = time.time(), time.process_time()
         history = model.fit(**data, epochs=epochs, verbose=0, callbacks=recipe_callbacks + [clock])
@@ -177,6 +185,8 @@ def worker(job: dict[str, Any]) -> None:
             "wall_end": wall_end,
             "finite": bool(len(losses) and np.isfinite(losses).all()),
             "jit_compiled": bool(model.jit_compile),
+            "stopped_early": clock.stopped and len(clock.seconds) < epochs,
+            "epochs_run": len(clock.seconds),
             "accuracy_curve": clock.accuracy or None,
             "final_accuracy": None,
             "final_plain_accuracy": clock.accuracy[-1] if clock.accuracy else None,
@@ -194,9 +204,10 @@ def worker(job: dict[str, Any]) -> None:
     results = []
     for task in job["tasks"]:
         family = FAMILIES[task["family"]]
-        record = train_once(family, task["seed"], task["epochs"], task.get("steps"))
-        if task.get("repeat"):
-            again = train_once(family, task["seed"], task["epochs"], task.get("steps"))
+        stop_after = task.get("stop_after_s")
+        record = train_once(family, task["seed"], task["epochs"], task.get("steps"), stop_after)
+        if task.get("repeat") and not record["stopped_early"]:
+            again = train_once(family, task["seed"], task["epochs"], task.get("steps"), None)
             record["deterministic"] = bool(np.array_equal(record["_probs"], again["_probs"]))
         record.pop("_probs", None)
         record.update(family=task["family"], load_average=os.getloadavg()[0])
@@ -284,6 +295,8 @@ def plan(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
     for seed in args.seeds:
         for name in args.families:
             family = FAMILIES[name]
+            if family.one_seed and seed != args.seeds[0]:
+                continue
             epochs = family.quick_epochs if args.quick else family.epochs
             steps = (QUICK_STEPS if args.quick else family.steps) if family.steps else None
             for setting in args.settings:
@@ -507,6 +520,20 @@ def too_slow(runs: list[dict], setting: str, family: str) -> str | None:
     return None
 
 
+def stop_after(runs: list[dict], setting: str, family: str) -> float | None:
+    """Training seconds after which a run of ``setting`` stops (:data:`MAX_SLOWDOWN`
+    times TensorFlow float32's median on ``family``); ``None`` for the reference or
+    before it has run."""
+    times = [
+        r["fit_seconds"]
+        for r in runs
+        if (r["setting"], r["family"]) == (REFERENCE, family) and not r.get("error")
+    ]
+    if setting == REFERENCE or not times:
+        return None
+    return MAX_SLOWDOWN * statistics.median(times)
+
+
 def write_record(path: Path, record: dict) -> None:
     temporary = path.with_suffix(".json.partial")
     temporary.write_text(json.dumps(record, indent=1) + "\n")
@@ -624,6 +651,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.settings = [Setting.parse(s).name for s in args.settings]  # validates
         if REFERENCE not in args.settings:
             parser.error(f"--settings must include the reference {REFERENCE}")
+        args.settings.sort(key=lambda name: name != REFERENCE)  # it runs first: the others' clock
         args.seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
         args.json = args.json or (QUICK_JSON if args.quick else FULL_JSON)
         if args.data != "synthetic":
@@ -723,6 +751,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         setting = Setting.parse(run["setting"])
         task = {k: run[k] for k in ("family", "seed", "epochs", "steps", "repeat")}
+        task["stop_after_s"] = stop_after(record["runs"], run["setting"], run["family"])
         started = time.perf_counter()
         result = finish_worker(
             start_worker(args.python, {"data": args.data, "tasks": [task]}, worker_env(setting)),
@@ -733,6 +762,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             entry = {**result["runs"][0], "setting": run["setting"], "error": None}
             record["versions"][run["setting"]] = result["versions"]
+            if entry.get("stopped_early"):
+                entry["error"] = (
+                    f"stopped after {entry['epochs_run']} of {entry['epochs']} epochs: "
+                    f"{entry['fit_seconds']:.0f} s, over {MAX_SLOWDOWN:g}x {REFERENCE}'s time"
+                )
         record["runs"].append(entry)
         write_record(args.json, record)
         print(

@@ -26,13 +26,13 @@ SPEC.loader.exec_module(backends)
 
 def test_the_full_plan_interleaves_settings_and_checks_reproducibility_once():
     runs, layouts = backends.plan(backends.parse_args(["--data", "synthetic"]))
-    assert len(runs) == 3 * len(backends.FAMILIES) * len(backends.SETTINGS)
+    assert len(runs) == (3 * (len(backends.FAMILIES) - 1) + 1) * len(backends.SETTINGS)
     first = runs[: len(backends.SETTINGS)]
     assert [r["setting"] for r in first] == list(backends.SETTINGS)
     assert {(r["family"], r["seed"]) for r in first} == {("s000_cnn1", 0)}
     assert {(r["family"], r["seed"]) for r in runs if r["repeat"]} == {("s000_cnn1", 0)}
     wrn = next(r for r in runs if r["family"] == "s002_wrn_16_8")
-    assert wrn["steps"] == 12 and next(r for r in runs if r["family"] == "flagship")["epochs"] == 64
+    assert wrn["steps"] == 4 and next(r for r in runs if r["family"] == "flagship")["epochs"] == 64
     cores = os.cpu_count() or 1
     assert {layout["processes"] for layout in layouts} == {1, cores} or cores == 1
     assert all(layout["setting"] == compute_choice.REFERENCE for layout in layouts)
@@ -127,5 +127,7 @@ def test_a_setting_far_slower_than_the_reference_runs_one_seed():
         _run("torch:float32", "flagship", 0, 20.0, 0.8),
     ]
     assert "4.0x slower" in backends.too_slow(runs, "jax:float32", "flagship")
+    assert backends.stop_after(runs, "jax:float32", "flagship") == 30.0
+    assert backends.stop_after(runs, "tensorflow:float32", "flagship") is None
     assert backends.too_slow(runs, "torch:float32", "flagship") is None
     assert backends.too_slow(runs, "tensorflow:float32", "flagship") is None

@@ -275,7 +275,7 @@ def disqualification(setting: str, table: Mapping[str, Mapping[str, Summary]]) -
         if mine is None:
             return f"not measured on {family}"
         if not mine.ok:
-            return f"failed or produced NaN on {family}"
+            return f"failed, was stopped as too slow, or produced NaN on {family}"
         if mine.deterministic is False:
             return f"not reproducible on {family} (a repeated run differed)"
         if ref.accuracies:
