@@ -761,6 +761,7 @@ def main(argv: list[str] | None = None) -> int:
             entry = {**run, "error": result["error"], "finite": False}
         else:
             entry = {**result["runs"][0], "setting": run["setting"], "error": None}
+            entry.update(policy=result["policy"], device=result["device"])
             record["versions"][run["setting"]] = result["versions"]
             if entry.get("stopped_early"):
                 entry["error"] = (
