@@ -87,7 +87,10 @@ START_S = 12.0  # a worker's imports and data loading, for the estimate
 class Family:
     """A representative variant: its catalog name, epochs in a full and a quick run,
     ``steps`` (images/s only: that many optimizer steps per epoch, two epochs),
-    whether test accuracy is measured and whether one seed is enough (speed only)."""
+    whether test accuracy is measured and whether one seed is enough (speed only).
+    ``reference_epoch_s``, for the estimate: TensorFlow float32's seconds per epoch on the
+    real sample on a quiet 2-core machine (flagship: measured, README; the others from
+    ``benchmarks/sample_costs.json``'s CPU seconds and the quick check's ratios)."""
 
     variant: str
     epochs: int
@@ -95,16 +98,16 @@ class Family:
     steps: int | None = None
     accuracy: bool = True
     one_seed: bool = False
-    fallback_epoch_s: float = 1.0  # rough reference seconds per epoch, for the estimate
+    reference_epoch_s: float = 1.0  # TF float32, quiet 2-core machine, for the estimate
 
 
 FAMILIES = {
-    "s000_cnn1": Family("s000_cnn1", 10, 2, fallback_epoch_s=1.0),
-    "s002_model3_1": Family("s002_model3_1", 15, 1, fallback_epoch_s=6.0),
+    "s000_cnn1": Family("s000_cnn1", 10, 2, reference_epoch_s=1.2),
+    "s002_model3_1": Family("s002_model3_1", 15, 1, reference_epoch_s=5.5),
     "s002_wrn_16_8": Family(
-        "s002_wrn_16_8", 2, 2, steps=4, accuracy=False, one_seed=True, fallback_epoch_s=60.0
+        "s002_wrn_16_8", 2, 2, steps=4, accuracy=False, one_seed=True, reference_epoch_s=36.0
     ),
-    "flagship": Family("flagship", 64, 2, fallback_epoch_s=3.0),
+    "flagship": Family("flagship", 64, 2, reference_epoch_s=2.8),
 }
 QUICK_STEPS = 2  # WRN steps per epoch in a quick run
 
@@ -335,43 +338,50 @@ def plan(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
 
 
 def estimate(runs: list[dict], layouts: list[dict], basis: dict | None) -> float:
-    """Seconds the plan takes: per run, worker start + epochs × seconds per epoch (+
-    evaluation); per epoch from ``basis`` (a quick record: its steady epochs and
-    evaluation per epoch, the first epoch's extra) where it has the setting and family,
-    else the family's rough reference figure."""
-    measured: dict[tuple[str, str], tuple[float, float, float]] = {}
+    """Seconds the plan takes on a quiet machine: per run, worker start + the first
+    epoch's extra + epochs x (an epoch + its evaluation), capped at :data:`MAX_SLOWDOWN`
+    times the reference's run (such a run is stopped), one seed only for a setting that
+    slow. An epoch of the reference is the family's ``reference_epoch_s`` (quiet machine);
+    other settings scale it by their ratio to the reference in ``basis`` (a quick record:
+    ratios, unlike its times, survive a busy machine), else by 1."""
+    ratio: dict[tuple[str, str], tuple[float, float, float]] = {}
+    steady: dict[tuple[str, str], tuple[float, float, float]] = {}
     for record in (basis or {}).get("runs", []):
         if record.get("error") or not record.get("epoch_seconds"):
             continue
         seconds = record["epoch_seconds"]
-        steady = statistics.median(seconds[1:] or seconds)
-        per_image = steady / record["n_train"]
-        first_extra = max(0.0, seconds[0] - steady) if len(seconds) > 1 else 0.0
+        middle = statistics.median(seconds[1:] or seconds)
+        first = max(0.0, seconds[0] - middle) if len(seconds) > 1 else 0.0
         evaluation = record.get("eval_seconds", 0.0) / len(seconds)
-        measured[record["setting"], record["family"]] = (per_image, first_extra, evaluation)
+        steady[record["setting"], record["family"]] = (middle, first, evaluation)
+    for (setting, name), (middle, first, evaluation) in steady.items():
+        reference = steady.get((REFERENCE, name))
+        if reference:
+            ratio[setting, name] = (
+                middle / reference[0],
+                first / reference[0],  # the first epoch's extra, in reference epochs
+                evaluation / reference[0],
+            )
     total = 0.0
     for run in runs:
         family = FAMILIES[run["family"]]
-        images = (run["steps"] or 0) * 100 or 5085
-        if (run["setting"], run["family"]) in measured:
-            per_image, first, evaluation = measured[run["setting"], run["family"]]
-            epoch = per_image * images + evaluation
-            reference = measured.get((REFERENCE, run["family"]))
-            slow = reference is not None and per_image > MAX_SLOWDOWN * reference[0]
-            if slow and run["seed"] != runs[0]["seed"]:
-                continue  # too slow: one seed only
-        else:
-            first, epoch = 2 * family.fallback_epoch_s, family.fallback_epoch_s * 1.1
-            if run["steps"]:
-                epoch = family.fallback_epoch_s * run["steps"] / 12
-        once = START_S + first + run["epochs"] * epoch
-        total += once * (2 if run["repeat"] else 1)
+        epoch, first, evaluation = ratio.get((run["setting"], run["family"]), (1.0, 1.0, 0.2))
+        base = family.reference_epoch_s
+        seconds = (first + run["epochs"] * (epoch + evaluation)) * base
+        if run["setting"] != REFERENCE:
+            reference = ratio.get((REFERENCE, run["family"]), (1.0, 1.0, 0.2))
+            limit = (reference[1] + run["epochs"] * (1.0 + reference[2])) * base * MAX_SLOWDOWN
+            if seconds > limit:
+                if run["seed"] != runs[0]["seed"]:
+                    continue  # too slow: one seed only
+                seconds = limit
+        total += (START_S + seconds) * (2 if run["repeat"] else 1)
     for layout in layouts:
         family = FAMILIES[layout["family"]]
         tasks = sum(len(g) for g in layout["groups"])
         epochs = layout["groups"][0][0]["epochs"]
-        work = tasks * epochs * family.fallback_epoch_s / max(1, layout["processes"])
-        total += START_S + work * 1.2
+        work = tasks * epochs * family.reference_epoch_s * 1.3 / max(1, layout["processes"])
+        total += START_S * (1 if layout["processes"] == 1 else 1.5) + work
     return total
 
 
@@ -674,8 +684,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(runs)} runs ({len(args.settings)} settings x {len(args.families)} families x "
         f"{len(args.seeds)} seeds) and {len(layouts)} thread layouts; estimated "
         f"{seconds / 60:.0f} min on a quiet machine ("
-        + ("per-epoch times of " + str(QUICK_JSON.name) if basis else "rough reference times")
-        + "; slower settings take longer)",
+        + (
+            f"TensorFlow float32's epochs here, the other settings scaled by {QUICK_JSON.name}"
+            if basis
+            else "TensorFlow float32's epochs here; without a quick record every setting as fast"
+        )
+        + "; a busy machine takes longer)",
         flush=True,
     )
     if args.estimate:
@@ -687,7 +701,8 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
         "families": args.families,
         "epochs": {
-            r["family"]: f"{r['epochs']} epochs" + (f" of {r['steps']} steps" if r["steps"] else "")
+            r["family"]: f"{r['epochs']} epoch{'s' if r['epochs'] != 1 else ''}"
+            + (f" of {r['steps']} steps" if r["steps"] else "")
             for r in runs
         },
         "settings": args.settings,
