@@ -1,6 +1,8 @@
 """The report as a reader gets it: the smoke build's self-contained HTML in a browser
 (headless Chromium) and its PDF as printed pages (poppler). The report is the session's
-smoke build (tests/conftest.py `smoke_build`, shared with the end-to-end test).
+smoke build (tests/conftest.py `smoke_build`, shared with the end-to-end test); the title
+block, the notebook links and a clicked figure are checked on the real article over stub
+notebooks (quick; test_quarto.py does the same for Quarto's HTML).
 Skipped with the reason when Chromium or poppler is missing; screenshots and page
 images go to test-output/ (git-ignored)."""
 
@@ -12,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from cifar_core.render import render
 from tests.support.browser import find_chromium, inspect_page
 from tests.support.pdfcheck import check_pdf
-from tests.support.render_fixtures import ROOT
+from tests.support.reader import link_problems, reader_view
+from tests.support.render_fixtures import ROOT, png_bytes, stub_project
 
 pytestmark = pytest.mark.slow  # builds the smoke report (once a session) and starts a browser
 OUTPUT = ROOT / "test-output"
@@ -36,6 +40,31 @@ TABLES = """(() => ({
   banner_top: document.querySelector('.synthetic-banner')?.getBoundingClientRect().top,
   toc_top: document.querySelector('#TOC')?.getBoundingClientRect().top,
 }))()"""
+
+
+@pytest.fixture(scope="module")
+def stub_site(tmp_path_factory) -> Path:
+    """The real article over stub notebooks, with the example report.yml, rendered by
+    the built-in renderer (test_quarto.py checks Quarto's rendering the same way)."""
+    project = stub_project(tmp_path_factory.mktemp("stub"), png_bytes())
+    shutil.copy(ROOT / "report.example.yml", project / "report.yml")
+    render(project, renderer="builtin", profile="smoke", log=None)
+    return project / "_site"
+
+
+@needs_chromium
+def test_a_reader_sees_the_title_block_follows_notebook_links_and_enlarges_a_figure(stub_site):
+    page = reader_view(stub_site / "index.html", OUTPUT / "builtin-stub")
+    assert page.problems() == []
+    [title] = page.evaluated
+    assert "Jane Doe" in title and "Published January 15, 2026" in title and "ORCID" in title
+    clicked = page.clicked
+    assert clicked["url"] == page.url, "clicking a figure left the page"
+    assert clicked["dialog"] and clicked["image"]["loaded"] and clicked["image"]["embedded"]
+    assert clicked["image"]["shown_width"] > 600  # larger than in the text column
+    assert link_problems(stub_site / "index.html") == []
+    notebook = inspect_page(stub_site / "notebooks" / "01-data-preview.html")
+    assert notebook.problems() == [] and notebook.title == "Data"
 
 
 @pytest.fixture(scope="module")

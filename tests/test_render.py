@@ -12,6 +12,7 @@ import nbformat
 import pytest
 import yaml
 
+from cifar_core.experiments.chapters import ADDED_STUDIES
 from cifar_core.render import RenderError, check, render
 from cifar_core.render.config import load_config
 from cifar_core.render.document import embedded_labels
@@ -315,7 +316,8 @@ def test_real_article_embeds_existing_analyses():
         used_variables(text)
     )
     sources = {p.stem + ".ipynb" for p in (ROOT / "analyses").glob("*.py")}
-    assert set(listed) == sources, "every analysis is listed in _quarto.yml, and only those"
+    added = {f"{ADDED_STUDIES}.ipynb"}  # embedded through an include, only with studies/
+    assert set(listed) == sources - added, "every analysis is listed in _quarto.yml, and only those"
 
 
 def test_render_takes_the_built_profile_and_refuses_to_mislabel_it(project):
@@ -336,3 +338,52 @@ def test_build_reports_a_render_error_as_its_message(project):
     outputs, error = render_report(project, ("html",), "builtin", "nope", log=lines.append)
     assert outputs == [] and "_quarto-nope.yml" in error and "Traceback" not in error
     assert lines == [f"FAILED render:\n{error}"]
+
+
+def test_every_embedded_figure_and_table_links_its_notebook(rendered):
+    """Source link under each embed: the notebook's page (anchor = label) and the .ipynb,
+    both written to _site; every local link of the page exists."""
+    from tests.support.reader import link_problems, read_links
+
+    page = rendered[0] / "_site" / "index.html"
+    links = read_links(page.read_text())
+    assert links.embeds == ["fig-demo-curves", "tbl-demo-scores"]
+    assert links.sources["fig-demo-curves"] == [
+        "notebooks/01-demo-preview.html#fig-demo-curves",
+        "notebooks/01-demo.ipynb",
+    ]
+    assert link_problems(page) == []
+    html = page.read_text()
+    notebook_list = re.search(
+        r'<div id="notebooks" class="notebook-list[^"]*">.*?</ul>', html, re.S
+    )
+    assert notebook_list and notebook_list.group(0).count('-preview.html"') == 2
+
+
+def test_a_notebook_page_shows_the_notebook_and_links_back(rendered, png):
+    site = rendered[0] / "_site" / "notebooks"
+    page = (site / "01-demo-preview.html").read_text()
+    assert '<a href="../index.html">← Back to the article</a>' in page
+    assert 'href="01-demo.ipynb" download="01-demo.ipynb"' in page
+    text = re.sub(r"<[^>]+>", "", page)  # the code is highlighted
+    assert 'id="fig-demo-curves"' in page and "plot()" in text  # the cell, its code
+    assert base64.b64encode(png).decode()[:200] in page  # its output, embedded
+    assert "x = 1" in text  # cells that are not embedded too
+    table = (site / "02-demo-preview.html").read_text()
+    assert 'id="tbl-demo-scores"' in table and "<td" in table and "68.9 %" in table
+    assert nbformat.read(str(site / "01-demo.ipynb"), as_version=4).cells[1].outputs
+
+
+def test_a_broken_notebook_link_is_found(rendered):
+    """The link check fails when a page or its anchor is missing."""
+    from tests.support.reader import link_problems
+
+    site = rendered[0] / "_site"
+    (site / "notebooks" / "02-demo.ipynb").unlink()
+    page = site / "notebooks" / "01-demo-preview.html"
+    page.write_text(page.read_text().replace('id="fig-demo-curves"', 'id="elsewhere"'))
+    problems = link_problems(site / "index.html")
+    assert any("02-demo.ipynb, which does not exist" in p for p in problems)
+    assert any(
+        "fig-demo-curves: 01-demo-preview.html has no #fig-demo-curves" in p for p in problems
+    )

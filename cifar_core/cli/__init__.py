@@ -1,7 +1,7 @@
 """The ``cifar-report`` command: one entry point, one set of defaults and exit codes.
 
 Subcommands: ``data``, ``list``, ``train``, ``status``, ``clean`` (:mod:`.runs`) and
-``build``, ``analysis``, ``render`` (:mod:`.report`). Every command takes its profile
+``build``, ``analysis``, ``render``, ``diff`` (:mod:`.report`). Every command takes its profile
 from ``--profile``, else ``$CIFAR_REPORT_PROFILE``, else ``demo``, and its run store
 from ``--runs``, else ``$CIFAR_REPORT_RUNS``, else ``runs/`` in the project.
 

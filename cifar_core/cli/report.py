@@ -1,4 +1,4 @@
-"""``cifar-report build | analysis | render``: the report."""
+"""``cifar-report build | analysis | render | diff``: the report."""
 
 from __future__ import annotations
 
@@ -107,7 +107,54 @@ def add_commands(commands: Any) -> None:
         metavar="P",
         help="the profile the chapters must come from (default: that of the last build)",
     )
+    add_verbose(render)
     render.set_defaults(func=cmd_render)
+
+    diff = commands.add_parser(
+        "diff",
+        help="what changed in the results between two builds",
+        description="Compare two builds (project folders, or folders of executed notebooks "
+        "such as a saved copy of notebooks/): every changed table cell, verdict, claim "
+        "outcome, generated sentence, figure value and _variables.yml entry, grouped by "
+        "chapter; one line when nothing changed. Table rows are matched by their key "
+        "columns (variant, study, compared with, …), so added, removed and reordered rows "
+        "show as such. Timings, absolute paths, dates, versions, hashes and the build "
+        "environment are not results and are set aside (the footer says which and how "
+        "many); --include KIND compares them too. Exit 2 when a path is not a build.",
+    )
+    diff.add_argument("old", metavar="OLD", help="the earlier build (project or notebooks folder)")
+    diff.add_argument("new", metavar="NEW", help="the later build (project or notebooks folder)")
+    diff.add_argument("--json", action="store_true", help="print the differences as JSON")
+    diff.add_argument(
+        "--chapter", metavar="NAME", help="only this chapter (e.g. 03-architecture, 03, build)"
+    )
+    diff.add_argument(
+        "--exit-code",
+        action="store_true",
+        help="exit 1 when the builds differ (as `git diff --exit-code`), 0 when not",
+    )
+    diff.add_argument(
+        "--include",
+        metavar="KIND",
+        action="append",
+        default=[],
+        choices=_diff_kinds(),
+        help=f"compare what is ignored by default, repeatable: {', '.join(_diff_kinds())}",
+    )
+    diff.add_argument(
+        "--include-timing",
+        dest="include",
+        action="append_const",
+        const="timing",
+        help="compare timings too (same as --include timing)",
+    )
+    diff.set_defaults(func=cmd_diff)
+
+
+def _diff_kinds() -> tuple[str, ...]:
+    from cifar_core.orchestrate.diff.ignore import KINDS
+
+    return KINDS
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -154,5 +201,22 @@ def cmd_render(args: argparse.Namespace) -> int:
     from cifar_core.orchestrate.build import render_report
     from cifar_core.project import project_root
 
-    _, error = render_report(project_root(), args.to, args.renderer, args.profile)
+    with console(args, "render") as (log, progress):
+
+        def say(line: str) -> None:  # which renderer, what it wrote: on the console too
+            log(line)
+            progress.say(line)
+
+        _, error = render_report(
+            project_root(), args.to, args.renderer, args.profile, say, detail=log
+        )
     return EXIT_OK if error is None else EXIT_FAILED
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from cifar_core.orchestrate.diff import diff_builds
+    from cifar_core.orchestrate.diff.show import as_json, as_text
+
+    diff = diff_builds(args.old, args.new, include=tuple(args.include), chapter=args.chapter)
+    print(as_json(diff) if args.json else as_text(diff))
+    return EXIT_FAILED if args.exit_code and not diff.identical else EXIT_OK

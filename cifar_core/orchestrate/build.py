@@ -12,8 +12,10 @@ the build says why.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from cifar_core.analysis.context import BUILD_CONTEXT
 from cifar_core.experiments import catalog
 from cifar_core.experiments.plan import dataset_for, variants_for
 from cifar_core.orchestrate import notebooks
+from cifar_core.orchestrate.added_studies import write_added_studies
 from cifar_core.orchestrate.notebooks import PLAN_PARAMETERS
 from cifar_core.orchestrate.progress import Progress
 from cifar_core.orchestrate.provenance import ChapterPlan, load_record, why_stale, write_record
@@ -84,6 +87,20 @@ class BuildResult:
         return 0 if self.ok else 1
 
 
+def _in_project(function: Callable) -> Callable:
+    """Run ``function`` with the catalog of the project its ``root`` names (its own
+    ``studies/*.py`` included), whatever the working directory."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        root = signature.bind(*args, **kwargs).arguments.get("root")
+        with catalog.use_project(project_root() if root is None else root):
+            return function(*args, **kwargs)
+
+    return run
+
+
 def resolve_profile(name: str | None) -> catalog.Profile:
     """The profile named (default ``$CIFAR_REPORT_PROFILE`` or ``demo``); unknown →
     :class:`ProjectError` with the known names."""
@@ -106,6 +123,7 @@ def plan_chapter(
         )
     parameters = {**{n: p.default for n, p in declared.items()}, **overrides}
     selection = {k: parameters.get(k) for k in PLAN_PARAMETERS}
+    selection["studies"] = catalog.chapter_studies(name, selection["studies"])  # None: registry
     variants = variants_for(
         profile, selection["studies"], selection["variants"], selection["seeds"]
     )
@@ -123,6 +141,7 @@ def _write_build_context(root: Path, profile: str, data: str | None, store: RunS
     )
 
 
+@_in_project
 def build(
     profile: str | None = None,
     data: str | None = None,
@@ -181,10 +200,13 @@ def build(
         notebooks.analysis_names(root),
     )
     write_provenance_table(root, notebooks.analysis_names(root))
+    write_added_studies(root, notebooks.analysis_names(root))
     if result.failed:
         say("render skipped: failed chapters: " + ", ".join(c.name for c in result.failed))
     elif render:
-        result.rendered, result.render_error = render_report(root, to, renderer, prof.name, say)
+        result.rendered, result.render_error = render_report(
+            root, to, renderer, prof.name, say, detail=log
+        )
     say(
         f"build: {len(result.trained)} run(s) trained; chapters: {len(result.executed)} "
         f"executed, {len(result.reused)} reused, {len(result.failed)} failed"
@@ -269,6 +291,7 @@ def _bring_up_to_date(
     return ChapterResult(chapter.name, "executed", reasons, execution.seconds)
 
 
+@_in_project
 def run_analysis(
     name: str,
     parameters: Sequence[Sequence[str]] = (),
@@ -312,10 +335,12 @@ def run_analysis(
             notebooks.analysis_names(root),
         )
         write_provenance_table(root, notebooks.analysis_names(root))
+        write_added_studies(root, notebooks.analysis_names(root))
     return result
 
 
 # --------------------------------------------------------------------------- rendering
+@_in_project
 def chapter_problems(root: Path, profile: str | None = None) -> list[str]:
     """Why the executed chapters cannot be stitched into one document: chapters never
     executed, chapters from different profiles, and chapters whose record is stale.
@@ -358,9 +383,12 @@ def render_report(
     renderer: str = "auto",
     profile: str | None = None,
     log: Log = print,
+    detail: Log | None = None,
 ) -> tuple[list[Path], str | None]:
     """Render the article after checking that its chapters belong together; returns
-    ``(outputs, error text or None)``."""
+    ``(outputs, error text or None)``. ``log`` gets what a reader of the console needs
+    (which renderer, what was written, what failed); ``detail`` (default ``log``) the
+    renderer's own output, e.g. Quarto's, for the log file."""
     import traceback
 
     from cifar_core.render import RenderError, render
@@ -379,7 +407,9 @@ def render_report(
         return [Path(p) for p in previous["outputs"]], None
     stamp_file.unlink(missing_ok=True)
     try:
-        outputs = render(root, to=tuple(to), renderer=renderer, profile=profile, log=log)
+        outputs = render(
+            root, to=tuple(to), renderer=renderer, profile=profile, log=log, detail=detail
+        )
     except Exception as error:  # noqa: BLE001 - reported and turned into exit code 1
         # A RenderError says what to fix; anything else is a bug: keep its traceback.
         text = (
@@ -401,7 +431,7 @@ RENDER_STAMP = ".render-stamp.json"
 
 def render_stamp(root: Path, to: Sequence[str], renderer: str, profile: str | None) -> str:
     """A digest of everything the rendered document is made from: the article and what it
-    includes, the Quarto configuration, the bibliography, ``_variables.yml``, the executed
+    includes, the Quarto configuration, the bibliography, ``_variables.yml``, ``report.yml``, the executed
     notebooks, the renderer's own code and assets, and the choice of renderer."""
     import hashlib
     import shutil
@@ -415,6 +445,7 @@ def render_stamp(root: Path, to: Sequence[str], renderer: str, profile: str | No
             *root.glob("_quarto*.yml"),
             *root.glob("*.bib"),
             root / "_variables.yml",
+            root / "report.yml",  # title, authors, ... (cifar_core.render.report_meta)
             *(root / NOTEBOOKS_DIR).glob("*.ipynb"),
             *(root / NOTEBOOKS_DIR).glob("*.md"),
             *renderer_dir.rglob("*.*"),

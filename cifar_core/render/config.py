@@ -23,6 +23,8 @@ PROJECT_KEYS = frozenset(
         "engine",
         "crossref",
         "filters",
+        "metadata-files",
+        "build-subtitle",
     }
 )
 
@@ -38,6 +40,12 @@ class ProjectConfig:
     bibliography: tuple[Path, ...]
     metadata: dict = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
+
+    @property
+    def build_subtitle(self) -> str | None:
+        """The active profile's ``build-subtitle`` (what kind of build this is)."""
+        value = self.raw.get("build-subtitle")
+        return str(value) if value else None
 
 
 def read_yaml(path: Path) -> dict:

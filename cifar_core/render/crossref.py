@@ -91,8 +91,10 @@ def stringify(node) -> str:
     if not isinstance(node, dict):
         return ""
     kind, content = node.get("t"), node.get("c")
+    if content is None:
+        return " " if kind in ("Space", "SoftBreak", "LineBreak") else ""
     if kind == "Str":
-        return content
+        return str(content)
     if kind in ("Space", "SoftBreak", "LineBreak"):
         return " "
     if kind in ("Code", "Math"):
@@ -271,11 +273,11 @@ def _replace_cite(node, index: CrossrefIndex, article: Path):
             f"[{keys}] in {article} mixes cross-references and citations; "
             "write them in separate brackets."
         )
-    inlines = []
+    inlines: list[dict] = []
     for i, citation in enumerate(citations):
         label = citation["citationId"]
         if label not in index:
-            kind = PREFIXES[kind_of(label)].lower()
+            kind = PREFIXES[kind_of(label) or "sec"].lower()
             raise RenderError(
                 f"cross-reference @{label} in {article} points to no numbered {kind}: no "
                 f"embedded cell, figure, table or {{#sec-…}} header has that label (an "

@@ -36,7 +36,8 @@ def split_front_matter(text: str) -> tuple[str, str]:
 
 
 def normalize_front_matter(front: str, article: Path) -> str:
-    """Quarto's `author: [{name: ...}]` → plain names, which pandoc's templates print."""
+    """The front matter re-dumped as plain YAML (an error names the article when the
+    resolved variables made it invalid)."""
     if not front:
         return front
     try:
@@ -46,10 +47,6 @@ def normalize_front_matter(front: str, article: Path) -> str:
             f"{article}: invalid YAML front matter after resolving "
             f"variables ({exc}); quote the values."
         ) from exc
-    authors = meta.get("author")
-    if isinstance(authors, (list, dict)):
-        authors = authors if isinstance(authors, list) else [authors]
-        meta["author"] = [a.get("name", "") if isinstance(a, dict) else a for a in authors]
     return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n"
 
 
@@ -80,9 +77,13 @@ class Embedder:
             )
         self.embedded.add(label)
         outputs = cell_outputs((self.article.parent / path).resolve(), label)
-        kind = label.split("-", 1)[0] if label.startswith(("fig-", "tbl-")) else None
+        kind = label.split("-", 1)[0] if label.startswith(("fig-", "tbl-")) else ""
         block = {"fig": self._figure, "tbl": self._table}.get(kind, self._plain)(outputs)
-        return f"\n\n{block}\n\n"
+        # The wrapper Quarto's embed writes (jupyter-embed.ts); notebook-links.lua reads it.
+        return (
+            f'\n\n::: {{.quarto-embed-nb-cell notebook="{path}" notebook-cellId="cell-{label}"}}'
+            f"\n\n{block}\n\n:::\n\n"
+        )
 
     def _caption(self, outputs: CellOutputs, key: str) -> str:
         """The cell's caption option; `crossref` adds the "Figure N:" prefix later."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -12,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .config import ProjectConfig, load_config
-from .document import build_document
+from .document import build_document, embedded_labels
 from .errors import RenderError
+from .notebook_pages import notebook_titles, write_notebook_pages
+from .report_meta import display_date, report_metadata, write_report_metadata
 from .variables import load_variables, variables_file
 from .writers import check_bibliography, write_html, write_pdf
 
@@ -37,6 +40,8 @@ QUARTO_RESOURCE_RE = re.compile(
     re.I,
 )
 
+ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
 Log = Callable[[str], None]
 
 
@@ -47,14 +52,17 @@ def render(
     renderer: str = "auto",
     profile: str | None = None,
     log: Log | None = print,
+    detail: Log | None = None,
 ) -> list[Path]:
     """Render the report into the project's output dir and return the files written.
 
     ``renderer="auto"`` uses Quarto when `quarto` is on PATH and the built-in pandoc +
-    typst renderer otherwise; either way ``log`` is told which one ran.
+    typst renderer otherwise; either way ``log`` is told which one ran. Quarto's own
+    output goes to ``detail`` (default: ``log``), without colour codes.
     ``profile`` defaults to the one the analyses were built with (``_variables.yml``);
     naming another one is an error, since its title page would mislabel the numbers."""
     log = log or (lambda _message: None)
+    detail = detail or log
     to = _check_formats(to)
     if renderer not in ("auto", "quarto", "builtin"):
         raise RenderError(f"unknown renderer {renderer!r}; use auto, quarto or builtin.")
@@ -73,7 +81,7 @@ def render(
         )
     if quarto:
         log(f"rendering with Quarto ({quarto_version(quarto)}, {quarto})")
-        return render_quarto(config, to, quarto, log)
+        return render_quarto(config, to, quarto, log, detail)
     why = (
         ""
         if renderer == "builtin"
@@ -116,6 +124,11 @@ def crossref_chapters(config: ProjectConfig) -> bool:
 def render_builtin(config: ProjectConfig, to=FORMATS) -> list[Path]:
     """Pandoc + typst: resolve shortcodes, write into a temp dir, then publish atomically."""
     variables, source = load_variables(config.root)
+    report = report_metadata(config.root, config.build_subtitle)
+    report["date"] = f"Published {display_date(report['date'])}"
+    if "pdf" in to:
+        report["pdf-href"] = f"{config.article.stem}.pdf"
+    config = dataclasses.replace(config, metadata={**config.metadata, **report})
     config.output_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=config.output_dir.parent) as tmp:
         build_dir = Path(tmp)
@@ -129,21 +142,34 @@ def render_builtin(config: ProjectConfig, to=FORMATS) -> list[Path]:
         check_bibliography(doc, config)
         writers = {"html": write_html, "pdf": write_pdf}
         built = [writers[fmt](doc, config, build_dir) for fmt in to]
-        return _publish(built, config.output_dir)
+        if "html" in to:  # the notebook pages the article's "Source" links point to
+            notebooks = [path for path, _ in embedded_labels(config.article.read_text())]
+            pages = write_notebook_pages(
+                config.article.parent,
+                notebooks,
+                notebook_titles(config.raw.get("manuscript") or {}),
+                build_dir,
+                f"{config.article.stem}.html",
+            )
+            _publish(pages, build_dir, config.output_dir)
+        return _publish(built, build_dir, config.output_dir)
 
 
-def _publish(files: list[Path], output_dir: Path) -> list[Path]:
-    """Move finished files into the output dir (each replace is atomic)."""
-    output_dir.mkdir(parents=True, exist_ok=True)
+def _publish(files: list[Path], build_dir: Path, output_dir: Path) -> list[Path]:
+    """Move finished files into the output dir, at their place under ``build_dir``
+    (each replace is atomic)."""
     published = []
     for path in files:
-        target = output_dir / path.name
+        target = output_dir / path.relative_to(build_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
         published.append(target)
     return published
 
 
-def render_quarto(config: ProjectConfig, to, quarto: str, log: Log = print) -> list[Path]:
+def render_quarto(
+    config: ProjectConfig, to, quarto: str, log: Log = print, detail: Log | None = None
+) -> list[Path]:
     """`quarto render --profile P [--to F]` in the project root.
 
     The article's inputs are checked first, so a missing variable, notebook or label
@@ -162,13 +188,19 @@ def render_quarto(config: ProjectConfig, to, quarto: str, log: Log = print) -> l
     for problem in quarto_problems(config.root, config.profile, notebooks=True):
         log(f"warning: {problem}")  # only notebook outputs are left to report
     write_include(config.root)  # _quarto.yml's include-after-body
-    env = dict(os.environ, CIFAR_REPORT_IN_BUILD=os.environ.get("CIFAR_REPORT_IN_BUILD", "1"))
+    write_report_metadata(config.root, config.build_subtitle)  # _quarto.yml's metadata-files
+    env = dict(
+        os.environ,
+        CIFAR_REPORT_IN_BUILD=os.environ.get("CIFAR_REPORT_IN_BUILD", "1"),
+        NO_COLOR="1",  # Quarto's log (Deno's colors) then writes no colour codes
+    )
     base = [quarto, "render", str(config.root)]
     if config.profile:
         base += ["--profile", config.profile]
     runs = [base] if set(to) == set(FORMATS) else [base + ["--to", QUARTO_FORMATS[f]] for f in to]
     for command in runs:
-        code, tail, unresolved, unfetched = run_quarto(command, config.root, env, log)
+        (detail or log)(f"$ {' '.join(command)}")
+        code, tail, unresolved, unfetched = run_quarto(command, config.root, env, detail or log)
         if code != 0:
             message = "\n".join(line for line in tail if "ERROR" in line) or "\n".join(tail)
             raise RenderError(
@@ -198,7 +230,7 @@ def render_quarto(config: ProjectConfig, to, quarto: str, log: Log = print) -> l
 def run_quarto(
     command: list[str], cwd: Path, env: dict, log: Log
 ) -> tuple[int, list[str], list[str], list[str]]:
-    """Run Quarto, passing its output through ``log`` line by line.
+    """Run Quarto, passing its output through ``log`` line by line (colour codes removed).
 
     Returns the exit code, the last 40 lines, the lines that report an unresolved
     cross-reference and those that report a resource it could not fetch."""
@@ -214,8 +246,9 @@ def run_quarto(
         text=True,
         errors="replace",
     ) as proc:
+        assert proc.stdout is not None  # stdout=PIPE
         for line in proc.stdout:
-            line = line.rstrip("\n")
+            line = ANSI_RE.sub("", line.rstrip("\n"))
             log(line)
             tail.append(line)
             if QUARTO_XREF_RE.search(line):

@@ -43,7 +43,8 @@ def cell_options(source: str, metadata: dict | None = None) -> dict:
     >>> cell_options('#| label: fig-a\\nplot()', {"fig-alt": "Bars.", "tags": []})
     {'fig-alt': 'Bars.', 'label': 'fig-a'}
     """
-    from_metadata = {k: metadata[k] for k in METADATA_OPTIONS if k in (metadata or {})}
+    metadata = metadata or {}
+    from_metadata = {k: metadata[k] for k in METADATA_OPTIONS if k in metadata}
     return {**from_metadata, **_source_options(source)}
 
 
@@ -91,8 +92,8 @@ def find_cell(path: Path, label: str):
         options = cell_options(cell.source, cell.get("metadata"))
         if options.get("label") == label or cell.get("id") == label:
             return cell, options
-    known = [cell_options(c.source).get("label") for c in nb.cells if c.cell_type == "code"]
-    known = ", ".join(k for k in known if k) or "none"
+    labels = [cell_options(c.source).get("label") for c in nb.cells if c.cell_type == "code"]
+    known = ", ".join(str(k) for k in labels if k) or "none"
     raise RenderError(
         f"label {label!r} not found in notebook {path}; add a cell starting "
         f"with `#| label: {label}` to analyses/{path.name} "
@@ -103,6 +104,11 @@ def find_cell(path: Path, label: str):
 def cell_outputs(path: Path, label: str) -> CellOutputs:
     """Collect the image, markdown, html and plain outputs of the labelled cell."""
     cell, options = find_cell(path, label)
+    return outputs_of(cell, path, label, options)
+
+
+def outputs_of(cell, path: Path, label: str, options: dict) -> CellOutputs:
+    """The displayable outputs of one code cell of ``path`` (an error output raises)."""
     result = CellOutputs(notebook=path, label=label, options=options)
     for output in cell.get("outputs", []):
         if output.output_type == "error":

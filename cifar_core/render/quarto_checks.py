@@ -20,9 +20,18 @@ import sys
 from pathlib import Path, PurePosixPath
 
 import nbformat
+import yaml
 
-from .config import load_config
+from .config import load_config, read_yaml
+from .document import split_front_matter
+from .report_meta import GENERATED_FILE as REPORT_METADATA
 from .tables import INCLUDE_FILE as TABLES_INCLUDE
+
+NOTEBOOK_LINKS_FILTER = "cifar_core/render/assets/notebook-links.lua"
+TITLE_BLOCK_FILTER = "cifar_core/render/assets/title-block.lua"
+LIGHTBOX_INCLUDE = "cifar_core/render/assets/lightbox.html"
+NOTEBOOK_RESOURCES = "notebooks/*.ipynb"
+REPORT_KEYS = frozenset({"title", "subtitle", "author", "date", "keywords", "license"})
 
 #: manuscript-config.ts `hasComputations`: a line matching this makes Quarto treat the
 #: article as a notebook of its own ("Article Notebook"), whose preview breaks the render.
@@ -97,8 +106,27 @@ def config_problems(config) -> list[str]:
     html = ((raw.get("format") or {}).get("html")) or {}
     if html.get("notebook-view", True) is not False:
         problems.append(
-            "format.html.notebook-view must be false: the article's notebook "
-            "view fails in Quarto 1.10 (see docs/quarto.md)."
+            "format.html.notebook-view must be false: with embed-resources, Quarto 1.10 "
+            "deletes the notebook pages it links to and then fails moving them "
+            "(render.ts self-contained cleanup; docs/quarto.md); notebook-links.lua "
+            "links the notebooks instead."
+        )
+    if html.get("lightbox", raw.get("lightbox")) is not False:
+        problems.append(
+            "format.html.lightbox must be false: Quarto's lightbox links each figure "
+            "to index_files/…, which a self-contained page does not ship; "
+            f"{LIGHTBOX_INCLUDE} opens the embedded image instead."
+        )
+    links = html.get("format-links")
+    links = links if isinstance(links, list) else []
+    if not any(
+        isinstance(link, dict) and link.get("format") == "typst" and link.get("text") == "PDF"
+        for link in links
+    ) or not any(isinstance(link, str) for link in links):
+        problems.append(
+            "format.html.format-links must list `html` and `{format: typst, text: PDF}`: "
+            "Quarto labels the typst link 'Typst', and lists every format again unless "
+            "one entry is a plain format name (format-html-links.ts)."
         )
     theme = html.get("theme")
     themes = (
@@ -132,6 +160,33 @@ def config_problems(config) -> list[str]:
             "before each render by cifar_core.render.tables): without it the "
             "long tables are neither sortable nor filterable under Quarto."
         )
+    if LIGHTBOX_INCLUDE not in includes:
+        problems.append(
+            f"format.html.include-after-body must list {LIGHTBOX_INCLUDE}: without it "
+            "a figure does nothing when clicked."
+        )
+    filters = raw.get("filters") or []
+    if NOTEBOOK_LINKS_FILTER not in filters:
+        problems.append(
+            f"filters must list {NOTEBOOK_LINKS_FILTER}: without it no figure or table "
+            "names the notebook that made it."
+        )
+    if TITLE_BLOCK_FILTER not in filters:
+        problems.append(
+            f"filters must list {TITLE_BLOCK_FILTER}: without it the PDF prints "
+            "neither keywords nor licence."
+        )
+    resources = (raw.get("project") or {}).get("resources") or []
+    if NOTEBOOK_RESOURCES not in ([resources] if isinstance(resources, str) else resources):
+        problems.append(
+            f"project.resources must list {NOTEBOOK_RESOURCES}: with embed-resources "
+            "Quarto copies no notebook to _site/notebooks/, so every download link breaks."
+        )
+    if REPORT_METADATA not in (raw.get("metadata-files") or []):
+        problems.append(
+            f"metadata-files must list {REPORT_METADATA}: the title block (title, "
+            "authors, date, ...) comes from it (cifar_core/render/report_meta.py)."
+        )
     if (raw.get("project") or {}).get("render"):
         problems.append(
             "project.render is ignored by manuscripts (manuscript.ts replaces "
@@ -144,6 +199,28 @@ def config_problems(config) -> list[str]:
                 f"manuscript notebook {path!r} is not in notebooks/, where "
                 "`cifar-report build` writes the executed notebooks."
             )
+    return problems
+
+
+def metadata_problems(config) -> list[str]:
+    """Title-block keys set where they would override report.yml: in a profile file
+    (Quarto merges profiles over metadata-files) or in the article's front matter."""
+    problems = []
+    for path in sorted(config.root.glob("_quarto-*.yml")):
+        keys = sorted(REPORT_KEYS & set(read_yaml(path)))
+        if keys:
+            problems.append(
+                f"{path.name} sets {keys}, which would override report.yml under Quarto "
+                "(profiles win over metadata-files); a profile names its kind of build "
+                "in `build-subtitle`."
+            )
+    front, _ = split_front_matter(config.article.read_text(encoding="utf-8"))
+    keys = sorted(REPORT_KEYS & set(yaml.safe_load(front.strip().strip("-") or "{}") or {}))
+    if keys:
+        problems.append(
+            f"{config.article.name}'s front matter sets {keys}, which would override "
+            "report.yml; set them in report.yml (cifar_core/render/report_meta.py)."
+        )
     return problems
 
 
@@ -202,7 +279,7 @@ def quarto_problems(
 ) -> list[str]:
     """All of the above for a project (notebooks only where they have been built)."""
     config = load_config(Path(project_root), profile)
-    problems = article_problems(config) + config_problems(config)
+    problems = article_problems(config) + config_problems(config) + metadata_problems(config)
     problems += gitignore_problems(config.root)
     if notebooks:
         for entry in (config.raw.get("manuscript") or {}).get("notebooks") or []:

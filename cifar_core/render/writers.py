@@ -17,7 +17,11 @@ ASSETS = Path(__file__).with_name("assets")
 def common_args(config: ProjectConfig, build_dir: Path) -> list[str]:
     """Arguments shared by both writers: TOC, numbering, callouts, citations, metadata."""
     meta = build_dir / "metadata.yml"
-    meta.write_text(yaml.safe_dump(config.metadata, allow_unicode=True), encoding="utf-8")
+    # notebook-links.lua reads the notebooks' titles from `manuscript`, as under Quarto.
+    manuscript = {"manuscript": config.raw.get("manuscript") or {}}
+    meta.write_text(
+        yaml.safe_dump({**config.metadata, **manuscript}, allow_unicode=True), encoding="utf-8"
+    )
     args = [
         "--standalone",
         "--toc",
@@ -25,6 +29,8 @@ def common_args(config: ProjectConfig, build_dir: Path) -> list[str]:
         f"--resource-path={build_dir}",
         f"--metadata-file={meta}",
         f"--lua-filter={ASSETS / 'callouts.lua'}",
+        f"--lua-filter={ASSETS / 'notebook-links.lua'}",
+        f"--lua-filter={ASSETS / 'title-block.lua'}",
         "--metadata=link-citations:true",
         # A pipe table wider than --columns gets fixed relative column widths, which
         # wraps "68.9 ± 0.4" in narrow PDF columns; wider still, it sizes to content.
@@ -84,6 +90,7 @@ def write_html(doc: dict, config: ProjectConfig, build_dir: Path) -> Path:
         "--embed-resources",
         f"--css={ASSETS / 'report.css'}",
         f"--include-after-body={tables}",
+        f"--include-after-body={ASSETS / 'lightbox.html'}",
         "--section-divs",
     ]
     _pandoc(doc, "html5", args, out)

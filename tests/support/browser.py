@@ -78,6 +78,21 @@ PAGE_FACTS = """(() => {
 })()"""
 
 
+#: After a click: where the page is, and the image a reader now sees on top (the element
+#: at the centre of the viewport, or inside it): loaded or not, in a dialog (an overlay
+#: such as a lightbox) or not.
+AFTER_CLICK = """(() => {
+  const top = document.elementFromPoint(innerWidth / 2, innerHeight / 2);
+  const img = top && (top.tagName === 'IMG' ? top : top.querySelector('img'));
+  return JSON.stringify({url: location.href, top: top ? top.tagName.toLowerCase()
+      + (top.className && typeof top.className === 'string' ? '.' + top.className : '') : null,
+    dialog: !!(top && top.closest('[role="dialog"]')),
+    image: img ? {loaded: img.complete && img.naturalWidth > 0, width: img.naturalWidth,
+                  shown_width: Math.round(img.getBoundingClientRect().width),
+                  embedded: img.src.startsWith('data:')} : null});
+})()"""
+
+
 @dataclass
 class PageReport:
     """What loading the page showed."""
@@ -93,6 +108,7 @@ class PageReport:
     overflowing: list[str] = field(default_factory=list)
     screenshots: list[Path] = field(default_factory=list)
     evaluated: list = field(default_factory=list)
+    clicked: dict = field(default_factory=dict)
 
     @property
     def horizontal_scrollbar(self) -> bool:
@@ -247,6 +263,7 @@ def inspect_page(
     screenshot: Path | None = None,
     element: tuple[str, Path] | None = None,
     evaluate: tuple[str, ...] = (),
+    click: tuple[str, Path | None] | None = None,
     chromium: str | None = None,
     timeout: float = 60.0,
 ) -> PageReport:
@@ -254,7 +271,10 @@ def inspect_page(
 
     ``screenshot`` saves the first screen; ``element=(css_selector, path)`` saves that
     element (e.g. a figure); each JavaScript expression of ``evaluate`` is run in the
-    page in turn (a promise is awaited) and its JSON value appended to ``evaluated``."""
+    page in turn (a promise is awaited) and its JSON value appended to ``evaluated``.
+    ``click=(css_selector, path or None)`` then clicks the middle of that element with
+    the mouse, as a reader would, and records in ``clicked`` where the page went and the
+    image now on top (optionally saving the screen to ``path``)."""
     chromium = chromium or find_chromium()
     if chromium is None:
         raise RenderError(
@@ -322,12 +342,60 @@ def inspect_page(
                         f"{result['exceptionDetails'].get('text')}"
                     )
                 report.evaluated.append(result["result"].get("value"))
+            if click:
+                report.clicked = _click(tools, html, *click)
             tools.drain(0.2)
             report.console_errors = _console_errors(tools.events)
             tools.close()
         finally:
             _stop(proc)
     return report
+
+
+def _click(tools: DevTools, html: Path, selector: str, screenshot: Path | None) -> dict:
+    """Scroll ``selector`` into view, click its middle, and report what is shown then."""
+    box = tools.call(
+        "Runtime.evaluate",
+        returnByValue=True,
+        expression=(
+            f"(() => {{ const el = document.querySelector({json.dumps(selector)});"
+            " if (!el) return null; el.scrollIntoView({block: 'center'});"
+            " const r = el.getBoundingClientRect();"
+            " return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()"
+        ),
+    )["result"].get("value")
+    if not box:
+        raise RenderError(f"no element matches {selector!r} in {html}.")
+    for kind in ("mousePressed", "mouseReleased"):
+        tools.call(
+            "Input.dispatchMouseEvent",
+            type=kind,
+            x=box["x"],
+            y=box["y"],
+            button="left",
+            clickCount=1,
+        )
+    tools.drain(1.0)  # a navigation or an overlay's image load
+    facts = json.loads(
+        tools.call("Runtime.evaluate", expression=AFTER_CLICK, returnByValue=True)["result"][
+            "value"
+        ]
+    )
+    if screenshot:
+        metrics = tools.call("Page.getLayoutMetrics")["cssVisualViewport"]
+        facts["screenshot"] = str(
+            _screenshot(
+                tools,
+                Path(screenshot),
+                {
+                    "x": metrics["pageX"],
+                    "y": metrics["pageY"],
+                    "width": metrics["clientWidth"],
+                    "height": metrics["clientHeight"],
+                },
+            )
+        )
+    return facts
 
 
 def main(argv=None) -> int:
@@ -341,13 +409,22 @@ def main(argv=None) -> int:
         metavar=("SELECTOR", "PNG"),
         help="save the element matching SELECTOR (e.g. '#fig-x') here",
     )
+    parser.add_argument(
+        "--click",
+        nargs=2,
+        metavar=("SELECTOR", "PNG"),
+        help="click the element matching SELECTOR (e.g. '#fig-x img'), save the screen here",
+    )
     args = parser.parse_args(argv)
     report = inspect_page(
         args.html,
         width=args.width,
         screenshot=args.screenshot,
         element=tuple(args.element) if args.element else None,
+        click=(args.click[0], Path(args.click[1])) if args.click else None,
     )
+    if report.clicked:
+        print(f"after clicking {args.click[0]}: {report.clicked}")
     print(
         f"{report.url}: title {report.title!r}, lang {report.lang!r}, "
         f"{report.scroll_width}x{report.height}px in a {report.width}px viewport"

@@ -23,6 +23,8 @@ from cifar_core.render.variables import used_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = ROOT / "tests" / "expected"
+ASSETS = Path("cifar_core/render/assets")
+STUB_DATE = "2026-01-15"  # build.date of the stub projects
 
 
 def png_bytes(width: float = 3, height: float = 2, dpi: int = 60) -> bytes:
@@ -87,7 +89,7 @@ def nested(keys) -> dict:
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = "" if leaf == "synthetic_banner" else "1"
+        node[leaf] = {"synthetic_banner": "", "date": STUB_DATE}.get(leaf, "1")
     return tree
 
 
@@ -97,6 +99,8 @@ def stub_project(folder: Path, png: bytes, profile: str = "smoke") -> Path:
         p.name for p in ROOT.glob("_quarto*.yml")
     ]:
         shutil.copy(ROOT / name, folder / name)
+    # the filters and stylesheet _quarto.yml names, at the same place
+    shutil.copytree(ROOT / ASSETS, folder / ASSETS)
     text = (ROOT / "index.qmd").read_text()
     variables = nested(used_variables(text))
     variables["profile"] = profile

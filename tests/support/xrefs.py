@@ -3,14 +3,16 @@
 Works on the built-in renderer's HTML and on Quarto's: both mark a resolved reference
 as ``<a href="#label" class="quarto-xref">``, a section as an element with the label as
 ``id`` and its number in ``data-number``, a figure or table as an element with the
-label as ``id`` followed by its ``<figcaption>``/``<caption>`` "Figure 3: …".
+label as ``id`` followed by its ``<figcaption>``/``<caption>`` "Figure 3: …" (Quarto gives
+the caption an id of its own, ``fig-b-caption-<uuid>``, which is not a target).
 
     python -m tests.support.xrefs _site/index.html
 
 Example
 -------
 >>> page = ('<section id="sec-a" data-number="4.1"><h2>A</h2></section>'
-...         '<figure id="fig-b"><img/><figcaption>Figure 2: B</figcaption></figure>'
+...         '<figure id="fig-b"><img/><figcaption id="fig-b-caption-0c">Figure 2: B'
+...         '</figcaption></figure>'
 ...         '<p><a href="#sec-a" class="quarto-xref">Section 4.2</a>, '
 ...         '<a href="#fig-b" class="quarto-xref">Figure 2</a></p>')
 >>> report = read_xrefs(page)
@@ -95,7 +97,11 @@ class _Reader(HTMLParser):
         kind = _kind(ident)
         if kind == "sec" and attrs.get("data-number"):
             self.report.targets.setdefault(ident, f"Section {attrs['data-number']}")
-        elif kind in ("fig", "tbl") and ident not in self.report.targets:
+        elif (
+            kind in ("fig", "tbl")
+            and tag not in ("figcaption", "caption")  # Quarto: id="fig-x-caption-<uuid>"
+            and ident not in self.report.targets
+        ):
             self.awaiting.append(ident)
         if tag in ("figcaption", "caption") and self.awaiting and self.capture is None:
             self.capture, self.depth = ["caption", self.awaiting.pop(), []], 1
