@@ -269,31 +269,34 @@ def keras_policy_restored():
     keras.mixed_precision.set_global_policy("float32")
 
 
-@TENSORFLOW_ONLY
 def test_a_bfloat16_run_is_stored_beside_the_float32_one_and_says_so(
     clean_env, monkeypatch, tiny_dataset, tmp_path, keras_policy_restored
 ):
+    """On the backend this process runs (the tests run on each); XLA on TensorFlow."""
     from cifar_core.runs.store import RunStore
     from cifar_core.runs.train import get_or_train
 
-    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    library = os.environ.get("KERAS_BACKEND") or "tensorflow"
+    monkeypatch.setenv("KERAS_BACKEND", library)
+    settings = [(library, "float32"), (library, "mixed_bfloat16")]
+    if library == "tensorflow":
+        settings.append(("tensorflow-xla", "float32"))
     store, lines = RunStore(tmp_path / "runs"), []
     runs = {}
-    for backend, precision in (
-        ("tensorflow", "float32"),
-        ("tensorflow", "mixed_bfloat16"),
-        ("tensorflow-xla", "float32"),
-    ):
+    for backend, precision in settings:
         monkeypatch.setenv(BACKEND_ENV, backend)
         monkeypatch.setenv(PRECISION_ENV, precision)
         runs[backend, precision] = get_or_train(
             VARIANT, tiny_dataset, store, verbose=0, log=lines.append
         )
-    assert len({r.key for r in runs.values()}) == 3  # nothing reused across settings
+    assert len({r.key for r in runs.values()}) == len(settings)  # nothing reused across them
     assert not any(line.startswith("reused") for line in lines)
-    bf16 = runs["tensorflow", "mixed_bfloat16"].metrics
-    assert bf16["precision"] == "mixed_bfloat16" and bf16["test_loss"] == bf16["test_loss"]
-    xla = runs["tensorflow-xla", "float32"].metrics
-    assert xla["jit_compile"] is True and xla["jit_compiled"] is True
-    assert runs["tensorflow", "float32"].metrics["jit_compiled"] is False
-    assert compute_choice.training_label(xla) == "tensorflow-xla float32"
+    bf16 = runs[library, "mixed_bfloat16"].metrics
+    assert bf16["precision"] == "mixed_bfloat16" and bf16["backend"] == library
+    assert bf16["test_loss"] == bf16["test_loss"]  # not NaN
+    assert runs[library, "float32"].metrics["precision"] == "float32"
+    if library == "tensorflow":
+        xla = runs["tensorflow-xla", "float32"].metrics
+        assert xla["jit_compile"] is True and xla["jit_compiled"] is True
+        assert runs["tensorflow", "float32"].metrics["jit_compiled"] is False
+        assert compute_choice.training_label(xla) == "tensorflow-xla float32"
