@@ -244,7 +244,7 @@ def test_the_command_line_shows_the_choice_and_hands_it_to_workers(clean_env, mo
 
 # ---------------------------------------------------------------------- runs and tables
 def test_runs_of_two_precisions_share_a_table_labelled(clean_env):
-    from cifar_core.analysis.tables import runs_table
+    from cifar_core.analysis.views.runs import display_table, runs_table
 
     def run(precision: str, accuracy: float) -> SimpleNamespace:
         return SimpleNamespace(
@@ -259,6 +259,10 @@ def test_runs_of_two_precisions_share_a_table_labelled(clean_env):
         "b": "tensorflow mixed_bfloat16",
     }
     assert mixed["test_accuracy_mean"].tolist() == [0.5, 0.6]
+    assert display_table(mixed)["trained with"].tolist() == [
+        "tensorflow float32",
+        "tensorflow mixed_bfloat16",
+    ]
 
 
 @pytest.fixture
