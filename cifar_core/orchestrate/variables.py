@@ -18,6 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 import cifar_core
 from cifar_core.project import NOTEBOOKS_DIR, VARIABLES_FILE, ProjectError
 from cifar_core.runs.keys import environment, training_code_hash
@@ -114,8 +116,6 @@ def merge_variables(
 
 def write_variables(root: Path, base: Mapping[str, Any], names: Iterable[str]) -> Path:
     """Merge ``base`` and the chapters' ``<name>.vars.json`` into ``_variables.yml``."""
-    import yaml
-
     chapters = {}
     for name in names:
         path = root / NOTEBOOKS_DIR / f"{name}.vars.json"
