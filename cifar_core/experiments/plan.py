@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Sequence
-from typing import Any
 
 from cifar_core.data import load_dataset
 from cifar_core.experiments import catalog
@@ -106,7 +105,7 @@ def variants_for(
     return out
 
 
-def not_runnable(variant: Any) -> str | None:
+def not_runnable(variant: Variant) -> str | None:
     """Why ``variant`` cannot be trained on this machine (``None`` when it can).
 
     A transfer-learning variant without any weights file is simply not run; a weights
