@@ -124,12 +124,15 @@ SPEED = {
 SAME = dict.fromkeys(SPEED, 0.80)
 
 
-def test_auto_picks_the_measured_winner(clean_env):
+def test_auto_picks_the_winner_of_the_recorded_measurement_not_a_guess(clean_env):
     write(clean_env, measurement(SPEED, SAME))
     choice = resolve("cpu")
     assert choice.setting == Setting("tensorflow", "mixed_bfloat16")
     assert "measured winner" in choice.reason and "1.60x" in choice.reason
     assert environment()["precision"] == "mixed_bfloat16"  # and the run key follows it
+    # Another record on the same device, another winner: the choice follows the record.
+    write(clean_env, measurement({**SPEED, "jax:float32": 2.0}, SAME))
+    assert resolve("cpu").setting == Setting("jax", "float32")
 
 
 def test_auto_passes_over_a_faster_setting_that_loses_accuracy(clean_env):
@@ -243,7 +246,7 @@ def test_the_command_line_shows_the_choice_and_hands_it_to_workers(clean_env, mo
 
 
 # ---------------------------------------------------------------------- runs and tables
-def test_runs_of_two_precisions_share_a_table_labelled(clean_env):
+def test_a_bfloat16_row_lands_in_the_float32_table_labelled(clean_env):
     from cifar_core.analysis.views.runs import display_table, runs_table
 
     def run(precision: str, accuracy: float) -> SimpleNamespace:
@@ -273,10 +276,11 @@ def keras_policy_restored():
     keras.mixed_precision.set_global_policy("float32")
 
 
-def test_a_bfloat16_run_is_stored_beside_the_float32_one_and_says_so(
+def test_a_bfloat16_run_is_stored_beside_the_float32_one_and_labelled_in_its_table(
     clean_env, monkeypatch, tiny_dataset, tmp_path, keras_policy_restored
 ):
     """On the backend this process runs (the tests run on each); XLA on TensorFlow."""
+    from cifar_core.analysis.views.runs import display_table, runs_table
     from cifar_core.runs.store import RunStore
     from cifar_core.runs.train import get_or_train
 
@@ -299,6 +303,13 @@ def test_a_bfloat16_run_is_stored_beside_the_float32_one_and_says_so(
     assert bf16["precision"] == "mixed_bfloat16" and bf16["backend"] == library
     assert bf16["test_loss"] == bf16["test_loss"]  # not NaN
     assert runs[library, "float32"].metrics["precision"] == "float32"
+    # The stored runs, as a chapter reads them: one table, each row saying what trained it.
+    table = runs_table(
+        {"f32": [runs[library, "float32"]], "bf16": [runs[library, "mixed_bfloat16"]]}
+    )
+    rows = display_table(table).set_index("variant")["trained with"].to_dict()
+    assert rows == {"f32": f"{library} float32", "bf16": f"{library} mixed_bfloat16"}
+    assert table.set_index("variant").loc["bf16", "test_accuracy_mean"] == bf16["test_accuracy"]
     if library == "tensorflow":
         xla = runs["tensorflow-xla", "float32"].metrics
         assert xla["jit_compile"] is True and xla["jit_compiled"] is True
