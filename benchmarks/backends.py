@@ -37,6 +37,7 @@ quick and unfinished records; the decision it would take is printed at the end.
     python benchmarks/backends.py --data ../shared/data/cifar-10-sample --estimate
     python benchmarks/backends.py --data ../shared/data/cifar-10-sample
     python benchmarks/backends.py --data synthetic --quick --settings tensorflow tensorflow-xla
+    python benchmarks/backends.py --show --json benchmarks/backends-quick.json  # a record's tables
 
 Other backends may live in another interpreter: ``--python PATH`` runs the workers with
 it (a setting whose library it cannot import is reported as not installed).
@@ -654,6 +655,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="the record (see above)")
     parser.add_argument("--resume", action="store_true", help="keep the runs already in --json")
     parser.add_argument("--estimate", action="store_true", help="print the estimate and stop")
+    parser.add_argument(
+        "--show", action="store_true", help="print the tables of the record --json and stop"
+    )
     parser.add_argument("--run-timeout", type=float, default=3600, help="seconds per worker")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -674,6 +678,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ARGS = parse_args(argv)
     if args.worker is not None:
         worker(json.loads(args.worker))
+        return 0
+    if args.show:
+        print_tables(json.loads(args.json.read_text()))
         return 0
     from cifar_core.runs.hardware import compute_device
 

@@ -131,3 +131,18 @@ def test_a_setting_far_slower_than_the_reference_runs_one_seed():
     assert backends.stop_after(runs, "tensorflow:float32", "flagship") is None
     assert backends.too_slow(runs, "torch:float32", "flagship") is None
     assert backends.too_slow(runs, "tensorflow:float32", "flagship") is None
+
+
+def test_the_committed_record_shows_its_table_with_command_machine_and_versions(capsys):
+    assert backends.main(["--show", "--json", str(backends.QUICK_JSON)]) == 0
+    printed = capsys.readouterr().out
+    record = json.loads(backends.QUICK_JSON.read_text())
+    assert f"command : {record['command']}" in printed
+    assert (
+        f"machine : {record['machine']['cpu_model']}, {record['machine']['cpu_count']} cores"
+        in printed
+    )
+    assert "versions: tensorflow:float32" in printed and "tensorflow 2." in printed
+    for family in record["config"]["families"]:
+        assert f"\n{family} (" in printed
+    assert "auto would choose: tensorflow:float32 (the measurement is a --quick check" in printed
