@@ -61,7 +61,9 @@ CLASSES = {  # representative: the variants priced from it (scaled by forward FL
     "s003_net": "s003_net ctl_s003_net_unit s003_net_zscore ctl_s003_net_channel",
     "s003_net_zscore_aug": "s003_net_zscore_aug ctl_s003_net_zscore_aug_l2 s003_net_l2_step "
     "ctl_s003_l2_constant ctl_s003_l2_step_intended ctl_s003_l2_cosine",
-    "flagship": "flagship",
+    # the ablations train the flagship's network (in-model augmentation layers cost CPU
+    # that forward FLOPs do not count: ctl_flagship_layer_augmentation is priced low)
+    "flagship": "flagship ctl_flagship_e32 ctl_flagship_layer_augmentation",
 }
 UNPRICED = {
     "s003_vgg16_b3": "needs the VGG16 ImageNet weights (not run without them)",
@@ -161,7 +163,7 @@ def estimate(
     efficiency: float,
     *,
     per_run: float = 2.5,
-    profile: object = "sample",
+    profile: str | Profile = "sample",
 ) -> tuple[list, float]:
     """One row per run key of ``plan(profile)`` (name, seed, epochs, CPU seconds) and the
     estimated wall seconds of training; ``per_run`` CPU seconds are added to every run for
@@ -187,7 +189,12 @@ def estimate(
         if key in seen or variant.name in UNPRICED:
             continue
         seen.add(key)
-        rep = representative[variant.name]
+        rep = representative.get(variant.name)
+        if rep is None:
+            raise SystemExit(
+                f"{Path(__file__).name}: variant {variant.name!r} of the profile {getattr(profile, 'name', profile)!r} "
+                "has no cost class: add it to CLASSES beside the variant it trains like"
+            )
         cost = costs["costs"][rep]
         per_epoch = cost["cpu_per_epoch_s"] * forward(variant.name) / forward(rep)
         rows.append(

@@ -77,3 +77,9 @@ def test_fewer_seeds_in_the_what_if_train_fewer_runs(count):
     assert len(catalog.plan(sample_budget.with_seeds("sample", count))) < len(
         catalog.plan(sample_budget.with_seeds("sample", 3))
     )
+
+
+def test_every_variant_the_sample_trains_has_a_cost_class():
+    priced = {v for members in sample_budget.CLASSES.values() for v in members.split()}
+    planned = {v.name for v in catalog.plan("sample")}
+    assert planned - set(sample_budget.UNPRICED) <= priced
