@@ -312,9 +312,10 @@ def plan(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
     thread_settings = [REFERENCE] if args.thread_settings is None else args.thread_settings
     layouts = []
     for setting in thread_settings:
-        for family in families:
-            epochs = 1 if args.quick else (3 if FAMILIES[family].steps is None else 2)
-            tasks = [{"family": family, "seed": s, "epochs": epochs} for s in range(cores)]
+        for family_name in families:
+            full_epochs = 3 if FAMILIES[family_name].steps is None else 2
+            epochs = 1 if args.quick else full_epochs
+            tasks = [{"family": family_name, "seed": s, "epochs": epochs} for s in range(cores)]
             for label, processes, threads, interop in (
                 (f"1 process x {cores} threads, inter-op 1", 1, cores, 1),
                 (f"1 process x {cores} threads, inter-op {cores}", 1, cores, cores),
@@ -327,7 +328,7 @@ def plan(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
                 layouts.append(
                     {
                         "setting": setting,
-                        "family": family,
+                        "family": family_name,
                         "layout": label,
                         "processes": processes,
                         "threads": threads,
@@ -432,8 +433,9 @@ def summarize(record: dict) -> dict[str, Any]:
             entry["accuracy_minus_reference"] = {"mean": diff, "ci95": None}
         if target is not None:
             times = [_time_to(r, target) for r in good]
+            reached = [t for t in times if t is not None]
             entry["time_to_target_median"] = (
-                None if not times or None in times else statistics.median(times)
+                statistics.median(reached) if times and len(reached) == len(times) else None
             )
         summary.setdefault(setting, {})[family] = entry
     return {

@@ -70,8 +70,8 @@ def verdict(builds: Sequence[dict[str, Any]], budget_s: float = BUDGET_S) -> dic
     >>> verdict([{"wall_s": 600.0, "rc": 1}])["within_budget"]
     False
     """
-    slowest = max((b["wall_s"] for b in builds), default=None)
-    ok = bool(builds) and all(b["rc"] == 0 for b in builds) and slowest <= budget_s
+    slowest = max((float(b["wall_s"]) for b in builds), default=None)
+    ok = slowest is not None and slowest <= budget_s and all(b["rc"] == 0 for b in builds)
     return {"builds": len(builds), "slowest_s": slowest, "budget_s": budget_s, "within_budget": ok}
 
 
@@ -175,7 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--record", type=Path, default=RECORD, help="the JSON record")
     parser.add_argument("--keep", action="store_true", help="keep each build's copy and store")
     parser.add_argument("--dry-run", action="store_true", help="print what would run and stop")
-    args, args.build_args = parser.parse_known_args(argv)
+    args, build_args = parser.parse_known_args(argv)
+    args.build_args = build_args  # passed on to the build (e.g. --precision, --no-render)
     args.data = str(Path(args.data).expanduser().resolve())
     args.commit = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", args.commit],
