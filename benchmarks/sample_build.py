@@ -15,8 +15,11 @@ The verdict: the slower build within the budget (45 minutes), every build exitin
     python benchmarks/sample_build.py --data ../shared/data/cifar-10-sample            # 2 builds, ~1.5 h
     python benchmarks/sample_build.py --data ../shared/data/cifar-10-sample --dry-run  # what it would run
     python benchmarks/sample_build.py --data ../shared/data/cifar-10-sample --repeat 1 --precision mixed_bfloat16
+    python benchmarks/sample_build.py --data synthetic --profile smoke --repeat 1 --no-render  # the timer itself
 
-Only the timing is new here: the build is the project's own, unchanged.
+Only the timing is new here: the build is the project's own, unchanged. Other build
+options (``--precision``, ``--backend``, ``--no-render``) are passed on to it;
+``--profile`` times another profile against the same budget (a check of the timer).
 """
 
 from __future__ import annotations
@@ -46,15 +49,17 @@ BUDGET_S = 45 * 60
 LOAD_SAMPLE_S = 30.0
 
 
-def build_command(python: str, data: str, runs: Path, jobs: str, extra: Sequence[str]) -> list[str]:
-    """The build that is timed: the sample profile into an empty store ``runs``.
+def build_command(
+    python: str, profile: str, data: str, runs: Path, jobs: str, extra: Sequence[str]
+) -> list[str]:
+    """The build that is timed: ``profile`` into an empty store ``runs``.
 
-    >>> build_command("python", "/d", Path("/c/runs"), "2", ["--no-render"])[2:]
+    >>> build_command("python", "sample", "/d", Path("/c/runs"), "2", ["--no-render"])[2:]
     ['cifar_core.cli', 'build', '--profile', 'sample', '--data', '/d', '--runs', '/c/runs', '--jobs', '2', '--no-render']
     """
     return [
         python,
-        *("-m", "cifar_core.cli", "build", "--profile", "sample"),
+        *("-m", "cifar_core.cli", "build", "--profile", profile),
         *("--data", data, "--runs", str(runs), "--jobs", jobs),
         *extra,
     ]
@@ -134,7 +139,9 @@ def time_build(args: argparse.Namespace, index: int) -> dict[str, Any]:
     copy = Path(tempfile.mkdtemp(prefix=f"sample-build-{index}-"))
     checkout(args.commit, copy)
     runs = copy / "runs"
-    command = build_command(sys.executable, args.data, runs, args.jobs, args.build_args)
+    command = build_command(
+        sys.executable, args.profile, args.data, runs, args.jobs, args.build_args
+    )
     log = copy / "build.log"
     sampler = LoadSampler()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -169,6 +176,7 @@ def time_build(args: argparse.Namespace, index: int) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="the real CIFAR-10 sample folder")
+    parser.add_argument("--profile", default="sample", help="the profile built (default sample)")
     parser.add_argument("--repeat", type=int, default=2, help="builds to time (default 2)")
     parser.add_argument("--jobs", default="2", help="training workers (the budget assumes 2)")
     parser.add_argument("--commit", default="HEAD", help="what is built (default HEAD)")
@@ -177,7 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print what would run and stop")
     args, build_args = parser.parse_known_args(argv)
     args.build_args = build_args  # passed on to the build (e.g. --precision, --no-render)
-    args.data = str(Path(args.data).expanduser().resolve())
+    if args.data != "synthetic":
+        args.data = str(Path(args.data).expanduser().resolve())
     args.commit = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", args.commit],
         check=True,
@@ -185,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text=True,
     ).stdout.strip()
     command = build_command(
-        sys.executable, args.data, Path("<copy>/runs"), args.jobs, args.build_args
+        sys.executable, args.profile, args.data, Path("<copy>/runs"), args.jobs, args.build_args
     )
     print(f"commit {args.commit[:12]}; {args.repeat} build(s) of: {shlex.join(command)}")
     if args.dry_run:
@@ -206,7 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "platform": platform.platform(),
             "python": platform.python_version(),
         },
-        "seeds_per_study": seeds_per_study(),
+        "profile": args.profile,
+        "seeds_per_study": seeds_per_study(args.profile),
         "builds": [],
     }
     for index in range(args.repeat):
