@@ -32,6 +32,8 @@ from types import MappingProxyType
 from typing import Any
 
 from cifar_core.data.preprocessing import PREPROCESSING
+from cifar_core.models import validate_params
+from cifar_core.models.signatures import with_defaults
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "inverse_time", "warmup_linear")
@@ -165,8 +167,6 @@ class Variant:
         >>> a.normalized() == b.normalized()
         True
         """
-        from cifar_core.models.signatures import with_defaults
-
         config = self.to_dict()
         config.pop("name")
         config["params"] = _thaw(_freeze(with_defaults(self.family, config["params"])))
@@ -281,8 +281,6 @@ class Variant:
         read side (analysis notebooks, ``status``) builds variants without training.
         Training calls it for every variant before the first one starts.
         """
-        from cifar_core.models import validate_params
-
         try:
             validate_params(self.family, dict(self.params))
         except (KeyError, TypeError, ValueError) as error:

@@ -29,10 +29,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jupytext
+import papermill
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
 import cifar_core
+from cifar_core.experiments import catalog, chapters
 from cifar_core.faults import crash_point
 from cifar_core.files import write_text_atomic
 from cifar_core.project import ANALYSES_DIR, NOTEBOOKS_DIR, ProjectError
+from cifar_core.render.figures import carry_alt_text
 
 OVERRIDES_FILE = ".overrides.json"
 PLAN_PARAMETERS = ("studies", "variants", "seeds")
@@ -68,9 +75,6 @@ class Parameter:
         >>> Parameter("model", "str", "a").parse("no"), Parameter("n", "int", 1).parse("3")
         ('no', 3)
         """
-        import yaml
-        from pydantic import TypeAdapter, ValidationError
-
         adapter = TypeAdapter(self.type)
         try:
             candidates = [yaml.safe_load(text), text]
@@ -93,8 +97,6 @@ def analysis_names(root: Path) -> list[str]:
     (:mod:`cifar_core.experiments.chapters`): the project's ``analyses/*.py``, the
     added-studies chapter only when the project declares a study of its own
     (``studies/*.py``); sources the registry does not list follow in name order."""
-    from cifar_core.experiments import catalog, chapters
-
     present = {p.stem for p in (root / ANALYSES_DIR).glob("*.py")}
     names = [
         c.name
@@ -117,8 +119,6 @@ def source_path(root: Path, name: str) -> Path:
 
 def read_notebook(path: Path):
     """The notebook of a jupytext percent-format source."""
-    import jupytext
-
     notebook = jupytext.read(path)
     notebook.metadata["kernelspec"] = {
         "name": "python3",
@@ -250,8 +250,6 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
     or alternative text fails the chapter, naming the cell
     (`cifar_core.render.figures.carry_alt_text`).
     """
-    import papermill
-
     out = root / NOTEBOOKS_DIR
     out.mkdir(parents=True, exist_ok=True)
     running = out / f".{name}.running.ipynb"
@@ -274,8 +272,6 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
         if running.exists():
             running.replace(failed)
         return Execution(name, False, time.perf_counter() - started, failed, error_text(error))
-    from cifar_core.render.figures import carry_alt_text
-
     problems = carry_alt_text(running)  # fig-alt for Quarto and the built-in renderer
     if problems:
         failed = out / f"{name}.failed.ipynb"

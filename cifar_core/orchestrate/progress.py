@@ -17,10 +17,18 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
-if TYPE_CHECKING:
-    from rich.progress import TaskID
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import Progress as RichProgress
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -53,18 +61,6 @@ class ConsoleProgress(Progress):
     interactive (CI, a pipe) the bars are left out and only the lines are printed."""
 
     def __init__(self, stream: IO[str] | None = None):
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-        from rich.progress import (
-            Progress as RichProgress,
-        )
-
         self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
         self.bars = RichProgress(
             TextColumn("{task.description:<9}"),
