@@ -126,7 +126,9 @@ def test_experiments_has_no_import_cycle():
 
 
 # What each package may import (ARCHITECTURE.md): data flows one way, so a package
-# imports only the ones below it; `project` (paths, ProjectError) is open to all.
+# imports only the ones below it; `project` (paths, ProjectError), `files` (atomic writes)
+# and `faults` (the crash test hook), standard library only, are open to all.
+OPEN_TO_ALL = ("", "project", "files", "faults")
 MAY_IMPORT: dict[str, set[str]] = {
     "data": set(),
     "models": set(),
@@ -150,13 +152,17 @@ def package_edges(root: Path = PACKAGE) -> set[tuple[str, str]]:
         (_package(a), _package(b))
         for a, targets in import_graph(root).items()
         for b in targets
-        if _package(a) != _package(b) and _package(b) not in ("", "project")
+        if _package(a) != _package(b) and _package(b) not in OPEN_TO_ALL
     }
 
 
 def test_every_package_is_in_the_layer_table():
-    packages = {_package(m) for m in module_names()} - {"", "project"}
+    packages = {_package(m) for m in module_names()} - set(OPEN_TO_ALL)
     assert packages == set(MAY_IMPORT)
+
+
+def test_the_modules_open_to_all_import_no_package():
+    assert {b for a, b in package_edges() if a in OPEN_TO_ALL} == set()
 
 
 def test_packages_import_only_the_layers_below_them():
