@@ -3,7 +3,11 @@
 A :class:`Profile` scales a variant to a budget without changing what it is: only
 ``epochs`` and ``seed`` change, and, in a *seed-protocol* profile, the two training
 settings that decide what the seeds' figures measure (``validation_fraction = 0``: train
-on every training image; ``restore_best = False``: keep the last epoch's weights).
+on every training image; ``restore_best = False``: keep the last epoch's weights). A
+*rehearsal* profile also caps the optimizer steps per epoch (``max_steps_per_epoch``):
+the architecture, batch size, seeds and data size stay those of the real run, so every
+code path runs at full size while training takes seconds (the cap is part of the run
+key, so such a run is never reused as a real one).
 
 Epochs come from one of two rules: a per-variant table (``epochs``; the ``sample``
 profile's, built family by family in :mod:`cifar_core.experiments.sample_budget`), or
@@ -71,6 +75,11 @@ class Profile:
         Variants not planned in this profile (listed as "full profile only").
     limit_per_batch, stratified_limit, synthetic_sizes
         Dataset options (:meth:`dataset_kwargs`).
+    max_steps_per_epoch : int, optional
+        A rehearsal's training cap, given to every variant
+        (:attr:`~cifar_core.experiments.variant.Variant.max_steps_per_epoch`): at most this
+        many optimizer steps and validation batches per epoch; validation and test are
+        still predicted in full.
     """
 
     name: str
@@ -87,6 +96,7 @@ class Profile:
     epochs: Mapping[str, int] = field(default_factory=dict)
     variant_seeds: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     seed_protocol: bool = False
+    max_steps_per_epoch: int | None = None
 
     def rule_epochs(self, variant: Variant) -> int:
         """The epochs of ``variant`` by this profile's rule alone (no distinct-controls step)."""
@@ -121,6 +131,8 @@ class Profile:
         }
         if self.seed_protocol:
             changes.update(validation_fraction=0.0, restore_best=False)
+        if self.max_steps_per_epoch is not None:
+            changes["max_steps_per_epoch"] = self.max_steps_per_epoch
         return variant.replace(**changes)
 
     def includes(self, variant: Variant) -> bool:

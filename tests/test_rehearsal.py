@@ -1,0 +1,72 @@
+"""The rehearsal: a training cap that keeps every variant's architecture, batch size,
+seeds and data size, and never shares a run key with a real run."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from cifar_core.data.dataset import Dataset  # noqa: E402
+from cifar_core.data.synthetic import make_synthetic  # noqa: E402
+from cifar_core.experiments.profiles import Profile  # noqa: E402
+from cifar_core.experiments.variant import Variant, VariantError  # noqa: E402
+from cifar_core.runs.keys import run_key  # noqa: E402
+from cifar_core.runs.store import RunStore  # noqa: E402
+
+BASE = Variant(name="tiny", family="mlp", params={"units": [16]}, epochs=2, batch_size=16, seed=1)
+
+
+def small_dataset(n_train: int, n_test: int) -> Dataset:
+    x, y, xt, yt, names = make_synthetic(n_train, n_test, seed=3)
+    return Dataset(x, y, xt, yt, names, "synthetic", True, "synthetic")
+
+
+def test_the_cap_is_validated_and_only_a_capped_variant_hashes_differently():
+    assert "max_steps_per_epoch" not in BASE.normalized()  # uncapped: hashed as before
+    capped = BASE.replace(max_steps_per_epoch=3)
+    assert capped.normalized()["max_steps_per_epoch"] == 3
+    assert run_key(capped, "f" * 16) != run_key(BASE, "f" * 16)
+    assert run_key(capped, "f" * 16) != run_key(BASE.replace(max_steps_per_epoch=4), "f" * 16)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(VariantError, match="max_steps_per_epoch"):
+            BASE.replace(max_steps_per_epoch=bad)
+
+
+def test_a_profile_gives_its_cap_to_every_variant_and_keeps_the_rest():
+    profile = Profile("r", "a rehearsal", "synthetic", (0, 1), max_steps_per_epoch=2)
+    scaled = profile.scale(BASE.replace(batch_size=100), seed=1)
+    assert scaled.max_steps_per_epoch == 2
+    assert (scaled.batch_size, scaled.params, scaled.seed) == (100, BASE.params, 1)
+    real = Profile("f", "full", "synthetic", (0, 1)).scale(BASE)
+    assert real.max_steps_per_epoch is None
+
+
+def test_augmented_batches_stop_at_the_cap():
+    from cifar_core.runs.batches import AugmentedBatches
+
+    x = np.zeros((100, 8, 8, 3), "float32")
+    y = np.eye(100, 10, dtype="float32")
+    assert AugmentedBatches(x, y, batch_size=10, translate=1).steps_per_epoch == 10
+    capped = AugmentedBatches(x, y, batch_size=10, translate=1, max_steps_per_epoch=3)
+    assert capped.steps_per_epoch == 3 and capped[3][0].shape == (10, 8, 8, 3)
+
+
+@pytest.mark.parametrize("augmentation", [{}, {"translate": 2}], ids=["arrays", "batches"])
+def test_a_capped_run_trains_a_few_steps_and_predicts_val_and_test_in_full(tmp_path, augmentation):
+    from cifar_core.runs.train import get_or_train
+
+    data = small_dataset(700, 60)  # 560 training images: 35 steps per epoch uncapped
+    capped = BASE.replace(max_steps_per_epoch=1, augmentation=augmentation)
+    run = get_or_train(capped, data, RunStore(tmp_path), verbose=0, log=lambda line: None)
+    assert int(run.load_model(compile=True).optimizer.iterations) == 2  # 1 step × 2 epochs
+    metrics = run.metrics
+    assert metrics["n_train"] == 560 and metrics["n_train_scored"] == 256
+    assert set(metrics["inference_s"]) == {"train", "val", "test"}
+    assert all(seconds > 0 for seconds in metrics["inference_s"].values())
+    predictions = run.predictions()
+    assert len(predictions["val_probs"]) == 140 and len(predictions["test_probs"]) == 60
+    assert run.config["variant"]["max_steps_per_epoch"] == 1
