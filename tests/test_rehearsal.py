@@ -4,6 +4,7 @@ seeds and data size, and never shares a run key with a real run."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,3 +71,42 @@ def test_a_capped_run_trains_a_few_steps_and_predicts_val_and_test_in_full(tmp_p
     predictions = run.predictions()
     assert len(predictions["val_probs"]) == 140 and len(predictions["test_probs"]) == 60
     assert run.config["variant"]["max_steps_per_epoch"] == 1
+
+
+def test_peak_memory_is_the_chapter_kernels_high_water_mark():
+    import subprocess
+    import sys
+
+    from cifar_core.orchestrate.measure import PeakMemory
+
+    if not Path("/proc/self/status").is_file():
+        pytest.skip("no /proc: peak memory of child processes is not measured here")
+    grow_and_shrink = "b = b'x' * 300_000_000; del b; import time; time.sleep(0.5)"
+    with PeakMemory(interval=0.05) as peak:
+        subprocess.run([sys.executable, "-c", grow_and_shrink], check=True)
+    assert peak.bytes is not None and peak.bytes > 300e6  # the peak, not the RSS at the end
+    with PeakMemory(interval=0.05) as nothing:
+        pass
+    assert nothing.bytes is None  # the driver itself is not a chapter
+
+
+def test_a_build_record_holds_chapters_and_driver_phases(tmp_path):
+    import json
+
+    from cifar_core.orchestrate.measure import MEASUREMENTS, DriverPhases, write_build_record
+
+    phases = DriverPhases()
+    phases.mark("data loaded")
+    write_build_record(
+        tmp_path,
+        profile="rehearsal",
+        dataset={"n_test": 10_000},
+        chapters=[{"name": "01-data", "status": "executed", "seconds": 2.0, "peak_rss": 10}],
+        driver=phases,
+        trained=3,
+        exit_code=0,
+    )
+    record = json.loads((tmp_path / MEASUREMENTS).read_text())
+    assert record["chapters"][0]["peak_rss"] == 10 and record["runs_trained"] == 3
+    assert record["driver"][0]["phase"] == "data loaded"
+    assert record["driver"][0]["peak_rss"] > 10_000_000  # a Python process with NumPy

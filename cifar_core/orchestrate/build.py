@@ -22,6 +22,7 @@ from cifar_core.analysis.context import BUILD_CONTEXT
 from cifar_core.experiments import catalog
 from cifar_core.experiments.plan import dataset_for, variants_for
 from cifar_core.orchestrate import notebooks
+from cifar_core.orchestrate.measure import DriverPhases, format_bytes, write_build_record
 from cifar_core.orchestrate.notebooks import PLAN_PARAMETERS
 from cifar_core.orchestrate.progress import Progress
 from cifar_core.orchestrate.provenance import ChapterPlan, load_record, why_stale, write_record
@@ -48,6 +49,7 @@ class ChapterResult:
     reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
+    peak_rss: int | None = None  # bytes, the kernel's peak (orchestrate/measure.py)
 
 
 @dataclass
@@ -150,7 +152,9 @@ def build(
     progress = progress or Progress()
     root = project_root(root)
     prof = resolve_profile(profile)
+    phases = DriverPhases()
     dataset = dataset_for(prof, data)
+    phases.mark("data loaded")
     store = RunStore(Path(runs_dir).resolve() if runs_dir else default_runs_dir(root))
     names = list(analyses) if analyses else notebooks.analysis_names(root)
     overrides = notebooks.load_overrides(root, prof.name)
@@ -164,7 +168,9 @@ def build(
     )
     variants = [v for _, chapter_variants in planned for v in chapter_variants]
     result = BuildResult(trained=_ensure(variants, dataset, store, executor, log, progress, say))
+    phases.mark("runs trained")
     runs = plan_runs(variants, dataset.fingerprint, store).runs
+    phases.mark("runs verified")
     _write_build_context(root, prof.name, data, store)
     present = {k for k, run in runs.items() if run is not None}
     progress.chapters_planned([chapter.name for chapter, _ in planned])
@@ -174,12 +180,14 @@ def build(
                 root, chapter, prof.name, dataset.fingerprint, present, force, log, progress
             )
         )
+    phases.mark("chapters executed")
     stored = [r for r in runs.values() if r is not None]
     result.variables = write_variables(
         root,
         build_variables(prof, dataset, store.root, len(result.trained), stored),
         notebooks.analysis_names(root),
     )
+    phases.mark("variables written")
     write_provenance_table(root, notebooks.analysis_names(root))
     if result.failed:
         say("render skipped: failed chapters: " + ", ".join(c.name for c in result.failed))
@@ -192,7 +200,33 @@ def build(
         f"executed, {len(result.reused)} reused, {len(result.failed)} failed"
         + ("" if result.ok else " - exit 1")
     )
+    phases.mark("rendered" if render and not result.failed else "done")
+    _record(root, prof.name, dataset, result, phases)
     return result
+
+
+def _record(
+    root: Path, profile: str, dataset: Any, result: BuildResult, phases: DriverPhases
+) -> None:
+    """The build's figures in ``_build/measurements.json`` (``orchestrate/measure.py``)."""
+    write_build_record(
+        root,
+        profile=profile,
+        dataset={
+            "source": dataset.source,
+            "fingerprint": dataset.fingerprint,
+            "synthetic": dataset.synthetic,
+            "n_train": len(dataset.y_train),
+            "n_test": len(dataset.y_test),
+        },
+        chapters=[
+            {"name": c.name, "status": c.status, "seconds": c.seconds, "peak_rss": c.peak_rss}
+            for c in result.chapters
+        ],
+        driver=phases,
+        trained=len(result.trained),
+        exit_code=result.exit_code,
+    )
 
 
 def _teller(log: Log, progress: Progress) -> Log:
@@ -263,12 +297,24 @@ def _bring_up_to_date(
         )
         log(message)
         progress.say(message)
-        return ChapterResult(chapter.name, "failed", reasons, execution.seconds, execution.error)
+        return ChapterResult(
+            chapter.name,
+            "failed",
+            reasons,
+            execution.seconds,
+            execution.error,
+            execution.peak_rss,
+        )
     write_record(root, chapter, profile, fingerprint)
-    line = f"executed {chapter.name} in {execution.seconds:.1f} s ({'; '.join(reasons)})"
+    line = (
+        f"executed {chapter.name} in {execution.seconds:.1f} s, peak memory "
+        f"{format_bytes(execution.peak_rss)} ({'; '.join(reasons)})"
+    )
     log(line)
     progress.say(line)
-    return ChapterResult(chapter.name, "executed", reasons, execution.seconds)
+    return ChapterResult(
+        chapter.name, "executed", reasons, execution.seconds, peak_rss=execution.peak_rss
+    )
 
 
 def run_analysis(

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import cifar_core
+from cifar_core.orchestrate.measure import PeakMemory
 from cifar_core.project import ANALYSES_DIR, NOTEBOOKS_DIR, ProjectError
 
 OVERRIDES_FILE = ".overrides.json"
@@ -198,6 +199,7 @@ class Execution:
     seconds: float
     output: Path
     error: str | None = None
+    peak_rss: int | None = None  # bytes: the kernel's peak resident memory (Linux)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -240,8 +242,9 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
     out.mkdir(parents=True, exist_ok=True)
     running = out / f".{name}.running.ipynb"
     started = time.perf_counter()
+    peak = PeakMemory()
     try:
-        with _kernel_imports_this_package():
+        with _kernel_imports_this_package(), peak:
             papermill.execute_notebook(
                 read_notebook(source_path(root, name)),
                 str(running),
@@ -255,15 +258,19 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
         failed = out / f"{name}.failed.ipynb"
         if running.exists():
             running.replace(failed)
-        return Execution(name, False, time.perf_counter() - started, failed, error_text(error))
+        return Execution(
+            name, False, time.perf_counter() - started, failed, error_text(error), peak.bytes
+        )
     from cifar_core.render.figures import carry_alt_text
 
     problems = carry_alt_text(running)  # fig-alt for Quarto and the built-in renderer
     if problems:
         failed = out / f"{name}.failed.ipynb"
         running.replace(failed)
-        return Execution(name, False, time.perf_counter() - started, failed, "\n".join(problems))
+        return Execution(
+            name, False, time.perf_counter() - started, failed, "\n".join(problems), peak.bytes
+        )
     output = out / f"{name}.ipynb"
     running.replace(output)
     (out / f"{name}.failed.ipynb").unlink(missing_ok=True)
-    return Execution(name, True, time.perf_counter() - started, output)
+    return Execution(name, True, time.perf_counter() - started, output, peak_rss=peak.bytes)
