@@ -2,7 +2,7 @@
 # # Baselines: MLP vs CNN, and seed 004's pass marks
 
 # %% tags=["parameters"]
-studies: list[str] | None = ["baselines", "seed004_lab"]  # catalog studies this analysis reads
+studies: list[str] | None = None  # None: the studies the registry gives this chapter
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 mlp: str = "s000_mlp"  # the MLP quoted in the text
@@ -11,7 +11,9 @@ cnn: str = "s000_cnn2"  # the CNN quoted in the text
 # %%
 from cifar_core.analysis import chapter_findings, flags, plots, present, tables
 from cifar_core.analysis.context import open_context
+from cifar_core.experiments import catalog
 
+studies = catalog.chapter_studies("02-baselines", studies)
 ctx = open_context("02-baselines", studies=studies, variants=variants, seeds=seeds)
 study = ctx.study("baselines")
 base_runs = ctx.study_runs("baselines")

@@ -5,20 +5,16 @@
 # table tests each variant against its study's baseline (each study has its own baseline).
 
 # %% tags=["parameters"]
-studies: list[str] | None = [
-    "depth",
-    "filters",
-    "kernel_size",
-    "activation",
-    "pooling",
-]  # catalog studies this analysis reads
+studies: list[str] | None = None  # None: the studies the registry gives this chapter
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 
 # %%
 from cifar_core.analysis import chapter_findings, flags, plots, present, tables
 from cifar_core.analysis.context import open_context
+from cifar_core.experiments import catalog
 
+studies = catalog.chapter_studies("03-architecture", studies)
 ctx = open_context("03-architecture", studies=studies, variants=variants, seeds=seeds)
 studies = studies or []
 by_study = {s: ctx.study_runs(s) for s in studies}

@@ -5,20 +5,16 @@
 # flagship recipe against seed 004's final recipe in accuracy over training time.
 
 # %% tags=["parameters"]
-studies: list[str] | None = [
-    "batch_size",
-    "optimizer",
-    "lr_schedule",
-    "normalization",
-    "flagship",
-]  # catalog studies this analysis reads
+studies: list[str] | None = None  # None: the studies the registry gives this chapter
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 
 # %%
 from cifar_core.analysis import chapter_findings, flags, plots, present, tables
 from cifar_core.analysis.context import open_context
+from cifar_core.experiments import catalog
 
+studies = catalog.chapter_studies("04-training", studies)
 ctx = open_context("04-training", studies=studies, variants=variants, seeds=seeds)
 studies = studies or []
 by_study = {s: ctx.study_runs(s) for s in studies}

@@ -5,13 +5,7 @@
 # and where the curves show overfitting.
 
 # %% tags=["parameters"]
-studies: list[str] | None = [
-    "dropout",
-    "batch_norm",
-    "l2",
-    "augmentation",
-    "seed001_trio",
-]  # catalog studies
+studies: list[str] | None = None  # None: the studies the registry gives this chapter
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 trio: list[str] = ["s001_model_a", "s001_model_b", "s001_model_c"]  # curves of this figure
@@ -20,7 +14,9 @@ gap_baseline: str = "s001_model_a"  # the unregularized model the gap is quoted 
 # %%
 from cifar_core.analysis import chapter_findings, flags, plots, present, tables
 from cifar_core.analysis.context import open_context
+from cifar_core.experiments import catalog
 
+studies = catalog.chapter_studies("05-regularization", studies)
 ctx = open_context("05-regularization", studies=studies, variants=variants, seeds=seeds)
 studies = studies or []
 by_study = {s: ctx.study_runs(s) for s in studies}

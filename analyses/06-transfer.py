@@ -8,7 +8,7 @@
 # scratch, runs in every profile.
 
 # %% tags=["parameters"]
-studies: list[str] | None = ["transfer"]  # catalog studies this analysis reads
+studies: list[str] | None = None  # None: the studies the registry gives this chapter
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
 
@@ -18,8 +18,10 @@ import pandas as pd
 from cifar_core.analysis import chapter_findings, flags, present, tables
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.transfer import knn_summary, variant_status
+from cifar_core.experiments import catalog
 from cifar_core.models.weights import install_hint
 
+studies = catalog.chapter_studies("06-transfer", studies)
 ctx = open_context("06-transfer", studies=studies, variants=variants, seeds=seeds)
 study = ctx.study("transfer")
 runs = ctx.study_runs("transfer")

@@ -16,17 +16,15 @@ alpha: float = 0.05  # significance level after Holm's correction within each st
 equivalence_margin: float = (
     0.01  # a "no difference" claim holds only if its 95 % CI lies within ± this (fraction)
 )
-table_studies: list[str] = [
-    "seed002_families",
-    "wrn",
-    "transfer",
-]  # studies whose findings table this chapter shows (chapters 02-05 show the others)
+table_studies: list[str] | None = None  # None: the studies whose chapter shows no findings table
 
 # %%
 from cifar_core.analysis import chapter_findings, claims, present
 from cifar_core.analysis.context import open_context
+from cifar_core.experiments import catalog
 from cifar_core.experiments.claims import CLAIMS, HOLDS, INCONCLUSIVE, NOT_EVALUATED, REVERSED
 
+table_studies = catalog.findings_elsewhere(table_studies)
 ctx = open_context("09-findings", studies=studies, variants=variants, seeds=seeds)
 names = [s.name for s in ctx.all_studies()] if studies == "all" else list(studies or [])
 findings = chapter_findings.chapter_findings(ctx, names, alpha=alpha)

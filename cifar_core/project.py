@@ -1,7 +1,7 @@
 """Where things live in a cifar-report project, and the few names every layer shares.
 
 A project folder holds ``_quarto.yml``, the article ``index.qmd``, the analysis
-sources ``analyses/*.py``; a build writes the executed notebooks to ``notebooks/``,
+sources ``analyses/*.py`` and, optionally, studies of its own ``studies/*.py``; a build writes the executed notebooks to ``notebooks/``,
 the quoted numbers to ``_variables.yml`` and (by default) the runs to ``runs/``.
 
 >>> ProjectError("no project here").args[0]
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 ANALYSES_DIR = "analyses"
+STUDIES_DIR = "studies"  # the project's own studies (cifar_core.experiments.local)
 NOTEBOOKS_DIR = "notebooks"
 VARIABLES_FILE = "_variables.yml"
 RUNS_ENV = "CIFAR_REPORT_RUNS"

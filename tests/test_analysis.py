@@ -265,12 +265,13 @@ def test_plots_draw_what_they_are_given():
 
 def test_study_notes_print_a_shared_remark_once_naming_its_studies():
     from cifar_core.experiments import catalog
+    from cifar_core.experiments.seeds import s000
 
     studies = [catalog.get_study(s) for s in ("depth", "filters", "kernel_size", "pooling")]
     text = present.study_notes(studies)
-    assert text.count(catalog.S000_NOTE) == 1
-    assert f"**Depth, Width, Kernel size, Pooling.** {catalog.S000_NOTE}" in text
-    assert f"**Depth.** {catalog.S000_DEPTH3_NOTE}" in text
+    assert text.count(s000.NOTE) == 1
+    assert f"**Depth, Width, Kernel size, Pooling.** {s000.NOTE}" in text
+    assert f"**Depth.** {s000.DEPTH3_NOTE}" in text
     assert "**Pooling.** In seed 000, global average pooling ran 5 epochs" in text
 
 

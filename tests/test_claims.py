@@ -24,7 +24,6 @@ from cifar_core.experiments.claims import (
     NOT_EVALUATED,
     REVERSED,
     Claim,
-    check_claims,
     claim_pairs,
     claims_for,
 )
@@ -58,18 +57,22 @@ def test_every_quote_appears_verbatim_in_its_seed_report(claim):
 
 
 def test_claims_name_catalog_studies_variants_and_sources():
-    check_claims()
     assert {c.seed for c in CLAIMS} == set(catalog.SEED_FILES)  # every seed is represented
     for claim in CLAIMS:
-        assert claim.seed_file in catalog.get_study(claim.study).sources, claim
+        study = catalog.get_study(claim.study)
+        assert {claim.variant, claim.baseline} <= set(study.names()), claim
+        assert claim.seed_file in study.sources, claim
     assert len(set(CLAIMS)) == len(CLAIMS)
+    assert catalog.claims() == list(CLAIMS)  # a project without studies/ has the seeds' claims
 
 
 def test_bad_claims_are_rejected_with_the_reason():
     with pytest.raises(ValueError, match="expected must be"):
-        Claim("s", "000", "q", "a", "b", "improves", "a beats b")
-    with pytest.raises(ValueError, match="not a variant of study 'pooling'"):
-        check_claims([Claim("pooling", "000", "q", "s000_cnn1_pool9", "s000_cnn1", "better", "x")])
+        Claim("s", "a", "b", "improves", "a beats b")
+    with pytest.raises(ValueError, match="variant and baseline are the same"):
+        Claim("s", "a", "a", "better", "a beats a")
+    with pytest.raises(ValueError, match="unknown seed '009'"):
+        Claim("s", "a", "b", "better", "a beats b", seed="009")
 
 
 def test_claim_pairs_feed_compare_study():
@@ -201,7 +204,7 @@ def test_collapsed_controls_in_the_smoke_profile_are_the_same_run(tmp_path):
     row = compare_study("x", {"s000_cnn1": [cnn1], "ctl_cnn1_e5": [e5]}, "s000_cnn1").comparisons[0]
     assert row.verdict == SAME_RUN and row.result is None
     (claim,) = evaluate_claims(
-        [Claim("x", "000", "q", "ctl_cnn1_e5", "s000_cnn1", "better", "s")],
+        [Claim("x", "ctl_cnn1_e5", "s000_cnn1", "better", "s", seed="000", quote="q")],
         {"x": compare_study("x", {"s000_cnn1": [cnn1], "ctl_cnn1_e5": [e5]}, "s000_cnn1")},
     )
     assert claim.outcome == NOT_EVALUATED and "same run as s000_cnn1" in claim_sentence(claim)

@@ -39,11 +39,21 @@ def test_seed_side_takes_the_recipe_from_the_catalog_and_says_what_is_not_stated
     assert seed_side("s002_model1_b32")["train images"] == "not stated"
     with pytest.raises(KeyError, match="reproduces no seed report"):
         protocol_of("ctl_final_adam")
+    with pytest.raises(KeyError, match="reproduces no seed report"):
+        protocol_of("ctl_cnn1_e5")  # a control in seed 000's file reproduces nothing
+
+
+def test_each_seed_file_declares_its_protocol():
+    from cifar_core.experiments.seeds import s000, s001, s002, s003, s004
+
+    files = (s000, s001, s002, s003, s004)
+    assert {f.SEED: f.PROTOCOL for f in files} == SEED_PROTOCOLS
+    assert all(f.PROTOCOL.seed == f.SEED for f in files)
 
 
 def _table(profile: str, n_train: int):
     prof = catalog.get_profile(profile)
-    figures = [(n, v) for n, v in catalog.ALL_REPORTED.items()]
+    figures = list(catalog.reported().items())
     scaled = {v.name: v for v in catalog.plan(prof)}
     return protocol_table(figures, scaled, n_train, lambda name: "12.3").set_index("experiment")
 

@@ -45,7 +45,10 @@ def _weights_status() -> str:
     return f"{'available' if available else 'missing'}: {why}"
 
 
-EXTERNAL_INPUTS: dict[str, Callable[[], str]] = {"vgg16_weights": _weights_status}
+EXTERNAL_INPUTS: dict[str, Callable[[], str]] = {
+    "vgg16_weights": _weights_status,
+    "studies": catalog.added_studies_digest,  # the project's own studies/*.py
+}
 """Inputs outside the run store that a chapter may depend on, by name: each gives a
 short text that changes when the input does (the build re-executes the chapter then)."""
 
@@ -192,6 +195,9 @@ def open_context(
                 not_runnable(variant) or "not trained yet (run `cifar-report build`)"
             )
     read = sorted(key for key, run in runs.items() if run is not None)
+    inputs = (
+        {"studies": catalog.added_studies_digest()} if catalog.reads_added_studies(studies) else {}
+    )
     return AnalysisContext(
         name=name,
         root=root,
@@ -201,5 +207,5 @@ def open_context(
         variants=selected,
         runs=group_by_variant(selected, runs, dataset.fingerprint),
         not_run=not_run,
-        reads={"runs": read, "not_run": not_run},
+        reads={"runs": read, "not_run": not_run, "inputs": inputs},
     )

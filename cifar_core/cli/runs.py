@@ -432,12 +432,12 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from cifar_core.experiments import catalog
+    from cifar_core.cli.listing import listing
 
     profile = _profile(args)
     check_names_of_studies(args.study)
     is_cached = _cache_checker(args, profile)
-    rows = catalog.listing(profile, is_cached, studies=args.study)
+    rows = listing(profile, is_cached, studies=args.study)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     else:

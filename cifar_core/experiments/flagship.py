@@ -26,7 +26,8 @@
 # wider network did not pay off here (experiment log: benchmarks/flagship_log.md).
 """The flagship recipe: every hyper-parameter in :data:`HYP`, the variant built from it
 (:data:`FLAGSHIP`) and the one-setting ablations that show what each step adds
-(:data:`ABLATIONS`, the ``ctl_flagship_…`` variants of the ``flagship`` study).
+(:data:`ABLATIONS`, the ``ctl_flagship_…`` variants of the ``flagship`` study); as a
+source file of the catalog it also declares that study and its ``sample`` budget.
 
 This module imports no Keras: the catalog imports it on the read side.
 
@@ -41,6 +42,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from cifar_core.experiments.declare import Budget, FullOnly, study
 from cifar_core.experiments.variant import Variant
 
 #############################################
@@ -164,3 +166,57 @@ ABLATIONS: dict[str, Variant] = {
     name: variant_from_hyp(with_setting(HYP, *setting), name)
     for name, setting in ABLATION_SETTINGS.items()
 }
+
+
+#############################################
+#        The study and its budget           #
+#############################################
+
+SOURCE = "airbench (Jordan 2024), outside anchor in DESIGN.md"
+VARIANTS = (FLAGSHIP, *ABLATIONS.values())
+STUDIES = (
+    study(
+        "flagship",
+        "Flagship: a fast airbench-style recipe",
+        chapter="04-training",
+        sources=[SOURCE, "004"],
+        baseline="flagship",
+        variants=["s004_final", "flagship", *ABLATIONS],
+        notes=(
+            "Compared with seed 004's final recipe in time to accuracy "
+            "(benchmarks/time_to_accuracy.py).",
+            "The recipe and its evidence: cifar_core/experiments/flagship.py; each "
+            "ctl_flagship_ variant changes one of its settings, and is compared with "
+            "the flagship, the study's baseline: a change that loses accuracy marks a "
+            "setting that helps.",
+        ),
+    ),
+)
+BUDGET = (
+    Budget(
+        "flagship (64 epochs)",
+        {"flagship": 64},
+        (0,),
+        "Its full budget: the recipe is tuned for 64 epochs on this slice (80.6 % test "
+        "accuracy over 3 seeds in 181 s with both cores, benchmarks/time_to_accuracy.py; "
+        "about 5.5 min of one core in a two-worker build); one seed.",
+    ),
+    Budget(
+        "flagship ablations",
+        {"ctl_flagship_e32": 32, "ctl_flagship_layer_augmentation": 64},
+        (0,),
+        "Each changes one setting of the recipe at the recipe's own budget (the "
+        "epochs ablation at half of it); one seed each, paired with the flagship's "
+        "seed 0 in the findings table. The other three ablations are full-profile "
+        "only (SAMPLE_FULL_ONLY).",
+    ),
+)
+FULL_ONLY = (
+    FullOnly(
+        ("ctl_flagship_warmup05", "ctl_flagship_no_tta_translate", "ctl_flagship_lookahead"),
+        ("sample",),
+        "Three of the flagship's ablations (about 5.5 min of CPU each): the warm-up length "
+        "and Lookahead, which the recipe's log already settled (benchmarks/flagship_log.md), "
+        "and translate TTA, whose gain the TTA chapter measures on the flagship's own run.",
+    ),
+)

@@ -23,6 +23,9 @@ impossible (a one-epoch cap), or where a per-variant table gives both one budget
 purpose, do they stay one run, which the report then marks as "same run as … under this
 profile" (:mod:`cifar_core.analysis.findings` never compares it with itself).
 
+A profile is a plain value: the catalog hands it the resolved epochs of its variants
+(:func:`with_distinct_epochs`); a profile without them scales by its rule alone.
+
 Example
 -------
 >>> from cifar_core.experiments.variant import Variant
@@ -31,6 +34,8 @@ Example
 >>> demo = Profile("x", "a cap at 2 epochs", "synthetic", (0,), max_epochs=2)
 >>> distinct_epochs(demo, [long, short])
 {'long': 2, 'short': 1}
+>>> demo.epochs_for(short), with_distinct_epochs(demo, [long, short]).epochs_for(short)
+(2, 1)
 >>> Profile("y", "a cap at 1 epoch", "synthetic", (0,), max_epochs=1).epochs_for(short)
 1
 """
@@ -39,10 +44,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cifar_core.experiments.variant import Variant
+
+PROFILE_NAMES = ("demo", "sample", "smoke", "full", "full-seed-protocol")
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,10 @@ class Profile:
         (:attr:`~cifar_core.experiments.variant.Variant.max_steps_per_epoch`): at most this
         many optimizer steps and validation batches per epoch; validation and test are
         still predicted in full.
+    resolved_epochs : mapping of str to (str, int), optional
+        ``{name: (configuration without epochs, epochs)}``: the epochs of the catalog's
+        variants with epoch-only controls kept distinct (:func:`with_distinct_epochs`
+        fills it); ``None``: the rule alone.
     """
 
     name: str
@@ -97,6 +108,9 @@ class Profile:
     variant_seeds: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     seed_protocol: bool = False
     max_steps_per_epoch: int | None = None
+    resolved_epochs: Mapping[str, tuple[str, int]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def rule_epochs(self, variant: Variant) -> int:
         """The epochs of ``variant`` by this profile's rule alone (no distinct-controls step)."""
@@ -109,13 +123,12 @@ class Profile:
         return max(1, min(epochs, variant.epochs))
 
     def epochs_for(self, variant: Variant) -> int:
-        """The epochs ``variant`` trains for here: :meth:`rule_epochs`, with catalog
-        controls kept distinct (:func:`distinct_epochs`)."""
-        from cifar_core.experiments.catalog import catalog_epochs
-
-        resolved = catalog_epochs(self)
-        if variant.name in resolved and _same_but_epochs(variant, resolved.variant(variant.name)):
-            return resolved[variant.name]
+        """The epochs ``variant`` trains for here: its resolved epochs (catalog controls
+        kept distinct, :func:`with_distinct_epochs`) when it is the variant they were
+        resolved for, else :meth:`rule_epochs`."""
+        entry = (self.resolved_epochs or {}).get(variant.name)
+        if entry is not None and entry[0] == _without_epochs(variant):
+            return entry[1]
         return self.rule_epochs(variant)
 
     def seeds_for(self, variant: Variant) -> tuple[int, ...]:
@@ -152,26 +165,78 @@ class Profile:
         return kwargs
 
 
+def declared_profiles(
+    epochs: Mapping[str, int],
+    seeds: Mapping[str, tuple[int, ...]],
+    full_only: Mapping[str, frozenset[str]],
+) -> dict[str, Profile]:
+    """The five profiles, given the ``sample`` profile's per-variant ``epochs`` and
+    ``seeds`` (the sources' budget) and ``full_only``: {profile: variants it leaves out}."""
+    profiles = (
+        Profile(
+            "demo",
+            "synthetic data (2,000 train / 500 test images), at most 2 epochs, one "
+            "seed: the whole report builds offline in minutes on any CPU",
+            data="synthetic",
+            seeds=(0,),
+            max_epochs=2,
+            synthetic_sizes=(2000, 500),
+            full_only=full_only["demo"],
+        ),
+        Profile(
+            "sample",
+            "the real images of ../shared/data/cifar-10-sample (5,085 train / "
+            "1,017 test), epochs chosen per model family so that runs reach their "
+            "plateau on the slice (10 for seed 000's CNNs, 15-25 for the 50-100-epoch "
+            f"schedules, the flagship's own {epochs.get('flagship')}), "
+            "one to three seeds per family (see the findings tables' shared seeds); "
+            "WRN-16-8, whole VGG16, seed 002's Model 2-x and 3-x and three of the "
+            "flagship's five ablations run in the full profile only",
+            data="cifar10",
+            seeds=(0, 1, 2),
+            epochs=dict(epochs),
+            variant_seeds=dict(seeds),
+            full_only=full_only["sample"],
+        ),
+        Profile(
+            "smoke",
+            "a check that the whole pipeline works, in a couple of minutes: "
+            "synthetic data (400 train / 200 test images), one epoch, one seed; "
+            "its numbers mean nothing (the test suite builds it end to end)",
+            data="synthetic",
+            seeds=(0,),
+            max_epochs=1,
+            synthetic_sizes=(400, 200),
+            full_only=full_only["smoke"],
+        ),
+        Profile(
+            "full",
+            "full CIFAR-10 (50,000 / 10,000), the seeds' epochs, three seeds, 40,000 "
+            "training images and the best-validation checkpoint; meant for a GPU",
+            data="cifar10",
+            seeds=(0, 1, 2),
+            full_only=full_only["full"],
+        ),
+        Profile(
+            "full-seed-protocol",
+            "full CIFAR-10, the seeds' epochs, three seeds, trained as "
+            "the seeds did: on all 50,000 training images, keeping the "
+            "last epoch (no validation split, so nothing is selected "
+            "as best and convergence is not checked); meant for a GPU",
+            data="cifar10",
+            seeds=(0, 1, 2),
+            seed_protocol=True,
+            full_only=full_only["full-seed-protocol"],
+        ),
+    )
+    return {p.name: p for p in profiles}
+
+
 def _without_epochs(variant: Variant) -> str:
     config = variant.normalized()
     for key in ("epochs", "seed"):
         config.pop(key, None)
     return json.dumps(config, sort_keys=True, default=str)
-
-
-def _same_but_epochs(a: Variant, b: Variant) -> bool:
-    return _without_epochs(a) == _without_epochs(b)
-
-
-class ResolvedEpochs(dict):
-    """``{variant name: epochs}`` with the variants they were resolved for."""
-
-    def __init__(self, epochs: Mapping[str, int], variants: Mapping[str, Variant]):
-        super().__init__(epochs)
-        self._variants = dict(variants)
-
-    def variant(self, name: str) -> Variant:
-        return self._variants[name]
 
 
 def distinct_epochs(profile: Profile, variants: Iterable[Variant]) -> dict[str, int]:
@@ -204,6 +269,19 @@ def distinct_epochs(profile: Profile, variants: Iterable[Variant]) -> dict[str, 
             proportional = max(1, round(top * shorter.epochs / longer.epochs))
             epochs[shorter.name] = max(1, min(proportional, top - 1))
     return epochs
+
+
+def with_distinct_epochs(profile: Profile, *groups: Iterable[Variant]) -> Profile:
+    """``profile`` with the epochs of every variant of ``groups`` resolved by
+    :func:`distinct_epochs`, each group on its own (the catalog's built-in variants, then
+    a project's own: adding a study never changes a built-in variant's epochs). A name
+    already resolved by an earlier group keeps its epochs."""
+    resolved: dict[str, tuple[str, int]] = {}
+    for group in groups:
+        variants = [v for v in group if v.name not in resolved]
+        epochs = distinct_epochs(profile, variants)
+        resolved.update({v.name: (_without_epochs(v), epochs[v.name]) for v in variants})
+    return replace(profile, resolved_epochs=resolved)
 
 
 def collapsed(profile: Profile, variants: Sequence[Variant]) -> list[tuple[str, str]]:

@@ -12,8 +12,10 @@ the build says why.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from cifar_core.analysis.context import BUILD_CONTEXT
 from cifar_core.experiments import catalog
 from cifar_core.experiments.plan import dataset_for, variants_for
 from cifar_core.orchestrate import notebooks
+from cifar_core.orchestrate.added_studies import write_added_studies
 from cifar_core.orchestrate.measure import DriverPhases, format_bytes, write_build_record
 from cifar_core.orchestrate.notebooks import PLAN_PARAMETERS
 from cifar_core.orchestrate.progress import Progress
@@ -86,6 +89,20 @@ class BuildResult:
         return 0 if self.ok else 1
 
 
+def _in_project(function: Callable) -> Callable:
+    """Run ``function`` with the catalog of the project its ``root`` names (its own
+    ``studies/*.py`` included), whatever the working directory."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        root = signature.bind(*args, **kwargs).arguments.get("root")
+        with catalog.use_project(project_root() if root is None else root):
+            return function(*args, **kwargs)
+
+    return run
+
+
 def resolve_profile(name: str | None) -> catalog.Profile:
     """The profile named (default ``$CIFAR_REPORT_PROFILE`` or ``demo``); unknown →
     :class:`ProjectError` with the known names."""
@@ -108,6 +125,7 @@ def plan_chapter(
         )
     parameters = {**{n: p.default for n, p in declared.items()}, **overrides}
     selection = {k: parameters.get(k) for k in PLAN_PARAMETERS}
+    selection["studies"] = catalog.chapter_studies(name, selection["studies"])  # None: registry
     variants = variants_for(
         profile, selection["studies"], selection["variants"], selection["seeds"]
     )
@@ -125,6 +143,7 @@ def _write_build_context(root: Path, profile: str, data: str | None, store: RunS
     )
 
 
+@_in_project
 def build(
     profile: str | None = None,
     data: str | None = None,
@@ -189,6 +208,7 @@ def build(
     )
     phases.mark("variables written")
     write_provenance_table(root, notebooks.analysis_names(root))
+    write_added_studies(root, notebooks.analysis_names(root))
     if result.failed:
         say("render skipped: failed chapters: " + ", ".join(c.name for c in result.failed))
     elif render:
@@ -317,6 +337,7 @@ def _bring_up_to_date(
     )
 
 
+@_in_project
 def run_analysis(
     name: str,
     parameters: Sequence[Sequence[str]] = (),
@@ -360,10 +381,12 @@ def run_analysis(
             notebooks.analysis_names(root),
         )
         write_provenance_table(root, notebooks.analysis_names(root))
+        write_added_studies(root, notebooks.analysis_names(root))
     return result
 
 
 # --------------------------------------------------------------------------- rendering
+@_in_project
 def chapter_problems(root: Path, profile: str | None = None) -> list[str]:
     """Why the executed chapters cannot be stitched into one document: chapters never
     executed, chapters from different profiles, and chapters whose record is stale.

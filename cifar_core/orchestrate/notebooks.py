@@ -88,8 +88,20 @@ class Parameter:
 
 # --------------------------------------------------------------------------- sources
 def analysis_names(root: Path) -> list[str]:
-    """The analyses in order (``01-data``, ``02-baselines``, …)."""
-    return sorted(p.stem for p in (root / ANALYSES_DIR).glob("*.py"))
+    """The chapters a build executes, in the registry's order
+    (:mod:`cifar_core.experiments.chapters`): the project's ``analyses/*.py``, the
+    added-studies chapter only when the project declares a study of its own
+    (``studies/*.py``); sources the registry does not list follow in name order."""
+    from cifar_core.experiments import catalog, chapters
+
+    present = {p.stem for p in (root / ANALYSES_DIR).glob("*.py")}
+    names = [
+        c.name
+        for c in chapters.CHAPTERS
+        if c.name in present
+        and (not c.added_studies or catalog.for_project(root).chapter_studies(c.name))
+    ]
+    return names + sorted(present - {c.name for c in chapters.CHAPTERS})
 
 
 def source_path(root: Path, name: str) -> Path:

@@ -1,0 +1,85 @@
+"""The chapter registry (cifar_core/experiments/chapters.py) is the one list of chapters:
+the analyses' sources, _quarto.yml's notebooks and titles, the build's order, each
+chapter's default studies and the findings chapter's own table follow it.
+
+_quarto.yml is checked, not generated: it is a hand-edited file (comments, Quarto
+options) that Quarto reads before any build runs, so a test that fails on disagreement
+keeps it right without the build rewriting it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import yaml
+
+from cifar_core.experiments import catalog
+from cifar_core.experiments.chapters import ADDED_STUDIES, CHAPTERS
+from cifar_core.orchestrate import added_studies, notebooks
+
+PROJECT = Path(__file__).resolve().parents[1]
+EXAMPLE = PROJECT / "examples" / "studies" / "head_dropout.py"
+
+
+def test_the_analyses_are_the_registry_chapters_in_order():
+    sources = sorted(p.stem for p in (PROJECT / "analyses").glob("*.py"))
+    assert sources == [c.name for c in CHAPTERS]
+
+
+def test_quarto_lists_the_registry_notebooks_with_their_titles():
+    listed = yaml.safe_load((PROJECT / "_quarto.yml").read_text())["manuscript"]["notebooks"]
+    expected = [
+        {"notebook": f"notebooks/{c.name}.ipynb", "title": c.title}
+        for c in CHAPTERS
+        if not c.added_studies  # embedded only when the project has studies of its own
+    ]
+    assert listed == expected
+
+
+def test_each_study_chapter_takes_its_studies_from_the_registry():
+    assert {c.name: catalog.chapter_studies(c.name) for c in CHAPTERS[1:6]} == {
+        "02-baselines": ["baselines", "seed004_lab"],
+        "03-architecture": ["depth", "filters", "kernel_size", "activation", "pooling"],
+        "04-training": ["batch_size", "optimizer", "lr_schedule", "normalization", "flagship"],
+        "05-regularization": ["dropout", "batch_norm", "l2", "augmentation", "seed001_trio"],
+        "06-transfer": ["transfer"],
+    }
+    assert catalog.findings_elsewhere() == ["seed002_families", "wrn", "transfer"]
+    for chapter in CHAPTERS:
+        declared = notebooks.declared_parameters(PROJECT / "analyses" / f"{chapter.name}.py")
+        default = declared["studies"].default if "studies" in declared else None
+        assert default in (None, "all"), chapter.name  # no copy of the registry's lists
+        if default is None and catalog.chapter_studies(chapter.name):
+            source = (PROJECT / "analyses" / f"{chapter.name}.py").read_text()
+            assert f'catalog.chapter_studies("{chapter.name}", studies)' in source
+    declared = notebooks.declared_parameters(PROJECT / "analyses" / "09-findings.py")
+    assert declared["table_studies"].default is None
+
+
+def test_the_build_executes_the_registry_order_and_added_studies_only_when_declared(tmp_path):
+    assert notebooks.analysis_names(PROJECT) == [c.name for c in CHAPTERS if not c.added_studies]
+    (tmp_path / "analyses").mkdir()
+    for name in ("02-baselines", "01-data", ADDED_STUDIES, "zz-extra"):
+        (tmp_path / "analyses" / f"{name}.py").write_text("")
+    assert notebooks.analysis_names(tmp_path) == ["01-data", "02-baselines", "zz-extra"]
+    (tmp_path / "studies").mkdir()
+    shutil.copy(EXAMPLE, tmp_path / "studies")
+    assert notebooks.analysis_names(tmp_path) == [
+        "01-data",
+        "02-baselines",
+        ADDED_STUDIES,
+        "zz-extra",
+    ]
+
+
+def test_the_article_includes_the_added_studies_section_the_build_writes(tmp_path):
+    assert "{{< include notebooks/_added-studies.md >}}" in (PROJECT / "index.qmd").read_text()
+    source = (PROJECT / "analyses" / f"{ADDED_STUDIES}.py").read_text()
+    labels = re.findall(r"^#\| label: (\S+)$", source, re.M)
+    assert labels == list(added_studies.LABELS)
+    empty = added_studies.write_added_studies(tmp_path, ["01-data"])
+    assert empty.read_text() == ""
+    section = added_studies.write_added_studies(tmp_path, ["01-data", ADDED_STUDIES]).read_text()
+    assert section.startswith("## Added studies {#sec-added-studies}")
+    assert section.count("{{< embed notebooks/15-added-studies.ipynb#") == len(labels)
