@@ -27,8 +27,8 @@ def add_profile(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile",
         metavar="P",
-        help="demo | sample | full | smoke: data and epoch budget "
-        "(default: $CIFAR_REPORT_PROFILE, else demo)",
+        help="demo | sample | full | full-seed-protocol | smoke | rehearsal: data and "
+        "epoch budget (default: $CIFAR_REPORT_PROFILE, else demo)",
     )
 
 

@@ -49,7 +49,10 @@ from typing import Any
 
 from cifar_core.experiments.variant import Variant
 
-PROFILE_NAMES = ("demo", "sample", "smoke", "full", "full-seed-protocol")
+PROFILE_NAMES = ("demo", "sample", "smoke", "full", "full-seed-protocol", "rehearsal")
+
+REHEARSAL_STEPS = 2
+"""The ``rehearsal`` profile's optimizer steps per epoch (and validation batches)."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,11 @@ class Profile:
             changes["max_steps_per_epoch"] = self.max_steps_per_epoch
         return variant.replace(**changes)
 
+    @property
+    def rehearsal(self) -> bool:
+        """Whether this profile caps training (a rehearsal: its numbers mean nothing)."""
+        return self.max_steps_per_epoch is not None
+
     def includes(self, variant: Variant) -> bool:
         return variant.name not in self.full_only
 
@@ -170,7 +178,7 @@ def declared_profiles(
     seeds: Mapping[str, tuple[int, ...]],
     full_only: Mapping[str, frozenset[str]],
 ) -> dict[str, Profile]:
-    """The five profiles, given the ``sample`` profile's per-variant ``epochs`` and
+    """The six profiles, given the ``sample`` profile's per-variant ``epochs`` and
     ``seeds`` (the sources' budget) and ``full_only``: {profile: variants it leaves out}."""
     profiles = (
         Profile(
@@ -227,6 +235,23 @@ def declared_profiles(
             seeds=(0, 1, 2),
             seed_protocol=True,
             full_only=full_only["full-seed-protocol"],
+        ),
+        Profile(
+            "rehearsal",
+            "a rehearsal of the full profile on a CPU: its variants with their "
+            "architectures, batch sizes and three seeds, on 50,000 training and 10,000 "
+            "test images of CIFAR-10's shape (synthetic unless --data names CIFAR-10), "
+            f"each run trained for at most 2 epochs of {REHEARSAL_STEPS} steps, every "
+            "chapter at full size; WRN-16-8 and VGG16 are left out (on 2 cores their "
+            "inference alone takes hours: `cifar-report plan` prices them); it checks "
+            "that a full build runs and measures its cost, and no number in it means "
+            "anything",
+            data="synthetic",
+            seeds=(0, 1, 2),
+            max_epochs=2,
+            synthetic_sizes=(50_000, 10_000),
+            max_steps_per_epoch=REHEARSAL_STEPS,
+            full_only=full_only["rehearsal"],
         ),
     )
     return {p.name: p for p in profiles}

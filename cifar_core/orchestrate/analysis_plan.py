@@ -204,7 +204,8 @@ def chapter_work(root: Path, profile: Profile, *, n_images: int, n_test: int) ->
                 severities=parameters.get("severities") or SEVERITIES,
             )
         else:
-            studies = parameters.get("studies") or []
+            studies = catalog.chapter_studies(name, parameters.get("studies"))
+            studies = [studies] if isinstance(studies, str) else list(studies)
             entries = [e for s in studies for e in catalog.get_study(s).derived]
             out += knn_work(name, entries, variants, n_images=n_images, n_test=n_test)
     return out
