@@ -66,28 +66,35 @@ def test_a_capped_run_trains_a_few_steps_and_predicts_val_and_test_in_full(tmp_p
     assert int(run.load_model(compile=True).optimizer.iterations) == 2  # 1 step × 2 epochs
     metrics = run.metrics
     assert metrics["n_train"] == 560 and metrics["n_train_scored"] == 256
-    assert set(metrics["inference_s"]) == {"train", "val", "test"}
+    assert (
+        set(metrics["inference_s"]) == set(metrics["inference_cpu_s"]) == {"train", "val", "test"}
+    )
     assert all(seconds > 0 for seconds in metrics["inference_s"].values())
+    assert metrics["cpu_s"] > 0 and metrics["peak_rss"] > 100_000_000  # Keras is loaded
     predictions = run.predictions()
     assert len(predictions["val_probs"]) == 140 and len(predictions["test_probs"]) == 60
     assert run.config["variant"]["max_steps_per_epoch"] == 1
 
 
-def test_peak_memory_is_the_chapter_kernels_high_water_mark():
+def test_a_chapter_kernels_peak_memory_and_cpu_seconds_are_measured():
     import subprocess
     import sys
 
-    from cifar_core.orchestrate.measure import PeakMemory
+    from cifar_core.orchestrate.measure import ChildUsage
 
     if not Path("/proc/self/status").is_file():
         pytest.skip("no /proc: peak memory of child processes is not measured here")
-    grow_and_shrink = "b = b'x' * 300_000_000; del b; import time; time.sleep(0.5)"
-    with PeakMemory(interval=0.05) as peak:
+    grow_and_shrink = (
+        "b = b'x' * 300_000_000; del b; import time; t = time.process_time()\n"
+        "while time.process_time() - t < 0.5: pass\ntime.sleep(0.5)"
+    )
+    with ChildUsage(interval=0.05) as usage:
         subprocess.run([sys.executable, "-c", grow_and_shrink], check=True)
-    assert peak.bytes is not None and peak.bytes > 300e6  # the peak, not the RSS at the end
-    with PeakMemory(interval=0.05) as nothing:
+    assert usage.peak_rss is not None and usage.peak_rss > 300e6  # the peak, not the end
+    assert usage.cpu_s is not None and 0.5 <= usage.cpu_s < 5  # busy 0.5 s, then asleep
+    with ChildUsage(interval=0.05) as nothing:
         pass
-    assert nothing.bytes is None  # the driver itself is not a chapter
+    assert nothing.peak_rss is None and nothing.cpu_s is None  # the driver is no chapter
 
 
 def test_a_build_record_holds_chapters_and_driver_phases(tmp_path):

@@ -85,6 +85,10 @@ class Profile:
         Variants not planned in this profile (listed as "full profile only").
     limit_per_batch, stratified_limit, synthetic_sizes
         Dataset options (:meth:`dataset_kwargs`).
+    chapter_parameters : mapping of str to mapping
+        ``{chapter: {parameter: value}}``: what this profile sets instead of a chapter's
+        defaults (a user's ``-p`` overrides still win); the build passes them to the
+        chapter and its provenance lists them as changed from the defaults.
     max_steps_per_epoch : int, optional
         A rehearsal's training cap, given to every variant
         (:attr:`~cifar_core.experiments.variant.Variant.max_steps_per_epoch`): at most this
@@ -111,6 +115,7 @@ class Profile:
     variant_seeds: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     seed_protocol: bool = False
     max_steps_per_epoch: int | None = None
+    chapter_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     resolved_epochs: Mapping[str, tuple[str, int]] | None = field(
         default=None, repr=False, compare=False
     )

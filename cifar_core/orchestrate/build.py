@@ -53,6 +53,7 @@ class ChapterResult:
     seconds: float = 0.0
     error: str | None = None
     peak_rss: int | None = None  # bytes, the kernel's peak (orchestrate/measure.py)
+    cpu_s: float | None = None  # the kernel's CPU seconds
 
 
 @dataclass
@@ -115,14 +116,23 @@ def resolve_profile(name: str | None) -> catalog.Profile:
 def plan_chapter(
     root: Path, name: str, profile: catalog.Profile, overrides: Mapping[str, Any], fingerprint: str
 ) -> tuple[ChapterPlan, list]:
-    """A chapter's effective parameters and the scaled variants it reads."""
+    """A chapter's effective parameters (its defaults, then the profile's
+    ``chapter_parameters``, then the stored ``-p`` overrides) and the scaled variants it
+    reads."""
     declared = notebooks.declared_parameters(notebooks.source_path(root, name))
-    unknown = sorted(set(overrides) - set(declared))
-    if unknown:
-        raise ProjectError(
-            f"{name}: stored overrides name unknown parameter(s) {', '.join(unknown)}; "
-            f"clear them with `cifar-report analysis {name} --reset`"
-        )
+    by_profile = dict(profile.chapter_parameters.get(name, {}))
+    for given, where, fix in (
+        (by_profile, f"profile {profile.name!r} sets", "correct the profile"),
+        (
+            overrides,
+            "stored overrides name",
+            f"clear them with `cifar-report analysis {name} --reset`",
+        ),
+    ):
+        unknown = sorted(set(given) - set(declared))
+        if unknown:
+            raise ProjectError(f"{name}: {where} unknown parameter(s) {', '.join(unknown)}; {fix}")
+    overrides = {**by_profile, **overrides}
     parameters = {**{n: p.default for n, p in declared.items()}, **overrides}
     selection = {k: parameters.get(k) for k in PLAN_PARAMETERS}
     selection["studies"] = catalog.chapter_studies(name, selection["studies"])  # None: registry
@@ -240,7 +250,13 @@ def _record(
             "n_test": len(dataset.y_test),
         },
         chapters=[
-            {"name": c.name, "status": c.status, "seconds": c.seconds, "peak_rss": c.peak_rss}
+            {
+                "name": c.name,
+                "status": c.status,
+                "seconds": c.seconds,
+                "cpu_s": c.cpu_s,
+                "peak_rss": c.peak_rss,
+            }
             for c in result.chapters
         ],
         driver=phases,
@@ -324,17 +340,27 @@ def _bring_up_to_date(
             execution.seconds,
             execution.error,
             execution.peak_rss,
+            execution.cpu_s,
         )
     write_record(root, chapter, profile, fingerprint)
     line = (
-        f"executed {chapter.name} in {execution.seconds:.1f} s, peak memory "
-        f"{format_bytes(execution.peak_rss)} ({'; '.join(reasons)})"
+        f"executed {chapter.name} in {execution.seconds:.1f} s ({_cpu(execution.cpu_s)}), "
+        f"peak memory {format_bytes(execution.peak_rss)} ({'; '.join(reasons)})"
     )
     log(line)
     progress.say(line)
     return ChapterResult(
-        chapter.name, "executed", reasons, execution.seconds, peak_rss=execution.peak_rss
+        chapter.name,
+        "executed",
+        reasons,
+        execution.seconds,
+        peak_rss=execution.peak_rss,
+        cpu_s=execution.cpu_s,
     )
+
+
+def _cpu(seconds: float | None) -> str:
+    return "CPU time not measured" if seconds is None else f"{seconds:.1f} s of CPU"
 
 
 @_in_project

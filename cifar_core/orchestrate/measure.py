@@ -1,28 +1,26 @@
-"""What a build costs: wall time and peak memory (RSS) per chapter and of the driver.
+"""What a build costs: wall time, CPU time and peak memory (RSS) per chapter and of the
+driver.
 
 A chapter runs in a Jupyter kernel that papermill starts as a child process, so its
-memory cannot be read from inside the build's own process. :class:`PeakMemory` watches
+memory cannot be read from inside the build's own process. :class:`ChildUsage` watches
 the processes below this one while a chapter executes: every ``interval`` seconds it
-reads each descendant's ``VmHWM`` (the kernel's own high-water mark of resident memory,
-kept by Linux in ``/proc/<pid>/status``), so the peak is exact up to the last read
-before the kernel exits, whatever happened between two reads. Reading ``/proc`` costs
-microseconds; no other library is needed. Where ``/proc`` does not exist (macOS,
-Windows) the peak is ``None`` and the build goes on.
+reads each descendant's ``VmHWM`` (the kernel's own high-water mark of resident memory)
+and CPU seconds from ``/proc`` (:mod:`cifar_core.usage`), so the peak is exact up to the
+last read before the kernel exits, whatever happened between two reads. Where ``/proc``
+does not exist (macOS, Windows) the figures are ``None`` and the build goes on.
 
-The driver's own peak is ``resource.getrusage(RUSAGE_SELF).ru_maxrss``
-(:func:`self_peak_rss`): a high-water mark too, so a reading taken after loading the
-data is the peak of everything up to then.
+The driver's own peak is :func:`cifar_core.usage.lifetime_peak_rss`: a high-water mark
+too, so a reading taken after loading the data is the peak of everything up to then.
 
 :func:`write_build_record` keeps the last build's figures as JSON in
-``_build/measurements.json`` (per chapter: status, seconds, peak RSS; per phase of the
-driver: its peak RSS so far and the seconds since the build started), which
-``benchmarks/rehearsal.py`` reads.
+``_build/measurements.json`` (per chapter: status, seconds, CPU seconds, peak RSS; per
+phase of the driver: its peak RSS so far and the seconds since the build started),
+which ``benchmarks/rehearsal.py`` reads. CPU seconds matter on a shared machine: wall
+time stretches with the load, CPU time much less.
 
->>> with PeakMemory(interval=0.01) as peak:
+>>> with ChildUsage(interval=0.01) as usage:
 ...     pass
->>> peak.bytes is None or peak.bytes >= 0
-True
->>> self_peak_rss() > 0
+>>> usage.peak_rss is None and usage.cpu_s is None
 True
 """
 
@@ -30,8 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -39,72 +35,40 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from cifar_core.usage import cpu_seconds, descendants, lifetime_peak_rss, peak_rss
+
 MEASUREMENTS = Path("_build") / "measurements.json"
 """Where a build writes its figures (relative to the project)."""
 
 _PROC = Path("/proc")
 
 
-def self_peak_rss() -> int:
-    """This process's peak resident memory so far, in bytes (``ru_maxrss`` is in KiB
-    on Linux and in bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
-
-
-def _children(pid: int) -> list[int]:
-    """The direct children of ``pid`` (Linux: ``/proc/<pid>/task/*/children``)."""
-    found: list[int] = []
-    for task in (_PROC / str(pid) / "task").glob("*/children"):
-        try:
-            found += [int(p) for p in task.read_text().split()]
-        except OSError:  # the task ended while we looked
-            continue
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (children, their children, ...)."""
-    out, todo = [], _children(pid)
-    while todo:
-        child = todo.pop()
-        out.append(child)
-        todo += _children(child)
-    return out
-
-
-def high_water_mark(pid: int) -> int | None:
-    """``VmHWM`` of ``pid`` in bytes: the peak of its resident memory so far (``None`` if
-    the process is gone or the system has no ``/proc``)."""
-    try:
-        for line in (_PROC / str(pid) / "status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-class PeakMemory:
+class ChildUsage:
     """A context manager: the largest peak RSS of any process started below this one
-    while it is open (the chapter's kernel), polled every ``interval`` seconds.
+    while it is open (a chapter's kernel), and their CPU seconds, polled every
+    ``interval`` seconds.
 
-    ``bytes`` is ``None`` when no descendant was seen (no ``/proc``, or nothing ran),
-    ``pid`` the process it belongs to.
+    ``peak_rss`` (bytes) and ``cpu_s`` are ``None`` when no descendant was seen (no
+    ``/proc``, or nothing ran); ``peak_pid`` is the process of the peak.
     """
 
     def __init__(self, interval: float = 0.25, root: int | None = None):
         self.interval = interval
         self.root = os.getpid() if root is None else root
-        self.bytes: int | None = None
-        self.pid: int | None = None
+        self.peak_rss: int | None = None
+        self.peak_pid: int | None = None
+        self._cpu: dict[int, float] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="peak-memory", daemon=True)
+        self._thread = threading.Thread(target=self._watch, name="child-usage", daemon=True)
         self._before: set[int] = set()
 
-    def __enter__(self) -> PeakMemory:
-        self._before = set(descendants(self.root)) if _PROC.is_dir() else set()
+    @property
+    def cpu_s(self) -> float | None:
+        return sum(self._cpu.values()) if self._cpu else None
+
+    def __enter__(self) -> ChildUsage:
         if _PROC.is_dir():
+            self._before = set(descendants(self.root))
             self._thread.start()
         return self
 
@@ -122,9 +86,11 @@ class PeakMemory:
         for pid in descendants(self.root):
             if pid in self._before:  # a worker pool started earlier is not this chapter's
                 continue
-            peak = high_water_mark(pid)
-            if peak is not None and (self.bytes is None or peak > self.bytes):
-                self.bytes, self.pid = peak, pid
+            peak, cpu = peak_rss(pid), cpu_seconds(pid)
+            if peak is not None and (self.peak_rss is None or peak > self.peak_rss):
+                self.peak_rss, self.peak_pid = peak, pid
+            if cpu is not None:
+                self._cpu[pid] = cpu
 
     def _watch(self) -> None:
         while not self._stop.is_set():
@@ -150,7 +116,7 @@ class DriverPhases:
         self.rows.append(
             {
                 "phase": phase,
-                "peak_rss": self_peak_rss(),
+                "peak_rss": lifetime_peak_rss(),
                 "elapsed_s": round(time.perf_counter() - self.started, 3),
             }
         )

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import cifar_core
-from cifar_core.orchestrate.measure import PeakMemory
+from cifar_core.orchestrate.measure import ChildUsage
 from cifar_core.project import ANALYSES_DIR, NOTEBOOKS_DIR, ProjectError
 
 OVERRIDES_FILE = ".overrides.json"
@@ -212,6 +212,7 @@ class Execution:
     output: Path
     error: str | None = None
     peak_rss: int | None = None  # bytes: the kernel's peak resident memory (Linux)
+    cpu_s: float | None = None  # the kernel's CPU seconds (Linux)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -254,9 +255,9 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
     out.mkdir(parents=True, exist_ok=True)
     running = out / f".{name}.running.ipynb"
     started = time.perf_counter()
-    peak = PeakMemory()
+    usage = ChildUsage()
     try:
-        with _kernel_imports_this_package(), peak:
+        with _kernel_imports_this_package(), usage:
             papermill.execute_notebook(
                 read_notebook(source_path(root, name)),
                 str(running),
@@ -270,8 +271,9 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
         failed = out / f"{name}.failed.ipynb"
         if running.exists():
             running.replace(failed)
+        seconds = time.perf_counter() - started
         return Execution(
-            name, False, time.perf_counter() - started, failed, error_text(error), peak.bytes
+            name, False, seconds, failed, error_text(error), usage.peak_rss, usage.cpu_s
         )
     from cifar_core.render.figures import carry_alt_text
 
@@ -279,10 +281,12 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
     if problems:
         failed = out / f"{name}.failed.ipynb"
         running.replace(failed)
+        seconds = time.perf_counter() - started
         return Execution(
-            name, False, time.perf_counter() - started, failed, "\n".join(problems), peak.bytes
+            name, False, seconds, failed, "\n".join(problems), usage.peak_rss, usage.cpu_s
         )
     output = out / f"{name}.ipynb"
     running.replace(output)
     (out / f"{name}.failed.ipynb").unlink(missing_ok=True)
-    return Execution(name, True, time.perf_counter() - started, output, peak_rss=peak.bytes)
+    seconds = time.perf_counter() - started
+    return Execution(name, True, seconds, output, peak_rss=usage.peak_rss, cpu_s=usage.cpu_s)
