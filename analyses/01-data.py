@@ -12,7 +12,7 @@ preview_images: int = 8  # images in the augmentation preview
 seed: int = 0  # seed of the split, the sample grid and the preview
 
 # %%
-from cifar_core.analysis import plots, present, tables
+from cifar_core.analysis import plots, present, text
 from cifar_core.analysis.context import open_context
 from cifar_core.data import Preprocessor, describe
 
@@ -37,9 +37,7 @@ print(
 #| label: tbl-data-counts
 #| tbl-cap: "Images per class and split (train, validation, test)."
 counts = info["counts"]
-present.show_table(
-    counts.rename_axis("class"), synthetic=ctx.synthetic, index=True, floatfmt=",.0f"
-)
+present.show_table(counts.rename_axis("class").map(text.count), synthetic=ctx.synthetic, index=True)
 
 # %%
 #| label: fig-data-counts
@@ -97,10 +95,10 @@ sizes = info["sizes"]
 ctx.publish(
     {
         "data": {
-            "n_train": tables.count_text(sizes["train"]),
-            "n_val": tables.count_text(sizes["val"]),
-            "n_test": tables.count_text(sizes["test"]),
-            "val_fraction": f"{validation_fraction:.0%}".replace("%", " %"),
+            "n_train": text.count(sizes["train"]),
+            "n_val": text.count(sizes["val"]),
+            "n_test": text.count(sizes["test"]),
+            "val_fraction": text.percent(validation_fraction, 0),
         }
     }
 )

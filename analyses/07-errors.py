@@ -16,8 +16,9 @@ top_pairs: int = 8  # rows of the confused-pairs table
 import numpy as np
 import pandas as pd
 
-from cifar_core.analysis import flags, plots, predictions, present, tables
+from cifar_core.analysis import flags, plots, present, text
 from cifar_core.analysis.context import open_context
+from cifar_core.analysis.views import predictions
 
 ctx = open_context("07-errors", studies=studies, variants=variants, seeds=seeds)
 if not ctx.runs.get(model):
@@ -34,7 +35,7 @@ assert len(images) == len(labels), "test images and stored predictions do not li
 counts = predictions.confusion(labels, probs, names)
 print(
     f"{model} (seed {run.variant.seed}, run {run.key}): test accuracy "
-    f"{np.trace(counts.values) / counts.values.sum():.1%} on {len(labels):,} images"
+    f"{text.percent(np.trace(counts.values) / counts.values.sum())} on {text.count(len(labels))} images"
 )
 
 # %%
@@ -61,7 +62,7 @@ plots.show(plots.per_class_bars(per_class.rename(model)))
 #| tbl-cap: "The most confused class pairs: true class → predicted class, number of test images, share of the true class, and the count the other way round."
 pairs = predictions.most_confused_pairs(counts, top=top_pairs)
 present.show_table(
-    pairs.assign(share=[f"{s:.1%}" for s in pairs["share"]]), synthetic=ctx.synthetic
+    pairs.assign(share=[text.percent(s) for s in pairs["share"]]), synthetic=ctx.synthetic
 )
 
 # %%
@@ -106,11 +107,11 @@ ctx.publish(
     {
         "errors": {
             "model": model,
-            "test_acc": f"{np.trace(counts.values) / counts.values.sum() * 100:.1f} %",
-            "top_pair": f"{top['true']} → {top['predicted']}" if top is not None else "n/a",
-            "top_pair_count": tables.count_text(top["count"]) if top is not None else "n/a",
+            "test_acc": text.percent(np.trace(counts.values) / counts.values.sum()),
+            "top_pair": f"{top['true']} → {top['predicted']}" if top is not None else text.UNKNOWN,
+            "top_pair_count": text.count(top["count"]) if top is not None else text.UNKNOWN,
             "worst_class": per_class.idxmin(),
-            "worst_class_acc": f"{per_class.min() * 100:.1f} %",
+            "worst_class_acc": text.percent(per_class.min()),
         }
     }
 )

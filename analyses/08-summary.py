@@ -8,28 +8,23 @@ seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how m
 top: int = 40  # rows of the leaderboard
 
 # %%
-import pandas as pd
-
-from cifar_core.analysis import chapter_findings, flags, plots, present, tables
+from cifar_core.analysis import flags, plots, present, text
 from cifar_core.analysis.context import open_context
-from cifar_core.analysis.protocols import protocol_table
+from cifar_core.analysis.selection import best_by_validation, sort_by_validation
+from cifar_core.analysis.views import runs as views
+from cifar_core.analysis.views.protocols import reported_vs_reproduced
 
 ctx = open_context("08-summary", studies=studies, variants=variants, seeds=seeds)
 runs = ctx.runs_of()
-table = tables.runs_table(runs)
+table = views.runs_table(runs)
 table["study"] = [ctx.studies_of(n)[0] if ctx.studies_of(n) else "extra" for n in table["variant"]]
 
 # %%
 #| label: tbl-summary-leaderboard
 #| tbl-cap: "Leaderboard: every variant of this build, ranked by validation accuracy (mean ± std over seeds; test accuracy is reported, never used to rank); under-trained = runs still improving when training stopped; variants a profile scales into one configuration share their run."
-ranked = chapter_findings.rank_by_validation(table) if len(table) else table
-board = ranked.head(top)
-shown = tables.display_table(board, losses=False) if len(board) else board
-if len(board):
-    shown.insert(1, "study", board["study"].to_numpy())
-    shown = shown.drop(columns=[c for c in ("train acc %", "FLOPs/img") if c in shown])
-    shown = chapter_findings.show_runs_table(shown, runs)
-present.show_table(shown, synthetic=ctx.synthetic)
+present.show_table(
+    views.leaderboard(sort_by_validation(table).head(top), runs), synthetic=ctx.synthetic
+)
 
 # %%
 #| label: fig-summary-pareto
@@ -41,21 +36,7 @@ plots.show(
 # %%
 #| label: tbl-summary-reported
 #| tbl-cap: "Reported vs reproduced, with both protocols: each figure of a seed report beside this build's test accuracy (mean ± std over seeds), and for each protocol fact the seed's value → this build's (one value where they agree): images the model was fitted on, which weights were scored, epochs, optimizer and batch, preprocessing, augmentation; differs = what is not the same (a fact the seed does not state is named too)."
-figures = {}
-for study in ctx.all_studies():
-    for name, reported in study.reported.items():
-        figures.setdefault(name, reported)
-scaled = {}
-for variant in ctx.variants:
-    scaled.setdefault(variant.name, variant)
-protocols = protocol_table(
-    figures.items(),
-    scaled,
-    len(ctx.dataset.y_train),
-    lambda name: (
-        tables.acc_text(table, name).replace(" %", "") if runs.get(name) else "not run here"
-    ),
-)
+protocols = reported_vs_reproduced(ctx, table)
 present.show_table(protocols, synthetic=ctx.synthetic)
 
 # %%
@@ -92,29 +73,15 @@ present.show_markdown(present.callout(chance) or "No run tested at chance level.
 # %%
 #| label: tbl-summary-runs
 #| tbl-cap: "The runs behind this report: variant, seed, run key, epochs and dataset fingerprint."
-keys = []
-for variant in ctx.variants:
-    key = ctx.key(variant)
-    cached = any(r.key == key for r in ctx.runs.get(variant.name, []))
-    keys.append(
-        {
-            "variant": variant.name,
-            "seed": variant.seed,
-            "run key": key[:12],
-            "epochs": variant.epochs,
-            "data": ctx.dataset.fingerprint[:12],
-            "cached": "yes" if cached else ctx.not_run.get(variant.name, "no")[:40],
-        }
-    )
-present.show_table(pd.DataFrame(keys), synthetic=ctx.synthetic)
+present.show_table(views.run_keys(ctx), synthetic=ctx.synthetic)
 
 # %%
-best = chapter_findings.best_by_validation(table)
+best = best_by_validation(table)
 ctx.publish(
     {
         "summary": {
             "best_variant": best or "none (no validation split)",
-            "best_test_acc": tables.acc_text(table, best) if best else "n/a",
+            "best_test_acc": views.accuracy_text(table, best) if best else text.UNKNOWN,
             "n_variants": str(len(table)),
             # Two variants that a profile scales to the same config share their runs: count keys once.
             "n_runs": str(len({run.key for seeds in runs.values() for run in seeds})),

@@ -4,9 +4,10 @@
 # Each study's variants are compared with its baseline on the test images they share
 # (paired by seed), with a 95 % bootstrap interval, an exact McNemar or paired
 # permutation test and Holm's correction within the study
-# (`cifar_core.analysis.findings`). Each claim the seed reports make about two variants
-# is then judged holds / reversed / inconclusive at this budget, and the article's
-# Discussion is generated from these numbers alone.
+# (`cifar_core.analysis.stats.findings`). Each claim the seed reports make about two
+# variants is then judged holds / reversed / inconclusive at this budget, and the
+# article's Discussion is generated from these numbers alone
+# (`cifar_core.analysis.discussion`).
 
 # %% tags=["parameters"]
 studies: str | list[str] | None = "all"  # "all" or a list of catalog studies
@@ -17,60 +18,46 @@ equivalence_margin: float = (
     0.01  # a "no difference" claim holds only if its 95 % CI lies within ± this (fraction)
 )
 table_studies: list[str] | None = None  # None: the studies whose chapter shows no findings table
+topics: dict[str, list[str]] | None = None  # None: the studies grouped by the chapter showing them
 
 # %%
-from cifar_core.analysis import chapter_findings, claims, present
+from cifar_core.analysis.chapter import StudyChapter
 from cifar_core.analysis.context import open_context
+from cifar_core.analysis.discussion import discussion
+from cifar_core.analysis.sentences import findings_problems
+from cifar_core.analysis.views.findings import claims_table, findings_values
 from cifar_core.experiments import catalog
-from cifar_core.experiments.claims import CLAIMS, HOLDS, INCONCLUSIVE, NOT_EVALUATED, REVERSED
 
 table_studies = catalog.findings_elsewhere(table_studies)
 ctx = open_context("09-findings", studies=studies, variants=variants, seeds=seeds)
 names = [s.name for s in ctx.all_studies()] if studies == "all" else list(studies or [])
-findings = chapter_findings.chapter_findings(ctx, names, alpha=alpha)
-results = claims.evaluate_claims(
-    [c for c in CLAIMS if c.study in findings], findings, equivalence_margin=equivalence_margin
-)
-titles = {name: ctx.study(name).title for name in findings}
+chapter = StudyChapter(ctx, names, alpha=alpha)
+claims = chapter.claims(equivalence_margin)
+topics = topics or chapter.topics()
 
 # %%
 #| label: tbl-findings-claims
 #| tbl-cap: "The seed reports' claims, quoted, judged by this build's runs: holds (the computed verdict has the claimed direction), reversed (the opposite direction is detected), inconclusive at this budget (no detectable difference; for a claim of no difference: the 95 % interval is not within ± 1 point), or not evaluated (with the reason). Δ = the claim's variant − its baseline, test accuracy in points, 95 % bootstrap interval over test images; p Holm-adjusted within the claim's study."
-present.show_table(chapter_findings.claims_display(results), synthetic=ctx.synthetic)
+chapter.show(claims_table(claims))
 
 # %%
 #| label: tbl-findings-other
 #| tbl-cap: "Findings of the studies no results chapter tabulates (seed 002's model families, the wide residual network, transfer learning): each variant against its study's baseline, Δ test accuracy in points with a 95 % bootstrap interval, Holm-adjusted p within each study, verdict; a study that cannot be compared says why."
-shown = {name: findings[name] for name in table_studies if name in findings}
-present.show_table(chapter_findings.findings_display(shown), synthetic=ctx.synthetic)
+chapter.show(chapter.findings_table(table_studies))
 
 # %%
 #| label: findings-discussion
-present.show_markdown(
-    chapter_findings.discussion_markdown(
-        findings, results, runs=ctx.runs_of(), titles=titles, profile=ctx.profile.name
+chapter.show(
+    discussion(
+        chapter.findings,
+        claims,
+        topics=topics,
+        titles=chapter.titles,
+        runs=ctx.runs_of(),
+        profile=ctx.profile.name,
     )
 )
-present.show_markdown(chapter_findings.findings_problems(findings))
+chapter.show(findings_problems(chapter.findings))
 
 # %%
-tested = [c for f in findings.values() for c in f.comparisons if c.tested]
-outcomes = [r.outcome for r in results]
-ctx.publish(
-    {
-        "findings": {
-            "n_tested": str(len(tested)),
-            "n_detected": str(sum(c.verdict in ("better", "worse") for c in tested)),
-            "n_claims": str(len(results)),
-            "claims": {
-                key: str(outcomes.count(kind))
-                for key, kind in (
-                    ("holds", HOLDS),
-                    ("reversed", REVERSED),
-                    ("inconclusive", INCONCLUSIVE),
-                    ("not_evaluated", NOT_EVALUATED),
-                )
-            },
-        }
-    }
-)
+ctx.publish({"findings": findings_values(chapter.findings, claims)})

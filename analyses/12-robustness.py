@@ -34,30 +34,23 @@ example: int = 0  # the test image shown corrupted
 # %%
 import pandas as pd
 
-from cifar_core.analysis import chapter_findings, present, tables
+from cifar_core.analysis import present, text
 from cifar_core.analysis.comparison_plots import accuracy_heatmap, image_variants
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
-from cifar_core.analysis.robustness import (
-    corruption_label,
-    corruption_matrix,
-    corruption_table,
-    example_grid,
-    robustness_summary,
-)
+from cifar_core.analysis.selection import best_by_validation
+from cifar_core.analysis.views import robustness
+from cifar_core.analysis.views.runs import runs_table
 
 ctx = open_context("12-robustness", studies=studies, variants=variants, seeds=seeds)
 runs = ctx.runs_of()
-long = corruption_table(runs, ctx.dataset, corruptions, severities, seed=noise_seed)
-clean = {
-    name: float(pd.Series([r.metrics["test_accuracy"] for r in rs]).mean())
-    for name, rs in runs.items()
-}
-summary = robustness_summary(long, clean) if len(long) else pd.DataFrame()
+long = robustness.corruption_table(runs, ctx.dataset, corruptions, severities, seed=noise_seed)
+clean = robustness.clean_accuracy(runs)
+summary = robustness.robustness_summary(long, clean) if len(long) else pd.DataFrame()
 n_images = len(ctx.dataset.y_test)
 print(
     f"{len(runs)} variant(s), {len(corruptions)} corruption(s) x {len(severities)} severities, "
-    f"{n_images:,} test images each"
+    f"{text.count(n_images)} test images each"
 )
 
 # %%
@@ -65,7 +58,9 @@ print(
 #| fig-cap: "One test image under each regenerated corruption at the severities used (CIFAR-10-C definitions and parameters)."
 show(
     image_variants(
-        example_grid(ctx.dataset.x_test[example], corruptions, severities, seed=noise_seed),
+        robustness.example_grid(
+            ctx.dataset.x_test[example], corruptions, severities, seed=noise_seed
+        ),
         clean=ctx.dataset.x_test[example],
     )
 )
@@ -74,7 +69,7 @@ show(
 #| label: fig-robustness-heatmap
 #| fig-cap: "Test accuracy (%) of the main variants on the clean test set (first row) and under each corruption and severity (mean over seeds)."
 if len(long):
-    matrix = corruption_matrix(long)
+    matrix = robustness.corruption_matrix(long)
     matrix.insert(0, "clean", pd.Series(clean))
     show(accuracy_heatmap(matrix.T.rename_axis(index="corruption, severity", columns="variant")))
 else:
@@ -83,68 +78,30 @@ else:
 # %%
 #| label: tbl-robustness
 #| tbl-cap: "Clean test accuracy next to the mean accuracy over all corruptions and severities (mean corruption accuracy), the drop in points, the share of clean accuracy kept, and the worst corruption (mean over seeds)."
-shown = pd.DataFrame(
-    [
-        {
-            "variant": name,
-            "clean %": f"{row['clean'] * 100:.1f}",
-            "mean corrupted %": f"{row['mean_corrupted'] * 100:.1f}",
-            "drop pts": f"{row['drop'] * 100:.1f}",
-            "kept": f"{row['relative'] * 100:.0f} %",
-            "worst": f"{row['worst']} ({row['worst_accuracy'] * 100:.1f} %)",
-        }
-        for name, row in summary.iterrows()
-    ]
-)
-present.show_table(shown, synthetic=ctx.synthetic)
+present.show_table(robustness.robustness_display(summary), synthetic=ctx.synthetic)
 
 # %%
 #| label: robustness-notes
 notes = [
     f"The corruptions follow the published CIFAR-10-C definitions and parameters but are "
-    f"regenerated from this build's {n_images:,} test images (severities "
+    f"regenerated from this build's {text.count(n_images)} test images (severities "
     f"{', '.join(map(str, severities))} of 5; Gaussian noise drawn with seed {noise_seed}); they "
     "are not the official CIFAR-10-C files, so accuracies on them are not directly comparable "
     "with published CIFAR-10-C results."
-]
-if ctx.not_run:
-    notes.append(
-        "Not run in this build: "
-        + "; ".join(f"{n} ({why})" for n, why in ctx.not_run.items())
-        + "."
-    )
+] + present.not_run_notes(ctx.not_run)
 present.show_markdown(present.note_callout(" ".join(notes), title="Regenerated corruptions"))
 
-
 # %%
-def percent(value):
-    return "n/a" if pd.isna(value) else f"{value * 100:.1f} %"
-
-
-best = chapter_findings.best_by_validation(tables.runs_table(runs)) if runs else None
-row = summary.loc[best] if best is not None else None
-hardest = (
-    long[long["severity"] == max(severities)].groupby("corruption")["accuracy"].mean()
-    if len(long)
-    else None
-)
+best = best_by_validation(runs_table(runs)) if runs else None
+values = robustness.robustness_values(summary, long, best, severities)
 ctx.publish(
     {
         "robustness": {
-            "n_variants": str(len(summary)),
+            **values,
             "n_corruptions": str(len(corruptions)),
-            "corruptions": ", ".join(map(corruption_label, corruptions)),
+            "corruptions": ", ".join(map(robustness.corruption_label, corruptions)),
             "severities": ", ".join(map(str, severities)),
-            "n_images": f"{n_images:,}",
-            "best_variant": best or "n/a",
-            "best_clean": percent(row["clean"]) if row is not None else "n/a",
-            "best_mean_corrupted": percent(row["mean_corrupted"]) if row is not None else "n/a",
-            "most_robust": summary["relative"].idxmax() if len(summary) else "n/a",
-            "most_robust_kept": f"{summary['relative'].max() * 100:.0f} %"
-            if len(summary)
-            else "n/a",
-            "hardest": corruption_label(hardest.idxmin()) if hardest is not None else "n/a",
-            "hardest_accuracy": percent(hardest.min()) if hardest is not None else "n/a",
+            "n_images": text.count(n_images),
         }
     }
 )

@@ -16,10 +16,12 @@ seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how m
 # %%
 import pandas as pd
 
-from cifar_core.analysis import compute, present, selection, tables
+from cifar_core.analysis import present, text
 from cifar_core.analysis.comparison_plots import compute_scatter
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.plots import show
+from cifar_core.analysis.selection import best_by_validation
+from cifar_core.analysis.views import compute
 
 ctx = open_context("14-compute", studies=studies, variants=variants, seeds=seeds)
 runs = ctx.runs_of()
@@ -27,8 +29,7 @@ table = compute.compute_table(runs) if runs else pd.DataFrame()
 references = compute.reference_points(ctx.profile.name)
 note = compute.reference_note(ctx.profile.name, None if ctx.synthetic else len(ctx.dataset.y_train))
 devices = sorted({str(r.metrics.get("device_name")) for rs in runs.values() for r in rs})
-print(f"{len(table)} variants; devices: {', '.join(devices) or 'n/a'}")
-
+print(f"{len(table)} variants; devices: {', '.join(devices) or text.UNKNOWN}")
 
 # %%
 #| label: fig-compute-flops
@@ -67,66 +68,13 @@ else:
 # %%
 #| label: tbl-compute-front
 #| tbl-cap: "The variants on either Pareto front (chosen on validation accuracy): training FLOPs, wall time, validation and test accuracy (mean over seeds), and the fronts they are on."
-front = (
-    table[table["pareto_flops"] | table["pareto_time"]].sort_values("train_flops")
-    if len(table)
-    else table
-)
-shown = pd.DataFrame(
-    [
-        {
-            "variant": name,
-            "training FLOPs": compute.flops_text(row["train_flops"]),
-            "wall time s": f"{row['fit_time_s']:.1f}",
-            "val acc %": f"{row['val_accuracy'] * 100:.1f}",
-            "test acc %": tables.mean_std(row["test_accuracy"], row["test_accuracy_std"]),
-            "front": " + ".join(
-                f for f, on in (("FLOPs", row["pareto_flops"]), ("time", row["pareto_time"])) if on
-            ),
-        }
-        for name, row in front.iterrows()
-    ]
-)
-present.show_table(shown, synthetic=ctx.synthetic)
+present.show_table(compute.front_table(table), synthetic=ctx.synthetic)
 
 # %%
 #| label: compute-notes
-notes = [
-    f"Wall times are `model.fit` seconds on {', '.join(devices) or 'this machine'}, where several "
-    "runs may have trained at once (`--jobs`), so they rank variants only roughly; FLOPs do not "
-    "depend on the machine."
-]
-if note:
-    notes.insert(0, note)
+notes = compute.compute_notes(devices, note)
 present.show_markdown(present.note_callout(" ".join(notes), title="Reading the compute plots"))
 
 # %%
-scored = table["val_accuracy"].dropna() if len(table) else table
-best = selection.select_best(scored, by="val_accuracy") if len(scored) else None
-ctx.publish(
-    {
-        "compute": {
-            "n_variants": str(len(table)),
-            "n_front_flops": str(int(table["pareto_flops"].sum())) if len(table) else "0",
-            "n_front_time": str(int(table["pareto_time"].sum())) if len(table) else "0",
-            "front_flops": ", ".join(table[table["pareto_flops"]].sort_values("train_flops").index)
-            if len(table)
-            else "none",
-            "best_variant": best or "n/a",
-            "best_flops": compute.flops_text(table.loc[best, "train_flops"]) if best else "n/a",
-            "best_time": f"{table.loc[best, 'fit_time_s']:.0f} s" if best else "n/a",
-            "best_test_acc": tables.mean_std(
-                table.loc[best, "test_accuracy"], table.loc[best, "test_accuracy_std"]
-            )
-            + " %"
-            if best
-            else "n/a",
-            "best_on_front": ("yes" if table.loc[best, "pareto_flops"] else "no")
-            if best
-            else "n/a",
-            "references": "drawn" if note is None else "not drawn",
-            "reference_note": note
-            or "Published reference points are drawn: this build uses full CIFAR-10.",
-        }
-    }
-)
+best = best_by_validation(table.reset_index(), by="val_accuracy") if len(table) else None
+ctx.publish({"compute": compute.compute_values(table, best, note)})

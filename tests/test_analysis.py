@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cifar_core.analysis import flags, predictions, present, tables
+from cifar_core.analysis import flags, present, text
+from cifar_core.analysis.views import predictions
+from cifar_core.analysis.views import runs as tables
 
 CLASSES = ["cat", "dog", "frog"]
 
@@ -42,9 +44,11 @@ def fake_run(seed=0, **metrics):
 
 def test_read_side_does_not_import_keras():
     code = (
-        "import sys, cifar_core.analysis.context, cifar_core.analysis.tables, "
-        "cifar_core.analysis.flags, cifar_core.analysis.present, cifar_core.analysis.predictions, "
-        "cifar_core.analysis.plots, cifar_core.orchestrate.build, cifar_core.cli.runs, cifar_core.cli.report; "
+        "import sys, cifar_core.analysis.context, cifar_core.analysis.chapter, "
+        "cifar_core.analysis.discussion, cifar_core.analysis.views.tta, "
+        "cifar_core.analysis.views.robustness, cifar_core.analysis.views.transfer, "
+        "cifar_core.analysis.views.compute, cifar_core.analysis.views.calibration, "
+        "cifar_core.orchestrate.build, cifar_core.cli.runs, cifar_core.cli.report; "
         "bad = [m for m in ('keras', 'tensorflow') if m in sys.modules]; "
         "assert not bad, bad"
     )
@@ -148,7 +152,7 @@ def test_runs_table_mean_std_and_reported():
 def test_chance_level_flagged_like_seed_000():
     found = flags.find_anomalies({"train_accuracy": 0.855, "test_accuracy": 0.102}, None, 10)
     assert [a.kind for a in found] == ["chance_level"]
-    assert "10.2%" in found[0].message and "85.5%" in found[0].message
+    assert "10.2 %" in found[0].message and "85.5 %" in found[0].message
 
 
 def test_chance_level_not_flagged_when_nothing_learned_or_accuracy_fine():
@@ -204,7 +208,7 @@ def test_check_pass_marks():
     assert not table.loc["cnn", "passed"]
     assert not table.loc["final", "passed"]  # accuracy fine but 30 > 25 epochs
     assert table.loc["absent", "passed"] is None
-    assert table.loc["final", "mark"] == ">= 75% in ≤ 25 epochs"
+    assert table.loc["final", "mark"] == ">= 75 % in ≤ 25 epochs"
     with pytest.raises(ValueError, match="unknown operator"):
         flags.check_pass_marks({}, {"x": ("=>", 1)})
 
@@ -317,7 +321,7 @@ def test_time_curves_average_seeds_per_epoch_and_plot_seconds_in_percent():
         tables.seconds_text(table, "fast") == "45 s"
         and tables.seconds_text(table, "slow") == "5.0 min"
     )
-    assert tables.seconds_text(table, "absent") == "n/a"
+    assert tables.seconds_text(table, "absent") == text.UNKNOWN
 
 
 def test_flagged_runs_are_one_callout_with_a_row_each_and_each_meaning_once():
@@ -333,9 +337,9 @@ def test_flagged_runs_are_one_callout_with_a_row_each_and_each_meaning_once():
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows == [
         "| run | flag | numbers |",
-        "| deep (seed 3) | chance level | test 10.2%, train 85.5% |",
-        "| wide (seed 0) | large gap | train 97.5%, test 64.0%: gap 33.5 points |",
-        "| wide (seed 1) | large gap | train 95.0%, test 70.0%: gap 25.0 points |",
+        "| deep (seed 3) | chance level | test 10.2 %, train 85.5 % |",
+        "| wide (seed 0) | large gap | train 97.5 %, test 64.0 %: gap 33.5 points |",
+        "| wide (seed 1) | large gap | train 95.0 %, test 70.0 %: gap 25.0 points |",
     ]
     assert text.count("the model memorizes the training set") == 1
     assert (
@@ -346,10 +350,9 @@ def test_flagged_runs_are_one_callout_with_a_row_each_and_each_meaning_once():
 
 
 def test_tables_are_shown_as_markdown_and_text_never_html(monkeypatch):
-    import IPython.display
 
     shown = []
-    monkeypatch.setattr(IPython.display, "display", lambda data, raw=False: shown.append(data))
+    monkeypatch.setattr(present, "display", lambda data, raw=False: shown.append(data))
     present.show_table(pd.DataFrame({"variant": ["a"], "acc": [0.5]}), synthetic=True)
     [bundle] = shown
     assert set(bundle) == {"text/markdown", "text/plain"}  # text/html makes Quarto use CDNs

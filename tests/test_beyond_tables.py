@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cifar_core.analysis import calibration, comparison_plots, per_class, robustness, tta
+from cifar_core.analysis import comparison_plots, sentences
+from cifar_core.analysis.views import calibration, per_class, robustness, tta
 
 
 def onehot(predicted, classes=3, confidence=0.8):
@@ -28,7 +29,9 @@ def fake_run(seed, predicted=None, **predictions):
         "test_probs": onehot(LABELS if predicted is None else predicted),
     }
     stored.update(predictions)
-    return SimpleNamespace(config={"variant": {"seed": seed}}, predictions=lambda: stored)
+    return SimpleNamespace(
+        variant=SimpleNamespace(seed=seed), config={}, predictions=lambda: stored
+    )
 
 
 # ----------------------------------------------------------------------------- TTA
@@ -56,10 +59,10 @@ def tta_run(seed, fixes):
 
 
 def test_tta_gain_is_paired_over_images_and_seeds_with_holm_over_the_table():
-    from cifar_core.analysis.paired import holm
+    from cifar_core.analysis.stats.paired import holm
 
     runs = {"helped": [tta_run(1, 12), tta_run(0, 12)], "same": [tta_run(0, 0)]}
-    table = tta.tta_table(runs, views=views, forward_flops=lambda r: 1e6, n_resamples=500)
+    table = tta.tta_table(runs, views=views, forward_flops=lambda r: 1e6)
     helped, same = table.loc["helped"], table.loc["same"]
     assert helped["plain"] == pytest.approx(40 / 60) and helped["flip"] == pytest.approx(52 / 60)
     assert helped["flip_gain"] == pytest.approx(12 / 60) and helped["flip_low"] > 0
@@ -72,7 +75,7 @@ def test_tta_gain_is_paired_over_images_and_seeds_with_holm_over_the_table():
 
 def test_tta_refuses_runs_scored_on_different_images():
     other = SimpleNamespace(
-        config={"variant": {"seed": 1}}, predictions=lambda: {"test_labels": LABELS[::-1]}
+        variant=SimpleNamespace(seed=1), predictions=lambda: {"test_labels": LABELS[::-1]}
     )
     with pytest.raises(ValueError, match="different test images"):
         tta.tta_table({"v": [tta_run(0, 1), other]}, views=views, forward_flops=lambda r: 1.0)
@@ -123,7 +126,7 @@ def test_calibration_over_seeds_reports_mean_spread_and_the_first_seeds_interval
         predicted = np.where(correct, labels, (labels + 1) % 3)
         probs = onehot(predicted, confidence=confidence)
         return SimpleNamespace(
-            config={"variant": {"seed": seed}},
+            variant=SimpleNamespace(seed=seed),
             predictions=lambda: {
                 "val_probs": probs,
                 "val_labels": labels,
@@ -147,11 +150,12 @@ def test_class_change_intervals_use_only_that_class_images():
     runs = {"base": [base], "better": [better]}
     table = per_class.per_class_table(runs, class_names=["a", "b", "c"])
     changes = per_class.comparison_changes(table, {"fix": ("base", "better")})
-    with_ci = per_class.change_intervals(changes, runs, ["a", "b", "c"], n_resamples=200)
+    with_ci = per_class.change_intervals(changes, runs, ["a", "b", "c"])
     row = with_ci.iloc[0]
     assert (row["class"], row["change"], row["images"]) == ("a", 1.0, 20)
     assert row["low"] == row["high"] == 1.0 and row["p_value"] < 1e-5
     assert row["seeds"] == 1
+    assert sentences.class_change_sentence(row).startswith("raises a by 100.0 points")
 
 
 def test_class_change_intervals_pair_only_the_shared_seeds():
@@ -163,10 +167,10 @@ def test_class_change_intervals_pair_only_the_shared_seeds():
     table = per_class.per_class_table(runs, class_names=["a", "b", "c"])
     changes = per_class.comparison_changes(table, {"fix": ("base", "better")})
     assert changes.iloc[0]["change"] == 0.5  # all seeds: seed 1 of 'better' misses class a too
-    row = per_class.change_intervals(changes, runs, ["a", "b", "c"], n_resamples=200).iloc[0]
+    row = per_class.change_intervals(changes, runs, ["a", "b", "c"]).iloc[0]
     assert (row["seeds"], row["change"], row["variant_accuracy"]) == (1, 1.0, 1.0)  # seed 0 only
     disjoint = {"base": [base], "better": [fake_run(1)]}
-    row = per_class.change_intervals(changes, disjoint, ["a", "b", "c"], n_resamples=200).iloc[0]
+    row = per_class.change_intervals(changes, disjoint, ["a", "b", "c"]).iloc[0]
     assert row["seeds"] == 0 and np.isnan(row["low"]) and "no shared seeds" in row["test"]
 
 
@@ -178,3 +182,49 @@ def test_gain_plot_draws_one_interval_per_variant_and_recipe():
     fig = comparison_plots.gain_intervals(table, {"flip": "flip"}, xlabel="gain")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"] and ax.get_xlabel() == "gain"
+
+
+def test_class_changes_are_words_only_when_the_interval_excludes_zero():
+    rows = pd.DataFrame(
+        [
+            {
+                "comparison": "depth",
+                "baseline": "a",
+                "variant": "b",
+                "direction": "gain",
+                "class": "cat",
+                "baseline_accuracy": 0.5,
+                "variant_accuracy": 0.54,
+                "change": 0.04,
+                "low": -0.051,
+                "high": 0.14,
+                "seeds": 1,
+                "images": 100,
+                "test": "exact McNemar",
+            },
+            {
+                "comparison": "depth",
+                "baseline": "a",
+                "variant": "b",
+                "direction": "loss",
+                "class": "dog",
+                "baseline_accuracy": 0.6,
+                "variant_accuracy": 0.4,
+                "change": -0.2,
+                "low": -0.3,
+                "high": -0.1,
+                "seeds": 1,
+                "images": 100,
+                "test": "exact McNemar",
+            },
+        ]
+    )
+    text = sentences.class_changes_paragraph(rows)
+    assert text.startswith(
+        "* **depth** (a → b): cat +4.0 points (95 % CI −5.1 to 14.0, 100 images: includes "
+        "zero); lowers dog by 20.0 points (95 % CI −30.0 to −10.0, 100 images)."
+    )
+    assert text.endswith("is no evidence of a class-specific effect.")
+    assert "helps" not in text and "raises cat" not in text
+    shown = per_class.changes_display(rows)
+    assert shown.loc[0, "change pts (95 % CI)"] == "+4.0 (−5.1 to 14.0)"

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from sklearn.calibration import calibration_curve
 
-from cifar_core.analysis import calibration as cal
+from cifar_core.analysis.stats import calibration as cal
+from cifar_core.analysis.views.calibration import calibration_by_variant, calibration_table
 
 
 def _two_class(confidence: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -60,8 +61,6 @@ def test_reliability_table_agrees_with_sklearn_calibration_curve():
     np.testing.assert_allclose(filled["accuracy"], accuracy)
     np.testing.assert_allclose(filled["confidence"], mean_confidence)
     assert table["count"].sum() == 3000 and len(table) == 15
-    curve = cal.reliability_curve(probs, labels)
-    np.testing.assert_allclose(curve["accuracy"], accuracy)
 
 
 def test_confidence_on_a_bin_edge_belongs_to_the_bin_below():
@@ -112,22 +111,29 @@ def test_calibration_row_of_a_duck_typed_run():
     probs, labels = _sampled(4000, scale=1.5, seed=5)
     sharp = cal.apply_temperature(probs, 0.5).astype("float32")
     run = SimpleNamespace(
+        variant=SimpleNamespace(seed=0),
         predictions=lambda: {
             "val_probs": sharp[:2000],
             "val_labels": labels[:2000],
             "test_probs": sharp[2000:],
             "test_labels": labels[2000:],
-        }
+        },
     )
-    row = cal.calibration_row(run, interval=True)
+    row = cal.calibration_row(run)
     assert row["temperature"] > 1.5 and row["nll_scaled"] < row["nll"]
     assert row["ece_scaled"] < row["ece"]
-    assert row["ece_low"] <= row["ece"] <= row["ece_high"]
-    assert row["ece_scaled_high"] < row["ece_low"]  # the improvement is beyond noise here
     assert row["accuracy"] == pytest.approx(np.mean(sharp[2000:].argmax(1) == labels[2000:]))
     assert (row["n_val"], row["n_test"]) == (2000, 2000)
-    table = cal.calibration_table({"a": run, "b": run})
+    low, high = cal.ece_interval(sharp[2000:], labels[2000:], n_resamples=2000)
+    assert low <= row["ece"] <= high
+    scaled = cal.apply_temperature(sharp[2000:], row["temperature"])
+    assert cal.ece_interval(scaled, labels[2000:], n_resamples=2000)[1] < low  # beyond noise
+    table = calibration_by_variant({"a": [run], "b": [run]}, interval=False)
     assert list(table.index) == ["a", "b"] and table.index.name == "variant"
+    shown = calibration_table(
+        calibration_by_variant({"a": [run]}, n_bins=15).assign(ece_low=0.012, ece_high=0.034)
+    )
+    assert shown.loc[0, "ECE 95 % CI"] == "1.2 to 3.4 (seed 0)" and shown.loc[0, "seeds"] == 1
 
 
 def test_calibration_needs_a_validation_split():
@@ -150,12 +156,13 @@ def test_reliability_panels_draw_one_diagram_per_run():
 
     probs, labels = _sampled(400, scale=1.5, seed=7)
     run = SimpleNamespace(
+        variant=SimpleNamespace(seed=0),
         predictions=lambda: {
             "val_probs": probs[:200],
             "val_labels": labels[:200],
             "test_probs": probs[200:],
             "test_labels": labels[200:],
-        }
+        },
     )
     fig = reliability_panels({"a": run, "b": run, "c": run, "d": run}, cols=3)
     visible = [ax for ax in fig.axes if ax.get_visible()]
@@ -170,7 +177,7 @@ def test_reliability_panels_draw_one_diagram_per_run():
 
 def test_ece_interval_is_finite_for_constant_data_and_covers_the_estimate():
     probs, labels = _two_class(np.full(50, 0.8), np.ones(50, bool))  # all right at 0.8: ECE 0.2
-    assert cal.ece_interval(probs, labels) == pytest.approx((0.2, 0.2))
+    assert cal.ece_interval(probs, labels, n_resamples=2000) == pytest.approx((0.2, 0.2))
     probs, labels = _sampled(1000, scale=1.5, seed=8)
-    low, high = cal.ece_interval(cal.apply_temperature(probs, 0.8), labels)
+    low, high = cal.ece_interval(cal.apply_temperature(probs, 0.8), labels, n_resamples=2000)
     assert low < cal.expected_calibration_error(cal.apply_temperature(probs, 0.8), labels) < high

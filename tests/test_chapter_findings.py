@@ -16,10 +16,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cifar_core.analysis import chapter_findings as cf
+from cifar_core.analysis import selection
 from cifar_core.analysis.context import open_context
-from cifar_core.analysis.findings import NOT_COMPARED, SAME_RUN
-from cifar_core.analysis.selection import TestDataInSelectionError
+from cifar_core.analysis.sentences import convergence_note, findings_markdown, findings_problems
+from cifar_core.analysis.stats.findings import NOT_COMPARED, SAME_RUN
+from cifar_core.analysis.views.findings import chapter_findings, findings_table
+from cifar_core.analysis.views.runs import (
+    merged_runs,
+    same_run_notes,
+    under_trained_column,
+    with_run_flags,
+)
 from cifar_core.experiments import catalog, sample_budget
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
@@ -38,7 +45,6 @@ PLATEAU = pd.DataFrame(
     }
 )
 RISING = PLATEAU.assign(val_loss=np.linspace(2.0, 0.9, 8), val_accuracy=np.linspace(0.3, 0.62, 8))
-FAST = dict(n_resamples=300, n_permutations=499)
 
 
 def write_run(
@@ -142,23 +148,23 @@ def test_a_control_the_profile_collapses_is_marked_same_run_in_the_chapter_table
     ctx = open_context("05-regularization", studies=["dropout"], root=tmp_path)
     runs = ctx.study_runs("dropout")
     assert {r.key for r in runs["s004_cnn"]} == {r.key for r in runs["ctl_s004_cnn_e10"]}
-    findings = cf.chapter_findings(ctx, ["dropout"], **FAST)
+    findings = chapter_findings(ctx, ["dropout"])
     row = findings["dropout"].comparison("s004_cnn")
     assert row.verdict == SAME_RUN and row.result is None  # never compared with itself
-    table = cf.findings_display(findings).set_index("variant")
+    table = findings_table(findings).set_index("variant")
     assert table.loc["s004_cnn", "note"] == "same run as ctl_s004_cnn_e10 under this profile"
     assert table.loc["s004_cnn", "Δ test acc (pts)"] == "–"
     assert table.loc["s004_cnn_dropout", "shared seeds"] == "1"
-    shown = cf.show_runs_table(
+    shown = with_run_flags(
         pd.DataFrame({"variant": list(runs)}), runs, baselines=["ctl_s004_cnn_e10"]
     ).set_index("variant")
     assert shown.loc["s004_cnn", "note"] == "same run as ctl_s004_cnn_e10 under this profile"
     assert shown.loc["s004_cnn_dropout", "note"] == ""
     # a baseline named by two studies is still not "the same run as" itself
-    assert cf.same_run_notes(runs, baselines=["ctl_s004_cnn_e10"] * 2) == {
+    assert same_run_notes(runs, baselines=["ctl_s004_cnn_e10"] * 2) == {
         "s004_cnn": "same run as ctl_s004_cnn_e10 under this profile"
     }
-    assert "same run" not in cf.findings_problems(findings)  # not a problem, just a fact
+    assert "same run" not in findings_problems(findings)  # not a problem, just a fact
 
 
 def test_sample_runs_tables_name_the_run_two_studies_share(project):
@@ -168,8 +174,8 @@ def test_sample_runs_tables_name_the_run_two_studies_share(project):
     fill(store, fp, "batch_norm", {"ctl_s004_dropout_e15": 0.6, "s004_cnn_bn": 0.7})
     ctx = open_context("05-regularization", studies=["dropout", "batch_norm"], root=root)
     by_study = {s: ctx.study_runs(s) for s in ("dropout", "batch_norm")}
-    merged = cf.study_runs_with_duplicates(by_study)
-    shown = cf.show_runs_table(
+    merged = merged_runs(by_study)
+    shown = with_run_flags(
         pd.DataFrame({"variant": list(merged)}),
         merged,
         baselines=["ctl_s004_cnn_e10", "ctl_s004_dropout_e15"],
@@ -177,7 +183,7 @@ def test_sample_runs_tables_name_the_run_two_studies_share(project):
     notes = dict(zip(shown["variant"], shown["note"]))
     assert notes["s004_cnn_dropout"] == "same run as ctl_s004_dropout_e15 under this profile"
     assert notes["ctl_s004_dropout_e15"] == notes["s004_cnn_bn"] == ""
-    findings = cf.chapter_findings(ctx, ["dropout", "batch_norm"], **FAST)
+    findings = chapter_findings(ctx, ["dropout", "batch_norm"])
     assert findings["batch_norm"].comparison("s004_cnn_bn").n_seeds == len(
         sample_budget.seeds()["s004_cnn_bn"]
     )
@@ -190,16 +196,16 @@ def test_runs_and_findings_tables_show_the_under_trained_flag(project):
     fill(store, fp, "normalization", {"s003_net_zscore": 0.7}, history=RISING)
     ctx = open_context("04-training", studies=["normalization"], root=root)
     runs = ctx.study_runs("normalization")
-    flags = cf.under_trained_column(runs)
+    flags = under_trained_column(runs)
     assert flags == {
         "s003_net": "no",
         "ctl_s003_net_unit": "no",
         "s003_net_zscore": "yes (2 of 2 seeds)",
     }
-    note = cf.convergence_note(runs)
+    note = convergence_note(runs)
     assert note.startswith("**Convergence.** 4 of 6 runs are free of the under-trained flag")
     assert "s003_net_zscore (still improving: lowest validation loss at epoch 8 of 8" in note
-    table = cf.findings_display(cf.chapter_findings(ctx, ["normalization"], **FAST))
+    table = findings_table(chapter_findings(ctx, ["normalization"]))
     row = table.set_index("variant").loc["s003_net_zscore"]
     assert row["verdict"] == "better" and row["under-trained"] == "s003_net_zscore (2 seeds)"
     assert row["note"] == "rests on under-trained runs"
@@ -212,7 +218,7 @@ def test_comparisons_that_cannot_be_made_are_explained_in_the_chapter(project):
     fill(store, fp, "kernel_size", {"ctl_cnn1_e5": 0.6}, seeds=[0])
     fill(store, fp, "kernel_size", {"s000_cnn1_k2": 0.5}, seeds=[1])
     ctx = open_context("03-architecture", studies=["kernel_size", "wrn", "transfer"], root=root)
-    findings = cf.chapter_findings(ctx, ["kernel_size", "wrn", "transfer"], **FAST)
+    findings = chapter_findings(ctx, ["kernel_size", "wrn", "transfer"])
     k2 = findings["kernel_size"].comparison("s000_cnn1_k2")
     assert k2.verdict == NOT_COMPARED
     assert "no shared seeds (baseline seeds [0], variant seeds [1])" in k2.message
@@ -223,13 +229,13 @@ def test_comparisons_that_cannot_be_made_are_explained_in_the_chapter(project):
         "s003_vgg16_full is not run in profile sample (full profile only)"
         in findings["transfer"].comparison("s003_vgg16_full").message
     )
-    text = cf.findings_problems(findings)
+    text = findings_problems(findings)
     assert text.startswith("::: {.callout-warning}\n## Comparisons that could not be made")
     assert "**kernel_size**: s000_cnn1_k2 vs ctl_cnn1_e5: no shared seeds" in text
     assert "**wrn**: Study wrn has only one variant (s002_wrn_16_8)" in text
-    shown = cf.findings_display(findings)
+    shown = findings_table(findings)
     assert (shown["verdict"] == NOT_COMPARED).sum() >= 4 and "n/a" not in shown.to_string()
-    assert "no shared seeds" in cf.findings_markdown(findings, ctx)
+    assert "no shared seeds" in findings_markdown(findings)
 
 
 # ----------------------------------------------------------------- selection
@@ -244,22 +250,23 @@ def test_best_picks_see_validation_columns_only(monkeypatch):
         }
     )
     seen = []
-    real = cf.select_best
+    real = selection.rank_by_validation
 
     def spy(scores, by="val_accuracy_mean", **kw):
         seen.append(list(scores.columns))
         return real(scores, by=by, **kw)
 
-    monkeypatch.setattr(cf, "select_best", spy)
-    assert cf.best_by_validation(table) == "b"  # test accuracy would pick "a"
+    monkeypatch.setattr(selection, "rank_by_validation", spy)
+    assert selection.best_by_validation(table) == "b"  # test accuracy would pick "a"
     assert seen == [["variant", "study", "val_accuracy_mean"]]
-    assert cf.rank_by_validation(table)["variant"].tolist() == ["b", "c", "a"]
-    assert cf.best_by_validation(table.assign(val_accuracy_mean=np.nan)) is None
-    with pytest.raises(TestDataInSelectionError):
-        cf.best_by_validation(table, by="test_accuracy_mean")
+    assert selection.sort_by_validation(table)["variant"].tolist() == ["b", "c", "a"]
+    assert seen[-1] == ["variant", "study", "val_accuracy_mean"]
+    assert selection.best_by_validation(table.assign(val_accuracy_mean=np.nan)) is None
+    with pytest.raises(selection.TestDataInSelectionError):
+        selection.best_by_validation(table, by="test_accuracy_mean")
 
 
-SELECTION_HELPERS = {"best_by_validation", "rank_by_validation", "select_best"}
+SELECTION_HELPERS = {"best_by_validation", "rank_by_validation", "sort_by_validation", "best"}
 
 
 def test_chapters_choose_best_only_through_the_validation_guard():
@@ -285,7 +292,7 @@ def test_chapters_choose_best_only_through_the_validation_guard():
                 isinstance(t, ast.Name) and t.id in {"best", "ranked"} for t in node.targets
             ):
                 called = {
-                    getattr(n.func, "attr", "")
+                    getattr(n.func, "attr", getattr(n.func, "id", ""))
                     for n in ast.walk(node.value)
                     if isinstance(n, ast.Call)
                 }
@@ -345,5 +352,5 @@ def test_runs_without_a_validation_split_are_not_called_under_trained():
         "a": [RunRecord("k", 0, np.ones(4, bool), history=no_val)],
         "b": [RunRecord("j", 0, np.ones(4, bool), history=RISING)],
     }
-    assert cf.under_trained_column(runs) == {"a": "not checked (no validation split)", "b": "yes"}
-    assert "no validation history: a" in cf.convergence_note(runs, detail=0)
+    assert under_trained_column(runs) == {"a": "not checked (no validation split)", "b": "yes"}
+    assert "no validation history: a" in convergence_note(runs, detail=0)

@@ -52,7 +52,11 @@ def test_each_study_chapter_takes_its_studies_from_the_registry():
         assert default in (None, "all"), chapter.name  # no copy of the registry's lists
         if default is None and catalog.chapter_studies(chapter.name):
             source = (PROJECT / "analyses" / f"{chapter.name}.py").read_text()
-            assert f'catalog.chapter_studies("{chapter.name}", studies)' in source
+            resolved = (  # directly, or through the study chapter that resolves it
+                f'catalog.chapter_studies("{chapter.name}", studies)',
+                f'StudyChapter.open("{chapter.name}", studies',
+            )
+            assert any(call in source for call in resolved), chapter.name
     declared = notebooks.declared_parameters(PROJECT / "analyses" / "09-findings.py")
     assert declared["table_studies"].default is None
 

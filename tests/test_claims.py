@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cifar_core.analysis.claims import claim_sentence, claims_table, evaluate_claims
-from cifar_core.analysis.findings import SAME_RUN, compare_study, study_findings
-from cifar_core.analysis.findings_text import discussion
+from cifar_core.analysis.discussion import every_comparison
 from cifar_core.analysis.records import RunRecord
+from cifar_core.analysis.sentences import claim_sentence
+from cifar_core.analysis.stats.claims import evaluate_claims
+from cifar_core.analysis.stats.findings import SAME_RUN, compare_study
+from cifar_core.analysis.views.findings import claims_table
 from cifar_core.experiments import catalog
 from cifar_core.experiments.claims import (
     CLAIMS,
@@ -43,7 +45,6 @@ PLATEAU = pd.DataFrame(
         "lr": 0.01,
     }
 )
-FAST = dict(n_resamples=500, n_permutations=999)
 N_TEST = 600
 LABELS = np.arange(N_TEST) % 10
 
@@ -124,7 +125,9 @@ def _store_findings(tmp_path, study_name: str, accuracies: dict, profile="sample
         for i, variant in enumerate(scaled):
             _write_run(store, variant, "fp", accuracy, salt=sum(map(ord, name)) * 10 + i)
         runs[name] = [store.get(run_key(v, "fp")) for v in scaled]
-    return study_findings(study, runs, pairs=claim_pairs(study_name), **FAST)
+    return compare_study(
+        study.name, runs, study.baseline, variants=study.names(), pairs=claim_pairs(study_name)
+    )
 
 
 def test_a_store_whose_better_arm_is_worse_reverses_the_claim_and_the_text_says_worse(tmp_path):
@@ -141,7 +144,7 @@ def test_a_store_whose_better_arm_is_worse_reverses_the_claim_and_the_text_says_
     sentence = claim_sentence(bn)
     assert sentence.startswith("Seed 004 claims “it helps the optimization converge faster")
     assert ": reversed; s004_cnn_bn is worse than ctl_s004_dropout_e15 by 20.0 points" in sentence
-    text = discussion([findings])
+    text = every_comparison({"batch_norm": findings}, [])
     assert "s004_cnn_bn is worse than the baseline ctl_s004_dropout_e15 by 20.0 points" in text
     assert "better" not in text
     seed000 = results["s000_cnn1_bn"]  # its runs are not in the store
@@ -161,7 +164,7 @@ def test_claims_hold_or_are_inconclusive_as_the_runs_say_and_orientation_is_resp
     assert claim.outcome == HOLDS and claim.diff == pytest.approx(0.20) and claim.ci_low > 0
     assert "holds; s000_cnn2 is better than s000_mlp by 20.0 points" in claim_sentence(claim)
     lab = _store_findings(tmp_path / "lab", "seed004_lab", {"s004_cnn": 0.60, "s004_mlp": 0.60})
-    (cnn,) = evaluate_claims(claims_for("seed004_lab"), lab)
+    (cnn,) = evaluate_claims(claims_for("seed004_lab"), [lab])
     assert cnn.outcome == INCONCLUSIVE
     assert (
         "inconclusive at this budget; no detectable difference between s004_cnn and s004_mlp"
@@ -180,12 +183,12 @@ def test_no_difference_claims_need_a_tight_interval_to_hold():
         "ctl_s004_cnn_e10": [RunRecord("b", 0, base, history=PLATEAU)],
         "s004_cnn_dropout": [RunRecord("v", 0, near, history=PLATEAU)],
     }
-    tight = compare_study("dropout", arms, "ctl_s004_cnn_e10", **FAST)
+    tight = compare_study("dropout", arms, "ctl_s004_cnn_e10")
     assert evaluate_claims([claim], [tight])[0].outcome == HOLDS
     wide = evaluate_claims([claim], [tight], equivalence_margin=0.0001)[0]
     assert wide.outcome == INCONCLUSIVE
     arms["s004_cnn_dropout"] = [RunRecord("v", 0, far, history=PLATEAU)]
-    differ = compare_study("dropout", arms, "ctl_s004_cnn_e10", **FAST)
+    differ = compare_study("dropout", arms, "ctl_s004_cnn_e10")
     assert evaluate_claims([claim], [differ])[0].outcome == REVERSED
 
 
@@ -218,6 +221,6 @@ def test_claims_table_lists_quote_expectation_and_outcome(tmp_path):
     findings = _store_findings(tmp_path, "normalization", {"s003_net": 0.6, "s003_net_zscore": 0.7})
     table = claims_table(evaluate_claims(claims_for("normalization"), [findings]))
     row = table.iloc[0]
-    assert (row["seed"], row["expected"], row["outcome"]) == ("003", "better", HOLDS)
-    assert row["Δ test acc (pts)"] == pytest.approx(10.0) and row["shared seeds"] == 3
-    assert row["quote"].startswith("After only normalization")
+    assert (row["seed"], row["outcome"]) == ("003", HOLDS) and "expected better" in row["claim"]
+    assert row["Δ test acc (pts)"] == "+10.0" and row["shared seeds"] == "3"
+    assert row["quote"].startswith("“After only normalization")

@@ -1,6 +1,7 @@
-"""The findings layer: paired statistics against known cases, verdicts, Holm, messages
-for bad input, collapsed controls, the convergence flag, validation-only selection and
-the generated sentences."""
+"""The findings layer: paired statistics against known cases (the exact bootstrap and
+permutation distributions against enumeration and scipy), verdicts, Holm, messages for
+bad input, collapsed controls, the convergence flag, validation-only selection and the
+generated sentences."""
 
 from __future__ import annotations
 
@@ -9,34 +10,37 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from scipy.stats import binomtest
 from statsmodels.stats.multitest import multipletests
 
-from cifar_core.analysis.convergence import convergence
-from cifar_core.analysis.findings import (
+from cifar_core.analysis.discussion import every_comparison
+from cifar_core.analysis.records import RunRecord, record_from_run
+from cifar_core.analysis.selection import (
+    TestDataInSelectionError,
+    best_by_validation,
+    rank_by_validation,
+    validation_view,
+)
+from cifar_core.analysis.sentences import finding_sentence
+from cifar_core.analysis.stats.convergence import convergence
+from cifar_core.analysis.stats.findings import (
     BETTER,
     NO_DIFFERENCE,
     NOT_COMPARED,
     SAME_RUN,
     WORSE,
     compare_study,
-    study_findings,
 )
-from cifar_core.analysis.findings_text import (
-    convergence_table,
-    discussion,
-    finding_sentence,
-    findings_table,
-    share_converged,
+from cifar_core.analysis.stats.paired import (
+    MCNEMAR,
+    PERMUTATION,
+    bootstrap_interval,
+    mcnemar_exact,
+    paired_difference,
+    sign_flip_p,
 )
-from cifar_core.analysis.paired import MCNEMAR, PERMUTATION, mcnemar_exact, paired_difference
-from cifar_core.analysis.records import RunRecord, record_from_run
-from cifar_core.analysis.selection import (
-    TestDataInSelectionError,
-    rank_by_validation,
-    select_best,
-    validation_view,
-)
+from cifar_core.analysis.views.findings import findings_table
 
 N = 1000
 PLATEAU = pd.DataFrame(
@@ -53,7 +57,6 @@ RISING = pd.DataFrame(
         "val_accuracy": [0.20, 0.28, 0.34, 0.40, 0.45, 0.49, 0.53, 0.56, 0.59, 0.62],
     }
 )
-FAST = dict(n_resamples=500, n_permutations=999)
 
 
 def correct(accuracy: float, seed: int, n: int = N) -> np.ndarray:
@@ -85,7 +88,7 @@ def test_exact_mcnemar_p_equals_binomial_test_on_the_discordant_pairs():
     assert table.tolist() == [[50, 12], [25, 13]]
     assert p == pytest.approx(binomtest(12, 37, 0.5).pvalue, rel=1e-12)
     found = compare_study(
-        "s", {"b": [RunRecord("kb", 0, base)], "v": [RunRecord("kv", 0, var)]}, "b", **FAST
+        "s", {"b": [RunRecord("kb", 0, base)], "v": [RunRecord("kv", 0, var)]}, "b"
     ).comparisons[0]
     assert found.result.test == MCNEMAR and found.result.discordant == (12, 25)
     assert found.p_value == pytest.approx(p) and found.diff == pytest.approx(13 / 100)
@@ -94,7 +97,7 @@ def test_exact_mcnemar_p_equals_binomial_test_on_the_discordant_pairs():
 def test_identical_arms_show_no_detectable_difference():
     same = arm("a", 0.6)
     twin = [RunRecord(f"twin-{r.seed}", r.seed, r.correct, history=PLATEAU) for r in same]
-    row = compare_study("s", {"a": same, "twin": twin}, "a", **FAST).comparisons[0]
+    row = compare_study("s", {"a": same, "twin": twin}, "a").comparisons[0]
     assert row.verdict == NO_DIFFERENCE
     assert (row.diff, row.ci_low, row.ci_high, row.p_value) == (0.0, 0.0, 0.0, 1.0)
 
@@ -106,7 +109,7 @@ def test_strongly_different_arms_are_detected_in_the_right_direction(seeds, test
         "good": arm("good", 0.7, seeds),
         "bad": arm("bad", 0.3, seeds),
     }
-    found = compare_study("s", arms, "base", **FAST)
+    found = compare_study("s", arms, "base")
     good, bad = found.comparison("good"), found.comparison("bad")
     assert good.verdict == BETTER and good.ci_low > 0 and good.p_holm < 0.01
     assert bad.verdict == WORSE and bad.ci_high < 0
@@ -117,7 +120,7 @@ def test_strongly_different_arms_are_detected_in_the_right_direction(seeds, test
 def test_permutation_effect_is_the_mean_of_per_seed_differences():
     base, var = arm("b", 0.5), arm("v", 0.55)
     result = paired_difference(
-        np.stack([r.correct for r in base]), np.stack([r.correct for r in var]), **FAST
+        np.stack([r.correct for r in base]), np.stack([r.correct for r in var])
     )
     per_seed = [v.test_accuracy - b.test_accuracy for b, v in zip(base, var)]
     assert result.seed_diffs == pytest.approx(per_seed)
@@ -132,7 +135,7 @@ def test_holm_adjusts_the_study_p_values_as_statsmodels_does():
         "b": arm("b", 0.55, (0,)),
         "c": arm("c", 0.49, (0,)),
     }
-    found = compare_study("s", arms, "base", **FAST)
+    found = compare_study("s", arms, "base")
     raw = [c.p_value for c in found.comparisons]
     expected = multipletests(raw, alpha=0.05, method="holm")[1]
     assert [c.p_holm for c in found.comparisons] == pytest.approx(list(expected))
@@ -148,7 +151,7 @@ def test_a_raw_p_below_alpha_is_not_a_finding_when_holm_says_otherwise():
         "v": [RunRecord("kv", 0, var, history=PLATEAU)],
         **{f"n{i}": [RunRecord(f"kn{i}", 0, base, history=PLATEAU)] for i in range(3)},
     }
-    row = compare_study("s", arms, "base", **FAST).comparison("v")
+    row = compare_study("s", arms, "base").comparison("v")
     assert row.p_value < 0.05 < row.p_holm
     assert row.verdict == NO_DIFFERENCE
     assert "better" not in finding_sentence(row)
@@ -173,9 +176,9 @@ def test_a_study_with_one_variant_gives_a_message_not_an_exception():
     assert found.message == (
         "Study wrn has only one variant (s002_wrn_16_8): there is nothing to compare it with."
     )
-    assert found.sentences() == [found.message]
-    table = found.table(display=True)
+    table = findings_table([found])
     assert table.loc[0, "note"] == found.message and table.loc[0, "verdict"] == NOT_COMPARED
+    assert table.loc[0, "Δ test acc (pts)"] == table.loc[0, "under-trained"] == "–"
 
 
 def test_an_arm_whose_runs_are_missing_is_named():
@@ -205,7 +208,6 @@ def test_a_variant_scaled_into_the_baseline_run_is_marked_same_run_and_not_teste
         "filters",
         {"s000_cnn1": base, "ctl_cnn1_e5": list(base), "f64": arm("f64", 0.7)},
         "s000_cnn1",
-        **FAST,
     )
     row = found.comparison("ctl_cnn1_e5")
     assert row.verdict == SAME_RUN and row.result is None and np.isnan(row.p_holm)
@@ -219,7 +221,7 @@ def test_a_variant_scaled_into_the_baseline_run_is_marked_same_run_and_not_teste
 
 def test_two_variants_collapsed_into_one_run_are_tested_once():
     base, twin = arm("base", 0.5), arm("x", 0.7)
-    found = compare_study("s", {"base": base, "x": twin, "y": list(twin)}, "base", **FAST)
+    found = compare_study("s", {"base": base, "x": twin, "y": list(twin)}, "base")
     assert found.comparison("x").verdict == BETTER
     y = found.comparison("y")
     assert y.verdict == SAME_RUN and y.message == "same run as x under this profile (see its row)"
@@ -245,19 +247,16 @@ def test_convergence_flags_runs_too_short_to_tell_and_spares_early_best():
 
 def test_findings_resting_on_under_trained_runs_say_so():
     arms = {"base": arm("base", 0.5), "v": arm("v", 0.7, history=RISING)}
-    row = compare_study("s", arms, "base", **FAST).comparisons[0]
+    row = compare_study("s", arms, "base").comparisons[0]
     assert row.under_trained == ("v seed 0", "v seed 1", "v seed 2")
     assert "rests on under-trained runs (v seed 0, v seed 1, v seed 2)" in finding_sentence(row)
     assert (
-        findings_table(compare_study("s", arms, "base", **FAST)).loc[0, "note"]
+        findings_table([compare_study("s", arms, "base")]).loc[0, "note"]
         == "rests on under-trained runs"
     )
-    table = convergence_table(arms)
-    assert table["under-trained"].tolist() == [False] * 3 + [True] * 3
-    assert share_converged(table) == 0.5
-    text = discussion([compare_study("s", arms, "base", **FAST)])
+    text = every_comparison({"s": compare_study("s", arms, "base")}, [])
     assert text.lower().count("under-trained") == 1
-    assert "Under-trained runs (still improving, or too short to tell) underlie v vs base;" in text
+    assert "**Under-trained runs.** Every tested comparison (1) rests on runs" in text
 
 
 # ----------------------------------------------------------------- selection
@@ -273,9 +272,8 @@ def _runs_table() -> pd.DataFrame:
     )
 
 
-@pytest.mark.parametrize("select", [select_best, rank_by_validation])
-def test_selection_functions_refuse_test_derived_input(select):
-    table = _runs_table()
+def test_selection_refuses_test_derived_input():
+    select, table = rank_by_validation, _runs_table()
     with pytest.raises(TestDataInSelectionError, match="'test_accuracy_mean' is test-derived"):
         select(table, by="val_accuracy_mean")
     with pytest.raises(TestDataInSelectionError, match="validation metric"):
@@ -291,13 +289,14 @@ def test_selection_functions_refuse_test_derived_input(select):
 def test_selection_uses_validation_even_when_test_would_choose_otherwise():
     view = validation_view(_runs_table())
     assert list(view.columns) == ["variant", "val_accuracy_mean", "val_loss_mean"]
-    assert select_best(view, by="val_accuracy_mean") == "sgd"
-    assert select_best(view, by="val_loss_mean") == "sgd"
-    assert (
-        select_best(view.set_index("variant")["val_accuracy_mean"], by="val_accuracy_mean") == "sgd"
-    )
+    assert best_by_validation(_runs_table()) == "sgd"  # test accuracy would pick adam
+    assert best_by_validation(_runs_table(), by="val_loss_mean") == "sgd"
+    series = view.set_index("variant")["val_accuracy_mean"]
+    assert rank_by_validation(series, by="val_accuracy_mean")["variant"].tolist()[0] == "sgd"
     with pytest.raises(ValueError, match="non-validation columns"):
-        select_best(_runs_table()[["variant", "val_accuracy_mean", "delta"]])
+        rank_by_validation(_runs_table()[["variant", "val_accuracy_mean", "delta"]])
+    with pytest.raises(TestDataInSelectionError):
+        best_by_validation(_runs_table(), by="test_accuracy_mean")
 
 
 # ----------------------------------------------------------------- sentences & tables
@@ -308,42 +307,35 @@ def test_sentences_state_exactly_what_the_verdicts_support():
         "bad": arm("bad", 0.4),
         "same": arm("same", 0.5, offset=1),
     }
-    found = compare_study("s", arms, "base", **FAST)
-    labels = {"good": "Batch norm"}
+    found = compare_study("s", arms, "base")
     for row in found.comparisons:
-        text = finding_sentence(row, labels)
+        text = finding_sentence(row)
         assert ("is better than" in text) == (row.verdict == BETTER)
         assert ("is worse than" in text) == (row.verdict == WORSE)
         assert ("no detectable difference" in text) == (row.verdict == NO_DIFFERENCE)
-    good = finding_sentence(found.comparison("good"), labels)
-    assert good.startswith(
-        "Batch norm (good) is better than the baseline base by 12.0 points (95 % CI "
-    )
-    # 999 permutations: smallest p = 0.002, times 3 comparisons (Holm)
-    assert "; Holm p = 0.006; 3 shared seeds, 1,000 test images)." in good
+    good = finding_sentence(found.comparison("good"))
+    assert good.startswith("good is better than the baseline base by 12.0 points (95 % CI ")
+    assert "; Holm p < 0.001; 3 shared seeds, 1,000 test images)." in good
     bad = finding_sentence(found.comparison("bad"))
     assert bad.startswith("bad is worse than the baseline base by 10.0 points (95 % CI −")
-    text = discussion([found], titles={"s": "A study"})
-    assert text.startswith("**A study.** ") and "2 of 3 tested comparisons show" in text
+    text = every_comparison({"s": found}, [], titles={"s": "A study"})
+    assert text.startswith("**A study.** ") and "same shows" not in text
 
 
 def test_findings_table_has_readable_columns_and_numbers_in_points():
-    found = compare_study("s", {"base": arm("base", 0.5), "good": arm("good", 0.7)}, "base", **FAST)
-    table = findings_table(found)
-    assert table.loc[0, "Δ test acc (pts)"] == pytest.approx(20.0)
-    assert (
-        table.loc[0, "test"] == PERMUTATION and "symmetric about zero" in table.loc[0, "assumption"]
-    )
-    shown = findings_table(found, display=True)
+    found = compare_study("s", {"base": arm("base", 0.5), "good": arm("good", 0.7)}, "base")
+    row = found.comparisons[0]
+    assert row.result.test == PERMUTATION and "symmetric about zero" in row.result.assumption
+    shown = findings_table([found])
     assert shown.loc[0, "Δ test acc (pts)"] == "+20.0" and " to " in shown.loc[0, "95 % CI (pts)"]
-    assert shown.loc[0, "shared seeds"] == "3" and shown.loc[0, "test images"] == "1,000"
+    assert shown.loc[0, "shared seeds"] == "3" and shown.loc[0, "p (Holm)"] == "< 0.001"
 
 
 # ----------------------------------------------------------------- adapter
 def _fake_run(key, seed, probs, labels, order):
     return SimpleNamespace(
         key=key,
-        config={"variant": {"name": key, "seed": seed}},
+        variant=SimpleNamespace(name=key, seed=seed),
         metrics={"val_accuracy": 0.5, "val_loss": 1.0},
         history=PLATEAU,
         predictions=lambda: {
@@ -362,14 +354,13 @@ def test_run_objects_are_read_in_test_index_order_and_paired_by_seed():
     record = record_from_run(_fake_run("g", 0, good, labels, shuffled))
     assert record.correct.all() and record.test_labels.tolist() == labels.tolist()
     assert record.val_loss == 1.0 and record.seed == 0
-    study = SimpleNamespace(name="s", baseline="bad", names=lambda: ["bad", "good"])
-    found = study_findings(
-        study,
+    found = compare_study(
+        "s",
         {
             "bad": [_fake_run("b", 0, bad, labels, np.arange(6))],
             "good": [_fake_run("g", 0, good, labels, shuffled)],
         },
-        **FAST,
+        "bad",
     )
     assert found.comparisons[0].diff == 1.0 and found.comparisons[0].result.discordant == (0, 6)
 
@@ -382,3 +373,70 @@ def test_a_run_annealed_to_zero_is_not_flagged_for_its_late_gains():
     assert not annealed.under_trained and "annealed to 1% of its peak" in annealed.reason
     assert convergence(rising.assign(lr=0.2)).under_trained  # a constant rate: still rising
     assert convergence(rising.assign(lr=[0.2, 0.2, 0.1, 0.1, 0.05])).under_trained  # 25 %
+
+
+# ----------------------------------------------------------------- exact distributions
+def _enumerated(steps: np.ndarray) -> np.ndarray:
+    """Every resample of ``steps`` (n**n of them): the bootstrap distribution of the sum."""
+    n = len(steps)
+    index = np.stack(np.meshgrid(*[np.arange(n)] * n, indexing="ij"), -1).reshape(-1, n)
+    return np.sort(steps[index].sum(axis=1))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_the_bootstrap_distribution_is_exact(k):
+    """The BCa interval's quantiles come from the distribution of every resample; with
+    no skew and no bias its levels are the percentile interval's."""
+    rng = np.random.default_rng(k)
+    steps = np.array([-k, 0, k, 0, -k, k])  # symmetric: no acceleration, no bias
+    sums = _enumerated(steps) / (k * len(steps))
+    low, high = (sums[int(np.ceil(q * len(sums))) - 1] for q in (0.1, 0.9))
+    assert bootstrap_interval(steps, k, 0.8) == pytest.approx((low, high))
+    for _ in range(3):  # skewed data: BCa as scipy computes it, from every resample
+        steps = rng.integers(-k, k + 1, 6)
+        if len(set(steps)) > 1:
+            assert _bca_from(sums=_enumerated(steps), steps=steps, k=k) == pytest.approx(
+                bootstrap_interval(steps, k, 0.8)
+            )
+
+
+def _bca_from(sums: np.ndarray, steps: np.ndarray, k: int) -> tuple[float, float]:
+    """scipy's BCa formulas (``scipy.stats._resampling._bca_interval``) on enumerated resamples."""
+    from scipy.special import ndtr, ndtri
+
+    n, total = len(steps), steps.sum()
+    z0 = ndtri(((sums < total).mean() + (sums <= total).mean()) / 2)
+    u = steps - steps.mean()
+    a = (u**3).sum() / 6 / ((u**2).sum() ** 1.5)
+    levels = [ndtr(z0 + (z0 + z) / (1 - a * (z0 + z))) for z in (ndtri(0.1), ndtri(0.9))]
+    return tuple(sums[int(np.ceil(q * len(sums))) - 1] / (k * n) for q in levels)
+
+
+def test_the_bootstrap_interval_matches_scipy_bca_with_many_resamples():
+    base, var = arm("b", 0.6, (0, 1, 2)), arm("v", 0.63, (0, 1, 2))
+    result = paired_difference(
+        np.stack([r.correct for r in base]), np.stack([r.correct for r in var])
+    )
+    d = np.mean([v.correct.astype(float) - b.correct for b, v in zip(base, var)], axis=0)
+    scipy_ci = stats.bootstrap(
+        (d,), np.mean, n_resamples=100_000, method="BCa", batch=5000, rng=0
+    ).confidence_interval
+    # 100,000 resamples: the Monte Carlo quantiles sit within ~0.1 point of the exact ones
+    assert result.ci_low == pytest.approx(scipy_ci.low, abs=0.0015)
+    assert result.ci_high == pytest.approx(scipy_ci.high, abs=0.0015)
+    again = paired_difference(
+        np.stack([r.correct for r in base]), np.stack([r.correct for r in var])
+    )
+    assert again == result  # no random state: the same numbers every time
+
+
+def test_the_sign_flip_p_value_is_exact():
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        steps = rng.integers(-3, 4, 14)
+        exact = stats.permutation_test(
+            (steps / 3,), np.mean, permutation_type="samples", n_resamples=np.inf, vectorized=True
+        ).pvalue
+        assert sign_flip_p(steps) == pytest.approx(exact, rel=1e-9)
+    one_seed = np.array([1] * 25 + [-1] * 12 + [0] * 63)  # one seed: the exact McNemar test
+    assert sign_flip_p(one_seed) == pytest.approx(binomtest(12, 37, 0.5).pvalue, rel=1e-9)

@@ -22,8 +22,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
     # cli/__init__.py holds the shared option helpers and imports report/runs to build
     # the parser, which import those helpers back (issue 20 item 6)
     frozenset({"cifar_core.cli", "cifar_core.cli.report", "cifar_core.cli.runs"}),
-    # findings.py and findings_text.py import each other (issue 20 item 3, `analysis/`)
-    frozenset({"cifar_core.analysis.findings", "cifar_core.analysis.findings_text"}),
 }
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cifar_core.analysis import compute, per_class
+from cifar_core.analysis import text
+from cifar_core.analysis.views import compute, per_class
 
 CLASSES = ["plane", "car", "bird"]
 LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
@@ -19,10 +20,8 @@ LABELS = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
 def fake_run(predicted, *, seed=0, metrics=None, family="cnn"):
     probs = np.eye(3)[np.asarray(predicted)]
     return SimpleNamespace(
-        config={
-            "variant": {"seed": seed, "family": family, "params": {}},
-            "dataset": {"class_names": CLASSES},
-        },
+        variant=SimpleNamespace(seed=seed, family=family, params={}),
+        config={"dataset": {"class_names": CLASSES}},
         metrics=metrics or {},
         predictions=lambda: {"test_probs": probs, "test_labels": LABELS},
     )
@@ -32,25 +31,23 @@ def fake_run(predicted, *, seed=0, metrics=None, family="cnn"):
 def test_per_class_table_has_variants_as_rows_and_classes_as_columns():
     table = per_class.per_class_table(
         {
-            "mlp": fake_run([0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 2]),
+            "mlp": [fake_run([0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 2])],
             "cnn": [
                 fake_run([0, 0, 0, 0, 1, 1, 0, 0, 2, 2, 2, 2], seed=0),
                 fake_run([0, 0, 0, 1, 1, 1, 1, 0, 2, 2, 2, 2], seed=1),
             ],
-        }
+        },
+        CLASSES,
     )
     assert list(table.index) == ["mlp", "cnn"] and list(table.columns) == CLASSES
     assert table.loc["mlp"].tolist() == [0.5, 1.0, 0.25]
     assert table.loc["cnn"].tolist() == [pytest.approx(0.875), 0.625, 1.0]  # mean of two seeds
 
 
-def test_difference_and_largest_changes_against_the_baseline():
+def test_largest_changes_against_the_baseline():
     table = pd.DataFrame(
         {"plane": [0.5, 0.9], "car": [0.8, 0.6], "bird": [0.4, 0.5]}, index=["mlp", "cnn"]
     )
-    diff = per_class.difference_to_baseline(table, "mlp")
-    assert list(diff.index) == ["cnn"]
-    assert diff.loc["cnn"].round(3).tolist() == [0.4, -0.2, 0.1]
     changes = per_class.largest_changes(table, "mlp", "cnn", n=1)
     assert changes[["direction", "class"]].values.tolist() == [["gain", "plane"], ["loss", "car"]]
     assert changes["change"].round(3).tolist() == [0.4, -0.2]
@@ -83,7 +80,7 @@ def test_per_class_correctness_pairs_seeds_in_seed_order():
     labels, correct = per_class.per_class_correctness(runs)
     assert correct.shape == (2, 12)
     assert correct[0].all() and correct[1].sum() == 4  # seed 0 first
-    other = fake_run(LABELS)
+    other = fake_run(LABELS, seed=2)
     other.predictions = lambda: {"test_probs": np.eye(3)[LABELS[:6]], "test_labels": LABELS[:6]}
     with pytest.raises(ValueError, match="different test images"):
         per_class.per_class_correctness([runs[0], other])
@@ -116,7 +113,7 @@ def test_compute_table_means_seeds_and_marks_both_pareto_fronts():
         "wasteful": [run(0.65, 5, 5)],
     }  # fast but FLOP-heavy: on the time front only
     lookup = {id(r): flops[name] for name, rs in runs.items() for r in rs}
-    table = compute.compute_table(runs, forward_flops=lambda r: lookup[id(r)])
+    table = compute.compute_table(runs, lambda r: lookup[id(r)])
     assert table.loc["small", "test_accuracy"] == pytest.approx(0.61)
     assert table.loc["small", "test_accuracy_std"] == pytest.approx(np.std([0.6, 0.62], ddof=1))
     assert table.loc["small", "train_flops"] == pytest.approx(1e6 * 3 * 1000 * 5)
@@ -139,21 +136,18 @@ def test_pareto_fronts_are_chosen_on_validation_not_test():
         )
 
     runs = {"cheap": [run(0.6, 0.7, 1)], "dear": [run(0.5, 0.9, 10)]}  # dear wins only on test
-    table = compute.compute_table(
-        runs, forward_flops=lambda r: 1e6 if r is runs["cheap"][0] else 1e7
-    )
+    table = compute.compute_table(runs, lambda r: 1e6 if r is runs["cheap"][0] else 1e7)
     assert table["pareto_flops"].to_dict() == {"cheap": True, "dear": False}
     assert table["pareto_time"].to_dict() == {"cheap": True, "dear": False}
     with pytest.raises(ValueError, match="test column"):
-        compute.compute_table(runs, forward_flops=lambda r: 1e6, select_on="test_accuracy")
+        compute.compute_table(runs, lambda r: 1e6, select_on="test_accuracy")
 
 
 def test_forward_flops_default_to_the_model_stats_cache(monkeypatch):
-    from cifar_core.models import stats
 
     seen = []
     monkeypatch.setattr(
-        stats,
+        compute,
         "model_stats",
         lambda family, params, num_classes=10, **k: (
             seen.append((family, num_classes)) or {"flops": 5.0}
@@ -186,8 +180,8 @@ def test_reference_points_apply_only_to_full_cifar10():
     assert compute.reference_points(None, n_train=50_000)["applicable"].all()
     note = compute.reference_note("sample", 5_085)
     assert "5,085 official training images" in note and "not comparable" in note
-    assert compute.reference_label(full.iloc[0]) == (
-        "airbench94 (Muon): 94.01 %, full CIFAR-10, one NVIDIA A100 (400 W) [jordan2024airbench]"
+    assert compute.reference_source(full.iloc[0]) == (
+        "full CIFAR-10, one NVIDIA A100 (400 W) [jordan2024airbench]"
     )
 
 
@@ -227,3 +221,29 @@ def test_compute_scatter_draws_reference_points_only_where_they_apply(profile, s
     assert {"a", "b"} <= set(labels) and ax.get_xscale() == "log"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("jordan2024airbench" in text for text in legend) == bool(stars)
+
+
+def test_the_compute_front_and_values_are_text():
+    table = pd.DataFrame(
+        {
+            "train_flops": [3.1e15, 2.5e12],
+            "fit_time_s": [181.0, 12.34],
+            "val_accuracy": [0.7, 0.5],
+            "test_accuracy": [0.71, 0.52],
+            "test_accuracy_std": [0.004, np.nan],
+            "pareto_flops": [True, True],
+            "pareto_time": [True, False],
+        },
+        index=pd.Index(["big", "small"], name="variant"),
+    )
+    front = compute.front_table(table)
+    assert front["variant"].tolist() == ["small", "big"]  # cheapest first
+    assert front.loc[1, "training FLOPs"] == "3.1 PFLOPs" and front.loc[0, "wall time s"] == "12.3"
+    assert front.loc[1, "front"] == "FLOPs + time" and front.loc[1, "test acc %"] == "71.0 ± 0.4"
+    values = compute.compute_values(table, "big", None)
+    assert (values["best_flops"], values["best_time"], values["best_test_acc"]) == (
+        "3.1 PFLOPs",
+        "3.0 min",
+        "71.0 ± 0.4 %",
+    )
+    assert compute.compute_values(table.iloc[0:0], None, "note")["best_flops"] == text.UNKNOWN

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from cifar_core.analysis.protocols import build_side, differences, protocol_table, train_images
+from cifar_core.analysis.views.protocols import (
+    build_side,
+    differences,
+    protocol_table,
+    train_images,
+)
 from cifar_core.experiments import catalog
 from cifar_core.experiments.seed_protocols import SEED_PROTOCOLS, protocol_of, seed_side
 

@@ -27,7 +27,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .calibration import (  # noqa: E402
+from cifar_core.analysis.plots import figure_of  # noqa: E402
+from cifar_core.analysis.stats.calibration import (  # noqa: E402
     N_BINS,
     apply_temperature,
     expected_calibration_error,
@@ -99,7 +100,7 @@ def reliability_diagram(
         )
     else:
         ax_acc, ax_hist = axes
-        fig = ax_acc.figure
+        fig = figure_of(ax_acc)
     colors = sns.color_palette("tab10", 2)
     _draw(ax_acc, ax_hist, probs, labels, n_bins, label="as trained", color=colors[0], bars=True)
     if scaled_probs is not None:

@@ -24,7 +24,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .compute import reference_source  # noqa: E402
+from cifar_core.analysis.plots import figure_of  # noqa: E402
+from cifar_core.analysis.views.compute import reference_source  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -48,7 +49,7 @@ def accuracy_heatmap(
         shown = data
     rows, cols = data.shape
     fig = (
-        ax.figure
+        figure_of(ax)
         if ax is not None
         else plt.figure(figsize=(max(5.0, 0.75 * cols + 2.5), max(2.5, 0.42 * rows + 1.3)))
     )
@@ -109,7 +110,7 @@ def compute_scatter(
     legend (``reference_cost`` is their cost column, ``train_flops`` or ``wall_time_s``)."""
     data = table.dropna(subset=[cost, "test_accuracy"])
     data = data[data[cost] > 0]
-    fig = ax.figure if ax is not None else plt.figure(figsize=(7.5, 4.8))
+    fig = figure_of(ax) if ax is not None else plt.figure(figsize=(7.5, 4.8))
     ax = ax or fig.add_subplot()
     ax.scatter(
         data[cost],
@@ -202,7 +203,7 @@ def gain_intervals(
     """Gains with intervals (a forest plot): one row per index entry of ``table`` and one
     marker per ``{column prefix: label}`` of ``recipes``, reading ``<prefix>_gain``,
     ``<prefix>_low`` and ``<prefix>_high`` (fractions, drawn in percentage points)."""
-    fig = ax.figure if ax is not None else plt.figure(figsize=(6.5, 0.45 * len(table) + 1.4))
+    fig = figure_of(ax) if ax is not None else plt.figure(figsize=(6.5, 0.45 * len(table) + 1.4))
     ax = ax or fig.add_subplot()
     positions = np.arange(len(table))
     offsets = np.linspace(-0.15, 0.15, len(recipes)) if len(recipes) > 1 else [0.0]

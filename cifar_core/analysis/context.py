@@ -26,9 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from cifar_core.data import Dataset
 from cifar_core.experiments import catalog
 from cifar_core.experiments.catalog import Profile, Study
 from cifar_core.experiments.plan import dataset_for, not_runnable, variants_for
+from cifar_core.experiments.variant import Variant
+from cifar_core.models.weights import weights_status
 from cifar_core.project import NOTEBOOKS_DIR, default_profile, default_runs_dir, project_root
 from cifar_core.runs.ensure import group_by_variant
 from cifar_core.runs.keys import run_key
@@ -39,8 +44,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _weights_status() -> str:
-    from cifar_core.models.weights import weights_status
-
     available, why = weights_status()
     return f"{'available' if available else 'missing'}: {why}"
 
@@ -92,9 +95,9 @@ class AnalysisContext:
     name: str
     root: Path
     profile: Profile
-    dataset: Any
+    dataset: Dataset
     store: RunStore
-    variants: list
+    variants: list[Variant]
     runs: dict[str, list[Run]]
     not_run: dict[str, str] = field(default_factory=dict)
     reads: dict[str, Any] = field(default_factory=dict)
@@ -125,7 +128,7 @@ class AnalysisContext:
 
     def histories(
         self, runs: Mapping[str, Sequence[Run]] | Iterable[str] | None = None
-    ) -> dict[str, list]:
+    ) -> dict[str, list[pd.DataFrame]]:
         """``{variant: [history DataFrame per seed]}`` of ``runs`` (a mapping of runs or
         variant names; all when None)."""
         if isinstance(runs, Mapping):
@@ -137,7 +140,7 @@ class AnalysisContext:
             if rs and (names is None or n in names)
         }
 
-    def key(self, variant: Any) -> str:
+    def key(self, variant: Variant) -> str:
         """The run key of a (scaled) variant on this chapter's dataset."""
         return run_key(variant, self.dataset.fingerprint)
 

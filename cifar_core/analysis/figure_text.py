@@ -24,6 +24,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from matplotlib.collections import PathCollection, QuadMesh
+from matplotlib.container import BarContainer
+from matplotlib.patches import Polygon
 
 MAX_CHARS = 1200  # screen readers read all of it; longer helps nobody
 MAX_ITEMS = 12  # bars, lines or points listed per panel
@@ -66,8 +69,6 @@ def _nearest(ticks: dict[float, str], where: float, spacing: float) -> str:
 
 
 def _bars(ax) -> list[str]:
-    from matplotlib.container import BarContainer
-
     containers = [c for c in ax.containers if isinstance(c, BarContainer) and c.patches]
     if not containers:
         return []
@@ -118,13 +119,11 @@ def _lines(ax) -> list[str]:
 
 
 def _meshes(ax) -> list[str]:
-    from matplotlib.collections import PathCollection, QuadMesh
-
     parts = []
     for collection in ax.collections:
         if isinstance(collection, QuadMesh):
             values = np.asarray(collection.get_array(), dtype=float)
-            coords = collection.get_coordinates()
+            coords = np.asarray(collection.get_coordinates())
             rows, cols = coords.shape[0] - 1, coords.shape[1] - 1
             if values.size != rows * cols:
                 continue
@@ -144,7 +143,7 @@ def _meshes(ax) -> list[str]:
             offsets = np.asarray(collection.get_offsets(), dtype=float)
             if offsets.size == 0:
                 continue
-            label = collection.get_label()
+            label = str(collection.get_label())
             head = f"points {label}" if label and not label.startswith("_") else "points"
             names = [t.get_text() for t in ax.texts]
             if len(names) == len(offsets):
@@ -165,8 +164,6 @@ def _meshes(ax) -> list[str]:
 
 def _histograms(ax) -> list[str]:
     """Step histograms (``ax.hist(histtype="step")``): range and peak per label."""
-    from matplotlib.patches import Polygon
-
     items = []
     for patch in ax.patches:
         label = patch.get_label()

@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cifar_core.analysis.tables import as_fraction, metric_value
+from cifar_core.analysis import text
+from cifar_core.analysis.records import metric as metric_value
+from cifar_core.analysis.views.runs import accuracy_text, as_fraction
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,9 @@ def _chance_level(metrics: Mapping[str, Any], num_classes: int, high_train: floa
     return [
         Anomaly(
             "chance_level",
-            f"Test accuracy {test:.1%} is at chance level (1/{num_classes} = "
-            f"{1 / num_classes:.1%}) while training accuracy is {train:.1%}: {why}",
-            evidence=f"test {test:.1%}, train {train:.1%}",
+            f"Test accuracy {text.percent(test)} is at chance level (1/{num_classes} = "
+            f"{text.percent(1 / num_classes)}) while training accuracy is {text.percent(train)}: {why}",
+            evidence=f"test {text.percent(test)}, train {text.percent(train)}",
             explanation=f"test accuracy at chance level (≤ 1.5/{num_classes}) while "
             f"training accuracy is high: {why}",
         )
@@ -57,10 +59,11 @@ def _large_gap(metrics: Mapping[str, Any], threshold: float) -> list[Anomaly]:
     return [
         Anomaly(
             "large_gap",
-            f"Training accuracy {train:.1%} exceeds test accuracy {test:.1%} by "
-            f"{(train - test) * 100:.1f} points (> {threshold * 100:.0f}): the model "
+            f"Training accuracy {text.percent(train)} exceeds test accuracy {text.percent(test)} by "
+            f"{text.points(train - test, unit=True)} (> {threshold * 100:.0f}): the model "
             "memorizes the training set.",
-            evidence=f"train {train:.1%}, test {test:.1%}: gap {(train - test) * 100:.1f} points",
+            evidence=f"train {text.percent(train)}, test {text.percent(test)}: gap "
+            f"{text.points(train - test, unit=True)}",
             explanation=f"training accuracy exceeds test accuracy by more than "
             f"{threshold * 100:.0f} points: the model memorizes the "
             "training set.",
@@ -89,7 +92,7 @@ def _overfitting(history: pd.DataFrame | None, window: int, tolerance: float) ->
             evidence=f"val loss {val[best]:.3f} (epoch {epochs[best]}) → "
             f"{val[-1]:.3f} (epoch {epochs[-1]}), train loss "
             f"{train[best]:.3f} → {train[-1]:.3f}",
-            explanation=f"validation loss rose more than {tolerance:.0%} above its "
+            explanation=f"validation loss rose more than {text.percent(tolerance, 0)} above its "
             f"minimum, reached more than {window} epochs before the end, "
             "while training loss kept falling: the model overfits after "
             "that epoch.",
@@ -145,8 +148,7 @@ def run_anomalies(
     found = []
     for name, runs in runs_by_variant.items():
         for run in runs:
-            seed = getattr(getattr(run, "variant", None), "seed", None)
-            label = name if seed is None else f"{name} (seed {seed})"
+            label = f"{name} (seed {run.variant.seed})"
             for anomaly in find_anomalies(
                 run.metrics, getattr(run, "history", None), num_classes, **options
             ):
@@ -186,9 +188,36 @@ def check_pass_marks(
         threshold = as_fraction(threshold)
         achieved = accuracies.get(name)
         achieved = math.nan if achieved is None else float(achieved)
-        mark_text = f"{op} {threshold:.0%}" + (f" in ≤ {rest[0]} epochs" if rest else "")
+        mark_text = f"{op} {text.percent(threshold, 0)}" + (
+            f" in ≤ {rest[0]} epochs" if rest else ""
+        )
         passed = None if math.isnan(achieved) else bool(_OPS[op](achieved, threshold))
         if passed and rest and epochs is not None and name in epochs:
             passed = epochs[name] <= rest[0]
         rows.append({"variant": name, "achieved": achieved, "mark": mark_text, "passed": passed})
     return pd.DataFrame(rows, columns=["variant", "achieved", "mark", "passed"])
+
+
+def pass_marks_table(
+    pass_marks: Mapping[str, Sequence[Any]],
+    reported: Mapping[str, float],
+    runs: pd.DataFrame,
+    epochs: Mapping[str, int],
+) -> pd.DataFrame:
+    """:func:`check_pass_marks` on a runs table (:func:`~cifar_core.analysis.views.runs.runs_table`)
+    as text: each marked variant's requirement, the seed's figure, this build's test
+    accuracy and epochs, and pass / fail / not run."""
+    measured = dict(zip(runs.get("variant", []), runs.get("test_accuracy_mean", [])))
+    passes = check_pass_marks(measured, pass_marks, epochs)
+    return pd.DataFrame(
+        {
+            "variant": passes["variant"],
+            "requirement": passes["mark"],
+            "reported": [text.accuracy(as_fraction(reported.get(n))) for n in passes["variant"]],
+            "measured": [accuracy_text(runs, n) for n in passes["variant"]],
+            "epochs": [epochs.get(n, text.UNKNOWN) for n in passes["variant"]],
+            "result": [
+                "not run" if p is None else "pass" if p else "fail" for p in passes["passed"]
+            ],
+        }
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import matplotlib
 
@@ -20,8 +20,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from IPython.display import display  # noqa: E402
 
-from cifar_core.analysis.tables import pareto_front  # noqa: E402
+from cifar_core.analysis.figure_text import describe_figure  # noqa: E402
+from cifar_core.analysis.views.runs import pareto_front  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="notebook")
 PALETTE = "tab10"
@@ -37,13 +39,14 @@ def show(fig: plt.Figure, *, alt: str | None = None) -> None:
     The output's ``image/png`` metadata carries a description of what the figure shows
     (``alt``, else :func:`cifar_core.analysis.figure_text.describe_figure`); the build
     puts the cell's caption and this description into its ``fig-alt`` option."""
-    from IPython.display import display
-
-    from cifar_core.analysis.figure_text import describe_figure
-
     text = alt if alt is not None else describe_figure(fig)
     display(fig, metadata={"image/png": {ALT_METADATA_KEY: text}})
     plt.close(fig)
+
+
+def figure_of(ax: plt.Axes) -> plt.Figure:
+    """The figure an axes belongs to (matplotlib types it as a figure or a subfigure)."""
+    return cast(plt.Figure, ax.get_figure(root=True))
 
 
 def _palette(n: int) -> list:
@@ -111,7 +114,7 @@ def time_curves(
     target: float | None = None,
     target_label: str = "",
 ) -> plt.Figure:
-    """One line per variant of :func:`cifar_core.analysis.tables.time_curves` (accuracy in
+    """One line per variant of :func:`cifar_core.analysis.views.runs.time_curves` (accuracy in
     percent against training seconds, ±std band); ``target`` draws a dotted level."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for color, (name, curve) in zip(
@@ -142,7 +145,7 @@ def study_panels(
     cols: int = 3,
 ) -> plt.Figure:
     """One panel per study: mean ``split`` accuracy per variant with ±std error bars
-    (each table from :func:`cifar_core.analysis.tables.runs_table`); the baseline is hatched."""
+    (each table from :func:`cifar_core.analysis.views.runs.runs_table`); the baseline is hatched."""
     tables = {k: t for k, t in tables.items() if not t.empty}
     fig, axes = _panel_grid(len(tables), cols, height=3.6)
     for ax, (study, table) in zip(axes.flat, tables.items()):
@@ -205,7 +208,7 @@ def curve_panels(
 
 def gap_bars(gaps: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
     """Generalization gap (train − val accuracy, points) per variant, mean ± std over seeds,
-    from :func:`cifar_core.analysis.tables.generalization_gap`."""
+    from :func:`cifar_core.analysis.views.runs.generalization_gap`."""
     fig, ax = plt.subplots(figsize=(max(5.0, 0.8 * gaps["variant"].nunique() + 2), 3.5))
     data = gaps.assign(gap=gaps["train − val"] * 100)
     sns.barplot(
@@ -276,7 +279,7 @@ def confusion_heatmap(
     title: str | None = None,
 ) -> plt.Figure:
     """Seaborn heatmap of a labelled confusion matrix (counts or row-normalized)."""
-    fig = ax.figure if ax is not None else plt.figure(figsize=(6.5, 5.5))
+    fig = figure_of(ax) if ax is not None else plt.figure(figsize=(6.5, 5.5))
     ax = ax or fig.add_subplot()
     sns.heatmap(
         cm * 100 if normalized else cm,
@@ -333,7 +336,7 @@ def image_grid(
         chosen = (
             rng.choice(members, size=min(per_class, len(members)), replace=False)
             if len(members)
-            else []
+            else np.array([], dtype=int)
         )
         for col in range(per_class):
             ax = axes[row][col]
@@ -409,7 +412,7 @@ def augmentation_preview(
 ) -> plt.Figure:
     """Originals (first row) and ``copies`` augmented versions of ``n`` images, through the
     same Keras layers training uses (imports Keras; only the data notebook calls it)."""
-    from cifar_core.runs.augmentation import augmentation_layers
+    from cifar_core.runs.augmentation import augmentation_layers  # Keras: only 01-data draws this
 
     layers = augmentation_layers(augmentation, seed)
     if layers is None:
@@ -451,7 +454,7 @@ def tradeoff_scatter(
     both cheaper and more accurate) is drawn as a step line and its points labelled."""
     data = table.dropna(subset=[x, y]).copy()
     data["accuracy_pct"] = data[y] * 100
-    fig = ax.figure if ax is not None else plt.figure(figsize=(7.5, 4.8))
+    fig = figure_of(ax) if ax is not None else plt.figure(figsize=(7.5, 4.8))
     ax = ax or fig.add_subplot()
     hue = hue if hue in data else None
     sns.scatterplot(

@@ -9,12 +9,14 @@ the long tables is added to the HTML page by the renderer (`cifar_core.render.ta
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
+from IPython.display import Markdown, display
 
+from cifar_core.analysis import text
 from cifar_core.analysis.flags import Anomaly
+from cifar_core.experiments.catalog import Study
 
 
 def show_table(
@@ -24,21 +26,21 @@ def show_table(
     Jupyter renders) and plain text, never HTML (see the module docstring). On synthetic
     data the first column header says ``[SYNTHETIC DATA]`` so the table never passes for
     CIFAR-10 results."""
-    from IPython.display import display
-
     if index:
         table = table.reset_index()
     if synthetic and len(table.columns):
         table = table.rename(columns={table.columns[0]: f"{table.columns[0]} [SYNTHETIC DATA]"})
-    text = table.copy()
-    for column in text.columns:
-        if pd.api.types.is_float_dtype(text[column]):
-            text[column] = ["–" if pd.isna(v) else format(v, floatfmt) for v in text[column]]
-    text = text.astype(str)
+    shown = table.copy()
+    for column in shown.columns:
+        if pd.api.types.is_float_dtype(shown[column]):
+            shown[column] = [
+                text.UNKNOWN if pd.isna(v) else format(v, floatfmt) for v in shown[column]
+            ]
+    shown = shown.astype(str)
     display(
         {
-            "text/markdown": text.to_markdown(index=False, disable_numparse=True),
-            "text/plain": text.to_string(index=False),
+            "text/markdown": shown.to_markdown(index=False, disable_numparse=True),
+            "text/plain": shown.to_string(index=False),
         },
         raw=True,
     )
@@ -46,8 +48,6 @@ def show_table(
 
 def show_markdown(text: str) -> None:
     """Display markdown (callouts, notes) as a ``text/markdown`` output."""
-    from IPython.display import Markdown, display
-
     display(Markdown(text))
 
 
@@ -85,15 +85,15 @@ def callout(anomalies: Iterable[Anomaly | tuple[str, Anomaly]], *, title: str | 
     meanings: dict[str, tuple[str, int]] = {}
     for who, anomaly in items:
         rows.append(
-            f"| {_cell(who or '–')} | {_kind_name(anomaly.kind)} | "
+            f"| {_cell(who or text.UNKNOWN)} | {_kind_name(anomaly.kind)} | "
             f"{_cell(anomaly.evidence or anomaly.message)} |"
         )
-        text, count = meanings.get(anomaly.kind, (anomaly.explanation, 0))
-        meanings[anomaly.kind] = (text, count + 1)
+        meaning, count = meanings.get(anomaly.kind, (anomaly.explanation, 0))
+        meanings[anomaly.kind] = (meaning, count + 1)
     notes = [
-        f"**{_kind_name(kind).capitalize()}** ({count} run{'s' if count > 1 else ''}): {text}"
-        for kind, (text, count) in meanings.items()
-        if text
+        f"**{_kind_name(kind).capitalize()}** ({count} run{'s' if count > 1 else ''}): {meaning}"
+        for kind, (meaning, count) in meanings.items()
+        if meaning
     ]
     body = "\n".join(rows) + ("\n\n" + "\n\n".join(notes) if notes else "")
     return f"::: {{.callout-warning}}\n## {heading}\n\n{body}\n:::\n"
@@ -103,18 +103,31 @@ def _kind_name(kind: str) -> str:
     return kind.replace("_", " ")
 
 
-def _cell(text: str) -> str:
+def _cell(value: str) -> str:
     """Text safe inside a pipe-table cell."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return " ".join(str(value).split()).replace("|", "\\|")
 
 
-def note_callout(message: str, *, kind: str = "note", title: str | None = None) -> str:
-    """A single Quarto callout block (``note``, ``warning``, ``important``, ``tip``...)."""
+def note_callout(
+    message: str, *, kind: str = "note", title: str | None = None, collapse: bool = False
+) -> str:
+    """A single Quarto callout block (``note``, ``warning``, ``important``, ``tip``...);
+    ``collapse`` folds it under its title (Quarto's HTML and the built-in renderer's).
+
+    >>> print(note_callout("Body.", title="Title", collapse=True))
+    ::: {.callout-note collapse="true"}
+    ## Title
+    <BLANKLINE>
+    Body.
+    :::
+    <BLANKLINE>
+    """
     heading = f"## {title}\n\n" if title else ""
-    return f"::: {{.callout-{kind}}}\n{heading}{message}\n:::\n"
+    folded = ' collapse="true"' if collapse else ""
+    return f"::: {{.callout-{kind}{folded}}}\n{heading}{message}\n:::\n"
 
 
-def study_notes(studies: Iterable[Any]) -> str:
+def study_notes(studies: Iterable[Study]) -> str:
     """Markdown with each study remark once, headed by the studies that share it.
 
     >>> from types import SimpleNamespace as S
@@ -129,3 +142,14 @@ def study_notes(studies: Iterable[Any]) -> str:
         for note in study.notes:
             shared.setdefault(note, []).append(study.title.split(":")[0])
     return "\n\n".join(f"**{', '.join(titles)}.** {note}" for note, titles in shared.items())
+
+
+def not_run_notes(not_run: Mapping[str, str], lead: str = "Not run in this build") -> list[str]:
+    """``["Not run in this build: a (why); b (why)."]``, or ``[]`` when everything ran.
+
+    >>> not_run_notes({"vgg": "full profile only"})
+    ['Not run in this build: vgg (full profile only).']
+    """
+    if not not_run:
+        return []
+    return [f"{lead}: " + "; ".join(f"{n} ({why})" for n, why in not_run.items()) + "."]

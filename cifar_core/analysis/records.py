@@ -3,8 +3,9 @@
 A :class:`RunRecord` holds one trained run's identity (store key and seed), its
 per-test-image correctness in test-index order, its validation and test accuracy and
 its per-epoch history. :func:`record_from_run` builds one from a run-store ``Run`` (or
-anything shaped like it: ``key``, ``config["variant"]``, ``metrics``, ``history``,
-``predictions()``); tests and notebooks may also build records directly.
+anything shaped like it, :class:`RunLike`: ``key``, ``variant.seed``, ``metrics``,
+``history``, ``predictions()``); tests and notebooks may also build records directly.
+:func:`same_runs` finds variants that a profile scaled into one run (same run keys).
 
 Example
 -------
@@ -19,9 +20,74 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
+
+from cifar_core.experiments.variant import Variant
+
+
+class RunLike(Protocol):
+    """What the analysis reads of a run (``cifar_core.runs.store.Run`` and test doubles)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def variant(self) -> Variant: ...
+
+    @property
+    def metrics(self) -> Mapping[str, Any]: ...
+
+    @property
+    def history(self) -> pd.DataFrame | None: ...
+
+    def predictions(self) -> Mapping[str, np.ndarray]: ...
+
+
+def seed_of(run: RunLike | RunRecord) -> int | None:
+    """The seed of a run or record (``run.variant.seed``); ``None`` when it has none."""
+    if isinstance(run, RunRecord):
+        return run.seed
+    variant = getattr(run, "variant", None)
+    return getattr(variant, "seed", None)
+
+
+def sorted_seeds(seeds: Iterable[int | None]) -> list[int | None]:
+    """Distinct seeds in order, ``None`` last.
+
+    >>> sorted_seeds([2, None, 0, 2])
+    [0, 2, None]
+    """
+    return sorted(set(seeds), key=lambda s: (s is None, s if s is not None else 0))
+
+
+def same_runs(
+    keys_by_variant: Mapping[str, Iterable[str]], preferred: Iterable[str] = ()
+) -> dict[str, str]:
+    """``{variant: other variant}`` for each variant whose run keys are another's: a
+    profile scaled both into one configuration. The other is one of ``preferred``
+    (study baselines) where one of the two is, else the earlier in the mapping.
+
+    >>> same_runs({"a": ["k1"], "b": ["k2"], "c": ["k1"]})
+    {'c': 'a'}
+    >>> same_runs({"a": ["k1"], "c": ["k1"]}, preferred=["c"])
+    {'a': 'c'}
+    """
+    first: dict[frozenset[str], str] = {}
+    alias = {}
+    preferred = [n for n in dict.fromkeys(preferred) if n in keys_by_variant]
+    for name in preferred + [n for n in keys_by_variant if n not in preferred]:
+        keys = frozenset(keys_by_variant[name])
+        if not keys:
+            continue
+        twin = next((n for k, n in first.items() if k & keys), None)
+        if twin is None:
+            first[keys] = name
+        else:
+            alias[name] = twin
+    return alias
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,7 +116,7 @@ class RunRecord:
     correct: np.ndarray
     val_accuracy: float = math.nan
     val_loss: float = math.nan
-    history: Any = None
+    history: pd.DataFrame | None = None
     test_labels: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -80,23 +146,28 @@ class RunRecord:
         return int(self.correct.size)
 
 
-def _float(metrics: Mapping[str, Any], key: str) -> float:
+def metric(metrics: Mapping[str, Any] | None, key: str) -> float:
+    """``metrics[key]`` as a float; NaN when absent or not a number.
+
+    >>> metric({"test_accuracy": 0.5}, "test_accuracy"), metric({}, "x")
+    (0.5, nan)
+    """
     try:
-        return float(metrics.get(key))
-    except (TypeError, ValueError):
+        return float((metrics or {})[key])
+    except (KeyError, TypeError, ValueError):
         return math.nan
 
 
-def record_from_run(run: Any) -> RunRecord:
-    """A :class:`RunRecord` from a run-store run (duck-typed).
+def record_from_run(run: RunLike) -> RunRecord:
+    """A :class:`RunRecord` from a run-store run (or a :class:`RunLike` double).
 
-    Reads ``run.key``, the seed from ``run.config["variant"]["seed"]``, validation
+    Reads ``run.key``, ``run.variant.seed``, validation
     metrics from ``run.metrics``, ``run.history``, and from ``run.predictions()`` the
     ``test_probs``, ``test_labels`` and ``test_indices`` (predictions are put in
     test-index order).
 
     >>> from types import SimpleNamespace
-    >>> run = SimpleNamespace(key="abc", config={"variant": {"seed": 1}},
+    >>> run = SimpleNamespace(key="abc", variant=SimpleNamespace(seed=1),
     ...     metrics={"val_accuracy": 0.5}, history=None,
     ...     predictions=lambda: {"test_probs": np.array([[0.9, 0.1], [0.3, 0.7]]),
     ...                          "test_labels": np.array([1, 1]), "test_indices": np.array([1, 0])})
@@ -121,21 +192,22 @@ def record_from_run(run: Any) -> RunRecord:
         np.asarray(predictions.get("test_indices", np.arange(len(labels)))), kind="stable"
     )
     correct = probs.argmax(axis=1) == labels
-    variant = (getattr(run, "config", None) or {}).get("variant", {})
-    seed = variant.get("seed")
+    seed = seed_of(run)
     metrics = getattr(run, "metrics", None) or {}
     return RunRecord(
         key=str(run.key),
-        seed=None if seed is None else int(seed),
+        seed=seed,
         correct=correct[order],
-        val_accuracy=_float(metrics, "val_accuracy"),
-        val_loss=_float(metrics, "val_loss"),
+        val_accuracy=metric(metrics, "val_accuracy"),
+        val_loss=metric(metrics, "val_loss"),
         history=getattr(run, "history", None),
         test_labels=labels[order],
     )
 
 
-def records_from_runs(runs_by_variant: Mapping[str, Iterable[Any]]) -> dict[str, list[RunRecord]]:
+def records_from_runs(
+    runs_by_variant: Mapping[str, Iterable[RunLike | RunRecord | None]],
+) -> dict[str, list[RunRecord]]:
     """:func:`record_from_run` over ``{variant name: runs}``; :class:`RunRecord` entries
     pass through unchanged and ``None`` entries (``RunStore.get`` of a missing run) are
     dropped, so an arm whose runs are all missing comes out empty."""

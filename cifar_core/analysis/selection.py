@@ -1,19 +1,21 @@
 """Choosing the "best" variant by validation data only.
 
 Every "best"/"selected" choice in the report (best optimizer, best regularizer, the
-model a chapter inspects) goes through :func:`select_best`, which accepts nothing but
-validation metrics: a table whose columns are the name column and ``val_…`` columns,
-or a ``pandas.Series`` named ``val_…``. Anything test-derived (a ``test_…`` column,
-``test_probs``, a run object that carries test predictions) raises
-:class:`TestDataInSelectionError`, so a selection cannot peek at the test set even by
-accident. Test accuracy is reported once, for what was selected.
+model a chapter inspects, the leaderboard's order) goes through
+:func:`rank_by_validation`, which accepts nothing but validation metrics: a table whose
+columns are the name column and ``val_…`` columns, or a ``pandas.Series`` named
+``val_…``. Anything test-derived (a ``test_…`` column, ``test_probs``, a run object
+that carries test predictions) raises :class:`TestDataInSelectionError`, so a
+selection cannot peek at the test set even by accident. :func:`best_by_validation`
+and :func:`sort_by_validation` hand it only :func:`validation_view` of a runs table.
+Test accuracy is reported once, for what was selected.
 
 Example
 -------
 >>> import pandas as pd
 >>> table = pd.DataFrame({"variant": ["a", "b"], "val_accuracy_mean": [0.61, 0.64],
 ...                       "test_accuracy_mean": [0.66, 0.60]})
->>> select_best(validation_view(table), by="val_accuracy_mean")
+>>> best_by_validation(table)
 'b'
 """
 
@@ -102,7 +104,7 @@ def _higher_is_better(by: str, higher_is_better: bool | None) -> bool:
     raise ValueError(f"cannot tell whether a higher {by!r} is better; pass higher_is_better=")
 
 
-def _scores_frame(scores: Any, by: str, name: str) -> pd.DataFrame:
+def _scores_frame(scores: pd.DataFrame | pd.Series, by: str, name: str) -> pd.DataFrame:
     check_no_test_data(scores)
     if not by.startswith("val_"):
         raise TestDataInSelectionError(
@@ -132,7 +134,7 @@ def _scores_frame(scores: Any, by: str, name: str) -> pd.DataFrame:
 
 
 def rank_by_validation(
-    scores: Any,
+    scores: pd.DataFrame | pd.Series,
     by: str = "val_accuracy_mean",
     *,
     name: str = "variant",
@@ -153,46 +155,34 @@ def rank_by_validation(
     return ranked
 
 
-def select_best(
-    scores: Any,
-    by: str = "val_accuracy_mean",
-    *,
-    name: str = "variant",
-    higher_is_better: bool | None = None,
-) -> str:
-    """The name of the best row by the validation metric ``by`` (first of ties).
+def best_by_validation(table: pd.DataFrame, by: str = "val_accuracy_mean") -> str | None:
+    """The variant with the best validation metric ``by`` in a runs table, ranked by
+    :func:`rank_by_validation` on :func:`validation_view` of the table (test columns
+    never reach it); ``None`` when no variant has a validation metric (e.g. a
+    seed-protocol build, which has no validation split).
 
-    Parameters
-    ----------
-    scores : pandas.DataFrame or pandas.Series
-        A table with the ``name`` column and ``val_…`` columns only (use
-        :func:`validation_view`), or a Series named ``by`` indexed by name.
-    by : str
-        A validation metric: ``val_accuracy…`` (higher is better) or ``val_loss…``
-        (lower is better).
-    name : str
-        The column that names the rows.
-    higher_is_better : bool, optional
-        Overrides the direction inferred from ``by``.
-
-    Returns
-    -------
-    str
-        The selected name.
-
-    Raises
-    ------
-    TestDataInSelectionError
-        When ``scores`` or ``by`` is test-derived.
-    ValueError
-        When nothing has a finite validation metric.
-
-    Examples
-    --------
-    >>> select_best(pd.Series({"a": 1.2, "b": 0.8}, name="val_loss"), by="val_loss")
-    'b'
+    >>> t = pd.DataFrame({"variant": ["a", "b"], "val_accuracy_mean": [.6, .5],
+    ...                   "test_accuracy_mean": [.5, .7]})
+    >>> best_by_validation(t), best_by_validation(t.assign(val_accuracy_mean=float("nan")))
+    ('a', None)
     """
-    ranked = rank_by_validation(scores, by, name=name, higher_is_better=higher_is_better)
-    if ranked.empty or ranked[by].isna().all():
-        raise ValueError(f"no row has a finite {by!r}: nothing to select")
-    return str(ranked.iloc[0][name])
+    if table.empty or by not in table or table[by].isna().all():
+        return None
+    return str(rank_by_validation(validation_view(table), by).iloc[0]["variant"])
+
+
+def sort_by_validation(table: pd.DataFrame, by: str = "val_accuracy_mean") -> pd.DataFrame:
+    """``table`` (a runs table) ordered best first by the validation metric ``by``, the
+    order coming from :func:`rank_by_validation` on the validation columns only; rows
+    without a validation metric go last, in their order.
+
+    >>> t = pd.DataFrame({"variant": ["a", "b"], "val_accuracy_mean": [.5, .6],
+    ...                   "test_accuracy_mean": [.7, .4]})
+    >>> sort_by_validation(t)["variant"].tolist()
+    ['b', 'a']
+    """
+    if table.empty or by not in table:
+        return table
+    view = validation_view(table).reset_index(drop=True).rename_axis(None)
+    ranked = rank_by_validation(view.assign(variant=range(len(view))), by)
+    return table.iloc[list(ranked["variant"])]

@@ -40,6 +40,15 @@ local function callout(el, kind)
   if FORMAT:match("typst") then
     return typst_box("callout", '"' .. kind .. '"', title, body)
   end
+  if el.attributes["collapse"] == "true" then  -- folded under its title, as Quarto's HTML
+    local out = pandoc.Blocks({pandoc.RawBlock("html", '<details class="callout callout-' .. kind
+      .. '"><summary class="callout-title">')})
+    out:insert(pandoc.Plain(title))
+    out:insert(pandoc.RawBlock("html", "</summary>"))
+    out:insert(pandoc.Div(body, pandoc.Attr("", {"callout-body"})))
+    out:insert(pandoc.RawBlock("html", "</details>"))
+    return out
+  end
   return pandoc.Div({
     pandoc.Div(pandoc.Plain(title), pandoc.Attr("", {"callout-title"})),
     pandoc.Div(body, pandoc.Attr("", {"callout-body"})),

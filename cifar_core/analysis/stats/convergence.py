@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+import pandas as pd
 
 MIN_EPOCHS = 3
 """Fewer epochs than this cannot show a plateau: such runs are flagged."""
@@ -64,14 +64,14 @@ class Convergence:
     gain: float = math.nan
 
 
-def _column(history: Any, name: str) -> np.ndarray:
+def _column(history: pd.DataFrame | None, name: str) -> np.ndarray:
     if history is None or name not in getattr(history, "columns", ()):
         return np.array([], dtype=float)
     return np.asarray(history[name], dtype=float)
 
 
 def convergence(
-    history: Any,
+    history: pd.DataFrame | None,
     *,
     window_fraction: float = 0.2,
     min_window: int = 2,

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from cifar_core.analysis import text
+from cifar_core.analysis.views.runs import as_fraction
 from cifar_core.experiments.seed_protocols import (
     BEST_VAL_LOSS,
     FIELDS,
@@ -31,6 +33,10 @@ from cifar_core.experiments.seed_protocols import (
     describe_optimizer,
     seed_side,
 )
+from cifar_core.experiments.variant import Variant
+
+if TYPE_CHECKING:
+    from cifar_core.analysis.context import AnalysisContext
 
 
 def train_images(n_train: int, validation_fraction: float) -> int:
@@ -44,7 +50,7 @@ def train_images(n_train: int, validation_fraction: float) -> int:
     return int(n_train - math.floor(validation_fraction * n_train))
 
 
-def build_side(variant: Any, n_train: int) -> dict[str, str]:
+def build_side(variant: Variant, n_train: int) -> dict[str, str]:
     """This build's protocol for a scaled variant trained on ``n_train`` official
     training images, one text per field of :data:`FIELDS`."""
     validated = variant.validation_fraction > 0
@@ -76,7 +82,7 @@ def _pair(seed: str, here: str) -> str:
 
 def protocol_table(
     figures: Iterable[tuple[str, float]],
-    scaled: Mapping[str, Any],
+    scaled: Mapping[str, Variant],
     n_train: int,
     reproduced: Callable[[str], str],
 ) -> pd.DataFrame:
@@ -96,15 +102,13 @@ def protocol_table(
     reproduced : callable
         ``name → "68.9 ± 0.4"`` (this build's test accuracy as text).
     """
-    from cifar_core.analysis.tables import as_fraction
-
     rows = []
     for name, reported in figures:
         seed = seed_side(name)
         row = {
             "seed": name[1:4],
             "experiment": name,
-            "reported %": f"{as_fraction(reported) * 100:.1f}",
+            "reported %": text.number(as_fraction(reported) * 100),
         }
         variant = scaled.get(name)
         if variant is None:
@@ -112,7 +116,7 @@ def protocol_table(
                 {
                     "reproduced %": "not run in this profile",
                     **{field: seed[field] for field in FIELDS},
-                    "differs": "–",
+                    "differs": text.UNKNOWN,
                 }
             )
         else:
@@ -128,3 +132,25 @@ def protocol_table(
     return pd.DataFrame(
         rows, columns=["seed", "experiment", "reported %", "reproduced %", *FIELDS, "differs"]
     )
+
+
+def reported_vs_reproduced(ctx: AnalysisContext, runs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`protocol_table` of every figure the seeds report (each variant's first
+    figure), against this build's profile and its runs table (a variant without a row
+    reads "not run here")."""
+    figures: dict[str, float] = {}
+    for study in ctx.all_studies():
+        for name, reported in study.reported.items():
+            figures.setdefault(name, reported)
+    scaled: dict[str, Variant] = {}
+    for variant in ctx.variants:
+        scaled.setdefault(variant.name, variant)
+    ran = set(runs["variant"]) if "variant" in runs else set()
+
+    def reproduced(name: str) -> str:
+        if name not in ran:
+            return "not run here"
+        row = runs[runs["variant"] == name].iloc[0]
+        return text.mean_std(row["test_accuracy_mean"], row["test_accuracy_std"])
+
+    return protocol_table(figures.items(), scaled, len(ctx.dataset.y_train), reproduced)

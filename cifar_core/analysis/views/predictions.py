@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import classification_report, confusion_matrix
 
 
 def _predicted(probs: np.ndarray) -> np.ndarray:
@@ -44,12 +45,10 @@ def confusion(
     ``normalize`` is passed to :func:`sklearn.metrics.confusion_matrix`: ``None`` (counts),
     ``"true"`` (row-normalized: recall on the diagonal), ``"pred"`` or ``"all"``.
     """
-    from sklearn.metrics import confusion_matrix
-
-    labels = np.asarray(labels)
-    _check_lengths(labels, probs)
+    truth = np.asarray(labels)
+    _check_lengths(truth, probs)
     matrix = confusion_matrix(
-        labels, _predicted(probs), labels=range(len(class_names)), normalize=normalize
+        truth, _predicted(probs), labels=range(len(class_names)), normalize=normalize
     )
     frame = pd.DataFrame(matrix, index=list(class_names), columns=list(class_names))
     frame.index.name, frame.columns.name = "true", "predicted"
@@ -61,12 +60,10 @@ def classification_table(
 ) -> pd.DataFrame:
     """Precision, recall, F1 and support per class plus the averages, from
     :func:`sklearn.metrics.classification_report` (``output_dict=True``)."""
-    from sklearn.metrics import classification_report
-
-    labels = np.asarray(labels)
-    _check_lengths(labels, probs)
+    truth = np.asarray(labels)
+    _check_lengths(truth, probs)
     report = classification_report(
-        labels,
+        truth,
         _predicted(probs),
         labels=range(len(class_names)),
         target_names=list(class_names),
@@ -77,7 +74,7 @@ def classification_table(
     table = pd.DataFrame(report).T
     table["support"] = table["support"].astype(int)
     if accuracy is not None:
-        table.loc["accuracy"] = [math.nan, math.nan, accuracy, int(len(labels))]
+        table.loc["accuracy"] = [math.nan, math.nan, accuracy, int(len(truth))]
     table.index.name = "class"
     return table
 
@@ -100,7 +97,11 @@ def most_confused_pairs(
     """
     values = np.asarray(cm, dtype=float)
     if class_names is None:
-        class_names = list(cm.index) if isinstance(cm, pd.DataFrame) else list(range(len(values)))
+        class_names = (
+            [str(c) for c in cm.index]
+            if isinstance(cm, pd.DataFrame)
+            else [str(i) for i in range(len(values))]
+        )
     rows = values.sum(axis=1)
     cells = [
         (values[i, j], i, j)
@@ -157,13 +158,13 @@ def _pick(
     most_confident: bool,
     class_names: Sequence[str] | None,
 ) -> pd.DataFrame:
-    probs, labels = np.asarray(probs), np.asarray(labels)
-    _check_lengths(labels, probs)
+    probs, truth = np.asarray(probs), np.asarray(labels)
+    _check_lengths(truth, probs)
     predicted = _predicted(probs)
     confidence = probs.max(axis=1)
-    pool = np.flatnonzero((predicted == labels) == correct)
+    pool = np.flatnonzero((predicted == truth) == correct)
     order = np.argsort(-confidence[pool] if most_confident else confidence[pool], kind="stable")
-    return _prediction_table(pool[order[:n]], probs, labels, class_names)
+    return _prediction_table(pool[order[:n]], probs, truth, class_names)
 
 
 def confident_mistakes(

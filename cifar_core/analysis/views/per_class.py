@@ -13,7 +13,7 @@ Example
 >>> from types import SimpleNamespace
 >>> def run(pred, seed=0):
 ...     probs = np.eye(3)[pred]
-...     return SimpleNamespace(config={"variant": {"seed": seed}},
+...     return SimpleNamespace(variant=SimpleNamespace(seed=seed),
 ...                            predictions=lambda: {"test_probs": probs,
 ...                                                 "test_labels": np.array([0, 0, 1, 2])})
 >>> table = per_class_table({"base": [run([0, 1, 1, 2])], "new": [run([0, 0, 2, 2])]},
@@ -31,17 +31,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import recall_score
+
+from cifar_core.analysis import text
+from cifar_core.analysis.records import RunLike
+from cifar_core.analysis.stats.paired import paired_difference
+
+RunsByVariant = Mapping[str, Sequence[RunLike]]
 
 
-def _runs(value: Any) -> list:
-    runs = list(value) if isinstance(value, (list, tuple)) else [value]
-    return sorted(runs, key=_seed_of)
+def _by_seed(runs: Sequence[RunLike]) -> list[RunLike]:
+    return sorted(runs, key=lambda run: run.variant.seed)
 
 
 def class_accuracy(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> np.ndarray:
     """Accuracy within each true class (recall), NaN for a class absent from ``labels``."""
-    from sklearn.metrics import recall_score
-
     labels = np.asarray(labels).ravel()
     predicted = np.asarray(probs).argmax(axis=1)
     return recall_score(
@@ -49,22 +53,12 @@ def class_accuracy(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> n
     )
 
 
-def _class_names(runs: list, class_names: Sequence[str] | None, num_classes: int) -> list[str]:
-    if class_names is not None:
-        return list(class_names)
-    stored = (getattr(runs[0], "config", None) or {}).get("dataset", {}).get("class_names")
-    return list(stored) if stored else [str(i) for i in range(num_classes)]
-
-
-def per_class_table(
-    runs_by_variant: Mapping[str, Any], class_names: Sequence[str] | None = None
-) -> pd.DataFrame:
+def per_class_table(runs_by_variant: RunsByVariant, class_names: Sequence[str]) -> pd.DataFrame:
     """Per-class test accuracy (fraction): one row per variant (mean over its runs), one
-    column per class. Values of ``runs_by_variant`` are a run or a sequence of runs;
-    class names default to the first run's ``config["dataset"]["class_names"]``."""
-    rows, names = {}, None
-    for variant, value in runs_by_variant.items():
-        runs = _runs(value)
+    column per class."""
+    rows = {}
+    for variant, runs in runs_by_variant.items():
+        runs = _by_seed(runs)
         if not runs:
             continue
         per_run = []
@@ -72,21 +66,10 @@ def per_class_table(
             predictions = run.predictions()
             probs = predictions["test_probs"]
             per_run.append(class_accuracy(predictions["test_labels"], probs, probs.shape[1]))
-        names = names or _class_names(runs, class_names, len(per_run[0]))
         rows[variant] = np.nanmean(per_run, axis=0) if len(per_run) > 1 else per_run[0]
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=names)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(class_names))
     table.index.name, table.columns.name = "variant", "class"
     return table
-
-
-def difference_to_baseline(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """``table`` minus the ``baseline`` row (positive: the variant is better on that
-    class); the baseline's own row is dropped."""
-    if baseline not in table.index:
-        raise KeyError(
-            f"baseline {baseline!r} is not a row of the table; rows: {list(table.index)}"
-        )
-    return table.drop(index=baseline).sub(table.loc[baseline], axis=1)
 
 
 def largest_changes(table: pd.DataFrame, baseline: str, variant: str, n: int = 2) -> pd.DataFrame:
@@ -155,38 +138,34 @@ def comparison_changes(
     return out[["comparison"] + [c for c in out.columns if c != "comparison"]]
 
 
-def per_class_correctness(runs: Any) -> tuple[np.ndarray, np.ndarray]:
+def per_class_correctness(runs: Sequence[RunLike]) -> tuple[np.ndarray, np.ndarray]:
     """``(labels, correct)``: the test labels and a ``(seeds, images)`` boolean matrix of
     top-1 correctness, rows ordered by seed, so that two variants' matrices pair up
     image by image (and seed by seed) for a paired test restricted to one class's images."""
-    runs = _runs(runs)
-    labels, rows = None, []
-    for run in runs:
+    labels: np.ndarray | None = None
+    rows = []
+    for run in _by_seed(runs):
         predictions = run.predictions()
         if labels is None:
             labels = np.asarray(predictions["test_labels"])
         elif not np.array_equal(labels, predictions["test_labels"]):
             raise ValueError("the runs were scored on different test images; they cannot be paired")
         rows.append(np.asarray(predictions["test_probs"]).argmax(axis=1) == labels)
+    if labels is None:
+        raise ValueError("per_class_correctness needs at least one run")
     return labels, np.vstack(rows)
-
-
-def _seed_of(run: Any):
-    return (getattr(run, "config", None) or {}).get("variant", {}).get("seed", 0)
 
 
 def change_intervals(
     changes: pd.DataFrame,
-    runs_by_variant: Mapping[str, Any],
+    runs_by_variant: RunsByVariant,
     class_names: Sequence[str],
     *,
     confidence: float = 0.95,
-    n_resamples: int = 2000,
-    random_state: int = 0,
 ) -> pd.DataFrame:
     """``changes`` (from :func:`largest_changes` or :func:`comparison_changes`) with the
     paired interval and test of each class's change on that class's test images
-    (:func:`cifar_core.analysis.paired.paired_difference`: same images, runs paired by
+    (:func:`cifar_core.analysis.stats.paired.paired_difference`: same images, runs paired by
     seed): columns ``low``, ``high``, ``p_value``, ``test``, ``images`` and ``seeds`` added.
 
     Only the seeds both arms share are paired (same seed: same validation split), and the
@@ -196,14 +175,12 @@ def change_intervals(
     raw p-values overstate the evidence: read the intervals, and the p-values only as a
     screen.
     """
-    from cifar_core.analysis.paired import paired_difference
-
     names = list(class_names)
     rows, extra = [], []
     for _, row in changes.iterrows():
         row = row.copy()
-        base_runs = {_seed_of(r): r for r in _runs(runs_by_variant[row["baseline"]])}
-        variant_runs = {_seed_of(r): r for r in _runs(runs_by_variant[row["variant"]])}
+        base_runs = {r.variant.seed: r for r in runs_by_variant[row["baseline"]]}
+        variant_runs = {r.variant.seed: r for r in runs_by_variant[row["variant"]]}
         shared = sorted(set(base_runs) & set(variant_runs))
         if not shared:
             rows.append(row)
@@ -227,13 +204,7 @@ def change_intervals(
                 "they were scored on different test images"
             )
         images = labels == names.index(row["class"])
-        result = paired_difference(
-            base[:, images],
-            variant[:, images],
-            confidence=confidence,
-            n_resamples=n_resamples,
-            random_state=random_state,
-        )
+        result = paired_difference(base[:, images], variant[:, images], confidence=confidence)
         row["baseline_accuracy"] = float(base[:, images].mean())
         row["variant_accuracy"] = float(variant[:, images].mean())
         row["change"] = row["variant_accuracy"] - row["baseline_accuracy"]
@@ -256,3 +227,61 @@ def change_intervals(
         ],
         axis=1,
     )
+
+
+def changes_display(changes: pd.DataFrame) -> pd.DataFrame:
+    """:func:`change_intervals` as text: the change, the class, its accuracy without and
+    with the change, and the change in points with its interval (or why it was not
+    compared), images and seeds."""
+    return pd.DataFrame(
+        [
+            {
+                "change": row["comparison"],
+                "without → with": f"{row['baseline']} → {row['variant']}",
+                "direction": row["direction"],
+                "class": row["class"],
+                "without %": text.number(row["baseline_accuracy"] * 100),
+                "with %": text.number(row["variant_accuracy"] * 100),
+                "change pts (95 % CI)": text.effect(row["change"], row["low"], row["high"])
+                if row["seeds"]
+                else row["test"],
+                "images": int(row["images"]),
+                "seeds": int(row["seeds"]),
+            }
+            for _, row in changes.iterrows()
+        ]
+    )
+
+
+def change_values(changes: pd.DataFrame, comparisons: Sequence[str]) -> dict[str, Any]:
+    """``{comparison: {"gain"|"loss": {"class", "change", "ci"}}}``: the class each change
+    helps and hurts most, with the change and its interval in points.
+
+    >>> rows = pd.DataFrame({"comparison": ["depth"], "direction": ["gain"], "class": ["cat"],
+    ...                      "change": [0.04], "low": [-0.05], "high": [0.14]})
+    >>> change_values(rows, ["depth"])["depth"]
+    {'gain': {'class': 'cat', 'change': '+4.0 points', 'ci': '−5.0 to 14.0 points'}, 'loss': {'class': 'none', 'change': '–', 'ci': '–'}}
+    """
+    values: dict[str, Any] = {}
+    for label in comparisons:
+        values[label] = {}
+        for direction in ("gain", "loss"):
+            rows = (
+                changes[(changes["comparison"] == label) & (changes["direction"] == direction)]
+                if len(changes)
+                else changes
+            )
+            if not len(rows):
+                values[label][direction] = {
+                    "class": "none",
+                    "change": text.UNKNOWN,
+                    "ci": text.UNKNOWN,
+                }
+                continue
+            row = rows.iloc[0]
+            values[label][direction] = {
+                "class": row["class"],
+                "change": text.points(row["change"], signed=True, unit=True),
+                "ci": text.interval(row["low"], row["high"], unit=True),
+            }
+    return values

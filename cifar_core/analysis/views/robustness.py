@@ -26,12 +26,16 @@ Example
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cifar_core.data.corruptions import CORRUPTIONS, SEVERITIES
+from cifar_core.analysis import text
+from cifar_core.analysis.records import RunLike, metric
+from cifar_core.data import Dataset
+from cifar_core.data.corruptions import CORRUPTIONS, SEVERITIES, corrupt
+from cifar_core.runs.derived_predictions import corruption_accuracy
+from cifar_core.runs.store import Run
 
 LABELS = {
     "gaussian_noise": "Gaussian noise",
@@ -47,8 +51,8 @@ def corruption_label(name: str) -> str:
 
 
 def corruption_table(
-    runs_by_variant: Mapping[str, Sequence[Any]],
-    dataset: Any = None,
+    runs_by_variant: Mapping[str, Sequence[Run]],
+    dataset: Dataset | None = None,
     corruptions: Iterable[str] = CORRUPTIONS,
     severities: Iterable[int] = SEVERITIES,
     *,
@@ -60,8 +64,6 @@ def corruption_table(
     ``dataset`` is the runs' dataset, needed only for predictions not cached yet;
     ``seed`` seeds the random corruption (Gaussian noise).
     """
-    from cifar_core.runs.derived_predictions import corruption_accuracy
-
     corruptions, severities = list(corruptions), list(severities)
     frames = []
     for name, runs in runs_by_variant.items():
@@ -94,6 +96,15 @@ def corruption_matrix(long: pd.DataFrame) -> pd.DataFrame:
     matrix = matrix.loc[list(dict.fromkeys(data["variant"])), list(dict.fromkeys(data["column"]))]
     matrix.index.name, matrix.columns.name = "variant", "corruption, severity"
     return matrix
+
+
+def clean_accuracy(runs_by_variant: Mapping[str, Sequence[RunLike]]) -> dict[str, float]:
+    """``{variant: mean clean test accuracy over its runs}`` (the stored ``test_accuracy``,
+    scored with the run's own inference recipe, as the corrupted sets are)."""
+    return {
+        name: float(np.mean([metric(r.metrics, "test_accuracy") for r in runs]))
+        for name, runs in runs_by_variant.items()
+    }
 
 
 def robustness_summary(long: pd.DataFrame, clean: Mapping[str, float]) -> pd.DataFrame:
@@ -129,11 +140,55 @@ def example_grid(
 ) -> dict[tuple[str, int], np.ndarray]:
     """``{(corruption label, severity): one corrupted copy of image}`` for a figure (not
     cached: one image is quick)."""
-    from cifar_core.data.corruptions import corrupt
-
     batch = np.asarray(image)[None]
     return {
         (corruption_label(name), severity): corrupt(batch, name, severity, seed=seed)[0]
         for name in corruptions
         for severity in severities
+    }
+
+
+def robustness_display(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`robustness_summary` as text: clean and mean corrupted accuracy, the drop in
+    points, the share of clean accuracy kept and the worst corruption."""
+    return pd.DataFrame(
+        [
+            {
+                "variant": name,
+                "clean %": text.number(row["clean"] * 100),
+                "mean corrupted %": text.number(row["mean_corrupted"] * 100),
+                "drop pts": text.points(row["drop"]),
+                "kept": text.percent(row["relative"], 0),
+                "worst": f"{row['worst']} ({text.percent(row['worst_accuracy'])})",
+            }
+            for name, row in summary.iterrows()
+        ]
+    )
+
+
+def robustness_values(
+    summary: pd.DataFrame, long: pd.DataFrame, best: str | None, severities: Sequence[int]
+) -> dict[str, str]:
+    """What the article quotes: ``best`` (chosen on validation accuracy) clean and under
+    corruption, the variant that keeps most of its clean accuracy, and the hardest
+    corruption at the highest severity (mean over the variants)."""
+    row = summary.loc[best] if best is not None and best in summary.index else None
+    hardest = (
+        long[long["severity"] == max(severities)].groupby("corruption")["accuracy"].mean()
+        if len(long)
+        else None
+    )
+    return {
+        "n_variants": str(len(summary)),
+        "best_variant": best or text.UNKNOWN,
+        "best_clean": text.percent(row["clean"]) if row is not None else text.UNKNOWN,
+        "best_mean_corrupted": text.percent(row["mean_corrupted"])
+        if row is not None
+        else text.UNKNOWN,
+        "most_robust": str(summary["relative"].idxmax()) if len(summary) else text.UNKNOWN,
+        "most_robust_kept": text.percent(summary["relative"].max(), 0)
+        if len(summary)
+        else text.UNKNOWN,
+        "hardest": corruption_label(str(hardest.idxmin())) if hardest is not None else text.UNKNOWN,
+        "hardest_accuracy": text.percent(hardest.min()) if hardest is not None else text.UNKNOWN,
     }

@@ -19,20 +19,20 @@ Example
 -------
 >>> training_flops(1e6, images=40_000, epochs=10)
 1200000000000.0
->>> import pandas as pd
->>> table = pd.DataFrame({"train_flops": [1, 2, 3], "accuracy": [0.5, 0.4, 0.7]})
->>> pareto_mask(table, "train_flops", "accuracy").tolist()
-[True, False, True]
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
+from cifar_core.analysis import text
+from cifar_core.analysis.records import RunLike, metric
+from cifar_core.analysis.views.runs import pareto_front
+from cifar_core.models.stats import model_stats
 from cifar_core.runs.flops import training_flops
 
 FULL_CIFAR10_TRAIN = 50_000
@@ -81,73 +81,39 @@ REFERENCE_POINTS: tuple[dict[str, Any], ...] = (
 mean test accuracy as reported, FLOPs of the whole training run."""
 
 
-def flops_text(value: float, unit: str = "FLOPs") -> str:
-    """A FLOP count with an SI prefix: ``3.1e15`` → ``"3.1 PFLOPs"``; ``"n/a"`` when unknown.
-
-    >>> flops_text(3.1e15), flops_text(2.5e9), flops_text(float("nan"))
-    ('3.1 PFLOPs', '2.5 GFLOPs', 'n/a')
-    """
-    if value is None or math.isnan(value):
-        return "n/a"
-    for exponent, prefix in ((18, "E"), (15, "P"), (12, "T"), (9, "G"), (6, "M"), (3, "k")):
-        if abs(value) >= 10**exponent:
-            return f"{value / 10**exponent:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
-
-
-def pareto_mask(table: pd.DataFrame, cost: str, accuracy: str) -> pd.Series:
-    """True for the rows on the Pareto front: no other row is at most as costly and at
-    least as accurate, and strictly better in one (NaN rows never are)."""
-    from cifar_core.analysis.tables import pareto_front
-
-    return pareto_front(table, cost, accuracy).rename(f"pareto_{cost}")
-
-
-def forward_flops(run: Any) -> float:
-    """Forward FLOPs per image of a run's model (the model-stats cache; see
-    :func:`_stats_forward_flops`)."""
-    return _stats_forward_flops(run)
-
-
-def _stats_forward_flops(run: Any) -> float:
-    """Forward FLOPs per image of the run's model from :func:`cifar_core.models.stats.model_stats`
-    (a disk cache; builds the model, importing Keras, only on a miss)."""
-    from cifar_core.models.stats import model_stats
-
-    variant = run.config["variant"]
-    dataset = run.config.get("dataset", {})
+def forward_flops(run: RunLike) -> float:
+    """Forward FLOPs per image of a run's model, from
+    :func:`cifar_core.models.stats.model_stats` (a disk cache; it builds the model,
+    importing Keras, only on a miss)."""
+    dataset = getattr(run, "config", {}).get("dataset", {})
     classes = len(dataset.get("class_names") or range(10))
-    return float(
-        model_stats(variant["family"], variant.get("params", {}), num_classes=classes)["flops"]
-    )
+    variant = run.variant
+    return float(model_stats(variant.family, dict(variant.params), num_classes=classes)["flops"])
 
 
-def run_compute(run: Any, forward_flops: Callable[[Any], float] | None = None) -> dict[str, Any]:
+def run_compute(
+    run: RunLike, forward: Callable[[RunLike], float] = forward_flops
+) -> dict[str, Any]:
     """One run's accuracy and cost: ``test_accuracy``, ``val_accuracy``, ``forward_flops``,
     ``n_train``, ``epochs_run``, ``train_flops``, ``fit_time_s``, ``device_name``."""
     metrics = run.metrics
-    forward = float((forward_flops or _stats_forward_flops)(run))
-
-    def number(key: str) -> float:
-        value = metrics.get(key)
-        return float(value) if value is not None else math.nan
-
-    n_train, epochs = number("n_train"), number("epochs_run")
+    flops = float(forward(run))
+    n_train, epochs = metric(metrics, "n_train"), metric(metrics, "epochs_run")
     return {
-        "test_accuracy": number("test_accuracy"),
-        "val_accuracy": number("val_accuracy"),
-        "forward_flops": forward,
+        "test_accuracy": metric(metrics, "test_accuracy"),
+        "val_accuracy": metric(metrics, "val_accuracy"),
+        "forward_flops": flops,
         "n_train": n_train,
         "epochs_run": epochs,
-        "train_flops": training_flops(forward, n_train, epochs),
-        "fit_time_s": number("fit_time_s"),
+        "train_flops": training_flops(flops, n_train, epochs),
+        "fit_time_s": metric(metrics, "fit_time_s"),
         "device_name": metrics.get("device_name"),
     }
 
 
 def compute_table(
-    runs_by_variant: Mapping[str, Any],
-    forward_flops: Callable[[Any], float] | None = None,
+    runs_by_variant: Mapping[str, Sequence[RunLike]],
+    forward: Callable[[RunLike], float] = forward_flops,
     *,
     select_on: str = "val_accuracy",
 ) -> pd.DataFrame:
@@ -165,11 +131,10 @@ def compute_table(
             "Pareto front on validation ('val_accuracy') and report test once"
         )
     rows = []
-    for variant, value in runs_by_variant.items():
-        runs = list(value) if isinstance(value, (list, tuple)) else [value]
+    for variant, runs in runs_by_variant.items():
         if not runs:
             continue
-        each = pd.DataFrame([run_compute(run, forward_flops) for run in runs])
+        each = pd.DataFrame([run_compute(run, forward) for run in runs])
         rows.append(
             {
                 "variant": variant,
@@ -189,8 +154,8 @@ def compute_table(
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    table["pareto_flops"] = pareto_mask(table, "train_flops", select_on).to_numpy()
-    table["pareto_time"] = pareto_mask(table, "fit_time_s", select_on).to_numpy()
+    table["pareto_flops"] = pareto_front(table, "train_flops", select_on).to_numpy()
+    table["pareto_time"] = pareto_front(table, "fit_time_s", select_on).to_numpy()
     return table.set_index("variant")
 
 
@@ -223,12 +188,73 @@ def reference_note(profile: str | None, n_train: int | None = None) -> str | Non
     )
 
 
-def reference_label(row: Mapping[str, Any] | pd.Series) -> str:
-    """A label for one reference point: name, accuracy, setting and source."""
-    return f"{row['name']}: {100 * row['accuracy']:.2f} %, {reference_source(row)}"
-
-
 def reference_source(row: Mapping[str, Any] | pd.Series) -> str:
     """Setting and citation of a reference point, e.g. ``"full CIFAR-10, one NVIDIA
     A100 (400 W) [jordan2024airbench]"``."""
     return f"full CIFAR-10, {row['hardware'].split(',')[0]} [{row['citation']}]"
+
+
+def front_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The variants of :func:`compute_table` on either Pareto front, cheapest first, as
+    text: training FLOPs, wall time, validation and test accuracy, and their fronts.
+
+    >>> t = pd.DataFrame({"train_flops": [3.1e15], "fit_time_s": [181.0], "val_accuracy": [0.7],
+    ...                   "test_accuracy": [0.71], "test_accuracy_std": [0.004],
+    ...                   "pareto_flops": [True], "pareto_time": [False]}, index=["big"])
+    >>> front_table(t).iloc[0].tolist()
+    ['big', '3.1 PFLOPs', '181.0', '70.0', '71.0 ± 0.4', 'FLOPs']
+    """
+    front = table[table["pareto_flops"] | table["pareto_time"]] if len(table) else table
+    return pd.DataFrame(
+        [
+            {
+                "variant": name,
+                "training FLOPs": text.si(row["train_flops"], "FLOPs"),
+                "wall time s": text.number(row["fit_time_s"]),
+                "val acc %": text.number(row["val_accuracy"] * 100),
+                "test acc %": text.mean_std(row["test_accuracy"], row["test_accuracy_std"]),
+                "front": " + ".join(
+                    f
+                    for f, on in (("FLOPs", row["pareto_flops"]), ("time", row["pareto_time"]))
+                    if on
+                ),
+            }
+            for name, row in front.sort_values("train_flops").iterrows()
+        ]
+    )
+
+
+def compute_values(table: pd.DataFrame, best: str | None, note: str | None) -> dict[str, str]:
+    """What the article quotes of :func:`compute_table`: the size of each front, the
+    FLOPs front, and the cost and accuracy of ``best`` (chosen on validation accuracy)."""
+    known = len(table) > 0
+    row = table.loc[best] if best is not None else None
+    return {
+        "n_variants": str(len(table)),
+        "n_front_flops": str(int(table["pareto_flops"].sum())) if known else "0",
+        "n_front_time": str(int(table["pareto_time"].sum())) if known else "0",
+        "front_flops": ", ".join(table[table["pareto_flops"]].sort_values("train_flops").index)
+        if known
+        else "none",
+        "best_variant": best or text.UNKNOWN,
+        "best_flops": text.si(row["train_flops"], "FLOPs") if row is not None else text.UNKNOWN,
+        "best_time": text.seconds(row["fit_time_s"]) if row is not None else text.UNKNOWN,
+        "best_test_acc": text.accuracy(row["test_accuracy"], row["test_accuracy_std"])
+        if row is not None
+        else text.UNKNOWN,
+        "best_on_front": ("yes" if row["pareto_flops"] else "no")
+        if row is not None
+        else text.UNKNOWN,
+        "references": "drawn" if note is None else "not drawn",
+        "reference_note": note
+        or "Published reference points are drawn: this build uses full CIFAR-10.",
+    }
+
+
+def compute_notes(devices: Sequence[str], note: str | None) -> list[str]:
+    """How to read the compute plots: the reference-point note and what wall times mean."""
+    return ([note] if note else []) + [
+        f"Wall times are `model.fit` seconds on {', '.join(devices) or 'this machine'}, where "
+        "several runs may have trained at once (`--jobs`), so they rank variants only roughly; "
+        "FLOPs do not depend on the machine."
+    ]

@@ -2,19 +2,18 @@
 **holds**, is **reversed**, or is **inconclusive at this budget** (or, when its
 comparison could not be made, **not evaluated**, with the reason).
 
-Pass ``pairs=claim_pairs(study)`` to :func:`cifar_core.analysis.findings.compare_study`
+Pass ``pairs=claim_pairs(study)`` to :func:`cifar_core.analysis.stats.findings.compare_study`
 so that claims between two non-baseline variants are tested inside the study's Holm
-family.
+family; :func:`cifar_core.analysis.sentences.claim_sentence` words a result.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from cifar_core.analysis.findings_text import p_phrase, points
+from cifar_core.analysis.stats.findings import Comparison, StudyFindings
 from cifar_core.experiments.claims import (
     HOLDS,
     INCONCLUSIVE,
@@ -44,9 +43,10 @@ class ClaimResult:
 _FLIP = {"better": "worse", "worse": "better"}
 
 
-def _lookup(claim: Claim, findings: Any) -> tuple[Any, bool] | None:
-    if hasattr(findings, "comparisons"):  # one StudyFindings
-        findings = [findings]
+Findings = Mapping[str, StudyFindings] | Iterable[StudyFindings]
+
+
+def _lookup(claim: Claim, findings: Findings) -> tuple[Comparison, bool] | None:
     study = (
         findings.get(claim.study)
         if isinstance(findings, Mapping)
@@ -72,7 +72,9 @@ def _outcome(expected: str, verdict: str, low: float, high: float, margin: float
     return REVERSED if verdict == _FLIP[expected] else INCONCLUSIVE
 
 
-def evaluate_claim(claim: Claim, findings: Any, *, equivalence_margin: float = 0.01) -> ClaimResult:
+def evaluate_claim(
+    claim: Claim, findings: Findings, *, equivalence_margin: float = 0.01
+) -> ClaimResult:
     """One :class:`ClaimResult`; see :func:`evaluate_claims`."""
     found = _lookup(claim, findings)
     if found is None:
@@ -106,15 +108,15 @@ def evaluate_claim(claim: Claim, findings: Any, *, equivalence_margin: float = 0
 
 
 def evaluate_claims(
-    claims: Iterable[Claim], findings: Any, *, equivalence_margin: float = 0.01
+    claims: Iterable[Claim], findings: Findings, *, equivalence_margin: float = 0.01
 ) -> list[ClaimResult]:
     """Each claim's outcome under the computed findings.
 
     Parameters
     ----------
     claims : iterable of Claim
-    findings : StudyFindings, mapping or iterable of StudyFindings
-        One study's findings, ``{study name: StudyFindings}`` or a list of them.
+    findings : mapping or iterable of StudyFindings
+        ``{study name: StudyFindings}`` or a list of them.
     equivalence_margin : float
         For ``no difference`` claims: the claim holds only when the whole confidence
         interval lies within ± this margin (0.01 = 1 point); a detected difference
@@ -128,65 +130,3 @@ def evaluate_claims(
         detected, ``not evaluated`` (with ``reason``) when the comparison was not made.
     """
     return [evaluate_claim(c, findings, equivalence_margin=equivalence_margin) for c in claims]
-
-
-def _pts(value: float, signed: bool = False) -> str:
-    return points(value, signed=signed)
-
-
-def claim_sentence(result: ClaimResult) -> str:
-    """A sentence quoting the claim and stating its outcome with the effect.
-
-    The effect is worded from the verdict: "better"/"worse" only when detected.
-    """
-    c = result.claim
-    head = f"Seed {c.seed} claims “{c.quote.strip()}” ({c.statement})"
-    if result.outcome == NOT_EVALUATED:
-        return f"{head}: not evaluated ({result.reason.removeprefix('not compared: ')})."
-    numbers = (
-        f"95 % CI {_pts(result.ci_low)} to {_pts(result.ci_high)}; Holm p {p_phrase(result.p_holm)}"
-    )
-    if result.verdict in _FLIP:
-        effect = (
-            f"{c.variant} is {result.verdict} than {c.baseline} by "
-            f"{_pts(abs(result.diff))} points ({numbers})"
-        )
-    else:
-        effect = (
-            f"no detectable difference between {c.variant} and {c.baseline}, Δ = "
-            f"{_pts(result.diff, True)} points ({numbers})"
-        )
-    text = f"{head}: {result.outcome}; {effect}."
-    if result.under_trained:
-        text += f" Under-trained runs: {', '.join(result.under_trained)}."
-    return text
-
-
-def claims_table(results: Sequence[ClaimResult]):
-    """A pandas DataFrame: one row per claim with quote, expectation, outcome and numbers
-    (percentage points)."""
-    import pandas as pd
-
-    return pd.DataFrame(
-        [
-            {
-                "study": r.claim.study,
-                "seed": r.claim.seed,
-                "claim": r.claim.statement,
-                "quote": r.claim.quote,
-                "variant": r.claim.variant,
-                "baseline": r.claim.baseline,
-                "expected": r.claim.expected,
-                "outcome": r.outcome,
-                "verdict": r.verdict,
-                "Δ test acc (pts)": r.diff * 100,
-                "CI low (pts)": r.ci_low * 100,
-                "CI high (pts)": r.ci_high * 100,
-                "p (Holm)": r.p_holm,
-                "shared seeds": r.n_seeds,
-                "under-trained runs": ", ".join(r.under_trained),
-                "note": r.claim.note or r.reason,
-            }
-            for r in results
-        ]
-    )

@@ -33,11 +33,16 @@ Example
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+from scipy.stats import DegenerateDataWarning, bootstrap
+from sklearn.metrics import log_loss
+
+from cifar_core.analysis.records import RunLike
 
 N_BINS = 15
 TEMPERATURE_BOUNDS = (0.05, 20.0)
@@ -106,28 +111,13 @@ def expected_calibration_error(
     return float((table.loc[filled, "share"] * table.loc[filled, "gap"].abs()).sum())
 
 
-def reliability_curve(
-    probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS, *, strategy: str = "uniform"
-) -> pd.DataFrame:
-    """Reliability-diagram points from ``sklearn.calibration.calibration_curve``: per
-    non-empty bin, ``confidence`` (mean top-1 confidence) and ``accuracy``.
-    ``strategy="quantile"`` gives bins of equal counts instead of equal widths."""
-    from sklearn.calibration import calibration_curve
-
-    confidence, correct = confidence_and_correct(probs, labels)
-    accuracy, mean_confidence = calibration_curve(
-        correct, confidence, n_bins=n_bins, strategy=strategy
-    )
-    return pd.DataFrame({"confidence": mean_confidence, "accuracy": accuracy})
-
-
 def ece_interval(
     probs: np.ndarray,
     labels: np.ndarray,
     n_bins: int = N_BINS,
     *,
     confidence_level: float = 0.95,
-    n_resamples: int = 1000,
+    n_resamples: int = 50_000,
     seed: int = 0,
 ) -> tuple[float, float]:
     """Bootstrap interval of the ECE over test images (``scipy.stats.bootstrap``, BCa;
@@ -136,9 +126,11 @@ def ece_interval(
     Assumes the test images are an i.i.d. sample from the population of interest; the
     model is held fixed. ECE is biased upwards on small samples (thin bins), which the
     BCa correction partly offsets: a percentile interval would sit above the estimate.
+    The ECE is no mean of a few values, so its bootstrap is Monte Carlo: 50,000
+    resamples keep the printed 0.1-point bounds within one step of each other across
+    random states (1,000 moved them by up to 1.4 points on 500 images;
+    ``benchmarks/bootstrap_stability.py --ece``), at about a second per 1,000 images.
     """
-    from scipy.stats import DegenerateDataWarning, bootstrap
-
     confidence, correct = confidence_and_correct(probs, labels)
     edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
     bins = np.clip(np.searchsorted(edges[1:-1], confidence, side="left"), 0, n_bins - 1)
@@ -165,7 +157,7 @@ def ece_interval(
                 confidence_level=confidence_level,
                 method=method,
                 batch=100,
-                random_state=np.random.default_rng(seed),
+                rng=np.random.default_rng(seed),
             )
         low, high = result.confidence_interval
         if np.isfinite(low) and np.isfinite(high):
@@ -177,8 +169,6 @@ def ece_interval(
 def negative_log_likelihood(probs: np.ndarray, labels: np.ndarray) -> float:
     """Mean ``−log p(true class)`` (``sklearn.metrics.log_loss``, in float64; rows are
     renormalized first, since float32 softmax outputs sum to 1 only within ~1e-7)."""
-    from sklearn.metrics import log_loss
-
     probs, labels = _check(probs, labels)
     probs = probs / probs.sum(axis=1, keepdims=True)
     return float(log_loss(labels, probs, labels=np.arange(probs.shape[1])))
@@ -186,8 +176,6 @@ def negative_log_likelihood(probs: np.ndarray, labels: np.ndarray) -> float:
 
 def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     """``softmax(log p / T)``: the probabilities temperature scaling gives (float64)."""
-    from scipy.special import softmax
-
     if not temperature > 0:
         raise ValueError(f"temperature must be positive; got {temperature!r}")
     logits = np.log(np.maximum(np.asarray(probs, dtype=np.float64), _TINY))
@@ -203,9 +191,6 @@ def fit_temperature(
     The NLL is convex in ``1/T`` for fixed logits, so the bounded search finds the
     global minimum when it lies inside ``bounds``.
     """
-    from scipy.optimize import minimize_scalar
-    from scipy.special import log_softmax
-
     probs, labels = _check(probs, labels, "validation probs")
     low, high = bounds
     if not 0 < low < high:
@@ -230,14 +215,10 @@ def calibration_summary(
     test_labels: np.ndarray,
     *,
     n_bins: int = N_BINS,
-    interval: bool = False,
 ) -> dict[str, Any]:
-    """Test accuracy, ECE and NLL before/after temperature scaling fitted on validation.
-
-    Returns ``{"accuracy", "ece", "ece_scaled", "nll", "nll_scaled", "temperature",
-    "n_val", "n_test"}`` (and ``ece_low``/``ece_high``, ``ece_scaled_low``/``…_high``
-    with ``interval=True``: 95 % bootstrap intervals, :func:`ece_interval`).
-    """
+    """Test accuracy, ECE and NLL before/after temperature scaling fitted on validation:
+    ``{"accuracy", "ece", "ece_scaled", "nll", "nll_scaled", "temperature", "n_val",
+    "n_test"}``."""
     if len(np.asarray(val_labels)) == 0:
         raise ValueError(
             "temperature scaling needs a validation split, and this run has none "
@@ -256,13 +237,10 @@ def calibration_summary(
         "n_val": int(len(val_labels)),
         "n_test": int(len(test_labels)),
     }
-    if interval:
-        row["ece_low"], row["ece_high"] = ece_interval(test_probs, test_labels, n_bins)
-        row["ece_scaled_low"], row["ece_scaled_high"] = ece_interval(scaled, test_labels, n_bins)
     return row
 
 
-def calibration_row(run: Any, *, n_bins: int = N_BINS, interval: bool = False) -> dict[str, Any]:
+def calibration_row(run: RunLike, *, n_bins: int = N_BINS) -> dict[str, Any]:
     """:func:`calibration_summary` of a stored run (anything whose ``predictions()`` has
     ``val_probs``, ``val_labels``, ``test_probs``, ``test_labels``)."""
     predictions = run.predictions()
@@ -272,65 +250,4 @@ def calibration_row(run: Any, *, n_bins: int = N_BINS, interval: bool = False) -
         predictions["test_probs"],
         predictions["test_labels"],
         n_bins=n_bins,
-        interval=interval,
     )
-
-
-def calibration_table(
-    runs: Mapping[str, Any], *, n_bins: int = N_BINS, interval: bool = False
-) -> pd.DataFrame:
-    """One :func:`calibration_row` per ``{name: run}``, indexed by name (``variant``)."""
-    rows = {
-        name: calibration_row(run, n_bins=n_bins, interval=interval) for name, run in runs.items()
-    }
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = "variant"
-    return table
-
-
-def _seed(run: Any) -> int:
-    return int((getattr(run, "config", None) or {}).get("variant", {}).get("seed", 0))
-
-
-def calibration_by_variant(
-    runs_by_variant: Mapping[str, Any], *, n_bins: int = N_BINS, interval: bool = True
-) -> pd.DataFrame:
-    """One row per variant, over its runs (one per seed): the mean and standard deviation
-    (``_std``, NaN with one run) of each :func:`calibration_summary` value, ``seeds``,
-    and with ``interval`` the 95 % bootstrap interval of the ECE before and after
-    scaling of the variant's first seed (``interval_seed``): the spread over test
-    images, where ``_std`` is the spread over training seeds.
-
-    >>> import numpy as np
-    >>> from types import SimpleNamespace
-    >>> rng = np.random.default_rng(0)
-    >>> def run(seed):
-    ...     labels = rng.integers(0, 3, 200)
-    ...     probs = np.full((200, 3), 0.05); probs[np.arange(200), labels] = 0.9
-    ...     return SimpleNamespace(config={"variant": {"seed": seed}}, predictions=lambda: {
-    ...         "val_probs": probs, "val_labels": labels, "test_probs": probs, "test_labels": labels})
-    >>> table = calibration_by_variant({"sure": [run(1), run(0)]}, interval=False)
-    >>> [round(float(table.loc["sure", c]), 2) for c in ("accuracy", "ece", "seeds")]
-    [1.0, 0.1, 2.0]
-    """
-    rows = []
-    for name, value in runs_by_variant.items():
-        runs = sorted(value if isinstance(value, (list, tuple)) else [value], key=_seed)
-        if not runs:
-            continue
-        each = pd.DataFrame([calibration_row(run, n_bins=n_bins) for run in runs])
-        row: dict[str, Any] = {"variant": name, "seeds": len(runs)}
-        for column in ("accuracy", "ece", "ece_scaled", "nll", "nll_scaled", "temperature"):
-            row[column] = float(each[column].mean())
-            row[f"{column}_std"] = float(each[column].std(ddof=1)) if len(each) > 1 else np.nan
-        if interval:
-            first = calibration_row(runs[0], n_bins=n_bins, interval=True)
-            row.update(
-                {
-                    key: first[key]
-                    for key in ("ece_low", "ece_high", "ece_scaled_low", "ece_scaled_high")
-                },
-                interval_seed=_seed(runs[0]),
-            )
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("variant") if rows else pd.DataFrame()

@@ -9,7 +9,7 @@ every run sees the same test set):
 * the difference in test accuracy (variant − baseline, mean over shared seeds) with a
   95 % bootstrap interval over test images, and a paired test on per-image correctness
   (exact McNemar for one shared seed, a sign-flip permutation test for several; see
-  :mod:`cifar_core.analysis.paired`);
+  :mod:`cifar_core.analysis.stats.paired`);
 * Holm's correction across the study's tested comparisons (the intervals are
   per-comparison 95 % intervals, not adjusted);
 * a verdict: ``better`` / ``worse`` when the Holm p-value is below ``alpha`` *and*
@@ -20,7 +20,7 @@ Rows that cannot be tested say why instead of crashing: ``not compared`` (no run
 shared seeds, different test sets) and ``same run`` (a profile scaled two variants to
 one configuration: a run is never compared with itself). A study with fewer than two
 variants gets a message and no rows. Rows resting on runs the convergence flag marks
-as under-trained (:mod:`cifar_core.analysis.convergence`) name those runs.
+as under-trained (:mod:`cifar_core.analysis.stats.convergence`) name those runs.
 
 Example
 -------
@@ -28,7 +28,7 @@ Example
 >>> rng = np.random.default_rng(0)
 >>> base = [RunRecord(f"b{s}", s, rng.random(400) < 0.5) for s in (0, 1)]
 >>> good = [RunRecord(f"v{s}", s, rng.random(400) < 0.8) for s in (0, 1)]
->>> f = compare_study("demo", {"base": base, "good": good}, "base", n_permutations=999)
+>>> f = compare_study("demo", {"base": base, "good": good}, "base")
 >>> f.comparisons[0].verdict, f.comparisons[0].n_seeds
 ('better', 2)
 """
@@ -42,13 +42,21 @@ from typing import Any
 
 import numpy as np
 
-from cifar_core.analysis.convergence import convergence
-from cifar_core.analysis.paired import PairedResult, holm, paired_difference
-from cifar_core.analysis.records import RunRecord, by_seed, records_from_runs
+from cifar_core.analysis.records import (
+    RunLike,
+    RunRecord,
+    by_seed,
+    records_from_runs,
+    same_runs,
+    sorted_seeds,
+)
+from cifar_core.analysis.stats.convergence import convergence
+from cifar_core.analysis.stats.paired import PairedResult, holm, paired_difference
 
 BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no detectable difference"
 NOT_COMPARED, SAME_RUN = "not compared", "same run"
 VERDICTS = (BETTER, WORSE, NO_DIFFERENCE, NOT_COMPARED, SAME_RUN)
+DETECTED = (BETTER, WORSE)
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,7 @@ class Comparison:
     message: str = ""
     result: PairedResult | None = None
     p_holm: float = math.nan
-    seeds: tuple = ()
+    seeds: tuple[int | None, ...] = ()
     under_trained: tuple[str, ...] = ()
     study_baseline: bool = True
 
@@ -76,15 +84,33 @@ class Comparison:
     def tested(self) -> bool:
         return self.result is not None
 
-    def _get(self, name: str) -> float:
-        return getattr(self.result, name) if self.result is not None else math.nan
+    @property
+    def detected(self) -> bool:
+        return self.verdict in DETECTED
 
-    diff = property(lambda self: self._get("diff"))
-    ci_low = property(lambda self: self._get("ci_low"))
-    ci_high = property(lambda self: self._get("ci_high"))
-    p_value = property(lambda self: self._get("p_value"))
-    n_seeds = property(lambda self: self.result.n_seeds if self.result else len(self.seeds))
-    n_images = property(lambda self: self.result.n_images if self.result else 0)
+    @property
+    def diff(self) -> float:
+        return self.result.diff if self.result else math.nan
+
+    @property
+    def ci_low(self) -> float:
+        return self.result.ci_low if self.result else math.nan
+
+    @property
+    def ci_high(self) -> float:
+        return self.result.ci_high if self.result else math.nan
+
+    @property
+    def p_value(self) -> float:
+        return self.result.p_value if self.result else math.nan
+
+    @property
+    def n_seeds(self) -> int:
+        return self.result.n_seeds if self.result else len(self.seeds)
+
+    @property
+    def n_images(self) -> int:
+        return self.result.n_images if self.result else 0
 
 
 @dataclass(frozen=True)
@@ -105,25 +131,9 @@ class StudyFindings:
             (c for c in self.comparisons if c.variant == variant and c.baseline == baseline), None
         )
 
-    def table(self, **options: Any):
-        """:func:`cifar_core.analysis.findings_text.findings_table` of this study."""
-        from cifar_core.analysis.findings_text import findings_table
 
-        return findings_table(self, **options)
-
-    def sentences(self, labels: Mapping[str, str] | None = None) -> list[str]:
-        """:func:`cifar_core.analysis.findings_text.study_sentences` of this study."""
-        from cifar_core.analysis.findings_text import study_sentences
-
-        return study_sentences(self, labels)
-
-
-def _seeds_text(seeds: Iterable) -> str:
-    return "[" + ", ".join(str(s) for s in _sorted(seeds)) + "]"
-
-
-def _sorted(seeds: Iterable) -> list:
-    return sorted(set(seeds), key=lambda s: (s is None, s if s is not None else 0))
+def _seeds_text(seeds: Iterable[int | None]) -> str:
+    return "[" + ", ".join(str(s) for s in sorted_seeds(seeds)) + "]"
 
 
 def _flagged(name: str, records: Sequence[RunRecord], **options: Any) -> list[str]:
@@ -160,37 +170,46 @@ def compare_pair(
     arms: Mapping[str, Sequence[RunRecord]],
     *,
     study_baseline: bool = True,
+    confidence: float = 0.95,
     convergence_options: Mapping[str, Any] | None = None,
-    **stat_options: Any,
 ) -> Comparison:
     """One :class:`Comparison` (unadjusted: ``p_holm`` and the verdict are set by
-    :func:`compare_study`; a tested row comes back with verdict ``""``).
-
-    ``stat_options`` go to :func:`~cifar_core.analysis.paired.paired_difference`
-    (``confidence``, ``n_resamples``, ``n_permutations``, ``random_state``).
-    """
-    row = dict(study=study, variant=variant, baseline=baseline, study_baseline=study_baseline)
+    :func:`compare_study`; a tested row comes back with verdict ``""``)."""
     keys_b = {r.key for r in arms.get(baseline, ())}
     if keys_b & {r.key for r in arms.get(variant, ())}:
         return Comparison(
-            **row, verdict=SAME_RUN, message=f"same run as {baseline} under this profile"
+            study,
+            variant,
+            baseline,
+            SAME_RUN,
+            f"same run as {baseline} under this profile",
+            study_baseline=study_baseline,
         )
     message = _untestable(variant, baseline, arms)
     if message:
-        return Comparison(**row, verdict=NOT_COMPARED, message=message)
+        return Comparison(
+            study, variant, baseline, NOT_COMPARED, message, study_baseline=study_baseline
+        )
     runs_b, runs_v = by_seed(arms[baseline]), by_seed(arms[variant])
-    shared = _sorted(set(runs_b) & set(runs_v))
+    shared = sorted_seeds(set(runs_b) & set(runs_v))
     result = paired_difference(
         np.stack([runs_b[s].correct for s in shared]),
         np.stack([runs_v[s].correct for s in shared]),
-        **stat_options,
+        confidence=confidence,
     )
     options = dict(convergence_options or {})
     flagged = _flagged(variant, [runs_v[s] for s in shared], **options) + _flagged(
         baseline, [runs_b[s] for s in shared], **options
     )
     return Comparison(
-        **row, verdict="", result=result, seeds=tuple(shared), under_trained=tuple(flagged)
+        study,
+        variant,
+        baseline,
+        "",
+        result=result,
+        seeds=tuple(shared),
+        under_trained=tuple(flagged),
+        study_baseline=study_baseline,
     )
 
 
@@ -202,7 +221,9 @@ def _verdict(result: PairedResult, p_holm: float, alpha: float) -> str:
     return NO_DIFFERENCE
 
 
-def _pairs(names: Sequence[str], baseline: str, extra: Iterable[Sequence[str]]) -> list[tuple]:
+def _pairs(
+    names: Sequence[str], baseline: str, extra: Iterable[Sequence[str]]
+) -> list[tuple[str, str, bool]]:
     pairs = [(name, baseline, True) for name in names if name != baseline]
     seen = {frozenset(p[:2]) for p in pairs}
     for variant, other in extra:
@@ -220,25 +241,9 @@ def _pairs(names: Sequence[str], baseline: str, extra: Iterable[Sequence[str]]) 
     return pairs
 
 
-def _duplicates(names: Sequence[str], arms: Mapping[str, Sequence[RunRecord]]) -> dict[str, str]:
-    """``{name: earlier name}`` for variants whose runs are an earlier variant's runs."""
-    first: dict[frozenset, str] = {}
-    alias = {}
-    for name in names:
-        keys = frozenset(r.key for r in arms.get(name, ()))
-        if not keys:
-            continue
-        match = next((n for k, n in first.items() if k & keys), None)
-        if match is None:
-            first[keys] = name
-        else:
-            alias[name] = match
-    return alias
-
-
 def compare_study(
     study: str,
-    arms: Mapping[str, Sequence[Any]],
+    arms: Mapping[str, Sequence[RunLike | RunRecord | None]],
     baseline: str,
     *,
     variants: Sequence[str] | None = None,
@@ -246,7 +251,6 @@ def compare_study(
     alpha: float = 0.05,
     confidence: float = 0.95,
     convergence_options: Mapping[str, Any] | None = None,
-    **stat_options: Any,
 ) -> StudyFindings:
     """Every variant of a study against its baseline (and extra ``pairs``), Holm-corrected.
 
@@ -267,14 +271,7 @@ def compare_study(
     alpha, confidence : float
         Significance level (after Holm) and interval level.
     convergence_options : mapping, optional
-        Options of :func:`~cifar_core.analysis.convergence.convergence`.
-    **stat_options
-        ``n_resamples``, ``n_permutations``, ``random_state`` for
-        :func:`~cifar_core.analysis.paired.paired_difference`.
-
-    Returns
-    -------
-    StudyFindings
+        Options of :func:`~cifar_core.analysis.stats.convergence.convergence`.
     """
     names = list(dict.fromkeys([*(variants if variants is not None else arms), baseline]))
     records = records_from_runs({name: arms.get(name, ()) for name in names})
@@ -288,7 +285,7 @@ def compare_study(
             alpha,
             confidence,
         )
-    alias = _duplicates(names, records)
+    alias = same_runs({name: [r.key for r in records[name]] for name in names})
     planned = _pairs(names, baseline, pairs)
     rows = []
     for variant, other, is_baseline in planned:
@@ -312,24 +309,12 @@ def compare_study(
                 other,
                 records,
                 study_baseline=is_baseline,
-                convergence_options=convergence_options,
                 confidence=confidence,
-                **stat_options,
+                convergence_options=convergence_options,
             )
         )
-    tested = [i for i, row in enumerate(rows) if row.tested]
-    adjusted = holm([rows[i].result.p_value for i in tested], alpha)
-    for i, p in zip(tested, adjusted):
-        row = rows[i]
-        rows[i] = replace(row, p_holm=p, verdict=_verdict(row.result, p, alpha))
+    tested = [(i, row.result) for i, row in enumerate(rows) if row.result is not None]
+    adjusted = holm([result.p_value for _, result in tested], alpha)
+    for (i, result), p in zip(tested, adjusted):
+        rows[i] = replace(rows[i], p_holm=p, verdict=_verdict(result, p, alpha))
     return StudyFindings(study, baseline, tuple(rows), None, alpha, confidence)
-
-
-def study_findings(
-    study: Any, runs_by_variant: Mapping[str, Sequence[Any]], **options: Any
-) -> StudyFindings:
-    """:func:`compare_study` for a catalog study (anything with ``name``, ``baseline``
-    and ``names()``) and its runs ``{variant name: runs}``; ``options`` as there."""
-    return compare_study(
-        study.name, runs_by_variant, study.baseline, variants=study.names(), **options
-    )
