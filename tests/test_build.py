@@ -274,7 +274,9 @@ def test_real_analyses_declare_typed_parameters():
         declared = notebooks.declared_parameters(PROJECT / "analyses" / f"{name}.py")
         assert not {"profile", "data", "runs_dir", "project_root"} & set(declared), name
         source = (PROJECT / "analyses" / f"{name}.py").read_text()
-        assert f'open_context("{name}"' in source and "ctx.publish(" in source, name
+        opens = f'open_context("{name}"' in source or f'StudyChapter.open("{name}"' in source
+        publishes = "ctx.publish(" in source or "chapter.publish(" in source
+        assert opens and publishes, name
 
 
 def test_relative_data_path_reaches_notebooks_absolute(tmp_path, monkeypatch):

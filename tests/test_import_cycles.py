@@ -123,3 +123,42 @@ def test_no_new_import_cycles():
 def test_experiments_has_no_import_cycle():
     for cycle in import_cycles():
         assert not any(m.startswith("cifar_core.experiments") for m in cycle), sorted(cycle)
+
+
+# What each package may import (ARCHITECTURE.md): data flows one way, so a package
+# imports only the ones below it; `project` (paths, ProjectError) is open to all.
+MAY_IMPORT: dict[str, set[str]] = {
+    "data": set(),
+    "models": set(),
+    "experiments": {"data", "models"},
+    "runs": {"data", "models", "experiments"},
+    "analysis": {"data", "models", "experiments", "runs"},
+    "render": set(),
+    "orchestrate": {"data", "models", "experiments", "runs", "analysis", "render"},
+    "cli": {"data", "models", "experiments", "runs", "analysis", "render", "orchestrate"},
+}
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def package_edges(root: Path = PACKAGE) -> set[tuple[str, str]]:
+    """``(a, b)``: a module of package ``a`` imports one of package ``b`` (``a != b``)."""
+    return {
+        (_package(a), _package(b))
+        for a, targets in import_graph(root).items()
+        for b in targets
+        if _package(a) != _package(b) and _package(b) not in ("", "project")
+    }
+
+
+def test_every_package_is_in_the_layer_table():
+    packages = {_package(m) for m in module_names()} - {"", "project"}
+    assert packages == set(MAY_IMPORT)
+
+
+def test_packages_import_only_the_layers_below_them():
+    against = sorted((a, b) for a, b in package_edges() if a and b not in MAY_IMPORT.get(a, set()))
+    assert against == [], "an import against the data flow (update ARCHITECTURE.md if meant)"

@@ -363,11 +363,11 @@ def gallery(
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.35, rows * 1.6), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, record in zip(axes.flat, table.itertuples()):
-        ax.imshow(images[record.idx])
-        color = "green" if record.true == record.pred else "red"
+    for ax, record in zip(axes.flat, table.to_dict("records")):
+        ax.imshow(images[record["idx"]])
+        color = "green" if record["true"] == record["pred"] else "red"
         ax.set_title(
-            f"{class_names[record.true]}\n→ {class_names[record.pred]} {record.pred_prob:.2f}",
+            f"{class_names[record['true']]}\n→ {class_names[record['pred']]} {record['pred_prob']:.2f}",
             fontsize=7,
             color=color,
         )

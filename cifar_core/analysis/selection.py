@@ -74,7 +74,7 @@ def check_no_test_data(scores: Any, *, where: str = "scores") -> None:
     elif isinstance(scores, pd.Series):
         for name in (scores.name, scores.index.name):
             if _is_test_name(name):
-                fail(name)
+                fail(str(name))
     elif isinstance(scores, Mapping):
         for key, value in scores.items():
             if _is_test_name(key):

@@ -20,7 +20,7 @@ b shows no detectable difference from the baseline a: Δ = +0.0 points (95 % CI 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -203,7 +203,7 @@ def convergence_note(
     return note
 
 
-def class_change_sentence(change: Mapping[str, Any]) -> str:
+def class_change_sentence(change: Mapping[Hashable, Any]) -> str:
     """One class change of :func:`cifar_core.analysis.views.per_class.change_intervals`
     in words: it raises or lowers the class only when its interval excludes zero.
 
@@ -244,7 +244,7 @@ def class_changes_paragraph(changes: pd.DataFrame) -> str:
     items = []
     for label, rows in changes.groupby("comparison", sort=False):
         first = rows.iloc[0]
-        said = "; ".join(class_change_sentence(row) for _, row in rows.iterrows())
+        said = "; ".join(class_change_sentence(row.to_dict()) for _, row in rows.iterrows())
         items.append(f"* **{label}** ({first['baseline']} → {first['variant']}): {said}.")
     return (
         "\n".join(items)

@@ -65,7 +65,7 @@ def describe(dataset: Dataset, validation_fraction: float = 0.2, seed: int = 0) 
         "num_classes": dataset.num_classes,
         "validation_fraction": validation_fraction,
         "seed": seed,
-        "sizes": {split: int(counts.loc["total", split]) for split in counts.columns},
+        "sizes": {str(split): int(total) for split, total in counts.loc["total"].to_dict().items()},
         "counts": counts,
         "pixels": pixel_statistics(dataset),
     }

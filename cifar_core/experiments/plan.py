@@ -10,20 +10,25 @@ seed) of a selection of studies and variants, and which of them cannot run here.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Sequence
-from typing import Any
 
+from cifar_core.data import load_dataset
 from cifar_core.experiments import catalog
 from cifar_core.experiments.catalog import Profile
 from cifar_core.experiments.variant import Variant
+from cifar_core.models.weights import (
+    WEIGHTS_ENV,
+    WeightsFileError,
+    WeightsUnavailable,
+    resolve_vgg16_weights,
+)
 from cifar_core.project import ProjectError
 
 
 def dataset_for(profile: str | Profile, data: str | None = None):
     """The dataset ``profile`` asks for; ``data`` (a path or ``"synthetic"``) replaces its
     source (see :func:`cifar_core.data.load_dataset`)."""
-    from cifar_core.data import load_dataset
-
     kwargs = dict(catalog.get_profile(profile).dataset_kwargs())
     if data:
         kwargs["source"] = str(data)
@@ -100,7 +105,7 @@ def variants_for(
     return out
 
 
-def not_runnable(variant: Any) -> str | None:
+def not_runnable(variant: Variant) -> str | None:
     """Why ``variant`` cannot be trained on this machine (``None`` when it can).
 
     A transfer-learning variant without any weights file is simply not run; a weights
@@ -112,15 +117,6 @@ def not_runnable(variant: Any) -> str | None:
         variant.family == "vgg16_transfer"
         and variant.params.get("weights", "imagenet") == "imagenet"
     ):
-        import os
-
-        from cifar_core.models.weights import (
-            WEIGHTS_ENV,
-            WeightsFileError,
-            WeightsUnavailable,
-            resolve_vgg16_weights,
-        )
-
         try:
             resolve_vgg16_weights()
         except WeightsFileError as error:

@@ -32,6 +32,8 @@ from types import MappingProxyType
 from typing import Any
 
 from cifar_core.data.preprocessing import PREPROCESSING
+from cifar_core.models import validate_params
+from cifar_core.models.signatures import with_defaults
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "inverse_time", "warmup_linear")
@@ -175,8 +177,6 @@ class Variant:
         >>> a.config_hash() == a.replace(max_steps_per_epoch=2).config_hash()
         False
         """
-        from cifar_core.models.signatures import with_defaults
-
         config = self.to_dict()
         config.pop("name")
         config["params"] = _thaw(_freeze(with_defaults(self.family, config["params"])))
@@ -295,8 +295,6 @@ class Variant:
         read side (analysis notebooks, ``status``) builds variants without training.
         Training calls it for every variant before the first one starts.
         """
-        from cifar_core.models import validate_params
-
         try:
             validate_params(self.family, dict(self.params))
         except (KeyError, TypeError, ValueError) as error:

@@ -29,9 +29,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jupytext
+import papermill
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
 import cifar_core
+from cifar_core.experiments import catalog, chapters
 from cifar_core.orchestrate.measure import ChildUsage
 from cifar_core.project import ANALYSES_DIR, NOTEBOOKS_DIR, ProjectError
+from cifar_core.render.figures import carry_alt_text
 
 OVERRIDES_FILE = ".overrides.json"
 PLAN_PARAMETERS = ("studies", "variants", "seeds")
@@ -67,9 +74,6 @@ class Parameter:
         >>> Parameter("model", "str", "a").parse("no"), Parameter("n", "int", 1).parse("3")
         ('no', 3)
         """
-        import yaml
-        from pydantic import TypeAdapter, ValidationError
-
         adapter = TypeAdapter(self.type)
         try:
             candidates = [yaml.safe_load(text), text]
@@ -92,8 +96,6 @@ def analysis_names(root: Path) -> list[str]:
     (:mod:`cifar_core.experiments.chapters`): the project's ``analyses/*.py``, the
     added-studies chapter only when the project declares a study of its own
     (``studies/*.py``); sources the registry does not list follow in name order."""
-    from cifar_core.experiments import catalog, chapters
-
     present = {p.stem for p in (root / ANALYSES_DIR).glob("*.py")}
     names = [
         c.name
@@ -116,8 +118,6 @@ def source_path(root: Path, name: str) -> Path:
 
 def read_notebook(path: Path):
     """The notebook of a jupytext percent-format source."""
-    import jupytext
-
     notebook = jupytext.read(path)
     notebook.metadata["kernelspec"] = {
         "name": "python3",
@@ -153,8 +153,9 @@ def _parse_parameters(source: str, path: Path) -> dict[str, Parameter]:
             )
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             comment = lines[node.lineno - 1].partition("#")[2].strip()
+            value = ast.literal_eval(node.value) if node.value is not None else None
             declared[node.target.id] = Parameter(
-                node.target.id, ast.unparse(node.annotation), ast.literal_eval(node.value), comment
+                node.target.id, ast.unparse(node.annotation), value, comment
             )
     return declared
 
@@ -249,8 +250,6 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
     or alternative text fails the chapter, naming the cell
     (`cifar_core.render.figures.carry_alt_text`).
     """
-    import papermill
-
     out = root / NOTEBOOKS_DIR
     out.mkdir(parents=True, exist_ok=True)
     running = out / f".{name}.running.ipynb"
@@ -275,8 +274,6 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
         return Execution(
             name, False, seconds, failed, error_text(error), usage.peak_rss, usage.cpu_s
         )
-    from cifar_core.render.figures import carry_alt_text
-
     problems = carry_alt_text(running)  # fig-alt for Quarto and the built-in renderer
     if problems:
         failed = out / f"{name}.failed.ipynb"

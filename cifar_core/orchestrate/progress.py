@@ -19,6 +19,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import Progress as RichProgress
+
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -50,18 +61,6 @@ class ConsoleProgress(Progress):
     interactive (CI, a pipe) the bars are left out and only the lines are printed."""
 
     def __init__(self, stream: IO[str] | None = None):
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-        from rich.progress import (
-            Progress as RichProgress,
-        )
-
         self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
         self.bars = RichProgress(
             TextColumn("{task.description:<9}"),
@@ -75,7 +74,8 @@ class ConsoleProgress(Progress):
             transient=True,
             disable=not self.console.is_terminal,
         )
-        self.runs = self.chapters = None
+        self.runs: TaskID | None = None
+        self.chapters: TaskID | None = None
         self.bars.start()
 
     def say(self, line: str) -> None:

@@ -18,9 +18,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 import cifar_core
+from cifar_core.data import Dataset
+from cifar_core.experiments.profiles import Profile
 from cifar_core.project import NOTEBOOKS_DIR, VARIABLES_FILE, ProjectError
 from cifar_core.runs.keys import environment, training_code_hash
+from cifar_core.runs.store import Run
 
 SYNTHETIC_BANNER = (
     "**SYNTHETIC DATA.** This report was built on SYNTHETIC data (procedurally "
@@ -84,7 +89,7 @@ def environment_variables(runs: Iterable[Any] = ()) -> dict[str, str]:
 
 
 def build_variables(
-    profile: Any, dataset: Any, store_root: Path, trained: int, runs: Iterable[Any] = ()
+    profile: Profile, dataset: Dataset, store_root: Path, trained: int, runs: Iterable[Run] = ()
 ) -> dict[str, Any]:
     """The variables the build itself owns."""
     return {
@@ -134,8 +139,6 @@ def merge_variables(
 
 def write_variables(root: Path, base: Mapping[str, Any], names: Iterable[str]) -> Path:
     """Merge ``base`` and the chapters' ``<name>.vars.json`` into ``_variables.yml``."""
-    import yaml
-
     chapters = {}
     for name in names:
         path = root / NOTEBOOKS_DIR / f"{name}.vars.json"

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .check import check as _check
+from .check import missing_report as _report
+from .document import embedded_labels
 from .engine import render
 from .errors import RenderError
+from .variables import used_variables
 
 ARTICLE = Path(__file__).resolve().parents[2] / "index.qmd"
 
@@ -30,23 +34,16 @@ __all__ = [
 
 def check(project_root=".", profile: str | None = None) -> list[str]:
     """What the article needs but the project lacks (see `cifar_core.render.check`)."""
-    from .check import check as _check
-
     return _check(project_root, profile)
 
 
 def missing_report(project_root=".", profile: str | None = None) -> str:
     """`check()` as printable text."""
-    from .check import missing_report as _report
-
     return _report(project_root, profile)
 
 
 def __getattr__(name: str):
     """REQUIRED_VARIABLES / EMBEDDED_LABELS are read from the article on first use."""
-    from .document import embedded_labels
-    from .variables import used_variables
-
     if name in ("REQUIRED_VARIABLES", "EMBEDDED_LABELS"):
         text = ARTICLE.read_text(encoding="utf-8") if ARTICLE.is_file() else ""
         return used_variables(text) if name == "REQUIRED_VARIABLES" else embedded_labels(text)

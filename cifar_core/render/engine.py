@@ -12,11 +12,14 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from .check import check
 from .config import ProjectConfig, load_config
 from .document import build_document, embedded_labels
 from .errors import RenderError
 from .notebook_pages import notebook_titles, write_notebook_pages
+from .quarto_checks import quarto_problems
 from .report_meta import display_date, report_metadata, write_report_metadata
+from .tables import write_include
 from .variables import load_variables, variables_file
 from .writers import check_bibliography, write_html, write_pdf
 
@@ -175,10 +178,6 @@ def render_quarto(
     The article's inputs are checked first, so a missing variable, notebook or label
     fails with the same message as the built-in renderer. The pre-render hook is told
     (CIFAR_REPORT_IN_BUILD=1) not to rebuild when we were called by the pipeline."""
-    from .check import check
-    from .quarto_checks import quarto_problems
-    from .tables import write_include
-
     problems = check(config.root, config.profile)
     problems += quarto_problems(config.root, config.profile, notebooks=False)
     if problems:

@@ -27,6 +27,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cifar_core.project import default_runs_dir
+from cifar_core.render.config import load_config
+from cifar_core.render.report_meta import write_report_metadata
+from cifar_core.render.tables import write_include
+
 STAMP = Path("_build") / "prerender.json"
 #: Read by the render only (an edit of them needs no build), or written by the build.
 RENDER_ONLY = frozenset({"_variables.yml", "_report-metadata.yml", "report.yml"})
@@ -79,11 +84,6 @@ def _outputs_present(root: Path, config) -> bool:
 
 
 def main() -> int:
-    from cifar_core.project import default_runs_dir
-    from cifar_core.render.config import load_config
-    from cifar_core.render.report_meta import write_report_metadata
-    from cifar_core.render.tables import write_include
-
     root = Path.cwd()
     profile = os.environ.get("QUARTO_PROFILE", "").split(",")[0].strip() or "demo"
     config = load_config(root, profile)

@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pypandoc
+import typst
 import yaml
 
 from .config import ProjectConfig
 from .errors import RenderError
+from .tables import write_include
 
 ASSETS = Path(__file__).with_name("assets")
 
@@ -82,8 +84,6 @@ def _citation_keys(node) -> set[str]:
 def write_html(doc: dict, config: ProjectConfig, build_dir: Path) -> Path:
     """One self-contained HTML file (images, CSS and scripts inlined); long tables are
     sortable and filterable (`cifar_core.render.tables`, as under Quarto)."""
-    from .tables import write_include
-
     out = build_dir / "index.html"
     tables = write_include(build_dir)
     args = common_args(config, build_dir) + [
@@ -99,8 +99,6 @@ def write_html(doc: dict, config: ProjectConfig, build_dir: Path) -> Path:
 
 def write_pdf(doc: dict, config: ProjectConfig, build_dir: Path) -> Path:
     """Pandoc → Typst markup → PDF with the typst compiler (root: the build dir)."""
-    import typst
-
     source, out = build_dir / "index.typ", build_dir / "index.pdf"
     args = common_args(config, build_dir) + [
         f"--include-in-header={ASSETS / 'header.typ'}",

@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cifar_core.data.dataset import Dataset
@@ -473,8 +474,12 @@ def _resolve_speed(
 
 
 def _sum(column: pd.Series) -> Any:
-    """A column's sum; None when any value is unknown (no speed measurement)."""
-    return None if column.isna().any() else column.sum().item() if len(column) else 0
+    """A column's sum as a plain Python number (it goes into JSON); None when any value is
+    unknown (no speed measurement)."""
+    if column.isna().any():
+        return None
+    total = column.sum() if len(column) else 0
+    return total.item() if isinstance(total, np.generic) else total
 
 
 def _sums(runs: pd.DataFrame) -> dict[str, Any]:

@@ -144,8 +144,12 @@ def calibration_notes(
             "probability away from 1 by design, which a fitted temperature below 1 partly undoes."
         )
     low, high = TEMPERATURE_BOUNDS
-    at_bound = (
-        table.index[(table["temperature"] <= low * 1.01) | (table["temperature"] >= high * 0.99)]
+    at_bound: list[Any] = (
+        list(
+            table.index[
+                (table["temperature"] <= low * 1.01) | (table["temperature"] >= high * 0.99)
+            ]
+        )
         if len(table)
         else []
     )

@@ -27,7 +27,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -80,7 +80,8 @@ def largest_changes(table: pd.DataFrame, baseline: str, variant: str, n: int = 2
     for name in (baseline, variant):
         if name not in table.index:
             raise KeyError(f"{name!r} is not a row of the table; rows: {list(table.index)}")
-    change = (table.loc[variant] - table.loc[baseline]).dropna()
+    before, after = table.loc[baseline].to_dict(), table.loc[variant].to_dict()
+    change = cast(pd.Series, table.loc[variant] - table.loc[baseline]).dropna()
     gains = change[change > 0].sort_values(ascending=False).head(n)
     losses = change[change < 0].sort_values().head(n)
     rows = [
@@ -89,8 +90,8 @@ def largest_changes(table: pd.DataFrame, baseline: str, variant: str, n: int = 2
             "variant": variant,
             "direction": direction,
             "class": cls,
-            "baseline_accuracy": float(table.loc[baseline, cls]),
-            "variant_accuracy": float(table.loc[variant, cls]),
+            "baseline_accuracy": float(before[cls]),
+            "variant_accuracy": float(after[cls]),
             "change": float(delta),
         }
         for direction, series in (("gain", gains), ("loss", losses))

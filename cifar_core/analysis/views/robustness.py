@@ -116,7 +116,7 @@ def robustness_summary(long: pd.DataFrame, clean: Mapping[str, float]) -> pd.Dat
     rows = []
     for name, values in matrix.iterrows():
         mean = float(values.mean())
-        base = float(clean.get(name, np.nan))
+        base = float(clean.get(str(name), np.nan))
         rows.append(
             {
                 "variant": name,

@@ -174,7 +174,7 @@ def tta_display(
                 "variant": name,
                 "seeds": int(row["seeds"]),
                 "trained with flips": "yes"
-                if (runs_by_variant[name][0].variant.augmentation or {}).get("flip")
+                if (runs_by_variant[str(name)][0].variant.augmentation or {}).get("flip")
                 else "no",
                 "1 pass %": text.number(row["plain"] * 100),
                 "flip %": text.number(row["flip"] * 100),
@@ -201,7 +201,9 @@ def tta_values(table: pd.DataFrame, best: str | None) -> dict[str, str]:
     stay significant after Holm's correction."""
     row = table.loc[best] if best is not None and best in table.index else None
     known = len(table) > 0
-    significant = (table["flip_p_holm"] < 0.05) & (table["flip_gain"] > 0) if known else []
+    significant: pd.Series | list[bool] = (
+        (table["flip_p_holm"] < 0.05) & (table["flip_gain"] > 0) if known else []
+    )
 
     def gain(recipe: str) -> str:
         return (
