@@ -126,7 +126,9 @@ def test_experiments_has_no_import_cycle():
 
 
 # What each package may import (ARCHITECTURE.md): data flows one way, so a package
-# imports only the ones below it; `project` (paths, ProjectError) is open to all.
+# imports only the ones below it; `project` (paths, ProjectError) and `usage` (a
+# process's peak memory and CPU seconds, standard library only) are open to all.
+OPEN_TO_ALL = ("", "project", "usage")
 MAY_IMPORT: dict[str, set[str]] = {
     "data": set(),
     "models": set(),
@@ -150,12 +152,12 @@ def package_edges(root: Path = PACKAGE) -> set[tuple[str, str]]:
         (_package(a), _package(b))
         for a, targets in import_graph(root).items()
         for b in targets
-        if _package(a) != _package(b) and _package(b) not in ("", "project")
+        if _package(a) != _package(b) and _package(b) not in OPEN_TO_ALL
     }
 
 
 def test_every_package_is_in_the_layer_table():
-    packages = {_package(m) for m in module_names()} - {"", "project"}
+    packages = {_package(m) for m in module_names()} - set(OPEN_TO_ALL)
     assert packages == set(MAY_IMPORT)
 
 
