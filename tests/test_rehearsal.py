@@ -117,3 +117,78 @@ def test_a_build_record_holds_chapters_and_driver_phases(tmp_path):
     assert record["chapters"][0]["peak_rss"] == 10 and record["runs_trained"] == 3
     assert record["driver"][0]["phase"] == "data loaded"
     assert record["driver"][0]["peak_rss"] > 10_000_000  # a Python process with NumPy
+
+
+# A reduced rehearsal, built for real: two small variants of the full profile, one seed,
+# capped training, on the rehearsal's own 50,000 / 10,000 generated images, and one
+# chapter that computes paired per-class intervals over the 10,000 test images. It
+# keeps the full-size code paths exercised (split of 50,000 images, prediction of
+# 10,000 validation and 10,000 test images, statistics over 10,000 paired images) at
+# the cost of one capped build; the full rehearsal is benchmarks/rehearsal.py.
+REDUCED = ["s000_cnn1", "s000_cnn2"]
+REDUCED_CHAPTER = "13-per-class"
+REDUCED_PARAMETERS = {
+    "variants": REDUCED,
+    "seeds": 1,
+    "comparisons": {"depth": REDUCED},
+}
+
+
+@pytest.mark.slow
+def test_a_reduced_rehearsal_plans_trains_and_runs_a_chapter_at_full_size(tmp_path):
+    import json
+    import shutil
+
+    from cifar_core.orchestrate import notebooks
+    from cifar_core.orchestrate.build import build
+    from cifar_core.orchestrate.measure import MEASUREMENTS
+    from cifar_core.runs.compute_plan import compute_plan
+    from cifar_core.runs.executors import LocalExecutor
+
+    project = Path(__file__).resolve().parents[1]
+    shutil.copytree(project / "analyses", tmp_path / "analyses")
+    for name in ("index.qmd", "references.bib", *(p.name for p in project.glob("_quarto*.yml"))):
+        shutil.copy2(project / name, tmp_path / name)
+    notebooks.save_overrides(tmp_path, "rehearsal", REDUCED_CHAPTER, REDUCED_PARAMETERS)
+
+    plan = compute_plan("rehearsal", names=REDUCED, speed=None).runs
+    assert set(plan["n_train"]) == {40_000} and set(plan["n_test"]) == {10_000}
+    assert set(plan["train_steps"]) == {2 * 2}  # 2 epochs of REHEARSAL_STEPS, not 2 × 1,250
+
+    lines: list[str] = []
+    result = build(
+        "rehearsal",
+        root=tmp_path,
+        runs_dir=tmp_path / "runs",
+        analyses=[REDUCED_CHAPTER],
+        render=False,
+        executor=LocalExecutor(jobs=1),  # in this process: no second TensorFlow start
+        log=lines.append,
+    )
+    assert result.ok, "\n".join(lines)
+    assert len(result.trained) == 2 and [c.status for c in result.chapters] == ["executed"]
+
+    store = RunStore(tmp_path / "runs")
+    for key in result.trained:
+        run = store.get(key)
+        assert run is not None
+        metrics = run.metrics
+        assert (metrics["n_train"], metrics["n_val"], metrics["n_test"]) == (40_000, 10_000, 10_000)
+        assert metrics["n_train_scored"] < 40_000  # the cap scores the first batches only
+        assert len(run.predictions()["test_probs"]) == 10_000
+        variant = run.config["variant"]
+        planned = plan.loc[(plan["name"] == variant["name"]) & (plan["seed"] == variant["seed"])]
+        steps = int(run.load_model(compile=True).optimizer.iterations)
+        assert list(planned["train_steps"]) == [steps]  # the plan prices what trains
+
+    record = json.loads((tmp_path / MEASUREMENTS).read_text())
+    assert record["dataset"]["n_test"] == 10_000 and record["exit_code"] == 0
+    (chapter,) = record["chapters"]
+    assert chapter["name"] == REDUCED_CHAPTER and chapter["peak_rss"] > 50_000_000
+    executed = json.loads((tmp_path / "notebooks" / f"{REDUCED_CHAPTER}.ipynb").read_text())
+    printed = "".join(
+        "".join(output.get("text", ""))
+        for cell in executed["cells"]
+        for output in cell.get("outputs", [])
+    )
+    assert "2 variant(s) x 10 classes; 2 listed changes" in printed
