@@ -128,20 +128,28 @@ def note_callout(
 
 
 def study_notes(studies: Iterable[Study]) -> str:
-    """Markdown with each study remark once, headed by the studies that share it.
+    """Markdown with each study remark once, headed by the studies that share it; a
+    study's consecutive remarks share one paragraph.
 
     >>> from types import SimpleNamespace as S
-    >>> print(study_notes([S(title="Depth: blocks", notes=("Adam.", "Deep.")),
+    >>> print(study_notes([S(title="Depth: blocks", notes=("Adam.", "Deep.", "Slow.")),
     ...                    S(title="Kernel size", notes=("Adam.",))]))
     **Depth, Kernel size.** Adam.
     <BLANKLINE>
-    **Depth.** Deep.
+    **Depth.** Deep. Slow.
     """
     shared: dict[str, list[str]] = {}
     for study in studies:
         for note in study.notes:
             shared.setdefault(note, []).append(study.title.split(":")[0])
-    return "\n\n".join(f"**{', '.join(titles)}.** {note}" for note, titles in shared.items())
+    paragraphs: list[tuple[str, list[str]]] = []
+    for note, titles in shared.items():
+        heading = ", ".join(titles)
+        if paragraphs and paragraphs[-1][0] == heading:
+            paragraphs[-1][1].append(note)
+        else:
+            paragraphs.append((heading, [note]))
+    return "\n\n".join(f"**{heading}.** {' '.join(notes)}" for heading, notes in paragraphs)
 
 
 def not_run_notes(not_run: Mapping[str, str], lead: str = "Not run in this build") -> list[str]:
