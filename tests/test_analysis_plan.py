@@ -47,6 +47,9 @@ def test_plan_text_has_the_analysis_table_and_its_assumptions(capsys):
     assert "Analysis: predictions the chapters compute again" in out
     assert "whole build (training + analysis):" in out
     assert "- analysis: the runs of 06-transfer" in out
+    assert "- training only:" not in out  # the chapters are priced right above
+    assert main(["plan", "--profile", "full", "--measure", "never", "--study", "wrn"]) == 0
+    assert "- training only:" in capsys.readouterr().out  # a study alone: training only
 
 
 def test_a_chapters_overrides_change_its_price(monkeypatch):

@@ -369,8 +369,10 @@ def _analysis_plan(args: argparse.Namespace, profile: Any, plan: Any) -> Any:
 def _with_analysis(plan: Any, analysis: Any) -> str:
     """The training tables and totals, the analysis table, the whole build, assumptions."""
     from cifar_core.orchestrate.analysis_plan import whole_build_text
+    from cifar_core.runs.compute_plan import TRAINING_ONLY
 
-    training, _, assumptions = plan.format_table().partition("\nAssumptions:\n")
+    training = plan.format_table().partition("\nAssumptions:\n")[0]
+    assumptions = [a for a in plan.assumptions if a != TRAINING_ONLY] + analysis.assumptions
     return "\n".join(
         [
             training.rstrip(),
@@ -380,8 +382,7 @@ def _with_analysis(plan: Any, analysis: Any) -> str:
             whole_build_text(plan, analysis),
             "",
             "Assumptions:",
-            assumptions.rstrip(),
-            *(f"- {line}" for line in analysis.assumptions),
+            *(f"- {line}" for line in assumptions),
         ]
     )
 
