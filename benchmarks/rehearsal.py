@@ -17,7 +17,9 @@ it cost per chapter, per run and in the driver.
    kept as the profile's ``-p`` overrides) make a reduced rehearsal.
 3. Reads what the build recorded (``_build/measurements.json``: each chapter's wall time
    and its kernel's peak RSS, the driver's peak RSS by phase) and each run's inference
-   seconds over its validation and test images (``metrics.json``), prints the tables
+   seconds over its validation and test images (``metrics.json``), and what
+   ``cifar-report plan --profile rehearsal`` priced (training, each chapter's derived
+   predictions, the whole build; time here), prints the tables
    (the Markdown one is README's), and writes them as JSON (``--out``, default
    ``<workdir>/rehearsal.json``). ``--report-only`` re-reads a finished workdir.
 
@@ -43,7 +45,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cifar_core.orchestrate.measure import MEASUREMENTS, PeakMemory, format_bytes  # noqa: E402
+from cifar_core.orchestrate.measure import MEASUREMENTS, ChildUsage, format_bytes  # noqa: E402
 
 COPIED = ("analyses", "studies", "index.qmd", "references.bib", "report.yml", ".gitignore")
 TARGET_BUILD_S = 90 * 60
@@ -76,7 +78,7 @@ def write_parameters(workdir: Path, parameters: dict[str, dict[str, Any]]) -> No
         notebooks.save_overrides(workdir, "rehearsal", chapter, values)
 
 
-def run_build(workdir: Path, args: argparse.Namespace) -> tuple[int, float, PeakMemory]:
+def run_build(workdir: Path, args: argparse.Namespace) -> tuple[int, float, ChildUsage]:
     command = [
         sys.executable,
         "-m",
@@ -94,18 +96,42 @@ def run_build(workdir: Path, args: argparse.Namespace) -> tuple[int, float, Peak
     command += ["--data", args.data] if args.data else []
     command += [part for name in args.only or [] for part in ("--only", name)]
     command += ["--no-render"] if args.no_render else []
-    env = {
+    print("$ " + " ".join(command), flush=True)
+    started = time.perf_counter()
+    with ChildUsage(interval=0.5) as usage:
+        code = subprocess.call(command, cwd=workdir, env=_env(workdir))
+    return code, time.perf_counter() - started, usage
+
+
+def plan_estimate(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """What ``cifar-report plan --profile rehearsal`` priced for this build (its training
+    and each chapter's derived predictions, time here), to set beside what was measured;
+    ``{}`` when plan fails."""
+    command = [sys.executable, "-m", "cifar_core.cli", "plan", "--profile", "rehearsal"]
+    command += ["--runs", str(workdir / "runs"), "--measure", "cached", "--json"]
+    command += ["--data", args.data] if args.data else []
+    done = subprocess.run(command, cwd=workdir, env=_env(workdir), capture_output=True, text=True)
+    if done.returncode != 0:
+        return {}
+    plan = json.loads(done.stdout)
+    return {
+        "training_s_here": plan["total"]["seconds_here"],
+        "analysis_s_here": plan["analysis"]["total"]["seconds_here"],
+        "whole_build_s_here": plan["whole_build"]["seconds_here"],
+        "chapters_s_here": {
+            row["chapter"]: row["seconds_here"] for row in plan["analysis"]["chapters"]
+        },
+    }
+
+
+def _env(workdir: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "CIFAR_REPORT_CACHE": str(workdir / "cache"),
         "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"),
         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
     }
-    print("$ " + " ".join(command), flush=True)
-    started = time.perf_counter()
-    with PeakMemory(interval=0.5) as peak:
-        code = subprocess.call(command, cwd=workdir, env=env)
-    return code, time.perf_counter() - started, peak
 
 
 def run_inference(runs_dir: Path) -> list[dict[str, Any]]:
@@ -153,11 +179,21 @@ def tables(summary: dict[str, Any]) -> str:
     if build:
         lines += [
             f"Build: exit {build['exit_code']} in {_minutes(build['wall_s'])}; peak memory of "
-            f"any process {format_bytes(build['peak_rss'])}; load average "
+            f"any process {format_bytes(build['peak_rss'])}, CPU time of all "
+            f"{_minutes(build.get('cpu_s'))}; load average "
             f"{build['load_before']:.1f} before, {build['load_after']:.1f} after; "
             f"{record.get('runs_trained', '-')} runs trained.",
             "",
         ]
+        plan = build.get("plan") or {}
+        if plan:
+            lines += [
+                f"Plan (`plan --profile rehearsal`, one process): training "
+                f"{_minutes(plan['training_s_here'])}, analysis "
+                f"{_minutes(plan['analysis_s_here'])}, whole build "
+                f"{_minutes(plan['whole_build_s_here'])}.",
+                "",
+            ]
     dataset = record.get("dataset") or {}
     if dataset:
         lines += [
@@ -165,12 +201,18 @@ def tables(summary: dict[str, Any]) -> str:
             f"({'synthetic' if dataset.get('synthetic') else dataset.get('source')}).",
             "",
         ]
-    lines += ["| chapter | status | wall time | peak memory (kernel) |", "|:--|:--|--:|--:|"]
+    lines += [
+        "| chapter | status | wall time | CPU time (kernel) | peak memory (kernel) "
+        "| plan (derived predictions) |",
+        "|:--|:--|--:|--:|--:|--:|",
+    ]
+    priced = ((build or {}).get("plan") or {}).get("chapters_s_here") or {}
     for chapter in record.get("chapters", []):
         flag = " ⚠" if (chapter.get("seconds") or 0) > TARGET_CHAPTER_S else ""
         lines.append(
             f"| {chapter['name']} | {chapter['status']} | {_minutes(chapter['seconds'])}{flag} "
-            f"| {format_bytes(chapter.get('peak_rss'))} |"
+            f"| {_minutes(chapter.get('cpu_s'))} | {format_bytes(chapter.get('peak_rss'))} "
+            f"| {_minutes(priced.get(chapter['name']))} |"
         )
     lines += ["", "| driver, after | elapsed | peak memory |", "|:--|--:|--:|"]
     for phase in record.get("driver", []):
@@ -243,17 +285,19 @@ def main(argv: list[str] | None = None) -> int:
         prepare(workdir, args.keep)
         write_parameters(workdir, args.parameters)
         load_before = os.getloadavg()[0]
-        code, seconds, peak = run_build(workdir, args)
+        code, seconds, usage = run_build(workdir, args)
         build = {
             "exit_code": code,
             "wall_s": seconds,
-            "peak_rss": peak.bytes,
+            "peak_rss": usage.peak_rss,
+            "cpu_s": usage.cpu_s,
             "load_before": load_before,
             "load_after": os.getloadavg()[0],
             "only": args.only,
             "parameters": args.parameters,
             "jobs": args.jobs,
             "cpus": os.cpu_count(),
+            "plan": plan_estimate(workdir, args),
         }
     summary = summarize(workdir, build)
     out = args.out or workdir / "rehearsal.json"

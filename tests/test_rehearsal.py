@@ -192,3 +192,48 @@ def test_a_reduced_rehearsal_plans_trains_and_runs_a_chapter_at_full_size(tmp_pa
         for output in cell.get("outputs", [])
     )
     assert "2 variant(s) x 10 classes; 2 listed changes" in printed
+
+
+def test_the_rehearsal_benchmark_reports_a_finished_workdir_and_the_missed_targets(
+    tmp_path, capsys
+):
+    import importlib.util
+    import json
+
+    from cifar_core.orchestrate.measure import MEASUREMENTS
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "rehearsal.py"
+    spec = importlib.util.spec_from_file_location("rehearsal_benchmark", path)
+    assert spec is not None and spec.loader is not None
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+
+    (tmp_path / MEASUREMENTS).parent.mkdir()
+    (tmp_path / MEASUREMENTS).write_text(
+        json.dumps(
+            {
+                "dataset": {"n_train": 50_000, "n_test": 10_000, "synthetic": True},
+                "runs_trained": 1,
+                "chapters": [
+                    {"name": "01-data", "status": "executed", "seconds": 12.0, "cpu_s": 9.0},
+                    {"name": "12-robustness", "status": "executed", "seconds": 900.0},
+                ],
+                "driver": [{"phase": "data loaded", "peak_rss": 500_000_000, "elapsed_s": 4.0}],
+            }
+        )
+    )
+    run = tmp_path / "runs" / "abc"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(
+        json.dumps({"n_test": 10_000, "inference_s": {"test": 3.0, "val": 2.5}})
+    )
+    (run / "config.json").write_text(
+        json.dumps({"variant": {"name": "s000_cnn1", "seed": 0, "family": "cnn"}})
+    )
+    assert benchmark.main(["--workdir", str(tmp_path), "--report-only"]) == 1
+    out = capsys.readouterr().out
+    assert "| 01-data | executed | 12 s | 9 s |" in out
+    assert "| cnn | 1 | 10,000 | 3 s (3 s) | 2 s |" in out
+    assert "MISSED: 12-robustness took 15.0 min (target 10 min)" in out
+    saved = json.loads((tmp_path / "rehearsal.json").read_text())
+    assert saved["runs"][0]["test_inference_s"] == 3.0
