@@ -107,6 +107,12 @@ def plan_estimate(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """What ``cifar-report plan --profile rehearsal`` priced for this build (its training
     and each chapter's derived predictions, time here), to set beside what was measured;
     ``{}`` when plan fails."""
+    from cifar_core.runs.speed import CACHE_FILE, cache_path
+
+    measured = cache_path()  # this machine's speed, measured by an earlier plan
+    if measured.is_file():
+        (workdir / "cache").mkdir(exist_ok=True)
+        shutil.copy2(measured, workdir / "cache" / CACHE_FILE)
     command = [sys.executable, "-m", "cifar_core.cli", "plan", "--profile", "rehearsal"]
     command += ["--runs", str(workdir / "runs"), "--measure", "cached", "--json"]
     command += ["--data", args.data] if args.data else []
