@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cifar_core.cli import (
     EXIT_FAILED,
@@ -20,6 +20,9 @@ from cifar_core.cli import (
     executor,
 )
 from cifar_core.project import ProjectError
+
+if TYPE_CHECKING:
+    from cifar_core.runs.speed import MachineSpeed
 
 
 def add_commands(commands: Any) -> None:
@@ -314,7 +317,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         ) from None
     dataset = _dataset(args, profile) if args.data or profile.data == "synthetic" else None
     note = lambda line: print(line, file=sys.stderr)  # noqa: E731 - keeps --json clean
-    speed = {"auto": "auto", "cached": "cached", "never": None}.get(args.measure)
+    speed: str | MachineSpeed | None = {"auto": "auto", "cached": "cached", "never": None}.get(
+        args.measure
+    )
     if args.measure == "again":
         speed = machine_speed(refresh=True, log=note)
     try:
