@@ -16,6 +16,11 @@ the sum by the workers (2 processes on 2 cores). Analyses and rendering come on 
 
     python benchmarks/sample_budget.py --data ../shared/data/cifar-10-sample            # estimate
     python benchmarks/sample_budget.py --data ../shared/data/cifar-10-sample --measure  # re-measure
+    python benchmarks/sample_budget.py --data ../shared/data/cifar-10-sample --seeds 3  # what-if
+
+``--seeds N`` prices the same budget with seeds ``0 … N-1`` for every variant the sample
+profile runs (its epochs unchanged): what a budget of N seeds per study would cost,
+before anyone changes :mod:`cifar_core.experiments.sample_budget`.
 """
 
 from __future__ import annotations
@@ -26,7 +31,12 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cifar_core.experiments.profiles import Profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -51,7 +61,9 @@ CLASSES = {  # representative: the variants priced from it (scaled by forward FL
     "s003_net": "s003_net ctl_s003_net_unit s003_net_zscore ctl_s003_net_channel",
     "s003_net_zscore_aug": "s003_net_zscore_aug ctl_s003_net_zscore_aug_l2 s003_net_l2_step "
     "ctl_s003_l2_constant ctl_s003_l2_step_intended ctl_s003_l2_cosine",
-    "flagship": "flagship",
+    # the ablations train the flagship's network (in-model augmentation layers cost CPU
+    # that forward FLOPs do not count: ctl_flagship_layer_augmentation is priced low)
+    "flagship": "flagship ctl_flagship_e32 ctl_flagship_layer_augmentation",
 }
 UNPRICED = {
     "s003_vgg16_b3": "needs the VGG16 ImageNet weights (not run without them)",
@@ -125,6 +137,25 @@ def measure(data: str, epochs: int) -> dict:
     }
 
 
+def with_seeds(profile_name: str, count: int | None) -> Profile:
+    """The profile ``profile_name`` (resolved by the catalog), or, with ``count``, the same
+    profile with seeds ``0 … count-1`` for every variant it runs (epochs unchanged).
+
+    >>> three = with_seeds("sample", 3)
+    >>> from cifar_core.experiments import catalog
+    >>> {v.seed for v in catalog.plan(three) if v.name == "flagship"}
+    {0, 1, 2}
+    >>> len(catalog.plan(three)) > len(catalog.plan("sample"))
+    True
+    """
+    from cifar_core.experiments import catalog
+
+    profile = catalog.get_profile(profile_name)
+    if count is None:
+        return profile
+    return replace(profile, seeds=tuple(range(count)), variant_seeds={})
+
+
 def estimate(
     costs: dict,
     data: str,
@@ -132,7 +163,7 @@ def estimate(
     efficiency: float,
     *,
     per_run: float = 2.5,
-    profile: object = "sample",
+    profile: str | Profile = "sample",
 ) -> tuple[list, float]:
     """One row per run key of ``plan(profile)`` (name, seed, epochs, CPU seconds) and the
     estimated wall seconds of training; ``per_run`` CPU seconds are added to every run for
@@ -158,7 +189,12 @@ def estimate(
         if key in seen or variant.name in UNPRICED:
             continue
         seen.add(key)
-        rep = representative[variant.name]
+        rep = representative.get(variant.name)
+        if rep is None:
+            raise SystemExit(
+                f"{Path(__file__).name}: variant {variant.name!r} of the profile {getattr(profile, 'name', profile)!r} "
+                "has no cost class: add it to CLASSES beside the variant it trains like"
+            )
         cost = costs["costs"][rep]
         per_epoch = cost["cpu_per_epoch_s"] * forward(variant.name) / forward(rep)
         rows.append(
@@ -191,19 +227,34 @@ def main() -> None:
         default=2.5,
         help="CPU seconds per run not seen by --measure (store writes, bookkeeping)",
     )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="price seeds 0..N-1 for every variant the profile runs (default: its own seeds)",
+    )
     args = parser.parse_args()
     if args.measure:
         args.costs.write_text(json.dumps(measure(args.data, args.epochs), indent=2) + "\n")
     costs = json.loads(args.costs.read_text())
-    rows, wall = estimate(costs, args.data, args.workers, args.efficiency, per_run=args.per_run)
+    rows, wall = estimate(
+        costs,
+        args.data,
+        args.workers,
+        args.efficiency,
+        per_run=args.per_run,
+        profile=with_seeds("sample", args.seeds),
+    )
     by_variant: dict[str, list] = {}
     for name, seed, epochs, cpu in rows:
         by_variant.setdefault(name, []).append((seed, epochs, cpu))
     print(f"{'variant':28s} {'epochs':>6s} {'seeds':>5s} {'CPU s':>8s}")
     for name, runs in by_variant.items():
         print(f"{name:28s} {runs[0][1]:6d} {len(runs):5d} {sum(r[2] for r in runs):8.0f}")
+    seeds = "the sample profile's seeds" if args.seeds is None else f"{args.seeds} seeds each"
     print(
-        f"{len(rows)} runs, {sum(r[3] for r in rows):.0f} CPU s; with {args.workers} workers at "
+        f"{seeds}: {len(rows)} runs, {sum(r[3] for r in rows):.0f} CPU s; with {args.workers} workers at "
         f"{args.efficiency:.0%}: {wall / 60:.1f} min of training (costs measured "
         f"{costs['measured']}); not priced: {', '.join(UNPRICED)} ({next(iter(UNPRICED.values()))})"
     )

@@ -16,6 +16,10 @@ over the seeds, and whether the goals of issue 16 are met: mean accuracy ≥ 80 
 300 s, ratio ≤ 0.10.
 
     python benchmarks/time_to_accuracy.py --data ../shared/data/cifar-10-sample/cifar-10-batches-py
+
+It trains with the setting ``cifar-report`` would use (``CIFAR_REPORT_BACKEND``,
+``CIFAR_REPORT_PRECISION``, else ``auto``), e.g. the flagship in bfloat16:
+``CIFAR_REPORT_PRECISION=mixed_bfloat16 python benchmarks/time_to_accuracy.py ...``.
 """
 
 from __future__ import annotations
@@ -260,7 +264,8 @@ def main(argv=None) -> int:
     versions = library_versions(hardware.backend)
     print(
         f"data: {dataset.source} ({len(dataset.y_train)} train / {len(dataset.y_test)} test), "
-        f"device: {hardware.name}, {hardware.backend} ({hardware.policy}), "
+        f"device: {hardware.name}, {hardware.backend} ({hardware.policy}"
+        f"{', XLA' if hardware.jit_compile is True else ''}), "
         f"{', '.join(f'{k} {v}' for k, v in versions.items())}; "
         f"load average {os.getloadavg()[0]:.2f}",
         flush=True,
@@ -283,6 +288,7 @@ def main(argv=None) -> int:
         "device": hardware.name,
         "backend": hardware.backend,
         "policy": hardware.policy,
+        "jit_compile": hardware.jit_compile,
         "versions": versions,
         "machine": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),

@@ -14,6 +14,11 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# `auto` must not pick up a committed benchmarks/backends.json: tests expect the default
+# setting (TensorFlow float32) unless they choose another; worker processes inherit this
+os.environ.setdefault(
+    "CIFAR_REPORT_BACKENDS_FILE", str(Path(__file__).with_name("no-backends-measurement.json"))
+)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -128,6 +128,19 @@ def add_training(parser: argparse.ArgumentParser) -> None:
         "their installed copy (needs --executor ray)",
     )
     parser.add_argument(
+        "--backend",
+        choices=("auto", "tensorflow", "tensorflow-xla", "jax", "torch"),
+        help="Keras backend that trains missing runs; tensorflow-xla compiles the training "
+        "steps with XLA (default: $CIFAR_REPORT_BACKEND, else auto: the measured winner "
+        "for this device in benchmarks/backends.json, else $KERAS_BACKEND or tensorflow)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+        help="dtype policy of training (default: $CIFAR_REPORT_PRECISION, else auto: the "
+        "measured winner, else float32 on a CPU and mixed_float16 on a GPU)",
+    )
+    parser.add_argument(
         "--vgg16-weights",
         metavar="PATH",
         type=_weights_path,
@@ -165,6 +178,45 @@ def _weights_path(text: str) -> str:
         ) from None
     os.environ[WEIGHTS_ENV] = str(path)
     return os.environ[WEIGHTS_ENV]
+
+
+@contextlib.contextmanager
+def compute_choice_applied(args: argparse.Namespace) -> Iterator[None]:
+    """Resolve ``--backend``/``--precision`` (and ``auto``) once, say what was chosen and
+    why, and fix it in the environment before Keras loads, so that worker processes and
+    notebook kernels train and look up runs with the same setting; the environment is
+    restored afterwards (``main`` may be called more than once in one process)."""
+    import os
+
+    from cifar_core.runs import compute_choice
+    from cifar_core.runs.hardware import compute_device
+
+    names = ("KERAS_BACKEND", compute_choice.BACKEND_ENV, compute_choice.PRECISION_ENV)
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        if args.backend not in (None, "auto"):  # an explicit choice overrides KERAS_BACKEND
+            os.environ["KERAS_BACKEND"] = compute_choice.Setting(args.backend).keras_backend
+        for value, name in zip((args.backend, args.precision), names[1:], strict=True):
+            if value is not None:
+                os.environ[name] = value
+        choice = compute_choice.resolve(compute_device())
+        if "keras" in sys.modules:  # a caller in Python that has loaded Keras already
+            import keras
+
+            if keras.backend.backend() != choice.setting.keras_backend:
+                raise compute_choice.ComputeChoiceError(
+                    f"Keras already runs {keras.backend.backend()} in this process; "
+                    f"backend {choice.setting.backend} needs a new process"
+                )
+        compute_choice.export(choice)
+        print(f"backend and precision: {choice.describe()}")
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def executor(args: argparse.Namespace) -> Any:
@@ -206,7 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``cifar-report`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or EXIT_OK)
+        if not hasattr(args, "precision"):  # commands that train have it (add_training)
+            return int(args.func(args) or EXIT_OK)
+        with compute_choice_applied(args):
+            return int(args.func(args) or EXIT_OK)
     except _usage_errors() as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -5,7 +5,10 @@ whose keyword parameters (after ``input_shape`` and ``num_classes``) are exactly
 family's hyper-parameters, with defaults. :func:`validate_params` checks a variant's
 ``params`` against that signature, so an unknown or missing key is refused before any
 training starts. Builders use the Keras 3 API only (``keras.layers``, ``keras.ops``), so
-``KERAS_BACKEND=torch`` or ``jax`` runs them too.
+``KERAS_BACKEND=torch`` or ``jax`` runs them too. Each ends in a softmax layer with
+``dtype="float32"``: under a mixed precision policy (``mixed_bfloat16``,
+``mixed_float16``) the probabilities are computed in float32, as Keras's mixed-precision
+guide advises; under float32 it changes nothing.
 
 Example
 -------

@@ -166,7 +166,7 @@ def build_cnn(
         bn_momentum,
         use_bias,
     )
-    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="cnn")
 
 

@@ -125,5 +125,5 @@ def build_flagship(
     x = layers.GlobalMaxPooling2D()(x)
     logits = layers.Dense(num_classes, use_bias=False)(x)
     logits = layers.Rescaling(logit_scale)(logits)
-    outputs = layers.Activation("softmax")(logits)
+    outputs = layers.Activation("softmax", dtype="float32")(logits)
     return keras.Model(inputs, outputs, name="flagship")

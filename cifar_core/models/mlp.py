@@ -30,5 +30,5 @@ def build_mlp(
         x = layers.Activation(activation)(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="mlp")

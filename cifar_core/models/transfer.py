@@ -64,5 +64,5 @@ def build_vgg16_transfer(
     x = layers.Dense(dense, activation="relu")(x)
     x = layers.BatchNormalization()(x)
     x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="vgg16_transfer")

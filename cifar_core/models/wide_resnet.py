@@ -78,5 +78,5 @@ def build_wide_resnet(
             )
     x = _bn_relu(x, bn_momentum)
     x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=f"wrn_{depth}_{width}")

@@ -2,8 +2,9 @@
 no longer current.
 
 After a chapter executes, the build writes ``notebooks/<name>.provenance.json``: the
-profile, the dataset fingerprint, the effective parameters (and which differ from the
-notebook's defaults), a hash of the notebook source, the runs it planned and the runs it
+profile, the dataset fingerprint, the training setting (backend, device, precision,
+XLA: the environment part of the run keys), the effective parameters (and which differ
+from the notebook's defaults), a hash of the notebook source, the runs it planned and the runs it
 actually read, the external inputs it consulted, the cached derived predictions it
 used (path and content digest), a hash of every ``cifar_core`` module it imported, and package
 versions. The read side comes from the notebook itself
@@ -27,6 +28,7 @@ from typing import Any
 from cifar_core.analysis.context import EXTERNAL_INPUTS, PACKAGE_ROOT, file_digest
 from cifar_core.orchestrate.notebooks import source_path
 from cifar_core.project import NOTEBOOKS_DIR
+from cifar_core.runs.keys import environment
 
 RECORD = "{name}.provenance.json"
 READS = "{name}.reads.json"
@@ -96,6 +98,7 @@ def write_record(
         "derived": reads.get("derived", {}),
         "modules": reads.get("modules", {}),
         "versions": package_versions(),
+        "training_setting": environment(),  # backend, device, precision, jit_compile
         "executed": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "complete": bool(reads),
     }

@@ -13,6 +13,7 @@ import datetime as _dt
 import json
 import os
 import platform
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -24,6 +25,8 @@ import cifar_core
 from cifar_core.data import Dataset
 from cifar_core.experiments.profiles import Profile
 from cifar_core.project import NOTEBOOKS_DIR, VARIABLES_FILE, ProjectError
+from cifar_core.runs.compute_choice import training_label
+from cifar_core.runs.hardware import compute_choice
 from cifar_core.runs.keys import environment, training_code_hash
 from cifar_core.runs.store import Run
 
@@ -85,7 +88,32 @@ def environment_variables(runs: Iterable[Any] = ()) -> dict[str, str]:
         "versions": versions,
         "hardware": hardware,
         "precision": settings["precision"],
+        "training": trained_with(runs),
+        "training_choice": compute_choice().reason,
     }
+
+
+def trained_with(runs: Iterable[Any]) -> str:
+    """What trained the runs (backend and precision,
+    :func:`~cifar_core.runs.compute_choice.training_label`), with counts when they differ.
+
+    >>> from types import SimpleNamespace as Run
+    >>> trained_with([Run(metrics={"backend": "tensorflow", "precision": "float32"})] * 2)
+    'tensorflow float32 (all 2 runs)'
+    >>> trained_with([Run(metrics={"backend": "tensorflow", "precision": "float32"}),
+    ...               Run(metrics={"backend": "jax", "precision": "mixed_bfloat16"})])
+    'jax mixed_bfloat16 (1 run), tensorflow float32 (1 run)'
+    """
+    labels = Counter(training_label(getattr(r, "metrics", None)) for r in runs)
+    if not labels:
+        return "no runs"
+    if len(labels) == 1:
+        label, count = next(iter(labels.items()))
+        return f"{label} (all {count} run{'s' if count != 1 else ''})"
+    return ", ".join(
+        f"{label} ({count} run{'s' if count != 1 else ''})"
+        for label, count in sorted(labels.items())
+    )
 
 
 def build_variables(

@@ -1,13 +1,18 @@
-"""Which device trains, with which precision, and how to make CPU runs deterministic.
+"""Which device trains, with which backend and precision, and how to make CPU runs
+deterministic.
 
 The choice is made in one place, :func:`compute_settings`, without importing Keras, so
 that the run key can include it cheaply; :func:`configure` applies it when training
-starts and refuses to train on another device than the key promised. Works on every
-Keras 3 backend: TensorFlow (default), PyTorch and JAX. Environment:
+starts and refuses to train on another device or backend than the key promised. Works
+on every Keras 3 backend: TensorFlow (default), PyTorch and JAX. Environment:
 
+``CIFAR_REPORT_BACKEND``, ``CIFAR_REPORT_PRECISION``
+    the backend (``tensorflow``, ``tensorflow-xla``, ``jax``, ``torch``) and dtype policy
+    (``float32``, ``mixed_bfloat16``, ``mixed_float16``), or ``auto`` (default): the
+    measured winner for this device, else the defaults below
+    (:mod:`cifar_core.runs.compute_choice`).
 ``KERAS_BACKEND``
-    ``tensorflow`` (default), ``torch`` or ``jax``.
-
+    ``tensorflow`` (default), ``torch`` or ``jax``; limits ``auto`` to that library.
 ``CIFAR_REPORT_DEVICE=cpu``
     train on the CPU even when a GPU is visible (set it before Keras starts).
 ``CIFAR_REPORT_MIXED_PRECISION=0``
@@ -18,32 +23,38 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from cifar_core.runs.compute_choice import BACKEND_ENV, PRECISION_ENV, Choice, resolve
+
 DEVICE_ENV = "CIFAR_REPORT_DEVICE"
-MIXED_PRECISION_ENV = "CIFAR_REPORT_MIXED_PRECISION"
 
 
 @dataclass(frozen=True)
 class Hardware:
     """What training runs on: ``device`` (``"cpu"`` or ``"gpu"``), its ``name``, the
-    Keras ``backend`` and the dtype ``policy`` (``float32`` or ``mixed_float16``)."""
+    Keras ``backend``, the dtype ``policy`` (``float32``, ``mixed_bfloat16`` or
+    ``mixed_float16``) and ``model.compile``'s ``jit_compile`` (``True`` or ``"auto"``)."""
 
     device: str
     name: str
     backend: str
     policy: str
+    jit_compile: bool | str = "auto"
 
 
 @dataclass(frozen=True)
 class ComputeSettings:
     """What a run will train with, decided before Keras is imported: the Keras
-    ``backend``, the ``device`` class (``cpu`` or ``gpu``) and the dtype ``precision``."""
+    ``backend``, the ``device`` class (``cpu`` or ``gpu``), the dtype ``precision`` and
+    ``jit_compile`` (``True``: XLA-compiled training steps; ``"auto"``: Keras's default)."""
 
     backend: str
     device: str
     precision: str
+    jit_compile: bool | str = "auto"
 
 
 def nvidia_gpu_visible() -> bool:
@@ -55,16 +66,46 @@ def nvidia_gpu_visible() -> bool:
     return gpus.is_dir() and any(gpus.iterdir())
 
 
+def compute_device() -> str:
+    """``"gpu"`` when an NVIDIA GPU is visible and not refused, else ``"cpu"``."""
+    return "gpu" if nvidia_gpu_visible() and not force_cpu_requested() else "cpu"
+
+
+def compute_choice() -> Choice:
+    """The backend/precision choice of this environment and why it was made."""
+    return resolve(compute_device())
+
+
 def compute_settings() -> ComputeSettings:
-    """Backend, device and precision of the runs trained in this environment.
+    """Backend, device, precision and compilation of the runs trained in this environment.
 
     >>> compute_settings().backend in ("tensorflow", "torch", "jax")
     True
     """
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    device = "gpu" if nvidia_gpu_visible() and not force_cpu_requested() else "cpu"
-    mixed = device == "gpu" and os.environ.get(MIXED_PRECISION_ENV, "1") != "0"
-    return ComputeSettings(backend, device, "mixed_float16" if mixed else "float32")
+    device = compute_device()
+    setting = resolve(device).setting
+    return ComputeSettings(setting.keras_backend, device, setting.precision, setting.jit_compile)
+
+
+def worker_environment(threads: int) -> dict[str, str]:
+    """Environment variables for a process that trains runs with ``threads`` threads:
+    TensorFlow's, OpenMP's (PyTorch) and MKL's thread limits, which apply when the
+    backend is first imported, and this process's backend and precision, resolved, so
+    that a worker trains with the setting its runs' keys were computed with.
+
+    >>> worker_environment(1)["TF_NUM_INTRAOP_THREADS"]
+    '1'
+    """
+    setting = compute_choice().setting
+    return {
+        "TF_NUM_INTRAOP_THREADS": str(threads),
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "TF_NUM_INTEROP_THREADS": "1",
+        BACKEND_ENV: setting.backend,
+        PRECISION_ENV: setting.precision,
+        "KERAS_BACKEND": setting.keras_backend,
+    }
 
 
 def force_cpu_requested() -> bool:
@@ -123,23 +164,27 @@ class HardwareMismatch(RuntimeError):
 
 def configure(settings: ComputeSettings | None = None) -> Hardware:
     """Apply ``settings`` (default :func:`compute_settings`): hide GPUs for a CPU run,
-    set the Keras dtype policy (``mixed_float16`` on a GPU unless
-    ``CIFAR_REPORT_MIXED_PRECISION=0``), and return what training runs on.
+    load the chosen Keras backend (when Keras is not imported yet), set the dtype
+    policy, and return what training runs on.
 
-    Raises :class:`HardwareMismatch` when a GPU was chosen (the driver shows one) but
-    the Keras backend cannot see it, rather than training on the CPU under a GPU key.
+    Raises :class:`HardwareMismatch` when Keras already runs another backend, or when a
+    GPU was chosen (the driver shows one) but the Keras backend cannot see it, rather
+    than training with another setting than the run key promises.
     """
     settings = settings or compute_settings()
     if settings.device == "cpu":
         os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = settings.backend
     hide_gpus_if_requested()
     import keras  # after the device environment is set; run keys need no Keras
 
     backend = keras.backend.backend()
     if backend != settings.backend:
         raise HardwareMismatch(
-            f"Keras runs the {backend!r} backend but KERAS_BACKEND asked for "
-            f"{settings.backend!r}: set KERAS_BACKEND before Keras is imported"
+            f"Keras runs the {backend!r} backend but the run asks for {settings.backend!r} "
+            "(CIFAR_REPORT_BACKEND / KERAS_BACKEND): set both before Keras is imported, or "
+            "use the cifar-report command, which does"
         )
     gpu = _gpu_name(backend) if settings.device == "gpu" else None
     if settings.device == "gpu" and gpu is None:
@@ -148,17 +193,28 @@ def configure(settings: ComputeSettings | None = None) -> Hardware:
             'the backend\'s CUDA build (pip install -e ".[gpu]") or set CIFAR_REPORT_DEVICE=cpu'
         )
     keras.mixed_precision.set_global_policy(settings.precision)
-    if gpu is None:
-        return Hardware("cpu", cpu_name(), backend, settings.precision)
-    return Hardware("gpu", gpu, backend, settings.precision)
+    name = cpu_name() if gpu is None else gpu
+    return Hardware(
+        "cpu" if gpu is None else "gpu", name, backend, settings.precision, settings.jit_compile
+    )
 
 
 def seed_everything(seed: int, hardware: Hardware) -> None:
-    """Seed Python, NumPy and the backend; make TensorFlow ops deterministic on CPU."""
+    """Seed Python, NumPy and the backend; make TensorFlow ops deterministic on CPU.
+
+    Not under XLA (``jit_compile=True``): Keras refuses to compile a model while op
+    determinism is on, so XLA runs rely on XLA's CPU kernels being repeatable (checked
+    by ``benchmarks/backends.py``, which reports a run that is not)."""
     import keras  # run keys import this module without Keras
 
     keras.utils.set_random_seed(seed)
     if hardware.backend == "tensorflow" and hardware.device == "cpu":
         import tensorflow as tf  # the backend in use, loaded by Keras already
 
-        tf.config.experimental.enable_op_determinism()
+        if hardware.jit_compile is True:
+            # no public switch back; Keras reads this flag from the same module
+            from tensorflow.python.framework.config import disable_op_determinism
+
+            disable_op_determinism()
+        else:
+            tf.config.experimental.enable_op_determinism()

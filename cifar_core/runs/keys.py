@@ -5,7 +5,8 @@ A key covers the variant normalized with every default filled in
 a hash of the source of every module on the training path (found by following the
 imports of :mod:`cifar_core.runs.train`, so nobody has to remember to bump a version),
 and the environment that changes the numbers: Keras backend, device class, precision
-and the major versions of Keras and the backend library. Nothing here imports Keras.
+(dtype policy), XLA compilation (``jit_compile``) and the major versions of Keras and
+the backend library. Nothing here imports Keras.
 
 >>> from cifar_core.experiments.variant import Variant
 >>> key = run_key(Variant(name="m", family="mlp", params={"units": [8]}), "f" * 16)
@@ -28,9 +29,17 @@ from cifar_core.runs.hardware import compute_settings
 
 PACKAGE = "cifar_core"
 TRAINING_ENTRY = "cifar_core.runs.train"
-BOOKKEEPING = frozenset({"cifar_core.runs.store", "cifar_core.runs.keys", "cifar_core.project"})
+BOOKKEEPING = frozenset(
+    {
+        "cifar_core.runs.store",
+        "cifar_core.runs.keys",
+        "cifar_core.project",
+        "cifar_core.runs.compute_choice",
+    }
+)
 """Modules on the import path of training that decide where runs are kept, not what is
-computed: editing them must not invalidate every stored run."""
+computed: editing them must not invalidate every stored run (``compute_choice`` decides
+which setting trains, and the key holds the setting it decided)."""
 _ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -116,6 +125,7 @@ def environment() -> dict[str, Any]:
         "backend": settings.backend,
         "device": settings.device,
         "precision": settings.precision,
+        "jit_compile": settings.jit_compile,
         "keras": _major("keras"),
         settings.backend: _major(library),
     }

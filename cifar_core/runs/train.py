@@ -9,9 +9,10 @@ for again.
 What a fit does, in order: seed everything (deterministic on CPU); split a seeded,
 stratified validation set off the training images; fit the preprocessing on the
 training split only; build the model family with the augmentation layers in front (in
-the model, so only active while training) and, on a GPU, a float32 output under mixed
-precision; ``model.fit`` with the callbacks below; reload the weights of the best
-validation loss; score train/val/test with :func:`cifar_core.runs.predict.predict`
+the model, so only active while training) and, under mixed precision, a float32
+output; compile it (with XLA when the setting asks for it:
+:mod:`cifar_core.runs.compute_choice`); ``model.fit`` with the callbacks below; reload
+the weights of the best validation loss; score train/val/test with :func:`cifar_core.runs.predict.predict`
 (test-time flip averaging when ``tta_flip``, and translations when ``tta_translate``). Recipes may
 augment the batches instead (:mod:`cifar_core.runs.batches`) and average weights
 (:mod:`cifar_core.runs.lookahead`): :func:`fit_inputs` gives ``fit`` both.
@@ -174,12 +175,13 @@ def build_compiled_model(
         network,
         variant.augmentation,
         seed=variant.seed,
-        float32_output=hardware.policy == "mixed_float16",
+        float32_output=hardware.policy != "float32",
     )
     model.compile(
         optimizer=make_optimizer(variant, steps_per_epoch),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=variant.label_smoothing),
         metrics=["accuracy"],
+        jit_compile=hardware.jit_compile,
     )
     return model
 
@@ -321,7 +323,10 @@ def fit_variant(
         device=hardware.device,
         device_name=hardware.name,
         mixed_precision=hardware.policy,
+        precision=hardware.policy,
         backend=hardware.backend,
+        jit_compile=hardware.jit_compile,
+        jit_compiled=bool(model.jit_compile),  # Keras falls back when a layer cannot compile
         versions=library_versions(hardware.backend),
         preprocessing=splits.preprocessing,
         n_train=len(splits.y_train),

@@ -30,6 +30,7 @@ from cifar_core.analysis import text
 from cifar_core.analysis.records import RunLike, metric, same_runs
 from cifar_core.analysis.stats.convergence import convergence
 from cifar_core.models.stats import cache_path, stats_key
+from cifar_core.runs.compute_choice import training_label
 
 if TYPE_CHECKING:
     from cifar_core.analysis.context import AnalysisContext
@@ -87,6 +88,8 @@ def runs_table(
     ``runs_by_variant`` maps a variant name to its runs (one per seed; anything with a
     ``metrics`` dict). ``reported`` maps a variant name to the accuracy the seed report
     gives (fraction or percent); it adds ``reported`` and ``delta`` (test mean − reported).
+    When the runs were not all trained with one backend and precision, ``trained_with``
+    names each row's (:func:`~cifar_core.runs.compute_choice.training_label`).
     """
     rows = []
     for name, runs in runs_by_variant.items():
@@ -101,10 +104,15 @@ def runs_table(
             row[f"{key}_std"] = (
                 finite.std(ddof=1) if finite.size > 1 else 0.0 if finite.size else math.nan
             )
+        row["trained_with"] = ", ".join(
+            sorted({training_label(getattr(r, "metrics", None)) for r in runs})
+        )
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:
         return table
+    if table["trained_with"].nunique() <= 1:  # label runs only where their settings differ
+        table = table.drop(columns="trained_with")
     table["gap_mean"] = table["train_accuracy_mean"] - table["val_accuracy_mean"]
     if reported is not None:
         table["reported"] = [as_fraction(reported.get(n)) for n in table["variant"]]
@@ -180,7 +188,8 @@ def seconds_text(table: pd.DataFrame, variant: str) -> str:
 def display_table(table: pd.DataFrame, *, losses: bool = True) -> pd.DataFrame:
     """A :func:`runs_table` as text: ``mean ± std`` in percent (losses to 3 decimals,
     time in seconds), parameters and FLOPs per image with an SI prefix, the seed
-    report's figure and the difference to it in points."""
+    report's figure and the difference to it in points, and what trained the runs where
+    that differs between rows."""
     out = pd.DataFrame({"variant": table["variant"], "seeds": table["seeds"]})
     out["params"] = [text.si(v) for v in table["params"]]
     if table["flops"].notna().any():
@@ -203,6 +212,8 @@ def display_table(table: pd.DataFrame, *, losses: bool = True) -> pd.DataFrame:
     if "reported" in table:
         out["reported %"] = [text.mean_std(v) for v in table["reported"]]
         out["Δ pts"] = [text.points(d, signed=True) for d in table["delta"]]
+    if "trained_with" in table:
+        out["trained with"] = table["trained_with"]
     return out
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from cifar_core.data.dataset import Dataset
 from cifar_core.experiments.variant import Variant
-from cifar_core.runs.hardware import compute_settings
+from cifar_core.runs.hardware import compute_settings, worker_environment
 from cifar_core.runs.store import Run, RunStore
 
 Log = Callable[[str], object]
@@ -86,7 +86,7 @@ def train_runs(
         workers,
         mp_context=context,
         initializer=_start_worker,
-        initargs=(dataset, str(store.root), threads),
+        initargs=(dataset, str(store.root), worker_environment(threads)),
     ) as pool:
         futures = {pool.submit(_train_one, v.to_dict()): i for i, v in enumerate(variants)}
         for done, future in enumerate(as_completed(futures), start=1):
@@ -110,11 +110,10 @@ def _stored(store: RunStore, key: str) -> Run:
     return run
 
 
-def _start_worker(dataset: Dataset, store_root: str, threads: int) -> None:
-    """Worker initializer: thread limits before the backend is imported, then state."""
-    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = str(threads)
-    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+def _start_worker(dataset: Dataset, store_root: str, environment: dict[str, str]) -> None:
+    """Worker initializer: thread limits and the training setting before the backend is
+    imported (:func:`~cifar_core.runs.hardware.worker_environment`), then state."""
+    os.environ.update(environment)
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     _worker.update(dataset=dataset, store=RunStore(Path(store_root)))

@@ -65,6 +65,7 @@ import cifar_core
 from cifar_core.data.dataset import Dataset
 from cifar_core.experiments.variant import Variant
 from cifar_core.runs.compute_plan import plan_runs
+from cifar_core.runs.hardware import worker_environment
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import MANIFEST, RUN_FILES, Run, RunStore
 
@@ -357,7 +358,7 @@ def _train_missing(
                     continue
                 variant = missing[key]
                 ref = task.options(name=f"cifar-report {variant.name}").remote(
-                    variant.to_dict(), dataset_ref, key, cpus
+                    variant.to_dict(), dataset_ref, key, worker_environment(max(1, int(cpus)))
                 )
                 pending[ref] = key
         except ImportError as error:
@@ -505,14 +506,13 @@ def run_files(directory: Path) -> dict[str, bytes]:
 
 # ---------------------------------------------------------------------- the worker
 def _train_task(
-    variant_config: dict[str, Any], dataset: Dataset, key: str, cpus: float
+    variant_config: dict[str, Any], dataset: Dataset, key: str, environment: dict[str, str]
 ) -> dict[str, Any]:
     """Ray task: train the variant into a temporary run store on this node and return
-    its files, the log lines and the node's address."""
-    threads = str(max(1, int(cpus)))
-    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = threads  # effective when this worker first imports the backend
-    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    its files, the log lines and the node's address. ``environment``: the driver's
+    :func:`~cifar_core.runs.hardware.worker_environment` (thread limits, effective when
+    this worker first imports the backend, and the driver's backend and precision)."""
+    os.environ.update(environment)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     import ray  # the optional extra, present on every worker

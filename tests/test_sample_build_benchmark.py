@@ -1,0 +1,85 @@
+"""``benchmarks/sample_build.py`` (the sample build timed from an empty store) and
+``benchmarks/sample_budget.py --seeds N`` (what N seeds per study would cost): what they
+run and how they judge, without building or training anything."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from cifar_core.experiments import catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        f"{name}_benchmark", ROOT / "benchmarks" / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+sample_build = load("sample_build")
+sample_budget = load("sample_budget")
+
+
+def test_the_slower_build_counts_and_a_failed_build_fails_the_budget():
+    quick, slow = {"wall_s": 30 * 60.0, "rc": 0}, {"wall_s": 46 * 60.0, "rc": 0}
+    assert sample_build.verdict([quick])["within_budget"] is True
+    both = sample_build.verdict([quick, slow])
+    assert both["slowest_s"] == 46 * 60.0 and both["within_budget"] is False
+    assert sample_build.verdict([quick, {**quick, "rc": 1}])["within_budget"] is False
+    assert sample_build.verdict([])["within_budget"] is False
+
+
+def test_the_timed_build_is_the_sample_profile_into_a_new_store(tmp_path, capsys):
+    assert sample_build.main(["--data", str(tmp_path), "--dry-run", "--precision", "float32"]) == 0
+    printed = capsys.readouterr().out
+    assert "2 build(s) of:" in printed
+    assert (
+        f"-m cifar_core.cli build --profile sample --data {tmp_path} --runs '<copy>/runs' "
+        "--jobs 2 --precision float32" in printed
+    )
+
+
+def test_the_record_lists_the_seeds_of_every_study_the_sample_runs():
+    seeds = sample_build.seeds_per_study()
+    assert set(seeds) == {s.name for s in catalog.studies()}
+    profile = catalog.get_profile("sample")
+    assert seeds["activation"]["s000_cnn1"] == list(
+        profile.seeds_for(catalog.get_variant("s000_cnn1"))
+    )
+    assert "s002_wrn_16_8" not in seeds["wrn"]  # full profile only: not in the sample
+
+
+def test_the_seeds_what_if_changes_the_seeds_and_nothing_else():
+    sample, three = catalog.plan("sample"), catalog.plan(sample_budget.with_seeds("sample", 3))
+    seeds: dict[str, set[int]] = {}
+    for variant in three:
+        seeds.setdefault(variant.name, set()).add(variant.seed)
+    assert set(seeds) == {v.name for v in sample}  # the same variants
+    assert all(s == {0, 1, 2} for s in seeds.values())
+    epochs = {v.name: v.epochs for v in sample}
+    assert all(v.epochs == epochs[v.name] for v in three)  # the same epochs
+    assert sample_budget.with_seeds("sample", None) == catalog.get_profile("sample")
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_fewer_seeds_in_the_what_if_train_fewer_runs(count):
+    assert len(catalog.plan(sample_budget.with_seeds("sample", count))) < len(
+        catalog.plan(sample_budget.with_seeds("sample", 3))
+    )
+
+
+def test_every_variant_the_sample_trains_has_a_cost_class():
+    priced = {v for members in sample_budget.CLASSES.values() for v in members.split()}
+    planned = {v.name for v in catalog.plan("sample")}
+    assert planned - set(sample_budget.UNPRICED) <= priced
