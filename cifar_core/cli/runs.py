@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cifar_core.cli import (
+from cifar_core.cli.options import (
     EXIT_FAILED,
     EXIT_OK,
     add_data,
