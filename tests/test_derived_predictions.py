@@ -164,6 +164,34 @@ def test_translated_predictions_have_one_pair_per_shift(runs, tiny_dataset):
     np.testing.assert_allclose(combined.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_translated_views_predicted_a_few_at_a_time_equal_one_call(runs, tiny_dataset, monkeypatch):
+    """At full size the views are predicted in chunks of PREDICT_IMAGES images: force
+    one view per call and compare with the views in one call."""
+    run, _ = runs
+    shifts = ((1, 0), (0, -1))
+    calls: list[int] = []
+    model_probs = dp.model_probs
+
+    def counted(run, dataset, images, **views):
+        calls.append(len(images))
+        return model_probs(run, dataset, images, **views)
+
+    monkeypatch.setattr(dp, "model_probs", counted)
+    one_call = dp.translated_test_probs(run, tiny_dataset, shifts)
+    size = len(tiny_dataset.x_test)
+    assert calls == [4 * size]
+    dp._cache_path(run, "translate-p1p0_p0m1").unlink()
+    monkeypatch.setattr(dp, "PREDICT_IMAGES", size)
+    calls.clear()
+    chunked = dp.translated_test_probs(run, tiny_dataset, shifts)
+    assert calls == [size] * 4
+    np.testing.assert_allclose(chunked, one_call, atol=1e-6)
+    moved_flipped = translate_images(tiny_dataset.x_test, 0, -1)[:, :, ::-1]
+    np.testing.assert_allclose(
+        chunked[1, 1], model_probs(run, tiny_dataset, moved_flipped), atol=1e-6
+    )
+
+
 def test_corruption_predictions_use_the_cached_corrupted_images(runs, tiny_dataset):
     from cifar_core.data.corruptions import cached_corruption
 

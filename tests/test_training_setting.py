@@ -226,7 +226,8 @@ def test_a_backend_that_is_not_installed_exits_2_before_training(clean_env, monk
 
 @TENSORFLOW_ONLY
 def test_the_command_line_shows_the_choice_and_hands_it_to_workers(clean_env, monkeypatch):
-    from cifar_core.cli import build_parser, compute_choice_applied
+    from cifar_core.cli import build_parser
+    from cifar_core.cli.options import compute_choice_applied
     from cifar_core.runs.hardware import worker_environment
 
     write(clean_env, measurement(SPEED, SAME))

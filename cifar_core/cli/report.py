@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cifar_core.cli import (
+from cifar_core.cli.options import (
     EXIT_FAILED,
     EXIT_OK,
     add_data,

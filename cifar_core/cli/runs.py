@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cifar_core.cli import (
+from cifar_core.cli.options import (
     EXIT_FAILED,
     EXIT_OK,
     add_data,
@@ -346,8 +346,58 @@ def cmd_plan(args: argparse.Namespace) -> int:
         )
     except ValueError as error:
         raise ProjectError(str(error)) from None
-    print(json.dumps(plan.to_dict(), indent=2) if args.json else plan.format_table())
+    if args.study:  # the chapters' own work belongs to the whole build
+        print(json.dumps(plan.to_dict(), indent=2) if args.json else plan.format_table())
+        return EXIT_OK
+    analysis = _analysis_plan(args, profile, plan)
+    if args.json:
+        from cifar_core.orchestrate.analysis_plan import whole_build
+
+        whole = {"analysis": analysis.to_dict(), "whole_build": whole_build(plan, analysis)}
+        print(json.dumps({**plan.to_dict(), **whole}, indent=2))
+    else:
+        print(_with_analysis(plan, analysis))
     return EXIT_OK
+
+
+def _analysis_plan(args: argparse.Namespace, profile: Any, plan: Any) -> Any:
+    """What the chapters of ``profile`` predict again, priced as ``plan`` prices training."""
+    from cifar_core.orchestrate.analysis_plan import analysis_plan
+    from cifar_core.project import project_root
+    from cifar_core.runs.speed import MachineSpeed
+
+    speed = plan.settings["speed_here"]
+    return analysis_plan(
+        project_root(),
+        profile,
+        n_images=plan.settings["n_images"],
+        n_test=plan.settings["n_test"],
+        speed=MachineSpeed.from_dict(speed) if speed else None,
+        accelerator=args.accelerator,
+        utilization=args.utilization,
+        accelerator_step_s=args.accelerator_step_ms / 1000,
+    )
+
+
+def _with_analysis(plan: Any, analysis: Any) -> str:
+    """The training tables and totals, the analysis table, the whole build, assumptions."""
+    from cifar_core.orchestrate.analysis_plan import whole_build_text
+    from cifar_core.runs.compute_plan import TRAINING_ONLY
+
+    training = plan.format_table().partition("\nAssumptions:\n")[0]
+    assumptions = [a for a in plan.assumptions if a != TRAINING_ONLY] + analysis.assumptions
+    return "\n".join(
+        [
+            training.rstrip(),
+            "",
+            analysis.format_table(),
+            "",
+            whole_build_text(plan, analysis),
+            "",
+            "Assumptions:",
+            *(f"- {line}" for line in assumptions),
+        ]
+    )
 
 
 def check_names_of_studies(studies) -> None:

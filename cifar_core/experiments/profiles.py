@@ -3,7 +3,11 @@
 A :class:`Profile` scales a variant to a budget without changing what it is: only
 ``epochs`` and ``seed`` change, and, in a *seed-protocol* profile, the two training
 settings that decide what the seeds' figures measure (``validation_fraction = 0``: train
-on every training image; ``restore_best = False``: keep the last epoch's weights).
+on every training image; ``restore_best = False``: keep the last epoch's weights). A
+*rehearsal* profile also caps the optimizer steps per epoch (``max_steps_per_epoch``):
+the architecture, batch size, seeds and data size stay those of the real run, so every
+code path runs at full size while training takes seconds (the cap is part of the run
+key, so such a run is never reused as a real one).
 
 Epochs come from one of two rules: a per-variant table (``epochs``; the ``sample``
 profile's, built family by family in :mod:`cifar_core.experiments.sample_budget`), or
@@ -45,7 +49,10 @@ from typing import Any
 
 from cifar_core.experiments.variant import Variant
 
-PROFILE_NAMES = ("demo", "sample", "smoke", "full", "full-seed-protocol")
+PROFILE_NAMES = ("demo", "sample", "smoke", "full", "full-seed-protocol", "rehearsal")
+
+REHEARSAL_STEPS = 2
+"""The ``rehearsal`` profile's optimizer steps per epoch (and validation batches)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,15 @@ class Profile:
         Variants not planned in this profile (listed as "full profile only").
     limit_per_batch, stratified_limit, synthetic_sizes
         Dataset options (:meth:`dataset_kwargs`).
+    chapter_parameters : mapping of str to mapping
+        ``{chapter: {parameter: value}}``: what this profile sets instead of a chapter's
+        defaults (a user's ``-p`` overrides still win); the build passes them to the
+        chapter and its provenance lists them as changed from the defaults.
+    max_steps_per_epoch : int, optional
+        A rehearsal's training cap, given to every variant
+        (:attr:`~cifar_core.experiments.variant.Variant.max_steps_per_epoch`): at most this
+        many optimizer steps and validation batches per epoch; validation and test are
+        still predicted in full.
     resolved_epochs : mapping of str to (str, int), optional
         ``{name: (configuration without epochs, epochs)}``: the epochs of the catalog's
         variants with epoch-only controls kept distinct (:func:`with_distinct_epochs`
@@ -98,6 +114,8 @@ class Profile:
     epochs: Mapping[str, int] = field(default_factory=dict)
     variant_seeds: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     seed_protocol: bool = False
+    max_steps_per_epoch: int | None = None
+    chapter_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     resolved_epochs: Mapping[str, tuple[str, int]] | None = field(
         default=None, repr=False, compare=False
     )
@@ -134,7 +152,14 @@ class Profile:
         }
         if self.seed_protocol:
             changes.update(validation_fraction=0.0, restore_best=False)
+        if self.max_steps_per_epoch is not None:
+            changes["max_steps_per_epoch"] = self.max_steps_per_epoch
         return variant.replace(**changes)
+
+    @property
+    def rehearsal(self) -> bool:
+        """Whether this profile caps training (a rehearsal: its numbers mean nothing)."""
+        return self.max_steps_per_epoch is not None
 
     def includes(self, variant: Variant) -> bool:
         return variant.name not in self.full_only
@@ -158,7 +183,7 @@ def declared_profiles(
     seeds: Mapping[str, tuple[int, ...]],
     full_only: Mapping[str, frozenset[str]],
 ) -> dict[str, Profile]:
-    """The five profiles, given the ``sample`` profile's per-variant ``epochs`` and
+    """The six profiles, given the ``sample`` profile's per-variant ``epochs`` and
     ``seeds`` (the sources' budget) and ``full_only``: {profile: variants it leaves out}."""
     profiles = (
         Profile(
@@ -215,6 +240,23 @@ def declared_profiles(
             seeds=(0, 1, 2),
             seed_protocol=True,
             full_only=full_only["full-seed-protocol"],
+        ),
+        Profile(
+            "rehearsal",
+            "a rehearsal of the full profile on a CPU: its variants with their "
+            "architectures, batch sizes and three seeds, on 50,000 training and 10,000 "
+            "test images of CIFAR-10's shape (synthetic unless --data names CIFAR-10), "
+            f"each run trained for at most 2 epochs of {REHEARSAL_STEPS} steps, every "
+            "chapter at full size; WRN-16-8 and VGG16 are left out (on 2 cores their "
+            "inference alone takes hours: `cifar-report plan` prices them); it checks "
+            "that a full build runs and measures its cost, and no number in it means "
+            "anything",
+            data="synthetic",
+            seeds=(0, 1, 2),
+            max_epochs=2,
+            synthetic_sizes=(50_000, 10_000),
+            max_steps_per_epoch=REHEARSAL_STEPS,
+            full_only=full_only["rehearsal"],
         ),
     )
     return {p.name: p for p in profiles}

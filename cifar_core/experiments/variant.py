@@ -98,6 +98,13 @@ class Variant:
     with decay ``d**k * (t/T)**p`` at step ``t`` of ``T`` (:mod:`cifar_core.runs.lookahead`).
     ``tta_translate``: whole pixels of test-time translation (0: none), on top of
     ``tta_flip``.
+    ``max_steps_per_epoch``: a rehearsal's training cap (``None``: none), set by a profile
+    (:attr:`~cifar_core.experiments.profiles.Profile.max_steps_per_epoch`), never by a
+    variant's author: at most this many optimizer steps and validation batches per epoch,
+    and the training split scored on at most this many prediction batches; validation
+    and test are still predicted in full (:mod:`cifar_core.runs.step_cap`). Left out of
+    :meth:`normalized` when ``None``, so an uncapped configuration hashes as before it
+    existed, and a capped run never shares a key with a real one.
     """
 
     name: str
@@ -122,6 +129,7 @@ class Variant:
     seed: int = 0
     lookahead: Mapping[str, Any] = field(default_factory=dict)
     tta_translate: int = 0
+    max_steps_per_epoch: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("params", "schedule_params", "augmentation", "lookahead"):
@@ -166,6 +174,8 @@ class Variant:
         ...             learning_rate=0.001)
         >>> a.normalized() == b.normalized()
         True
+        >>> a.config_hash() == a.replace(max_steps_per_epoch=2).config_hash()
+        False
         """
         config = self.to_dict()
         config.pop("name")
@@ -173,6 +183,8 @@ class Variant:
         config["schedule_params"] = self.schedule_settings()
         for key in FLOAT_FIELDS:
             config[key] = float(config[key])
+        if config["max_steps_per_epoch"] is None:
+            del config["max_steps_per_epoch"]
         return config
 
     def schedule_settings(self) -> dict[str, Any]:
@@ -209,6 +221,8 @@ class Variant:
         self._check_int("seed", self.seed, low=0)
         if self.early_stopping_patience is not None:
             self._check_int("early_stopping_patience", self.early_stopping_patience, low=1)
+        if self.max_steps_per_epoch is not None:
+            self._check_int("max_steps_per_epoch", self.max_steps_per_epoch, low=1)
         for flag in ("nesterov", "restore_best", "tta_flip"):
             if not isinstance(getattr(self, flag), bool):
                 self._fail(flag, f"must be true or false, got {getattr(self, flag)!r}")

@@ -95,6 +95,26 @@ def model_stats(
     return dict(cache[key])
 
 
+def feature_dim(
+    family: str,
+    params: Mapping[str, Any],
+    *,
+    input_shape: Sequence[int] = (32, 32, 3),
+    num_classes: int = 10,
+) -> int:
+    """Size of the penultimate layer's output: the features k-NN compares
+    (:func:`cifar_core.runs.knn.feature_extractor`), memoized beside :func:`model_stats`."""
+    key = "features:" + stats_key(family, params, input_shape, num_classes)
+    cache = _read_cache()
+    if key not in cache:
+        if family == "vgg16_transfer":
+            params = {**params, "weights": "random"}
+        model = build_model(family, dict(params), input_shape=input_shape, num_classes=num_classes)
+        cache[key] = {"feature_dim": int(math.prod(model.layers[-2].output.shape[1:]))}
+        _write_cache(cache)
+    return int(cache[key]["feature_dim"])
+
+
 def _measure(
     family: str, params: dict[str, Any], input_shape: Sequence[int], num_classes: int
 ) -> dict[str, int]:

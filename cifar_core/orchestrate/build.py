@@ -28,6 +28,7 @@ from cifar_core.files import write_text_atomic
 from cifar_core.orchestrate import notebooks
 from cifar_core.orchestrate.added_studies import write_added_studies
 from cifar_core.orchestrate.lock import project_lock, remove_crash_leftovers
+from cifar_core.orchestrate.measure import DriverPhases, format_bytes, write_build_record
 from cifar_core.orchestrate.notebooks import PLAN_PARAMETERS
 from cifar_core.orchestrate.progress import Progress
 from cifar_core.orchestrate.provenance import ChapterPlan, load_record, why_stale, write_record
@@ -54,6 +55,8 @@ class ChapterResult:
     reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
+    peak_rss: int | None = None  # bytes, the kernel's peak (orchestrate/measure.py)
+    cpu_s: float | None = None  # the kernel's CPU seconds
 
 
 @dataclass
@@ -116,14 +119,23 @@ def resolve_profile(name: str | None) -> catalog.Profile:
 def plan_chapter(
     root: Path, name: str, profile: catalog.Profile, overrides: Mapping[str, Any], fingerprint: str
 ) -> tuple[ChapterPlan, list]:
-    """A chapter's effective parameters and the scaled variants it reads."""
+    """A chapter's effective parameters (its defaults, then the profile's
+    ``chapter_parameters``, then the stored ``-p`` overrides) and the scaled variants it
+    reads."""
     declared = notebooks.declared_parameters(notebooks.source_path(root, name))
-    unknown = sorted(set(overrides) - set(declared))
-    if unknown:
-        raise ProjectError(
-            f"{name}: stored overrides name unknown parameter(s) {', '.join(unknown)}; "
-            f"clear them with `cifar-report analysis {name} --reset`"
-        )
+    by_profile = dict(profile.chapter_parameters.get(name, {}))
+    for given, where, fix in (
+        (by_profile, f"profile {profile.name!r} sets", "correct the profile"),
+        (
+            overrides,
+            "stored overrides name",
+            f"clear them with `cifar-report analysis {name} --reset`",
+        ),
+    ):
+        unknown = sorted(set(given) - set(declared))
+        if unknown:
+            raise ProjectError(f"{name}: {where} unknown parameter(s) {', '.join(unknown)}; {fix}")
+    overrides = {**by_profile, **overrides}
     parameters = {**{n: p.default for n, p in declared.items()}, **overrides}
     selection = {k: parameters.get(k) for k in PLAN_PARAMETERS}
     selection["studies"] = catalog.chapter_studies(name, selection["studies"])  # None: registry
@@ -199,7 +211,9 @@ def build(
     progress = progress or Progress()
     root = project_root(root)
     prof = resolve_profile(profile)
+    phases = DriverPhases()
     dataset = dataset_for(prof, data)
+    phases.mark("data loaded")
     store = RunStore(Path(runs_dir).resolve() if runs_dir else default_runs_dir(root))
     names = list(analyses) if analyses else notebooks.analysis_names(root)
     overrides = notebooks.load_overrides(root, prof.name)
@@ -207,6 +221,7 @@ def build(
         plan_chapter(root, n, prof, overrides.get(n, {}), dataset.fingerprint) for n in names
     ]
     say = _teller(log, progress)
+
     with project_lock(root, "build", wait=wait, log=say):
         crash_point("build.locked")
         _clear_crash_leftovers(root, store, say)
@@ -217,8 +232,10 @@ def build(
         variants = [v for _, chapter_variants in planned for v in chapter_variants]
         trained = _ensure(variants, dataset, store, executor, log, progress, say, verify)
         result = BuildResult(trained=trained)
+        phases.mark("runs trained")
         crash_point("build.trained")
         runs = plan_runs(variants, dataset.fingerprint, store).runs
+        phases.mark("runs verified")
         _write_build_context(root, prof.name, data, store, verify)
         present = {k for k, run in runs.items() if run is not None}
         progress.chapters_planned([chapter.name for chapter, _ in planned])
@@ -236,6 +253,7 @@ def build(
                     store,
                 )
             )
+        phases.mark("chapters executed")
         stored = [r for r in runs.values() if r is not None]
         crash_point("build.variables")
         result.variables = write_variables(
@@ -243,6 +261,8 @@ def build(
             build_variables(prof, dataset, _portable(store.root, root), len(trained), stored),
             notebooks.analysis_names(root),
         )
+
+        phases.mark("variables written")
         write_provenance_table(root, notebooks.analysis_names(root))
         write_added_studies(root, notebooks.analysis_names(root))
         if result.failed:
@@ -256,7 +276,39 @@ def build(
             f"executed, {len(result.reused)} reused, {len(result.failed)} failed"
             + ("" if result.ok else " - exit 1")
         )
+        phases.mark("rendered" if render and not result.failed else "done")
+        _record(root, prof.name, dataset, result, phases)
         return result
+
+
+def _record(
+    root: Path, profile: str, dataset: Any, result: BuildResult, phases: DriverPhases
+) -> None:
+    """The build's figures in ``_build/measurements.json`` (``orchestrate/measure.py``)."""
+    write_build_record(
+        root,
+        profile=profile,
+        dataset={
+            "source": dataset.source,
+            "fingerprint": dataset.fingerprint,
+            "synthetic": dataset.synthetic,
+            "n_train": len(dataset.y_train),
+            "n_test": len(dataset.y_test),
+        },
+        chapters=[
+            {
+                "name": c.name,
+                "status": c.status,
+                "seconds": c.seconds,
+                "cpu_s": c.cpu_s,
+                "peak_rss": c.peak_rss,
+            }
+            for c in result.chapters
+        ],
+        driver=phases,
+        trained=len(result.trained),
+        exit_code=result.exit_code,
+    )
 
 
 def _teller(log: Log, progress: Progress) -> Log:
@@ -335,13 +387,37 @@ def _bring_up_to_date(
         )
         log(message)
         progress.say(message)
-        return ChapterResult(chapter.name, "failed", reasons, execution.seconds, execution.error)
+
+        return ChapterResult(
+            chapter.name,
+            "failed",
+            reasons,
+            execution.seconds,
+            execution.error,
+            execution.peak_rss,
+            execution.cpu_s,
+        )
     crash_point("chapter.replaced", chapter.name)
+
     write_record(root, chapter, profile, fingerprint)
-    line = f"executed {chapter.name} in {execution.seconds:.1f} s ({'; '.join(reasons)})"
+    line = (
+        f"executed {chapter.name} in {execution.seconds:.1f} s ({_cpu(execution.cpu_s)}), "
+        f"peak memory {format_bytes(execution.peak_rss)} ({'; '.join(reasons)})"
+    )
     log(line)
     progress.say(line)
-    return ChapterResult(chapter.name, "executed", reasons, execution.seconds)
+    return ChapterResult(
+        chapter.name,
+        "executed",
+        reasons,
+        execution.seconds,
+        peak_rss=execution.peak_rss,
+        cpu_s=execution.cpu_s,
+    )
+
+
+def _cpu(seconds: float | None) -> str:
+    return "CPU time not measured" if seconds is None else f"{seconds:.1f} s of CPU"
 
 
 @_in_project

@@ -38,6 +38,7 @@ import cifar_core
 from cifar_core.experiments import catalog, chapters
 from cifar_core.faults import crash_point
 from cifar_core.files import write_text_atomic
+from cifar_core.orchestrate.measure import ChildUsage
 from cifar_core.project import ANALYSES_DIR, NOTEBOOKS_DIR, ProjectError
 from cifar_core.render.figures import carry_alt_text
 
@@ -214,6 +215,8 @@ class Execution:
     seconds: float
     output: Path
     error: str | None = None
+    peak_rss: int | None = None  # bytes: the kernel's peak resident memory (Linux)
+    cpu_s: float | None = None  # the kernel's CPU seconds (Linux)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -255,8 +258,9 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
     running = out / f".{name}.running.ipynb"
     started = time.perf_counter()
     crash_point("chapter.start", name)
+    usage = ChildUsage()
     try:
-        with _kernel_imports_this_package():
+        with _kernel_imports_this_package(), usage:
             papermill.execute_notebook(
                 read_notebook(source_path(root, name)),
                 str(running),
@@ -271,14 +275,21 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
         failed = out / f"{name}.failed.ipynb"
         if running.exists():
             running.replace(failed)
-        return Execution(name, False, time.perf_counter() - started, failed, error_text(error))
+        seconds = time.perf_counter() - started
+        return Execution(
+            name, False, seconds, failed, error_text(error), usage.peak_rss, usage.cpu_s
+        )
     problems = carry_alt_text(running)  # fig-alt for Quarto and the built-in renderer
     if problems:
         failed = out / f"{name}.failed.ipynb"
         running.replace(failed)
-        return Execution(name, False, time.perf_counter() - started, failed, "\n".join(problems))
+        seconds = time.perf_counter() - started
+        return Execution(
+            name, False, seconds, failed, "\n".join(problems), usage.peak_rss, usage.cpu_s
+        )
     output = out / f"{name}.ipynb"
     crash_point("chapter.executed", name)
     running.replace(output)
     (out / f"{name}.failed.ipynb").unlink(missing_ok=True)
-    return Execution(name, True, time.perf_counter() - started, output)
+    seconds = time.perf_counter() - started
+    return Execution(name, True, seconds, output, peak_rss=usage.peak_rss, cpu_s=usage.cpu_s)

@@ -37,6 +37,25 @@ SYNTHETIC_BANNER = (
     "CIFAR-10."
 )
 
+REHEARSAL_BANNER = (
+    "**REHEARSAL: NO NUMBER IN THIS REPORT MEANS ANYTHING.** The `{profile}` profile "
+    "trained every run for at most {steps} optimizer steps per epoch, on data of "
+    "CIFAR-10's full size, only to check that a full build runs and to measure what it "
+    "costs. Its accuracies, comparisons, verdicts and claims are those of untrained "
+    "networks; build the `full` profile for results."
+)
+
+
+def rehearsal_banner(profile: Any) -> str:
+    """The title page's rehearsal warning ("" for a profile that trains in full).
+
+    >>> from cifar_core.experiments.catalog import get_profile
+    >>> rehearsal_banner(get_profile("full")), "NO NUMBER" in rehearsal_banner(get_profile("rehearsal"))
+    ('', True)
+    """
+    steps = getattr(profile, "max_steps_per_epoch", None)
+    return "" if steps is None else REHEARSAL_BANNER.format(profile=profile.name, steps=steps)
+
 
 def _version(package: str) -> str:
     try:
@@ -115,6 +134,7 @@ def build_variables(
             "training_code": training_code_hash(),
             "seeds": str(len(profile.seeds)),
             "n_trained": str(trained),
+            "rehearsal_banner": rehearsal_banner(profile),
         },
         "dataset": {
             "name": dataset.name,

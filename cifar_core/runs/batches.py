@@ -44,6 +44,8 @@ class AugmentedBatches(keras.utils.PyDataset):
     flip : ``False`` or ``"alternating"`` (see the module docstring).
     translate : largest shift in whole pixels (0: none).
     seed : the shuffle, the first epoch's flips and the offsets follow from it.
+    max_steps_per_epoch : a rehearsal's cap (:mod:`cifar_core.runs.step_cap`): each epoch
+        is the first batches of its shuffle.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         flip: bool | str = False,
         translate: int = 0,
         seed: int = 0,
+        max_steps_per_epoch: int | None = None,
     ):
         super().__init__(workers=1, use_multiprocessing=False)
         if len(x) != len(y) or len(x) == 0:
@@ -80,6 +83,8 @@ class AugmentedBatches(keras.utils.PyDataset):
             seed,
         )
         self.steps_per_epoch = math.ceil(len(x) / batch_size)
+        if max_steps_per_epoch is not None:
+            self.steps_per_epoch = max(1, min(self.steps_per_epoch, max_steps_per_epoch))
         self.first_flips = np.random.default_rng([seed, 0x5EED]).random(len(x)) < 0.5
         pad = ((0, 0), (translate, translate), (translate, translate), (0, 0))
         self.padded = np.pad(x, pad, mode="reflect") if translate else x

@@ -22,9 +22,9 @@ What is counted (the assumptions :func:`plan_runs` also returns, spelled out):
 * **On N accelerators** (one run per device, as the Ray executor schedules them, most
   expensive first): the makespan of longest-processing-time-first list scheduling.
 
-The k-NN entries derived from stored networks (seed 003) cost seconds and are not
-planned. Importing this module does not import Keras; building a model whose
-statistics are not cached yet does.
+What the chapters predict again (k-NN entries, test-time views, corrupted test sets)
+is priced by :mod:`cifar_core.orchestrate.analysis_plan`. Importing this module does not
+import Keras; building a model whose statistics are not cached yet does.
 
 Example
 -------
@@ -60,6 +60,7 @@ from cifar_core.runs.flops import (
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.predict import BATCH_SIZE as PREDICT_BATCH
 from cifar_core.runs.speed import MachineSpeed, cached_speed, machine_speed
+from cifar_core.runs.step_cap import scored_training_images, steps_per_epoch, validation_steps
 from cifar_core.runs.store import RunStore
 
 DEFAULT_ACCELERATOR = "H100-SXM"
@@ -119,22 +120,28 @@ def run_cost(variant: Variant, forward_flops: int, n_images: int, n_test: int) -
     ...                        "batch_size": 128, "params": {"blocks": [[32], [64]]}})
     >>> run_cost(v, 7_831_296, 50_000, 10_000)["train_flops"]
     93975552000000
+    >>> capped = run_cost(v.replace(max_steps_per_epoch=2), 7_831_296, 50_000, 10_000)
+    >>> capped["train_steps"], capped["n_test"]   # 2 steps x 100 epochs; every test image
+    (200, 10000)
     """
     n_train, n_val = split_sizes(n_images, variant.validation_fraction)
     flip, translate = variant.tta_flip, variant.tta_translate
     passes = prediction_passes(flip, translate)  # one model.predict call per view and split
     epochs, batch = variant.epochs, variant.batch_size
-    scored = n_train + n_val + n_test
+    steps = steps_per_epoch(variant, n_train)  # a rehearsal's cap bounds these three
+    val_steps = min(math.ceil(n_val / batch), validation_steps(variant) or n_val)
+    n_scored_train = scored_training_images(variant, n_train)
+    scored = (n_scored_train, n_val, n_test)
     return {
         "n_train": n_train,
         "n_val": n_val,
         "n_test": n_test,
-        "train_steps": epochs * math.ceil(n_train / batch),
-        "eval_steps": epochs * math.ceil(n_val / batch)
-        + passes * sum(math.ceil(n / PREDICT_BATCH) for n in (n_train, n_val, n_test)),
-        "train_flops": training_flops(forward_flops, n_train, epochs),
-        "eval_flops": forward_flops * epochs * n_val
-        + prediction_flops(forward_flops, scored, flip=flip, translate=translate),
+        "train_steps": epochs * steps,
+        "eval_steps": epochs * val_steps
+        + passes * sum(math.ceil(n / PREDICT_BATCH) for n in scored),
+        "train_flops": training_flops(forward_flops, min(n_train, steps * batch), epochs),
+        "eval_flops": forward_flops * epochs * min(n_val, val_steps * batch)
+        + prediction_flops(forward_flops, sum(scored), flip=flip, translate=translate),
     }
 
 
@@ -364,6 +371,7 @@ def plan_runs(
         },
         "speed_here": None if speed is None else speed.to_dict(),
         "training_passes": TRAINING_PASSES,
+        "step_caps": sorted({v.max_steps_per_epoch for v in variants if v.max_steps_per_epoch}),
     }
     return ComputePlan(
         runs, _per_study(runs), _totals(runs, device_counts), settings, _assumptions(settings)
@@ -538,13 +546,33 @@ def _assumptions(settings: dict[str, Any]) -> list[str]:
         "train/validation/test once per test-time view: 2 with flipping, 3 with "
         "translations, 6 with both); times include them",
         images,
+        *_cap_assumption(settings.get("step_caps") or []),
         here,
         f"time on an accelerator: {accelerator['name']} at {_percent(accelerator['utilization'])} of "
         f"its {accelerator['peak_flops'] / 1e12:.0f} TFLOP/s dense FP16/BF16 peak (datasheet), "
         f"plus {accelerator['step_overhead_s'] * 1e3:g} ms per step (assumed, not measured)",
         "on N accelerators under Ray: one run per device, longest first; runs are not split "
         "across devices, so the longest run bounds the wall time",
-        "k-NN entries derived from stored networks are not counted (seconds each)",
+        TRAINING_ONLY,
+    ]
+
+
+TRAINING_ONLY = (
+    "training only: what the chapters predict again (k-NN on features, test-time views, "
+    "corrupted test sets) is priced as analysis by `cifar-report plan` without --study"
+)
+"""The assumption that says this plan leaves the chapters out (dropped where the
+analysis is priced beside it)."""
+
+
+def _cap_assumption(caps: Sequence[int]) -> list[str]:
+    if not caps:
+        return []
+    caps_text = " or ".join(str(c) for c in caps)
+    return [
+        f"training capped (a rehearsal): at most {caps_text} optimizer steps and validation "
+        f"batches per epoch, the training split scored on its first {caps_text} x "
+        f"{PREDICT_BATCH} images; validation and test predicted in full"
     ]
 
 

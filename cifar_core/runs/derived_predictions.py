@@ -254,9 +254,16 @@ def translated_test_probs(
 
     def compute(ds: Dataset) -> np.ndarray:
         moved = [translate_images(ds.x_test, dy, dx) for dy, dx in shifts]
-        images = np.concatenate([view for m in moved for view in (m, flip_images(m))])
-        probs = model_probs(run, ds, images)  # one call: less overhead
-        return probs.reshape(len(shifts), 2, len(ds.x_test), -1)
+        views = [view for m in moved for view in (m, flip_images(m))]
+        # Several views per call (less overhead on a small test set), but at most
+        # PREDICT_IMAGES images: four views of CIFAR-10's 10,000 test images in one call
+        # held about 1 GB more.
+        per_call = max(1, PREDICT_IMAGES // max(len(ds.x_test), 1))
+        probs = [
+            model_probs(run, ds, np.concatenate(views[start : start + per_call]))
+            for start in range(0, len(views), per_call)
+        ]
+        return np.concatenate(probs).reshape(len(shifts), 2, len(ds.x_test), -1)
 
     return _cached(run, f"translate-{_shift_tag(shifts)}", dataset, compute)
 

@@ -273,14 +273,15 @@ BUDGET = (
 FULL_ONLY = (
     FullOnly(
         ("s003_vgg16_full", "s003_vgg16_full_imagenet"),
-        ("demo", "sample", "smoke"),
+        ("demo", "sample", "smoke", "rehearsal"),
         "Too costly for a 2-core CPU even for a few epochs (the whole VGG16: 0.63 GFLOPs "
         "per image).",
     ),
     FullOnly(
         ("s003_vgg16_b3", "ctl_vgg16_b3_frozen"),
-        ("demo", "smoke"),
+        ("demo", "smoke", "rehearsal"),
         "The synthetic profiles build in minutes: fine-tuning VGG16 to block 3 (about "
-        "30 s of CPU per epoch on the sample slice) does not fit them.",
+        "30 s of CPU per epoch on the sample slice) does not fit them, nor, in a "
+        "rehearsal, predicting 20,000 full-size validation and test images per run.",
     ),
 )
