@@ -419,3 +419,19 @@ def test_status_names_the_damaged_file_and_clean_removes_what_was_set_aside(tmp_
     assert main(["clean", "--runs", str(tmp_path)]) == 0
     assert "removed 2 entries" in capsys.readouterr().out
     assert store.set_aside_entries() == [] and store.check(good).usable
+
+
+def test_a_store_write_error_is_exit_1_with_its_message(tmp_path, monkeypatch, capsys):
+    """The CLI's handling of :class:`RunStoreError` (a full disk while a run is written,
+    tests/test_faults.py): one line on stderr and exit 1."""
+    from cifar_core.cli import main
+    from cifar_core.runs.store import RunStoreError
+
+    def full_disk(self, *args, **kwargs):
+        raise RunStoreError("could not write run x [k]: No space left on device")
+
+    monkeypatch.setattr(RunStore, "entries", full_disk)
+    assert main(["status", "--runs", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        "error: could not write run x [k]: No space left on device\n"
+    )

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from cifar_core.cli.options import (
+    EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
