@@ -30,6 +30,7 @@ from cifar_core.cli.options import (
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (``cifar-report --help``)."""
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.cli import report, runs
 
     parser = argparse.ArgumentParser(
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _usage_errors() -> tuple[type[BaseException], ...]:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.data.errors import DataError
     from cifar_core.experiments.variant import VariantError
     from cifar_core.project import ProjectError
@@ -52,6 +54,7 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
 
 
 def _step_errors() -> tuple[type[BaseException], ...]:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs.store import RunStoreError
 
     return (RunStoreError,)

@@ -105,6 +105,7 @@ def _derived_row(entry: Mapping[str, Any], study: Study) -> dict:
 
 
 def _stats(variant: Variant) -> dict:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.models.stats import model_stats  # builds a Keras model on a cache miss
 
     return model_stats(variant.family, variant.params)

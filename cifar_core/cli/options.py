@@ -57,6 +57,7 @@ def console(args: argparse.Namespace, command: str) -> Iterator[tuple[Any, Any]]
     """``(log, progress)`` for a long command: with ``--verbose`` every line on the console;
     otherwise one progress display on the console and every detail (TensorFlow's C++ logs,
     Keras, Jupyter kernels, worker processes) in ``_build/logs/<command>-<time>.log``."""
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.progress import (
         ConsoleProgress,
         LogFile,
@@ -82,6 +83,7 @@ def console(args: argparse.Namespace, command: str) -> Iterator[tuple[Any, Any]]
 
 def add_training(parser: argparse.ArgumentParser) -> None:
     """``--jobs`` and ``--executor``/``--address``: how missing runs are trained."""
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs.executors.local import parse_jobs
 
     def jobs(text: str):
@@ -146,9 +148,11 @@ def _weights_path(text: str) -> str:
     missing or not VGG16's no-top weights is a usage error, whatever the profile runs),
     then exported as ``$CIFAR_REPORT_VGG16_WEIGHTS`` (absolute), so that planning, worker
     processes and notebooks all see the same file."""
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     import os
     from pathlib import Path
 
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.models.weights import (
         WEIGHTS_ENV,
         WeightsFileError,
@@ -177,8 +181,10 @@ def compute_choice_applied(args: argparse.Namespace) -> Iterator[None]:
     why, and fix it in the environment before Keras loads, so that worker processes and
     notebook kernels train and look up runs with the same setting; the environment is
     restored afterwards (``main`` may be called more than once in one process)."""
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     import os
 
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs import compute_choice
     from cifar_core.runs.hardware import compute_device
 
@@ -212,6 +218,7 @@ def compute_choice_applied(args: argparse.Namespace) -> Iterator[None]:
 
 def executor(args: argparse.Namespace) -> Any:
     """The executor the command line asks for (checked before anything trains)."""
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.project import ProjectError
     from cifar_core.runs.executors import LocalExecutor, RayExecutor
 

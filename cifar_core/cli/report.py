@@ -175,12 +175,14 @@ def add_commands(commands: Any) -> None:
 
 
 def _diff_kinds() -> tuple[str, ...]:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.diff.ignore import KINDS
 
     return KINDS
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.build import build
 
     with console(args, "build") as (log, progress):
@@ -203,6 +205,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_analysis(args: argparse.Namespace) -> int:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.build import run_analysis
 
     with console(args, "analysis") as (log, progress):
@@ -225,6 +228,7 @@ def cmd_analysis(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.build import render_report
     from cifar_core.orchestrate.lock import project_lock
     from cifar_core.project import project_root
@@ -242,6 +246,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.diff import diff_builds
     from cifar_core.orchestrate.diff.show import as_json, as_text
 

@@ -179,12 +179,14 @@ def _limit(parser: argparse.ArgumentParser) -> None:
 
 # --------------------------------------------------------------------------- helpers
 def _store(args: argparse.Namespace):
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs.store import RunStore
 
     return RunStore(Path(args.runs).resolve() if args.runs else None)
 
 
 def _profile(args: argparse.Namespace):
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.build import resolve_profile
 
     return resolve_profile(args.profile)
@@ -192,6 +194,7 @@ def _profile(args: argparse.Namespace):
 
 def _dataset(args: argparse.Namespace, profile: Any = None):
     """The profile's dataset, with ``--data`` / ``--limit-per-batch`` applied."""
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.data import load_dataset
 
     kwargs = dict(profile.dataset_kwargs()) if profile is not None else {}
@@ -205,6 +208,7 @@ def _dataset(args: argparse.Namespace, profile: Any = None):
 def read_variant_file(path: Path):
     """A :class:`~cifar_core.experiments.variant.Variant` from a .json/.yaml file;
     errors name the file."""
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.experiments.variant import Variant, VariantError
 
     try:
@@ -237,6 +241,7 @@ def _is_variant_file(text: str) -> bool:
 def resolve_variants(args: argparse.Namespace) -> list:
     """The variants ``train`` runs: files as written, catalog names/studies scaled by the
     profile (once per profile seed), then ``--epochs`` applied to all."""
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.experiments import catalog
     from cifar_core.experiments.plan import check_names
 
@@ -260,6 +265,7 @@ def resolve_variants(args: argparse.Namespace) -> list:
 
 
 def _table(rows: list[dict], columns: list[str]) -> str:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     import pandas as pd
 
     if not rows:
@@ -270,6 +276,7 @@ def _table(rows: list[dict], columns: list[str]) -> str:
 
 # --------------------------------------------------------------------------- commands
 def cmd_data(args: argparse.Namespace) -> int:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.data import describe, format_description
 
     profile = _profile(args) if args.profile else None
@@ -278,6 +285,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs.ensure import ensure_runs, plan_runs
 
     variants = resolve_variants(args)
@@ -310,8 +318,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     import sys
 
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs.compute_plan import compute_plan
     from cifar_core.runs.speed import machine_speed
 
@@ -362,6 +372,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def _analysis_plan(args: argparse.Namespace, profile: Any, plan: Any) -> Any:
     """What the chapters of ``profile`` predict again, priced as ``plan`` prices training."""
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.analysis_plan import analysis_plan
     from cifar_core.project import project_root
     from cifar_core.runs.speed import MachineSpeed
@@ -381,6 +392,7 @@ def _analysis_plan(args: argparse.Namespace, profile: Any, plan: Any) -> Any:
 
 def _with_analysis(plan: Any, analysis: Any) -> str:
     """The training tables and totals, the analysis table, the whole build, assumptions."""
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.analysis_plan import whole_build_text
     from cifar_core.runs.compute_plan import TRAINING_ONLY
 
@@ -401,6 +413,7 @@ def _with_analysis(plan: Any, analysis: Any) -> str:
 
 
 def check_names_of_studies(studies) -> None:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.experiments.plan import check_names
 
     check_names(studies or None, where="--study: ")
@@ -434,6 +447,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _print_overrides() -> None:
     """The parameters set with ``cifar-report analysis NAME -p`` (per profile)."""
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.notebooks import overrides_path
     from cifar_core.project import find_project_root
 
@@ -461,6 +475,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.cli.listing import listing
 
     profile = _profile(args)
@@ -499,6 +514,7 @@ def _cache_checker(args: argparse.Namespace, profile: Any):
     """``variant -> cached?`` for the dataset that "cached" refers to: ``--data`` or the
     profile's synthetic data (cheap, offline), else the one the stored runs share, so
     that ``list`` never downloads anything. ``None`` leaves the column blank."""
+    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs.keys import run_key
 
     store = _store(args)

@@ -13,13 +13,17 @@ the build says why.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import json
+import shutil
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cifar_core.render
 from cifar_core.analysis.context import BUILD_CONTEXT, read_build_context, store_of
 from cifar_core.experiments import catalog
 from cifar_core.experiments.plan import dataset_for, variants_for
@@ -41,6 +45,8 @@ from cifar_core.project import (
     default_runs_dir,
     project_root,
 )
+from cifar_core.render import RenderError, render
+from cifar_core.runs.compute_plan import plan_summary
 from cifar_core.runs.ensure import ensure_runs, plan_runs
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
@@ -333,7 +339,6 @@ def _ensure(
 ) -> list[str]:
     """Train the runs ``variants`` need (damaged ones again, after saying so); return
     the keys trained."""
-    from cifar_core.runs.compute_plan import plan_summary
 
     plan = plan_runs(variants, dataset.fingerprint, store, full=verify)
     progress.runs_planned(plan.reused, len(plan.missing), len(plan.refused))
@@ -528,9 +533,6 @@ def render_report(
     ``(outputs, error text or None)``. ``log`` gets what a reader of the console needs
     (which renderer, what was written, what failed); ``detail`` (default ``log``) the
     renderer's own output, e.g. Quarto's, for the log file."""
-    import traceback
-
-    from cifar_core.render import RenderError, render
 
     problems = chapter_problems(root, profile)
     if problems:
@@ -574,10 +576,6 @@ def render_stamp(root: Path, to: Sequence[str], renderer: str, profile: str | No
     """A digest of everything the rendered document is made from: the article and what it
     includes, the Quarto configuration, the bibliography, ``_variables.yml``, ``report.yml``, the executed
     notebooks, the renderer's own code and assets, and the choice of renderer."""
-    import hashlib
-    import shutil
-
-    import cifar_core.render
 
     renderer_dir = Path(cifar_core.render.__file__).parent
     files = sorted(
@@ -633,6 +631,5 @@ def write_provenance_table(root: Path, names: Sequence[str]) -> Path:
 
 
 def _combined_digest(modules: Mapping[str, str]) -> str:
-    import hashlib
 
     return hashlib.sha256(json.dumps(modules, sort_keys=True).encode()).hexdigest()[:12]

@@ -25,10 +25,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from cifar_core.analysis.context import EXTERNAL_INPUTS, PACKAGE_ROOT, file_digest
+from cifar_core.analysis.context import (
+    EXTERNAL_INPUTS,
+    PACKAGE_ROOT,
+    file_digest,
+    read_build_context,
+    store_of,
+)
 from cifar_core.files import write_text_atomic
 from cifar_core.orchestrate.notebooks import source_path
 from cifar_core.project import NOTEBOOKS_DIR
+from cifar_core.runs.derived_predictions import content_digest
 from cifar_core.runs.keys import environment
 from cifar_core.runs.manifest import run_identity
 from cifar_core.runs.store import RunStore
@@ -142,7 +149,6 @@ def _changed_derived(
     other numbers (the same numbers recomputed are no reason)."""
     if not derived:
         return []
-    from cifar_core.runs.derived_predictions import content_digest
 
     gone, rewritten = [], []
     for path, digest in derived.items():
@@ -183,7 +189,6 @@ def why_stale(
     ``present`` holds the keys of its planned runs that are usable in ``store`` now
     (default: the project's store).
     """
-    from cifar_core.analysis.context import read_build_context, store_of
 
     store = store or store_of(root, read_build_context(root))
     record = record if record is not None else load_record(root, chapter.name)

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cifar_core.experiments.plan import not_runnable
+from cifar_core.models.stats import model_stats
 from cifar_core.project import Log
+from cifar_core.runs.executors import LocalExecutor
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import Run, RunCheck, RunStore
 
@@ -100,7 +102,6 @@ def ensure_runs(
     corrupt runs aside — train the missing runs with ``executor`` (default
     :class:`~cifar_core.runs.executors.LocalExecutor`), calling ``on_done(run)`` as each
     is stored, and fill them in."""
-    from cifar_core.runs.executors import LocalExecutor
 
     plan = plan or plan_runs(variants, dataset.fingerprint, store)
     if plan.runs:
@@ -127,7 +128,6 @@ def ensure_runs(
 def warm_model_stats(variants: Iterable[Any]) -> None:
     """Record parameter counts and FLOPs in the model-stats cache while Keras is loaded,
     so that notebooks read them without importing Keras."""
-    from cifar_core.models.stats import model_stats
 
     for family, params in {
         (v.family, json.dumps(dict(v.params), sort_keys=True, default=list)) for v in variants

@@ -128,6 +128,7 @@ class Run:
     @cached_property
     def history(self):
         """Per-epoch history as a pandas DataFrame (epoch, loss, accuracy, val_…, lr)."""
+        # on demand: status and planning read the store without loading these
         import pandas as pd
 
         return self._read("history.csv", pd.read_csv)
@@ -150,12 +151,15 @@ class Run:
     def stale(self) -> bool:
         """Trained by training code that is no longer current (a run trained in another
         environment, e.g. on a GPU, is not stale: it is simply not asked for here)."""
-        from cifar_core.runs.keys import training_code_hash
+        from cifar_core.runs import keys  # the module's current function (tests replace it)
 
-        return (self.config.get("key_inputs") or {}).get("training_code") != training_code_hash()
+        return (self.config.get("key_inputs") or {}).get(
+            "training_code"
+        ) != keys.training_code_hash()
 
     def predictions(self) -> dict[str, Any]:
         """test_probs, test_labels, test_indices, val_probs, val_labels as numpy arrays."""
+        # on demand: status and planning read the store without loading these
         import numpy as np
 
         def read(path: Path) -> dict[str, Any]:
@@ -166,8 +170,10 @@ class Run:
 
     def load_model(self, compile: bool = False):
         """The best model (imports Keras). Not compiled by default: it is for inference."""
+        # on demand: only loading a model needs Keras (seconds to import)
         import keras
 
+        # on demand: status and planning read the store without loading these
         import cifar_core.models.all_families  # noqa: F401  (registers custom layers)
         import cifar_core.runs.schedules  # noqa: F401  (registers custom schedules)
 
@@ -336,6 +342,7 @@ class RunStore:
         A failed write (disk full, file too large) raises :class:`RunStoreError`; nothing
         of this run is kept and every run stored before is untouched.
         """
+        # on demand: status and planning read the store without loading these
         import numpy as np
 
         writers: dict[str, Callable[[Path], Any]] = {
