@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,10 +150,6 @@ def _weights_path(text: str) -> str:
     then exported as ``$CIFAR_REPORT_VGG16_WEIGHTS`` (absolute), so that planning, worker
     processes and notebooks all see the same file."""
     # imported when the command runs: --help and the cheap commands stay off TensorFlow
-    import os
-    from pathlib import Path
-
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.models.weights import (
         WEIGHTS_ENV,
         WeightsFileError,
@@ -181,9 +178,6 @@ def compute_choice_applied(args: argparse.Namespace) -> Iterator[None]:
     why, and fix it in the environment before Keras loads, so that worker processes and
     notebook kernels train and look up runs with the same setting; the environment is
     restored afterwards (``main`` may be called more than once in one process)."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
-    import os
-
     # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs import compute_choice
     from cifar_core.runs.hardware import compute_device

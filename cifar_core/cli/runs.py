@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -318,9 +319,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
-    import sys
-
     # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs.compute_plan import compute_plan
     from cifar_core.runs.speed import machine_speed

@@ -108,6 +108,9 @@ def ensure_runs(
         log(plan.summary())
     if not plan.missing and not plan.damaged:
         return plan
+    executor = executor or LocalExecutor()
+    if plan.missing:
+        executor.check()
     store.check_writable()
     for name, check in plan.damaged:
         aside = store.set_aside(check) if check.state == "corrupt" else None
@@ -115,9 +118,7 @@ def ensure_runs(
             log(f"moved {check.state} run {name} [{check.key}] aside to {aside}")
     if not plan.missing:
         return plan
-    trained = (executor or LocalExecutor()).train(
-        plan.missing, dataset, store, log=log, on_done=on_done
-    )
+    trained = executor.train(plan.missing, dataset, store, log=log, on_done=on_done)
     for run in trained:
         plan.runs[run.key] = run
     warm_model_stats(plan.missing)

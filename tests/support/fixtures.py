@@ -198,6 +198,9 @@ class FakeTrainer:
     def describe(self) -> str:
         return "fake trainer"
 
+    def check(self) -> None:
+        """Always there, like the local executor."""
+
     def train(self, variants, dataset, store, *, log=print, on_done=None) -> list[Run]:
         runs = []
         for variant in variants:

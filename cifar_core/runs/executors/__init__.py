@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from cifar_core.data.dataset import Dataset
 from cifar_core.experiments.variant import Variant
 from cifar_core.runs.executors.local import train_runs
-from cifar_core.runs.executors.ray_executor import train_runs_ray
+from cifar_core.runs.executors.ray_executor import check_reachable, train_runs_ray
 from cifar_core.runs.store import Run, RunStore
 
 Log = Callable[[str], object]
@@ -30,6 +30,9 @@ class LocalExecutor:
 
     def describe(self) -> str:
         return f"local, {self.jobs} job(s)"
+
+    def check(self) -> None:
+        """Nothing to check: this machine is always there."""
 
     def train(
         self,
@@ -55,6 +58,12 @@ class RayExecutor:
 
     def describe(self) -> str:
         return f"Ray cluster at {self.address or '$RAY_ADDRESS or a local Ray'}"
+
+    def check(self) -> None:
+        """Raise :class:`RayExecutorError` within seconds when no cluster answers at the
+        address (before the store is touched or anything trains)."""
+        if self.address is not None:
+            check_reachable(self.address)
 
     def train(
         self,
