@@ -611,7 +611,8 @@ def test_a_changed_parameter_moves_exactly_what_it_decides(smoke_build, tmp_path
     for variant, baseline, verdict in flips:
         said = re.compile(rf"{variant} is {verdict} than (the baseline )?{baseline} by ")
         assert any(said.match(s) for s in gone), (variant, baseline, verdict)
-    assert old.ignored["environment"] == 1  # build.n_trained: 51 trained then, 0 now
+    # build.n_trained (51 trained then, 0 now) and the environment the builds record
+    assert old.ignored["environment"] >= 1
 
     code, out, _ = run_cli(["diff", str(root), str(again), "--exit-code"])
     outcomes = sum(1 for c in cells if c[2] == "outcome")

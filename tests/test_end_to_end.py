@@ -26,6 +26,7 @@ from cifar_core.render import EMBEDDED_LABELS, REQUIRED_VARIABLES
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
 from tests.conftest import SMOKE_COPIED as COPIED
+from tests.support.fixtures import MEASURED_METRICS
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -189,7 +190,7 @@ def test_a_chapter_built_through_ray_equals_the_local_build(built, tmp_path):
         )
     assert result.exit_code == 0 and result.trained
     ray_store, local_store = RunStore(tmp_path / "ray-runs"), RunStore(runs)
-    timing = {"fit_time_s", "wall_time_s", "images_per_s"}
+    timing = MEASURED_METRICS
     for run in ray_store.runs():
         local = local_store.get(run.key)
         assert local is not None, f"{run.name}: the Ray build made a key the local one did not"

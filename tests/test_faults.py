@@ -35,22 +35,11 @@ import yaml
 
 from cifar_core.faults import CRASH_ENV
 from cifar_core.runs.store import RunStore
-from tests.support.fixtures import PROJECT, copy_project, flip_byte
+from tests.support.fixtures import MEASURED_METRICS, PROJECT, copy_project, flip_byte
 
 pytestmark = pytest.mark.slow
 
-TIMING = {
-    "fit_time_s",
-    "wall_time_s",
-    "images_per_s",
-    "resumed_from_epoch",
-    "cpu_s",
-    "peak_rss",
-    "inference_s",
-    "inference_cpu_s",
-}
-"""Metrics measured while training (times, CPU seconds, memory): they differ between two
-trainings of one run; everything else must not."""
+TIMING = MEASURED_METRICS
 _CORES = os.cpu_count() or 1
 WORKER_THREADS = {
     name: str(max(1, _CORES // min(_CORES, 4)))

@@ -35,7 +35,7 @@ from cifar_core.runs.keys import run_key
 from cifar_core.runs.manifest import MANIFEST, manifest_checksums
 from cifar_core.runs.store import RunStore
 from tests.conftest import two_node_ray_cluster
-from tests.support.fixtures import store_run
+from tests.support.fixtures import MEASURED_METRICS, store_run
 
 try:
     import ray
@@ -50,7 +50,7 @@ TINY = {
     "batch_size": 50,
     "preprocessing": "unit",
 }
-TIMING = {"fit_time_s", "wall_time_s", "images_per_s"}
+TIMING = MEASURED_METRICS
 
 
 def tiny(name: str, seed: int, **changes) -> Variant:

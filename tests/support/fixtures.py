@@ -188,6 +188,22 @@ def store_scored_run(
     )
 
 
+MEASURED_METRICS = frozenset(
+    {
+        "fit_time_s",
+        "wall_time_s",
+        "images_per_s",
+        "resumed_from_epoch",
+        "cpu_s",
+        "peak_rss",
+        "inference_s",
+        "inference_cpu_s",
+    }
+)
+"""Metrics measured while training (times, CPU seconds, memory): they differ between two
+trainings of the same run, so comparisons of two stores set them aside."""
+
+
 class FakeTrainer:
     """An executor (``build(executor=FakeTrainer())``) that "trains" a variant by writing
     :func:`store_run` for it, and records which it trained; no Keras."""
