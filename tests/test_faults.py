@@ -183,6 +183,9 @@ records and the variables are killed more cheaply on fake runs (tests/test_build
 benchmarks/soak.py kills at every point, and at random times."""
 
 
+# 2-3 minutes of real builds killed one after another: run with `-m faults` (the kill
+# points of the store and the records run in CI, cheaply, in tests/test_build.py)
+@pytest.mark.faults
 def test_a_corrupt_run_repaired_through_killed_builds_gives_the_uninterrupted_report(
     smoke_build, built, tmp_path
 ):
