@@ -41,19 +41,11 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from cifar_core.faults import CRASH_ENV  # noqa: E402
+from cifar_core.runs.manifest import MEASURED_METRICS  # noqa: E402
 from cifar_core.runs.store import RunStore  # noqa: E402
 from tests.support.fixtures import copy_project  # noqa: E402
 
-TIMING = {
-    "fit_time_s",
-    "wall_time_s",
-    "images_per_s",
-    "resumed_from_epoch",
-    "cpu_s",
-    "peak_rss",
-    "inference_s",
-    "inference_cpu_s",
-}
+TIMING = MEASURED_METRICS
 """Metrics measured while training (times, CPU seconds, memory): they differ between two
 trainings of one run; everything else must not."""
 BUILD = [

@@ -126,7 +126,8 @@ class Choice:
 
 
 # ---------------------------------------------------------------------- the device
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -151,7 +152,7 @@ def _gpu_model() -> str | None:
 
 @cache
 def _machine() -> tuple[str, int, str | None]:
-    return _cpu_model(), os.cpu_count() or 1, _gpu_model()
+    return cpu_model(), os.cpu_count() or 1, _gpu_model()
 
 
 def device_signature(device: str) -> dict[str, Any]:

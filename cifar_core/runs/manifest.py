@@ -42,6 +42,20 @@ from cifar_core.files import write_text_atomic, write_text_synced
 MANIFEST = "manifest.json"
 RUN_FILES = ("config.json", "history.csv", "metrics.json", "predictions.npz", "model.keras")
 VERIFIED_DIR = ".verified"
+MEASURED_METRICS = frozenset(
+    {
+        "fit_time_s",
+        "wall_time_s",
+        "images_per_s",
+        "resumed_from_epoch",
+        "cpu_s",
+        "peak_rss",
+        "inference_s",
+        "inference_cpu_s",
+    }
+)
+"""Metrics measured while training (times, CPU seconds, memory): they differ between two
+trainings of the same run, so a comparison of two stores sets them aside."""
 
 
 def file_sha256(path: Path) -> str:

@@ -39,6 +39,7 @@ import numpy as np
 from cifar_core.data.dataset import Dataset
 from cifar_core.experiments.variant import Variant
 from cifar_core.models.stats import flops_per_image
+from cifar_core.runs.compute_choice import cpu_model
 from cifar_core.runs.flops import training_flops
 from cifar_core.runs.hardware import Hardware, configure
 
@@ -103,21 +104,11 @@ def keras_backend_name() -> str:
         return "tensorflow"
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_signature() -> dict[str, Any]:
     """What a cached measurement is valid for (cheap: no Keras, no device query)."""
     return {
         "cpu_count": os.cpu_count(),
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "machine": platform.machine(),
         "backend": keras_backend_name(),
         "device_request": os.environ.get("CIFAR_REPORT_DEVICE", "auto"),

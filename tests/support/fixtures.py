@@ -37,6 +37,7 @@ import yaml
 
 from cifar_core.experiments.variant import Variant
 from cifar_core.runs.keys import key_inputs, run_key
+from cifar_core.runs.manifest import MEASURED_METRICS  # noqa: F401 - the tests' import
 from cifar_core.runs.store import Run, RunStore
 from tests.support.render_fixtures import stub_project
 
@@ -186,22 +187,6 @@ def store_scored_run(
             "val_indices": np.arange(5),
         },
     )
-
-
-MEASURED_METRICS = frozenset(
-    {
-        "fit_time_s",
-        "wall_time_s",
-        "images_per_s",
-        "resumed_from_epoch",
-        "cpu_s",
-        "peak_rss",
-        "inference_s",
-        "inference_cpu_s",
-    }
-)
-"""Metrics measured while training (times, CPU seconds, memory): they differ between two
-trainings of the same run, so comparisons of two stores set them aside."""
 
 
 class FakeTrainer:
