@@ -30,20 +30,11 @@ from cifar_core.analysis.views.runs import (
 from cifar_core.experiments import catalog, sample_budget
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
+from tests.support.fixtures import PLATEAU
 
 PROJECT = Path(__file__).resolve().parent.parent
 N_TEST = 600
 LABELS = np.arange(N_TEST) % 10
-PLATEAU = pd.DataFrame(
-    {
-        "epoch": range(1, 9),
-        "loss": np.linspace(2, 0.8, 8),
-        "accuracy": np.linspace(0.3, 0.7, 8),
-        "val_loss": [2.0, 1.4, 1.1, 1.0, 0.98, 1.0, 1.02, 1.05],
-        "val_accuracy": [0.3, 0.5, 0.58, 0.6, 0.61, 0.61, 0.6, 0.6],
-        "lr": 0.01,
-    }
-)
 RISING = PLATEAU.assign(val_loss=np.linspace(2.0, 0.9, 8), val_accuracy=np.linspace(0.3, 0.62, 8))
 
 

@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from cifar_core.analysis.discussion import every_comparison
@@ -31,19 +30,10 @@ from cifar_core.experiments.claims import (
 )
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
+from tests.support.fixtures import PLATEAU
 
 SEEDS = Path(
     os.environ.get("CIFAR_SEEDS_DIR", Path(__file__).resolve().parents[2] / "shared" / "seeds")
-)
-PLATEAU = pd.DataFrame(
-    {
-        "epoch": range(1, 9),
-        "loss": np.linspace(2, 0.8, 8),
-        "accuracy": np.linspace(0.3, 0.7, 8),
-        "val_loss": [2.0, 1.4, 1.1, 1.0, 0.98, 1.0, 1.02, 1.05],
-        "val_accuracy": [0.3, 0.5, 0.58, 0.6, 0.61, 0.61, 0.6, 0.6],
-        "lr": 0.01,
-    }
 )
 N_TEST = 600
 LABELS = np.arange(N_TEST) % 10
