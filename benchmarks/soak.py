@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from cifar_core.faults import CRASH_ENV  # noqa: E402
+from cifar_core.faults import CRASH_ENV, POINTS  # noqa: E402
 from cifar_core.runs.manifest import MEASURED_METRICS  # noqa: E402
 from cifar_core.runs.store import RunStore  # noqa: E402
 from tests.support.fixtures import copy_project  # noqa: E402
@@ -68,28 +68,6 @@ WORKER_THREADS = {
 """The threads each worker of a smoke build had (runs/executors/local.py): a run trained
 again in the build's own process (``--jobs 1``) equals the original only with the same
 threads (tests/test_faults.py does the same)."""
-POINTS = [
-    "build.locked",
-    "build.trained",
-    "build.variables",
-    "train.start",
-    "train.epoch",
-    "train.evaluated",
-    "store.write:config.json",
-    "store.write:metrics.json",
-    "store.write:history.csv",
-    "store.write:predictions.npz",
-    "store.write:model.keras",
-    "store.manifest",
-    "store.renamed",
-    "store.set_aside",
-    "chapter.start:{chapter}",
-    "chapter.cell:{chapter}",
-    "chapter.executed:{chapter}",
-    "chapter.replaced:{chapter}",
-    "render.start",
-    "render.written",
-]
 
 
 def command(root: Path, crash_at: str | None = None) -> subprocess.Popen:

@@ -51,6 +51,29 @@ from collections import Counter
 
 CRASH_ENV = "CIFAR_REPORT_TEST_CRASH_AT"
 GROUP_ENV = "CIFAR_REPORT_TEST_CRASH_GROUP"
+POINTS = (
+    "build.locked",
+    "build.trained",
+    "build.variables",
+    "train.start",
+    "train.epoch",
+    "train.evaluated",
+    "store.write:config.json",
+    "store.write:metrics.json",
+    "store.write:history.csv",
+    "store.write:predictions.npz",
+    "store.write:model.keras",
+    "store.manifest",
+    "store.renamed",
+    "store.set_aside",
+    "chapter.start:{chapter}",
+    "chapter.cell:{chapter}",
+    "chapter.executed:{chapter}",
+    "chapter.replaced:{chapter}",
+    "render.start",
+    "render.written",
+)
+"""Every named point of the table above (``{chapter}``: a chapter's name), for the soak."""
 
 _passed: Counter[str] = Counter()
 

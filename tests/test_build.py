@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cifar_core import faults
 from cifar_core.experiments import catalog
 from cifar_core.orchestrate import build as orchestrator
 from cifar_core.orchestrate import notebooks, provenance
@@ -531,6 +533,17 @@ def test_open_context_raises_on_a_damaged_run_and_lists_only_missing_ones_as_not
     message = str(error.value)
     assert f"run s000_cnn2 [{runs['s000_cnn2'].key}]" in message and " is corrupt: " in message
     assert "history.csv: " in message and "Run `cifar-report build`" in message
+
+
+def test_the_named_crash_points_are_the_ones_the_code_passes():
+    passed = set()
+    for path in (PROJECT / "cifar_core").rglob("*.py"):
+        for point, detail in re.findall(
+            r'crash_point\(\s*"([a-z_.]+)"(,\s*[^)]+)?\)', path.read_text()
+        ):
+            passed.add(point + (":" if detail else ""))
+    named = {p.split(":")[0] + (":" if ":" in p else "") for p in faults.POINTS}
+    assert named == passed
 
 
 CHEAP_POINTS = [
