@@ -248,15 +248,17 @@ def declared_profiles(
             "test images of CIFAR-10's shape (synthetic unless --data names CIFAR-10), "
             f"each run trained for at most 2 epochs of {REHEARSAL_STEPS} steps, every "
             "chapter at full size; WRN-16-8 and VGG16 are left out (on 2 cores their "
-            "inference alone takes hours: `cifar-report plan` prices them); it checks "
-            "that a full build runs and measures its cost, and no number in it means "
-            "anything",
+            "inference alone takes hours: `cifar-report plan` prices them), and "
+            "12-robustness scores one seed per variant (its 18 corrupted copies of the "
+            "10,000 test images are the heaviest step on a CPU); it checks that a full "
+            "build runs and measures its cost, and no number in it means anything",
             data="synthetic",
             seeds=(0, 1, 2),
             max_epochs=2,
             synthetic_sizes=(50_000, 10_000),
             max_steps_per_epoch=REHEARSAL_STEPS,
             full_only=full_only["rehearsal"],
+            chapter_parameters={"12-robustness": {"seeds": 1}},
         ),
     )
     return {p.name: p for p in profiles}
