@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -101,6 +102,13 @@ def test_totals_and_study_sums_are_the_sums_of_the_runs():
     assert first.seconds_here == pytest.approx(
         (first.train_steps + first.eval_steps) * 0.005
         + (first.train_flops + first.eval_flops) / 2e10
+    )
+    # a measured prediction rate prices the evaluation, and only it
+    again = _small_plan(speed=replace(FAKE_SPEED, predict_flop_rate=8e10)).runs.iloc[0]
+    assert again.seconds_here == pytest.approx(
+        (first.train_steps + first.eval_steps) * 0.005
+        + first.train_flops / 2e10
+        + first.eval_flops / 8e10
     )
 
 
@@ -236,4 +244,6 @@ def test_measure_speed_times_real_training_steps(monkeypatch):
     mlp, cnn = measured.probes
     assert cnn["forward_flops_per_image"] == 53_159_936 and mlp["steps"] >= 16
     assert cnn["seconds_per_step"] > mlp["seconds_per_step"]
+    assert cnn["predict_images"] == 2048 and cnn["predict_s"] > 0
+    assert measured.predict_flop_rate and measured.predict_flop_rate > 1e8
     assert measured.backend == "tensorflow" and measured.device == "cpu"

@@ -22,7 +22,8 @@ prices exactly what a build of the profile would compute once; the results are c
 beside the run store and a rebuild computes nothing again
 (:mod:`cifar_core.runs.derived_predictions`, :mod:`cifar_core.runs.knn`). FLOPs follow
 :mod:`cifar_core.runs.flops`; times use the same machine speed and accelerator
-assumptions as the training plan (:mod:`cifar_core.runs.compute_plan`), one
+assumptions as the training plan (:mod:`cifar_core.runs.compute_plan`) at the measured
+prediction rate (:meth:`~cifar_core.runs.speed.MachineSpeed.predict_seconds`), one
 ``model.predict`` batch of :data:`~cifar_core.runs.predict.BATCH_SIZE` images being a
 step.
 
@@ -279,7 +280,7 @@ def analysis_plan(
             "image_passes": w.passes * w.images,
             "flops": w.flops,
             "steps": w.steps,
-            "seconds_here": None if speed is None else speed.seconds(w.flops, w.steps),
+            "seconds_here": None if speed is None else speed.predict_seconds(w.flops, w.steps),
             "seconds_accelerator": w.steps * accelerator_step_s + w.flops / rate,
         }
         for w in chapter_work(root, profile, n_images=n_images, n_test=n_test)
@@ -334,8 +335,8 @@ def _assumptions(n_test: int) -> list[str]:
         "own recipe: 2 passes with flipping, 3 with translations, 6 with both); k-NN adds "
         "the features of the training split and 2 x feature size FLOPs per (query, "
         "training image) pair; every result is computed once and cached beside the run "
-        "store; times as for training, one predict batch of "
-        f"{PREDICT_BATCH} images counting as a step",
+        "store; times at the measured prediction rate (model.predict, forward only), one "
+        f"predict batch of {PREDICT_BATCH} images counting as a step",
         "analysis: the other chapters read stored predictions; their statistics (paired "
         "bootstrap intervals, tests, per-class intervals) and the corrupted images "
         "(generated once per dataset) are not counted here: the rehearsal measures them "

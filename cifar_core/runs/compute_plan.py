@@ -14,7 +14,8 @@ What is counted (the assumptions :func:`plan_runs` also returns, spelled out):
   (:func:`cifar_core.runs.flops.prediction_flops`: 2 passes with flipping, 3 with
   translations, 6 with both).
 * **Time here** = steps × measured overhead per step + FLOPs / measured FLOP rate, from
-  :func:`cifar_core.runs.speed.machine_speed` (one process; ``--jobs`` workers on a CPU
+  :func:`cifar_core.runs.speed.machine_speed`, the evaluation FLOPs at its measured
+  prediction rate (forward only, faster than training) (one process; ``--jobs`` workers on a CPU
   are 1.3–1.6× faster in all, see :mod:`cifar_core.runs.executors.local`).
 * **Time on an accelerator** = steps × an assumed overhead per step (2 ms by default,
   not measured: no GPU is available to this project) + FLOPs / (datasheet peak ×
@@ -335,6 +336,10 @@ def plan_runs(
             cost["train_flops"] + cost["eval_flops"],
             cost["train_steps"] + cost["eval_steps"],
         )
+        here = None
+        if speed is not None:
+            here = speed.seconds(cost["train_flops"], cost["train_steps"])
+            here += speed.predict_seconds(cost["eval_flops"], cost["eval_steps"])
         key = run_key(variant, fingerprint) if fingerprint else None
         rows.append(
             {
@@ -351,7 +356,7 @@ def plan_runs(
                 "params": stats["params"],
                 "forward_flops": stats["flops"],
                 **cost,
-                "seconds_here": None if speed is None else speed.seconds(flops, steps),
+                "seconds_here": here,
                 "seconds_accelerator": steps * accelerator_step_s + flops / accel_rate,
             }
         )
@@ -532,8 +537,9 @@ def _assumptions(settings: dict[str, Any]) -> list[str]:
         if speed is None
         else f"time here: one process on {speed['device_name']} ({speed['backend']}), measured "
         f"{speed['flop_rate'] / 1e9:.1f} GFLOP/s achieved and "
-        f"{speed['step_overhead_s'] * 1e3:.1f} ms overhead per step "
-        f"({speed['measured_at'] or 'given'}; a shared machine measures slower); --jobs "
+        f"{speed['step_overhead_s'] * 1e3:.1f} ms overhead per step"
+        + _predict_rate(speed)
+        + f" ({speed['measured_at'] or 'given'}; a shared machine measures slower); --jobs "
         "workers on a CPU are 1.3-1.6x faster in all"
     )
     return [
@@ -563,6 +569,13 @@ TRAINING_ONLY = (
 )
 """The assumption that says this plan leaves the chapters out (dropped where the
 analysis is priced beside it)."""
+
+
+def _predict_rate(speed: dict[str, Any]) -> str:
+    rate = speed.get("predict_flop_rate")
+    if not rate:
+        return "; evaluation at the training rate (prediction not measured)"
+    return f"; evaluation (model.predict, forward only) at {rate / 1e9:.1f} GFLOP/s, measured"
 
 
 def _cap_assumption(caps: Sequence[int]) -> list[str]:

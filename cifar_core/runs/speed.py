@@ -1,4 +1,5 @@
-"""How fast this machine trains: a short measured calibration, cached per machine.
+"""How fast this machine trains and predicts: a short measured calibration, cached per
+machine.
 
 The time of one training step is modelled as ``step_overhead_s + flops / flop_rate``:
 a fixed cost per step (framework dispatch, the input pipeline, callbacks) plus the
@@ -7,6 +8,11 @@ trains a tiny MLP (its steps are nearly all overhead) and seed 001's model_a (ab
 MFLOP per image forward, mostly arithmetic) through the project's own model-building
 path (:func:`cifar_core.runs.train.build_compiled_model`: same optimizer, loss and, on a
 GPU, mixed precision) for a few seconds each, on random images, in one process.
+Prediction (``model.predict`` in batches of :data:`~cifar_core.runs.predict.BATCH_SIZE`,
+no backward pass) reaches a higher rate than training on the same model, so each probe
+also predicts 2,048 images: model_a's rate is ``predict_flop_rate``, used for the
+evaluation of runs and the chapters' derived predictions
+(:meth:`MachineSpeed.predict_seconds`).
 
 :func:`machine_speed` returns the cached measurement of this machine or measures and
 caches it in ``compute_speed.json`` in the cache directory (``$CIFAR_REPORT_CACHE`` or
@@ -25,6 +31,7 @@ Example
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import tempfile
@@ -42,11 +49,13 @@ from cifar_core.models.stats import flops_per_image
 from cifar_core.runs.compute_choice import cpu_model
 from cifar_core.runs.flops import training_flops
 from cifar_core.runs.hardware import Hardware, configure
+from cifar_core.runs.predict import BATCH_SIZE as PREDICT_BATCH
 
-SPEED_VERSION = 1  # bump when the measurement changes what it measures
+SPEED_VERSION = 2  # bump when the measurement changes what it measures
 CACHE_FILE = "compute_speed.json"
 BATCH = 32
 STEPS_PER_EPOCH = 16
+PREDICT_IMAGES = 2048
 # (name, family, params): an overhead-bound and an arithmetic-bound model.
 PROBES = (
     ("mlp_32", "mlp", {"units": [32]}),
@@ -62,7 +71,9 @@ PROBES = (
 class MachineSpeed:
     """Achieved training speed of one process: ``flop_rate`` (FLOP/s, FLOPs counted as
     in :mod:`cifar_core.models.stats`) and ``step_overhead_s`` (seconds per step that do
-    not scale with FLOPs), measured on ``device``/``backend``."""
+    not scale with FLOPs), measured on ``device``/``backend``; ``predict_flop_rate`` the
+    forward-only rate of ``model.predict`` (``None``: not measured, the training rate is
+    used)."""
 
     flop_rate: float
     step_overhead_s: float
@@ -73,10 +84,21 @@ class MachineSpeed:
     probes: list[dict[str, Any]] = field(default_factory=list)
     measured_at: str = ""
     version: int = SPEED_VERSION
+    predict_flop_rate: float | None = None
 
     def seconds(self, flops: float, steps: float) -> float:
-        """Estimated seconds for ``flops`` FLOPs spread over ``steps`` steps."""
+        """Estimated seconds for ``flops`` training FLOPs spread over ``steps`` steps."""
         return steps * self.step_overhead_s + flops / self.flop_rate
+
+    def predict_seconds(self, flops: float, steps: float) -> float:
+        """Estimated seconds for ``flops`` FLOPs of prediction in ``steps`` batches.
+
+        >>> speed = MachineSpeed(50e9, 0.004, "cpu", "cpu", "tensorflow", {},
+        ...                      predict_flop_rate=100e9)
+        >>> round(speed.predict_seconds(flops=100e9, steps=10), 2)   # 1 s + 10 batches
+        1.04
+        """
+        return steps * self.step_overhead_s + flops / (self.predict_flop_rate or self.flop_rate)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -208,9 +230,12 @@ def measure_speed(*, budget_s: float = 4.0) -> MachineSpeed:
     if seconds_per_flop <= 0:  # the big probe was no slower: arithmetic is noise here
         seconds_per_flop = t2 / f2
     overhead = max(0.0, t1 - seconds_per_flop * f1)
+    big = probes[1]
+    predict_s = max(big["predict_s"] - big["predict_batches"] * overhead, big["predict_s"] / 2)
     return MachineSpeed(
         flop_rate=1.0 / seconds_per_flop,
         step_overhead_s=overhead,
+        predict_flop_rate=big["forward_flops_per_image"] * big["predict_images"] / predict_s,
         device=hardware.device,
         device_name=hardware.name,
         backend=hardware.backend,
@@ -257,6 +282,10 @@ def _time_probe(
     else:
         seconds, steps = one_epoch, STEPS_PER_EPOCH
     forward = flops_per_image(model)
+    predict_x = np.concatenate([x] * math.ceil(PREDICT_IMAGES / len(x)))[:PREDICT_IMAGES]
+    model.predict(predict_x[:PREDICT_BATCH], batch_size=PREDICT_BATCH, verbose=0)  # warm-up
+    started = time.perf_counter()
+    model.predict(predict_x, batch_size=PREDICT_BATCH, verbose=0)
     return {
         "name": name,
         "family": family,
@@ -265,4 +294,7 @@ def _time_probe(
         "forward_flops_per_image": forward,
         "flops_per_step": training_flops(forward, BATCH, epochs=1),
         "seconds_per_step": seconds / steps,
+        "predict_images": PREDICT_IMAGES,
+        "predict_batches": math.ceil(PREDICT_IMAGES / PREDICT_BATCH),
+        "predict_s": time.perf_counter() - started,
     }
