@@ -21,7 +21,13 @@ it cost per chapter, per run and in the driver.
    ``cifar-report plan --profile rehearsal`` priced (training, each chapter's derived
    predictions, the whole build; time here), prints the tables
    (the Markdown one is README's), and writes them as JSON (``--out``, default
-   ``<workdir>/rehearsal.json``). ``--report-only`` re-reads a finished workdir.
+   ``<workdir>/rehearsal.json``). ``--report-only`` re-reads a finished workdir (keeping
+   the build's figures of its earlier record).
+4. Looks at the rendered report as a reader does (``tests/support``: headless Chromium,
+   poppler), when they are installed: the runs table of every run is found in the HTML,
+   paged, filtered and sorted in the browser without a console error or a horizontal
+   scrollbar; the PDF prints every run's key, across consecutive pages, with nothing
+   drawn outside the text block (page images in ``<workdir>/pdf-pages``).
 
 The targets of issue 23: exit 0 within 90 minutes, no chapter over 10 minutes, no
 process over 4 GB. The script exits 1 when the build fails or a target is missed, and
@@ -246,7 +252,82 @@ def tables(summary: dict[str, Any]) -> str:
             )
         total = sum(r["test_inference_s"] or 0 for r in runs)
         lines += ["", f"Inference over the test images, all runs: {_minutes(total)} in total."]
-    return "\n".join(lines)
+    return "\n".join(lines + _output_lines(summary.get("output") or {}))
+
+
+def _output_lines(checked: dict[str, Any]) -> list[str]:
+    lines = []
+    html, pdf = checked.get("html"), checked.get("pdf")
+    if html is not None:
+        table = html["runs_table"]
+        lines.append(
+            "HTML (headless Chromium): "
+            + (
+                f"the runs table shows {table['shown']} rows a page ({table['pages']} paging "
+                f'buttons), filtering it gives "{table["filtered"]}", sorting works'
+                if table.get("found")
+                else "no interactive runs table found"
+            )
+            + f"; problems: {', '.join(html['problems']) or 'none'}."
+        )
+    if pdf is not None:
+        spread = pdf["table_pages"]
+        lines.append(
+            f"PDF ({pdf['pages']} pages): {pdf['run_keys_printed']} of {pdf['run_keys']} run "
+            f"keys printed, on pages {spread[0] + 1}-{spread[-1] + 1}"
+            if spread
+            else f"PDF ({pdf['pages']} pages): no run key printed"
+        )
+        lines[-1] += f"; problems: {', '.join(pdf['problems']) or 'none'}."
+    return ["", *lines] if lines else []
+
+
+def check_output(workdir: Path, n_runs: int) -> dict[str, Any]:
+    """The long-table checks on the rendered report (step 4 of the module docstring);
+    ``{"html": None}`` or ``{"pdf": None}`` where the tool or the file is missing."""
+    from tests.support.browser import find_chromium, inspect_page, use_long_table
+    from tests.support.pdfcheck import check_pdf
+
+    site, checked = workdir / "_site", {}
+    html, pdf = site / "index.html", site / "index.pdf"
+    checked["html"] = None
+    if html.is_file() and find_chromium() is not None:
+        page = inspect_page(html, evaluate=(use_long_table(n_runs),))
+        checked["html"] = {"problems": page.problems(), "runs_table": page.evaluated[0]}
+    checked["pdf"] = None
+    if pdf.is_file() and shutil.which("pdftoppm") and shutil.which("pdftotext"):
+        report = check_pdf(pdf, workdir / "pdf-pages")
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        keys = {path.parent.name[:12] for path in (workdir / "runs").glob("*/metrics.json")}
+        pages = [i for i, page in enumerate(text.split("\f")) if any(k in page for k in keys)]
+        checked["pdf"] = {
+            "pages": report.pages,
+            "problems": report.problems(),
+            "run_keys": len(keys),
+            "run_keys_printed": sum(k in text for k in keys),
+            "table_pages": pages,
+        }
+    return checked
+
+
+def output_problems(checked: dict[str, Any], n_runs: int) -> list[str]:
+    found = []
+    html = checked.get("html")
+    if html is not None:
+        found += [f"HTML: {p}" for p in html["problems"]]
+        table = html["runs_table"]
+        if not table.get("found"):
+            found.append(f"HTML: no interactive table of {n_runs} entries")
+        elif table["shown"] > 25 or not table["top"] or table["top"] != sorted(table["top"])[::-1]:
+            found.append(f"HTML: the runs table is not paged or sorted: {table}")
+    pdf = checked.get("pdf")
+    if pdf is not None:
+        found += [f"PDF: {p}" for p in pdf["problems"]]
+        if pdf["run_keys_printed"] < pdf["run_keys"]:
+            found.append(f"PDF: {pdf['run_keys_printed']} of {pdf['run_keys']} run keys printed")
+    return found
 
 
 def problems(summary: dict[str, Any]) -> list[str]:
@@ -262,7 +343,7 @@ def problems(summary: dict[str, Any]) -> list[str]:
             found.append(f"{chapter['name']} took {_minutes(chapter['seconds'])} (target 10 min)")
     if build and (build.get("peak_rss") or 0) > TARGET_MEMORY:
         found.append(f"a process peaked at {format_bytes(build['peak_rss'])} (target 4 GB)")
-    return found
+    return found + output_problems(summary.get("output") or {}, len(summary["runs"]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,7 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-only", action="store_true", help="re-read a finished workdir")
     args = parser.parse_args(argv)
     workdir = args.workdir.resolve()
+    out = args.out or workdir / "rehearsal.json"
     build = None
+    if args.report_only and out.is_file():
+        build = json.loads(out.read_text()).get("build") or None
     if not args.report_only:
         prepare(workdir, args.keep)
         write_parameters(workdir, args.parameters)
@@ -306,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
             "plan": plan_estimate(workdir, args),
         }
     summary = summarize(workdir, build)
-    out = args.out or workdir / "rehearsal.json"
+    summary["output"] = check_output(workdir, len(summary["runs"]))
     out.write_text(json.dumps(summary, indent=2))
     print("\n" + tables(summary) + f"\n\nrecord: {out}")
     if build and max(build["load_before"], build["load_after"]) > BUSY_LOAD:

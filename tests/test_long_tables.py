@@ -21,7 +21,7 @@ import pytest
 
 from cifar_core.experiments.catalog import get_profile, plan, studies_of
 from cifar_core.render import render
-from tests.support.browser import find_chromium, inspect_page
+from tests.support.browser import find_chromium, inspect_page, use_long_table
 from tests.support.pdfcheck import check_pdf
 from tests.support.render_fixtures import ROOT, display, png_bytes, stub_project
 
@@ -75,39 +75,12 @@ def long_site(tmp_path_factory) -> Path:
     return project / "_site"
 
 
-#: Filter, sort and page the runs table as a reader would (typing, clicking).
-USE_RUNS_TABLE = """(async () => {
-  const settle = () => new Promise((r) => setTimeout(r, 300));
-  const box = [...document.querySelectorAll('div.dt-container')]
-    .find((c) => /of 183 entries/.test(c.querySelector('.dt-info')?.textContent || ''));
-  if (!box) return {found: false};
-  const rows = () => [...box.querySelectorAll('tbody tr')];
-  const info = () => box.querySelector('.dt-info').textContent;
-  const shown = rows().length, pages = box.querySelectorAll('.dt-paging button').length;
-  const input = box.querySelector('.dt-search input');
-  input.value = 'flagship';
-  input.dispatchEvent(new Event('input', {bubbles: true}));
-  await settle();
-  const filtered = info(), filteredNames = rows().map((r) => r.cells[0].textContent);
-  input.value = '';
-  input.dispatchEvent(new Event('input', {bubbles: true}));
-  await settle();
-  const epochs = [...box.querySelectorAll('thead th')].findIndex((th) => /epochs/.test(th.textContent));
-  box.querySelectorAll('thead th')[epochs].click();
-  await settle();
-  box.querySelectorAll('thead th')[epochs].click();  // descending
-  await settle();
-  const top = rows().map((r) => Number(r.cells[epochs].textContent));
-  return {found: true, shown, pages, filtered, filteredNames, top};
-})()"""
-
-
 @pytest.mark.skipif(
     find_chromium() is None or importlib.util.find_spec("websocket") is None,
     reason="needs Chromium on PATH (Debian: `apt-get install chromium`) and websocket-client",
 )
 def test_the_183_row_runs_table_is_sorted_filtered_and_paged_in_the_browser(long_site):
-    page = inspect_page(long_site / "index.html", evaluate=(USE_RUNS_TABLE,))
+    page = inspect_page(long_site / "index.html", evaluate=(use_long_table(183),))
     assert page.problems() == []  # no console error, no horizontal scrollbar
     [used] = page.evaluated
     assert used["found"], "no interactive table with 183 entries"

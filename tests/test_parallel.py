@@ -8,6 +8,7 @@ import re
 import pytest
 
 from cifar_core.experiments.variant import Variant
+from cifar_core.runs.executors import local
 from cifar_core.runs.executors.local import parse_jobs, resolve_jobs, train_runs
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
@@ -59,3 +60,21 @@ def test_two_workers_train_different_runs_into_the_store(tiny_dataset, tmp_path,
     again = train_runs(variants[:1], tiny_dataset, store, jobs=2, log=print)
     assert again[0].key == runs[0].key
     assert "reused" in capfd.readouterr().out
+
+
+def test_a_worker_is_replaced_after_the_runs_its_memory_budget_allows(
+    tiny_dataset, tmp_path, capfd, monkeypatch
+):
+    # A worker keeps memory from every run it trains; with a budget of one run, each run
+    # gets a fresh process, and the runs are the same as a long-lived worker's.
+    monkeypatch.setattr(local, "WORKER_LEAK_BUDGET", 1)
+    assert local.runs_per_worker(tiny_dataset) == 1
+    variants = [Variant.from_dict({**TINY, "name": f"tiny{i}", "seed": i}) for i in range(3)]
+
+    runs = train_runs(variants, tiny_dataset, RunStore(tmp_path / "runs"), jobs=2, log=print)
+
+    output = capfd.readouterr().out
+    assert "a fresh process every 1 run(s)" in output
+    trainers = re.findall(r"\[worker (\d+)\] done", output)
+    assert len(trainers) == 3 and len(set(trainers)) == 3
+    assert [r.key for r in runs] == [run_key(v, tiny_dataset.fingerprint) for v in variants]

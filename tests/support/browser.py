@@ -255,6 +255,44 @@ def _screenshot(tools: DevTools, path: Path, clip: dict) -> Path:
     return path
 
 
+def use_long_table(entries: int, search: str = "flagship", sort_column: str = "epochs") -> str:
+    """A script for ``inspect_page(evaluate=...)``: find the interactive table of
+    ``entries`` rows, then filter it for ``search``, clear the filter and sort it by
+    ``sort_column`` twice (descending), as a reader would by typing and clicking.
+    Its value: ``{found, shown, pages, filtered, filteredNames, top}`` (rows shown,
+    paging buttons, the info line after filtering, the first column of the filtered rows,
+    the sorted column's values on the first page); ``{found: false}`` without it."""
+    script = """(async () => {
+  const settle = () => new Promise((r) => setTimeout(r, 300));
+  const box = [...document.querySelectorAll('div.dt-container')]
+    .find((c) => new RegExp(`of ${ENTRIES} entries`).test(c.querySelector('.dt-info')?.textContent || ''));
+  if (!box) return {found: false};
+  const rows = () => [...box.querySelectorAll('tbody tr')];
+  const info = () => box.querySelector('.dt-info').textContent;
+  const shown = rows().length, pages = box.querySelectorAll('.dt-paging button').length;
+  const input = box.querySelector('.dt-search input');
+  input.value = SEARCH;
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  await settle();
+  const filtered = info(), filteredNames = rows().map((r) => r.cells[0].textContent);
+  input.value = '';
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+  await settle();
+  const epochs = [...box.querySelectorAll('thead th')].findIndex((th) => new RegExp(SORT).test(th.textContent));
+  box.querySelectorAll('thead th')[epochs].click();
+  await settle();
+  box.querySelectorAll('thead th')[epochs].click();  // descending
+  await settle();
+  const top = rows().map((r) => Number(r.cells[epochs].textContent));
+  return {found: true, shown, pages, filtered, filteredNames, top};
+})()"""
+    return (
+        script.replace("ENTRIES", str(int(entries)))
+        .replace("SEARCH", json.dumps(search))
+        .replace("SORT", json.dumps(sort_column))
+    )
+
+
 def inspect_page(
     html: Path,
     *,
