@@ -38,6 +38,7 @@ figures are then not valid).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -291,7 +292,8 @@ def check_output(workdir: Path, n_runs: int) -> dict[str, Any]:
     site, checked = workdir / "_site", {}
     html, pdf = site / "index.html", site / "index.pdf"
     checked["html"] = None
-    if html.is_file() and find_chromium() is not None:
+    browser = find_chromium() is not None and importlib.util.find_spec("websocket") is not None
+    if html.is_file() and browser:
         page = inspect_page(html, evaluate=(use_long_table(n_runs),))
         checked["html"] = {"problems": page.problems(), "runs_table": page.evaluated[0]}
     checked["pdf"] = None

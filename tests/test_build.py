@@ -544,8 +544,14 @@ def test_the_named_crash_points_are_the_ones_the_code_passes():
             passed.add(point + (":" if detail else ""))
     named = {p.split(":")[0] + (":" if ":" in p else "") for p in faults.POINTS}
     assert named == passed
+    chained = {p.split(":")[0] for p in CHEAP_POINTS}
+    expensive = {p for p in faults.POINTS if p.startswith(("train.", "render."))}
+    assert chained == {p.split(":")[0] for p in faults.POINTS} - expensive
 
 
+# In the order a build reaches them (the chain below depends on it): every crash point
+# of cifar_core/faults.py but training's and rendering's, which need a real trainer or a
+# renderer (tests/test_faults.py kills those).
 CHEAP_POINTS = [
     "build.locked",
     "store.set_aside",

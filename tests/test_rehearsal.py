@@ -237,3 +237,17 @@ def test_the_rehearsal_benchmark_reports_a_finished_workdir_and_the_missed_targe
     assert "MISSED: 12-robustness took 15.0 min (target 10 min)" in out
     saved = json.loads((tmp_path / "rehearsal.json").read_text())
     assert saved["runs"][0]["test_inference_s"] == 3.0
+    assert saved["output"] == {"html": None, "pdf": None}  # nothing rendered here
+    # what the reader's checks of a rendered report count as missed
+    unsorted = {"found": True, "shown": 10, "pages": 9, "top": [1, 2]}
+    checked = {
+        "html": {"problems": ["horizontal scrollbar"], "runs_table": unsorted},
+        "pdf": {"pages": 40, "problems": [], "run_keys": 168, "run_keys_printed": 160},
+    }
+    assert benchmark.output_problems(checked, 168) == [
+        "HTML: horizontal scrollbar",
+        f"HTML: the runs table is not paged or sorted: {unsorted}",
+        "PDF: 160 of 168 run keys printed",
+    ]
+    checked["html"]["runs_table"] = {"found": False}
+    assert "HTML: no interactive table of 168 entries" in benchmark.output_problems(checked, 168)

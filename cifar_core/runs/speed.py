@@ -231,6 +231,8 @@ def measure_speed(*, budget_s: float = 4.0) -> MachineSpeed:
         seconds_per_flop = t2 / f2
     overhead = max(0.0, t1 - seconds_per_flop * f1)
     big = probes[1]
+    # On a busy machine the per-step overhead can come out larger than a predict batch
+    # takes: keep at least half the measured time as arithmetic.
     predict_s = max(big["predict_s"] - big["predict_batches"] * overhead, big["predict_s"] / 2)
     return MachineSpeed(
         flop_rate=1.0 / seconds_per_flop,
