@@ -121,7 +121,9 @@ def plan_estimate(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
         (workdir / "cache").mkdir(exist_ok=True)
         shutil.copy2(measured, workdir / "cache" / CACHE_FILE)
     command = [sys.executable, "-m", "cifar_core.cli", "plan", "--profile", "rehearsal"]
-    command += ["--runs", str(workdir / "runs"), "--measure", "cached", "--json"]
+    # auto: the speed measured by an earlier plan, else measured now (after the build, so
+    # on the machine the build left quiet)
+    command += ["--runs", str(workdir / "runs"), "--measure", "auto", "--json"]
     command += ["--data", args.data] if args.data else []
     done = subprocess.run(command, cwd=workdir, env=_env(workdir), capture_output=True, text=True)
     if done.returncode != 0:
@@ -373,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     build = None
     if args.report_only and out.is_file():
         build = json.loads(out.read_text()).get("build") or None
+        if build and (build.get("plan") or {}).get("whole_build_s_here") is None:
+            build["plan"] = plan_estimate(workdir, args)  # the build's plan found no speed
     if not args.report_only:
         prepare(workdir, args.keep)
         write_parameters(workdir, args.parameters)
