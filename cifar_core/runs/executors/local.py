@@ -14,9 +14,9 @@ run's input pipeline; measured at 50,000 images: 1.15 GB more per flagship run, 
 workers reached 11-12 GB each after about 65 runs of the rehearsal), and only gives it
 back when it ends. So the workers are replaced after :func:`runs_per_worker` runs each: as
 many as fit a :data:`WORKER_LEAK_BUDGET` at about three times the training images in
-float32 per run: two at CIFAR-10's full size (measured: a worker that trained two
-capped flagship runs peaked at 4.2 GB), 21 on the sample, where restarting would only
-cost time. A worker that finishes a run takes the next one at once.
+float32 per run: one at CIFAR-10's full size (measured in the whole rehearsal: workers
+peaked at 3.0 GB with one run each, 4.6 GB with two), ten on the sample, where restarting
+would only cost time. A worker that finishes a run takes the next one at once.
 
 ``jobs="auto"`` is one process on a GPU (workers would compete for its memory) and
 ``min(cores, 4)`` on a CPU. ``jobs=1`` trains in this process, with Keras progress bars.
@@ -41,7 +41,7 @@ from cifar_core.runs.store import Run, RunStore
 
 Log = Callable[[str], object]
 MAX_AUTO_JOBS = 4
-WORKER_LEAK_BUDGET = 4e9
+WORKER_LEAK_BUDGET = 2e9
 """Bytes a worker may accumulate over its runs before it is replaced."""
 LEAK_PER_RUN = 3
 """What a run leaves behind, in multiples of its training images as float32 (measured:
@@ -76,7 +76,7 @@ def runs_per_worker(dataset: Dataset) -> int:
     >>> def images(n): return Dataset(np.zeros((n, 32, 32, 3), np.uint8), np.zeros(n),
     ...                               np.zeros((1, 32, 32, 3), np.uint8), np.zeros(1), (), "x")
     >>> runs_per_worker(images(50_000)), runs_per_worker(images(5_085))
-    (2, 21)
+    (1, 10)
     """
     per_run = LEAK_PER_RUN * dataset.x_train[:1].astype("float32").nbytes * len(dataset.x_train)
     return max(1, int(WORKER_LEAK_BUDGET // max(per_run, 1)))
