@@ -251,3 +251,25 @@ def test_the_rehearsal_benchmark_reports_a_finished_workdir_and_the_missed_targe
     ]
     checked["html"]["runs_table"] = {"found": False}
     assert "HTML: no interactive table of 168 entries" in benchmark.output_problems(checked, 168)
+
+
+def test_report_only_prices_a_record_whose_build_found_no_speed(tmp_path, monkeypatch, capsys):
+    import importlib.util
+    import json
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "rehearsal.py"
+    spec = importlib.util.spec_from_file_location("rehearsal_benchmark", path)
+    assert spec is not None and spec.loader is not None
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    build = {"exit_code": 0, "wall_s": 60.0, "peak_rss": 1e9, "cpu_s": 60.0}
+    build |= {"load_before": 0.1, "load_after": 0.1, "only": None, "parameters": {}}
+    build |= {"jobs": "auto", "cpus": 2, "plan": {"whole_build_s_here": None}}
+    (tmp_path / "rehearsal.json").write_text(json.dumps({"build": build}))
+    priced = {"training_s_here": 60.0, "analysis_s_here": 0.0, "whole_build_s_here": 60.0}
+    monkeypatch.setattr(benchmark, "plan_estimate", lambda workdir, args: priced)
+
+    benchmark.main(["--workdir", str(tmp_path), "--report-only"])
+
+    saved = json.loads((tmp_path / "rehearsal.json").read_text())
+    assert saved["build"]["plan"] == priced
