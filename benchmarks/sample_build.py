@@ -7,8 +7,10 @@ run store inside it, as ``python -m cifar_core.cli build --profile sample --data
 included unless ``--no-render``. It records per build the wall time, the CPU time of
 the build and everything it started, the exit status, the runs it stored and the load
 average (sampled every 30 s: the machine is shared, and a build on a busy one is slower),
-and the seeds every study gets (from this checkout's catalog; ``dirty`` says when the
-checkout differs from the commit built). The record
+the seeds every study gets (from this checkout's catalog; ``dirty`` says when the
+checkout differs from the commit built), what trained the runs (the build's "backend and
+precision" line) and the report's conclusions: how many seed claims end *holds*,
+*reversed*, *inconclusive* or *not evaluated*, and the comparisons tested and detected. The record
 (``--record``, default ``benchmarks/sample-build.json``) is rewritten after every build.
 The verdict: the slower build within the budget (45 minutes), every build exiting 0.
 
@@ -16,6 +18,11 @@ The verdict: the slower build within the budget (45 minutes), every build exitin
     python benchmarks/sample_build.py --data ../shared/data/cifar-10-sample --dry-run  # what it would run
     python benchmarks/sample_build.py --data ../shared/data/cifar-10-sample --repeat 1 --precision mixed_bfloat16
     python benchmarks/sample_build.py --data synthetic --profile smoke --repeat 1 --no-render  # the timer itself
+
+``--compare-seeds RECORD`` also judges the claims of each build with the seeds of
+another budget (``RECORD``'s ``seeds_per_study``, e.g.
+``benchmarks/sample-seeds-2026-12-01.json``, the budget before three seeds), from the
+same runs cut to those seeds: what more seeds changed, without a third build.
 
 Only the timing is new here: the build is the project's own, unchanged. Other build
 options (``--precision``, ``--backend``, ``--no-render``) are passed on to it;
@@ -37,7 +44,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +104,74 @@ def seeds_per_study(profile: str = "sample") -> dict[str, dict[str, list[int]]]:
         }
         for study in catalog.studies()
     }
+
+
+def build_outcome(copy: Path) -> dict[str, Any]:
+    """What the built report concluded and what trained it: the seed claims' outcome counts
+    (``notebooks/09-findings.vars.json``, the numbers the article quotes), the comparisons
+    tested and detected, and the build's line naming the backend and precision.
+
+    >>> import tempfile
+    >>> copy = Path(tempfile.mkdtemp())
+    >>> (copy / "notebooks").mkdir()
+    >>> _ = (copy / "notebooks" / "09-findings.vars.json").write_text(json.dumps({"findings": {
+    ...     "n_claims": "3", "n_tested": "9", "n_detected": "4",
+    ...     "claims": {"holds": "1", "reversed": "0", "inconclusive": "2", "not_evaluated": "0"}}}))
+    >>> _ = (copy / "build.log").write_text("backend and precision: tensorflow, float32 (x)")
+    >>> outcome = build_outcome(copy)
+    >>> outcome["claims"]["inconclusive"], outcome["tested"], outcome["trained_with"]
+    (2, 9, 'tensorflow, float32 (x)')
+    """
+    outcome: dict[str, Any] = {}
+    values = copy / "notebooks" / "09-findings.vars.json"
+    if values.is_file():
+        findings = json.loads(values.read_text()).get("findings", {})
+        outcome["claims"] = {k: int(v) for k, v in findings.get("claims", {}).items()}
+        outcome["tested"] = int(findings.get("n_tested", 0))
+        outcome["detected"] = int(findings.get("n_detected", 0))
+    log = copy / "build.log"
+    prefix = "backend and precision: "
+    for line in log.read_text(errors="replace").splitlines() if log.is_file() else []:
+        if prefix in line:
+            outcome["trained_with"] = line.split(prefix, 1)[1].strip()
+            break
+    return outcome
+
+
+def claim_outcomes(copy: Path, seeds: Mapping[str, Sequence[int]] | None = None) -> dict[str, str]:
+    """``{"study: variant vs baseline": outcome}`` of every claim, judged by the findings of
+    the built project ``copy`` as chapter 09 judges them; with ``seeds``
+    (``{variant: seeds}``) each variant's runs are first cut to those seeds (a variant
+    absent from ``seeds`` keeps none): what a budget with fewer seeds would have concluded
+    from the same runs, without training them again."""
+    from dataclasses import replace
+
+    from cifar_core.analysis.chapter import StudyChapter
+    from cifar_core.analysis.context import open_context
+
+    ctx = open_context("09-findings", studies="all", root=copy)
+    if seeds is not None:
+        kept = {
+            name: [r for r in runs if r.variant.seed in seeds.get(name, ())]
+            for name, runs in ctx.runs.items()
+        }
+        ctx = replace(ctx, runs=kept)
+    chapter = StudyChapter(ctx, [s.name for s in ctx.all_studies()])
+    return {
+        f"{r.claim.study}: {r.claim.variant} vs {r.claim.baseline}": r.outcome
+        for r in chapter.claims()
+    }
+
+
+def variant_seeds(
+    seeds_per_study: Mapping[str, Mapping[str, Sequence[int]]],
+) -> dict[str, list[int]]:
+    """``{variant: seeds}`` from a record's ``seeds_per_study``.
+
+    >>> variant_seeds({"a": {"x": [0, 1]}, "b": {"x": [0, 1], "y": [0]}})
+    {'x': [0, 1], 'y': [0]}
+    """
+    return {v: list(s) for study in seeds_per_study.values() for v, s in study.items()}
 
 
 class LoadSampler(threading.Thread):
@@ -165,7 +241,13 @@ def time_build(args: argparse.Namespace, index: int) -> dict[str, Any]:
         "runs_stored": stored,
         "load_average": sampler.summary(),
         "log_tail": log.read_text(errors="replace")[-2000:],
+        **build_outcome(copy),
     }
+    if rc == 0:
+        build["claim_outcomes"] = claim_outcomes(copy)
+        if args.compare_seeds:
+            other = json.loads(args.compare_seeds.read_text())["seeds_per_study"]
+            build["claim_outcomes_with_compared_seeds"] = claim_outcomes(copy, variant_seeds(other))
     if args.keep:
         build["copy"] = str(copy)
     else:
@@ -183,6 +265,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--record", type=Path, default=RECORD, help="the JSON record")
     parser.add_argument("--keep", action="store_true", help="keep each build's copy and store")
     parser.add_argument("--dry-run", action="store_true", help="print what would run and stop")
+    parser.add_argument(
+        "--compare-seeds",
+        type=Path,
+        default=None,
+        metavar="RECORD",
+        help="a record whose seeds_per_study (e.g. an earlier budget's) also judges the claims, "
+        "from the same runs cut to those seeds",
+    )
     args, build_args = parser.parse_known_args(argv)
     args.build_args = build_args  # passed on to the build (e.g. --precision, --no-render)
     if args.data != "synthetic":
@@ -228,9 +318,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"build {index + 1}: {build['wall_s'] / 60:.1f} min wall, {build['cpu_s'] / 60:.1f} "
             f"min CPU, exit {build['rc']}, {build['runs_stored']} runs stored, load average "
-            f"{load['min']}-{load['max']} (mean {load['mean']})",
+            f"{load['min']}-{load['max']} (mean {load['mean']}); claims {build.get('claims')}",
             flush=True,
         )
+        if "claim_outcomes_with_compared_seeds" in build:
+            compared = Counter(build["claim_outcomes_with_compared_seeds"].values())
+            print(f"  claims with the seeds of {args.compare_seeds}: {dict(compared)}", flush=True)
     result = record["verdict"]
     print(
         f"slower build {result['slowest_s'] / 60:.1f} min: "

@@ -1,10 +1,12 @@
 """``benchmarks/sample_build.py`` (the sample build timed from an empty store) and
 ``benchmarks/sample_budget.py --seeds N`` (what N seeds per study would cost): what they
-run and how they judge, without building or training anything."""
+run and how they judge, without building or training anything of their own (the claims
+test reads the session's smoke build)."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -83,3 +85,15 @@ def test_every_variant_the_sample_trains_has_a_cost_class():
     priced = {v for members in sample_budget.CLASSES.values() for v in members.split()}
     planned = {v.name for v in catalog.plan("sample")}
     assert planned - set(sample_budget.UNPRICED) <= priced
+
+
+def test_the_claims_are_judged_as_the_report_judges_them_and_by_fewer_seeds(smoke_build):
+    root, _, _ = smoke_build
+    published = json.loads((root / "notebooks" / "09-findings.vars.json").read_text())
+    as_built = sample_build.claim_outcomes(root)
+    assert len(as_built) == int(published["findings"]["n_claims"]) > 0
+    counts = sample_build.build_outcome(root)["claims"]
+    assert sum(counts.values()) == len(as_built)
+    assert sample_build.claim_outcomes(root, seeds=None) == as_built
+    # with no seeds left, no claim can be judged
+    assert set(sample_build.claim_outcomes(root, seeds={}).values()) == {"not evaluated"}

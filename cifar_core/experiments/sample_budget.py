@@ -44,8 +44,8 @@ SAMPLE_BUDGET: tuple[Budget, ...] = catalog.builtin().budget
 
 SAMPLE_FULL_ONLY = catalog.builtin().full_only["sample"]
 """Not run by the sample profile (each with its reason in the declaring file's
-``FULL_ONLY``): WRN-16-8 and the whole VGG16, seed 002's Model 2-x and 3-x, three of
-the flagship's ablations."""
+``FULL_ONLY``): WRN-16-8 and the whole VGG16, seed 002's Model 2-x and 3-x, four of
+the flagship's five ablations."""
 
 FULL_ONLY = (
     catalog.builtin().full_only["demo"]
