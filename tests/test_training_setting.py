@@ -147,6 +147,23 @@ def test_auto_passes_over_a_faster_setting_that_loses_accuracy(clean_env):
     assert reason is not None and "less accurate" in reason
 
 
+def test_the_committed_measurement_keeps_float32_and_says_why():
+    """benchmarks/backends.json (2 cores, 3 seeds): bfloat16 is 1.48x faster but loses
+    0.6 points on the flagship, over the half-point tolerance; a tenth of a point more
+    bfloat16 accuracy per flagship run would make it the winner."""
+    record = json.loads((Path(__file__).parents[1] / "benchmarks/backends.json").read_text())
+    allowed = [Setting("tensorflow"), Setting("tensorflow", "mixed_bfloat16")]
+    signature = record["device_signature"]
+    winner, reason = compute_choice.pick(record, signature, Setting("tensorflow"), allowed)
+    assert winner is None
+    assert "mixed_bfloat16 (1.48x) is 0.6 points less accurate" in reason and "flagship" in reason
+    for run in record["runs"]:
+        if run["setting"] == "tensorflow:mixed_bfloat16" and run["family"] == "flagship":
+            run["final_accuracy"] += 0.001
+    winner, reason = compute_choice.pick(record, signature, Setting("tensorflow"), allowed)
+    assert winner == Setting("tensorflow", "mixed_bfloat16") and "1.48x" in reason
+
+
 def test_auto_keeps_the_default_for_a_small_gain_a_quick_check_or_another_device(clean_env):
     write(
         clean_env,

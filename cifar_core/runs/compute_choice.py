@@ -285,8 +285,8 @@ def disqualification(setting: str, table: Mapping[str, Mapping[str, Summary]]) -
             loss = ref.mean_accuracy - mine.mean_accuracy
             if loss > ACCURACY_TOLERANCE:
                 return (
-                    f"{loss:.1%} less accurate than {REFERENCE} on {family} "
-                    f"(tolerance {ACCURACY_TOLERANCE:.1%})"
+                    f"{100 * loss:.1f} points less accurate than {REFERENCE} on {family} "
+                    f"(tolerance {100 * ACCURACY_TOLERANCE:.1f})"
                 )
     return None
 
@@ -324,9 +324,17 @@ def pick(
     if math.isnan(baseline):
         return None, f"the default {default.name} was not measured, so nothing is shown to beat it"
     if best == default or best_speed < baseline * MIN_SPEEDUP:
+        ruled_out = [
+            f"{s.name} ({speed[s.name] / baseline:.2f}x) is {disqualification(s.name, table)}"
+            for s in allowed
+            if s.name in table
+            and disqualification(s.name, table) is not None
+            and speed[s.name] >= baseline * MIN_SPEEDUP
+        ]
         return None, (
             f"no measured setting is {MIN_SPEEDUP:.2f}x faster than the default without "
             f"losing accuracy (best: {best.name}, {best_speed / baseline:.2f}x)"
+            + "".join(f"; {text}" for text in ruled_out)
         )
     return best, (
         f"{best_speed / baseline:.2f}x the speed of {default.name} without losing accuracy"
