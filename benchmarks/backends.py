@@ -558,6 +558,16 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
+def decide(record: dict) -> dict[str, str]:
+    """What ``auto`` chooses from ``record`` on the device it was measured on (by the
+    rule of :func:`cifar_core.runs.compute_choice.pick` as it is now)."""
+    default = Setting("tensorflow", "float32")
+    skipped = record.get("skipped", {})
+    allowed = [Setting.parse(s) for s in record["config"]["settings"] if s not in skipped]
+    winner, reason = compute_choice.pick(record, record["device_signature"], default, allowed)
+    return {"setting": (winner or default).name, "reason": reason}
+
+
 def print_tables(record: dict) -> None:
     summary = record.get("summary", {}).get("by_setting", {})
     print()
@@ -626,7 +636,7 @@ def print_tables(record: dict) -> None:
                 f"  {row['setting']:20s} {row['family']:10s} {row['layout']:34s} "
                 f"{row['images_per_s']:7.0f} images/s  CPU use {row['cpu_utilisation']:.0%}"
             )
-    decision = record.get("decision")
+    decision = decide(record) if record.get("complete") else record.get("decision")
     if decision:
         print(f"\nauto would choose: {decision['setting']} ({decision['reason']})")
 
@@ -830,10 +840,7 @@ def main(argv: list[str] | None = None) -> int:
     record["complete"] = True
     record["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="minutes")
     record["load_average_end"] = round(os.getloadavg()[0], 2)
-    default = Setting("tensorflow", "float32")
-    allowed = [Setting.parse(s) for s in args.settings if s not in record["skipped"]]
-    winner, reason = compute_choice.pick(record, record["device_signature"], default, allowed)
-    record["decision"] = {"setting": (winner or default).name, "reason": reason}
+    record["decision"] = decide(record)
     write_record(args.json, record)
     print_tables(record)
     print(f"\nrecord: {args.json}")
