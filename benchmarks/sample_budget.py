@@ -4,12 +4,12 @@
 ``--epochs`` epochs, one thread per process (what each ``--jobs 2`` worker gets on a
 2-core CPU), and records CPU seconds (``time.process_time``, all threads of the
 process): per epoch (the cheapest epoch after the first) and for the rest of a run
-(model build, first-epoch tracing, evaluation). CPU time depends less than wall time on
-what else the guest runs, but not on what the host runs: on this virtual machine every
-family cost 1.8-2.7x more CPU per epoch on 4 December than on 1 December, idle both times
-and at the same code (``benchmarks/sample_costs-2026-12-04.json``), so re-measure before
-trusting a price made on another day; the load average is recorded beside it. Without ``--measure`` the
-costs come from ``--costs`` (default: ``benchmarks/sample_costs.json``).
+(model build, first-epoch tracing, evaluation). CPU time hides what other processes on
+the machine do, not what a virtual machine's host does: here every family cost 1.8-2.7x
+more CPU per epoch on 4 December than on 1 December, idle both times and at the same
+code (``benchmarks/sample_costs-2026-12-04.json``), so re-measure before trusting a
+price made on another day. The load average is recorded beside the costs. Without
+``--measure`` the costs come from ``--costs`` (default: ``benchmarks/sample_costs.json``).
 
 The estimate prices every run ``plan("sample")`` schedules, each run key once (variants
 a profile collapses share a run): ``epochs × CPU per epoch + overhead``, where a
