@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fixtures import PROJECT, SOURCES, copy_project
+from tests.support.fixtures import PROJECT, copy_project
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # `auto` must not pick up a committed benchmarks/backends.json: tests expect the default
@@ -57,7 +57,6 @@ def tiny_dataset(synthetic_dir):
     return load_dataset(synthetic_dir)
 
 
-SMOKE_COPIED = SOURCES  # what a project is made of (tests/support/fixtures.py)
 REUSE_SMOKE_ENV = "CIFAR_REPORT_TEST_SMOKE_PROJECT"
 """For iterating on the slow tests only (CI never sets it): a project where this very
 checkout ran `cifar-report build --profile smoke --renderer builtin`; the session copies
@@ -119,3 +118,19 @@ def two_node_ray_cluster():
         finally:
             ray.shutdown()
             cluster.shutdown()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist (``--dist loadgroup``): the tests that share the smoke
+    build run in one worker, so it is built once; the Ray tests in one worker, so two
+    clusters never start at once; every other test with the rest of its module, so a
+    module-scoped fixture is built once."""
+    for item in items:
+        if "smoke_build" in getattr(item, "fixturenames", ()):
+            group = "smoke-build"
+        elif item.get_closest_marker("ray"):
+            group = "ray"
+        else:
+            group = item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -25,8 +24,7 @@ from cifar_core.orchestrate.build import build
 from cifar_core.render import EMBEDDED_LABELS, REQUIRED_VARIABLES
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
-from tests.conftest import SMOKE_COPIED as COPIED
-from tests.support.fixtures import MEASURED_METRICS
+from tests.support.fixtures import MEASURED_METRICS, copy_project
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -164,30 +162,30 @@ def test_beyond_the_seeds_chapters_state_their_caveats(built):
 
 
 @pytest.mark.ray
-def test_a_chapter_built_through_ray_equals_the_local_build(built, tmp_path):
-    """The smoke build's baselines chapter again, its runs trained by the Ray executor on
-    a two-node cluster into an empty store: same run keys, same metrics, same numbers."""
+def test_a_chapter_built_through_ray_equals_the_local_build(tmp_path):
+    """The smoke profile's baselines chapter built twice into empty stores, its runs
+    trained once by local workers and once by the Ray executor on a two-node cluster:
+    same run keys, same metrics, same numbers. (Its own local build, not the shared smoke
+    build, so that the Ray tests run together in one test process.)"""
     pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[ray]")')
     from cifar_core.runs.executors import RayExecutor
     from tests.conftest import two_node_ray_cluster
 
-    root, runs, _ = built
-    again = tmp_path / "project"
-    for name in COPIED:
-        source = PROJECT / name
-        if source.is_dir():
-            shutil.copytree(source, again / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, again / name)
-    with two_node_ray_cluster() as (cluster, _):
-        result = build(
+    def baselines(folder: Path, runs: Path, executor=None):
+        return build(
             profile="smoke",
-            root=again,
-            runs_dir=str(tmp_path / "ray-runs"),
+            root=folder,
+            runs_dir=str(runs),
             analyses=["02-baselines"],
             render=False,
-            executor=RayExecutor(address=cluster.address),
+            executor=executor,
         )
+
+    root, runs = copy_project(PROJECT, tmp_path / "local"), tmp_path / "local-runs"
+    assert baselines(root, runs).exit_code == 0
+    again = copy_project(PROJECT, tmp_path / "ray")
+    with two_node_ray_cluster() as (cluster, _):
+        result = baselines(again, tmp_path / "ray-runs", RayExecutor(address=cluster.address))
     assert result.exit_code == 0 and result.trained
     ray_store, local_store = RunStore(tmp_path / "ray-runs"), RunStore(runs)
     timing = MEASURED_METRICS
