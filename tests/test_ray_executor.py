@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from cifar_core.runs.executors.ray_executor import (
     RayNotInstalledError,
     RunTransferError,
     check_reachable,
+    remove_dead_scratch,
     run_files,
     train_runs_ray,
     write_run_files,
@@ -343,6 +345,8 @@ def test_ctrl_c_cancels_the_cluster_tasks_and_leaves_the_store_consistent(
 
     runs = train_runs_ray(variants, tiny_dataset, store, log=lambda line: None)
     assert len({r.key for r in runs}) == 4 and len(store.entries()) == 4
+    # the scratch stores of the force-cancelled tasks were removed by the next tasks
+    assert remove_dead_scratch(Path(tempfile.gettempdir())) == []
 
 
 def training_now(pid: int) -> bool:

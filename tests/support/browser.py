@@ -185,13 +185,15 @@ def _launch(chromium: str, profile_dir: str, width: int, height: int):
         f"--window-size={width},{height}",
         "about:blank",
     ]
-    # Its own process group, so that stopping it stops its renderer processes too.
+    # Its own process group, so that stopping it stops its renderer processes too; its
+    # temporary files (a singleton socket it leaves when stopped) inside the profile
     proc = subprocess.Popen(
         command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        env={**os.environ, "TMPDIR": profile_dir},
     )
     deadline, seen = time.monotonic() + 60, []
     while time.monotonic() < deadline:

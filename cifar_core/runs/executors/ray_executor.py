@@ -505,6 +505,41 @@ def run_files(directory: Path) -> dict[str, bytes]:
 
 
 # ---------------------------------------------------------------------- the worker
+SCRATCH_PREFIX = "cifar-report-ray-"  # + the worker's pid + "-" + mkdtemp's suffix
+
+
+def remove_dead_scratch(folder: Path) -> list[Path]:
+    """Remove the scratch stores that tasks of processes no longer alive left in
+    ``folder`` (a worker killed mid-task never reaches its ``finally``); return them.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> dead = folder / f"{SCRATCH_PREFIX}999999999-x"  # above any pid Linux gives
+    >>> alive = folder / f"{SCRATCH_PREFIX}{os.getpid()}-y"
+    >>> dead.mkdir(); alive.mkdir()
+    >>> [p.name for p in remove_dead_scratch(folder)] == [dead.name], alive.exists()
+    (True, True)
+    """
+    removed = []
+    for path in sorted(folder.glob(f"{SCRATCH_PREFIX}*-*")):
+        pid = path.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # none, or a number no process can have
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _train_task(
     variant_config: dict[str, Any], dataset: Dataset, key: str, environment: dict[str, str]
 ) -> dict[str, Any]:
@@ -520,7 +555,8 @@ def _train_task(
     from cifar_core.runs.train import get_or_train  # Keras, after the thread limits
 
     lines: list[str] = []
-    scratch = Path(tempfile.mkdtemp(prefix="cifar-report-ray-"))
+    remove_dead_scratch(Path(tempfile.gettempdir()))
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     started = time.perf_counter()
     try:
         run = get_or_train(
