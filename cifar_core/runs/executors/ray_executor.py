@@ -505,25 +505,37 @@ def run_files(directory: Path) -> dict[str, bytes]:
 
 
 # ---------------------------------------------------------------------- the worker
-SCRATCH_PREFIX = "cifar-report-ray-"  # + the worker's pid + "-" + mkdtemp's suffix
+SCRATCH_PREFIX = "cifar-report-ray-"  # + host name + "-" + pid + "-" + mkdtemp's suffix
+
+
+def scratch_prefix(pid: int | None = None) -> str:
+    """The name a task's scratch store starts with: this machine and the worker's pid
+    (two containers sharing a temporary folder have different host names)."""
+    return f"{SCRATCH_PREFIX}{socket.gethostname()}-{os.getpid() if pid is None else pid}-"
 
 
 def remove_dead_scratch(folder: Path) -> list[Path]:
-    """Remove the scratch stores that tasks of processes no longer alive left in
-    ``folder`` (a worker killed mid-task never reaches its ``finally``); return them.
+    """Remove the scratch stores that tasks of processes of this machine no longer alive
+    left in ``folder`` (a worker killed mid-task never reaches its ``finally``); return
+    them.
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
-    >>> dead = folder / f"{SCRATCH_PREFIX}999999999-x"  # above any pid Linux gives
-    >>> alive = folder / f"{SCRATCH_PREFIX}{os.getpid()}-y"
-    >>> dead.mkdir(); alive.mkdir()
-    >>> [p.name for p in remove_dead_scratch(folder)] == [dead.name], alive.exists()
+    >>> dead = folder / f"{scratch_prefix(999999999)}x"  # above any pid Linux gives
+    >>> alive = folder / f"{scratch_prefix()}y"
+    >>> elsewhere = folder / f"{SCRATCH_PREFIX}another-host-999999999-z"
+    >>> for path in (dead, alive, elsewhere):
+    ...     path.mkdir()
+    >>> [p.name for p in remove_dead_scratch(folder)] == [dead.name]
+    True
+    >>> alive.exists(), elsewhere.exists()
     (True, True)
     """
     removed = []
-    for path in sorted(folder.glob(f"{SCRATCH_PREFIX}*-*")):
-        pid = path.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
+    mine = f"{SCRATCH_PREFIX}{socket.gethostname()}-"
+    for path in sorted(folder.glob(f"{SCRATCH_PREFIX}*")):
+        pid = path.name.removeprefix(mine).partition("-")[0]
+        if not path.name.startswith(mine) or not pid.isdigit() or _alive(int(pid)):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
@@ -556,7 +568,7 @@ def _train_task(
 
     lines: list[str] = []
     remove_dead_scratch(Path(tempfile.gettempdir()))
-    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+    scratch = Path(tempfile.mkdtemp(prefix=scratch_prefix()))
     started = time.perf_counter()
     try:
         run = get_or_train(
