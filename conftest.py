@@ -7,11 +7,10 @@ from __future__ import annotations
 import tempfile
 
 import pytest
-from _pytest.doctest import DoctestItem
 
 
 @pytest.fixture(autouse=True)
 def _doctest_temporary_files(request: pytest.FixtureRequest) -> None:
-    if isinstance(request.node, DoctestItem):
+    if isinstance(request.node, pytest.DoctestItem):
         folder = request.getfixturevalue("tmp_path")
         request.getfixturevalue("monkeypatch").setattr(tempfile, "tempdir", str(folder))

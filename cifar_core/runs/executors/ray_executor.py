@@ -511,7 +511,11 @@ SCRATCH_PREFIX = "cifar-report-ray-"  # + host name + "-" + pid + "-" + mkdtemp'
 def scratch_prefix(pid: int | None = None) -> str:
     """The name a task's scratch store starts with: this machine and the worker's pid
     (two containers sharing a temporary folder have different host names)."""
-    return f"{SCRATCH_PREFIX}{socket.gethostname()}-{os.getpid() if pid is None else pid}-"
+    return f"{_this_machine()}{os.getpid() if pid is None else pid}-"
+
+
+def _this_machine() -> str:
+    return f"{SCRATCH_PREFIX}{socket.gethostname()}-"
 
 
 def remove_dead_scratch(folder: Path) -> list[Path]:
@@ -532,7 +536,7 @@ def remove_dead_scratch(folder: Path) -> list[Path]:
     (True, True)
     """
     removed = []
-    mine = f"{SCRATCH_PREFIX}{socket.gethostname()}-"
+    mine = _this_machine()
     for path in sorted(folder.glob(f"{SCRATCH_PREFIX}*")):
         pid = path.name.removeprefix(mine).partition("-")[0]
         if not path.name.startswith(mine) or not pid.isdigit() or _alive(int(pid)):
