@@ -19,10 +19,19 @@ the sum by the workers (2 processes on 2 cores). Analyses and rendering come on 
     python benchmarks/sample_budget.py --data ../shared/data/cifar-10-sample            # estimate
     python benchmarks/sample_budget.py --data ../shared/data/cifar-10-sample --measure  # re-measure
     python benchmarks/sample_budget.py --data ../shared/data/cifar-10-sample --seeds 3  # what-if
+    python benchmarks/sample_budget.py --data ../shared/data/cifar-10-sample --ceiling  # vs the CPU's peak
 
 ``--seeds N`` prices the same budget with seeds ``0 … N-1`` for every variant the sample
 profile runs (its epochs unchanged): what a budget of N seeds per study would cost,
 before anyone changes :mod:`cifar_core.experiments.sample_budget`.
+
+``--ceiling`` measures what one thread of this CPU computes at best (TensorFlow's float32
+matrix product and 3×3 convolution, one thread, best of five) and sets the costs against
+it: each cost class's training GFLOP/s per thread (3 forward passes × training images ×
+forward FLOPs per CPU second) as a share of that peak, and the budget's training time if
+every run ran at the peak. A price no code change can reach on this CPU shows as a share
+far above what small networks get (a cost file measured on a faster host shows shares
+above 100 %).
 """
 
 from __future__ import annotations
@@ -139,6 +148,66 @@ def measure(data: str, epochs: int) -> dict:
     }
 
 
+def peak_gflops(repeats: int = 5) -> dict[str, float]:
+    """Best single-thread float32 GFLOP/s of TensorFlow's matrix product (2048²) and of a
+    3×3 convolution (64 → 64 channels, 32×32, batch 128): the most one training thread
+    can compute on this CPU. Call it in a process that has not started TensorFlow yet."""
+    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ[name] = "1"
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    matrix = tf.random.uniform((2048, 2048))
+    images, kernel = tf.random.uniform((128, 32, 32, 64)), tf.random.uniform((3, 3, 64, 64))
+    kernels = {
+        "matmul": (tf.function(lambda: tf.matmul(matrix, matrix)), 2 * 2048**3),
+        "conv3x3": (
+            tf.function(lambda: tf.nn.conv2d(images, kernel, 1, "SAME")),
+            2 * 128 * 32 * 32 * 9 * 64 * 64,
+        ),
+    }
+    peak = {}
+    for name, (step, flops) in kernels.items():
+        step().numpy()  # trace and warm up
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            step().numpy()
+            best = min(best, time.perf_counter() - started)
+        peak[name] = round(flops / best / 1e9, 1)
+    return peak
+
+
+def ceiling(costs: dict, n_images: int, peak: float, rows: list, workers: int) -> list[str]:
+    """Lines comparing each cost class's training throughput per thread with ``peak``
+    GFLOP/s, and the budget's training time at that peak (``rows`` from :func:`estimate`;
+    ``n_images``: training images before the validation split)."""
+    from cifar_core.experiments import catalog
+    from cifar_core.models.stats import model_stats
+    from cifar_core.runs.compute_plan import split_sizes
+    from cifar_core.runs.flops import training_flops
+
+    def flops_per_epoch(name: str) -> float:
+        variant = catalog.get_variant(name)
+        forward = model_stats(variant.family, variant.params)["flops"]
+        return training_flops(forward, split_sizes(n_images, variant.validation_fraction)[0], 1)
+
+    lines = [f"{'cost class':22s} {'CPU s/epoch':>11s} {'GFLOP/s':>8s} {'of peak':>8s}"]
+    for name, cost in costs["costs"].items():
+        rate = flops_per_epoch(name) / cost["cpu_per_epoch_s"] / 1e9
+        lines.append(f"{name:22s} {cost['cpu_per_epoch_s']:11.2f} {rate:8.1f} {rate / peak:8.0%}")
+    total = sum(flops_per_epoch(name) * epochs for name, _, epochs, _ in rows)
+    cpu = sum(row[3] for row in rows)
+    lines.append(
+        f"the budget: {total / 1e12:.1f} TFLOP of training; at the peak ({peak:.1f} GFLOP/s a "
+        f"thread, {workers} workers) {total / (peak * 1e9 * workers) / 60:.1f} min; at these "
+        f"costs {total / cpu / 1e9:.1f} GFLOP/s a thread on average ({total / cpu / 1e9 / peak:.0%} "
+        "of the peak)"
+    )
+    return lines
+
+
 def with_seeds(profile_name: str, count: int | None) -> Profile:
     """The profile ``profile_name`` (resolved by the catalog), or, with ``count``, the same
     profile with seeds ``0 … count-1`` for every variant it runs (epochs unchanged).
@@ -236,7 +305,13 @@ def main() -> None:
         metavar="N",
         help="price seeds 0..N-1 for every variant the profile runs (default: its own seeds)",
     )
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="measure this CPU's single-thread peak and set the costs against it",
+    )
     args = parser.parse_args()
+    peak = peak_gflops() if args.ceiling else None  # before the catalog starts TensorFlow
     if args.measure:
         args.costs.write_text(json.dumps(measure(args.data, args.epochs), indent=2) + "\n")
     costs = json.loads(args.costs.read_text())
@@ -260,6 +335,13 @@ def main() -> None:
         f"{args.efficiency:.0%}: {wall / 60:.1f} min of training (costs measured "
         f"{costs['measured']}); not priced: {', '.join(UNPRICED)} ({next(iter(UNPRICED.values()))})"
     )
+    if peak is not None:
+        from cifar_core.data import load_dataset
+
+        print(f"this CPU's single-thread peak: {peak} GFLOP/s (float32, TensorFlow)")
+        n_images = len(load_dataset(args.data).y_train)
+        for line in ceiling(costs, n_images, max(peak.values()), rows, args.workers):
+            print(line)
 
 
 if __name__ == "__main__":

@@ -97,3 +97,17 @@ def test_the_claims_are_judged_as_the_report_judges_them_and_by_fewer_seeds(smok
     assert sample_build.claim_outcomes(root, seeds=None) == as_built
     # with no seeds left, no claim can be judged
     assert set(sample_build.claim_outcomes(root, seeds={}).values()) == {"not evaluated"}
+
+
+def test_the_ceiling_sets_each_cost_class_against_the_peak():
+    from cifar_core.models.stats import model_stats
+
+    variant = catalog.get_variant("s000_cnn2")
+    per_epoch = 3 * model_stats(variant.family, variant.params)["flops"] * 4_000
+    costs = {"costs": {"s000_cnn2": {"cpu_per_epoch_s": per_epoch / 50e9, "overhead_s": 0}}}
+    rows = [("s000_cnn2", 0, 10, 10 * per_epoch / 50e9)]
+    lines = sample_budget.ceiling(costs, 5_000, 100.0, rows, workers=2)
+    assert lines[1].split()[0] == "s000_cnn2" and lines[1].split()[2:] == ["50.0", "50%"]
+    # 10 epochs of 4,000 images (5,000 less the 20 % validation split) at 2 x 100 GFLOP/s
+    assert f"{10 * per_epoch / 200e9 / 60:.1f} min;" in lines[-1]
+    assert "50.0 GFLOP/s a thread on average (50% of the peak)" in lines[-1]
