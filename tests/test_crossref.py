@@ -14,7 +14,7 @@ import pypandoc
 import pytest
 
 from cifar_core.render import RenderError, render
-from cifar_core.render.crossref import number_document
+from cifar_core.render.crossref import NBSP, number_document
 from tests.support.render_fixtures import ROOT, expected_numbers, png_bytes, stub_project
 from tests.support.xrefs import read_xrefs
 
@@ -22,8 +22,9 @@ ARTICLE = Path("article.qmd")
 
 
 def numbers(markdown: str, chapters: bool = False) -> dict[str, str]:
+    """``{label: "Figure 3"}`` with plain spaces, the form of the expectation files."""
     _, index = number_document(markdown, ARTICLE, chapters)
-    return index.as_texts()
+    return {label: t.ref_text.replace(NBSP, " ") for label, t in index.targets.items()}
 
 
 def figure(label: str) -> str:

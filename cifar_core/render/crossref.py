@@ -73,10 +73,6 @@ class CrossrefIndex:
     def __contains__(self, label: str) -> bool:
         return label in self.targets
 
-    def as_texts(self) -> dict[str, str]:
-        """``{label: "Figure 3"}`` with plain spaces, the form of the expectation files."""
-        return {label: t.ref_text.replace(NBSP, " ") for label, t in self.targets.items()}
-
 
 def kind_of(label: str) -> str | None:
     """``"fig"`` for ``fig-x`` (and ``tbl``/``sec``); None for any other label."""
