@@ -29,15 +29,15 @@ before anyone changes :mod:`cifar_core.experiments.sample_budget`.
 matrix product and 3×3 convolution, one thread, best of five) and sets the costs against
 it: each cost class's training GFLOP/s per thread (3 forward passes × training images ×
 forward FLOPs per CPU second) as a share of that peak, and the budget's training time if
-every run ran at the peak. A price no code change can reach on this CPU shows as a share
-far above what small networks get (a cost file measured on a faster host shows shares
-above 100 %).
+every run ran at the peak. Shares above 100 % mean that the costs were measured on a CPU
+faster than this one.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import sys
@@ -148,6 +148,16 @@ def measure(data: str, epochs: int) -> dict:
     }
 
 
+@functools.cache
+def forward_flops(name: str) -> int:
+    """Forward FLOPs per image of the catalog variant ``name`` (built once per name)."""
+    from cifar_core.experiments import catalog
+    from cifar_core.models.stats import model_stats
+
+    variant = catalog.get_variant(name)
+    return model_stats(variant.family, variant.params)["flops"]
+
+
 def peak_gflops(repeats: int = 5) -> dict[str, float]:
     """Best single-thread float32 GFLOP/s of TensorFlow's matrix product (2048²) and of a
     3×3 convolution (64 → 64 channels, 32×32, batch 128): the most one training thread
@@ -184,14 +194,12 @@ def ceiling(costs: dict, n_images: int, peak: float, rows: list, workers: int) -
     GFLOP/s, and the budget's training time at that peak (``rows`` from :func:`estimate`;
     ``n_images``: training images before the validation split)."""
     from cifar_core.experiments import catalog
-    from cifar_core.models.stats import model_stats
     from cifar_core.runs.compute_plan import split_sizes
     from cifar_core.runs.flops import training_flops
 
     def flops_per_epoch(name: str) -> float:
-        variant = catalog.get_variant(name)
-        forward = model_stats(variant.family, variant.params)["flops"]
-        return training_flops(forward, split_sizes(n_images, variant.validation_fraction)[0], 1)
+        training_images = split_sizes(n_images, catalog.get_variant(name).validation_fraction)[0]
+        return training_flops(forward_flops(name), training_images, 1)
 
     lines = [f"{'cost class':22s} {'CPU s/epoch':>11s} {'GFLOP/s':>8s} {'of peak':>8s}"]
     for name, cost in costs["costs"].items():
@@ -241,18 +249,10 @@ def estimate(
     what ``--measure`` does not see (writing the run to the store, the build's bookkeeping)."""
     from cifar_core.data import load_dataset
     from cifar_core.experiments import catalog
-    from cifar_core.models.stats import model_stats
     from cifar_core.runs.keys import run_key
 
     fingerprint = load_dataset(data).fingerprint
     representative = {v: rep for rep, members in CLASSES.items() for v in members.split()}
-    flops = {}
-
-    def forward(name):
-        if name not in flops:
-            variant = catalog.get_variant(name)
-            flops[name] = model_stats(variant.family, variant.params)["flops"]
-        return flops[name]
 
     rows, seen = [], set()
     for variant in catalog.plan(profile):
@@ -267,7 +267,7 @@ def estimate(
                 "has no cost class: add it to CLASSES beside the variant it trains like"
             )
         cost = costs["costs"][rep]
-        per_epoch = cost["cpu_per_epoch_s"] * forward(variant.name) / forward(rep)
+        per_epoch = cost["cpu_per_epoch_s"] * forward_flops(variant.name) / forward_flops(rep)
         rows.append(
             (
                 variant.name,
@@ -338,7 +338,8 @@ def main() -> None:
     if peak is not None:
         from cifar_core.data import load_dataset
 
-        print(f"this CPU's single-thread peak: {peak} GFLOP/s (float32, TensorFlow)")
+        measured = ", ".join(f"{name} {rate}" for name, rate in peak.items())
+        print(f"this CPU's single-thread peak (float32, TensorFlow): {measured} GFLOP/s")
         n_images = len(load_dataset(args.data).y_train)
         for line in ceiling(costs, n_images, max(peak.values()), rows, args.workers):
             print(line)
