@@ -60,6 +60,7 @@ from cifar_core.data.corruptions import (
 from cifar_core.data.dataset import Dataset
 from cifar_core.data.preprocessing import Preprocessor
 from cifar_core.data.splits import validation_split
+from cifar_core.runs.manifest import run_identity
 from cifar_core.runs.predict import (
     TRANSLATE_SHIFTS,
     average_views,
@@ -94,18 +95,6 @@ def derived_dir(run: Run) -> Path:
 
 def _cache_path(run: Run, name: str) -> Path:
     return derived_dir(run) / f"{name}-v{DERIVED_VERSION}.npz"
-
-
-def file_digest(path: str | os.PathLike) -> str:
-    """sha256 (first 16 hex) of a file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
-def run_identity(run: Run) -> str:
-    """A digest of the run's ``manifest.json`` (the checksums of all its files), which
-    changes when a run is retrained under the same key; ``""`` for a run without one."""
-    manifest = Path(run.path) / "manifest.json"
-    return file_digest(manifest) if manifest.is_file() else ""
 
 
 def _read(path: Path, identity: str) -> np.ndarray | None:
@@ -157,7 +146,7 @@ def _cached(
 ) -> np.ndarray:
     """The cached array ``name`` of ``run``, or ``compute(dataset)`` stored first."""
     path = _cache_path(run, name)
-    identity = run_identity(run)
+    identity = run_identity(run.path)
     probs = _read(path, identity)
     if probs is None:
         dataset = _check_dataset(run, dataset, name)
@@ -169,7 +158,7 @@ def _cached(
 
 def is_cached(run: Run, name: str) -> bool:
     """Whether the derived result ``name`` (e.g. ``"flip"``) of ``run``'s current model is on disk."""
-    return _read(_cache_path(run, name), run_identity(run)) is not None
+    return _read(_cache_path(run, name), run_identity(run.path)) is not None
 
 
 def _check_dataset(run: Run, dataset: Dataset | None, name: str) -> Dataset:
@@ -195,7 +184,7 @@ _LOADED: dict[str, keras.Model] = {}
 
 def _model(run: Run) -> keras.Model:
     """The run's model, kept while the same run is asked about (one at a time)."""
-    key = f"{run.path}:{run_identity(run)}"
+    key = f"{run.path}:{run_identity(run.path)}"
     if key not in _LOADED:
         _LOADED.clear()
         _LOADED[key] = run.load_model()
@@ -291,7 +280,7 @@ def corruption_test_probs(
     per call (one ``model.predict`` per corrupted set would spend most of its time in
     per-call overhead on a small test split), and then cached one file per set."""
     pairs = [(c, int(s)) for c in corruptions for s in severities]
-    identity = run_identity(run)
+    identity = run_identity(run.path)
     paths = {pair: _cache_path(run, corruption_name(*pair, seed)) for pair in pairs}
     results = {pair: probs for pair in pairs if (probs := _read(paths[pair], identity)) is not None}
     missing = [pair for pair in pairs if pair not in results]
