@@ -17,11 +17,11 @@ import hashlib
 import json
 import math
 import os
-import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cifar_core.files import write_text_atomic
 from cifar_core.models import build_model
 
 if TYPE_CHECKING:
@@ -68,9 +68,10 @@ def stats_key(
     num_classes: int = 10,
 ) -> str:
     payload = json.dumps(
-        [STATS_VERSION, family, _plain(params), list(input_shape), num_classes],
+        [STATS_VERSION, family, params, list(input_shape), num_classes],
         sort_keys=True,
         separators=(",", ":"),
+        default=dict,  # a variant's read-only mappings
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
@@ -87,12 +88,12 @@ def model_stats(
     Transfer models are measured with random weights (the counts do not depend on them),
     so this works without the ImageNet file.
     """
+
+    def measure(model: keras.Model) -> dict[str, int]:
+        return {**count_params(model), "flops": flops_per_image(model)}
+
     key = stats_key(family, params, input_shape, num_classes)
-    cache = _read_cache()
-    if key not in cache:
-        cache[key] = _measure(family, dict(params), input_shape, num_classes)
-        _write_cache(cache)
-    return dict(cache[key])
+    return dict(_cached(key, family, params, input_shape, num_classes, measure))
 
 
 def feature_dim(
@@ -104,50 +105,36 @@ def feature_dim(
 ) -> int:
     """Size of the penultimate layer's output: the features k-NN compares
     (:func:`cifar_core.runs.knn.feature_extractor`), memoized beside :func:`model_stats`."""
+
+    def measure(model: keras.Model) -> dict[str, int]:
+        return {"feature_dim": int(math.prod(model.layers[-2].output.shape[1:]))}
+
     key = "features:" + stats_key(family, params, input_shape, num_classes)
-    cache = _read_cache()
+    return int(_cached(key, family, params, input_shape, num_classes, measure)["feature_dim"])
+
+
+def _cached(
+    key: str,
+    family: str,
+    params: Mapping[str, Any],
+    input_shape: Sequence[int],
+    num_classes: int,
+    measure: Callable[[keras.Model], dict[str, int]],
+) -> dict[str, int]:
+    """The cache entry ``key``, or ``measure`` of the built model (random weights for a
+    transfer model), stored first; a cache that cannot be written only costs time later."""
+    try:
+        cache = json.loads(cache_path().read_text())
+    except (OSError, ValueError):
+        cache = {}
     if key not in cache:
         if family == "vgg16_transfer":
             params = {**params, "weights": "random"}
         model = build_model(family, dict(params), input_shape=input_shape, num_classes=num_classes)
-        cache[key] = {"feature_dim": int(math.prod(model.layers[-2].output.shape[1:]))}
-        _write_cache(cache)
-    return int(cache[key]["feature_dim"])
-
-
-def _measure(
-    family: str, params: dict[str, Any], input_shape: Sequence[int], num_classes: int
-) -> dict[str, int]:
-    if family == "vgg16_transfer":
-        params = {**params, "weights": "random"}
-    model = build_model(family, params, input_shape=input_shape, num_classes=num_classes)
-    return {**count_params(model), "flops": flops_per_image(model)}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in sorted(value.items())}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _read_cache() -> dict[str, dict[str, int]]:
-    try:
-        return json.loads(cache_path().read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def _write_cache(cache: dict[str, dict[str, int]]) -> None:
-    """Atomic write; a cache that cannot be written only costs time later."""
-    path = cache_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=path.parent, delete=False, suffix=".tmp"
-        ) as handle:
-            json.dump(cache, handle, indent=0, sort_keys=True)
-        os.replace(handle.name, path)
-    except OSError:
-        pass
+        cache[key] = measure(model)
+        try:
+            cache_path().parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(cache_path(), json.dumps(cache, indent=0, sort_keys=True))
+        except OSError:
+            pass
+    return cache[key]

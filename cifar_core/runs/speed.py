@@ -34,7 +34,6 @@ import json
 import math
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -45,6 +44,7 @@ import numpy as np
 
 from cifar_core.data.dataset import Dataset
 from cifar_core.experiments.variant import Variant
+from cifar_core.files import write_text_atomic
 from cifar_core.models.stats import flops_per_image
 from cifar_core.runs.compute_choice import cpu_model
 from cifar_core.runs.flops import training_flops
@@ -164,11 +164,7 @@ def _store(speed: MachineSpeed) -> None:
     entries[_signature_key(speed.signature)] = speed.to_dict()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=path.parent, delete=False, suffix=".tmp"
-        ) as handle:
-            json.dump(entries, handle, indent=1, sort_keys=True)
-        os.replace(handle.name, path)
+        write_text_atomic(path, json.dumps(entries, indent=1, sort_keys=True))
     except OSError:
         pass
 
