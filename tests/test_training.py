@@ -27,7 +27,7 @@ from cifar_core.runs.augmentation import augmentation_layers, finalize_model  # 
 from cifar_core.runs.callbacks import KILL_ENV  # noqa: E402
 from cifar_core.runs.keys import run_key  # noqa: E402
 from cifar_core.runs.predict import predict  # noqa: E402
-from cifar_core.runs.schedules import check_schedule, learning_rate_for  # noqa: E402
+from cifar_core.runs.schedules import learning_rate_for  # noqa: E402
 from cifar_core.runs.store import RunStore  # noqa: E402
 from cifar_core.runs.train import (  # noqa: E402
     HISTORY_COLUMNS,
@@ -301,7 +301,7 @@ def test_schedules_follow_their_definitions():
         ({"boundaries": [0.5], "factors": [0.1], "gamma": 1}, "gamma"),
     ):
         with pytest.raises(VariantError, match=message):
-            check_schedule(variant(schedule="step", schedule_params=params))
+            variant(schedule="step", schedule_params=params).schedule_settings()
 
 
 def test_optimizers_take_the_variant_settings():

@@ -32,17 +32,11 @@ from keras import ops
 from cifar_core.experiments.variant import Variant
 
 
-def check_schedule(variant: Variant) -> dict[str, Any]:
-    """The variant's schedule parameters with defaults filled in (a :class:`Variant`
-    validates them when it is built)."""
-    return variant.schedule_settings()
-
-
 def learning_rate_for(
     variant: Variant, steps_per_epoch: int
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The ``learning_rate`` argument for the variant's optimizer: a float or a schedule."""
-    params = check_schedule(variant)
+    params = variant.schedule_settings()
     lr = float(variant.learning_rate)
     total = max(1, variant.epochs * steps_per_epoch)
     schedules = keras.optimizers.schedules

@@ -52,7 +52,7 @@ from cifar_core.runs.hardware import Hardware, configure, seed_everything
 from cifar_core.runs.keys import key_inputs, run_key
 from cifar_core.runs.lookahead import Lookahead
 from cifar_core.runs.predict import predict
-from cifar_core.runs.schedules import check_schedule, learning_rate_for
+from cifar_core.runs.schedules import learning_rate_for
 from cifar_core.runs.step_cap import scored_training_images, steps_per_epoch, validation_steps
 from cifar_core.runs.store import Run, RunStore, scratch_problem
 from cifar_core.usage import peak_rss, reset_peak
@@ -429,7 +429,7 @@ def run_metrics(config: dict[str, Any], measured: dict[str, Any]) -> dict[str, A
 def validate_variant(variant: Variant) -> Variant:
     """Check family/params and schedule parameters (raises ``VariantError``)."""
     variant.check_family()
-    check_schedule(variant)
+    variant.schedule_settings()
     return variant
 
 
