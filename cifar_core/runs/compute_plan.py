@@ -62,7 +62,7 @@ from cifar_core.runs.keys import run_key
 from cifar_core.runs.predict import BATCH_SIZE as PREDICT_BATCH
 from cifar_core.runs.speed import MachineSpeed, cached_speed, machine_speed
 from cifar_core.runs.step_cap import scored_training_images, steps_per_epoch, validation_steps
-from cifar_core.runs.store import RunStore
+from cifar_core.runs.store import RunStore, json_ready
 
 DEFAULT_ACCELERATOR = "H100-SXM"
 DEFAULT_UTILIZATION = 0.25
@@ -175,7 +175,7 @@ class ComputePlan:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, JSON-able (NaN → None, numpy scalars → Python numbers)."""
-        return _plain(
+        return json_ready(
             {
                 "settings": self.settings,
                 "assumptions": self.assumptions,
@@ -628,15 +628,3 @@ def format_duration(seconds: float | None) -> str:
     if seconds < 86_400 * 2:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86_400:.1f} d"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value

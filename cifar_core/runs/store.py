@@ -530,21 +530,21 @@ class RunStore:
 
 # ---------------------------------------------------------------------- helpers
 def _json_text(value: Any) -> str:
-    """JSON with NumPy scalars as numbers and NaN (a metric that does not exist, e.g.
-    val_* without a validation split) as null."""
+    return json.dumps(json_ready(value), indent=2)
 
-    def plain(item: Any) -> Any:
-        if hasattr(item, "item") and not isinstance(item, (str, bytes)):
-            item = item.item()  # a NumPy scalar
-        if isinstance(item, float) and math.isnan(item):
-            return None
-        if isinstance(item, Mapping):
-            return {k: plain(v) for k, v in item.items()}
-        if isinstance(item, (list, tuple)):
-            return [plain(v) for v in item]
-        return item
 
-    return json.dumps(plain(value), indent=2)
+def json_ready(value: Any) -> Any:
+    """``value`` for JSON: NumPy scalars as numbers, NaN (a metric that does not exist,
+    e.g. val_* without a validation split) as null, keys as text."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # a NumPy scalar
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
 
 
 def scratch_problem(scratch: Path) -> str | None:
