@@ -24,7 +24,7 @@ Seed 001's model_a (2,168,362 parameters)::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import cast
 
 import keras
 from keras import layers
@@ -51,24 +51,17 @@ def _check_choice(key: str, value: str | None, choices: Sequence[str | None]) ->
         raise ValueError(f"params.{key} is {value!r}; choose one of {choices}")
 
 
-def _conv_unit(
+def _with_norm(
     x: keras.KerasTensor,
-    filters: int,
+    layer: layers.Layer,
     *,
-    kernel_size: int,
-    padding: str,
     activation: str,
     batch_norm: bool,
     bn_position: str,
     bn_momentum: float,
-    use_bias: bool,
-    l2: float,
 ) -> keras.KerasTensor:
-    """Conv2D, then BN and the activation in the configured order."""
-    regularizer = keras.regularizers.L2(l2) if l2 else None
-    x = layers.Conv2D(
-        filters, kernel_size, padding=padding, use_bias=use_bias, kernel_regularizer=regularizer
-    )(x)
+    """``layer``, then BN and the activation in the configured order."""
+    x = layer(x)
     if batch_norm and bn_position == "before_activation":
         x = layers.BatchNormalization(momentum=bn_momentum)(x)
     x = layers.Activation(activation)(x)
@@ -77,12 +70,8 @@ def _conv_unit(
     return x
 
 
-def _pool(x: keras.KerasTensor, kind: str | None, size: int, padding: str) -> keras.KerasTensor:
-    if kind == "max":
-        return layers.MaxPooling2D(size, padding=padding)(x)
-    if kind == "average":
-        return layers.AveragePooling2D(size, padding=padding)(x)
-    return x
+POOL_LAYERS = {"max": layers.MaxPooling2D, "average": layers.AveragePooling2D}
+HEAD_LAYERS = {"average": layers.GlobalAveragePooling2D, "max": layers.GlobalMaxPooling2D}
 
 
 @register("cnn")
@@ -135,67 +124,44 @@ def build_cnn(
     if not blocks:
         raise ValueError("params.blocks must hold at least one block of filters")
     dropouts = _per_block(block_dropout, len(blocks), "block_dropout")
-    bias = not (batch_norm and bn_position == "before_activation") if use_bias is None else use_bias
-    conv: dict[str, Any] = dict(
-        kernel_size=kernel_size,
-        padding=padding,
-        activation=activation,
-        batch_norm=batch_norm,
-        bn_position=bn_position,
-        bn_momentum=bn_momentum,
-        use_bias=bias,
-        l2=l2,
-    )
+
+    def bias(norm: bool) -> bool:  # off exactly when BN comes right after the layer
+        return not (norm and bn_position == "before_activation") if use_bias is None else use_bias
 
     inputs = keras.Input(shape=input_shape)
     x = inputs
     for filters_list, rate in zip(blocks, dropouts):
         for filters in filters_list:
-            x = _conv_unit(x, filters, **conv)
-        x = _pool(x, pool, pool_size, pool_padding)
+            conv = layers.Conv2D(
+                filters,
+                kernel_size,
+                padding=padding,
+                use_bias=bias(batch_norm),
+                kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
+            )
+            x = _with_norm(
+                x,
+                conv,
+                activation=activation,
+                batch_norm=batch_norm,
+                bn_position=bn_position,
+                bn_momentum=bn_momentum,
+            )
+        if pool is not None:
+            x = POOL_LAYERS[pool](pool_size, padding=pool_padding)(x)
         if rate:
             x = layers.Dropout(rate)(x)
-    x = _head(
-        x,
-        global_pool,
-        dense,
-        dense_activation,
-        dense_dropout,
-        dense_batch_norm,
-        bn_position,
-        bn_momentum,
-        use_bias,
-    )
+    x = HEAD_LAYERS.get(global_pool or "", layers.Flatten)()(x)
+    for width in dense:
+        x = _with_norm(
+            x,
+            layers.Dense(width, use_bias=bias(dense_batch_norm)),
+            activation=dense_activation,
+            batch_norm=dense_batch_norm,
+            bn_position=bn_position,
+            bn_momentum=bn_momentum,
+        )
+        if dense_dropout:
+            x = layers.Dropout(dense_dropout)(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="cnn")
-
-
-def _head(
-    x: keras.KerasTensor,
-    global_pool: str | None,
-    dense: Sequence[int],
-    activation: str,
-    dropout: float,
-    batch_norm: bool,
-    bn_position: str,
-    bn_momentum: float,
-    use_bias: bool | None,
-) -> keras.KerasTensor:
-    """Flatten (or global pooling), then the hidden dense layers."""
-    if global_pool == "average":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif global_pool == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    else:
-        x = layers.Flatten()(x)
-    bias = not (batch_norm and bn_position == "before_activation") if use_bias is None else use_bias
-    for width in dense:
-        x = layers.Dense(width, use_bias=bias)(x)
-        if batch_norm and bn_position == "before_activation":
-            x = layers.BatchNormalization(momentum=bn_momentum)(x)
-        x = layers.Activation(activation)(x)
-        if batch_norm and bn_position == "after_activation":
-            x = layers.BatchNormalization(momentum=bn_momentum)(x)
-        if dropout:
-            x = layers.Dropout(dropout)(x)
-    return x
