@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 
 from cifar_core.models import build_model, families  # noqa: E402
 from cifar_core.models.stats import count_params, flops_per_image, model_stats  # noqa: E402
-from cifar_core.models.transfer import WEIGHTS_ENV, WEIGHTS_FILE, WeightsUnavailable  # noqa: E402
+from cifar_core.models.weights import WEIGHTS_ENV, WEIGHTS_FILE, WeightsUnavailable  # noqa: E402
 from cifar_core.runs.train import adapt_to_training_images  # noqa: E402
 
 # (family, params, parameter count printed by the seed)

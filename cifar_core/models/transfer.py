@@ -19,15 +19,7 @@ import keras
 from keras import layers
 
 from cifar_core.models import register
-from cifar_core.models.weights import (  # noqa: F401  (re-exported)
-    WEIGHTS_ENV,
-    WEIGHTS_FILE,
-    WEIGHTS_URL,
-    WeightsFileError,
-    WeightsUnavailable,
-    keras_cache_path,
-    resolve_vgg16_weights,
-)
+from cifar_core.models.weights import resolve_vgg16_weights
 
 CUTS = ("block1_pool", "block2_pool", "block3_pool", "block4_pool", "block5_pool")
 
