@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -35,16 +36,12 @@ class Dataset:
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        cached = self.__dict__.get("_fingerprint")
-        if cached is None:
-            digest = hashlib.sha256()
-            for array in (self.x_train, self.y_train, self.x_test, self.y_test):
-                contiguous = np.ascontiguousarray(array)
-                digest.update(str((contiguous.dtype.str, contiguous.shape)).encode())
-                digest.update(contiguous.tobytes())
-            digest.update("\x1f".join(self.class_names).encode())
-            cached = digest.hexdigest()[:16]
-            object.__setattr__(self, "_fingerprint", cached)
-        return cached
+        digest = hashlib.sha256()
+        for array in (self.x_train, self.y_train, self.x_test, self.y_test):
+            contiguous = np.ascontiguousarray(array)
+            digest.update(str((contiguous.dtype.str, contiguous.shape)).encode())
+            digest.update(contiguous.tobytes())
+        digest.update("\x1f".join(self.class_names).encode())
+        return digest.hexdigest()[:16]
