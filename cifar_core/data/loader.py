@@ -125,23 +125,13 @@ def read_dataset(
         reader, layout, layout.train_files, len(classes), limit_per_batch
     )
     x_test, y_test = _read_split(reader, layout, (layout.test_file,), len(classes), limit_per_batch)
-    if marker is not None:
-        return Dataset(
-            x_train,
-            y_train,
-            x_test,
-            y_test,
-            classes,
-            source="synthetic",
-            synthetic=True,
-            name=marker.get("name", "synthetic"),
-        )
     return Dataset(
         x_train,
         y_train,
         x_test,
         y_test,
         classes,
-        source=source or reader.location,
-        name=layout.name,
+        source="synthetic" if marker is not None else source or reader.location,
+        synthetic=marker is not None,
+        name=layout.name if marker is None else marker.get("name", "synthetic"),
     )
