@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .errors import DataError
@@ -26,46 +28,30 @@ HOW_TO_POINT = (
 )
 
 
+@dataclass(frozen=True)
 class BatchReader:
-    """The files of one batches folder: their ``names``, and :meth:`read` for their bytes."""
+    """The files of one batches folder: their ``names``, and ``read(name)`` for their bytes."""
 
-    def __init__(self, location: str, names: frozenset[str]):
-        self.location = location
-        self.names = names
-
-    def read(self, name: str) -> bytes:
-        """The bytes of file ``name``."""
-        raise NotImplementedError
+    location: str
+    names: frozenset[str]
+    read: Callable[[str], bytes]
+    separator: str = "/"
 
     def where(self, name: str) -> str:
         """A human-readable location of file ``name``, for error messages."""
-        return f"{self.location}/{name}"
+        return f"{self.location}{self.separator}{name}"
 
 
-class FolderReader(BatchReader):
+def folder_reader(folder: Path) -> BatchReader:
     """Batch files in a folder on disk."""
-
-    def __init__(self, folder: Path):
-        names = frozenset(p.name for p in folder.iterdir() if p.is_file())
-        super().__init__(str(folder), names)
-        self.folder = folder
-
-    def read(self, name: str) -> bytes:
-        return (self.folder / name).read_bytes()
+    names = frozenset(p.name for p in folder.iterdir() if p.is_file())
+    return BatchReader(str(folder), names, lambda name: (folder / name).read_bytes())
 
 
-class TarReader(BatchReader):
+def tar_reader(archive: Path) -> BatchReader:
     """Batch files inside a tar archive, read into memory in one pass."""
-
-    def __init__(self, archive: Path):
-        self.files = _read_tar_members(archive)
-        super().__init__(str(archive), frozenset(self.files))
-
-    def read(self, name: str) -> bytes:
-        return self.files[name]
-
-    def where(self, name: str) -> str:
-        return f"{self.location}:{name}"
+    files = _read_tar_members(archive)
+    return BatchReader(str(archive), frozenset(files), files.__getitem__, ":")
 
 
 def _read_tar_members(archive: Path) -> dict[str, bytes]:
@@ -123,15 +109,15 @@ def open_location(path: str | os.PathLike[str], origin: str = "data path") -> Ba
     if path.is_file():
         if not tarfile.is_tarfile(path):
             raise DataError(f"{origin} {path} is a file but not a tar archive; {HOW_TO_POINT}.")
-        return TarReader(path)
+        return tar_reader(path)
     if _holds_batches(path):
-        return FolderReader(path)
+        return folder_reader(path)
     for child in BATCH_FOLDERS:
         if _holds_batches(path / child):
-            return FolderReader(path / child)
+            return folder_reader(path / child)
     for archive in ARCHIVES:
         if (path / archive).is_file():
-            return TarReader(path / archive)
+            return tar_reader(path / archive)
     raise DataError(
         f"{origin} {path} is a folder without CIFAR batches (expected data_batch_1 … "
         f"and test_batch, or train and test, or a {' / '.join(BATCH_FOLDERS)} subfolder); "

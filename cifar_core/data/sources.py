@@ -18,7 +18,7 @@ from pathlib import Path
 from .dataset import Dataset
 from .errors import DataError, positive_int
 from .loader import read_dataset
-from .readers import FolderReader, open_location
+from .readers import folder_reader, open_location
 from .splits import stratified_subset
 from .synthetic import synthetic_folder
 
@@ -102,7 +102,7 @@ def _locate_and_read(
     """Resolve ``source`` (or the default order) and read it."""
     if source == "synthetic":
         folder = synthetic_folder(*synthetic)
-        return read_dataset(FolderReader(folder), limit_per_batch=limit)
+        return read_dataset(folder_reader(folder), limit_per_batch=limit)
     if source is not None:
         return read_dataset(open_location(source, "data path"), limit_per_batch=limit, name=name)
     if os.environ.get("CIFAR10_DIR"):
