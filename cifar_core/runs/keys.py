@@ -122,16 +122,13 @@ def _major(package: str) -> str:
 def environment() -> dict[str, Any]:
     """What, besides config, data and code, changes a run's numbers."""
     settings = compute_settings()
-    library = {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}.get(
-        settings.backend, settings.backend
-    )
     return {
         "backend": settings.backend,
         "device": settings.device,
         "precision": settings.precision,
         "jit_compile": settings.jit_compile,
         "keras": _major("keras"),
-        settings.backend: _major(library),
+        settings.backend: _major(settings.backend),  # the library is named as the backend
     }
 
 

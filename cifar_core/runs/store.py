@@ -75,7 +75,6 @@ __all__ = [
 ]
 logger = logging.getLogger(__name__)
 
-STATES = ("cached", "stale", "incomplete", "corrupt")
 CORRUPT_DIR = ".corrupt"
 REPAIR_HINT = (
     "run `cifar-report build --verify` (it checks every file of every stored run against "
@@ -207,8 +206,10 @@ class RunStore:
         """Resume scratch of an unfinished run (BackupAndRestore, partial history)."""
         return self.root / ".partial" / key
 
-    def _lock_path(self, key: str) -> Path:
-        return self.root / ".locks" / f"{key}.lock"
+    def _file_lock(self, key: str) -> FileLock:
+        path = self.root / ".locks" / f"{key}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(path)
 
     # ------------------------------------------------------------------ checking
     def check(self, key: str, *, full: bool = False) -> RunCheck:
@@ -274,8 +275,7 @@ class RunStore:
     @contextlib.contextmanager
     def lock(self, key: str, *, log: Callable[[str], Any] | None = None) -> Iterator[None]:
         """Hold the file lock of ``key``; waits (saying so through ``log``) if it is taken."""
-        self._lock_path(key).parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(self._lock_path(key))
+        lock = self._file_lock(key)
         try:
             lock.acquire(timeout=0)
         except Timeout:
@@ -290,8 +290,7 @@ class RunStore:
     @contextlib.contextmanager
     def try_lock(self, key: str) -> Iterator[bool]:
         """Hold the lock of ``key`` if it is free (yields True), else yield False at once."""
-        self._lock_path(key).parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(self._lock_path(key))
+        lock = self._file_lock(key)
         try:
             lock.acquire(timeout=0)
         except Timeout:

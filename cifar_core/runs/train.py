@@ -390,9 +390,8 @@ def library_versions(backend: str) -> dict[str, str]:
         "numpy": np.__version__,
         "keras": keras.__version__,
     }
-    module = {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}.get(backend)
-    if module:
-        versions[module] = importlib.import_module(module).__version__
+    if backend in ("tensorflow", "torch", "jax"):  # each library is named as its backend
+        versions[backend] = importlib.import_module(backend).__version__
     return versions
 
 

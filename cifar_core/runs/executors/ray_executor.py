@@ -386,15 +386,14 @@ def _train_missing(
                         on_done(run)
                 finally:
                     locks.pop(key).close()
-    except KeyboardInterrupt:
-        _cancel(ray, pending)
-        log(
-            f"ray: interrupted; cancelled {len(pending)} task(s) on the cluster; the store "
-            "holds only complete runs"
-        )
-        raise
-    except BaseException:  # a failure of the driver itself: nothing may keep running
-        _cancel(ray, pending)
+    except BaseException as error:  # Ctrl-C or a failure of the driver: nothing may keep running
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if isinstance(error, KeyboardInterrupt):
+            log(
+                f"ray: interrupted; cancelled {len(pending)} task(s) on the cluster; the store "
+                "holds only complete runs"
+            )
         raise
     finally:
         for stack in locks.values():
@@ -435,11 +434,6 @@ def _most_expensive_first(missing: dict[str, Variant], dataset: Dataset) -> list
     plan = plan_runs([missing[k] for k in keys], dataset=dataset, speed=None)
     seconds = plan.runs["seconds_accelerator"].tolist()
     return [key for _, key in sorted(zip(seconds, keys), key=lambda pair: -pair[0])]
-
-
-def _cancel(ray: ModuleType, pending: dict[ObjectRef, str]) -> None:
-    for ref in pending:
-        ray.cancel(ref, force=True)
 
 
 def _stored(store: RunStore, key: str) -> Run:
