@@ -204,17 +204,18 @@ class ComputePlan:
 
     def format_table(self) -> str:
         """The per-run and per-study tables and the totals, as plain text."""
-        runs = self.runs.assign(
-            train=self.runs["train_flops"].map(format_flops),
-            here=self.runs["seconds_here"].map(format_duration),
-            accelerator=self.runs["seconds_accelerator"].map(format_duration),
-            cached=self.runs["cached"].map({True: "yes", False: "no"}).fillna("-"),
+
+        def formatted(table: pd.DataFrame) -> pd.DataFrame:
+            return table.assign(
+                train=table["train_flops"].map(format_flops),
+                here=table["seconds_here"].map(format_duration),
+                accelerator=table["seconds_accelerator"].map(format_duration),
+            )
+
+        runs = formatted(self.runs).assign(
+            cached=self.runs["cached"].map({True: "yes", False: "no"}).fillna("-")
         )
-        studies = self.studies.assign(
-            train=self.studies["train_flops"].map(format_flops),
-            here=self.studies["seconds_here"].map(format_duration),
-            accelerator=self.studies["seconds_accelerator"].map(format_duration),
-        )
+        studies = formatted(self.studies)
         key = self.settings["accelerator"]["key"]
         runs_table = runs[
             [
@@ -303,10 +304,6 @@ def plan_runs(
         Device counts for the makespan under Ray.
     profile : str, optional
         Recorded in the settings.
-
-    Returns
-    -------
-    ComputePlan
     """
     chosen = get_accelerator(accelerator)
     if not 0 < utilization <= 1:

@@ -173,21 +173,9 @@ def machine_speed(
     *, budget_s: float = 4.0, refresh: bool = False, log: Callable[[str], object] | None = None
 ) -> MachineSpeed:
     """This machine's cached speed, or a new measurement (about ``budget_s`` seconds of
-    timed training plus the framework's start-up), cached for next time.
-
-    Parameters
-    ----------
-    budget_s : float
-        Seconds of timed training, shared between the probe models.
-    refresh : bool
-        Measure again even when a cached measurement exists.
-    log : callable, optional
-        Told once when a measurement starts.
-
-    Returns
-    -------
-    MachineSpeed
-    """
+    timed training, shared between the probe models, plus the framework's start-up),
+    cached for next time; ``refresh`` measures again anyway; ``log`` is told once when a
+    measurement starts."""
     if not refresh and (speed := cached_speed()) is not None:
         return speed
     if log is not None:
@@ -202,17 +190,9 @@ def machine_speed(
 
 # ---------------------------------------------------------------------- measuring
 def measure_speed(*, budget_s: float = 4.0) -> MachineSpeed:
-    """Time training steps of the :data:`PROBES` and solve for overhead and FLOP rate.
-
-    Parameters
-    ----------
-    budget_s : float
-        Seconds of timed training in all (at least one epoch of 16 steps per probe).
-
-    Returns
-    -------
-    MachineSpeed
-    """
+    """Time training steps of the :data:`PROBES` and solve for overhead and FLOP rate;
+    ``budget_s``: seconds of timed training in all (at least one epoch of 16 steps per
+    probe)."""
     if budget_s <= 0:
         raise ValueError(f"budget_s must be > 0 seconds, got {budget_s!r}")
     signature = machine_signature()

@@ -262,10 +262,6 @@ def train_runs_ray(
     ship_code : bool
         Upload this process's ``cifar_core`` package to the workers (``py_modules``)
         instead of relying on an installed copy.
-
-    Returns
-    -------
-    list of Run
     """
     ray = import_ray()
     if not isinstance(max_retries, int) or max_retries < 0:
