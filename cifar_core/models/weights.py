@@ -218,11 +218,7 @@ def _check_name(path: Path, layout: str) -> None:
             f"{path} is in the Keras 3 save_weights layout, which Keras reads only from a "
             f"file whose name ends in '.weights.h5': rename it to {path.stem}.weights.h5."
         )
-    if (
-        layout == "legacy"
-        and not path.name.endswith((".h5", ".hdf5"))
-        or (layout == "legacy" and keras3_name)
-    ):
+    if layout == "legacy" and (keras3_name or not path.name.endswith((".h5", ".hdf5"))):
         raise WeightsFileError(
             f"{path} is in the Keras 2 HDF5 layout (like {WEIGHTS_FILE}), which Keras reads "
             f"only from a name ending in '.h5' but not '.weights.h5': rename it, e.g. to "

@@ -75,13 +75,8 @@ class AugmentedBatches(keras.utils.PyDataset):
             raise ValueError(
                 f"translate is {translate}; it must be smaller than the image size {x.shape[1:3]}"
             )
-        self.x, self.y = x, y
-        self.batch_size, self.flip, self.translate, self.seed = (
-            batch_size,
-            flip,
-            int(translate),
-            seed,
-        )
+        self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
+        self.flip, self.translate = flip, int(translate)
         self.steps_per_epoch = math.ceil(len(x) / batch_size)
         if max_steps_per_epoch is not None:
             self.steps_per_epoch = max(1, min(self.steps_per_epoch, max_steps_per_epoch))

@@ -13,12 +13,12 @@ training).
 from __future__ import annotations
 
 import json
-import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cifar_core.data.dataset import Dataset
+from cifar_core.files import write_text_atomic
 from cifar_core.runs.store import Run
 
 if TYPE_CHECKING:
@@ -107,7 +107,5 @@ def knn_for_run(run: Run, dataset: Dataset, *, k: int = 5) -> dict[str, Any]:
         name: result[name] for name in ("k", "feature_dim", "train_accuracy", "test_accuracy")
     }
     cache.parent.mkdir(parents=True, exist_ok=True)
-    temp = cache.with_suffix(f".{os.getpid()}.tmp")
-    temp.write_text(json.dumps(summary))
-    os.replace(temp, cache)  # atomic: a crash never leaves a half-written result
+    write_text_atomic(cache, json.dumps(summary))  # a crash never leaves half a result
     return summary

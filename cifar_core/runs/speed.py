@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from cifar_core.data.dataset import Dataset
+from cifar_core.data.synthetic import cache_root
 from cifar_core.experiments.variant import Variant
 from cifar_core.files import write_text_atomic
 from cifar_core.models.stats import flops_per_image
@@ -110,8 +111,7 @@ class MachineSpeed:
 
 # ---------------------------------------------------------------------- the cache
 def cache_path() -> Path:
-    root = os.environ.get("CIFAR_REPORT_CACHE") or Path.home() / ".cache" / "cifar-report"
-    return Path(root) / CACHE_FILE
+    return cache_root() / CACHE_FILE
 
 
 def keras_backend_name() -> str:
