@@ -204,15 +204,12 @@ def images_fingerprint(images: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_dir() -> Path:
-    """``<cache root>/corruptions`` (see :func:`cifar_core.data.synthetic.cache_root`)."""
-    return cache_root() / "corruptions"
-
-
 def cache_file(fingerprint: str, corruption: str, severity: int, seed: int = 0) -> Path:
-    """Where :func:`cached_corruption` keeps one result."""
+    """Where :func:`cached_corruption` keeps one result: under ``<cache root>/corruptions``
+    (see :func:`cifar_core.data.synthetic.cache_root`)."""
     seeded = f"-seed{seed}" if corruption in RANDOM else ""
-    return cache_dir() / fingerprint / f"{corruption}-s{severity}{seeded}-v{CORRUPTION_VERSION}.npz"
+    name = f"{corruption}-s{severity}{seeded}-v{CORRUPTION_VERSION}.npz"
+    return cache_root() / "corruptions" / fingerprint / name
 
 
 def cached_corruption(

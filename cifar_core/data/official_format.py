@@ -79,11 +79,6 @@ def read_pickle(payload: bytes, where: str) -> Any:
         ) from error
 
 
-def _text_keys(mapping: Mapping) -> dict[str, Any]:
-    """Turn the py2 ``bytes`` keys of a batch into ``str`` keys."""
-    return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in mapping.items()}
-
-
 def read_mapping(payload: bytes, where: str, required: Sequence[str]) -> dict[str, Any]:
     """Read a pickled dict and check it holds the ``required`` keys."""
     content = read_pickle(payload, where)
@@ -92,7 +87,8 @@ def read_mapping(payload: bytes, where: str, required: Sequence[str]) -> dict[st
             f"{where}: expected a pickled dict (a CIFAR batch), found "
             f"{type(content).__name__}; point the loader at the official batches."
         )
-    content = _text_keys(content)
+    # the py2 ``bytes`` keys of a batch as ``str``
+    content = {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in content.items()}
     missing = [key for key in required if key not in content]
     if missing:
         raise DataError(

@@ -92,9 +92,5 @@ def build_model(
     return _FAMILIES[family](
         input_shape=tuple(input_shape),
         num_classes=num_classes,
-        **{k: _listify(v) for k, v in params.items()},
+        **{k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
     )
-
-
-def _listify(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value

@@ -16,17 +16,13 @@ import keras
 KILL_ENV = "CIFAR_REPORT_TEST_KILL_AFTER_EPOCH"
 
 
-def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
-    """The optimizer's learning rate at its current iteration (schedules evaluated)."""
-    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-
-
 class LearningRateLogger(keras.callbacks.Callback):
     """Adds ``lr`` (the rate in use at the start of the epoch) to the epoch logs, so
     ``CSVLogger`` and the history record it. Put it before ``CSVLogger``."""
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._lr = current_learning_rate(self.model.optimizer)
+        # the rate at the optimizer's current iteration (a schedule evaluated)
+        self._lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
