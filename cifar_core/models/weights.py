@@ -274,22 +274,12 @@ class ResolvedWeights:
 def resolve_vgg16_weights(
     path: str | os.PathLike | None = None, *, verify: bool = True
 ) -> ResolvedWeights:
-    """The VGG16 no-top weights file to use, verified (see the module docstring).
+    """The VGG16 no-top weights file to use: ``path``, else ``$CIFAR_REPORT_VGG16_WEIGHTS``,
+    else the Keras cache; checked with :func:`verify_vgg16_weights` when ``verify``.
 
-    Parameters
-    ----------
-    path : path, optional
-        An explicit file; takes precedence over ``$CIFAR_REPORT_VGG16_WEIGHTS`` and the
-        Keras cache.
-    verify : bool
-        Check the file's layout and shapes with :func:`verify_vgg16_weights`.
-
-    Raises
-    ------
-    WeightsUnavailable
-        No file was named and none is in the Keras cache, or the named file is missing.
-    WeightsFileError
-        The file is not VGG16's no-top weights.
+    Raises :class:`WeightsUnavailable` when no file is named and none is in the Keras
+    cache, or the named file is missing; :class:`WeightsFileError` when the file is not
+    VGG16's no-top weights.
     """
     explicit, origin = (path, "argument") if path else (os.environ.get(WEIGHTS_ENV), "environment")
     if explicit:

@@ -428,8 +428,7 @@ def plan_summary(variants: Sequence[Variant], dataset: Dataset | None, **options
     ...              n_images=50_000, n_test=10_000, speed=None)
     'to train: 1 of 1 run(s), 94.0 TFLOP of training, ≈ 1.3 min on one H100-SXM at 25 % of peak'
     """
-    plan = plan_runs(variants, dataset=dataset, **options)
-    return plan.summary_line()
+    return plan_runs(variants, dataset=dataset, **options).summary_line()
 
 
 # ---------------------------------------------------------------------- helpers

@@ -426,10 +426,9 @@ def _code_error(module: str) -> RayExecutorError:
 
 def _most_expensive_first(missing: dict[str, Variant], dataset: Dataset) -> list[str]:
     """Run keys ordered by their estimated accelerator time, longest first."""
-    keys = list(missing)
-    plan = plan_runs([missing[k] for k in keys], dataset=dataset, speed=None)
+    plan = plan_runs(list(missing.values()), dataset=dataset, speed=None)
     seconds = plan.runs["seconds_accelerator"].tolist()
-    return [key for _, key in sorted(zip(seconds, keys), key=lambda pair: -pair[0])]
+    return [key for _, key in sorted(zip(seconds, missing), key=lambda pair: -pair[0])]
 
 
 def _stored(store: RunStore, key: str) -> Run:
