@@ -19,6 +19,7 @@ import numpy as np
 
 from cifar_core.data.dataset import Dataset
 from cifar_core.files import write_text_atomic
+from cifar_core.runs.derived_predictions import derived_dir
 from cifar_core.runs.store import Run
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def knn_for_run(run: Run, dataset: Dataset, *, k: int = 5) -> dict[str, Any]:
     "test_accuracy"}``. The result is kept in ``<store>/.derived/<run key>/`` (the run key
     covers the data), so a notebook re-executed later reads it without importing Keras.
     """
-    cache = run.path.parent / ".derived" / run.key / f"knn-k{k}-v{KNN_VERSION}.json"
+    cache = derived_dir(run) / f"knn-k{k}-v{KNN_VERSION}.json"
     if cache.is_file():
         return json.loads(cache.read_text())
     from cifar_core.runs.train import prepare_splits  # imports Keras: cache miss only
