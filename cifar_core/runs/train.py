@@ -45,6 +45,7 @@ from cifar_core.experiments.variant import Variant
 from cifar_core.faults import CRASH_ENV, crash_point
 from cifar_core.files import out_of_space
 from cifar_core.models import build_model
+from cifar_core.project import Log
 from cifar_core.runs.augmentation import batch_augmentation, finalize_model
 from cifar_core.runs.batches import AugmentedBatches
 from cifar_core.runs.callbacks import LearningRateLogger, ResumeReporter, kill_hook_from_env
@@ -57,7 +58,6 @@ from cifar_core.runs.step_cap import scored_training_images, steps_per_epoch, va
 from cifar_core.runs.store import Run, RunStore, scratch_problem
 from cifar_core.usage import peak_rss, reset_peak
 
-Log = Callable[[str], object]
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"]
 
 

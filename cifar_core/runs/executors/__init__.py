@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from cifar_core.data.dataset import Dataset
 from cifar_core.experiments.variant import Variant
+from cifar_core.project import Log
 from cifar_core.runs.executors.local import train_runs
 from cifar_core.runs.executors.ray_executor import check_reachable, train_runs_ray
 from cifar_core.runs.store import Run, RunStore
-
-Log = Callable[[str], object]
 
 
 @dataclass(frozen=True)

@@ -36,10 +36,10 @@ from typing import Any
 
 from cifar_core.data.dataset import Dataset
 from cifar_core.experiments.variant import Variant
+from cifar_core.project import Log
 from cifar_core.runs.hardware import compute_settings, worker_environment
 from cifar_core.runs.store import Run, RunStore
 
-Log = Callable[[str], object]
 MAX_AUTO_JOBS = 4
 WORKER_LEAK_BUDGET = 2e9
 """Bytes a worker may accumulate over its runs before it is replaced."""

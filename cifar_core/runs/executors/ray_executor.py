@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 import cifar_core
 from cifar_core.data.dataset import Dataset
 from cifar_core.experiments.variant import Variant
+from cifar_core.project import Log
 from cifar_core.runs.compute_plan import plan_runs
 from cifar_core.runs.hardware import worker_environment
 from cifar_core.runs.keys import run_key
@@ -72,7 +73,6 @@ from cifar_core.runs.store import MANIFEST, RUN_FILES, Run, RunStore
 if TYPE_CHECKING:
     from ray import ObjectRef
 
-Log = Callable[[str], object]
 INSTALL_HINT = 'pip install -e ".[ray]"'
 DEFAULT_CONNECT_TIMEOUT_S = 5.0
 DEFAULT_MAX_RETRIES = 3
