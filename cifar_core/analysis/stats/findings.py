@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,6 @@ from cifar_core.analysis.stats.paired import PairedResult, holm, paired_differen
 
 BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no detectable difference"
 NOT_COMPARED, SAME_RUN = "not compared", "same run"
-VERDICTS = (BETTER, WORSE, NO_DIFFERENCE, NOT_COMPARED, SAME_RUN)
 DETECTED = (BETTER, WORSE)
 
 
@@ -63,8 +63,8 @@ DETECTED = (BETTER, WORSE)
 class Comparison:
     """One variant against one baseline within a study.
 
-    ``verdict`` is one of :data:`VERDICTS`; ``message`` says why a row was not tested;
-    ``result`` holds the numbers (fractions) when it was; ``p_holm`` is the
+    ``verdict`` is one of the five verdicts above; ``message`` says why a row was not
+    tested; ``result`` holds the numbers (fractions) when it was; ``p_holm`` is the
     Holm-adjusted p-value; ``under_trained`` names the flagged runs it rests on;
     ``study_baseline`` is False for extra pairs (e.g. a claim between two variants).
     """
@@ -175,21 +175,13 @@ def compare_pair(
 ) -> Comparison:
     """One :class:`Comparison` (unadjusted: ``p_holm`` and the verdict are set by
     :func:`compare_study`; a tested row comes back with verdict ``""``)."""
+    row = partial(Comparison, study, variant, baseline, study_baseline=study_baseline)
     keys_b = {r.key for r in arms.get(baseline, ())}
     if keys_b & {r.key for r in arms.get(variant, ())}:
-        return Comparison(
-            study,
-            variant,
-            baseline,
-            SAME_RUN,
-            f"same run as {baseline} under this profile",
-            study_baseline=study_baseline,
-        )
+        return row(SAME_RUN, f"same run as {baseline} under this profile")
     message = _untestable(variant, baseline, arms)
     if message:
-        return Comparison(
-            study, variant, baseline, NOT_COMPARED, message, study_baseline=study_baseline
-        )
+        return row(NOT_COMPARED, message)
     runs_b, runs_v = by_seed(arms[baseline]), by_seed(arms[variant])
     shared = sorted_seeds(set(runs_b) & set(runs_v))
     result = paired_difference(
@@ -201,16 +193,7 @@ def compare_pair(
     flagged = _flagged(variant, [runs_v[s] for s in shared], **options) + _flagged(
         baseline, [runs_b[s] for s in shared], **options
     )
-    return Comparison(
-        study,
-        variant,
-        baseline,
-        "",
-        result=result,
-        seeds=tuple(shared),
-        under_trained=tuple(flagged),
-        study_baseline=study_baseline,
-    )
+    return row("", result=result, seeds=tuple(shared), under_trained=tuple(flagged))
 
 
 def _verdict(result: PairedResult, p_holm: float, alpha: float) -> str:

@@ -96,17 +96,12 @@ def calibration_values(table: pd.DataFrame, best: str | None) -> dict[str, str]:
     """What the article quotes of :func:`calibration_by_variant`: the range of ECE over
     the variants, how many were over-confident and improved by scaling, and the
     numbers of ``best`` (the variant chosen on validation accuracy)."""
-    row = table.loc[best] if best is not None and best in table.index else None
+    row = table.loc[best] if best is not None and best in table.index else pd.Series(dtype=float)
     known = len(table) > 0
 
     def quoted(column: str, scale: float = 100.0, digits: int = 1, unit: str = " %") -> str:
-        if row is None:
-            return text.UNKNOWN
-        return (
-            text.UNKNOWN
-            if text.is_unknown(row[column])
-            else (text.number(row[column] * scale, digits) + unit)
-        )
+        value: Any = row.get(column)  # unknown without a best row
+        return text.UNKNOWN if text.is_unknown(value) else text.number(value * scale, digits) + unit
 
     return {
         "n_variants": str(len(table)),

@@ -199,32 +199,21 @@ def tta_values(table: pd.DataFrame, best: str | None) -> dict[str, str]:
     """What the article quotes of :func:`tta_table`: the gains (with intervals) of
     ``best`` (chosen on validation accuracy), the mean gains, and how many flip gains
     stay significant after Holm's correction."""
-    row = table.loc[best] if best is not None and best in table.index else None
+    row = table.loc[best] if best is not None and best in table.index else pd.Series(dtype=float)
     known = len(table) > 0
     significant: pd.Series | list[bool] = (
         (table["flip_p_holm"] < 0.05) & (table["flip_gain"] > 0) if known else []
     )
-
-    def gain(recipe: str) -> str:
-        return (
-            text.UNKNOWN
-            if row is None
-            else text.points(row[f"{recipe}_gain"], signed=True, unit=True)
-        )
-
-    def interval(recipe: str) -> str:
-        if row is None:
-            return text.UNKNOWN
-        return text.interval(row[f"{recipe}_low"], row[f"{recipe}_high"], unit=True)
-
     return {
         "n_variants": str(len(table)),
         "best_variant": best or text.UNKNOWN,
-        "best_plain": text.percent(row["plain"]) if row is not None else text.UNKNOWN,
-        "best_flip_gain": gain("flip"),
-        "best_flip_ci": interval("flip"),
-        "best_translate_gain": gain("translate"),
-        "best_translate_ci": interval("translate"),
+        "best_plain": text.percent(row.get("plain")),  # unknown without a best row
+        "best_flip_gain": text.points(row.get("flip_gain"), signed=True, unit=True),
+        "best_flip_ci": text.interval(row.get("flip_low"), row.get("flip_high"), unit=True),
+        "best_translate_gain": text.points(row.get("translate_gain"), signed=True, unit=True),
+        "best_translate_ci": text.interval(
+            row.get("translate_low"), row.get("translate_high"), unit=True
+        ),
         "n_flip_significant": str(int(sum(significant))),
         "mean_flip_gain": text.points(table["flip_gain"].mean(), signed=True, unit=True)
         if known
