@@ -237,24 +237,11 @@ def compare_study(
 ) -> StudyFindings:
     """Every variant of a study against its baseline (and extra ``pairs``), Holm-corrected.
 
-    Parameters
-    ----------
-    study : str
-        The study's name (carried into the rows).
-    arms : mapping
-        ``{variant name: runs}``; runs are :class:`RunRecord` or run-store runs.
-    baseline : str
-        The study baseline.
-    variants : sequence of str, optional
-        The study's variants in order (default: the keys of ``arms``); a variant with no
-        runs gets a ``not compared`` row naming it.
-    pairs : iterable of (variant, other)
-        Extra comparisons within the study, e.g. a seed's claim between two variants.
-        They join the Holm family.
-    alpha, confidence : float
-        Significance level (after Holm) and interval level.
-    convergence_options : mapping, optional
-        Options of :func:`~cifar_core.analysis.stats.convergence.convergence`.
+    ``arms`` maps a variant name to its runs (:class:`RunRecord` or run-store runs);
+    ``variants`` gives the study's variants in order (default: the keys of ``arms``), and
+    one with no runs gets a ``not compared`` row naming it. ``pairs`` are extra
+    ``(variant, other)`` comparisons within the study (e.g. a seed's claim between two
+    variants); they join the Holm family. ``alpha`` is the level after Holm.
     """
     names = list(dict.fromkeys([*(variants if variants is not None else arms), baseline]))
     records = records_from_runs({name: arms.get(name, ()) for name in names})

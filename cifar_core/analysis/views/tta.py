@@ -106,19 +106,8 @@ def tta_table(
     per image: forward FLOPs × (views − 1)); ``seeds``, ``images``, ``test`` (the paired
     test used), ``forward_flops`` and ``views`` (passes of the translate recipe).
 
-    Parameters
-    ----------
-    runs_by_variant : mapping of variant name to its runs (one per seed)
-    dataset : Dataset, optional
-        The runs' dataset, needed only to compute predictions not cached yet.
-    views : callable
-        ``views(run, dataset)`` → ``{"plain", "flip", "translate"}`` probabilities
-        (default: :func:`run_views`).
-    forward_flops : callable
-        Forward FLOPs per image of a run (default
-        :func:`cifar_core.analysis.views.compute.forward_flops`).
-    confidence : float
-        Passed to :func:`cifar_core.analysis.stats.paired.paired_difference`.
+    ``dataset`` is needed only to compute predictions not cached yet; ``views`` and
+    ``forward_flops`` (a run's forward FLOPs per image) can be replaced by test doubles.
     """
     rows = []
     for name, runs in runs_by_variant.items():
