@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import ge, gt, le, lt
 from typing import Any
 
 import numpy as np
@@ -156,14 +157,7 @@ def run_anomalies(
     return found
 
 
-_OPS = {
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "≥": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    "≤": lambda a, b: a <= b,
-}
+_OPS = {">": gt, ">=": ge, "≥": ge, "<": lt, "<=": le, "≤": le}
 
 
 def check_pass_marks(

@@ -30,19 +30,8 @@ import pandas as pd
 
 from cifar_core.analysis import text
 from cifar_core.analysis.stats.claims import ClaimResult
-from cifar_core.analysis.stats.findings import (
-    NOT_COMPARED,
-    SAME_RUN,
-    StudyFindings,
-    compare_study,
-)
-from cifar_core.experiments.claims import (
-    HOLDS,
-    INCONCLUSIVE,
-    NOT_EVALUATED,
-    REVERSED,
-    claim_pairs,
-)
+from cifar_core.analysis.stats.findings import NOT_COMPARED, SAME_RUN, StudyFindings, compare_study
+from cifar_core.experiments.claims import HOLDS, INCONCLUSIVE, NOT_EVALUATED, REVERSED, claim_pairs
 
 if TYPE_CHECKING:
     from cifar_core.analysis.context import AnalysisContext
@@ -133,9 +122,7 @@ def compact_runs(runs: Sequence[str]) -> str:
     return ", ".join(f"{n} ({text.plural(c, 'seed')})" for n, c in counts.items())
 
 
-def findings_table(
-    findings: Mapping[str, StudyFindings] | Iterable[StudyFindings],
-) -> pd.DataFrame:
+def findings_table(findings: Mapping[str, StudyFindings] | Iterable[StudyFindings]) -> pd.DataFrame:
     """One row per comparison (:data:`FINDINGS_COLUMNS`), as text: Δ and its 95 %
     interval in points, the Holm p-value, the verdict, shared seeds, the under-trained
     runs it rests on, and why a row was not tested. A study with nothing to compare

@@ -125,11 +125,7 @@ def tta_table(
             "plain": float(correct["plain"].mean()),
         }
         for recipe, count in (("flip", 2), ("translate", passes)):
-            result = paired_difference(
-                correct["plain"],
-                correct[recipe],
-                confidence=confidence,
-            )
+            result = paired_difference(correct["plain"], correct[recipe], confidence=confidence)
             row.update(
                 {
                     recipe: float(correct[recipe].mean()),
