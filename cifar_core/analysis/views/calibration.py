@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from cifar_core.analysis import text
@@ -55,7 +54,7 @@ def calibration_by_variant(
         row: dict[str, Any] = {"variant": name, "seeds": len(runs)}
         for column in COLUMNS:
             row[column] = float(each[column].mean())
-            row[f"{column}_std"] = float(each[column].std(ddof=1)) if len(each) > 1 else np.nan
+            row[f"{column}_std"] = float(each[column].std())  # NaN with one run
         if interval:
             predictions = runs[0].predictions()
             row["ece_low"], row["ece_high"] = ece_interval(

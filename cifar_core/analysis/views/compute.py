@@ -23,7 +23,6 @@ Example
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -139,9 +138,7 @@ def compute_table(
             {
                 "variant": variant,
                 "test_accuracy": each["test_accuracy"].mean(),
-                "test_accuracy_std": each["test_accuracy"].std(ddof=1)
-                if len(each) > 1
-                else math.nan,
+                "test_accuracy_std": each["test_accuracy"].std(),  # NaN with one seed
                 "val_accuracy": each["val_accuracy"].mean(),
                 "seeds": len(each),
                 **{
