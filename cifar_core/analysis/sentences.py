@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from cifar_core.analysis import text
+from cifar_core.analysis.present import note_callout
 from cifar_core.analysis.records import RunLike
 from cifar_core.analysis.stats.claims import ClaimResult
 from cifar_core.analysis.stats.convergence import convergence
@@ -102,13 +103,8 @@ def findings_problems(findings: Mapping[str, StudyFindings]) -> str:
                     f"* **{study.study}**: {row.variant} vs {row.baseline}: "
                     f"{row.message.removeprefix('not compared: ')}"
                 )
-    if not lines:
-        return ""
-    return (
-        "::: {.callout-warning}\n## Comparisons that could not be made\n\n"
-        + "\n".join(lines)
-        + "\n:::\n"
-    )
+    title = "Comparisons that could not be made"
+    return note_callout("\n".join(lines), kind="warning", title=title) if lines else ""
 
 
 def findings_markdown(
