@@ -428,10 +428,8 @@ def tradeoff_scatter(
     *,
     label: str = "variant",
     hue: str | None = "study",
-    logx: bool = True,
     xlabel: str | None = None,
     title: str | None = None,
-    annotate: bool = True,
     ax: plt.Axes | None = None,
 ) -> plt.Figure:
     """Accuracy against a cost (parameters, FLOPs, seconds); the Pareto front (no variant
@@ -452,8 +450,8 @@ def tradeoff_scatter(
     )
     front = data[pareto_front(data, x, y)].sort_values(x)
     if not front.empty:
-        front_step(ax, front[x], front["accuracy_pct"], front[label] if annotate else [])
-    if logx and (data[x] > 0).all() and len(data):
+        front_step(ax, front[x], front["accuracy_pct"], front[label])
+    if (data[x] > 0).all() and len(data):
         ax.set_xscale("log")
     ax.set(xlabel=xlabel or x, ylabel="test accuracy (%)", title=title or "")
     ax.legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)

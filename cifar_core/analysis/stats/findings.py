@@ -39,7 +39,6 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
 
 import numpy as np
 
@@ -136,10 +135,8 @@ def _seeds_text(seeds: Iterable[int | None]) -> str:
     return "[" + ", ".join(str(s) for s in sorted_seeds(seeds)) + "]"
 
 
-def _flagged(name: str, records: Sequence[RunRecord], **options: Any) -> list[str]:
-    return [
-        f"{name} seed {r.seed}" for r in records if convergence(r.history, **options).under_trained
-    ]
+def _flagged(name: str, records: Sequence[RunRecord]) -> list[str]:
+    return [f"{name} seed {r.seed}" for r in records if convergence(r.history).under_trained]
 
 
 def _untestable(variant: str, baseline: str, arms: Mapping[str, Sequence[RunRecord]]) -> str:
@@ -171,7 +168,6 @@ def compare_pair(
     *,
     study_baseline: bool = True,
     confidence: float = 0.95,
-    convergence_options: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """One :class:`Comparison` (unadjusted: ``p_holm`` and the verdict are set by
     :func:`compare_study`; a tested row comes back with verdict ``""``)."""
@@ -189,9 +185,8 @@ def compare_pair(
         np.stack([runs_v[s].correct for s in shared]),
         confidence=confidence,
     )
-    options = dict(convergence_options or {})
-    flagged = _flagged(variant, [runs_v[s] for s in shared], **options) + _flagged(
-        baseline, [runs_b[s] for s in shared], **options
+    flagged = _flagged(variant, [runs_v[s] for s in shared]) + _flagged(
+        baseline, [runs_b[s] for s in shared]
     )
     return row("", result=result, seeds=tuple(shared), under_trained=tuple(flagged))
 
@@ -233,7 +228,6 @@ def compare_study(
     pairs: Iterable[Sequence[str]] = (),
     alpha: float = 0.05,
     confidence: float = 0.95,
-    convergence_options: Mapping[str, Any] | None = None,
 ) -> StudyFindings:
     """Every variant of a study against its baseline (and extra ``pairs``), Holm-corrected.
 
@@ -280,7 +274,6 @@ def compare_study(
                 records,
                 study_baseline=is_baseline,
                 confidence=confidence,
-                convergence_options=convergence_options,
             )
         )
     tested = [(i, row.result) for i, row in enumerate(rows) if row.result is not None]
