@@ -121,7 +121,6 @@ class StudyFindings:
     comparisons: tuple[Comparison, ...]
     message: str | None = None
     alpha: float = 0.05
-    confidence: float = 0.95
 
     def comparison(self, variant: str, baseline: str | None = None) -> Comparison | None:
         """The row for ``variant`` against ``baseline`` (the study baseline by default)."""
@@ -167,7 +166,6 @@ def compare_pair(
     arms: Mapping[str, Sequence[RunRecord]],
     *,
     study_baseline: bool = True,
-    confidence: float = 0.95,
 ) -> Comparison:
     """One :class:`Comparison` (unadjusted: ``p_holm`` and the verdict are set by
     :func:`compare_study`; a tested row comes back with verdict ``""``)."""
@@ -181,9 +179,7 @@ def compare_pair(
     runs_b, runs_v = by_seed(arms[baseline]), by_seed(arms[variant])
     shared = sorted_seeds(set(runs_b) & set(runs_v))
     result = paired_difference(
-        np.stack([runs_b[s].correct for s in shared]),
-        np.stack([runs_v[s].correct for s in shared]),
-        confidence=confidence,
+        np.stack([runs_b[s].correct for s in shared]), np.stack([runs_v[s].correct for s in shared])
     )
     flagged = _flagged(variant, [runs_v[s] for s in shared]) + _flagged(
         baseline, [runs_b[s] for s in shared]
@@ -227,7 +223,6 @@ def compare_study(
     variants: Sequence[str] | None = None,
     pairs: Iterable[Sequence[str]] = (),
     alpha: float = 0.05,
-    confidence: float = 0.95,
 ) -> StudyFindings:
     """Every variant of a study against its baseline (and extra ``pairs``), Holm-corrected.
 
@@ -247,7 +242,6 @@ def compare_study(
             f"Study {study} has only one variant "
             f"({baseline}): there is nothing to compare it with.",
             alpha,
-            confidence,
         )
     alias = same_runs({name: [r.key for r in records[name]] for name in names})
     planned = _pairs(names, baseline, pairs)
@@ -255,29 +249,14 @@ def compare_study(
     for variant, other, is_baseline in planned:
         twin = alias.get(variant)
         if twin is not None and twin != other and any(p[:2] == (twin, other) for p in planned):
+            message = f"same run as {twin} under this profile (see its row)"
             rows.append(
-                Comparison(
-                    study,
-                    variant,
-                    other,
-                    SAME_RUN,
-                    f"same run as {twin} under this profile (see its row)",
-                    study_baseline=is_baseline,
-                )
+                Comparison(study, variant, other, SAME_RUN, message, study_baseline=is_baseline)
             )
             continue
-        rows.append(
-            compare_pair(
-                study,
-                variant,
-                other,
-                records,
-                study_baseline=is_baseline,
-                confidence=confidence,
-            )
-        )
+        rows.append(compare_pair(study, variant, other, records, study_baseline=is_baseline))
     tested = [(i, row.result) for i, row in enumerate(rows) if row.result is not None]
     adjusted = holm([result.p_value for _, result in tested], alpha)
     for (i, result), p in zip(tested, adjusted):
         rows[i] = replace(rows[i], p_holm=p, verdict=_verdict(result, p, alpha))
-    return StudyFindings(study, baseline, tuple(rows), None, alpha, confidence)
+    return StudyFindings(study, baseline, tuple(rows), None, alpha)

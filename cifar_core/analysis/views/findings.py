@@ -76,15 +76,11 @@ def chapter_findings(
     ctx: AnalysisContext,
     studies: Iterable[str],
     *,
-    pairs: bool = True,
     alpha: float = 0.05,
-    confidence: float = 0.95,
 ) -> dict[str, StudyFindings]:
     """``{study: StudyFindings}`` for the studies a chapter reads (each its own Holm
-    family), from the chapter's context; ``pairs`` also tests the seeds' claims between
-    two non-baseline variants of a study (they join the study's Holm family).
-    ``alpha`` and ``confidence`` go to
-    :func:`~cifar_core.analysis.stats.findings.compare_study`."""
+    family at level ``alpha``), from the chapter's context; the seeds' claims between two
+    non-baseline variants of a study are tested too (they join the study's Holm family)."""
     out = {}
     for name in studies:
         study = ctx.study(name)
@@ -94,9 +90,8 @@ def chapter_findings(
             arms,
             study.baseline,
             variants=study.names(),
-            pairs=claim_pairs(name) if pairs else (),
+            pairs=claim_pairs(name),
             alpha=alpha,
-            confidence=confidence,
         )
         rows = []
         for row in found.comparisons:

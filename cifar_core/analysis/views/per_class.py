@@ -150,8 +150,6 @@ def change_intervals(
     changes: pd.DataFrame,
     runs_by_variant: RunsByVariant,
     class_names: Sequence[str],
-    *,
-    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """``changes`` (from :func:`largest_changes` or :func:`comparison_changes`) with the
     paired interval and test of each class's change on that class's test images
@@ -194,7 +192,7 @@ def change_intervals(
                 "they were scored on different test images"
             )
         images = labels == names.index(row["class"])
-        result = paired_difference(base[:, images], variant[:, images], confidence=confidence)
+        result = paired_difference(base[:, images], variant[:, images])
         row["baseline_accuracy"] = float(base[:, images].mean())
         row["variant_accuracy"] = float(variant[:, images].mean())
         row["change"] = row["variant_accuracy"] - row["baseline_accuracy"]

@@ -97,7 +97,6 @@ def tta_table(
     *,
     views: Views = run_views,
     forward_flops: Callable[[Any], float] = stats_forward_flops,
-    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """One row per variant: accuracy with one forward pass (``plain``), with flip TTA
     (``flip``) and with flip + translate TTA (``translate``), each recipe's ``_gain``
@@ -125,7 +124,7 @@ def tta_table(
             "plain": float(correct["plain"].mean()),
         }
         for recipe, count in (("flip", 2), ("translate", passes)):
-            result = paired_difference(correct["plain"], correct[recipe], confidence=confidence)
+            result = paired_difference(correct["plain"], correct[recipe])
             row.update(
                 {
                     recipe: float(correct[recipe].mean()),
