@@ -159,7 +159,7 @@ def _reason_kind(reason: str) -> str:
 
 
 def convergence_note(
-    runs_by_variant: Mapping[str, Sequence[RunLike | None]], *, detail: int = 12, **options: Any
+    runs_by_variant: Mapping[str, Sequence[RunLike | None]], *, detail: int = 12
 ) -> str:
     """Markdown: how many runs (each run key once) are free of the under-trained flag,
     and why the flagged ones are flagged: each flagged variant with its first flagged
@@ -174,7 +174,7 @@ def convergence_note(
                 continue
             seen.add(run.key)
             total += 1
-            verdict = convergence(run.history, **options)
+            verdict = convergence(run.history)
             if verdict.under_trained:
                 flagged += 1
                 reasons.setdefault(name, verdict.reason)

@@ -215,7 +215,7 @@ def display_table(table: pd.DataFrame, *, losses: bool = True) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- run flags
-def under_trained_column(runs_by_variant: RunsByVariant, **options: Any) -> dict[str, str]:
+def under_trained_column(runs_by_variant: RunsByVariant) -> dict[str, str]:
     """``{variant: "no" | "yes" | "2 of 3 seeds"}``: how many of a variant's runs the
     convergence flag (:func:`~cifar_core.analysis.stats.convergence.convergence`) marks
     as under-trained; unknown for a variant without runs, ``"not checked (no validation
@@ -228,7 +228,7 @@ def under_trained_column(runs_by_variant: RunsByVariant, **options: Any) -> dict
     column = {}
     for name, runs in runs_by_variant.items():
         runs = [r for r in runs if r is not None]
-        verdicts = [convergence(getattr(r, "history", None), **options) for r in runs]
+        verdicts = [convergence(getattr(r, "history", None)) for r in runs]
         flagged = sum(v.under_trained for v in verdicts)
         if not runs:
             column[name] = text.UNKNOWN
