@@ -229,7 +229,7 @@ def calibration_summary(
     temperature = fit_temperature(val_probs, val_labels)
     scaled = apply_temperature(test_probs, temperature)
     _, correct = confidence_and_correct(test_probs, test_labels)
-    row = {
+    return {
         "accuracy": float(correct.mean()),
         "ece": expected_calibration_error(test_probs, test_labels, n_bins),
         "ece_scaled": expected_calibration_error(scaled, test_labels, n_bins),
@@ -239,7 +239,6 @@ def calibration_summary(
         "n_val": int(len(val_labels)),
         "n_test": int(len(test_labels)),
     }
-    return row
 
 
 def calibration_row(run: RunLike, *, n_bins: int = N_BINS) -> dict[str, Any]:
