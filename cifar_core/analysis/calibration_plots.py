@@ -15,28 +15,22 @@ Example
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Mapping
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
 
-if "ipykernel" not in sys.modules:  # notebooks keep their inline backend
-    matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from cifar_core.analysis.plots import figure_of  # noqa: E402
-from cifar_core.analysis.stats.calibration import (  # noqa: E402
+# plots chooses the backend (Agg outside a notebook) and the seaborn theme
+from cifar_core.analysis.plots import figure_of
+from cifar_core.analysis.stats.calibration import (
     N_BINS,
     apply_temperature,
     expected_calibration_error,
     fit_temperature,
     reliability_table,
 )
-
-sns.set_theme(style="whitegrid", context="notebook")
 
 
 def _draw(ax_acc, ax_hist, probs, labels, n_bins: int, *, label: str, color, bars: bool) -> float:

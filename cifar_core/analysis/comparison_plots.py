@@ -13,21 +13,14 @@ Example
 
 from __future__ import annotations
 
-import sys
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-import matplotlib
-
-if "ipykernel" not in sys.modules:  # notebooks keep their inline backend
-    matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from cifar_core.analysis.plots import figure_of  # noqa: E402
-from cifar_core.analysis.views.compute import reference_source  # noqa: E402
-
-sns.set_theme(style="whitegrid", context="notebook")
+# plots chooses the backend (Agg outside a notebook) and the seaborn theme
+from cifar_core.analysis.plots import figure_of, front_step
+from cifar_core.analysis.views.compute import reference_source
 
 
 def accuracy_heatmap(
@@ -122,23 +115,7 @@ def compute_scatter(
     )
     if pareto and pareto in data:
         front = data[data[pareto].astype(bool)].sort_values(cost)
-        ax.step(
-            front[cost],
-            100 * front["test_accuracy"],
-            where="post",
-            color="black",
-            linewidth=1,
-            label="Pareto front",
-            zorder=2,
-        )
-        for name, row in front.iterrows():
-            ax.annotate(
-                str(name),
-                (row[cost], 100 * row["test_accuracy"]),
-                fontsize=7,
-                xytext=(3, 3),
-                textcoords="offset points",
-            )
+        front_step(ax, front[cost], 100 * front["test_accuracy"], front.index, zorder=2)
     if references is not None and len(references):
         shown = references[references["applicable"].astype(bool)]
         column = reference_cost or cost

@@ -155,14 +155,10 @@ class AnalysisContext:
     ) -> dict[str, list[pd.DataFrame]]:
         """``{variant: [history DataFrame per seed]}`` of ``runs`` (a mapping of runs or
         variant names; all when None)."""
-        if isinstance(runs, Mapping):
-            return {n: [r.history for r in rs] for n, rs in runs.items() if rs}
-        names = None if runs is None else set(runs)
-        return {
-            n: [r.history for r in rs]
-            for n, rs in self.runs.items()
-            if rs and (names is None or n in names)
-        }
+        if not isinstance(runs, Mapping):
+            names = None if runs is None else set(runs)
+            runs = {n: rs for n, rs in self.runs.items() if names is None or n in names}
+        return {n: [r.history for r in rs] for n, rs in runs.items() if rs}
 
     def key(self, variant: Variant) -> str:
         """The run key of a (scaled) variant on this chapter's dataset."""

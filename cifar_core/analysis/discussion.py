@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from cifar_core.analysis import text
+from cifar_core.analysis.present import note_callout
 from cifar_core.analysis.sentences import claim_sentence, convergence_note, finding_sentence
 from cifar_core.analysis.stats.claims import ClaimResult
 from cifar_core.analysis.stats.findings import NOT_COMPARED, Comparison, StudyFindings
@@ -243,8 +244,6 @@ def discussion(
     """Markdown: :func:`synthesis`, then :func:`every_comparison` in a callout that
     Quarto (and the built-in renderer's HTML) shows collapsed."""
     body = every_comparison(findings, claims, titles=titles, runs=runs)
-    full = (
-        '::: {.callout-note collapse="true"}\n## Every detected effect and claim, one sentence '
-        f"each\n\n{body}\n:::\n"
-    )
+    title = "Every detected effect and claim, one sentence each"
+    full = note_callout(body, title=title, collapse=True)
     return synthesis(findings, claims, topics=topics, profile=profile, top=top) + "\n\n" + full

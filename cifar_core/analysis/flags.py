@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import ge, gt, le, lt
 from typing import Any
 
 import numpy as np
@@ -142,28 +143,18 @@ def find_anomalies(
 
 
 def run_anomalies(
-    runs_by_variant: Mapping[str, Sequence[Any]], num_classes: int = 10, **options: Any
+    runs_by_variant: Mapping[str, Sequence[Any]], num_classes: int = 10
 ) -> list[tuple[str, Anomaly]]:
     """:func:`find_anomalies` over every run; ``(variant [seed], anomaly)`` pairs."""
-    found = []
-    for name, runs in runs_by_variant.items():
-        for run in runs:
-            label = f"{name} (seed {run.variant.seed})"
-            for anomaly in find_anomalies(
-                run.metrics, getattr(run, "history", None), num_classes, **options
-            ):
-                found.append((label, anomaly))
-    return found
+    return [
+        (f"{name} (seed {run.variant.seed})", anomaly)
+        for name, runs in runs_by_variant.items()
+        for run in runs
+        for anomaly in find_anomalies(run.metrics, getattr(run, "history", None), num_classes)
+    ]
 
 
-_OPS = {
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "≥": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    "≤": lambda a, b: a <= b,
-}
+_OPS = {">": gt, ">=": ge, "≥": ge, "<": lt, "<=": le, "≤": le}
 
 
 def check_pass_marks(

@@ -54,6 +54,12 @@ def _palette(n: int) -> list:
 
 
 # --------------------------------------------------------------------------- curves
+def _band(ax: plt.Axes, x, mean, std, color, style="-", *, label: Any, scale=1.0) -> None:
+    """A mean line with markers (a 1-epoch run is one point) and a ±std band."""
+    ax.plot(x, mean * scale, style, marker="o", markersize=3, color=color, label=label)
+    ax.fill_between(x, (mean - std) * scale, (mean + std) * scale, color=color, alpha=0.15)
+
+
 def _stack(histories: Sequence[pd.DataFrame], column: str) -> pd.DataFrame:
     """Per-epoch mean and std of ``column`` over runs (runs may differ in length)."""
     frames = [
@@ -83,22 +89,7 @@ def learning_curves(
                 if curve.empty:
                     continue
                 label = f"{name} ({'val' if prefix else 'train'})"
-                ax.plot(
-                    curve.index,
-                    curve["mean"],
-                    style,
-                    marker="o",
-                    markersize=3,
-                    color=color,
-                    label=label,
-                )  # markers: a 1-epoch run is one point
-                ax.fill_between(
-                    curve.index,
-                    curve["mean"] - curve["std"],
-                    curve["mean"] + curve["std"],
-                    color=color,
-                    alpha=0.15,
-                )
+                _band(ax, curve.index, curve["mean"], curve["std"], color, style, label=label)
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
     axes[0][-1].legend(fontsize="x-small", loc="best", ncol=1 + len(histories_by_variant) // 6)
     if title:
@@ -120,14 +111,7 @@ def time_curves(
     for color, (name, curve) in zip(
         _palette(curves["variant"].nunique()), curves.groupby("variant", sort=False)
     ):
-        ax.plot(curve["seconds"], curve["mean"] * 100, "o-", color=color, label=name, ms=3)
-        ax.fill_between(
-            curve["seconds"],
-            (curve["mean"] - curve["std"]) * 100,
-            (curve["mean"] + curve["std"]) * 100,
-            color=color,
-            alpha=0.15,
-        )
+        _band(ax, curve["seconds"], curve["mean"], curve["std"], color, label=name, scale=100)
     if target is not None:
         ax.axhline(target * 100, color="grey", ls=":", label=target_label or None)
     ax.set(xlabel="training time (s)", ylabel=ylabel)
@@ -192,14 +176,7 @@ def curve_panels(
             curve = _stack(histories, metric)
             if curve.empty:
                 continue
-            ax.plot(curve.index, curve["mean"], marker="o", markersize=3, color=color, label=name)
-            ax.fill_between(
-                curve.index,
-                curve["mean"] - curve["std"],
-                curve["mean"] + curve["std"],
-                color=color,
-                alpha=0.15,
-            )
+            _band(ax, curve.index, curve["mean"], curve["std"], color, label=name)
         ax.set(title=study, xlabel="epoch", ylabel=metric)
         ax.legend(fontsize="xx-small")
     fig.tight_layout()
@@ -437,6 +414,13 @@ def augmentation_preview(
 
 
 # --------------------------------------------------------------------------- trade-offs
+def front_step(ax: plt.Axes, xs: pd.Series, ys: pd.Series, labels, **options: Any) -> None:
+    """A Pareto front as a black step line, each point named by ``labels`` (if any)."""
+    ax.step(xs, ys, where="post", color="black", linewidth=1, label="Pareto front", **options)
+    for name, x, y in zip(labels, xs, ys):
+        ax.annotate(str(name), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+
+
 def tradeoff_scatter(
     table: pd.DataFrame,
     x: str,
@@ -444,10 +428,8 @@ def tradeoff_scatter(
     *,
     label: str = "variant",
     hue: str | None = "study",
-    logx: bool = True,
     xlabel: str | None = None,
     title: str | None = None,
-    annotate: bool = True,
     ax: plt.Axes | None = None,
 ) -> plt.Figure:
     """Accuracy against a cost (parameters, FLOPs, seconds); the Pareto front (no variant
@@ -468,24 +450,8 @@ def tradeoff_scatter(
     )
     front = data[pareto_front(data, x, y)].sort_values(x)
     if not front.empty:
-        ax.step(
-            front[x],
-            front["accuracy_pct"],
-            where="post",
-            color="black",
-            linewidth=1,
-            label="Pareto front",
-        )
-        if annotate:
-            for record in front.itertuples():
-                ax.annotate(
-                    getattr(record, label),
-                    (getattr(record, x), record.accuracy_pct),
-                    fontsize=7,
-                    xytext=(3, 3),
-                    textcoords="offset points",
-                )
-    if logx and (data[x] > 0).all() and len(data):
+        front_step(ax, front[x], front["accuracy_pct"], front[label])
+    if (data[x] > 0).all() and len(data):
         ax.set_xscale("log")
     ax.set(xlabel=xlabel or x, ylabel="test accuracy (%)", title=title or "")
     ax.legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)

@@ -79,7 +79,7 @@ def callout(anomalies: Iterable[Anomaly | tuple[str, Anomaly]], *, title: str | 
         who, anomaly = items[0]
         heading = title or _kind_name(anomaly.kind).capitalize()
         heading = f"{heading}: {who}" if who else heading
-        return f"::: {{.callout-warning}}\n## {heading}\n\n{anomaly.message}\n:::\n"
+        return note_callout(anomaly.message, kind="warning", title=heading)
     heading = title or ("Flagged run" if len(items) == 1 else f"Flagged runs ({len(items)})")
     rows = ["| run | flag | numbers |", "|:--|:--|:--|"]
     meanings: dict[str, tuple[str, int]] = {}
@@ -96,7 +96,7 @@ def callout(anomalies: Iterable[Anomaly | tuple[str, Anomaly]], *, title: str | 
         if meaning
     ]
     body = "\n".join(rows) + ("\n\n" + "\n\n".join(notes) if notes else "")
-    return f"::: {{.callout-warning}}\n## {heading}\n\n{body}\n:::\n"
+    return note_callout(body, kind="warning", title=heading)
 
 
 def _kind_name(kind: str) -> str:

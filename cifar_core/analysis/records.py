@@ -46,14 +46,6 @@ class RunLike(Protocol):
     def predictions(self) -> Mapping[str, np.ndarray]: ...
 
 
-def seed_of(run: RunLike | RunRecord) -> int | None:
-    """The seed of a run or record (``run.variant.seed``); ``None`` when it has none."""
-    if isinstance(run, RunRecord):
-        return run.seed
-    variant = getattr(run, "variant", None)
-    return getattr(variant, "seed", None)
-
-
 def sorted_seeds(seeds: Iterable[int | None]) -> list[int | None]:
     """Distinct seeds in order, ``None`` last.
 
@@ -192,11 +184,10 @@ def record_from_run(run: RunLike) -> RunRecord:
         np.asarray(predictions.get("test_indices", np.arange(len(labels)))), kind="stable"
     )
     correct = probs.argmax(axis=1) == labels
-    seed = seed_of(run)
     metrics = getattr(run, "metrics", None) or {}
     return RunRecord(
         key=str(run.key),
-        seed=seed,
+        seed=getattr(getattr(run, "variant", None), "seed", None),
         correct=correct[order],
         val_accuracy=metric(metrics, "val_accuracy"),
         val_loss=metric(metrics, "val_loss"),

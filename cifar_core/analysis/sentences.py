@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from cifar_core.analysis import text
+from cifar_core.analysis.present import note_callout
 from cifar_core.analysis.records import RunLike
 from cifar_core.analysis.stats.claims import ClaimResult
 from cifar_core.analysis.stats.convergence import convergence
@@ -102,13 +103,8 @@ def findings_problems(findings: Mapping[str, StudyFindings]) -> str:
                     f"* **{study.study}**: {row.variant} vs {row.baseline}: "
                     f"{row.message.removeprefix('not compared: ')}"
                 )
-    if not lines:
-        return ""
-    return (
-        "::: {.callout-warning}\n## Comparisons that could not be made\n\n"
-        + "\n".join(lines)
-        + "\n:::\n"
-    )
+    title = "Comparisons that could not be made"
+    return note_callout("\n".join(lines), kind="warning", title=title) if lines else ""
 
 
 def findings_markdown(
@@ -163,7 +159,7 @@ def _reason_kind(reason: str) -> str:
 
 
 def convergence_note(
-    runs_by_variant: Mapping[str, Sequence[RunLike | None]], *, detail: int = 12, **options: Any
+    runs_by_variant: Mapping[str, Sequence[RunLike | None]], *, detail: int = 12
 ) -> str:
     """Markdown: how many runs (each run key once) are free of the under-trained flag,
     and why the flagged ones are flagged: each flagged variant with its first flagged
@@ -178,7 +174,7 @@ def convergence_note(
                 continue
             seen.add(run.key)
             total += 1
-            verdict = convergence(run.history, **options)
+            verdict = convergence(run.history)
             if verdict.under_trained:
                 flagged += 1
                 reasons.setdefault(name, verdict.reason)

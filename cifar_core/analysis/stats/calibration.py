@@ -69,6 +69,12 @@ def confidence_and_correct(probs: np.ndarray, labels: np.ndarray) -> tuple[np.nd
 
 
 # ----------------------------------------------------------------------------- binning
+def _binned(confidence: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-width bin edges and each confidence's bin (right-closed: on an edge, the lower)."""
+    edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
+    return edges, np.clip(np.searchsorted(edges[1:-1], confidence, side="left"), 0, n_bins - 1)
+
+
 def reliability_table(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS) -> pd.DataFrame:
     """One row per equal-width confidence bin (empty bins included).
 
@@ -82,9 +88,7 @@ def reliability_table(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BIN
     if int(n_bins) != n_bins or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}")
     confidence, correct = confidence_and_correct(probs, labels)
-    edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
-    # right-closed bins: a confidence equal to an edge belongs to the bin below it
-    bins = np.clip(np.searchsorted(edges[1:-1], confidence, side="left"), 0, n_bins - 1)
+    edges, bins = _binned(confidence, n_bins)
     count = np.bincount(bins, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_confidence = np.bincount(bins, weights=confidence, minlength=n_bins) / count
@@ -132,9 +136,7 @@ def ece_interval(
     ``benchmarks/bootstrap_stability.py --ece``), at about a second per 1,000 images.
     """
     confidence, correct = confidence_and_correct(probs, labels)
-    edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
-    bins = np.clip(np.searchsorted(edges[1:-1], confidence, side="left"), 0, n_bins - 1)
-
+    _, bins = _binned(confidence, n_bins)
     gaps = correct - confidence
 
     def statistic(index, axis=-1):  # index: (resamples, images) of image indices
@@ -227,7 +229,7 @@ def calibration_summary(
     temperature = fit_temperature(val_probs, val_labels)
     scaled = apply_temperature(test_probs, temperature)
     _, correct = confidence_and_correct(test_probs, test_labels)
-    row = {
+    return {
         "accuracy": float(correct.mean()),
         "ece": expected_calibration_error(test_probs, test_labels, n_bins),
         "ece_scaled": expected_calibration_error(scaled, test_labels, n_bins),
@@ -237,7 +239,6 @@ def calibration_summary(
         "n_val": int(len(val_labels)),
         "n_test": int(len(test_labels)),
     }
-    return row
 
 
 def calibration_row(run: RunLike, *, n_bins: int = N_BINS) -> dict[str, Any]:

@@ -110,23 +110,12 @@ def evaluate_claim(
 def evaluate_claims(
     claims: Iterable[Claim], findings: Findings, *, equivalence_margin: float = 0.01
 ) -> list[ClaimResult]:
-    """Each claim's outcome under the computed findings.
+    """Each claim's outcome under the computed findings (``{study: StudyFindings}`` or a
+    list of them): ``holds`` when the verdict has the claimed direction, ``reversed``
+    when it has the opposite one, ``inconclusive at this budget`` when no difference is
+    detected, ``not evaluated`` (with ``reason``) when the comparison was not made.
 
-    Parameters
-    ----------
-    claims : iterable of Claim
-    findings : mapping or iterable of StudyFindings
-        ``{study name: StudyFindings}`` or a list of them.
-    equivalence_margin : float
-        For ``no difference`` claims: the claim holds only when the whole confidence
-        interval lies within ± this margin (0.01 = 1 point); a detected difference
-        (``better``/``worse`` verdict) counts as ``reversed``.
-
-    Returns
-    -------
-    list of ClaimResult
-        ``holds`` when the verdict has the claimed direction, ``reversed`` when it has
-        the opposite one, ``inconclusive at this budget`` when no difference is
-        detected, ``not evaluated`` (with ``reason``) when the comparison was not made.
+    A ``no difference`` claim holds only when the whole interval lies within
+    ± ``equivalence_margin`` (0.01 = 1 point); a detected difference reverses it.
     """
     return [evaluate_claim(c, findings, equivalence_margin=equivalence_margin) for c in claims]

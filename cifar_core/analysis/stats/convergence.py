@@ -79,30 +79,13 @@ def convergence(
     min_gain: float = 0.005,
     annealed_below: float = 0.05,
 ) -> Convergence:
-    """Decide whether a run with this per-epoch ``history`` is under-trained.
+    """Decide whether a run with this per-epoch ``history`` is under-trained (the rule
+    and its parameters: the module docstring).
 
-    Parameters
-    ----------
-    history : pandas.DataFrame or None
-        One row per epoch with ``val_loss`` and ``val_accuracy`` (the run store's
-        ``history.csv``). Rows whose ``val_loss`` is NaN are ignored.
-    window_fraction : float
-        The final window as a fraction of the epochs (0.2: the last 20 %).
-    min_window : int
-        The final window has at least this many epochs.
-    min_epochs : int
-        Histories with fewer epochs are flagged as too short to tell.
-    min_gain : float
-        The rise of the best validation accuracy (a fraction: 0.005 = 0.5 points) that
-        counts as still improving.
-    annealed_below : float
-        A final learning rate (the history's ``lr``) at most this fraction of its peak
-        counts as annealed: such a run is not flagged for late gains.
-
-    Returns
-    -------
-    Convergence
-        ``under_trained`` plus the numbers and a one-sentence ``reason``.
+    ``history`` has one row per epoch with ``val_loss`` and ``val_accuracy`` (the run
+    store's ``history.csv``; rows whose ``val_loss`` is NaN are ignored). ``min_gain`` is
+    a fraction (0.005 = 0.5 points); a final learning rate (the history's ``lr``) at most
+    ``annealed_below`` of its peak counts as annealed.
 
     Examples
     --------

@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from functools import partial
 
 import numpy as np
 
@@ -55,7 +55,6 @@ from cifar_core.analysis.stats.paired import PairedResult, holm, paired_differen
 
 BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no detectable difference"
 NOT_COMPARED, SAME_RUN = "not compared", "same run"
-VERDICTS = (BETTER, WORSE, NO_DIFFERENCE, NOT_COMPARED, SAME_RUN)
 DETECTED = (BETTER, WORSE)
 
 
@@ -63,8 +62,8 @@ DETECTED = (BETTER, WORSE)
 class Comparison:
     """One variant against one baseline within a study.
 
-    ``verdict`` is one of :data:`VERDICTS`; ``message`` says why a row was not tested;
-    ``result`` holds the numbers (fractions) when it was; ``p_holm`` is the
+    ``verdict`` is one of the five verdicts above; ``message`` says why a row was not
+    tested; ``result`` holds the numbers (fractions) when it was; ``p_holm`` is the
     Holm-adjusted p-value; ``under_trained`` names the flagged runs it rests on;
     ``study_baseline`` is False for extra pairs (e.g. a claim between two variants).
     """
@@ -122,7 +121,6 @@ class StudyFindings:
     comparisons: tuple[Comparison, ...]
     message: str | None = None
     alpha: float = 0.05
-    confidence: float = 0.95
 
     def comparison(self, variant: str, baseline: str | None = None) -> Comparison | None:
         """The row for ``variant`` against ``baseline`` (the study baseline by default)."""
@@ -136,10 +134,8 @@ def _seeds_text(seeds: Iterable[int | None]) -> str:
     return "[" + ", ".join(str(s) for s in sorted_seeds(seeds)) + "]"
 
 
-def _flagged(name: str, records: Sequence[RunRecord], **options: Any) -> list[str]:
-    return [
-        f"{name} seed {r.seed}" for r in records if convergence(r.history, **options).under_trained
-    ]
+def _flagged(name: str, records: Sequence[RunRecord]) -> list[str]:
+    return [f"{name} seed {r.seed}" for r in records if convergence(r.history).under_trained]
 
 
 def _untestable(variant: str, baseline: str, arms: Mapping[str, Sequence[RunRecord]]) -> str:
@@ -170,47 +166,25 @@ def compare_pair(
     arms: Mapping[str, Sequence[RunRecord]],
     *,
     study_baseline: bool = True,
-    confidence: float = 0.95,
-    convergence_options: Mapping[str, Any] | None = None,
 ) -> Comparison:
     """One :class:`Comparison` (unadjusted: ``p_holm`` and the verdict are set by
     :func:`compare_study`; a tested row comes back with verdict ``""``)."""
+    row = partial(Comparison, study, variant, baseline, study_baseline=study_baseline)
     keys_b = {r.key for r in arms.get(baseline, ())}
     if keys_b & {r.key for r in arms.get(variant, ())}:
-        return Comparison(
-            study,
-            variant,
-            baseline,
-            SAME_RUN,
-            f"same run as {baseline} under this profile",
-            study_baseline=study_baseline,
-        )
+        return row(SAME_RUN, f"same run as {baseline} under this profile")
     message = _untestable(variant, baseline, arms)
     if message:
-        return Comparison(
-            study, variant, baseline, NOT_COMPARED, message, study_baseline=study_baseline
-        )
+        return row(NOT_COMPARED, message)
     runs_b, runs_v = by_seed(arms[baseline]), by_seed(arms[variant])
     shared = sorted_seeds(set(runs_b) & set(runs_v))
     result = paired_difference(
-        np.stack([runs_b[s].correct for s in shared]),
-        np.stack([runs_v[s].correct for s in shared]),
-        confidence=confidence,
+        np.stack([runs_b[s].correct for s in shared]), np.stack([runs_v[s].correct for s in shared])
     )
-    options = dict(convergence_options or {})
-    flagged = _flagged(variant, [runs_v[s] for s in shared], **options) + _flagged(
-        baseline, [runs_b[s] for s in shared], **options
+    flagged = _flagged(variant, [runs_v[s] for s in shared]) + _flagged(
+        baseline, [runs_b[s] for s in shared]
     )
-    return Comparison(
-        study,
-        variant,
-        baseline,
-        "",
-        result=result,
-        seeds=tuple(shared),
-        under_trained=tuple(flagged),
-        study_baseline=study_baseline,
-    )
+    return row("", result=result, seeds=tuple(shared), under_trained=tuple(flagged))
 
 
 def _verdict(result: PairedResult, p_holm: float, alpha: float) -> str:
@@ -249,29 +223,14 @@ def compare_study(
     variants: Sequence[str] | None = None,
     pairs: Iterable[Sequence[str]] = (),
     alpha: float = 0.05,
-    confidence: float = 0.95,
-    convergence_options: Mapping[str, Any] | None = None,
 ) -> StudyFindings:
     """Every variant of a study against its baseline (and extra ``pairs``), Holm-corrected.
 
-    Parameters
-    ----------
-    study : str
-        The study's name (carried into the rows).
-    arms : mapping
-        ``{variant name: runs}``; runs are :class:`RunRecord` or run-store runs.
-    baseline : str
-        The study baseline.
-    variants : sequence of str, optional
-        The study's variants in order (default: the keys of ``arms``); a variant with no
-        runs gets a ``not compared`` row naming it.
-    pairs : iterable of (variant, other)
-        Extra comparisons within the study, e.g. a seed's claim between two variants.
-        They join the Holm family.
-    alpha, confidence : float
-        Significance level (after Holm) and interval level.
-    convergence_options : mapping, optional
-        Options of :func:`~cifar_core.analysis.stats.convergence.convergence`.
+    ``arms`` maps a variant name to its runs (:class:`RunRecord` or run-store runs);
+    ``variants`` gives the study's variants in order (default: the keys of ``arms``), and
+    one with no runs gets a ``not compared`` row naming it. ``pairs`` are extra
+    ``(variant, other)`` comparisons within the study (e.g. a seed's claim between two
+    variants); they join the Holm family. ``alpha`` is the level after Holm.
     """
     names = list(dict.fromkeys([*(variants if variants is not None else arms), baseline]))
     records = records_from_runs({name: arms.get(name, ()) for name in names})
@@ -283,7 +242,6 @@ def compare_study(
             f"Study {study} has only one variant "
             f"({baseline}): there is nothing to compare it with.",
             alpha,
-            confidence,
         )
     alias = same_runs({name: [r.key for r in records[name]] for name in names})
     planned = _pairs(names, baseline, pairs)
@@ -291,30 +249,14 @@ def compare_study(
     for variant, other, is_baseline in planned:
         twin = alias.get(variant)
         if twin is not None and twin != other and any(p[:2] == (twin, other) for p in planned):
+            message = f"same run as {twin} under this profile (see its row)"
             rows.append(
-                Comparison(
-                    study,
-                    variant,
-                    other,
-                    SAME_RUN,
-                    f"same run as {twin} under this profile (see its row)",
-                    study_baseline=is_baseline,
-                )
+                Comparison(study, variant, other, SAME_RUN, message, study_baseline=is_baseline)
             )
             continue
-        rows.append(
-            compare_pair(
-                study,
-                variant,
-                other,
-                records,
-                study_baseline=is_baseline,
-                confidence=confidence,
-                convergence_options=convergence_options,
-            )
-        )
+        rows.append(compare_pair(study, variant, other, records, study_baseline=is_baseline))
     tested = [(i, row.result) for i, row in enumerate(rows) if row.result is not None]
     adjusted = holm([result.p_value for _, result in tested], alpha)
     for (i, result), p in zip(tested, adjusted):
         rows[i] = replace(rows[i], p_holm=p, verdict=_verdict(result, p, alpha))
-    return StudyFindings(study, baseline, tuple(rows), None, alpha, confidence)
+    return StudyFindings(study, baseline, tuple(rows), None, alpha)

@@ -184,19 +184,10 @@ def paired_difference(
 ) -> PairedResult:
     """Effect of variant over baseline on the same test images, paired by seed.
 
-    Parameters
-    ----------
-    baseline, variant : array of bool, shape (seeds, images) or (images,)
-        Per-image correctness; row ``k`` of both arms has the same seed.
-    confidence : float
-        Confidence level of the interval.
-
-    Returns
-    -------
-    PairedResult
-        ``diff`` (variant − baseline accuracy), ``ci_low``/``ci_high``, raw ``p_value``,
-        the ``test`` used, ``n_seeds``, ``n_images``, per-seed differences and, for
-        McNemar, the discordant counts (only baseline right, only variant right).
+    ``baseline`` and ``variant`` are per-image correctness, ``(seeds, images)`` or
+    ``(images,)``; row ``k`` of both arms has the same seed. The result's p-value is
+    raw (not Holm-adjusted); for McNemar it carries the discordant counts (only
+    baseline right, only variant right).
     """
     base, var = _matrix(baseline, "baseline"), _matrix(variant, "variant")
     if base.shape != var.shape:

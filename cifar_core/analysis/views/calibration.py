@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from cifar_core.analysis import text
@@ -55,7 +54,7 @@ def calibration_by_variant(
         row: dict[str, Any] = {"variant": name, "seeds": len(runs)}
         for column in COLUMNS:
             row[column] = float(each[column].mean())
-            row[f"{column}_std"] = float(each[column].std(ddof=1)) if len(each) > 1 else np.nan
+            row[f"{column}_std"] = float(each[column].std())  # NaN with one run
         if interval:
             predictions = runs[0].predictions()
             row["ece_low"], row["ece_high"] = ece_interval(
@@ -96,17 +95,12 @@ def calibration_values(table: pd.DataFrame, best: str | None) -> dict[str, str]:
     """What the article quotes of :func:`calibration_by_variant`: the range of ECE over
     the variants, how many were over-confident and improved by scaling, and the
     numbers of ``best`` (the variant chosen on validation accuracy)."""
-    row = table.loc[best] if best is not None and best in table.index else None
+    row = table.loc[best] if best is not None and best in table.index else pd.Series(dtype=float)
     known = len(table) > 0
 
     def quoted(column: str, scale: float = 100.0, digits: int = 1, unit: str = " %") -> str:
-        if row is None:
-            return text.UNKNOWN
-        return (
-            text.UNKNOWN
-            if text.is_unknown(row[column])
-            else (text.number(row[column] * scale, digits) + unit)
-        )
+        value: Any = row.get(column)  # unknown without a best row
+        return text.UNKNOWN if text.is_unknown(value) else text.number(value * scale, digits) + unit
 
     return {
         "n_variants": str(len(table)),

@@ -23,7 +23,6 @@ Example
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -139,9 +138,7 @@ def compute_table(
             {
                 "variant": variant,
                 "test_accuracy": each["test_accuracy"].mean(),
-                "test_accuracy_std": each["test_accuracy"].std(ddof=1)
-                if len(each) > 1
-                else math.nan,
+                "test_accuracy_std": each["test_accuracy"].std(),  # NaN with one seed
                 "val_accuracy": each["val_accuracy"].mean(),
                 "seeds": len(each),
                 **{
@@ -228,7 +225,7 @@ def compute_values(table: pd.DataFrame, best: str | None, note: str | None) -> d
     """What the article quotes of :func:`compute_table`: the size of each front, the
     FLOPs front, and the cost and accuracy of ``best`` (chosen on validation accuracy)."""
     known = len(table) > 0
-    row = table.loc[best] if best is not None else None
+    row = table.loc[best] if best is not None else pd.Series(dtype=float)
     return {
         "n_variants": str(len(table)),
         "n_front_flops": str(int(table["pareto_flops"].sum())) if known else "0",
@@ -237,14 +234,10 @@ def compute_values(table: pd.DataFrame, best: str | None, note: str | None) -> d
         if known
         else "none",
         "best_variant": best or text.UNKNOWN,
-        "best_flops": text.si(row["train_flops"], "FLOPs") if row is not None else text.UNKNOWN,
-        "best_time": text.seconds(row["fit_time_s"]) if row is not None else text.UNKNOWN,
-        "best_test_acc": text.accuracy(row["test_accuracy"], row["test_accuracy_std"])
-        if row is not None
-        else text.UNKNOWN,
-        "best_on_front": ("yes" if row["pareto_flops"] else "no")
-        if row is not None
-        else text.UNKNOWN,
+        "best_flops": text.si(row.get("train_flops"), "FLOPs"),  # unknown without a best row
+        "best_time": text.seconds(row.get("fit_time_s")),
+        "best_test_acc": text.accuracy(row.get("test_accuracy"), row.get("test_accuracy_std")),
+        "best_on_front": text.UNKNOWN if not len(row) else "yes" if row["pareto_flops"] else "no",
         "references": "drawn" if note is None else "not drawn",
         "reference_note": note
         or "Published reference points are drawn: this build uses full CIFAR-10.",

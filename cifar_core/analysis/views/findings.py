@@ -30,19 +30,8 @@ import pandas as pd
 
 from cifar_core.analysis import text
 from cifar_core.analysis.stats.claims import ClaimResult
-from cifar_core.analysis.stats.findings import (
-    NOT_COMPARED,
-    SAME_RUN,
-    StudyFindings,
-    compare_study,
-)
-from cifar_core.experiments.claims import (
-    HOLDS,
-    INCONCLUSIVE,
-    NOT_EVALUATED,
-    REVERSED,
-    claim_pairs,
-)
+from cifar_core.analysis.stats.findings import NOT_COMPARED, SAME_RUN, StudyFindings, compare_study
+from cifar_core.experiments.claims import HOLDS, INCONCLUSIVE, NOT_EVALUATED, REVERSED, claim_pairs
 
 if TYPE_CHECKING:
     from cifar_core.analysis.context import AnalysisContext
@@ -87,15 +76,11 @@ def chapter_findings(
     ctx: AnalysisContext,
     studies: Iterable[str],
     *,
-    pairs: bool = True,
     alpha: float = 0.05,
-    confidence: float = 0.95,
 ) -> dict[str, StudyFindings]:
     """``{study: StudyFindings}`` for the studies a chapter reads (each its own Holm
-    family), from the chapter's context; ``pairs`` also tests the seeds' claims between
-    two non-baseline variants of a study (they join the study's Holm family).
-    ``alpha`` and ``confidence`` go to
-    :func:`~cifar_core.analysis.stats.findings.compare_study`."""
+    family at level ``alpha``), from the chapter's context; the seeds' claims between two
+    non-baseline variants of a study are tested too (they join the study's Holm family)."""
     out = {}
     for name in studies:
         study = ctx.study(name)
@@ -105,9 +90,8 @@ def chapter_findings(
             arms,
             study.baseline,
             variants=study.names(),
-            pairs=claim_pairs(name) if pairs else (),
+            pairs=claim_pairs(name),
             alpha=alpha,
-            confidence=confidence,
         )
         rows = []
         for row in found.comparisons:
@@ -133,9 +117,7 @@ def compact_runs(runs: Sequence[str]) -> str:
     return ", ".join(f"{n} ({text.plural(c, 'seed')})" for n, c in counts.items())
 
 
-def findings_table(
-    findings: Mapping[str, StudyFindings] | Iterable[StudyFindings],
-) -> pd.DataFrame:
+def findings_table(findings: Mapping[str, StudyFindings] | Iterable[StudyFindings]) -> pd.DataFrame:
     """One row per comparison (:data:`FINDINGS_COLUMNS`), as text: Δ and its 95 %
     interval in points, the Holm p-value, the verdict, shared seeds, the under-trained
     runs it rests on, and why a row was not tested. A study with nothing to compare

@@ -39,6 +39,18 @@ from cifar_core.analysis.stats.paired import paired_difference
 
 RunsByVariant = Mapping[str, Sequence[RunLike]]
 
+CHANGE_COLUMNS = [
+    "comparison",
+    "baseline",
+    "variant",
+    "direction",
+    "class",
+    "baseline_accuracy",
+    "variant_accuracy",
+    "change",
+]
+"""The columns of :func:`comparison_changes` (:func:`largest_changes` has all but the first)."""
+
 
 def _by_seed(runs: Sequence[RunLike]) -> list[RunLike]:
     return sorted(runs, key=lambda run: run.variant.seed)
@@ -97,18 +109,7 @@ def largest_changes(table: pd.DataFrame, baseline: str, variant: str, n: int = 2
         for direction, series in (("gain", gains), ("loss", losses))
         for cls, delta in series.items()
     ]
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "baseline",
-            "variant",
-            "direction",
-            "class",
-            "baseline_accuracy",
-            "variant_accuracy",
-            "change",
-        ],
-    )
+    return pd.DataFrame(rows, columns=CHANGE_COLUMNS[1:])
 
 
 def comparison_changes(
@@ -123,20 +124,8 @@ def comparison_changes(
         if base in table.index and variant in table.index
     ]
     if not parts:
-        return pd.DataFrame(
-            columns=[
-                "comparison",
-                "baseline",
-                "variant",
-                "direction",
-                "class",
-                "baseline_accuracy",
-                "variant_accuracy",
-                "change",
-            ]
-        )
-    out = pd.concat(parts, ignore_index=True)
-    return out[["comparison"] + [c for c in out.columns if c != "comparison"]]
+        return pd.DataFrame(columns=CHANGE_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[CHANGE_COLUMNS]
 
 
 def per_class_correctness(runs: Sequence[RunLike]) -> tuple[np.ndarray, np.ndarray]:
@@ -161,8 +150,6 @@ def change_intervals(
     changes: pd.DataFrame,
     runs_by_variant: RunsByVariant,
     class_names: Sequence[str],
-    *,
-    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """``changes`` (from :func:`largest_changes` or :func:`comparison_changes`) with the
     paired interval and test of each class's change on that class's test images
@@ -205,7 +192,7 @@ def change_intervals(
                 "they were scored on different test images"
             )
         images = labels == names.index(row["class"])
-        result = paired_difference(base[:, images], variant[:, images], confidence=confidence)
+        result = paired_difference(base[:, images], variant[:, images])
         row["baseline_accuracy"] = float(base[:, images].mean())
         row["variant_accuracy"] = float(variant[:, images].mean())
         row["change"] = row["variant_accuracy"] - row["baseline_accuracy"]

@@ -90,17 +90,11 @@ def protocol_table(
     each protocol field as ``seed → this build`` (one value when they agree) and the
     fields that differ.
 
-    Parameters
-    ----------
-    figures : iterable of (variant name, reported accuracy)
-        The seeds' figures (fractions or percent).
-    scaled : mapping
-        ``{variant name: the variant as this build's profile runs it}``; a figure whose
-        variant is not planned here reads "not run in this profile".
-    n_train : int
-        Official training images of this build's dataset.
-    reproduced : callable
-        ``name → "68.9 ± 0.4"`` (this build's test accuracy as text).
+    ``figures`` are ``(variant name, reported accuracy)`` (fraction or percent);
+    ``scaled`` maps a variant name to the variant as this build's profile runs it (a
+    figure whose variant is not planned here reads "not run in this profile");
+    ``n_train`` counts the official training images of this build's dataset, and
+    ``reproduced(name)`` gives this build's test accuracy as text (``"68.9 ± 0.4"``).
     """
     rows = []
     for name, reported in figures:

@@ -76,7 +76,7 @@ def corruption_table(
         grouped = stacked.groupby(["corruption", "severity"], sort=False)["accuracy"]
         frame = grouped.agg(
             accuracy="mean",
-            accuracy_std=lambda a: a.std(ddof=1) if len(a) > 1 else np.nan,
+            accuracy_std=lambda a: a.std(),  # NaN with one run
             seeds="size",
         ).reset_index()
         frames.append(frame.assign(variant=name))
@@ -172,7 +172,9 @@ def robustness_values(
     """What the article quotes: ``best`` (chosen on validation accuracy) clean and under
     corruption, the variant that keeps most of its clean accuracy, and the hardest
     corruption at the highest severity (mean over the variants)."""
-    row = summary.loc[best] if best is not None and best in summary.index else None
+    row = (
+        summary.loc[best] if best is not None and best in summary.index else pd.Series(dtype=float)
+    )
     hardest = (
         long[long["severity"] == max(severities)].groupby("corruption")["accuracy"].mean()
         if len(long)
@@ -181,10 +183,8 @@ def robustness_values(
     return {
         "n_variants": str(len(summary)),
         "best_variant": best or text.UNKNOWN,
-        "best_clean": text.percent(row["clean"]) if row is not None else text.UNKNOWN,
-        "best_mean_corrupted": text.percent(row["mean_corrupted"])
-        if row is not None
-        else text.UNKNOWN,
+        "best_clean": text.percent(row.get("clean")),  # unknown without a best row
+        "best_mean_corrupted": text.percent(row.get("mean_corrupted")),
         "most_robust": str(summary["relative"].idxmax()) if len(summary) else text.UNKNOWN,
         "most_robust_kept": text.percent(summary["relative"].max(), 0)
         if len(summary)

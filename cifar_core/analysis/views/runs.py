@@ -185,6 +185,12 @@ def seconds_text(table: pd.DataFrame, variant: str) -> str:
     return text.seconds(value(table, variant, "wall_time_s_mean"))
 
 
+def _mean_std(table: pd.DataFrame, metric: str, **options: Any) -> list[str]:
+    """``"mean ± std"`` of ``<metric>_mean`` and ``<metric>_std`` per row."""
+    pairs = zip(table[f"{metric}_mean"], table[f"{metric}_std"])
+    return [text.mean_std(m, s, **options) for m, s in pairs]
+
+
 def display_table(table: pd.DataFrame, *, losses: bool = True) -> pd.DataFrame:
     """A :func:`runs_table` as text: ``mean ± std`` in percent (losses to 3 decimals,
     time in seconds), parameters and FLOPs per image with an SI prefix, the seed
@@ -195,20 +201,11 @@ def display_table(table: pd.DataFrame, *, losses: bool = True) -> pd.DataFrame:
     if table["flops"].notna().any():
         out["FLOPs/img"] = [text.si(v) for v in table["flops"]]
     for split in ("train", "val", "test"):
-        out[f"{split} acc %"] = [
-            text.mean_std(m, s)
-            for m, s in zip(table[f"{split}_accuracy_mean"], table[f"{split}_accuracy_std"])
-        ]
+        out[f"{split} acc %"] = _mean_std(table, f"{split}_accuracy")
     if losses:
         for split in ("train", "val", "test"):
-            out[f"{split} loss"] = [
-                text.mean_std(m, s, percent=False, digits=3)
-                for m, s in zip(table[f"{split}_loss_mean"], table[f"{split}_loss_std"])
-            ]
-    out["time s"] = [
-        text.mean_std(m, s, percent=False)
-        for m, s in zip(table["wall_time_s_mean"], table["wall_time_s_std"])
-    ]
+            out[f"{split} loss"] = _mean_std(table, f"{split}_loss", percent=False, digits=3)
+    out["time s"] = _mean_std(table, "wall_time_s", percent=False)
     if "reported" in table:
         out["reported %"] = [text.mean_std(v) for v in table["reported"]]
         out["Δ pts"] = [text.points(d, signed=True) for d in table["delta"]]
@@ -218,7 +215,7 @@ def display_table(table: pd.DataFrame, *, losses: bool = True) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- run flags
-def under_trained_column(runs_by_variant: RunsByVariant, **options: Any) -> dict[str, str]:
+def under_trained_column(runs_by_variant: RunsByVariant) -> dict[str, str]:
     """``{variant: "no" | "yes" | "2 of 3 seeds"}``: how many of a variant's runs the
     convergence flag (:func:`~cifar_core.analysis.stats.convergence.convergence`) marks
     as under-trained; unknown for a variant without runs, ``"not checked (no validation
@@ -231,7 +228,7 @@ def under_trained_column(runs_by_variant: RunsByVariant, **options: Any) -> dict
     column = {}
     for name, runs in runs_by_variant.items():
         runs = [r for r in runs if r is not None]
-        verdicts = [convergence(getattr(r, "history", None), **options) for r in runs]
+        verdicts = [convergence(getattr(r, "history", None)) for r in runs]
         flagged = sum(v.under_trained for v in verdicts)
         if not runs:
             column[name] = text.UNKNOWN
