@@ -24,7 +24,7 @@ ARTICLE = Path("article.qmd")
 def numbers(markdown: str, chapters: bool = False) -> dict[str, str]:
     """``{label: "Figure 3"}`` with plain spaces, the form of the expectation files."""
     _, index = number_document(markdown, ARTICLE, chapters)
-    return {label: t.ref_text.replace(NBSP, " ") for label, t in index.targets.items()}
+    return {label: t.ref_text.replace(NBSP, " ") for label, t in index.items()}
 
 
 def figure(label: str) -> str:

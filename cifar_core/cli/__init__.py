@@ -10,7 +10,8 @@ written: a full disk), 2 bad usage (unknown name, bad value, bad data path, an
 unreachable Ray cluster, a run store that cannot be written, another build running
 with ``--no-wait``: one ``error: …`` line on stderr, nothing trained), 130 interrupted
 (Ctrl-C; the store keeps only complete runs).
-Importing this module is cheap; each command imports what it needs.
+Importing this module is cheap: every function of ``cli/`` imports what it needs when
+it runs, so that ``--help`` and the cheap commands stay off TensorFlow.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from cifar_core.cli.options import (
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (``cifar-report --help``)."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.cli import report, runs
 
     parser = argparse.ArgumentParser(
@@ -44,7 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _usage_errors() -> tuple[type[BaseException], ...]:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.data.errors import DataError
     from cifar_core.experiments.variant import VariantError
     from cifar_core.project import ProjectError
@@ -54,7 +53,6 @@ def _usage_errors() -> tuple[type[BaseException], ...]:
 
 
 def _step_errors() -> tuple[type[BaseException], ...]:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs.store import RunStoreError
 
     return (RunStoreError,)

@@ -105,7 +105,6 @@ def _derived_row(entry: Mapping[str, Any], study: Study) -> dict:
 
 
 def _stats(variant: Variant) -> dict:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.models.stats import model_stats  # builds a Keras model on a cache miss
 
     return model_stats(variant.family, variant.params)

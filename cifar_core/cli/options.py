@@ -15,16 +15,15 @@ from typing import Any
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def add_profile(parser: argparse.ArgumentParser) -> None:
+def add_source(parser: argparse.ArgumentParser, *, limit: bool = False, runs: bool = True) -> None:
+    """``--profile`` and ``--data`` (then ``--limit-per-batch`` with ``limit``, ``--runs``
+    with ``runs``): where a command's data and runs come from."""
     parser.add_argument(
         "--profile",
         metavar="P",
         help="demo | sample | full | full-seed-protocol | smoke | rehearsal: data and "
         "epoch budget (default: $CIFAR_REPORT_PROFILE, else demo)",
     )
-
-
-def add_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
         metavar="PATH|synthetic",
@@ -32,6 +31,15 @@ def add_data(parser: argparse.ArgumentParser) -> None:
         "or 'synthetic' (default: the profile's data: $CIFAR10_DIR, the "
         "Keras cache, a Keras download)",
     )
+    if limit:
+        parser.add_argument(
+            "--limit-per-batch",
+            type=int,
+            metavar="N",
+            help="keep only the first N images of every batch file",
+        )
+    if runs:
+        add_runs(parser)
 
 
 def add_runs(parser: argparse.ArgumentParser) -> None:
@@ -58,7 +66,6 @@ def console(args: argparse.Namespace, command: str) -> Iterator[tuple[Any, Any]]
     """``(log, progress)`` for a long command: with ``--verbose`` every line on the console;
     otherwise one progress display on the console and every detail (TensorFlow's C++ logs,
     Keras, Jupyter kernels, worker processes) in ``_build/logs/<command>-<time>.log``."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.progress import (
         ConsoleProgress,
         LogFile,
@@ -84,7 +91,6 @@ def console(args: argparse.Namespace, command: str) -> Iterator[tuple[Any, Any]]
 
 def add_training(parser: argparse.ArgumentParser) -> None:
     """``--jobs`` and ``--executor``/``--address``: how missing runs are trained."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs.executors.local import parse_jobs
 
     def jobs(text: str):
@@ -149,7 +155,6 @@ def _weights_path(text: str) -> str:
     missing or not VGG16's no-top weights is a usage error, whatever the profile runs),
     then exported as ``$CIFAR_REPORT_VGG16_WEIGHTS`` (absolute), so that planning, worker
     processes and notebooks all see the same file."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.models.weights import (
         WEIGHTS_ENV,
         WeightsFileError,
@@ -178,7 +183,6 @@ def compute_choice_applied(args: argparse.Namespace) -> Iterator[None]:
     why, and fix it in the environment before Keras loads, so that worker processes and
     notebook kernels train and look up runs with the same setting; the environment is
     restored afterwards (``main`` may be called more than once in one process)."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs import compute_choice
     from cifar_core.runs.hardware import compute_device
 
@@ -212,7 +216,6 @@ def compute_choice_applied(args: argparse.Namespace) -> Iterator[None]:
 
 def executor(args: argparse.Namespace) -> Any:
     """The executor the command line asks for (checked before anything trains)."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.project import ProjectError
     from cifar_core.runs.executors import LocalExecutor, RayExecutor
 

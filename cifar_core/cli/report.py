@@ -8,9 +8,7 @@ from typing import Any
 from cifar_core.cli.options import (
     EXIT_FAILED,
     EXIT_OK,
-    add_data,
-    add_profile,
-    add_runs,
+    add_source,
     add_training,
     add_verbose,
     console,
@@ -69,9 +67,7 @@ def add_commands(commands: Any) -> None:
         "_site/index.html and _site/index.pdf. Exits 1 when a chapter or the "
         "render fails.",
     )
-    add_profile(build)
-    add_data(build)
-    add_runs(build)
+    add_source(build)
     add_training(build)
     _render_options(build)
     build.add_argument("--no-render", action="store_true", help="stop after the chapters")
@@ -109,9 +105,7 @@ def add_commands(commands: Any) -> None:
         action="store_true",
         help="drop the kept parameters and run with the notebook's defaults",
     )
-    add_profile(analysis)
-    add_data(analysis)
-    add_runs(analysis)
+    add_source(analysis)
     add_training(analysis)
     _build_options(analysis)
     add_verbose(analysis)
@@ -175,14 +169,12 @@ def add_commands(commands: Any) -> None:
 
 
 def _diff_kinds() -> tuple[str, ...]:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.diff.ignore import KINDS
 
     return KINDS
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.build import build
 
     with console(args, "build") as (log, progress):
@@ -205,7 +197,6 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_analysis(args: argparse.Namespace) -> int:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.build import run_analysis
 
     with console(args, "analysis") as (log, progress):
@@ -228,25 +219,19 @@ def cmd_analysis(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
-    from cifar_core.orchestrate.build import render_report
+    from cifar_core.orchestrate.build import render_report, teller
     from cifar_core.orchestrate.lock import project_lock
     from cifar_core.project import project_root
 
     root = project_root()
     with console(args, "render") as (log, progress):
-
-        def say(line: str) -> None:  # which renderer, what it wrote: on the console too
-            log(line)
-            progress.say(line)
-
+        say = teller(log, progress)  # which renderer, what it wrote: on the console too
         with project_lock(root, "render", wait=not args.no_wait, log=say):
             _, error = render_report(root, args.to, args.renderer, args.profile, say, detail=log)
     return EXIT_OK if error is None else EXIT_FAILED
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.diff import diff_builds
     from cifar_core.orchestrate.diff.show import as_json, as_text
 

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 from cifar_core.cli.options import (
     EXIT_FAILED,
     EXIT_OK,
-    add_data,
-    add_profile,
     add_runs,
+    add_source,
     add_training,
     add_verbose,
     console,
@@ -32,9 +31,7 @@ def add_commands(commands: Any) -> None:
         help="describe a dataset: source, fingerprint, counts, statistics",
         description="Load a dataset and describe it.",
     )
-    add_profile(data)
-    add_data(data)
-    _limit(data)
+    add_source(data, limit=True, runs=False)
     data.set_defaults(func=cmd_data)
 
     listing = commands.add_parser(
@@ -45,10 +42,7 @@ def add_commands(commands: Any) -> None:
         "its runs are in the store.",
     )
     listing.add_argument("--study", action="append", metavar="S", help="only study S (repeatable)")
-    add_profile(listing)
-    add_data(listing)
-    _limit(listing)
-    add_runs(listing)
+    add_source(listing, limit=True)
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     listing.set_defaults(func=cmd_list)
 
@@ -73,10 +67,7 @@ def add_commands(commands: Any) -> None:
     )
     train.add_argument("--all", action="store_true", help="train the whole catalog")
     train.add_argument("--epochs", type=int, metavar="N", help="override every variant's epochs")
-    add_profile(train)
-    add_data(train)
-    _limit(train)
-    add_runs(train)
+    add_source(train, limit=True)
     add_training(train)
     add_verbose(train)
     train.set_defaults(func=cmd_train)
@@ -91,10 +82,7 @@ def add_commands(commands: Any) -> None:
         "assumptions are printed with the numbers.",
     )
     plan.add_argument("--study", action="append", metavar="S", help="only study S (repeatable)")
-    add_profile(plan)
-    add_data(plan)
-    _limit(plan)
-    add_runs(plan)
+    add_source(plan, limit=True)
     plan.add_argument(
         "--accelerator",
         default="H100-SXM",
@@ -169,25 +157,14 @@ def add_commands(commands: Any) -> None:
     clean.set_defaults(func=cmd_clean)
 
 
-def _limit(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--limit-per-batch",
-        type=int,
-        metavar="N",
-        help="keep only the first N images of every batch file",
-    )
-
-
 # --------------------------------------------------------------------------- helpers
 def _store(args: argparse.Namespace):
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs.store import RunStore
 
     return RunStore(Path(args.runs).resolve() if args.runs else None)
 
 
 def _profile(args: argparse.Namespace):
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.build import resolve_profile
 
     return resolve_profile(args.profile)
@@ -195,7 +172,6 @@ def _profile(args: argparse.Namespace):
 
 def _dataset(args: argparse.Namespace, profile: Any = None):
     """The profile's dataset, with ``--data`` / ``--limit-per-batch`` applied."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.data import load_dataset
 
     kwargs = dict(profile.dataset_kwargs()) if profile is not None else {}
@@ -209,7 +185,6 @@ def _dataset(args: argparse.Namespace, profile: Any = None):
 def read_variant_file(path: Path):
     """A :class:`~cifar_core.experiments.variant.Variant` from a .json/.yaml file;
     errors name the file."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.experiments.variant import Variant, VariantError
 
     try:
@@ -242,7 +217,6 @@ def _is_variant_file(text: str) -> bool:
 def resolve_variants(args: argparse.Namespace) -> list:
     """The variants ``train`` runs: files as written, catalog names/studies scaled by the
     profile (once per profile seed), then ``--epochs`` applied to all."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.experiments import catalog
     from cifar_core.experiments.plan import check_names
 
@@ -266,7 +240,6 @@ def resolve_variants(args: argparse.Namespace) -> list:
 
 
 def _table(rows: list[dict], columns: list[str]) -> str:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     import pandas as pd
 
     if not rows:
@@ -277,7 +250,6 @@ def _table(rows: list[dict], columns: list[str]) -> str:
 
 # --------------------------------------------------------------------------- commands
 def cmd_data(args: argparse.Namespace) -> int:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.data import describe, format_description
 
     profile = _profile(args) if args.profile else None
@@ -286,7 +258,6 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs.ensure import ensure_runs, plan_runs
 
     variants = resolve_variants(args)
@@ -319,7 +290,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs.compute_plan import compute_plan
     from cifar_core.runs.speed import machine_speed
 
@@ -370,7 +340,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def _analysis_plan(args: argparse.Namespace, profile: Any, plan: Any) -> Any:
     """What the chapters of ``profile`` predict again, priced as ``plan`` prices training."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.analysis_plan import analysis_plan
     from cifar_core.project import project_root
     from cifar_core.runs.speed import MachineSpeed
@@ -390,7 +359,6 @@ def _analysis_plan(args: argparse.Namespace, profile: Any, plan: Any) -> Any:
 
 def _with_analysis(plan: Any, analysis: Any) -> str:
     """The training tables and totals, the analysis table, the whole build, assumptions."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.analysis_plan import whole_build_text
     from cifar_core.runs.compute_plan import TRAINING_ONLY
 
@@ -411,7 +379,6 @@ def _with_analysis(plan: Any, analysis: Any) -> str:
 
 
 def check_names_of_studies(studies) -> None:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.experiments.plan import check_names
 
     check_names(studies or None, where="--study: ")
@@ -445,7 +412,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _print_overrides() -> None:
     """The parameters set with ``cifar-report analysis NAME -p`` (per profile)."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.orchestrate.notebooks import overrides_path
     from cifar_core.project import find_project_root
 
@@ -473,7 +439,6 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.cli.listing import listing
 
     profile = _profile(args)
@@ -512,7 +477,6 @@ def _cache_checker(args: argparse.Namespace, profile: Any):
     """``variant -> cached?`` for the dataset that "cached" refers to: ``--data`` or the
     profile's synthetic data (cheap, offline), else the one the stored runs share, so
     that ``list`` never downloads anything. ``None`` leaves the column blank."""
-    # imported when the command runs: --help and the cheap commands stay off TensorFlow
     from cifar_core.runs.keys import run_key
 
     store = _store(args)

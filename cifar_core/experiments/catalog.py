@@ -138,8 +138,8 @@ class Catalog:
                     )
                 declared[variant.name] = variant
                 self._origin[variant.name] = source
-        self.reported = self._figures("reported", declared)
-        self.reported_extra = self._figures("reported_extra", declared)
+        self.reported = self._figures("reported")
+        self.reported_extra = self._figures("reported_extra")
         self.studies = self._studies(declared, order)
         self.variants = {v.name: v for s in self.studies for v in s.variants}
         for name, source in self._origin.items():
@@ -168,7 +168,7 @@ class Catalog:
                 "a file gives figures, budgets and exclusions for its own variants only"
             )
 
-    def _figures(self, kind: str, declared: Mapping[str, Variant]) -> dict[str, Any]:
+    def _figures(self, kind: str) -> dict[str, Any]:
         figures: dict[str, Any] = {}
         for source in self.sources:
             for name, value in getattr(source, kind).items():

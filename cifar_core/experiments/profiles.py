@@ -11,9 +11,8 @@ key, so such a run is never reused as a real one).
 
 Epochs come from one of two rules: a per-variant table (``epochs``; the ``sample``
 profile's, built family by family in :mod:`cifar_core.experiments.sample_budget`), or
-``round(variant.epochs × epoch_scale)`` capped at ``max_epochs`` (and ``epoch_caps``),
-never above the variant's own. A table may give more epochs than the seed's: on a
-slice a tenth the size of CIFAR-10 an epoch is a tenth as many steps.
+the variant's own capped at ``max_epochs``. A table may give more epochs than the
+seed's: on a slice a tenth the size of CIFAR-10 an epoch is a tenth as many steps.
 
 **Controls stay distinct.** Two catalog variants that differ only in their epochs (an
 epoch-matched control such as ``ctl_cnn1_e5`` next to ``s000_cnn1``) would become one
@@ -68,9 +67,8 @@ class Profile:
         or ``CIFAR10_DIR``).
     seeds : tuple of int
         The seeds every variant is trained with, unless ``variant_seeds`` names fewer.
-    epoch_scale, max_epochs, epoch_caps
-        The scaling rule ``min(round(epochs × epoch_scale), max_epochs, epoch_caps[name])``
-        (at least 1) for variants not in ``epochs``.
+    max_epochs : int, optional
+        The cap on the epochs of variants not in ``epochs`` (at least 1).
     epochs : mapping of str to int
         Per-variant epochs that replace the scaling rule (taken as given, even above
         the variant's own).
@@ -104,12 +102,10 @@ class Profile:
     description: str
     data: str
     seeds: tuple[int, ...]
-    epoch_scale: float = 1.0
     max_epochs: int | None = None
     limit_per_batch: int | None = None
     stratified_limit: tuple[int, int] | None = None
     synthetic_sizes: tuple[int, int] | None = None
-    epoch_caps: Mapping[str, int] = field(default_factory=dict)
     full_only: frozenset[str] = frozenset()
     epochs: Mapping[str, int] = field(default_factory=dict)
     variant_seeds: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
@@ -124,11 +120,8 @@ class Profile:
         """The epochs of ``variant`` by this profile's rule alone (no distinct-controls step)."""
         if variant.name in self.epochs:
             return max(1, int(self.epochs[variant.name]))
-        epochs = max(1, round(variant.epochs * self.epoch_scale))
-        for cap in (self.max_epochs, self.epoch_caps.get(variant.name)):
-            if cap is not None:
-                epochs = min(epochs, cap)
-        return max(1, min(epochs, variant.epochs))
+        cap = variant.epochs if self.max_epochs is None else self.max_epochs
+        return max(1, min(variant.epochs, cap))
 
     def epochs_for(self, variant: Variant) -> int:
         """The epochs ``variant`` trains for here: its resolved epochs (catalog controls

@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -269,14 +269,7 @@ def analysis_plan(
     rate = chosen.peak_flops * utilization
     rows = [
         {
-            "chapter": w.chapter,
-            "what": w.what,
-            "name": w.name,
-            "seed": w.seed,
-            "family": w.family,
-            "forward_flops": w.forward_flops,
-            "passes": w.passes,
-            "images": w.images,
+            **asdict(w),  # extra_flops is counted in flops, not a column of its own
             "image_passes": w.passes * w.images,
             "flops": w.flops,
             "steps": w.steps,

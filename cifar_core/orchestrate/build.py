@@ -226,7 +226,7 @@ def build(
     planned = [
         plan_chapter(root, n, prof, overrides.get(n, {}), dataset.fingerprint) for n in names
     ]
-    say = _teller(log, progress)
+    say = teller(log, progress)
 
     with project_lock(root, "build", wait=wait, log=say):
         crash_point("build.locked")
@@ -260,17 +260,9 @@ def build(
                 )
             )
         phases.mark("chapters executed")
-        stored = [r for r in runs.values() if r is not None]
         crash_point("build.variables")
-        result.variables = write_variables(
-            root,
-            build_variables(prof, dataset, _portable(store.root, root), len(trained), stored),
-            notebooks.analysis_names(root),
-        )
-
+        result.variables = _write_report_inputs(root, prof, dataset, store, trained, runs)
         phases.mark("variables written")
-        write_provenance_table(root, notebooks.analysis_names(root))
-        write_added_studies(root, notebooks.analysis_names(root))
         if result.failed:
             say("render skipped: failed chapters: " + ", ".join(c.name for c in result.failed))
         elif render:
@@ -317,7 +309,7 @@ def _record(
     )
 
 
-def _teller(log: Log, progress: Progress) -> Log:
+def teller(log: Log, progress: Progress) -> Log:
     """A log function that also shows the line on the progress display."""
 
     def say(line: str) -> None:
@@ -366,11 +358,9 @@ def _bring_up_to_date(
     present: set[str],
     force: bool,
     log: Log,
-    progress: Progress | None = None,
-    store: RunStore | None = None,
+    progress: Progress,
+    store: RunStore,
 ) -> ChapterResult:
-    progress = progress or Progress()
-    store = store or RunStore(default_runs_dir(root))
     reasons = (
         ["--force"]
         if force
@@ -384,41 +374,31 @@ def _bring_up_to_date(
         return ChapterResult(chapter.name, "reused")
     log(f"executing {chapter.name}: {'; '.join(reasons)}")
     execution = notebooks.execute(root, chapter.name, chapter.overrides)
-    progress.chapter_done(chapter.name, "executed" if execution.ok else "failed", execution.seconds)
+    status = "executed" if execution.ok else "failed"
+    progress.chapter_done(chapter.name, status, execution.seconds)
+    say = teller(log, progress)
+    result = ChapterResult(
+        chapter.name,
+        status,
+        reasons,
+        execution.seconds,
+        execution.error,  # None when it ran
+        execution.peak_rss,
+        execution.cpu_s,
+    )
     if not execution.ok:
-        message = (
+        say(
             f"FAILED chapter {chapter.name} (partly executed notebook: {execution.output})\n"
             f"{execution.error}"
         )
-        log(message)
-        progress.say(message)
-
-        return ChapterResult(
-            chapter.name,
-            "failed",
-            reasons,
-            execution.seconds,
-            execution.error,
-            execution.peak_rss,
-            execution.cpu_s,
-        )
+        return result
     crash_point("chapter.replaced", chapter.name)
-
     write_record(root, chapter, profile, fingerprint)
-    line = (
+    say(
         f"executed {chapter.name} in {execution.seconds:.1f} s ({_cpu(execution.cpu_s)}), "
         f"peak memory {format_bytes(execution.peak_rss)} ({'; '.join(reasons)})"
     )
-    log(line)
-    progress.say(line)
-    return ChapterResult(
-        chapter.name,
-        "executed",
-        reasons,
-        execution.seconds,
-        peak_rss=execution.peak_rss,
-        cpu_s=execution.cpu_s,
-    )
+    return result
 
 
 def _cpu(seconds: float | None) -> str:
@@ -455,7 +435,7 @@ def run_analysis(
     dataset = dataset_for(prof, data)
     chapter, variants = plan_chapter(root, name, prof, overrides, dataset.fingerprint)
     store = RunStore(Path(runs_dir).resolve() if runs_dir else default_runs_dir(root))
-    say = _teller(log, progress)
+    say = teller(log, progress)
     with project_lock(root, "analysis", wait=wait, log=say):
         _clear_crash_leftovers(root, store, say)
         trained = _ensure(variants, dataset, store, executor, log, progress, say, verify)
@@ -470,17 +450,30 @@ def run_analysis(
         )
         if not result.failed:
             notebooks.save_overrides(root, prof.name, name, overrides)
-            stored_runs = [r for r in runs.values() if r is not None]
-            result.variables = write_variables(
-                root,
-                build_variables(
-                    prof, dataset, _portable(store.root, root), len(trained), stored_runs
-                ),
-                notebooks.analysis_names(root),
-            )
-            write_provenance_table(root, notebooks.analysis_names(root))
-            write_added_studies(root, notebooks.analysis_names(root))
+            result.variables = _write_report_inputs(root, prof, dataset, store, trained, runs)
         return result
+
+
+def _write_report_inputs(
+    root: Path,
+    prof: catalog.Profile,
+    dataset: Any,
+    store: RunStore,
+    trained: list[str],
+    runs: Mapping[str, Any],
+) -> Path:
+    """What the article reads besides the chapters: ``_variables.yml`` (returned), the
+    provenance table and the page of the project's own studies."""
+    names = notebooks.analysis_names(root)
+    stored = [r for r in runs.values() if r is not None]
+    path = write_variables(
+        root,
+        build_variables(prof, dataset, _portable(store.root, root), len(trained), stored),
+        names,
+    )
+    write_provenance_table(root, names)
+    write_added_studies(root, names)
+    return path
 
 
 # --------------------------------------------------------------------------- rendering

@@ -35,6 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from cifar_core.files import write_text_atomic
 from cifar_core.usage import cpu_seconds, descendants, lifetime_peak_rss, peak_rss
 
 MEASUREMENTS = Path("_build") / "measurements.json"
@@ -49,14 +50,13 @@ class ChildUsage:
     ``interval`` seconds.
 
     ``peak_rss`` (bytes) and ``cpu_s`` are ``None`` when no descendant was seen (no
-    ``/proc``, or nothing ran); ``peak_pid`` is the process of the peak.
+    ``/proc``, or nothing ran).
     """
 
     def __init__(self, interval: float = 0.25, root: int | None = None):
         self.interval = interval
         self.root = os.getpid() if root is None else root
         self.peak_rss: int | None = None
-        self.peak_pid: int | None = None
         self._cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="child-usage", daemon=True)
@@ -88,7 +88,7 @@ class ChildUsage:
                 continue
             peak, cpu = peak_rss(pid), cpu_seconds(pid)
             if peak is not None and (self.peak_rss is None or peak > self.peak_rss):
-                self.peak_rss, self.peak_pid = peak, pid
+                self.peak_rss = peak
             if cpu is not None:
                 self._cpu[pid] = cpu
 
@@ -145,9 +145,7 @@ def write_build_record(
     }
     path = root / MEASUREMENTS
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(record, indent=2))
-    temporary.replace(path)
+    write_text_atomic(path, json.dumps(record, indent=2))
     return path
 
 

@@ -255,10 +255,15 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
     """
     out = root / NOTEBOOKS_DIR
     out.mkdir(parents=True, exist_ok=True)
-    running = out / f".{name}.running.ipynb"
+    running, failed = out / f".{name}.running.ipynb", out / f"{name}.failed.ipynb"
     started = time.perf_counter()
     crash_point("chapter.start", name)
     usage = ChildUsage()
+
+    def outcome(output: Path, error: str | None = None) -> Execution:
+        seconds = time.perf_counter() - started
+        return Execution(name, error is None, seconds, output, error, usage.peak_rss, usage.cpu_s)
+
     try:
         with _kernel_imports_this_package(), usage:
             papermill.execute_notebook(
@@ -272,24 +277,15 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
                 on_cell_executed=lambda **_: crash_point("chapter.cell", name),
             )
     except Exception as error:  # noqa: BLE001 - any failure is reported, the build goes on
-        failed = out / f"{name}.failed.ipynb"
         if running.exists():
             running.replace(failed)
-        seconds = time.perf_counter() - started
-        return Execution(
-            name, False, seconds, failed, error_text(error), usage.peak_rss, usage.cpu_s
-        )
+        return outcome(failed, error_text(error))
     problems = carry_alt_text(running)  # fig-alt for Quarto and the built-in renderer
     if problems:
-        failed = out / f"{name}.failed.ipynb"
         running.replace(failed)
-        seconds = time.perf_counter() - started
-        return Execution(
-            name, False, seconds, failed, "\n".join(problems), usage.peak_rss, usage.cpu_s
-        )
+        return outcome(failed, "\n".join(problems))
     output = out / f"{name}.ipynb"
     crash_point("chapter.executed", name)
     running.replace(output)
-    (out / f"{name}.failed.ipynb").unlink(missing_ok=True)
-    seconds = time.perf_counter() - started
-    return Execution(name, True, seconds, output, peak_rss=usage.peak_rss, cpu_s=usage.cpu_s)
+    failed.unlink(missing_ok=True)
+    return outcome(output)

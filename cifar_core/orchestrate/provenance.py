@@ -29,8 +29,6 @@ from cifar_core.analysis.context import (
     EXTERNAL_INPUTS,
     PACKAGE_ROOT,
     file_digest,
-    read_build_context,
-    store_of,
 )
 from cifar_core.files import write_text_atomic
 from cifar_core.orchestrate.notebooks import source_path
@@ -182,15 +180,12 @@ def why_stale(
     present: set[str],
     record: dict[str, Any] | None = None,
     *,
-    store: RunStore | None = None,
+    store: RunStore,
 ) -> list[str]:
     """The reasons to re-execute ``chapter`` (empty when its record is current).
 
-    ``present`` holds the keys of its planned runs that are usable in ``store`` now
-    (default: the project's store).
+    ``present`` holds the keys of its planned runs that are usable in ``store`` now.
     """
-
-    store = store or store_of(root, read_build_context(root))
     record = record if record is not None else load_record(root, chapter.name)
     if record is None or not (root / NOTEBOOKS_DIR / f"{chapter.name}.ipynb").is_file():
         return ["not executed yet"]

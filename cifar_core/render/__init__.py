@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .check import check as _check
-from .check import missing_report as _report
+from .check import check, missing_report
 from .document import embedded_labels
 from .engine import render
 from .errors import RenderError
@@ -30,16 +29,6 @@ __all__ = [
     "REQUIRED_VARIABLES",
     "EMBEDDED_LABELS",
 ]
-
-
-def check(project_root=".", profile: str | None = None) -> list[str]:
-    """What the article needs but the project lacks (see `cifar_core.render.check`)."""
-    return _check(project_root, profile)
-
-
-def missing_report(project_root=".", profile: str | None = None) -> str:
-    """`check()` as printable text."""
-    return _report(project_root, profile)
 
 
 def __getattr__(name: str):

@@ -43,7 +43,10 @@ def check(project_root=".", profile: str | None = None) -> list[str]:
 
 def missing_report(project_root=".", profile: str | None = None) -> str:
     """`check()` as printable text."""
-    problems = check(project_root, profile)
+    return _as_text(check(project_root, profile))
+
+
+def _as_text(problems: list[str]) -> str:
     return "\n".join(f"- {p}" for p in problems) if problems else "all variables and embeds resolve"
 
 
@@ -53,11 +56,7 @@ def main(argv=None) -> int:
     parser.add_argument("--profile")
     args = parser.parse_args(argv)
     problems = check(args.project_root, args.profile)
-    print(
-        missing_report(args.project_root, args.profile)
-        if not problems
-        else "\n".join(f"- {p}" for p in problems)
-    )
+    print(_as_text(problems))
     return 1 if problems else 0
 
 

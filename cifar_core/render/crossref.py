@@ -33,7 +33,7 @@ Example
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pypandoc
@@ -61,17 +61,8 @@ class Target:
         return f"{PREFIXES[self.kind]}{NBSP}{self.number}"
 
 
-@dataclass
-class CrossrefIndex:
-    """Targets by label, in document order."""
-
-    targets: dict[str, Target] = field(default_factory=dict)
-
-    def __getitem__(self, label: str) -> Target:
-        return self.targets[label]
-
-    def __contains__(self, label: str) -> bool:
-        return label in self.targets
+CrossrefIndex = dict[str, Target]
+"""Targets by label, in document order."""
 
 
 def kind_of(label: str) -> str | None:
@@ -151,7 +142,7 @@ def index_ast(doc: dict, chapters: bool = False) -> CrossrefIndex:
     writer prints instead of counting by itself, so the page shows the same numbers
     the references print.
     """
-    index = CrossrefIndex()
+    index: CrossrefIndex = {}
     counters = [0] * MAX_LEVEL
     top = 1 if chapters else _min_header_level(doc["blocks"])
     orders = {"fig": 0, "tbl": 0}
@@ -201,12 +192,12 @@ def section_number(counters: list[int], top: int = 1) -> str:
 
 
 def _add(index: CrossrefIndex, target: Target) -> None:
-    if target.label in index.targets:
+    if target.label in index:
         raise RenderError(
             f"label {target.label!r} is defined twice in the article; a "
             "section, figure or table label must be unique."
         )
-    index.targets[target.label] = target
+    index[target.label] = target
 
 
 def _caption_blocks(block: dict) -> list:

@@ -138,10 +138,6 @@ class Ignore:
         timed = {_panel(i) for i in items if TIMING_AXIS.search(i)}
         return [i for i in items if _panel(i) not in timed]
 
-    def footer(self) -> list[str]:
-        """One line per ignored kind: what it sets aside."""
-        return [f"{rule.kind}: {rule.description}" for rule in self.rules]
-
 
 def _panel(item: str) -> str:
     """The panel a figure item belongs to: ``panel 2``, ``caption``, or ``""`` (the one
