@@ -377,6 +377,20 @@ def test_each_ignored_kind_is_set_aside_and_can_be_included(tmp_path, kind, edit
     assert kind in KINDS
 
 
+def test_a_run_key_column_is_a_hash_even_when_its_digits_are_all_decimal(tmp_path):
+    keyed = RUNS.replace("| time s   |", "| run key      |").replace(
+        "|:---------|", "|:-------------|"
+    )
+    old_keys = keyed.replace("| 5.8      |", "| 607805278262 |", 1)
+    new_keys = keyed.replace("| 5.8      |", "| 6f95cd5b626f |", 1)
+    old = write_build(tmp_path / "old", {"03-architecture": chapter(runs=old_keys)})
+    new = write_build(tmp_path / "new", {"03-architecture": chapter(runs=new_keys)})
+    diff = diff_builds(old, new)
+    assert diff.identical and diff.ignored["hashes"] == 1
+    [change] = diff_builds(old, new, include=("hashes",)).changes
+    assert (change.column, change.old, change.new) == ("run key", "607805278262", "6f95cd5b626f")
+
+
 def test_the_footer_names_every_rule_in_force(tmp_path):
     old = write_build(tmp_path / "old")
     new = write_build(tmp_path / "new", {"03-architecture": chapter(prose=PROSE + " More.")})

@@ -35,6 +35,9 @@ TIMING_VARIABLE = re.compile(r"(^|[._])time([._]|$)")
 ``compute.n_front_time``)."""
 TIMING_AXIS = re.compile(r"^(panel \d+: )?[xy] axis [^;]*\btime\b")
 """A figure panel plotted against time (its values are durations)."""
+HASH_COLUMN = re.compile(r"^(run key|key|fingerprint|hash)$", re.IGNORECASE)
+"""Table columns holding hashes: set aside whole, because a shortened hash can be all
+decimal digits (``607805278262``), which the text pattern leaves alone as a number."""
 FRONT_COLUMN, TIME_FRONT = "front", "time"
 """The compute chapter's ``front`` column names the Pareto fronts a row is on, one of
 them chosen on wall time: that front is timing, and a row on it alone is set aside."""
@@ -113,12 +116,16 @@ class Ignore:
 
     def table(self, table: Table, columns: list[str]) -> tuple[list[str], list[list[str]]]:
         """The compared columns (of ``columns``, the table's headers as matched) and
-        rows of ``table``: timing columns dropped, the ``front`` column's wall-time
-        front dropped, and the rows on that front only."""
-        if not self.ignores("timing"):
-            return columns, [list(r) for r in table.rows]
-        kept = [i for i, name in enumerate(columns) if not TIMING_COLUMN.search(name)]
-        front = columns.index(FRONT_COLUMN) if FRONT_COLUMN in columns else None
+        rows of ``table``: timing and hash columns dropped, the ``front`` column's
+        wall-time front dropped, and the rows on that front only."""
+        dropped = [
+            pattern
+            for kind, pattern in (("timing", TIMING_COLUMN), ("hashes", HASH_COLUMN))
+            if self.ignores(kind)
+        ]
+        kept = [i for i, name in enumerate(columns) if not any(p.search(name) for p in dropped)]
+        timing = self.ignores("timing")
+        front = columns.index(FRONT_COLUMN) if timing and FRONT_COLUMN in columns else None
         rows = []
         for row in table.rows:
             cells = list(row)
