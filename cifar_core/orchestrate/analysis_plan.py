@@ -95,21 +95,10 @@ class Work:
         return self.passes * math.ceil(self.images / PREDICT_BATCH)
 
 
-def _forward(variant: Variant) -> int:
-    return int(model_stats(variant.family, variant.params)["flops"])
-
-
 def _work(chapter: str, what: str, variant: Variant, passes: int, images: int, extra: int = 0):
+    forward = int(model_stats(variant.family, variant.params)["flops"])
     return Work(
-        chapter,
-        what,
-        variant.name,
-        variant.seed,
-        variant.family,
-        _forward(variant),
-        passes,
-        images,
-        extra,
+        chapter, what, variant.name, variant.seed, variant.family, forward, passes, images, extra
     )
 
 
@@ -279,6 +268,7 @@ def analysis_plan(
         for w in chapter_work(root, profile, n_images=n_images, n_test=n_test)
     ]
     work = pd.DataFrame(rows, columns=_COLUMNS)
+    # an empty frame sums to 0 and groups into no rows, with the same columns
     chapters = (
         work.groupby(["chapter", "what"], sort=False)
         .agg(
@@ -289,17 +279,11 @@ def analysis_plan(
             seconds_accelerator=("seconds_accelerator", "sum"),
         )
         .reset_index()
-        if len(work)
-        else pd.DataFrame(columns=["chapter", "what", "runs", "image_passes", *_SUMMED])
     )
     total = {
-        "flops": int(work["flops"].sum()) if len(work) else 0,
-        "seconds_here": None
-        if speed is None
-        else float(work["seconds_here"].sum())
-        if len(work)
-        else 0.0,
-        "seconds_accelerator": float(work["seconds_accelerator"].sum()) if len(work) else 0.0,
+        "flops": int(work["flops"].sum()),
+        "seconds_here": None if speed is None else float(work["seconds_here"].sum()),
+        "seconds_accelerator": float(work["seconds_accelerator"].sum()),
     }
     key = next(k for k, a in ACCELERATORS.items() if a is chosen)
     return AnalysisPlan(work, chapters, total, key, _assumptions(n_test))
