@@ -329,10 +329,8 @@ def plan_runs(
     for variant in variants:
         stats = model_stats(variant.family, variant.params)
         cost = run_cost(variant, stats["flops"], n_images, n_test)
-        flops, steps = (
-            cost["train_flops"] + cost["eval_flops"],
-            cost["train_steps"] + cost["eval_steps"],
-        )
+        flops = cost["train_flops"] + cost["eval_flops"]
+        steps = cost["train_steps"] + cost["eval_steps"]
         here = None
         if speed is not None:
             here = speed.seconds(cost["train_flops"], cost["train_steps"])
@@ -479,7 +477,7 @@ def _sum(column: pd.Series) -> Any:
     unknown (no speed measurement)."""
     if column.isna().any():
         return None
-    total = column.sum() if len(column) else 0
+    total = column.sum()  # 0 for no runs
     return total.item() if isinstance(total, np.generic) else total
 
 
@@ -495,13 +493,10 @@ def _sums(runs: pd.DataFrame) -> dict[str, Any]:
 
 def _totals(runs: pd.DataFrame, device_counts: Sequence[int]) -> dict[str, Any]:
     total = _sums(runs)
-    total["makespan_accelerator"] = {
-        int(n): makespan(runs["seconds_accelerator"], int(n)) for n in device_counts
-    }
-    total["missing"]["makespan_accelerator"] = {
-        int(n): makespan(runs.loc[runs["cached"] != True, "seconds_accelerator"], int(n))  # noqa: E712
-        for n in device_counts
-    }
+    missing = runs[runs["cached"] != True]  # noqa: E712 - as in _sums
+    for sums, frame in ((total, runs), (total["missing"], missing)):
+        seconds = frame["seconds_accelerator"]
+        sums["makespan_accelerator"] = {int(n): makespan(seconds, int(n)) for n in device_counts}
     return total
 
 
