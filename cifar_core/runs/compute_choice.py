@@ -310,12 +310,13 @@ def pick(
     if REFERENCE not in table:
         return None, f"the measurement lacks the reference {REFERENCE}"
     speed = speedups(table)
-    candidates = []
     allowed = list(allowed)
-    for setting in allowed:
-        if setting.name in table and disqualification(setting.name, table) is None:
-            if not math.isnan(speed[setting.name]):
-                candidates.append((speed[setting.name], setting))
+    why_not = {s: disqualification(s.name, table) for s in allowed if s.name in table}
+    candidates = [
+        (speed[s.name], s)
+        for s, why in why_not.items()
+        if why is None and not math.isnan(speed[s.name])
+    ]
     if not candidates:
         names = ", ".join(s.name for s in allowed) or "none"
         return None, f"no setting that may be chosen ({names}) was measured and qualifies"
@@ -325,11 +326,9 @@ def pick(
         return None, f"the default {default.name} was not measured, so nothing is shown to beat it"
     if best == default or best_speed < baseline * MIN_SPEEDUP:
         ruled_out = [
-            f"{s.name} ({speed[s.name] / baseline:.2f}x) is {disqualification(s.name, table)}"
-            for s in allowed
-            if s.name in table
-            and disqualification(s.name, table) is not None
-            and speed[s.name] >= baseline * MIN_SPEEDUP
+            f"{s.name} ({speed[s.name] / baseline:.2f}x) is {why}"
+            for s, why in why_not.items()
+            if why is not None and speed[s.name] >= baseline * MIN_SPEEDUP
         ]
         return None, (
             f"no measured setting is {MIN_SPEEDUP:.2f}x faster than the default without "
