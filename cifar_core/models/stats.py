@@ -96,21 +96,16 @@ def model_stats(
     return dict(_cached(key, family, params, input_shape, num_classes, measure))
 
 
-def feature_dim(
-    family: str,
-    params: Mapping[str, Any],
-    *,
-    input_shape: Sequence[int] = (32, 32, 3),
-    num_classes: int = 10,
-) -> int:
-    """Size of the penultimate layer's output: the features k-NN compares
-    (:func:`cifar_core.runs.knn.feature_extractor`), memoized beside :func:`model_stats`."""
+def feature_dim(family: str, params: Mapping[str, Any]) -> int:
+    """Size of the penultimate layer's output on a CIFAR image: the features k-NN
+    compares (:func:`cifar_core.runs.knn.feature_extractor`), memoized beside
+    :func:`model_stats`."""
 
     def measure(model: keras.Model) -> dict[str, int]:
         return {"feature_dim": int(math.prod(model.layers[-2].output.shape[1:]))}
 
-    key = "features:" + stats_key(family, params, input_shape, num_classes)
-    return int(_cached(key, family, params, input_shape, num_classes, measure)["feature_dim"])
+    key = "features:" + stats_key(family, params)
+    return int(_cached(key, family, params, (32, 32, 3), 10, measure)["feature_dim"])
 
 
 def _cached(
