@@ -101,21 +101,19 @@ def _locate_and_read(
 ) -> Dataset:
     """Resolve ``source`` (or the default order) and read it."""
     if source == "synthetic":
-        folder = synthetic_folder(*synthetic)
-        return read_dataset(folder_reader(folder), limit_per_batch=limit)
+        return read_dataset(folder_reader(synthetic_folder(*synthetic)), limit_per_batch=limit)
+    recorded = None  # the reader's location
     if source is not None:
-        return read_dataset(open_location(source, "data path"), limit_per_batch=limit, name=name)
-    if os.environ.get("CIFAR10_DIR"):
+        reader = open_location(source, "data path")
+    elif os.environ.get("CIFAR10_DIR"):
         reader = open_location(os.environ["CIFAR10_DIR"], "CIFAR10_DIR")
-        return read_dataset(reader, limit_per_batch=limit, name=name)
-    cached = find_in_keras_cache(name or "cifar10")
-    origin = "keras-cache"
-    if cached is None:
-        cached, origin = download_with_keras(name or "cifar10"), "keras-download"
-    reader = open_location(cached, "Keras cache entry")
-    return read_dataset(
-        reader, limit_per_batch=limit, name=name, source=f"{origin}:{reader.location}"
-    )
+    else:
+        cached, origin = find_in_keras_cache(name or "cifar10"), "keras-cache"
+        if cached is None:
+            cached, origin = download_with_keras(name or "cifar10"), "keras-download"
+        reader = open_location(cached, "Keras cache entry")
+        recorded = f"{origin}:{reader.location}"
+    return read_dataset(reader, limit_per_batch=limit, name=name, source=recorded)
 
 
 def load_dataset(
