@@ -35,17 +35,12 @@ import numpy as np
 
 
 class AugmentedBatches(keras.utils.PyDataset):
-    """Shuffled ``(images, targets)`` batches of ``x``/``y``, every epoch, endlessly.
-
-    Parameters
-    ----------
-    x, y : arrays with the same first dimension (images ``(N, H, W, C)``, targets).
-    batch_size : images per batch; the last batch of an epoch holds the remainder.
-    flip : ``False`` or ``"alternating"`` (see the module docstring).
-    translate : largest shift in whole pixels (0: none).
-    seed : the shuffle, the first epoch's flips and the offsets follow from it.
-    max_steps_per_epoch : a rehearsal's cap (:mod:`cifar_core.runs.step_cap`): each epoch
-        is the first batches of its shuffle.
+    """Shuffled ``(images, targets)`` batches of ``x``/``y`` (images ``(N, H, W, C)``),
+    every epoch, endlessly; the last batch of an epoch holds the remainder. ``flip`` is
+    ``False`` or ``"alternating"`` and ``translate`` the largest shift in whole pixels (0:
+    none; see the module docstring); the shuffle, the first epoch's flips and the offsets
+    follow from ``seed``. Under a rehearsal's ``max_steps_per_epoch``
+    (:mod:`cifar_core.runs.step_cap`) each epoch is the first batches of its shuffle.
     """
 
     def __init__(

@@ -276,34 +276,19 @@ def plan_runs(
     profile: str | None = None,
     log: Callable[[str], object] | None = None,
 ) -> ComputePlan:
-    """The compute plan of ``variants`` (each a run: variant with its epochs and seed).
+    """The compute plan of ``variants`` (each a run: variant with its epochs and seed,
+    e.g. ``cifar_core.experiments.catalog.plan(profile)``).
 
-    Parameters
-    ----------
-    variants : sequence of Variant
-        The runs, e.g. ``cifar_core.experiments.catalog.plan(profile)``.
-    dataset : Dataset, optional
-        Gives ``fingerprint``, ``n_images`` and ``n_test`` when those are not given.
-    store : RunStore, optional
-        Where ``cached`` is looked up (needs a fingerprint; else ``cached`` is None).
-    fingerprint : str, optional
-        The dataset fingerprint of the run keys.
-    n_images, n_test : int, optional
-        Official training images (before the validation split) and test images;
-        default 50,000 and 10,000 (full CIFAR-10) when no dataset is given.
-    speed : MachineSpeed, "auto", "cached" or None
-        This machine's speed: given; measured unless cached (``"auto"``); only if cached
-        (``"cached"``); or not estimated (None).
-    accelerator : str
-        A key of :data:`ACCELERATORS`.
-    utilization : float
-        Fraction of the accelerator's peak that training achieves, in (0, 1].
-    accelerator_step_s : float
-        Assumed overhead per step on the accelerator, in seconds (>= 0).
-    device_counts : sequence of int
-        Device counts for the makespan under Ray.
-    profile : str, optional
-        Recorded in the settings.
+    ``dataset`` gives ``fingerprint`` (of the run keys), ``n_images`` (official training
+    images, before the validation split) and ``n_test`` when those are not given; without
+    either they are 50,000 and 10,000 (full CIFAR-10). ``store`` is where ``cached`` is
+    looked up (it needs a fingerprint; else ``cached`` is None). ``speed`` is this
+    machine's speed: given; measured unless cached (``"auto"``); only if cached
+    (``"cached"``); or not estimated (None). ``accelerator`` is a key of
+    :data:`ACCELERATORS`, priced at ``utilization`` (the fraction of its peak that
+    training achieves, in (0, 1]) plus ``accelerator_step_s`` seconds of assumed overhead
+    per step (>= 0); ``device_counts`` are the device counts of the makespan under Ray;
+    ``profile`` is recorded in the settings.
     """
     chosen = get_accelerator(accelerator)
     if not 0 < utilization <= 1:
