@@ -154,10 +154,6 @@ def _gpu_name(backend: str) -> str | None:
     return None
 
 
-def cpu_name() -> str:
-    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
-
-
 class HardwareMismatch(RuntimeError):
     """The framework cannot use the device that :func:`compute_settings` chose."""
 
@@ -193,10 +189,9 @@ def configure(settings: ComputeSettings | None = None) -> Hardware:
             'the backend\'s CUDA build (pip install -e ".[gpu]") or set CIFAR_REPORT_DEVICE=cpu'
         )
     keras.mixed_precision.set_global_policy(settings.precision)
-    name = cpu_name() if gpu is None else gpu
-    return Hardware(
-        "cpu" if gpu is None else "gpu", name, backend, settings.precision, settings.jit_compile
-    )
+    cpu = f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+    name = cpu if gpu is None else gpu  # a GPU run has one: refused above otherwise
+    return Hardware(settings.device, name, backend, settings.precision, settings.jit_compile)
 
 
 def seed_everything(seed: int, hardware: Hardware) -> None:
