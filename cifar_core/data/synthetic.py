@@ -180,14 +180,9 @@ def synthetic_folder(n_train: int, n_test: int, seed: int = 0) -> Path:
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".synthetic-", dir=folder.parent))
-    x_train, y_train, x_test, y_test, names = make_synthetic(n_train, n_test, seed)
-    write_batches(
+    write_batches(  # make_synthetic returns the arrays and names in write_batches' order
         staging,
-        x_train,
-        y_train,
-        x_test,
-        y_test,
-        names,
+        *make_synthetic(n_train, n_test, seed),
         batch_size=math.ceil(n_train / 5),
         provenance=params,
     )

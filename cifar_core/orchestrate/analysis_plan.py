@@ -123,16 +123,11 @@ def corruption_work(
     severities: Sequence[int] = SEVERITIES,
 ) -> list[Work]:
     """The robustness chapter: every corrupted test set with the run's own recipe."""
+    what = f"{len(corruptions)} corruptions × {len(severities)} severities"
     sets = len(corruptions) * len(severities)
     return [
-        _work(
-            chapter,
-            f"{len(corruptions)} corruptions × {len(severities)} severities",
-            variant,
-            sets * prediction_passes(variant.tta_flip, variant.tta_translate),
-            n_test,
-        )
-        for variant in variants
+        _work(chapter, what, v, sets * prediction_passes(v.tta_flip, v.tta_translate), n_test)
+        for v in variants
     ]
 
 
@@ -154,16 +149,8 @@ def knn_work(
             n_train, _ = split_sizes(n_images, variant.validation_fraction)
             size = feature_dim(variant.family, variant.params)
             distances = 2 * size * (n_train + n_test) * n_train
-            out.append(
-                _work(
-                    chapter,
-                    f"k-NN (k={entry.get('k', 5)})",
-                    variant,
-                    1,
-                    n_train + n_test,
-                    distances,
-                )
-            )
+            what = f"k-NN (k={entry.get('k', 5)})"
+            out.append(_work(chapter, what, variant, 1, n_train + n_test, distances))
     return out
 
 
