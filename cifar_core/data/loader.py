@@ -40,15 +40,9 @@ def _numbered_batches(names: frozenset[str]) -> tuple[str, ...]:
 def detect_layout(reader: BatchReader) -> Layout:
     """The :class:`Layout` of the files in ``reader``, or a DataError saying what is missing."""
     names = reader.names
-    if "test_batch" in names or _numbered_batches(names):
-        layout = Layout(
-            "cifar10",
-            _numbered_batches(names),
-            "test_batch",
-            "batches.meta",
-            "labels",
-            "label_names",
-        )
+    batches = _numbered_batches(names)
+    if "test_batch" in names or batches:
+        layout = Layout("cifar10", batches, "test_batch", "batches.meta", "labels", "label_names")
     elif "train" in names or "test" in names:
         layout = Layout("cifar100", ("train",), "test", "meta", "fine_labels", "fine_label_names")
     else:

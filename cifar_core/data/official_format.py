@@ -180,13 +180,8 @@ def write_batches(
     count = max(1, math.ceil(len(x_train) / batch_size))
     for index in range(count):
         part = slice(index * batch_size, (index + 1) * batch_size)
-        name = f"data_batch_{index + 1}"
-        write_pickle(
-            folder / name,
-            _batch_dict(
-                f"training batch {index + 1} of {count}", name, x_train[part], y_train[part]
-            ),
-        )
+        name, label = f"data_batch_{index + 1}", f"training batch {index + 1} of {count}"
+        write_pickle(folder / name, _batch_dict(label, name, x_train[part], y_train[part]))
     write_pickle(
         folder / "test_batch", _batch_dict("testing batch 1 of 1", "test_batch", x_test, y_test)
     )
