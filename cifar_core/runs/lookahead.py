@@ -63,8 +63,7 @@ class Lookahead(keras.callbacks.Callback):
         return [w for w in self.model.weights if "float" in str(w.dtype)]
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self.slow = [ops.copy(w.value) for w in self._weights()]
-        self.step = None
+        self.step = None  # the slow copy starts at the first batch, after any restore
         self.total = int(self.params["epochs"]) * int(self.params["steps"])
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
