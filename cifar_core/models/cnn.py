@@ -51,25 +51,6 @@ def _check_choice(key: str, value: str | None, choices: Sequence[str | None]) ->
         raise ValueError(f"params.{key} is {value!r}; choose one of {choices}")
 
 
-def _with_norm(
-    x: keras.KerasTensor,
-    layer: layers.Layer,
-    *,
-    activation: str,
-    batch_norm: bool,
-    bn_position: str,
-    bn_momentum: float,
-) -> keras.KerasTensor:
-    """``layer``, then BN and the activation in the configured order."""
-    x = layer(x)
-    if batch_norm and bn_position == "before_activation":
-        x = layers.BatchNormalization(momentum=bn_momentum)(x)
-    x = layers.Activation(activation)(x)
-    if batch_norm and bn_position == "after_activation":
-        x = layers.BatchNormalization(momentum=bn_momentum)(x)
-    return x
-
-
 POOL_LAYERS = {"max": layers.MaxPooling2D, "average": layers.AveragePooling2D}
 HEAD_LAYERS = {"average": layers.GlobalAveragePooling2D, "max": layers.GlobalMaxPooling2D}
 
@@ -128,6 +109,16 @@ def build_cnn(
     def bias(norm: bool) -> bool:  # off exactly when BN comes right after the layer
         return not (norm and bn_position == "before_activation") if use_bias is None else use_bias
 
+    def unit(x: keras.KerasTensor, layer: layers.Layer, act: str, norm: bool) -> keras.KerasTensor:
+        """``layer``, then BN (when ``norm``) and activation ``act`` in the configured order."""
+        x = layer(x)
+        if norm and bn_position == "before_activation":
+            x = layers.BatchNormalization(momentum=bn_momentum)(x)
+        x = layers.Activation(act)(x)
+        if norm and bn_position == "after_activation":
+            x = layers.BatchNormalization(momentum=bn_momentum)(x)
+        return x
+
     inputs = keras.Input(shape=input_shape)
     x = inputs
     for filters_list, rate in zip(blocks, dropouts):
@@ -139,28 +130,15 @@ def build_cnn(
                 use_bias=bias(batch_norm),
                 kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
             )
-            x = _with_norm(
-                x,
-                conv,
-                activation=activation,
-                batch_norm=batch_norm,
-                bn_position=bn_position,
-                bn_momentum=bn_momentum,
-            )
+            x = unit(x, conv, activation, batch_norm)
         if pool is not None:
             x = POOL_LAYERS[pool](pool_size, padding=pool_padding)(x)
         if rate:
             x = layers.Dropout(rate)(x)
     x = HEAD_LAYERS.get(global_pool or "", layers.Flatten)()(x)
     for width in dense:
-        x = _with_norm(
-            x,
-            layers.Dense(width, use_bias=bias(dense_batch_norm)),
-            activation=dense_activation,
-            batch_norm=dense_batch_norm,
-            bn_position=bn_position,
-            bn_momentum=bn_momentum,
-        )
+        dense_layer = layers.Dense(width, use_bias=bias(dense_batch_norm))
+        x = unit(x, dense_layer, dense_activation, dense_batch_norm)
         if dense_dropout:
             x = layers.Dropout(dense_dropout)(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32")(x)
