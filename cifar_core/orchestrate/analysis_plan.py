@@ -52,7 +52,6 @@ from cifar_core.experiments.variant import Variant
 from cifar_core.models.stats import feature_dim, model_stats
 from cifar_core.orchestrate import notebooks
 from cifar_core.runs.compute_plan import (
-    ACCELERATORS,
     DEFAULT_ACCELERATOR,
     DEFAULT_ACCELERATOR_STEP_S,
     DEFAULT_UTILIZATION,
@@ -241,7 +240,7 @@ def analysis_plan(
     accelerator_step_s: float = DEFAULT_ACCELERATOR_STEP_S,
 ) -> AnalysisPlan:
     """The derived predictions of a build of ``profile``, priced here and on ``accelerator``."""
-    chosen = get_accelerator(accelerator)
+    key, chosen = get_accelerator(accelerator)
     rate = chosen.peak_flops * utilization
     rows = [
         {
@@ -272,7 +271,6 @@ def analysis_plan(
         "seconds_here": None if speed is None else float(work["seconds_here"].sum()),
         "seconds_accelerator": float(work["seconds_accelerator"].sum()),
     }
-    key = next(k for k, a in ACCELERATORS.items() if a is chosen)
     return AnalysisPlan(work, chapters, total, key, _assumptions(n_test))
 
 

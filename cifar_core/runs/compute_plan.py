@@ -92,11 +92,11 @@ ACCELERATORS = {
 }
 
 
-def get_accelerator(name: str) -> Accelerator:
-    """The :data:`ACCELERATORS` entry ``name`` (case-insensitive)."""
+def get_accelerator(name: str) -> tuple[str, Accelerator]:
+    """The :data:`ACCELERATORS` key and entry ``name`` (case-insensitive)."""
     for key, accelerator in ACCELERATORS.items():
         if key.lower() == str(name).lower():
-            return accelerator
+            return key, accelerator
     raise ValueError(f"accelerator {name!r} is unknown; choose one of {', '.join(ACCELERATORS)}")
 
 
@@ -290,7 +290,7 @@ def plan_runs(
     per step (>= 0); ``device_counts`` are the device counts of the makespan under Ray;
     ``profile`` is recorded in the settings.
     """
-    chosen = get_accelerator(accelerator)
+    accel_key, chosen = get_accelerator(accelerator)
     if not 0 < utilization <= 1:
         raise ValueError(
             f"utilization must be a fraction in (0, 1], got {utilization!r} "
@@ -348,7 +348,7 @@ def plan_runs(
         "images_from": images_from,
         "fingerprint": fingerprint,
         "accelerator": {
-            "key": next(k for k, a in ACCELERATORS.items() if a is chosen),
+            "key": accel_key,
             "name": chosen.name,
             "peak_flops": chosen.peak_flops,
             "utilization": utilization,
