@@ -56,7 +56,7 @@ def _fitted_mean_std(mode: str, x_train: np.ndarray | None) -> tuple[np.ndarray,
         return 0 * ones, 255 * ones
     if mode == "imagenet":
         return 255 * np.array(IMAGENET_MEAN), 255 * np.array(IMAGENET_STD)
-    if x_train is None:  # Preprocessor.fit refuses this before
+    if x_train is None or len(x_train) == 0:
         raise DataError(f"preprocessing {mode!r} needs training images to fit on.")
     total, squares, count = channel_moments(x_train)
     if mode == "zscore":
@@ -81,8 +81,6 @@ class Preprocessor:
             raise DataError(
                 f"preprocessing: unknown mode {mode!r}; choose one of {', '.join(PREPROCESSING)}."
             )
-        if mode in ("zscore", "channel_zscore") and (x_train is None or len(x_train) == 0):
-            raise DataError(f"preprocessing {mode!r} needs training images to fit on.")
         mean, std = _fitted_mean_std(mode, x_train)
         return cls(mode, _per_channel(mean), _per_channel(std))
 
