@@ -150,13 +150,10 @@ def verify_vgg16_weights(path: str | os.PathLike) -> str:
     """Check that ``path`` holds VGG16 no-top weights; return its layout (``"legacy"``
     for the Keras 2 HDF5 layout, ``"keras3"`` for ``save_weights``' layout).
 
-    Raises
-    ------
-    WeightsUnavailable
-        The file does not exist.
-    WeightsFileError
-        It is not HDF5, has neither layout, is saved under a name Keras would read with
-        the other layout, or its layers/weight shapes differ from :func:`expected_shapes`.
+    Raises :class:`WeightsUnavailable` when the file does not exist;
+    :class:`WeightsFileError` when it is not HDF5, has neither layout, is saved under a
+    name Keras would read with the other layout, or its layers/weight shapes differ from
+    :func:`expected_shapes`.
     """
     path = Path(path).expanduser()
     expected = expected_shapes()

@@ -27,11 +27,9 @@ from keras import ops
 class Lookahead(keras.callbacks.Callback):
     """Keras callback; put it first, so later callbacks see the averaged weights.
 
-    Parameters
-    ----------
-    every : optimizer steps between two averaging steps.
-    decay : the per-step decay the ramp reaches at the end of training, in [0, 1).
-    power : the exponent of the ramp ``(t / T)**power`` (0: constant decay).
+    Every ``every`` optimizer steps it averages, with the per-step ``decay`` (in [0, 1))
+    that the ramp ``(t / T)**power`` reaches at the end of training (``power`` 0:
+    constant decay).
 
     Example
     -------
