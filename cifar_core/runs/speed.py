@@ -232,14 +232,8 @@ def _time_probe(
 
     from cifar_core.runs.train import build_compiled_model, one_hot  # imports Keras
 
-    variant = Variant.from_dict(
-        {
-            "name": f"speed_{name}",
-            "family": family,
-            "params": params,
-            "batch_size": BATCH,
-            "epochs": 1,
-        }
+    variant = Variant(
+        name=f"speed_{name}", family=family, params=params, batch_size=BATCH, epochs=1
     )
     rng = np.random.default_rng(0)
     x = rng.random((BATCH * STEPS_PER_EPOCH, 32, 32, 3), dtype=np.float32)
