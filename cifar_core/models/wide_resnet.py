@@ -15,40 +15,6 @@ from keras import layers
 from cifar_core.models import register
 
 
-def _bn_relu(x: keras.KerasTensor, momentum: float) -> keras.KerasTensor:
-    x = layers.BatchNormalization(momentum=momentum)(x)
-    return layers.Activation("relu")(x)
-
-
-def _conv(filters: int, kernel_size: int, strides: int, l2: float) -> layers.Conv2D:
-    regularizer = keras.regularizers.L2(l2) if l2 else None
-    return layers.Conv2D(
-        filters,
-        kernel_size,
-        strides=strides,
-        padding="same",
-        use_bias=False,
-        kernel_regularizer=regularizer,
-    )
-
-
-def _residual_block(
-    x: keras.KerasTensor, filters: int, strides: int, *, dropout: float, momentum: float, l2: float
-) -> keras.KerasTensor:
-    """Pre-activation block: BN-ReLU-conv3×3 (-dropout) -BN-ReLU-conv3×3, plus shortcut."""
-    activated = _bn_relu(x, momentum)
-    if strides != 1 or x.shape[-1] != filters:
-        shortcut = _conv(filters, 1, strides, l2)(activated)
-    else:
-        shortcut = x
-    y = _conv(filters, 3, strides, l2)(activated)
-    y = _bn_relu(y, momentum)
-    if dropout:
-        y = layers.Dropout(dropout)(y)
-    y = _conv(filters, 3, 1, l2)(y)
-    return layers.Add()([shortcut, y])
-
-
 @register("wide_resnet")
 def build_wide_resnet(
     *,
@@ -67,16 +33,42 @@ def build_wide_resnet(
         )
     if width < 1:
         raise ValueError(f"params.width is {width}; it must be >= 1")
+
+    def bn_relu(x: keras.KerasTensor) -> keras.KerasTensor:
+        x = layers.BatchNormalization(momentum=bn_momentum)(x)
+        return layers.Activation("relu")(x)
+
+    def conv(filters: int, kernel_size: int, strides: int) -> layers.Conv2D:
+        regularizer = keras.regularizers.L2(l2) if l2 else None
+        return layers.Conv2D(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding="same",
+            use_bias=False,
+            kernel_regularizer=regularizer,
+        )
+
+    def residual_block(x: keras.KerasTensor, filters: int, strides: int) -> keras.KerasTensor:
+        """Pre-activation block: BN-ReLU-conv3×3 (-dropout) -BN-ReLU-conv3×3, plus shortcut."""
+        activated = bn_relu(x)
+        if strides != 1 or x.shape[-1] != filters:
+            shortcut = conv(filters, 1, strides)(activated)
+        else:
+            shortcut = x
+        y = bn_relu(conv(filters, 3, strides)(activated))
+        if dropout:
+            y = layers.Dropout(dropout)(y)
+        y = conv(filters, 3, 1)(y)
+        return layers.Add()([shortcut, y])
+
     blocks_per_group = (depth - 4) // 6
     inputs = keras.Input(shape=input_shape)
-    x = _conv(16, 3, 1, l2)(inputs)
+    x = conv(16, 3, 1)(inputs)
     for group, base in enumerate((16, 32, 64)):
         for index in range(blocks_per_group):
-            strides = 2 if group > 0 and index == 0 else 1
-            x = _residual_block(
-                x, base * width, strides, dropout=dropout, momentum=bn_momentum, l2=l2
-            )
-    x = _bn_relu(x, bn_momentum)
+            x = residual_block(x, base * width, 2 if group > 0 and index == 0 else 1)
+    x = bn_relu(x)
     x = layers.GlobalAveragePooling2D()(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=f"wrn_{depth}_{width}")
