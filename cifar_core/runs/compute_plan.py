@@ -462,7 +462,7 @@ def _sum(column: pd.Series) -> Any:
     unknown (no speed measurement)."""
     if column.isna().any():
         return None
-    total = column.sum()  # 0 for no runs
+    total = column.sum() if len(column) else 0  # an int 0, also for a float column
     return total.item() if isinstance(total, np.generic) else total
 
 
