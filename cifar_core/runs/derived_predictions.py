@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,6 +59,7 @@ from cifar_core.data.corruptions import (
 from cifar_core.data.dataset import Dataset
 from cifar_core.data.preprocessing import Preprocessor
 from cifar_core.data.splits import validation_split
+from cifar_core.files import temp_name
 from cifar_core.runs.manifest import run_identity
 from cifar_core.runs.predict import (
     TRANSLATE_SHIFTS,
@@ -111,12 +111,10 @@ def _read(path: Path, identity: str) -> np.ndarray | None:
 
 def _write(path: Path, probs: np.ndarray, identity: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.stem}.pid{os.getpid()}."  # a crashed writer's leftover is removable
-    with tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=prefix, suffix=".tmp", delete=False
-    ) as handle:
+    temp = path.with_name(f".{path.stem}.{temp_name('')[1:]}.tmp")  # pid: leftovers removable
+    with open(temp, "wb") as handle:
         np.savez_compressed(handle, probs=np.asarray(probs, np.float32), run=np.array(identity))
-    os.replace(handle.name, path)  # atomic: a crash never leaves a half-written result
+    os.replace(temp, path)  # atomic: a crash never leaves a half-written result
 
 
 _READS: dict[str, str | None] = {}
