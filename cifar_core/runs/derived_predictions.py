@@ -43,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,11 +81,6 @@ run's own recipe includes ``tta_translate``; files carry the run's manifest dige
 PREDICT_IMAGES = 16_384
 """At most this many images (several corrupted test sets) are preprocessed and predicted
 in one call: about 200 MB of float32 inputs."""
-
-
-def _shift_tag(shifts: Sequence[tuple[int, int]]) -> str:
-    sign = lambda v: f"{'m' if v < 0 else 'p'}{abs(v)}"  # noqa: E731
-    return "_".join(f"{sign(dy)}{sign(dx)}" for dy, dx in shifts)
 
 
 # ----------------------------------------------------------------------------- cache
@@ -252,7 +248,8 @@ def translated_test_probs(
         ]
         return np.concatenate(probs).reshape(len(shifts), 2, len(ds.x_test), -1)
 
-    return _cached(run, f"translate-{_shift_tag(shifts)}", dataset, compute)
+    tag = "_".join(f"{dy:+d}{dx:+d}" for dy, dx in shifts).replace("+", "p").replace("-", "m")
+    return _cached(run, f"translate-{tag}", dataset, compute)
 
 
 def corruption_name(corruption: str, severity: int, seed: int = 0) -> str:
@@ -285,22 +282,17 @@ def corruption_test_probs(
     if missing:
         dataset = _check_dataset(run, dataset, corruption_name(*missing[0], seed))
         flip, translate = _recipe(run)
-        size = len(dataset.x_test)
-        per_call = max(1, PREDICT_IMAGES // max(size, 1))
+        corrupt = partial(
+            cached_corruption, dataset.x_test, seed=seed, fingerprint=dataset.fingerprint
+        )
+        per_call = max(1, PREDICT_IMAGES // max(len(dataset.x_test), 1))
         for start in range(0, len(missing), per_call):
             chunk = missing[start : start + per_call]
-            images = np.concatenate(
-                [
-                    cached_corruption(
-                        dataset.x_test, c, s, seed=seed, fingerprint=dataset.fingerprint
-                    )
-                    for c, s in chunk
-                ]
-            )
+            images = np.concatenate([corrupt(c, s) for c, s in chunk])
             probs = model_probs(run, dataset, images, flip=flip, translate=translate)
-            for index, pair in enumerate(chunk):
-                results[pair] = np.asarray(probs[index * size : (index + 1) * size], np.float32)
-                _write(paths[pair], results[pair], identity)
+            for pair, set_probs in zip(chunk, np.split(probs, len(chunk))):
+                results[pair] = set_probs
+                _write(paths[pair], set_probs, identity)
     for pair in pairs:
         _READS[str(paths[pair])] = content_digest(paths[pair])
     return {pair: results[pair] for pair in pairs}
