@@ -42,8 +42,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,7 @@ from cifar_core.data.corruptions import (
 from cifar_core.data.dataset import Dataset
 from cifar_core.data.preprocessing import Preprocessor
 from cifar_core.data.splits import validation_split
+from cifar_core.files import temp_name
 from cifar_core.runs.manifest import run_identity
 from cifar_core.runs.predict import (
     TRANSLATE_SHIFTS,
@@ -80,11 +81,6 @@ run's own recipe includes ``tta_translate``; files carry the run's manifest dige
 PREDICT_IMAGES = 16_384
 """At most this many images (several corrupted test sets) are preprocessed and predicted
 in one call: about 200 MB of float32 inputs."""
-
-
-def _shift_tag(shifts: Sequence[tuple[int, int]]) -> str:
-    sign = lambda v: f"{'m' if v < 0 else 'p'}{abs(v)}"  # noqa: E731
-    return "_".join(f"{sign(dy)}{sign(dx)}" for dy, dx in shifts)
 
 
 # ----------------------------------------------------------------------------- cache
@@ -111,12 +107,10 @@ def _read(path: Path, identity: str) -> np.ndarray | None:
 
 def _write(path: Path, probs: np.ndarray, identity: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.stem}.pid{os.getpid()}."  # a crashed writer's leftover is removable
-    with tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=prefix, suffix=".tmp", delete=False
-    ) as handle:
+    temp = path.with_name(f".{path.stem}.{temp_name('')[1:]}.tmp")  # pid: leftovers removable
+    with open(temp, "wb") as handle:
         np.savez_compressed(handle, probs=np.asarray(probs, np.float32), run=np.array(identity))
-    os.replace(handle.name, path)  # atomic: a crash never leaves a half-written result
+    os.replace(temp, path)  # atomic: a crash never leaves a half-written result
 
 
 _READS: dict[str, str | None] = {}
@@ -254,7 +248,8 @@ def translated_test_probs(
         ]
         return np.concatenate(probs).reshape(len(shifts), 2, len(ds.x_test), -1)
 
-    return _cached(run, f"translate-{_shift_tag(shifts)}", dataset, compute)
+    tag = "_".join(f"{dy:+d}{dx:+d}" for dy, dx in shifts).replace("+", "p").replace("-", "m")
+    return _cached(run, f"translate-{tag}", dataset, compute)
 
 
 def corruption_name(corruption: str, severity: int, seed: int = 0) -> str:
@@ -287,22 +282,17 @@ def corruption_test_probs(
     if missing:
         dataset = _check_dataset(run, dataset, corruption_name(*missing[0], seed))
         flip, translate = _recipe(run)
-        size = len(dataset.x_test)
-        per_call = max(1, PREDICT_IMAGES // max(size, 1))
+        corrupt = partial(
+            cached_corruption, dataset.x_test, seed=seed, fingerprint=dataset.fingerprint
+        )
+        per_call = max(1, PREDICT_IMAGES // max(len(dataset.x_test), 1))
         for start in range(0, len(missing), per_call):
             chunk = missing[start : start + per_call]
-            images = np.concatenate(
-                [
-                    cached_corruption(
-                        dataset.x_test, c, s, seed=seed, fingerprint=dataset.fingerprint
-                    )
-                    for c, s in chunk
-                ]
-            )
+            images = np.concatenate([corrupt(c, s) for c, s in chunk])
             probs = model_probs(run, dataset, images, flip=flip, translate=translate)
-            for index, pair in enumerate(chunk):
-                results[pair] = np.asarray(probs[index * size : (index + 1) * size], np.float32)
-                _write(paths[pair], results[pair], identity)
+            for pair, set_probs in zip(chunk, np.split(probs, len(chunk))):
+                results[pair] = set_probs
+                _write(paths[pair], set_probs, identity)
     for pair in pairs:
         _READS[str(paths[pair])] = content_digest(paths[pair])
     return {pair: results[pair] for pair in pairs}

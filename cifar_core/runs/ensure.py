@@ -36,12 +36,12 @@ class RunsPlan:
     def reused(self) -> int:
         return sum(run is not None for run in self.runs.values())
 
-    def summary(self, train: bool = True) -> str:
+    def summary(self) -> str:
         """One line: how many runs are reused, to train (damaged among them), or
         cannot run here."""
         parts = [
             f"runs: {self.reused} of {len(self.runs)} reused from the store",
-            f"{len(self.missing)} to train" if train else f"{len(self.missing)} missing",
+            f"{len(self.missing)} to train",
         ]
         if self.damaged:
             states = sorted({check.state for _, check in self.damaged})

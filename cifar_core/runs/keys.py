@@ -21,6 +21,7 @@ import hashlib
 import json
 from functools import cache
 from importlib import metadata
+from importlib.util import resolve_name
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +75,7 @@ def _imports(module: str, path: Path) -> set[str]:
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith(PACKAGE))
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(parts + ([base] if base else []))
+            base = resolve_name("." * node.level + (node.module or ""), package)
             if not base.startswith(PACKAGE):
                 continue
             for alias in node.names:

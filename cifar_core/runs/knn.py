@@ -47,9 +47,9 @@ def feature_extractor(model: keras.Model) -> keras.Model:
     return keras.Model(network.inputs, network.layers[-2].output, name=f"{network.name}_features")
 
 
-def embed(model: keras.Model, x: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
+def embed(model: keras.Model, x: np.ndarray) -> np.ndarray:
     """Penultimate features of ``x`` in inference mode, flattened to ``(N, D)``."""
-    features = feature_extractor(model).predict(x, batch_size=batch_size, verbose=0)
+    features = feature_extractor(model).predict(x, batch_size=256, verbose=0)
     return np.asarray(features, dtype="float32").reshape(len(x), -1)
 
 
@@ -61,7 +61,6 @@ def knn_on_features(
     y_test: np.ndarray,
     *,
     k: int = 5,
-    batch_size: int = 256,
 ) -> dict[str, Any]:
     """Fit k-NN (scikit-learn) on the training features; score train and test.
 
@@ -73,8 +72,7 @@ def knn_on_features(
     y_train, y_test = np.asarray(y_train).ravel(), np.asarray(y_test).ravel()
     if k < 1 or k > len(y_train):
         raise ValueError(f"k is {k}; it must be between 1 and the {len(y_train)} training images")
-    train_features = embed(model, x_train, batch_size=batch_size)
-    test_features = embed(model, x_test, batch_size=batch_size)
+    train_features, test_features = embed(model, x_train), embed(model, x_test)
     classifier = KNeighborsClassifier(n_neighbors=k).fit(train_features, y_train)
     predictions = classifier.predict(test_features)
     return {

@@ -82,17 +82,11 @@ def average_views(
     flipped: np.ndarray | None = None,
     translated: Sequence[Sequence[np.ndarray]] | np.ndarray | None = None,
 ) -> np.ndarray:
-    """airbench's weighting of test-time views, computed in the inputs' dtype.
-
-    Parameters
-    ----------
-    plain : (N, classes) array
-        One forward pass on the images.
-    flipped : (N, classes) array, optional
-        One forward pass on their mirror images: averaged with ``plain``.
-    translated : (shifts, views, N, classes), optional
-        Per shift, the pass on the shifted images and, when ``flipped`` is given, on
-        the shifted mirror images (``views`` 1 or 2); they share half of the weight.
+    """airbench's weighting of test-time views, computed in the inputs' dtype: ``plain``
+    (one forward pass, ``(N, classes)``) averaged with ``flipped`` (the pass on the mirror
+    images) when given; ``translated`` (``(shifts, views, N, classes)``: per shift, the
+    pass on the shifted images and, with ``flipped``, on the shifted mirror images) then
+    shares half of the weight.
 
     >>> average_views(np.array([[1.0, 0.0]]), np.array([[0.5, 0.5]])).tolist()
     [[0.75, 0.25]]

@@ -225,9 +225,7 @@ class RunStore:
         return Run(key, self.run_dir(key)) if found.usable else None
 
     def _entry_dirs(self) -> list[Path]:
-        if not self.root.is_dir():
-            return []
-        return sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return [p for p in _subdirs(self.root) if not p.name.startswith(".")]
 
     def runs(self, *, full: bool = False) -> list[Run]:
         """Every usable run (stale ones included), sorted by key."""
@@ -469,10 +467,8 @@ class RunStore:
             or (not self.is_locked(p.name) and scratch_problem(p) is not None)
         ]
         found += [p for p in _subdirs(self.root) if p.name.startswith(".trash-")]
-        derived = self.root / ".derived"
-        if derived.is_dir():
-            found += [p for p in sorted(derived.glob("*/*.tmp")) if not writer_alive(p.name)]
-        return found
+        derived = sorted((self.root / ".derived").glob("*/*.tmp"))
+        return found + [p for p in derived if not writer_alive(p.name)]
 
     def remove_leftovers(self) -> list[Path]:
         """Remove :meth:`leftovers`; returns what was removed (nothing from a store that
@@ -504,14 +500,11 @@ class RunStore:
         extra = self.leftovers()
         for row in self.set_aside_entries():
             extra += [row["path"], row["path"].with_suffix(".json")]
-        corrupt = self.root / CORRUPT_DIR
-        if corrupt.is_dir():  # a reason whose run was never moved (killed in between)
-            extra += [p for p in sorted(corrupt.glob("*.json")) if not p.with_suffix("").is_dir()]
-        verified = self.root / VERIFIED_DIR
-        if verified.is_dir():
-            extra += [
-                p for p in sorted(verified.glob("*.json")) if not self.run_dir(p.stem).is_dir()
-            ]
+        # a reason whose run was never moved (killed in between)
+        reasons = sorted((self.root / CORRUPT_DIR).glob("*.json"))
+        extra += [p for p in reasons if not p.with_suffix("").is_dir()]
+        verified = sorted((self.root / VERIFIED_DIR).glob("*.json"))
+        extra += [p for p in verified if not self.run_dir(p.stem).is_dir()]
         for path in dict.fromkeys(extra):
             removed.append(path)
             if not dry_run:

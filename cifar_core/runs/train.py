@@ -276,11 +276,8 @@ def _read_history(history_csv: Path) -> pd.DataFrame:
     history = pd.read_csv(history_csv)
     history["epoch"] = history["epoch"].astype(int) + 1
     history = history.drop_duplicates("epoch", keep="last").sort_values("epoch")
-    for column in HISTORY_COLUMNS:
-        if column not in history:
-            history[column] = np.nan
     extra = [c for c in history.columns if c not in HISTORY_COLUMNS]
-    return history[HISTORY_COLUMNS + extra].reset_index(drop=True)
+    return history.reindex(columns=HISTORY_COLUMNS + extra).reset_index(drop=True)
 
 
 def fit_variant(
@@ -349,8 +346,7 @@ def fit_variant(
 def _best_epoch(history: pd.DataFrame, restored: bool) -> int:
     """The epoch whose weights the run keeps: lowest val_loss, or the last epoch."""
     if restored and history["val_loss"].notna().any():
-        best = history["val_loss"].fillna(np.inf).to_numpy().argmin()
-        return int(history["epoch"].to_numpy()[best])
+        return int(history["epoch"].iloc[history["val_loss"].argmin()])
     return int(history["epoch"].iloc[-1])
 
 

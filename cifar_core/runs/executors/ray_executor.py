@@ -233,35 +233,13 @@ def train_runs_ray(
     on_done: Callable[[Run], object] | None = None,
 ) -> list[Run]:
     """The runs of ``variants``, in order: reused from ``store``, or trained on a Ray
-    cluster and written into ``store`` by this process (``on_done(run)`` after each).
-
-    Parameters
-    ----------
-    variants : sequence of Variant
-        The runs (each variant with its epochs and seed).
-    dataset : Dataset
-        Shipped once to the cluster's object store.
-    store : RunStore
-        Where the runs are looked up and written (only by this process).
-    address : str, optional
-        ``None`` ($RAY_ADDRESS or a local Ray), ``"auto"``, ``"host:port"`` or
-        ``"ray://host:port"``.
-    log : callable
-        Receives one line per event.
-    max_retries : int
-        Retries of a task whose worker or node died (>= 0).
-    cpus_per_task : float
-        CPUs each task reserves (> 0); also its TensorFlow thread count.
-    gpus_per_task : float, optional
-        GPUs each task reserves; default 1 when the cluster has a GPU, else 0.
-    connect_timeout_s : float
-        How long an address may take to answer.
-    runtime_env : dict, optional
-        The job's Ray runtime environment (e.g. ``{"env_vars": {...}}``), passed to
-        ``ray.init``; refused when this process is already connected to Ray.
-    ship_code : bool
-        Upload this process's ``cifar_core`` package to the workers (``py_modules``)
-        instead of relying on an installed copy.
+    cluster and written into ``store`` by this process only (``log`` gets one line per
+    event; ``on_done(run)`` is called after each). ``address``, ``max_retries``,
+    ``connect_timeout_s`` and ``ship_code`` are as the module docstring says. A task
+    reserves ``cpus_per_task`` CPUs (also its TensorFlow thread count) and
+    ``gpus_per_task`` GPUs (default: 1 when the cluster has a GPU, else 0).
+    ``runtime_env`` is the job's Ray runtime environment (e.g. ``{"env_vars": {...}}``),
+    passed to ``ray.init``; it is refused when this process is already connected to Ray.
     """
     ray = import_ray()
     if not isinstance(max_retries, int) or max_retries < 0:
