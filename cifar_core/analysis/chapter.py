@@ -262,7 +262,9 @@ class StudyChapter:
 
     def learning_curves(self, names: Iterable[str]) -> plt.Figure:
         """Training and validation loss and accuracy of the named variants."""
-        return plots.learning_curves(self.ctx.histories([n for n in names if n in self.runs]))
+        wanted = {n for n in names if n in self.runs}
+        runs = {n: rs for n, rs in self.ctx.runs.items() if n in wanted}  # in the context's order
+        return plots.learning_curves(self.ctx.histories(runs))
 
     def gap_bars(self) -> plt.Figure:
         """The generalization gap of every variant (mean ± std over seeds)."""
