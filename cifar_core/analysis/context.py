@@ -45,13 +45,11 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _weights_status() -> str:
+    """Whether the VGG16 weights are usable and why, with the home folder written ``~``,
+    so that a record (and what a chapter shows) does not change when the project moves
+    to another machine or user."""
     available, why = weights_status()
-    return portable_text(f"{'available' if available else 'missing'}: {why}")
-
-
-def portable_text(text: str) -> str:
-    """``text`` with the home folder written ``~``, so that a record (and what a chapter
-    shows) does not change when the project moves to another machine or user."""
+    text = f"{'available' if available else 'missing'}: {why}"
     home = str(Path.home())
     return text.replace(home + os.sep, "~" + os.sep) if home not in ("", os.sep) else text
 
