@@ -33,14 +33,13 @@ PALETTE = "tab10"
 ALT_METADATA_KEY = "cifar-report/alt"
 
 
-def show(fig: plt.Figure, *, alt: str | None = None) -> None:
+def show(fig: plt.Figure) -> None:
     """Display ``fig`` as exactly one image output of the current cell, then close it.
 
     The output's ``image/png`` metadata carries a description of what the figure shows
-    (``alt``, else :func:`cifar_core.analysis.figure_text.describe_figure`); the build
-    puts the cell's caption and this description into its ``fig-alt`` option."""
-    text = alt if alt is not None else describe_figure(fig)
-    display(fig, metadata={"image/png": {ALT_METADATA_KEY: text}})
+    (:func:`cifar_core.analysis.figure_text.describe_figure`); the build puts the cell's
+    caption and this description into its ``fig-alt`` option."""
+    display(fig, metadata={"image/png": {ALT_METADATA_KEY: describe_figure(fig)}})
     plt.close(fig)
 
 
