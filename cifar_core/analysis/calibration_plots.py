@@ -118,10 +118,10 @@ def reliability_diagram(
 
 
 def reliability_panels(
-    runs: Mapping[str, Any], *, n_bins: int = N_BINS, temperature: bool = True, cols: int = 3
+    runs: Mapping[str, Any], *, n_bins: int = N_BINS, cols: int = 3
 ) -> plt.Figure:
     """:func:`reliability_diagram` of the test predictions of each ``{name: run}``, with
-    the temperature fitted on the run's validation split drawn over it (``temperature``)."""
+    the temperature fitted on the run's validation split drawn over it (when it has one)."""
     names = list(runs)
     if not names:
         raise ValueError("reliability_panels needs at least one run")
@@ -140,7 +140,7 @@ def reliability_panels(
         predictions = runs[name].predictions()
         probs, labels = predictions["test_probs"], predictions["test_labels"]
         scaled = None
-        if temperature and len(predictions["val_labels"]):
+        if len(predictions["val_labels"]):
             t = fit_temperature(predictions["val_probs"], predictions["val_labels"])
             scaled = apply_temperature(probs, t)
             name = f"{name} (T = {t:.2f})"

@@ -101,20 +101,11 @@ class StudyChapter:
     def best(self) -> str | None:
         """The variant with the best validation accuracy (``None`` without a validation
         split); test accuracy is reported for it once."""
-        unique = self.table.drop_duplicates("variant") if len(self.table) else self.table
-        return best_by_validation(unique)
+        return best_by_validation(self.table.drop_duplicates("variant"))
 
     def accuracy(self, name: str) -> str:
         """``"68.9 ± 0.4 %"``: test accuracy of a variant of the chapter (mean ± std over seeds)."""
         return views.accuracy_text(self.table, name)
-
-    def seconds(self, name: str) -> str:
-        """Mean training wall time of a variant: ``"42 s"``."""
-        return views.seconds_text(self.table, name)
-
-    def count(self, name: str, column: str) -> str:
-        """A count column (``params``) of a variant: ``"1,707,274"``."""
-        return text.count(views.value(self.table, name, column))
 
     def quote(self, **arms: str) -> dict[str, str]:
         """``{"<arm>_test_acc", "<arm>_params"}`` of each ``arm=variant``: what the article
@@ -122,30 +113,31 @@ class StudyChapter:
         values = {}
         for arm, name in arms.items():
             values[f"{arm}_test_acc"] = self.accuracy(name)
-            values[f"{arm}_params"] = self.count(name, "params")
+            values[f"{arm}_params"] = text.count(views.value(self.table, name, "params"))
         return values
 
-    def settings(
-        self, name: str, fields: Sequence[str] = ("epochs", "batch_size")
-    ) -> dict[str, str]:
-        """Settings of a variant as this profile trains it: ``{"epochs": "2", …}``."""
+    def settings(self, name: str) -> dict[str, str]:
+        """Epochs and batch size of a variant as this profile trains it: ``{"epochs": "2", …}``."""
         planned = {v.name: v for v in self.ctx.variants}
         return {
-            f: str(getattr(planned[name], f)) if name in planned else text.UNKNOWN for f in fields
+            f: str(getattr(planned[name], f)) if name in planned else text.UNKNOWN
+            for f in ("epochs", "batch_size")
         }
 
     def accuracy_and_time(self, *names: str) -> dict[str, dict[str, str]]:
-        """``{variant: {"test_acc", "time"}}``: test accuracy and mean training time."""
+        """``{variant: {"test_acc", "time"}}``: test accuracy and mean training time
+        (``"42 s"``)."""
         return {
-            name: {"test_acc": self.accuracy(name), "time": self.seconds(name)} for name in names
+            name: {"test_acc": self.accuracy(name), "time": views.seconds_text(self.table, name)}
+            for name in names
         }
 
     def gaps(self, baseline: str) -> dict[str, str]:
         """The generalization gap (train − validation accuracy, mean over seeds, points)
         of ``baseline`` and the smallest gap among the other variants:
         ``{"baseline_gap", "best_gap"}``."""
-        unique = self.table.drop_duplicates("variant") if len(self.table) else self.table
-        others = unique[unique["variant"] != baseline] if len(unique) else unique
+        unique = self.table.drop_duplicates("variant")
+        others = unique[unique["variant"] != baseline]
         return {
             "baseline_gap": text.points(views.value(unique, baseline, "gap_mean"), unit=True),
             "best_gap": text.points(others["gap_mean"].min(), unit=True)
@@ -270,7 +262,9 @@ class StudyChapter:
 
     def learning_curves(self, names: Iterable[str]) -> plt.Figure:
         """Training and validation loss and accuracy of the named variants."""
-        return plots.learning_curves(self.ctx.histories([n for n in names if n in self.runs]))
+        wanted = {n for n in names if n in self.runs}
+        runs = {n: rs for n, rs in self.ctx.runs.items() if n in wanted}  # in the context's order
+        return plots.learning_curves(self.ctx.histories(runs))
 
     def gap_bars(self) -> plt.Figure:
         """The generalization gap of every variant (mean ± std over seeds)."""

@@ -19,17 +19,11 @@ import pandas as pd
 import seaborn as sns
 
 # plots chooses the backend (Agg outside a notebook) and the seaborn theme
-from cifar_core.analysis.plots import figure_of, front_step
+from cifar_core.analysis.plots import front_step
 from cifar_core.analysis.views.compute import reference_source
 
 
-def accuracy_heatmap(
-    table: pd.DataFrame,
-    *,
-    baseline: str | None = None,
-    title: str | None = None,
-    ax: plt.Axes | None = None,
-) -> plt.Figure:
+def accuracy_heatmap(table: pd.DataFrame, *, baseline: str | None = None) -> plt.Figure:
     """Accuracy (%) per row and column, e.g. variants × classes or variants × corruption
     and severity. With ``baseline`` (a row), the other rows show their difference to it
     in percentage points on a diverging scale and the baseline row its accuracy."""
@@ -41,12 +35,8 @@ def accuracy_heatmap(
     else:
         shown = data
     rows, cols = data.shape
-    fig = (
-        figure_of(ax)
-        if ax is not None
-        else plt.figure(figsize=(max(5.0, 0.75 * cols + 2.5), max(2.5, 0.42 * rows + 1.3)))
-    )
-    ax = ax or fig.add_subplot()
+    fig = plt.figure(figsize=(max(5.0, 0.75 * cols + 2.5), max(2.5, 0.42 * rows + 1.3)))
+    ax = fig.add_subplot()
     if baseline is None:
         sns.heatmap(
             shown,
@@ -79,7 +69,7 @@ def accuracy_heatmap(
             annot_kws={"fontsize": 7},
             cbar_kws={"label": f"change vs {baseline} (points)"},
         )
-    ax.set(xlabel=data.columns.name or "", ylabel=data.index.name or "", title=title or "")
+    ax.set(xlabel=data.columns.name or "", ylabel=data.index.name or "")
     ax.tick_params(labelsize=8)
     fig.tight_layout()
     return fig
@@ -93,8 +83,6 @@ def compute_scatter(
     references: pd.DataFrame | None = None,
     reference_cost: str | None = None,
     xlabel: str | None = None,
-    title: str | None = None,
-    ax: plt.Axes | None = None,
 ) -> plt.Figure:
     """Test accuracy (%) against a cost on a log axis: runs as dots, the Pareto front
     (boolean column ``pareto``, e.g. ``pareto_flops``) as a step line with labels, and
@@ -103,8 +91,8 @@ def compute_scatter(
     legend (``reference_cost`` is their cost column, ``train_flops`` or ``wall_time_s``)."""
     data = table.dropna(subset=[cost, "test_accuracy"])
     data = data[data[cost] > 0]
-    fig = figure_of(ax) if ax is not None else plt.figure(figsize=(7.5, 4.8))
-    ax = ax or fig.add_subplot()
+    fig = plt.figure(figsize=(7.5, 4.8))
+    ax = fig.add_subplot()
     ax.scatter(
         data[cost],
         100 * data["test_accuracy"],
@@ -140,7 +128,7 @@ def compute_scatter(
             sources = "; ".join(sorted({reference_source(row) for _, row in shown.iterrows()}))
             ax.scatter([], [], marker="*", s=110, color="black", label=f"published: {sources}")
     ax.set_xscale("log")
-    ax.set(xlabel=xlabel or cost, ylabel="test accuracy (%)", title=title or "")
+    ax.set(xlabel=xlabel or cost, ylabel="test accuracy (%)")
     ax.legend(fontsize="x-small", loc="lower right", frameon=False)
     fig.tight_layout()
     return fig
@@ -174,14 +162,12 @@ def image_variants(images: dict, *, clean: np.ndarray | None = None) -> plt.Figu
     return fig
 
 
-def gain_intervals(
-    table: pd.DataFrame, recipes: dict[str, str], *, xlabel: str, ax: plt.Axes | None = None
-) -> plt.Figure:
+def gain_intervals(table: pd.DataFrame, recipes: dict[str, str], *, xlabel: str) -> plt.Figure:
     """Gains with intervals (a forest plot): one row per index entry of ``table`` and one
     marker per ``{column prefix: label}`` of ``recipes``, reading ``<prefix>_gain``,
     ``<prefix>_low`` and ``<prefix>_high`` (fractions, drawn in percentage points)."""
-    fig = figure_of(ax) if ax is not None else plt.figure(figsize=(6.5, 0.45 * len(table) + 1.4))
-    ax = ax or fig.add_subplot()
+    fig = plt.figure(figsize=(6.5, 0.45 * len(table) + 1.4))
+    ax = fig.add_subplot()
     positions = np.arange(len(table))
     offsets = np.linspace(-0.15, 0.15, len(recipes)) if len(recipes) > 1 else [0.0]
     colors = sns.color_palette("tab10", len(recipes))

@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,13 +45,11 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _weights_status() -> str:
+    """Whether the VGG16 weights are usable and why, with the home folder written ``~``,
+    so that a record (and what a chapter shows) does not change when the project moves
+    to another machine or user."""
     available, why = weights_status()
-    return portable_text(f"{'available' if available else 'missing'}: {why}")
-
-
-def portable_text(text: str) -> str:
-    """``text`` with the home folder written ``~``, so that a record (and what a chapter
-    shows) does not change when the project moves to another machine or user."""
+    text = f"{'available' if available else 'missing'}: {why}"
     home = str(Path.home())
     return text.replace(home + os.sep, "~" + os.sep) if home not in ("", os.sep) else text
 
@@ -150,14 +148,9 @@ class AnalysisContext:
         """The runs of the named variants (all when none named), skipping absent ones."""
         return {n: r for n, r in self.runs.items() if (not names or n in names) and r}
 
-    def histories(
-        self, runs: Mapping[str, Sequence[Run]] | Iterable[str] | None = None
-    ) -> dict[str, list[pd.DataFrame]]:
-        """``{variant: [history DataFrame per seed]}`` of ``runs`` (a mapping of runs or
-        variant names; all when None)."""
-        if not isinstance(runs, Mapping):
-            names = None if runs is None else set(runs)
-            runs = {n: rs for n, rs in self.runs.items() if names is None or n in names}
+    @staticmethod
+    def histories(runs: Mapping[str, Sequence[Run]]) -> dict[str, list[pd.DataFrame]]:
+        """``{variant: [history DataFrame per seed]}`` of ``runs`` (those with runs)."""
         return {n: [r.history for r in rs] for n, rs in runs.items() if rs}
 
     def key(self, variant: Variant) -> str:

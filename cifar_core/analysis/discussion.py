@@ -133,11 +133,10 @@ def synthesis(
     *,
     topics: Mapping[str, Sequence[str]],
     profile: str = "",
-    top: int = 3,
 ) -> str:
     """Markdown: the Discussion's opening (see the module docstring)."""
     parts = [_count_sentence(findings, profile)]
-    effects = largest_effects(findings, topics, top=top)
+    effects = largest_effects(findings, topics)
     if effects:
         items = [
             f"* **{topic}**: " + "; ".join(_effect(c) for c in cs) + "."
@@ -239,11 +238,10 @@ def discussion(
     titles: Mapping[str, str] | None = None,
     runs: Mapping[str, Sequence] | None = None,
     profile: str = "",
-    top: int = 3,
 ) -> str:
     """Markdown: :func:`synthesis`, then :func:`every_comparison` in a callout that
     Quarto (and the built-in renderer's HTML) shows collapsed."""
     body = every_comparison(findings, claims, titles=titles, runs=runs)
     title = "Every detected effect and claim, one sentence each"
     full = note_callout(body, title=title, collapse=True)
-    return synthesis(findings, claims, topics=topics, profile=profile, top=top) + "\n\n" + full
+    return synthesis(findings, claims, topics=topics, profile=profile) + "\n\n" + full

@@ -33,14 +33,13 @@ PALETTE = "tab10"
 ALT_METADATA_KEY = "cifar-report/alt"
 
 
-def show(fig: plt.Figure, *, alt: str | None = None) -> None:
+def show(fig: plt.Figure) -> None:
     """Display ``fig`` as exactly one image output of the current cell, then close it.
 
     The output's ``image/png`` metadata carries a description of what the figure shows
-    (``alt``, else :func:`cifar_core.analysis.figure_text.describe_figure`); the build
-    puts the cell's caption and this description into its ``fig-alt`` option."""
-    text = alt if alt is not None else describe_figure(fig)
-    display(fig, metadata={"image/png": {ALT_METADATA_KEY: text}})
+    (:func:`cifar_core.analysis.figure_text.describe_figure`); the build puts the cell's
+    caption and this description into its ``fig-alt`` option."""
+    display(fig, metadata={"image/png": {ALT_METADATA_KEY: describe_figure(fig)}})
     plt.close(fig)
 
 
@@ -73,16 +72,12 @@ def _stack(histories: Sequence[pd.DataFrame], column: str) -> pd.DataFrame:
     return pd.DataFrame({"mean": wide.mean(axis=1), "std": wide.std(axis=1, ddof=1).fillna(0.0)})
 
 
-def learning_curves(
-    histories_by_variant: Mapping[str, Sequence[pd.DataFrame]],
-    metrics: Sequence[str] = ("loss", "accuracy"),
-    *,
-    title: str | None = None,
-) -> plt.Figure:
-    """Train (solid) and validation (dashed) curves per variant, mean ± std band over seeds."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8), squeeze=False)
+def learning_curves(histories_by_variant: Mapping[str, Sequence[pd.DataFrame]]) -> plt.Figure:
+    """Loss and accuracy, train (solid) and validation (dashed) curves per variant, mean ±
+    std band over seeds."""
+    fig, axes = plt.subplots(1, 2, figsize=(11.0, 3.8), squeeze=False)
     colors = _palette(len(histories_by_variant))
-    for ax, metric in zip(axes[0], metrics):
+    for ax, metric in zip(axes[0], ("loss", "accuracy")):
         for color, (name, histories) in zip(colors, histories_by_variant.items()):
             for prefix, style in (("", "-"), ("val_", "--")):
                 curve = _stack(histories, prefix + metric)
@@ -92,19 +87,11 @@ def learning_curves(
                 _band(ax, curve.index, curve["mean"], curve["std"], color, style, label=label)
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
     axes[0][-1].legend(fontsize="x-small", loc="best", ncol=1 + len(histories_by_variant) // 6)
-    if title:
-        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def time_curves(
-    curves: pd.DataFrame,
-    *,
-    ylabel: str = "validation accuracy (%)",
-    target: float | None = None,
-    target_label: str = "",
-) -> plt.Figure:
+def time_curves(curves: pd.DataFrame, *, target: float | None, target_label: str) -> plt.Figure:
     """One line per variant of :func:`cifar_core.analysis.views.runs.time_curves` (accuracy in
     percent against training seconds, ±std band); ``target`` draws a dotted level."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
@@ -114,7 +101,7 @@ def time_curves(
         _band(ax, curve["seconds"], curve["mean"], curve["std"], color, label=name, scale=100)
     if target is not None:
         ax.axhline(target * 100, color="grey", ls=":", label=target_label or None)
-    ax.set(xlabel="training time (s)", ylabel=ylabel)
+    ax.set(xlabel="training time (s)", ylabel="validation accuracy (%)")
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
@@ -122,22 +109,18 @@ def time_curves(
 
 # --------------------------------------------------------------------------- bars
 def study_panels(
-    tables: Mapping[str, pd.DataFrame],
-    *,
-    split: str = "test",
-    baselines: Mapping[str, str] | None = None,
-    cols: int = 3,
+    tables: Mapping[str, pd.DataFrame], *, baselines: Mapping[str, str] | None = None
 ) -> plt.Figure:
-    """One panel per study: mean ``split`` accuracy per variant with ±std error bars
-    (each table from :func:`cifar_core.analysis.views.runs.runs_table`); the baseline is hatched."""
+    """One panel per study: mean test accuracy per variant with ±std error bars (each
+    table from :func:`cifar_core.analysis.views.runs.runs_table`); the baseline is hatched."""
     tables = {k: t for k, t in tables.items() if not t.empty}
-    fig, axes = _panel_grid(len(tables), cols, height=3.6)
+    fig, axes = _panel_grid(len(tables), height=3.6)
     for ax, (study, table) in zip(axes.flat, tables.items()):
         colors = _palette(len(table))
         bars = ax.bar(
             range(len(table)),
-            table[f"{split}_accuracy_mean"] * 100,
-            yerr=table[f"{split}_accuracy_std"].fillna(0) * 100,
+            table["test_accuracy_mean"] * 100,
+            yerr=table["test_accuracy_std"].fillna(0) * 100,
             capsize=3,
             color=colors,
         )
@@ -145,14 +128,14 @@ def study_panels(
             if baselines and baselines.get(study) == name:
                 bar.set_hatch("//")
         ax.set_xticks(range(len(table)), table["variant"], rotation=35, ha="right", fontsize=7)
-        ax.set(title=study, ylabel=f"{split} accuracy (%)", ylim=(0, 100))
+        ax.set(title=study, ylabel="test accuracy (%)", ylim=(0, 100))
     fig.tight_layout()
     return fig
 
 
-def _panel_grid(panels: int, cols: int, *, height: float):
-    """A figure with ``panels`` axes laid out ``cols`` wide; unused axes are hidden."""
-    cols = max(1, min(cols, panels))
+def _panel_grid(panels: int, *, height: float):
+    """A figure with ``panels`` axes laid out up to three wide; unused axes are hidden."""
+    cols = max(1, min(3, panels))
     rows = max(1, math.ceil(panels / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, height * rows), squeeze=False)
     for ax in axes.flat[panels:]:
@@ -161,14 +144,11 @@ def _panel_grid(panels: int, cols: int, *, height: float):
 
 
 def curve_panels(
-    histories_by_study: Mapping[str, Mapping[str, Sequence[pd.DataFrame]]],
-    *,
-    metric: str = "val_accuracy",
-    cols: int = 3,
+    histories_by_study: Mapping[str, Mapping[str, Sequence[pd.DataFrame]]], *, metric: str
 ) -> plt.Figure:
     """One panel per study: ``metric`` per epoch for each variant, mean ± std over seeds."""
     studies = {k: v for k, v in histories_by_study.items() if v}
-    fig, axes = _panel_grid(len(studies), cols, height=3.4)
+    fig, axes = _panel_grid(len(studies), height=3.4)
     for ax, (study, histories_by_variant) in zip(axes.flat, studies.items()):
         for color, (name, histories) in zip(
             _palette(len(histories_by_variant)), histories_by_variant.items()
@@ -183,7 +163,7 @@ def curve_panels(
     return fig
 
 
-def gap_bars(gaps: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
+def gap_bars(gaps: pd.DataFrame) -> plt.Figure:
     """Generalization gap (train − val accuracy, points) per variant, mean ± std over seeds,
     from :func:`cifar_core.analysis.views.runs.generalization_gap`."""
     fig, ax = plt.subplots(figsize=(max(5.0, 0.8 * gaps["variant"].nunique() + 2), 3.5))
@@ -200,30 +180,23 @@ def gap_bars(gaps: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
         legend=False,
     )
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set(ylabel="train − val accuracy (points)", xlabel="", title=title or "")
+    ax.set(ylabel="train − val accuracy (points)", xlabel="")
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     return fig
 
 
-def count_bars(
-    counts: pd.DataFrame,
-    *,
-    x: str = "class",
-    y: str = "count",
-    hue: str | None = "split",
-    title: str | None = None,
-) -> plt.Figure:
-    """Bar chart of counts (e.g. images per class and split) from a long DataFrame."""
+def count_bars(counts: pd.DataFrame) -> plt.Figure:
+    """Images per class and split, from a long DataFrame (``class``, ``split``, ``count``)."""
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    sns.barplot(data=counts, x=x, y=y, hue=hue, ax=ax, palette=PALETTE)
-    ax.set(title=title or "", xlabel="")
+    sns.barplot(data=counts, x="class", y="count", hue="split", ax=ax, palette=PALETTE)
+    ax.set(xlabel="")
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     return fig
 
 
-def per_class_bars(accuracy: pd.Series | pd.DataFrame, *, title: str | None = None) -> plt.Figure:
+def per_class_bars(accuracy: pd.Series | pd.DataFrame) -> plt.Figure:
     """Per-class accuracy (%), one bar per class; a DataFrame gives one hue per column."""
     frame = accuracy.to_frame() if isinstance(accuracy, pd.Series) else accuracy
     long = (
@@ -241,7 +214,7 @@ def per_class_bars(accuracy: pd.Series | pd.DataFrame, *, title: str | None = No
         ax=ax,
         palette=PALETTE if frame.shape[1] > 1 else None,
     )
-    ax.set(ylabel="accuracy (%)", ylim=(0, 100), xlabel="", title=title or "")
+    ax.set(ylabel="accuracy (%)", ylim=(0, 100), xlabel="")
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     return fig
@@ -249,11 +222,7 @@ def per_class_bars(accuracy: pd.Series | pd.DataFrame, *, title: str | None = No
 
 # --------------------------------------------------------------------------- confusion
 def confusion_heatmap(
-    cm: pd.DataFrame,
-    *,
-    normalized: bool = False,
-    ax: plt.Axes | None = None,
-    title: str | None = None,
+    cm: pd.DataFrame, *, normalized: bool = False, ax: plt.Axes | None = None
 ) -> plt.Figure:
     """Seaborn heatmap of a labelled confusion matrix (counts or row-normalized)."""
     fig = figure_of(ax) if ax is not None else plt.figure(figsize=(6.5, 5.5))
@@ -271,22 +240,18 @@ def confusion_heatmap(
     ax.set(
         xlabel="predicted",
         ylabel="true",
-        title=title or ("row-normalized (%)" if normalized else "counts"),
+        title="row-normalized (%)" if normalized else "counts",
     )
     ax.tick_params(axis="x", rotation=45)
     ax.tick_params(axis="y", rotation=0)
     return fig
 
 
-def confusion_pair(
-    counts: pd.DataFrame, normalized: pd.DataFrame, *, title: str | None = None
-) -> plt.Figure:
+def confusion_pair(counts: pd.DataFrame, normalized: pd.DataFrame) -> plt.Figure:
     """Counts and row-normalized confusion heatmaps side by side."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.8))
     confusion_heatmap(counts, ax=left)
     confusion_heatmap(normalized, normalized=True, ax=right)
-    if title:
-        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -326,12 +291,7 @@ def image_grid(
 
 
 def gallery(
-    images: np.ndarray,
-    table: pd.DataFrame,
-    class_names: Sequence[str],
-    *,
-    cols: int = 8,
-    title: str | None = None,
+    images: np.ndarray, table: pd.DataFrame, class_names: Sequence[str], *, cols: int = 8
 ) -> plt.Figure:
     """Images named by ``table["idx"]`` (from ``confident_mistakes`` and friends) with
     "true → predicted (probability)" under each; green when correct, red when wrong."""
@@ -348,8 +308,6 @@ def gallery(
             fontsize=7,
             color=color,
         )
-    if title:
-        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -422,23 +380,17 @@ def front_step(ax: plt.Axes, xs: pd.Series, ys: pd.Series, labels, **options: An
 
 
 def tradeoff_scatter(
-    table: pd.DataFrame,
-    x: str,
-    y: str = "test_accuracy_mean",
-    *,
-    label: str = "variant",
-    hue: str | None = "study",
-    xlabel: str | None = None,
-    title: str | None = None,
-    ax: plt.Axes | None = None,
+    table: pd.DataFrame, x: str, *, xlabel: str | None = None, ax: plt.Axes | None = None
 ) -> plt.Figure:
-    """Accuracy against a cost (parameters, FLOPs, seconds); the Pareto front (no variant
-    both cheaper and more accurate) is drawn as a step line and its points labelled."""
+    """Test accuracy against a cost (parameters, FLOPs, seconds), coloured by study where
+    the table has one; the Pareto front (no variant both cheaper and more accurate) is
+    drawn as a step line and its points labelled."""
+    y = "test_accuracy_mean"
     data = table.dropna(subset=[x, y]).copy()
     data["accuracy_pct"] = data[y] * 100
     fig = figure_of(ax) if ax is not None else plt.figure(figsize=(7.5, 4.8))
     ax = ax or fig.add_subplot()
-    hue = hue if hue in data else None
+    hue = "study" if "study" in data else None
     sns.scatterplot(
         data=data,
         x=x,
@@ -450,21 +402,19 @@ def tradeoff_scatter(
     )
     front = data[pareto_front(data, x, y)].sort_values(x)
     if not front.empty:
-        front_step(ax, front[x], front["accuracy_pct"], front[label])
+        front_step(ax, front[x], front["accuracy_pct"], front["variant"])
     if (data[x] > 0).all() and len(data):
         ax.set_xscale("log")
-    ax.set(xlabel=xlabel or x, ylabel="test accuracy (%)", title=title or "")
+    ax.set(xlabel=xlabel or x, ylabel="test accuracy (%)")
     ax.legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 
 
-def tradeoff_panels(
-    table: pd.DataFrame, costs: Mapping[str, str], y: str = "test_accuracy_mean", **options: Any
-) -> plt.Figure:
+def tradeoff_panels(table: pd.DataFrame, costs: Mapping[str, str]) -> plt.Figure:
     """:func:`tradeoff_scatter` side by side for several costs (``{column: axis label}``)."""
     fig, axes = plt.subplots(1, len(costs), figsize=(7.5 * len(costs), 4.8), squeeze=False)
     for ax, (column, label) in zip(axes[0], costs.items()):
-        tradeoff_scatter(table, column, y, xlabel=label, ax=ax, **options)
+        tradeoff_scatter(table, column, xlabel=label, ax=ax)
     fig.tight_layout()
     return fig

@@ -51,7 +51,7 @@ def show_markdown(text: str) -> None:
     display(Markdown(text))
 
 
-def callout(anomalies: Iterable[Anomaly | tuple[str, Anomaly]], *, title: str | None = None) -> str:
+def callout(anomalies: Iterable[Anomaly | tuple[str, Anomaly]]) -> str:
     """Quarto markdown: ONE ``::: {.callout-warning}`` for all ``anomalies`` ("" when none).
 
     Its body is a table with a row per flagged run (the run, the kind of flag and the
@@ -77,10 +77,10 @@ def callout(anomalies: Iterable[Anomaly | tuple[str, Anomaly]], *, title: str | 
         return ""
     if len(items) == 1 and not items[0][1].evidence:
         who, anomaly = items[0]
-        heading = title or _kind_name(anomaly.kind).capitalize()
+        heading = _kind_name(anomaly.kind).capitalize()
         heading = f"{heading}: {who}" if who else heading
         return note_callout(anomaly.message, kind="warning", title=heading)
-    heading = title or ("Flagged run" if len(items) == 1 else f"Flagged runs ({len(items)})")
+    heading = "Flagged run" if len(items) == 1 else f"Flagged runs ({len(items)})"
     rows = ["| run | flag | numbers |", "|:--|:--|:--|"]
     meanings: dict[str, tuple[str, int]] = {}
     for who, anomaly in items:

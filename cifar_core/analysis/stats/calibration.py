@@ -120,11 +120,10 @@ def ece_interval(
     labels: np.ndarray,
     n_bins: int = N_BINS,
     *,
-    confidence_level: float = 0.95,
     n_resamples: int = 50_000,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """Bootstrap interval of the ECE over test images (``scipy.stats.bootstrap``, BCa;
+    """95 % bootstrap interval of the ECE over test images (``scipy.stats.bootstrap``, BCa;
     the percentile interval if BCa is undefined, e.g. for constant data).
 
     Assumes the test images are an i.i.d. sample from the population of interest; the
@@ -156,7 +155,7 @@ def ece_interval(
                 statistic,
                 vectorized=True,
                 n_resamples=n_resamples,
-                confidence_level=confidence_level,
+                confidence_level=0.95,
                 method=method,
                 batch=100,
                 rng=np.random.default_rng(seed),
@@ -184,19 +183,16 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     return softmax(logits / temperature, axis=1)
 
 
-def fit_temperature(
-    probs: np.ndarray, labels: np.ndarray, *, bounds: tuple[float, float] = TEMPERATURE_BOUNDS
-) -> float:
+def fit_temperature(probs: np.ndarray, labels: np.ndarray) -> float:
     """The temperature minimizing the NLL of ``probs`` (the validation split's), found by
-    ``scipy.optimize.minimize_scalar(method="bounded")`` on ``log T`` within ``bounds``.
+    ``scipy.optimize.minimize_scalar(method="bounded")`` on ``log T`` within
+    :data:`TEMPERATURE_BOUNDS`.
 
     The NLL is convex in ``1/T`` for fixed logits, so the bounded search finds the
-    global minimum when it lies inside ``bounds``.
+    global minimum when it lies inside the bounds.
     """
     probs, labels = _check(probs, labels, "validation probs")
-    low, high = bounds
-    if not 0 < low < high:
-        raise ValueError(f"bounds must satisfy 0 < low < high; got {bounds!r}")
+    low, high = TEMPERATURE_BOUNDS
     logits = np.log(np.maximum(probs, _TINY))
     rows = np.arange(len(labels))
 

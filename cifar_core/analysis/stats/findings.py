@@ -256,7 +256,7 @@ def compare_study(
             continue
         rows.append(compare_pair(study, variant, other, records, study_baseline=is_baseline))
     tested = [(i, row.result) for i, row in enumerate(rows) if row.result is not None]
-    adjusted = holm([result.p_value for _, result in tested], alpha)
+    adjusted = holm([result.p_value for _, result in tested])
     for (i, result), p in zip(tested, adjusted):
         rows[i] = replace(rows[i], p_holm=p, verdict=_verdict(result, p, alpha))
     return StudyFindings(study, baseline, tuple(rows), None, alpha)

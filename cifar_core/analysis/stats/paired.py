@@ -179,10 +179,9 @@ def sign_flip_p(steps: np.ndarray) -> float:
     return float(min(1.0, null[np.abs(sums) >= observed].sum()))
 
 
-def paired_difference(
-    baseline: np.ndarray, variant: np.ndarray, *, confidence: float = 0.95
-) -> PairedResult:
-    """Effect of variant over baseline on the same test images, paired by seed.
+def paired_difference(baseline: np.ndarray, variant: np.ndarray) -> PairedResult:
+    """Effect of variant over baseline on the same test images, paired by seed, with a
+    95 % interval.
 
     ``baseline`` and ``variant`` are per-image correctness, ``(seeds, images)`` or
     ``(images,)``; row ``k`` of both arms has the same seed. The result's p-value is
@@ -195,11 +194,9 @@ def paired_difference(
             f"baseline and variant correctness differ in shape: {base.shape} vs "
             f"{var.shape} (same seeds in the same order, same test images)"
         )
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
     k = base.shape[0]
     steps = var.sum(axis=0, dtype=np.int64) - base.sum(axis=0, dtype=np.int64)
-    low, high = bootstrap_interval(steps, k, confidence)
+    low, high = bootstrap_interval(steps, k, 0.95)
     seed_diffs = tuple(float(x) for x in var.mean(axis=1) - base.mean(axis=1))
     if k == 1:
         p, table = mcnemar_exact(base[0], var[0])
@@ -210,12 +207,13 @@ def paired_difference(
     return PairedResult(diff, low, high, p, test, k, base.shape[1], seed_diffs, discordant)
 
 
-def holm(p_values: Sequence[float], alpha: float = 0.05) -> list[float]:
-    """Holm-adjusted p-values (``statsmodels.stats.multitest.multipletests``), in order.
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values (``statsmodels.stats.multitest.multipletests``), in order
+    (they do not depend on a level: compare them with one).
 
     >>> [round(p, 3) for p in holm([0.01, 0.04, 0.03])]
     [0.03, 0.06, 0.06]
     """
     if len(p_values) == 0:
         return []
-    return [float(p) for p in multipletests(list(p_values), alpha=alpha, method="holm")[1]]
+    return [float(p) for p in multipletests(list(p_values), method="holm")[1]]

@@ -97,19 +97,14 @@ def calibration_values(table: pd.DataFrame, best: str | None) -> dict[str, str]:
     numbers of ``best`` (the variant chosen on validation accuracy)."""
     row = table.loc[best] if best is not None and best in table.index else pd.Series(dtype=float)
     known = len(table) > 0
-
-    def quoted(column: str, scale: float = 100.0, digits: int = 1, unit: str = " %") -> str:
-        value: Any = row.get(column)  # unknown without a best row
-        return text.UNKNOWN if text.is_unknown(value) else text.number(value * scale, digits) + unit
-
     return {
         "n_variants": str(len(table)),
         "best_variant": best or text.UNKNOWN,
-        "best_ece": quoted("ece"),
-        "best_ece_scaled": quoted("ece_scaled"),
-        "best_nll": quoted("nll", 1, 3, ""),
-        "best_nll_scaled": quoted("nll_scaled", 1, 3, ""),
-        "best_temperature": quoted("temperature", 1, 2, ""),
+        "best_ece": text.percent(row.get("ece")),  # unknown without a best row
+        "best_ece_scaled": text.percent(row.get("ece_scaled")),
+        "best_nll": text.number(row.get("nll"), 3),
+        "best_nll_scaled": text.number(row.get("nll_scaled"), 3),
+        "best_temperature": text.number(row.get("temperature"), 2),
         "max_ece_variant": str(table["ece"].idxmax()) if known else text.UNKNOWN,
         "max_ece": text.percent(table["ece"].max()) if known else text.UNKNOWN,
         "min_ece_variant": str(table["ece"].idxmin()) if known else text.UNKNOWN,

@@ -22,6 +22,7 @@ Example
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -110,10 +111,7 @@ def compact_runs(runs: Sequence[str]) -> str:
     >>> compact_runs(["a seed 0", "a seed 1", "b seed 0"])
     'a (2 seeds), b (1 seed)'
     """
-    counts: dict[str, int] = {}
-    for item in runs:
-        name = item.rsplit(" seed ", 1)[0]
-        counts[name] = counts.get(name, 0) + 1
+    counts = Counter(item.rsplit(" seed ", 1)[0] for item in runs)
     return ", ".join(f"{n} ({text.plural(c, 'seed')})" for n, c in counts.items())
 
 

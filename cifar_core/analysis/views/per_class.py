@@ -164,23 +164,22 @@ def change_intervals(
     screen.
     """
     names = list(class_names)
-    rows, extra = [], []
+    rows = []
     for _, row in changes.iterrows():
-        row = row.copy()
         base_runs = {r.variant.seed: r for r in runs_by_variant[row["baseline"]]}
         variant_runs = {r.variant.seed: r for r in runs_by_variant[row["variant"]]}
         shared = sorted(set(base_runs) & set(variant_runs))
         if not shared:
-            rows.append(row)
-            extra.append(
+            rows.append(
                 {
+                    **row,
                     "low": np.nan,
                     "high": np.nan,
                     "p_value": np.nan,
-                    "images": 0,
-                    "seeds": 0,
                     "test": f"not compared: no shared seeds ({row['baseline']}: "
                     f"{sorted(base_runs)}, {row['variant']}: {sorted(variant_runs)})",
+                    "images": 0,
+                    "seeds": 0,
                 }
             )
             continue
@@ -193,12 +192,13 @@ def change_intervals(
             )
         images = labels == names.index(row["class"])
         result = paired_difference(base[:, images], variant[:, images])
-        row["baseline_accuracy"] = float(base[:, images].mean())
-        row["variant_accuracy"] = float(variant[:, images].mean())
-        row["change"] = row["variant_accuracy"] - row["baseline_accuracy"]
-        rows.append(row)
-        extra.append(
+        before, after = float(base[:, images].mean()), float(variant[:, images].mean())
+        rows.append(
             {
+                **row,
+                "baseline_accuracy": before,
+                "variant_accuracy": after,
+                "change": after - before,
                 "low": result.ci_low,
                 "high": result.ci_high,
                 "p_value": result.p_value,
@@ -207,14 +207,8 @@ def change_intervals(
                 "seeds": len(shared),
             }
         )
-    columns = ["low", "high", "p_value", "test", "images", "seeds"]
-    return pd.concat(
-        [
-            pd.DataFrame(rows, columns=changes.columns).reset_index(drop=True),
-            pd.DataFrame(extra, columns=columns),
-        ],
-        axis=1,
-    )
+    extra = ["low", "high", "p_value", "test", "images", "seeds"]
+    return pd.DataFrame(rows, columns=[*changes.columns, *extra])
 
 
 def changes_display(changes: pd.DataFrame) -> pd.DataFrame:

@@ -87,21 +87,15 @@ def per_class_accuracy(
     return pd.Series(np.diag(matrix.values), index=list(class_names), name="accuracy")
 
 
-def most_confused_pairs(
-    cm: pd.DataFrame | np.ndarray, class_names: Sequence[str] | None = None, top: int = 5
-) -> pd.DataFrame:
-    """The ``top`` off-diagonal cells of a count confusion matrix, largest first.
+def most_confused_pairs(cm: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+    """The ``top`` off-diagonal cells of a labelled count confusion matrix
+    (:func:`confusion`), largest first.
 
     Columns: ``true``, ``predicted``, ``count``, ``share`` (of the true class), and
     ``reverse`` (the count the other way round, e.g. truck → automobile).
     """
-    values = np.asarray(cm, dtype=float)
-    if class_names is None:
-        class_names = (
-            [str(c) for c in cm.index]
-            if isinstance(cm, pd.DataFrame)
-            else [str(i) for i in range(len(values))]
-        )
+    values = cm.to_numpy(dtype=float)
+    class_names = [str(c) for c in cm.index]
     rows = values.sum(axis=1)
     cells = [
         (values[i, j], i, j)

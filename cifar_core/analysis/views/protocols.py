@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from cifar_core.analysis import text
-from cifar_core.analysis.views.runs import as_fraction
+from cifar_core.analysis.views.runs import accuracy_text, as_fraction
 from cifar_core.experiments.seed_protocols import (
     BEST_VAL_LOSS,
     FIELDS,
@@ -142,9 +142,6 @@ def reported_vs_reproduced(ctx: AnalysisContext, runs: pd.DataFrame) -> pd.DataF
     ran = set(runs["variant"]) if "variant" in runs else set()
 
     def reproduced(name: str) -> str:
-        if name not in ran:
-            return "not run here"
-        row = runs[runs["variant"] == name].iloc[0]
-        return text.mean_std(row["test_accuracy_mean"], row["test_accuracy_std"])
+        return accuracy_text(runs, name).removesuffix(" %") if name in ran else "not run here"
 
     return protocol_table(figures.items(), scaled, len(ctx.dataset.y_train), reproduced)
