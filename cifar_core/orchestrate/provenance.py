@@ -145,9 +145,6 @@ def _changed_derived(
     (``.derived/<run key>/<name>.npz``, relative to the store): deleted ones are
     recomputed from the stored model when the chapter runs again; rewritten ones hold
     other numbers (the same numbers recomputed are no reason)."""
-    if not derived:
-        return []
-
     gone, rewritten = [], []
     for path, digest in derived.items():
         file = store_root / path  # an absolute path (an older record) stays as it is
