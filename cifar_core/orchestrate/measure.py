@@ -53,9 +53,9 @@ class ChildUsage:
     ``/proc``, or nothing ran).
     """
 
-    def __init__(self, interval: float = 0.25, root: int | None = None):
+    def __init__(self, interval: float = 0.25):
         self.interval = interval
-        self.root = os.getpid() if root is None else root
+        self.root = os.getpid()
         self.peak_rss: int | None = None
         self._cpu: dict[int, float] = {}
         self._stop = threading.Event()
