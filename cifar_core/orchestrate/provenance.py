@@ -25,11 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from cifar_core.analysis.context import (
-    EXTERNAL_INPUTS,
-    PACKAGE_ROOT,
-    file_digest,
-)
+from cifar_core.analysis.context import EXTERNAL_INPUTS, PACKAGE_ROOT, file_digest
 from cifar_core.files import write_text_atomic
 from cifar_core.orchestrate.notebooks import source_path
 from cifar_core.project import NOTEBOOKS_DIR
