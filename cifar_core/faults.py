@@ -45,6 +45,7 @@ The points (``crash_point`` calls, by module):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections import Counter
@@ -92,13 +93,6 @@ def crash_point(point: str, detail: str = "") -> None:
         return
     _passed[target] += 1
     if _passed[target] >= int(nth or 1):
-        _die()
-
-
-def _die() -> None:
-    group = int(os.environ.get(GROUP_ENV) or os.getpgrp())
-    try:
-        os.killpg(group, signal.SIGKILL)
-    except OSError:
-        pass
-    os.kill(os.getpid(), signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.killpg(int(os.environ.get(GROUP_ENV) or os.getpgrp()), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)

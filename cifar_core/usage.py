@@ -29,20 +29,16 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _peak_before_reset = 0
 
 
-def _status_kib(pid: int | str, field: str) -> int | None:
-    try:
-        for line in (_PROC / str(pid) / "status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
 def peak_rss(pid: int | str = "self") -> int | None:
     """Peak resident memory of ``pid`` in bytes since it started or since
     :func:`reset_peak` (``None``: no such process, or no ``/proc``)."""
-    return _status_kib(pid, "VmHWM")
+    try:
+        for line in (_PROC / str(pid) / "status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # the kernel writes kB
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def reset_peak() -> bool:

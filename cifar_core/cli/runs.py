@@ -303,9 +303,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         ) from None
     dataset = _dataset(args, profile) if args.data or profile.data == "synthetic" else None
     note = lambda line: print(line, file=sys.stderr)  # noqa: E731 - keeps --json clean
-    speed: str | MachineSpeed | None = {"auto": "auto", "cached": "cached", "never": None}.get(
-        args.measure
-    )
+    speed: str | MachineSpeed | None = None if args.measure == "never" else args.measure
     if args.measure == "again":
         speed = machine_speed(refresh=True, log=note)
     try:

@@ -46,13 +46,7 @@ from types import MappingProxyType
 from typing import Any
 
 from cifar_core.experiments import chapters, local
-from cifar_core.experiments.declare import (
-    CatalogError,
-    Claim,
-    SeedProtocol,
-    Source,
-    StudySpec,
-)
+from cifar_core.experiments.declare import CatalogError, Claim, SeedProtocol, Source, StudySpec
 from cifar_core.experiments.profiles import (
     PROFILE_NAMES,
     Profile,

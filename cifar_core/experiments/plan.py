@@ -42,11 +42,8 @@ def seed_list(base: Sequence[int], seeds: int | Sequence[int] | None) -> list[in
         return None
     if isinstance(seeds, int):
         chosen = list(base)[:seeds]
-        extra = max(list(base) + [-1]) + 1
-        while len(chosen) < seeds:
-            chosen.append(extra)
-            extra += 1
-        return chosen
+        extra = max([*base, -1]) + 1
+        return chosen + list(range(extra, extra + seeds - len(chosen)))
     return [int(s) for s in seeds]
 
 

@@ -58,44 +58,29 @@ REHEARSAL_STEPS = 2
 class Profile:
     """How much data and how many epochs and seeds every variant gets.
 
-    Parameters
-    ----------
-    name, description : str
-        The profile's name (``--profile``) and one line the report prints.
-    data : str
-        ``"synthetic"`` or ``"cifar10"`` (the path comes from the user: CLI ``--data``
-        or ``CIFAR10_DIR``).
-    seeds : tuple of int
-        The seeds every variant is trained with, unless ``variant_seeds`` names fewer.
-    max_epochs : int, optional
-        The cap on the epochs of variants not in ``epochs`` (at least 1).
-    epochs : mapping of str to int
-        Per-variant epochs that replace the scaling rule (taken as given, even above
-        the variant's own).
-    variant_seeds : mapping of str to tuple of int
-        Per-variant seeds (fewer seeds for costly variants; comparisons use the seeds
-        both arms share, and the findings tables say how many).
-    seed_protocol : bool
-        Train as most seeds did: on every training image (``validation_fraction = 0``)
-        and keep the last epoch (``restore_best = False``). Without a validation split
-        no "best" can be selected and convergence cannot be checked.
-    full_only : frozenset of str
-        Variants not planned in this profile (listed as "full profile only").
-    limit_per_batch, stratified_limit, synthetic_sizes
-        Dataset options (:meth:`dataset_kwargs`).
-    chapter_parameters : mapping of str to mapping
-        ``{chapter: {parameter: value}}``: what this profile sets instead of a chapter's
-        defaults (a user's ``-p`` overrides still win); the build passes them to the
-        chapter and its provenance lists them as changed from the defaults.
-    max_steps_per_epoch : int, optional
-        A rehearsal's training cap, given to every variant
-        (:attr:`~cifar_core.experiments.variant.Variant.max_steps_per_epoch`): at most this
-        many optimizer steps and validation batches per epoch; validation and test are
-        still predicted in full.
-    resolved_epochs : mapping of str to (str, int), optional
-        ``{name: (configuration without epochs, epochs)}``: the epochs of the catalog's
-        variants with epoch-only controls kept distinct (:func:`with_distinct_epochs`
-        fills it); ``None``: the rule alone.
+    ``name`` is the value of ``--profile`` and ``description`` one line the report
+    prints. ``data`` is ``"synthetic"`` or ``"cifar10"`` (the path comes from the user:
+    CLI ``--data`` or ``CIFAR10_DIR``); ``limit_per_batch``, ``stratified_limit`` and
+    ``synthetic_sizes`` are dataset options (:meth:`dataset_kwargs`).
+
+    Every variant trains with ``seeds``, unless ``variant_seeds`` names fewer for it
+    (costly variants; comparisons use the seeds both arms share, and the findings tables
+    say how many), for ``epochs[name]`` when given (taken as given, even above the
+    variant's own), else for its own epochs capped at ``max_epochs`` (at least 1).
+    Variants in ``full_only`` are not planned (listed as "full profile only").
+
+    ``seed_protocol``: train as most seeds did, on every training image
+    (``validation_fraction = 0``), keeping the last epoch (``restore_best = False``);
+    without a validation split no "best" can be selected and convergence cannot be
+    checked. ``max_steps_per_epoch``: a rehearsal's training cap, given to every variant
+    (:attr:`~cifar_core.experiments.variant.Variant.max_steps_per_epoch`): at most this
+    many optimizer steps and validation batches per epoch; validation and test are still
+    predicted in full. ``chapter_parameters``, ``{chapter: {parameter: value}}``: what
+    this profile sets instead of a chapter's defaults (a user's ``-p`` overrides still
+    win); the build passes them to the chapter and its provenance lists them as changed
+    from the defaults. ``resolved_epochs``, ``{name: (configuration without epochs,
+    epochs)}``: the epochs of the catalog's variants with epoch-only controls kept
+    distinct (:func:`with_distinct_epochs` fills it); ``None``: the rule alone.
     """
 
     name: str

@@ -47,10 +47,8 @@ SAMPLE_FULL_ONLY = catalog.builtin().full_only["sample"]
 ``FULL_ONLY``): WRN-16-8 and the whole VGG16, seed 002's Model 2-x and 3-x, four of
 the flagship's five ablations."""
 
-FULL_ONLY = (
-    catalog.builtin().full_only["demo"]
-    & catalog.builtin().full_only["smoke"]
-    & catalog.builtin().full_only["sample"]
+FULL_ONLY = frozenset.intersection(
+    *(catalog.builtin().full_only[p] for p in ("demo", "smoke", "sample"))
 )
 """Too costly for a 2-core CPU even for a few epochs (WRN-16-8: 3.1 GFLOPs per image;
 whole VGG16: 0.63): run in the full profile only, in every scaled profile."""

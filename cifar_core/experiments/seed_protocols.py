@@ -63,9 +63,7 @@ def describe_optimizer(variant: Variant) -> str:
 
 def describe_augmentation(variant: Variant) -> str:
     """``"none"`` or ``"rotation 15°, shift 0.1, flip"``."""
-    aug = dict(variant.augmentation)
-    if not aug:
-        return "none"
+    aug = variant.augmentation
     parts = []
     if aug.get("rotation"):
         parts.append(f"rotation {aug['rotation']:g}°")

@@ -294,13 +294,7 @@ def _record(
             "n_test": len(dataset.y_test),
         },
         chapters=[
-            {
-                "name": c.name,
-                "status": c.status,
-                "seconds": c.seconds,
-                "cpu_s": c.cpu_s,
-                "peak_rss": c.peak_rss,
-            }
+            {k: getattr(c, k) for k in ("name", "status", "seconds", "cpu_s", "peak_rss")}
             for c in result.chapters
         ],
         driver=phases,

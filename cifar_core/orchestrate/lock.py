@@ -94,12 +94,11 @@ def crash_leftovers(root: Path) -> list[Path]:
     """The project's temporary files that only a crashed build can have left (call it
     while holding :func:`project_lock`): partly executed notebooks, render directories,
     and ``*.tmp`` files of half-finished atomic writes whose writer is gone."""
-    notebooks = root / NOTEBOOKS_DIR
-    found = sorted(notebooks.glob(".*.running.ipynb")) if notebooks.is_dir() else []
+    notebooks = root / NOTEBOOKS_DIR  # a folder that does not exist globs nothing
+    found = sorted(notebooks.glob(".*.running.ipynb"))
     found += sorted(p for p in root.glob(".render-*") if p.is_dir())
     for folder in (root, notebooks, root / "_site"):
-        if folder.is_dir():
-            found += [p for p in sorted(folder.glob(".*.tmp")) if not writer_alive(p.name)]
+        found += [p for p in sorted(folder.glob(".*.tmp")) if not writer_alive(p.name)]
     return found
 
 

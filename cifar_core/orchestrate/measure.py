@@ -32,7 +32,6 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from cifar_core.files import write_text_atomic
@@ -53,9 +52,9 @@ class ChildUsage:
     ``/proc``, or nothing ran).
     """
 
-    def __init__(self, interval: float = 0.25, root: int | None = None):
+    def __init__(self, interval: float = 0.25):
         self.interval = interval
-        self.root = os.getpid() if root is None else root
+        self.root = os.getpid()
         self.peak_rss: int | None = None
         self._cpu: dict[int, float] = {}
         self._stop = threading.Event()
@@ -72,12 +71,7 @@ class ChildUsage:
             self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()

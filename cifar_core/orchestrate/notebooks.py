@@ -45,16 +45,7 @@ from cifar_core.render.figures import carry_alt_text
 OVERRIDES_FILE = ".overrides.json"
 PLAN_PARAMETERS = ("studies", "variants", "seeds")
 """Parameters that select the runs a chapter reads (the build trains them first)."""
-_TYPES = {
-    "int": int,
-    "float": float,
-    "str": str,
-    "bool": bool,
-    "list": list,
-    "dict": dict,
-    "tuple": tuple,
-    "None": None,
-}
+_TYPES = {t.__name__: t for t in (int, float, str, bool, list, dict, tuple)} | {"None": None}
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from cifar_core.analysis.context import (
-    EXTERNAL_INPUTS,
-    PACKAGE_ROOT,
-    file_digest,
-)
+from cifar_core.analysis.context import EXTERNAL_INPUTS, PACKAGE_ROOT, file_digest
 from cifar_core.files import write_text_atomic
 from cifar_core.orchestrate.notebooks import source_path
 from cifar_core.project import NOTEBOOKS_DIR
@@ -145,9 +141,6 @@ def _changed_derived(
     (``.derived/<run key>/<name>.npz``, relative to the store): deleted ones are
     recomputed from the stored model when the chapter runs again; rewritten ones hold
     other numbers (the same numbers recomputed are no reason)."""
-    if not derived:
-        return []
-
     gone, rewritten = [], []
     for path, digest in derived.items():
         file = store_root / path  # an absolute path (an older record) stays as it is

@@ -108,11 +108,9 @@ def trained_with(runs: Iterable[Any]) -> str:
     labels = Counter(training_label(getattr(r, "metrics", None)) for r in runs)
     if not labels:
         return "no runs"
-    if len(labels) == 1:
-        label, count = next(iter(labels.items()))
-        return f"{label} (all {count} run{'s' if count != 1 else ''})"
+    every = "all " if len(labels) == 1 else ""
     return ", ".join(
-        f"{label} ({count} run{'s' if count != 1 else ''})"
+        f"{label} ({every}{count} run{'s' if count != 1 else ''})"
         for label, count in sorted(labels.items())
     )
 

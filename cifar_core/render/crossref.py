@@ -78,12 +78,12 @@ def stringify(node) -> str:
     if not isinstance(node, dict):
         return ""
     kind, content = node.get("t"), node.get("c")
-    if content is None:
-        return " " if kind in ("Space", "SoftBreak", "LineBreak") else ""
-    if kind == "Str":
-        return str(content)
     if kind in ("Space", "SoftBreak", "LineBreak"):
         return " "
+    if content is None:
+        return ""
+    if kind == "Str":
+        return str(content)
     if kind in ("Code", "Math"):
         return content[1]
     if kind in ("RawInline", "Note"):
@@ -101,14 +101,6 @@ def _attr(block: dict) -> list:
 
 def is_callout(block: dict) -> bool:
     return block.get("t") == "Div" and any(c.startswith("callout-") for c in block["c"][0][1])
-
-
-def _min_header_level(blocks: list) -> int:
-    level = MAX_LEVEL
-    for block in _walk(blocks):
-        if block["t"] == "Header":
-            level = min(level, block["c"][0])
-    return level
 
 
 def _walk(blocks: list):
@@ -144,7 +136,8 @@ def index_ast(doc: dict, chapters: bool = False) -> CrossrefIndex:
     """
     index: CrossrefIndex = {}
     counters = [0] * MAX_LEVEL
-    top = 1 if chapters else _min_header_level(doc["blocks"])
+    headers = [b["c"][0] for b in _walk(doc["blocks"]) if b["t"] == "Header"]
+    top = 1 if chapters else min([MAX_LEVEL, *headers])
     orders = {"fig": 0, "tbl": 0}
     chapter = 0
     for block in _walk(doc["blocks"]):

@@ -69,16 +69,12 @@ def check_bibliography(doc: dict, config: ProjectConfig) -> None:
 
 
 def _citation_keys(node) -> set[str]:
-    keys = set()
     if isinstance(node, dict):
-        if node.get("t") == "Cite":
-            keys |= {c["citationId"] for c in node["c"][0]}
-        for value in node.values():
-            keys |= _citation_keys(value)
-    elif isinstance(node, list):
-        for value in node:
-            keys |= _citation_keys(value)
-    return keys
+        own = {c["citationId"] for c in node["c"][0]} if node.get("t") == "Cite" else set()
+        return own.union(*map(_citation_keys, node.values()))
+    if isinstance(node, list):
+        return set().union(*map(_citation_keys, node))
+    return set()
 
 
 def write_html(doc: dict, config: ProjectConfig, build_dir: Path) -> Path:

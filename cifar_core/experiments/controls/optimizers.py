@@ -10,23 +10,11 @@ from cifar_core.experiments.declare import Budget, each, study
 from cifar_core.experiments.seeds.s004 import FINAL
 
 CONSTANT = dict(schedule="constant", schedule_params={})
+ADAPTIVE = dict(learning_rate=1e-3, momentum=0.0, nesterov=False)  # Adam's and RMSprop's
 VARIANTS = (
     FINAL.replace(name="ctl_final_sgd_momentum", learning_rate=0.01, nesterov=False, **CONSTANT),
-    FINAL.replace(
-        name="ctl_final_adam",
-        optimizer="adam",
-        learning_rate=1e-3,
-        momentum=0.0,
-        nesterov=False,
-        **CONSTANT,
-    ),
-    FINAL.replace(
-        name="ctl_final_rmsprop",
-        optimizer="rmsprop",
-        learning_rate=1e-3,
-        momentum=0.0,
-        nesterov=False,
-    ),
+    FINAL.replace(name="ctl_final_adam", optimizer="adam", **ADAPTIVE, **CONSTANT),
+    FINAL.replace(name="ctl_final_rmsprop", optimizer="rmsprop", **ADAPTIVE),
 )
 
 STUDIES = (

@@ -35,8 +35,12 @@ NET = {
 NET_L2 = {**NET, "l2": 1e-4}
 TEN_EPOCHS = dict(batch_size=64, epochs=10)
 AUGMENTATION = {"rotation": 15, "shift": 0.1, "flip": True}
-STEP_AS_WRITTEN = {"boundaries": [0.5], "factors": [0.5]}
-STEP_AS_INTENDED = {"boundaries": [0.5, 0.75], "factors": [0.5, 0.3]}
+AUGMENTED = dict(preprocessing="zscore", augmentation=AUGMENTATION, **TEN_EPOCHS)
+STEP_AS_WRITTEN = dict(schedule="step", schedule_params={"boundaries": [0.5], "factors": [0.5]})
+STEP_AS_INTENDED = dict(
+    schedule="step", schedule_params={"boundaries": [0.5, 0.75], "factors": [0.5, 0.3]}
+)
+COSINE = dict(schedule="cosine", schedule_params={"warmup_fraction": 0.0})
 L2_100_EPOCHS = dict(batch_size=64, epochs=100, preprocessing="zscore", augmentation=AUGMENTATION)
 VGG = dict(epochs=5, batch_size=64, learning_rate=1e-4, preprocessing="zscore")
 VARIANTS = (
@@ -44,47 +48,12 @@ VARIANTS = (
     variant("ctl_s003_net_unit", "cnn", NET, preprocessing="unit", **TEN_EPOCHS),
     variant("s003_net_zscore", "cnn", NET, preprocessing="zscore", **TEN_EPOCHS),
     variant("ctl_s003_net_channel", "cnn", NET, preprocessing="channel_zscore", **TEN_EPOCHS),
-    variant(
-        "s003_net_zscore_aug",
-        "cnn",
-        NET,
-        preprocessing="zscore",
-        augmentation=AUGMENTATION,
-        **TEN_EPOCHS,
-    ),
-    variant(
-        "ctl_s003_net_zscore_aug_l2",
-        "cnn",
-        NET_L2,
-        preprocessing="zscore",
-        augmentation=AUGMENTATION,
-        **TEN_EPOCHS,
-    ),
-    variant(
-        "s003_net_l2_step",
-        "cnn",
-        NET_L2,
-        schedule="step",
-        schedule_params=STEP_AS_WRITTEN,
-        **L2_100_EPOCHS,
-    ),
+    variant("s003_net_zscore_aug", "cnn", NET, **AUGMENTED),
+    variant("ctl_s003_net_zscore_aug_l2", "cnn", NET_L2, **AUGMENTED),
+    variant("s003_net_l2_step", "cnn", NET_L2, **STEP_AS_WRITTEN, **L2_100_EPOCHS),
     variant("ctl_s003_l2_constant", "cnn", NET_L2, **L2_100_EPOCHS),
-    variant(
-        "ctl_s003_l2_step_intended",
-        "cnn",
-        NET_L2,
-        schedule="step",
-        schedule_params=STEP_AS_INTENDED,
-        **L2_100_EPOCHS,
-    ),
-    variant(
-        "ctl_s003_l2_cosine",
-        "cnn",
-        NET_L2,
-        schedule="cosine",
-        schedule_params={"warmup_fraction": 0.0},
-        **L2_100_EPOCHS,
-    ),
+    variant("ctl_s003_l2_step_intended", "cnn", NET_L2, **STEP_AS_INTENDED, **L2_100_EPOCHS),
+    variant("ctl_s003_l2_cosine", "cnn", NET_L2, **COSINE, **L2_100_EPOCHS),
     variant("s003_vgg16_b3", "vgg16_transfer", {"cut": "block3_pool"}, **VGG),
     variant(
         "ctl_vgg16_b3_frozen", "vgg16_transfer", {"cut": "block3_pool", "trainable": False}, **VGG
