@@ -19,7 +19,7 @@ from cifar_core.experiments.variant import Variant
 from cifar_core.files import temp_name
 from cifar_core.project import default_runs_dir
 from cifar_core.runs.keys import run_key
-from cifar_core.runs.manifest import RUN_FILES, file_sha256
+from cifar_core.runs.manifest import MANIFEST, RUN_FILES, file_sha256, write_manifest
 from cifar_core.runs.store import DamagedRunError, RunStore, StoreNotWritable
 from tests.support.fixtures import VARIANT, flip_byte, store_run, truncate
 
@@ -327,6 +327,20 @@ def test_states_and_clean(tmp_path):
     assert not any(path.exists() for path in expected)
     assert live.exists() and ours.exists() and resumable_partial.exists()
     assert [row["key"] for row in store.entries()] == [cached]
+
+
+def test_clean_removes_a_run_whose_files_match_their_checksums_but_cannot_be_read(tmp_path):
+    """A run written unreadable (its manifest lists the bad bytes) is corrupt to status,
+    and clean removes it instead of stopping on it."""
+    store = RunStore(tmp_path)
+    run = store_run(store)
+    (run.path / "config.json").write_text("{not json")
+    (run.path / MANIFEST).unlink()
+    write_manifest(run.path)
+    [row] = store.entries(verify=True)
+    assert row["state"] == "corrupt" and "config.json cannot be read" in row["problem"]
+    assert store.clean(dry_run=True) == [run.path] and run.path.exists()
+    assert store.clean() == [run.path] and not run.path.exists()
 
 
 def test_clean_never_removes_a_run_that_a_live_build_is_writing(tmp_path):

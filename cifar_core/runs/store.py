@@ -512,12 +512,16 @@ class RunStore:
         return removed
 
     def _state(self, key: str) -> str | None:
+        """``key``'s state as :meth:`entries` reports it, checked again (None: missing)."""
         found = self.check(key, full=True)
         if found.state == "missing":
             return None
         if not found.usable:
             return found.state
-        return "stale" if Run(key, self.run_dir(key)).stale else "cached"
+        try:
+            return "stale" if Run(key, self.run_dir(key)).stale else "cached"
+        except DamagedRunError:  # passed the checksums, cannot be read
+            return "corrupt"
 
 
 # ---------------------------------------------------------------------- helpers
