@@ -247,3 +247,5 @@ def test_the_compute_front_and_values_are_text():
         "71.0 ± 0.4 %",
     )
     assert compute.compute_values(table.iloc[0:0], None, "note")["best_flops"] == text.UNKNOWN
+    # a best variant without a cost row (as calibration, tta and robustness treat it)
+    assert compute.compute_values(table, "absent", None)["best_flops"] == text.UNKNOWN

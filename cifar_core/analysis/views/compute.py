@@ -225,7 +225,7 @@ def compute_values(table: pd.DataFrame, best: str | None, note: str | None) -> d
     """What the article quotes of :func:`compute_table`: the size of each front, the
     FLOPs front, and the cost and accuracy of ``best`` (chosen on validation accuracy)."""
     known = len(table) > 0
-    row = table.loc[best] if best is not None else pd.Series(dtype=float)
+    row = table.loc[best] if best is not None and best in table.index else pd.Series(dtype=float)
     return {
         "n_variants": str(len(table)),
         "n_front_flops": str(int(table["pareto_flops"].sum())) if known else "0",
