@@ -71,9 +71,15 @@ def write_text_synced(path: Path, text: str) -> None:
         os.fsync(handle.fileno())
 
 
+def temp_path(path: Path) -> Path:
+    """``.<name>.pid<N>-<hex>.tmp`` beside ``path``: where an atomic write of ``path``
+    goes first (hidden, and removable by cleanup once its writer is gone)."""
+    return path.with_name(f".{path.name}.{temp_name('')[1:]}.tmp")
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` in one rename (see the module docstring)."""
-    temp = path.with_name(f".{path.name}.{temp_name('')[1:]}.tmp")
+    temp = temp_path(path)
     try:
         write_text_synced(temp, text)
         os.replace(temp, path)

@@ -340,7 +340,7 @@ def test_a_lock_left_by_a_killed_build_is_taken_over(project):
 
 
 def test_a_build_removes_what_a_crashed_build_left_and_says_how_much(project):
-    from cifar_core.files import temp_name
+    from cifar_core.files import temp_path
 
     build(project)
     notebooks_dir = project / "notebooks"
@@ -348,6 +348,7 @@ def test_a_build_removes_what_a_crashed_build_left_and_says_how_much(project):
         notebooks_dir / ".a1.running.ipynb",
         notebooks_dir / ".a1.provenance.json.pid999999999-0a1b.tmp",
         project / ".render-abc123",
+        project / "_build" / ".measurements.json.pid999999999-0a1b.tmp",
         project / "runs" / ".tmp" / f"{'0' * 16}-pid999999999-0a1b",
         project / "runs" / ".partial" / ("1" * 16),  # killed before its first backup
     ]
@@ -355,11 +356,11 @@ def test_a_build_removes_what_a_crashed_build_left_and_says_how_much(project):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.mkdir() if path.name.startswith((".render", "0", "1")) else path.write_text("{")
     (leftovers[-1] / "backup").mkdir()
-    live = notebooks_dir / f".a2.vars.json.{temp_name('')[1:]}.tmp"  # this process: alive
+    live = temp_path(notebooks_dir / "a2.vars.json")  # this process: alive
     live.write_text("{")
     result, log = build(project)
     assert result.exit_code == 0 and result.executed == []
-    assert "removed 5 leftover(s) of an interrupted build: notebooks/.a1.running.ipynb" in log
+    assert "removed 6 leftover(s) of an interrupted build: notebooks/.a1.running.ipynb" in log
     assert not any(path.exists() for path in leftovers) and live.exists()
     again, log = build(project)
     assert "leftover" not in log

@@ -468,3 +468,10 @@ def test_real_sample_variants_agree():  # pragma: no cover - needs ../shared
         for p in (SAMPLE, SAMPLE / "cifar-10-batches-py")
     }
     assert len(prints) == 1
+
+
+@pytest.mark.parametrize("mode", ["zscore", "channel_zscore"])
+@pytest.mark.parametrize("images", [None, np.zeros((0, 32, 32, 3), np.uint8)])
+def test_a_fitted_preprocessing_without_training_images_is_refused(mode, images):
+    with pytest.raises(DataError, match=f"preprocessing '{mode}' needs training images"):
+        Preprocessor.fit(mode, images)

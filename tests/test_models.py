@@ -11,7 +11,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from cifar_core.models import build_model, families  # noqa: E402
-from cifar_core.models.stats import count_params, flops_per_image, model_stats  # noqa: E402
+from cifar_core.models.stats import (  # noqa: E402
+    count_params,
+    flops_per_image,
+    model_stats,
+    stats_key,
+)
 from cifar_core.models.weights import WEIGHTS_ENV, WEIGHTS_FILE, WeightsUnavailable  # noqa: E402
 from cifar_core.runs.train import adapt_to_training_images  # noqa: E402
 
@@ -90,6 +95,14 @@ def test_flops_of_seed002_model1_by_hand():
     conv2 = 2 * 13 * 13 * 64 * (3 * 3 * 32)
     dense = 2 * 2304 * 10
     assert flops_per_image(model) == conv1 + conv2 + dense
+
+
+def test_the_stats_key_reads_mappings_and_names_what_json_cannot_hold():
+    from types import MappingProxyType
+
+    assert stats_key("mlp", {"units": [16]}) == stats_key("mlp", MappingProxyType({"units": [16]}))
+    with pytest.raises(TypeError, match="model parameter of type set is not JSON serializable"):
+        stats_key("mlp", {"units": {16}})
 
 
 def test_model_stats_are_memoized(tmp_path, monkeypatch):

@@ -61,6 +61,13 @@ def cache_path() -> Path:
     return Path(root) / "model_stats.json"
 
 
+def _mapping(value: Any) -> dict:
+    """A variant's read-only mapping as a dict, for JSON; anything else is refused."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"model parameter of type {type(value).__name__} is not JSON serializable")
+
+
 def stats_key(
     family: str,
     params: Mapping[str, Any],
@@ -71,7 +78,7 @@ def stats_key(
         [STATS_VERSION, family, params, list(input_shape), num_classes],
         sort_keys=True,
         separators=(",", ":"),
-        default=dict,  # a variant's read-only mappings
+        default=_mapping,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 

@@ -97,7 +97,7 @@ def crash_leftovers(root: Path) -> list[Path]:
     notebooks = root / NOTEBOOKS_DIR  # a folder that does not exist globs nothing
     found = sorted(notebooks.glob(".*.running.ipynb"))
     found += sorted(p for p in root.glob(".render-*") if p.is_dir())
-    for folder in (root, notebooks, root / "_site"):
+    for folder in (root, notebooks, root / "_site", root / "_build"):
         found += [p for p in sorted(folder.glob(".*.tmp")) if not writer_alive(p.name)]
     return found
 

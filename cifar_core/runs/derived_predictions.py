@@ -60,7 +60,7 @@ from cifar_core.data.corruptions import (
 from cifar_core.data.dataset import Dataset
 from cifar_core.data.preprocessing import Preprocessor
 from cifar_core.data.splits import validation_split
-from cifar_core.files import temp_name
+from cifar_core.files import temp_path
 from cifar_core.runs.manifest import run_identity
 from cifar_core.runs.predict import (
     TRANSLATE_SHIFTS,
@@ -107,7 +107,7 @@ def _read(path: Path, identity: str) -> np.ndarray | None:
 
 def _write(path: Path, probs: np.ndarray, identity: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.stem}.{temp_name('')[1:]}.tmp")  # pid: leftovers removable
+    temp = temp_path(path)
     with open(temp, "wb") as handle:
         np.savez_compressed(handle, probs=np.asarray(probs, np.float32), run=np.array(identity))
     os.replace(temp, path)  # atomic: a crash never leaves a half-written result

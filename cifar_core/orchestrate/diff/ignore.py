@@ -72,7 +72,8 @@ RULES = (
     ),
     Rule(
         "hashes",
-        "hashes of 12+ hex digits (run keys, dataset fingerprints, code hashes)",
+        "hashes of 12+ hex digits (run keys, dataset fingerprints, code hashes); table "
+        "columns named run key, key, fingerprint or hash",
         re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{12,64}\b"),
     ),
     Rule("environment", "variables env.* and build.n_trained (where and how it was built)"),
