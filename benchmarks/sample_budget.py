@@ -279,6 +279,39 @@ def estimate(
     return rows, sum(r[3] for r in rows) / (workers * efficiency)
 
 
+def read_costs(path: Path) -> dict:
+    """The costs file at ``path``, refused with a message naming the file, the cost class
+    and the fix when it is unreadable or a cost is not a positive number of seconds
+    (``--ceiling`` divides by the CPU time per epoch).
+
+    >>> import tempfile
+    >>> bad = Path(tempfile.mkdtemp()) / "costs.json"
+    >>> _ = bad.write_text('{"measured": "today", "costs": {"s000_mlp": {"cpu_per_epoch_s": 0}}}')
+    >>> read_costs(bad)
+    Traceback (most recent call last):
+    ...
+    SystemExit: ...costs.json: cost class 's000_mlp' has cpu_per_epoch_s 0; ...
+    """
+    fix = "re-measure with --measure, or pass another file with --costs"
+    try:
+        costs = json.loads(path.read_text())
+        classes = costs["costs"].items()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise SystemExit(
+            f"{path}: not a costs file ({type(error).__name__}: {error}); {fix}"
+        ) from None
+    for name, cost in classes:
+        for field, least in (("cpu_per_epoch_s", 0.0), ("overhead_s", None)):
+            value = cost.get(field) if isinstance(cost, dict) else None
+            if not isinstance(value, (int, float)) or (least is not None and value <= least):
+                need = "a positive number" if least is not None else "a number"
+                raise SystemExit(
+                    f"{path}: cost class {name!r} has {field} {value!r}; it must be {need} of "
+                    f"CPU seconds: {fix}"
+                )
+    return costs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="the real CIFAR-10 sample folder")
@@ -314,7 +347,7 @@ def main() -> None:
     peak = peak_gflops() if args.ceiling else None  # before the catalog starts TensorFlow
     if args.measure:
         args.costs.write_text(json.dumps(measure(args.data, args.epochs), indent=2) + "\n")
-    costs = json.loads(args.costs.read_text())
+    costs = read_costs(args.costs)
     rows, wall = estimate(
         costs,
         args.data,

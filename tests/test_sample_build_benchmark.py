@@ -111,3 +111,20 @@ def test_the_ceiling_sets_each_cost_class_against_the_peak():
     # 10 epochs of 4,000 images (5,000 less the 20 % validation split) at 2 x 100 GFLOP/s
     assert f"{10 * per_epoch / 200e9 / 60:.1f} min;" in lines[-1]
     assert "50.0 GFLOP/s a thread on average (50% of the peak)" in lines[-1]
+
+
+def test_a_costs_file_with_a_zero_cost_is_refused_naming_the_file_and_the_class(tmp_path):
+    for shipped in (ROOT / "benchmarks").glob("sample_costs*.json"):
+        assert sample_budget.read_costs(shipped)["costs"]
+    costs = json.loads((ROOT / "benchmarks" / "sample_costs.json").read_text())
+    name = next(iter(costs["costs"]))
+    costs["costs"][name]["cpu_per_epoch_s"] = 0
+    path = tmp_path / "costs.json"
+    path.write_text(json.dumps(costs))
+    with pytest.raises(
+        SystemExit, match=rf"costs\.json: cost class '{name}' has cpu_per_epoch_s 0"
+    ):
+        sample_budget.read_costs(path)
+    path.write_text("{")
+    with pytest.raises(SystemExit, match=r"costs\.json: not a costs file"):
+        sample_budget.read_costs(path)
