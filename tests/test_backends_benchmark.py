@@ -3,7 +3,6 @@ what ``auto`` (:mod:`cifar_core.runs.compute_choice`) reads."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -13,15 +12,10 @@ from pathlib import Path
 import pytest
 
 from cifar_core.runs import compute_choice
+from tests.support.fixtures import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC = importlib.util.spec_from_file_location(
-    "backends_benchmark", ROOT / "benchmarks" / "backends.py"
-)
-assert SPEC is not None and SPEC.loader is not None
-backends = importlib.util.module_from_spec(SPEC)
-sys.modules[SPEC.name] = backends  # dataclasses look their module up there
-SPEC.loader.exec_module(backends)
+backends = load_benchmark("backends")
 
 
 def test_the_full_plan_interleaves_settings_and_checks_reproducibility_once():

@@ -17,6 +17,7 @@ from cifar_core.experiments.profiles import Profile  # noqa: E402
 from cifar_core.experiments.variant import Variant, VariantError  # noqa: E402
 from cifar_core.runs.keys import run_key  # noqa: E402
 from cifar_core.runs.store import RunStore  # noqa: E402
+from tests.support.fixtures import load_benchmark  # noqa: E402
 
 BASE = Variant(name="tiny", family="mlp", params={"units": [16]}, epochs=2, batch_size=16, seed=1)
 
@@ -197,16 +198,11 @@ def test_a_reduced_rehearsal_plans_trains_and_runs_a_chapter_at_full_size(tmp_pa
 def test_the_rehearsal_benchmark_reports_a_finished_workdir_and_the_missed_targets(
     tmp_path, capsys
 ):
-    import importlib.util
     import json
 
     from cifar_core.orchestrate.measure import MEASUREMENTS
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "rehearsal.py"
-    spec = importlib.util.spec_from_file_location("rehearsal_benchmark", path)
-    assert spec is not None and spec.loader is not None
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = load_benchmark("rehearsal")
 
     (tmp_path / MEASUREMENTS).parent.mkdir()
     (tmp_path / MEASUREMENTS).write_text(
@@ -254,14 +250,9 @@ def test_the_rehearsal_benchmark_reports_a_finished_workdir_and_the_missed_targe
 
 
 def test_report_only_prices_a_record_whose_build_found_no_speed(tmp_path, monkeypatch, capsys):
-    import importlib.util
     import json
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "rehearsal.py"
-    spec = importlib.util.spec_from_file_location("rehearsal_benchmark", path)
-    assert spec is not None and spec.loader is not None
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = load_benchmark("rehearsal")
     build = {"exit_code": 0, "wall_s": 60.0, "peak_rss": 1e9, "cpu_s": 60.0}
     build |= {"load_before": 0.1, "load_after": 0.1, "only": None, "parameters": {}}
     build |= {"jobs": "auto", "cpus": 2, "plan": {"whole_build_s_here": None}}

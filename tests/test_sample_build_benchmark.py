@@ -5,32 +5,19 @@ test reads the session's smoke build)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from cifar_core.experiments import catalog
+from tests.support.fixtures import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        f"{name}_benchmark", ROOT / "benchmarks" / f"{name}.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-sample_build = load("sample_build")
-sample_budget = load("sample_budget")
+sample_build = load_benchmark("sample_build")
+sample_budget = load_benchmark("sample_budget")
 
 
 def test_the_slower_build_counts_and_a_failed_build_fails_the_budget():

@@ -10,6 +10,9 @@ Runs
     functions read (``key``, ``config``, ``metrics``, ``history``, ``variant``,
     ``predictions()``), for tests of pure functions.
 
+Benchmarks
+    :func:`load_benchmark` imports a script of ``benchmarks/`` (not a package) as a module.
+
 Projects
     :func:`chapter_project` is a project of tiny dummy chapters (no training);
     :func:`context_project` a project whose build context points at a dataset and a
@@ -22,13 +25,15 @@ Projects
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -53,6 +58,7 @@ __all__ = [
     "context_project",
     "copy_project",
     "flip_byte",
+    "load_benchmark",
     "replace_bytes",
     "truncate",
     "memory_run",
@@ -102,6 +108,19 @@ PLATEAU = pd.DataFrame(
     }
 )
 """A history whose validation loss bottoms out at epoch 5 (not under-trained)."""
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` imported as the module ``<name>_benchmark`` (registered in
+    ``sys.modules``, where dataclasses look their module up)."""
+    spec = importlib.util.spec_from_file_location(
+        f"{name}_benchmark", PROJECT / "benchmarks" / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 # ----------------------------------------------------------------------------- runs
