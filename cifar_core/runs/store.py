@@ -275,29 +275,24 @@ class RunStore:
         """Hold the file lock of ``key``; waits (saying so through ``log``) if it is taken."""
         lock = self._file_lock(key)
         try:
-            lock.acquire(timeout=0)
+            held = lock.acquire(timeout=0)
         except Timeout:
             if log is not None:
                 log(f"waiting   for another process training [{key}] …")
-            lock.acquire()
-        try:
+            held = lock.acquire()
+        with held:  # releases the lock
             yield
-        finally:
-            lock.release()
 
     @contextlib.contextmanager
     def try_lock(self, key: str) -> Iterator[bool]:
         """Hold the lock of ``key`` if it is free (yields True), else yield False at once."""
-        lock = self._file_lock(key)
         try:
-            lock.acquire(timeout=0)
+            held = self._file_lock(key).acquire(timeout=0)
         except Timeout:
             yield False
             return
-        try:
+        with held:  # releases the lock
             yield True
-        finally:
-            lock.release()
 
     def is_locked(self, key: str) -> bool:
         """True while some live process holds the lock of ``key``."""
