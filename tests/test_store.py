@@ -329,16 +329,17 @@ def test_states_and_clean(tmp_path):
     assert [row["key"] for row in store.entries()] == [cached]
 
 
-def test_clean_removes_a_run_whose_files_match_their_checksums_but_cannot_be_read(tmp_path):
+@pytest.mark.parametrize("name", ["config.json", "metrics.json"])
+def test_clean_removes_a_run_whose_files_match_their_checksums_but_cannot_be_read(tmp_path, name):
     """A run written unreadable (its manifest lists the bad bytes) is corrupt to status,
-    and clean removes it instead of stopping on it."""
+    and clean removes it instead of stopping on it (or keeping it)."""
     store = RunStore(tmp_path)
     run = store_run(store)
-    (run.path / "config.json").write_text("{not json")
+    (run.path / name).write_text("{not json")
     (run.path / MANIFEST).unlink()
     write_manifest(run.path)
     [row] = store.entries(verify=True)
-    assert row["state"] == "corrupt" and "config.json cannot be read" in row["problem"]
+    assert row["state"] == "corrupt" and f"{name} cannot be read" in row["problem"]
     assert store.clean(dry_run=True) == [run.path] and run.path.exists()
     assert store.clean() == [run.path] and not run.path.exists()
 

@@ -236,27 +236,28 @@ class RunStore:
         wall_time_s, problem. ``state`` is ``cached``, ``stale`` (outdated training code),
         ``incomplete`` or ``corrupt`` (``problem`` names the file); ``verify`` hashes every
         file instead of only those whose size or time changed."""
-        rows = []
-        for directory in self._entry_dirs():
-            found = self.check(directory.name, full=verify)
-            row: dict[str, Any] = {
-                "variant": _variant_name(directory),
-                "key": directory.name,
-                "state": found.state,
-                "test_accuracy": None,
-                "wall_time_s": None,
-                "problem": found.describe(),
-            }
-            if found.usable:
-                run = Run(directory.name, directory)
-                try:
-                    row["state"] = "stale" if run.stale else "cached"
-                    row["test_accuracy"] = run.metrics.get("test_accuracy")
-                    row["wall_time_s"] = run.metrics.get("wall_time_s")
-                except DamagedRunError as error:  # passed the quick check, cannot be read
-                    row["state"], row["problem"] = "corrupt", str(error)
-            rows.append(row)
-        return rows
+        return [self._entry(directory.name, full=verify) for directory in self._entry_dirs()]
+
+    def _entry(self, key: str, *, full: bool) -> dict[str, Any]:
+        """The :meth:`entries` row of ``key`` (state ``missing`` when it is gone)."""
+        found = self.check(key, full=full)
+        row: dict[str, Any] = {
+            "variant": _variant_name(self.run_dir(key)),
+            "key": key,
+            "state": found.state,
+            "test_accuracy": None,
+            "wall_time_s": None,
+            "problem": found.describe(),
+        }
+        if found.usable:
+            run = Run(key, self.run_dir(key))
+            try:
+                row["state"] = "stale" if run.stale else "cached"
+                row["test_accuracy"] = run.metrics.get("test_accuracy")
+                row["wall_time_s"] = run.metrics.get("wall_time_s")
+            except DamagedRunError as error:  # passed the quick check, cannot be read
+                row["state"], row["problem"] = "corrupt", str(error)
+        return row
 
     def set_aside_entries(self) -> list[dict[str, Any]]:
         """Damaged runs moved aside (``.corrupt/``): path, key, variant, reason, when."""
@@ -488,7 +489,7 @@ class RunStore:
         for row in self.entries(verify=True):
             if row["state"] in doomed_states:
                 with self.try_lock(row["key"]) as free:
-                    if free and self._state(row["key"]) in doomed_states:
+                    if free and self._entry(row["key"], full=True)["state"] in doomed_states:
                         removed.append(self.run_dir(row["key"]))
                         if not dry_run:
                             _remove(self.run_dir(row["key"]))
@@ -505,18 +506,6 @@ class RunStore:
             if not dry_run:
                 delete(path)
         return removed
-
-    def _state(self, key: str) -> str | None:
-        """``key``'s state as :meth:`entries` reports it, checked again (None: missing)."""
-        found = self.check(key, full=True)
-        if found.state == "missing":
-            return None
-        if not found.usable:
-            return found.state
-        try:
-            return "stale" if Run(key, self.run_dir(key)).stale else "cached"
-        except DamagedRunError:  # passed the checksums, cannot be read
-            return "corrupt"
 
 
 # ---------------------------------------------------------------------- helpers
