@@ -42,10 +42,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Sequence
-from functools import partial
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -213,6 +213,19 @@ def model_probs(
     return predict(_model(run), images, flip=flip, translate=translate)
 
 
+def _probs_per_set(
+    run: Run, dataset: Dataset, sets: Iterable[np.ndarray], **views: Any
+) -> Iterator[np.ndarray]:
+    """:func:`model_probs` of each of ``sets`` (transformed test sets, made as they are
+    needed), several sets per call but at most :data:`PREDICT_IMAGES` images: one call
+    per set spends most of its time in per-call overhead on a small test split, and four
+    views of CIFAR-10's 10,000 test images in one call held about 1 GB more."""
+    per_call = max(1, PREDICT_IMAGES // max(len(dataset.x_test), 1))
+    sets = iter(sets)
+    while chunk := list(islice(sets, per_call)):
+        yield from np.split(model_probs(run, dataset, np.concatenate(chunk), **views), len(chunk))
+
+
 # ----------------------------------------------------------------------------- cached views
 def plain_test_probs(run: Run, dataset: Dataset | None = None) -> np.ndarray:
     """One forward pass on the clean test set: the stored ``test_probs`` for a run whose
@@ -238,15 +251,8 @@ def translated_test_probs(
     def compute(ds: Dataset) -> np.ndarray:
         moved = [translate_images(ds.x_test, dy, dx) for dy, dx in shifts]
         views = [view for m in moved for view in (m, flip_images(m))]
-        # Several views per call (less overhead on a small test set), but at most
-        # PREDICT_IMAGES images: four views of CIFAR-10's 10,000 test images in one call
-        # held about 1 GB more.
-        per_call = max(1, PREDICT_IMAGES // max(len(ds.x_test), 1))
-        probs = [
-            model_probs(run, ds, np.concatenate(views[start : start + per_call]))
-            for start in range(0, len(views), per_call)
-        ]
-        return np.concatenate(probs).reshape(len(shifts), 2, len(ds.x_test), -1)
+        probs = np.concatenate(list(_probs_per_set(run, ds, views)))
+        return probs.reshape(len(shifts), 2, len(ds.x_test), -1)
 
     tag = "_".join(f"{dy:+d}{dx:+d}" for dy, dx in shifts).replace("+", "p").replace("-", "m")
     return _cached(run, f"translate-{tag}", dataset, compute)
@@ -268,12 +274,11 @@ def corruption_test_probs(
 ) -> dict[tuple[str, int], np.ndarray]:
     """``{(corruption, severity): probabilities}`` of the run's model (its own recipe:
     flip- and translate-averaged as the variant's ``tta_flip`` and ``tta_translate``
-    say) on the corrupted test set. The
-    corrupted images come from :func:`cifar_core.data.corruptions.cached_corruption`.
+    say) on the corrupted test set. The corrupted images come from
+    :func:`cifar_core.data.corruptions.cached_corruption`.
 
     The sets not cached yet are predicted together, up to :data:`PREDICT_IMAGES` images
-    per call (one ``model.predict`` per corrupted set would spend most of its time in
-    per-call overhead on a small test split), and then cached one file per set."""
+    per call, and then cached one file per set."""
     pairs = [(c, int(s)) for c in corruptions for s in severities]
     identity = run_identity(run.path)
     paths = {pair: _cache_path(run, corruption_name(*pair, seed)) for pair in pairs}
@@ -282,17 +287,14 @@ def corruption_test_probs(
     if missing:
         dataset = _check_dataset(run, dataset, corruption_name(*missing[0], seed))
         flip, translate = _recipe(run)
-        corrupt = partial(
-            cached_corruption, dataset.x_test, seed=seed, fingerprint=dataset.fingerprint
+        sets = (
+            cached_corruption(dataset.x_test, c, s, seed=seed, fingerprint=dataset.fingerprint)
+            for c, s in missing
         )
-        per_call = max(1, PREDICT_IMAGES // max(len(dataset.x_test), 1))
-        for start in range(0, len(missing), per_call):
-            chunk = missing[start : start + per_call]
-            images = np.concatenate([corrupt(c, s) for c, s in chunk])
-            probs = model_probs(run, dataset, images, flip=flip, translate=translate)
-            for pair, set_probs in zip(chunk, np.split(probs, len(chunk))):
-                results[pair] = set_probs
-                _write(paths[pair], set_probs, identity)
+        computed = _probs_per_set(run, dataset, sets, flip=flip, translate=translate)
+        for pair, probs in zip(missing, computed):
+            results[pair] = probs
+            _write(paths[pair], probs, identity)
     for pair in pairs:
         _READS[str(paths[pair])] = content_digest(paths[pair])
     return {pair: results[pair] for pair in pairs}
