@@ -359,7 +359,7 @@ def plan_runs(
         "step_caps": sorted({v.max_steps_per_epoch for v in variants if v.max_steps_per_epoch}),
     }
     return ComputePlan(
-        runs, _per_study(runs), _totals(runs, device_counts), settings, _assumptions(settings)
+        runs, _per_study(runs), _sums(runs, device_counts), settings, _assumptions(settings)
     )
 
 
@@ -466,22 +466,21 @@ def _sum(column: pd.Series) -> Any:
     return total.item() if isinstance(total, np.generic) else total
 
 
-def _sums(runs: pd.DataFrame) -> dict[str, Any]:
+def _sums(runs: pd.DataFrame, device_counts: Sequence[int] | None = None) -> dict[str, Any]:
+    """Sums over ``runs`` and over the missing ones; makespans too, given ``device_counts``."""
     missing = runs[runs["cached"] != True]  # noqa: E712 - None (unknown) counts as missing
-    return {
+    total = {
         "runs": len(runs),
         "cached": None if runs["cached"].isna().any() else int(runs["cached"].sum()),
         **{name: _sum(runs[name]) for name in _SUMMED},
         "missing": {"runs": len(missing), **{name: _sum(missing[name]) for name in _SUMMED}},
     }
-
-
-def _totals(runs: pd.DataFrame, device_counts: Sequence[int]) -> dict[str, Any]:
-    total = _sums(runs)
-    missing = runs[runs["cached"] != True]  # noqa: E712 - as in _sums
-    for sums, frame in ((total, runs), (total["missing"], missing)):
-        seconds = frame["seconds_accelerator"]
-        sums["makespan_accelerator"] = {int(n): makespan(seconds, int(n)) for n in device_counts}
+    if device_counts is not None:
+        for sums, frame in ((total, runs), (total["missing"], missing)):
+            seconds = frame["seconds_accelerator"]
+            sums["makespan_accelerator"] = {
+                int(n): makespan(seconds, int(n)) for n in device_counts
+            }
     return total
 
 
