@@ -35,6 +35,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from cifar_core.files import write_text_atomic, write_text_synced
@@ -131,26 +132,23 @@ def check_run_dir(directory: Path, *, full: bool = False) -> RunCheck:
         return RunCheck(
             key, "incomplete", MANIFEST, "absent: the run was never finished, or only partly copied"
         )
+    corrupt = partial(RunCheck, key, "corrupt")  # then the file and the problem
     try:
         listed = _parse(json.loads((directory / MANIFEST).read_text()))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        return RunCheck(key, "corrupt", MANIFEST, f"not a readable manifest ({error})")
+        return corrupt(MANIFEST, f"not a readable manifest ({error})")
     for name in RUN_FILES:
         if name not in listed:
-            return RunCheck(key, "corrupt", name, f"not listed in {MANIFEST}")
+            return corrupt(name, f"not listed in {MANIFEST}")
     stats: dict[str, tuple[int, int]] = {}
     for name, (_, size, _) in listed.items():
         try:
             stat = (directory / name).stat()
         except OSError:
-            return RunCheck(key, "corrupt", name, "missing")
+            return corrupt(name, "missing")
         if size is not None and stat.st_size != size:
-            return RunCheck(
-                key,
-                "corrupt",
-                name,
-                f"{stat.st_size} bytes where {MANIFEST} says {size} (truncated or overwritten)",
-            )
+            problem = f"{stat.st_size} bytes where {MANIFEST} says {size}"
+            return corrupt(name, f"{problem} (truncated or overwritten)")
         stats[name] = (stat.st_size, stat.st_mtime_ns)
     verified = _load_verified(directory)
     to_hash = [
@@ -162,9 +160,9 @@ def check_run_dir(directory: Path, *, full: bool = False) -> RunCheck:
         try:
             matches = file_sha256(directory / name) == listed[name][0]
         except OSError as error:
-            return RunCheck(key, "corrupt", name, f"cannot be read ({error.strerror})")
+            return corrupt(name, f"cannot be read ({error.strerror})")
         if not matches:
-            return RunCheck(key, "corrupt", name, f"does not match its sha256 in {MANIFEST}")
+            return corrupt(name, f"does not match its sha256 in {MANIFEST}")
     moved = {
         n: stats[n] for n in to_hash if stats[n][1] != listed[n][2] and verified.get(n) != stats[n]
     }
