@@ -162,7 +162,7 @@ def _check_dataset(run: Run, dataset: Dataset | None, name: str) -> Dataset:
             f"the {name!r} predictions of run {run.key} are not cached yet: pass the "
             "dataset the run was trained on to compute them"
         )
-    expected = (getattr(run, "config", None) or {}).get("dataset", {}).get("fingerprint")
+    expected = run.config.get("dataset", {}).get("fingerprint")
     if expected and expected != dataset.fingerprint:
         raise ValueError(
             f"run {run.key} was trained on data with fingerprint {expected}, but the "
@@ -187,7 +187,7 @@ def _model(run: Run) -> keras.Model:
 
 def _preprocessor(run: Run, dataset: Dataset) -> Preprocessor:
     """The run's preprocessing, as fitted on its training split."""
-    stats = (getattr(run, "metrics", None) or {}).get("preprocessing")
+    stats = run.metrics.get("preprocessing")
     if stats:
         return Preprocessor.from_stats(stats)
     variant = run.config["variant"]
