@@ -17,6 +17,7 @@ it runs, so that ``--help`` and the cheap commands stay off TensorFlow.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -61,10 +62,9 @@ def _step_errors() -> tuple[type[BaseException], ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``cifar-report`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     args = build_parser().parse_args(argv)
+    trains = hasattr(args, "precision")  # commands that train have it (add_training)
     try:
-        if not hasattr(args, "precision"):  # commands that train have it (add_training)
-            return int(args.func(args) or EXIT_OK)
-        with compute_choice_applied(args):
+        with compute_choice_applied(args) if trains else contextlib.nullcontext():
             return int(args.func(args) or EXIT_OK)
     except _usage_errors() as error:
         print(f"error: {error}", file=sys.stderr)

@@ -220,9 +220,8 @@ def resolve_variants(args: argparse.Namespace) -> list:
     from cifar_core.experiments import catalog
     from cifar_core.experiments.plan import check_names
 
-    files = [read_variant_file(Path(v)) for v in args.variants if _is_variant_file(v)]
+    variants = [read_variant_file(Path(v)) for v in args.variants if _is_variant_file(v)]
     names = [v for v in args.variants if not _is_variant_file(v)]
-    variants = list(files)
     if names or args.study or args.all:
         check_names(args.study or None, names or None)
         variants += catalog.plan(
@@ -307,12 +306,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.measure == "again":
         speed = machine_speed(refresh=True, log=note)
     try:
+        store = _store(args)
         plan = compute_plan(
             profile,
             studies=args.study,
             dataset=dataset,
-            store=_store(args),
-            fingerprint=None if dataset else _stored_fingerprint(_store(args)),
+            store=store,
+            fingerprint=None if dataset else _stored_fingerprint(store),
             speed=speed,
             accelerator=args.accelerator,
             utilization=args.utilization,

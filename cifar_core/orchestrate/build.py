@@ -236,7 +236,7 @@ def build(
             f"{', SYNTHETIC' if dataset.synthetic else ''}), runs in {store.root}"
         )
         variants = [v for _, chapter_variants in planned for v in chapter_variants]
-        trained = _ensure(variants, dataset, store, executor, log, progress, say, verify)
+        trained = _ensure(variants, dataset, store, executor, log, progress, verify)
         result = BuildResult(trained=trained)
         phases.mark("runs trained")
         crash_point("build.trained")
@@ -320,12 +320,11 @@ def _ensure(
     executor: Any,
     log: Log,
     progress: Progress,
-    say: Log,
-    verify: bool = False,
+    verify: bool,
 ) -> list[str]:
     """Train the runs ``variants`` need (damaged ones again, after saying so); return
     the keys trained."""
-
+    say = teller(log, progress)
     plan = plan_runs(variants, dataset.fingerprint, store, full=verify)
     progress.runs_planned(plan.reused, len(plan.missing), len(plan.refused))
     if plan.runs:
@@ -432,7 +431,7 @@ def run_analysis(
     say = teller(log, progress)
     with project_lock(root, "analysis", wait=wait, log=say):
         _clear_crash_leftovers(root, store, say)
-        trained = _ensure(variants, dataset, store, executor, log, progress, say, verify)
+        trained = _ensure(variants, dataset, store, executor, log, progress, verify)
         result = BuildResult(trained=trained)
         runs = plan_runs(variants, dataset.fingerprint, store).runs
         _write_build_context(root, prof.name, data, store, verify)
@@ -547,7 +546,6 @@ def render_report(
         )
         log(f"FAILED render:\n{text}")
         return [], text
-    outputs = [Path(p) for p in ([outputs] if isinstance(outputs, (str, Path)) else outputs or [])]
     for path in outputs:
         log(f"rendered {path}")
     crash_point("render.written")
@@ -606,7 +604,8 @@ def write_provenance_table(root: Path, names: Sequence[str]) -> Path:
         changed = (
             ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in record["overrides"].items()) or "none"
         )
-        code = _combined_digest(record["modules"])
+        modules = json.dumps(record["modules"], sort_keys=True)
+        code = hashlib.sha256(modules.encode()).hexdigest()[:12]
         rows.append(
             f"| {name} | {record['profile']} | {len(record['runs_read'])} | {changed} | "
             f"`{record['notebook']}` | `{code}` | {record['executed']} |"
@@ -615,8 +614,3 @@ def write_provenance_table(root: Path, names: Sequence[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, "\n".join(rows) + "\n")
     return path
-
-
-def _combined_digest(modules: Mapping[str, str]) -> str:
-
-    return hashlib.sha256(json.dumps(modules, sort_keys=True).encode()).hexdigest()[:12]

@@ -81,8 +81,8 @@ class ChildUsage:
             if pid in self._before:  # a worker pool started earlier is not this chapter's
                 continue
             peak, cpu = peak_rss(pid), cpu_seconds(pid)
-            if peak is not None and (self.peak_rss is None or peak > self.peak_rss):
-                self.peak_rss = peak
+            if peak is not None:
+                self.peak_rss = max(peak, self.peak_rss or 0)
             if cpu is not None:
                 self._cpu[pid] = cpu
 

@@ -201,7 +201,6 @@ def save_overrides(root: Path, profile: str, name: str, params: Mapping[str, Any
 class Execution:
     """The outcome of executing one notebook."""
 
-    name: str
     ok: bool
     seconds: float
     output: Path
@@ -253,7 +252,7 @@ def execute(root: Path, name: str, parameters: Mapping[str, Any]) -> Execution:
 
     def outcome(output: Path, error: str | None = None) -> Execution:
         seconds = time.perf_counter() - started
-        return Execution(name, error is None, seconds, output, error, usage.peak_rss, usage.cpu_s)
+        return Execution(error is None, seconds, output, error, usage.peak_rss, usage.cpu_s)
 
     try:
         with _kernel_imports_this_package(), usage:

@@ -21,13 +21,13 @@ import datetime as _dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from cifar_core.analysis.context import EXTERNAL_INPUTS, PACKAGE_ROOT, file_digest
 from cifar_core.files import write_text_atomic
 from cifar_core.orchestrate.notebooks import source_path
+from cifar_core.orchestrate.variables import version_of
 from cifar_core.project import NOTEBOOKS_DIR
 from cifar_core.runs.derived_predictions import content_digest
 from cifar_core.runs.keys import environment
@@ -51,13 +51,7 @@ PACKAGES = (
 
 def package_versions() -> dict[str, str]:
     """Versions of the libraries the notebooks compute with (from package metadata)."""
-    versions = {}
-    for package in PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "absent"
-    return versions
+    return {package: version_of(package, missing="absent") for package in PACKAGES}
 
 
 @dataclass
@@ -82,9 +76,7 @@ def load_record(root: Path, name: str) -> dict[str, Any] | None:
         return None
 
 
-def write_record(
-    root: Path, chapter: ChapterPlan, profile: str, fingerprint: str
-) -> dict[str, Any]:
+def write_record(root: Path, chapter: ChapterPlan, profile: str, fingerprint: str) -> None:
     """Combine the notebook's reads with what the build knows; write the record."""
     reads_file = root / NOTEBOOKS_DIR / READS.format(name=chapter.name)
     reads = json.loads(reads_file.read_text()) if reads_file.is_file() else {}
@@ -109,7 +101,6 @@ def write_record(
         "outputs": output_digests(root, chapter.name),
     }
     write_text_atomic(record_path(root, chapter.name), json.dumps(record, indent=2, sort_keys=True))
-    return record
 
 
 def output_digests(root: Path, name: str) -> dict[str, str | None]:

@@ -57,11 +57,11 @@ def rehearsal_banner(profile: Any) -> str:
     return "" if steps is None else REHEARSAL_BANNER.format(profile=profile.name, steps=steps)
 
 
-def _version(package: str) -> str:
+def version_of(package: str, missing: str = "not installed") -> str:
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
-        return "not installed"
+        return missing
 
 
 def environment_variables(runs: Iterable[Any] = ()) -> dict[str, str]:
@@ -69,18 +69,12 @@ def environment_variables(runs: Iterable[Any] = ()) -> dict[str, str]:
     settings = environment()
     backend = settings["backend"]
     versions = (
-        f"Keras {_version('keras')} ({backend} backend, {backend} "
-        f"{_version({'torch': 'torch', 'jax': 'jax'}.get(backend, 'tensorflow'))}), "
-        f"NumPy {_version('numpy')}, pandas {_version('pandas')}, "
-        f"scikit-learn {_version('scikit-learn')}, papermill {_version('papermill')}"
+        f"Keras {version_of('keras')} ({backend} backend, {backend} "
+        f"{version_of({'torch': 'torch', 'jax': 'jax'}.get(backend, 'tensorflow'))}), "
+        f"NumPy {version_of('numpy')}, pandas {version_of('pandas')}, "
+        f"scikit-learn {version_of('scikit-learn')}, papermill {version_of('papermill')}"
     )
-    devices = sorted(
-        {
-            str(r.metrics["device_name"])
-            for r in runs
-            if (getattr(r, "metrics", None) or {}).get("device_name")
-        }
-    )
+    devices = sorted({str(r.metrics["device_name"]) for r in runs if r.metrics.get("device_name")})
     hardware = f"{os.cpu_count()} CPU cores ({platform.machine()}, {platform.system()})"
     if devices:
         hardware += "; runs trained on " + ", ".join(devices)
