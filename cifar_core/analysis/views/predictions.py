@@ -97,22 +97,18 @@ def most_confused_pairs(cm: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     values = cm.to_numpy(dtype=float)
     class_names = [str(c) for c in cm.index]
     rows = values.sum(axis=1)
-    cells = [
-        (values[i, j], i, j)
-        for i in range(len(values))
-        for j in range(len(values))
-        if i != j and values[i, j] > 0
-    ]
-    cells.sort(key=lambda c: (-c[0], c[1], c[2]))
+    off_diagonal = values * (1 - np.eye(len(values)))
+    true, predicted = np.nonzero(off_diagonal > 0)  # row-major, so ties stay in (i, j) order
+    order = np.argsort(-off_diagonal[true, predicted], kind="stable")[:top]
     records = [
         {
             "true": class_names[i],
             "predicted": class_names[j],
-            "count": int(n),
-            "share": n / rows[i] if rows[i] else math.nan,
+            "count": int(values[i, j]),
+            "share": values[i, j] / rows[i] if rows[i] else math.nan,
             "reverse": int(values[j, i]),
         }
-        for n, i, j in cells[:top]
+        for i, j in zip(true[order], predicted[order])
     ]
     return pd.DataFrame(records, columns=["true", "predicted", "count", "share", "reverse"])
 
