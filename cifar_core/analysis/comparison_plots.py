@@ -143,7 +143,7 @@ def image_variants(images: dict, *, clean: np.ndarray | None = None) -> plt.Figu
         panels = ([("clean", clean)] if extra else []) + [(c, images.get((row, c))) for c in cols]
         for j, (title, image) in enumerate(panels):
             ax = axes[i][j]
-            ax.set_xticks([]), ax.set_yticks([])
+            ax.set(xticks=[], yticks=[])
             ax.grid(False)
             if image is not None:
                 ax.imshow(image)
