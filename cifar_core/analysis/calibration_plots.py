@@ -33,7 +33,7 @@ from cifar_core.analysis.stats.calibration import (
 )
 
 
-def _draw(ax_acc, ax_hist, probs, labels, n_bins: int, *, label: str, color, bars: bool) -> float:
+def _draw(ax_acc, ax_hist, probs, labels, n_bins: int, *, label: str, color, bars: bool) -> None:
     """Bars of accuracy per bin (``bars``) or, for a second set, points at each bin's
     mean confidence joined by a line; the confidence histogram as bars or an outline."""
     table = reliability_table(probs, labels, n_bins)
@@ -42,25 +42,15 @@ def _draw(ax_acc, ax_hist, probs, labels, n_bins: int, *, label: str, color, bar
     ece = expected_calibration_error(probs, labels, n_bins)
     text = f"{label} (ECE {100 * ece:.1f} %)"
     if bars:
-        ax_acc.bar(
-            centres[filled],
-            table.loc[filled, "accuracy"],
-            width=width,
-            color=color,
-            alpha=0.8,
-            edgecolor="black",
-            linewidth=0.5,
-            label=text,
-        )
-        ax_hist.bar(
-            centres,
-            table["share"],
-            width=width,
-            color=color,
-            alpha=0.8,
-            edgecolor="black",
-            linewidth=0.5,
-        )
+        style = {
+            "width": width,
+            "color": color,
+            "alpha": 0.8,
+            "edgecolor": "black",
+            "linewidth": 0.5,
+        }
+        ax_acc.bar(centres[filled], table.loc[filled, "accuracy"], label=text, **style)
+        ax_hist.bar(centres, table["share"], **style)
     else:
         ax_acc.plot(
             table.loc[filled, "confidence"],
@@ -72,7 +62,6 @@ def _draw(ax_acc, ax_hist, probs, labels, n_bins: int, *, label: str, color, bar
             label=text,
         )
         ax_hist.stairs(table["share"], np.r_[table["lower"], 1.0], color=color, linewidth=1.5)
-    return ece
 
 
 def reliability_diagram(
@@ -122,11 +111,10 @@ def reliability_panels(
 ) -> plt.Figure:
     """:func:`reliability_diagram` of the test predictions of each ``{name: run}``, with
     the temperature fitted on the run's validation split drawn over it (when it has one)."""
-    names = list(runs)
-    if not names:
+    if not runs:
         raise ValueError("reliability_panels needs at least one run")
-    cols = min(cols, len(names))
-    rows = math.ceil(len(names) / cols)
+    cols = min(cols, len(runs))
+    rows = math.ceil(len(runs) / cols)
     fig, axes = plt.subplots(
         2 * rows,
         cols,
@@ -135,9 +123,9 @@ def reliability_panels(
         sharex=True,
         gridspec_kw={"height_ratios": (3, 1) * rows},
     )
-    for index, name in enumerate(names):
-        row, col = divmod(index, cols)
-        predictions = runs[name].predictions()
+    panels = list(zip(axes[0::2].flat, axes[1::2].flat))  # (accuracy, histogram) per run
+    for (name, run), (ax_acc, ax_hist) in zip(runs.items(), panels):
+        predictions = run.predictions()
         probs, labels = predictions["test_probs"], predictions["test_labels"]
         scaled = None
         if len(predictions["val_labels"]):
@@ -145,17 +133,11 @@ def reliability_panels(
             scaled = apply_temperature(probs, t)
             name = f"{name} (T = {t:.2f})"
         reliability_diagram(
-            probs,
-            labels,
-            n_bins=n_bins,
-            scaled_probs=scaled,
-            title=name,
-            axes=(axes[2 * row][col], axes[2 * row + 1][col]),
+            probs, labels, n_bins=n_bins, scaled_probs=scaled, title=name, axes=(ax_acc, ax_hist)
         )
-        axes[2 * row][col].title.set_fontsize("small")
-    for index in range(len(names), rows * cols):
-        row, col = divmod(index, cols)
-        axes[2 * row][col].set_visible(False)
-        axes[2 * row + 1][col].set_visible(False)
+        ax_acc.title.set_fontsize("small")
+    for ax_acc, ax_hist in panels[len(runs) :]:
+        ax_acc.set_visible(False)
+        ax_hist.set_visible(False)
     fig.tight_layout()
     return fig

@@ -28,47 +28,40 @@ def accuracy_heatmap(table: pd.DataFrame, *, baseline: str | None = None) -> plt
     and severity. With ``baseline`` (a row), the other rows show their difference to it
     in percentage points on a diverging scale and the baseline row its accuracy."""
     data = table.astype(float) * 100
-    if baseline is not None:
+    if baseline is None:
+        shown = data
+        options = {
+            "cmap": "viridis",
+            "vmin": 0,
+            "vmax": 100,
+            "annot": True,
+            "fmt": ".0f",
+            "cbar_kws": {"label": "accuracy (%)"},
+        }
+    else:
         if baseline not in data.index:
             raise KeyError(f"baseline {baseline!r} is not a row; rows: {list(data.index)}")
-        shown = data.sub(data.loc[baseline], axis=1)  # the baseline row: 0, white
-    else:
-        shown = data
-    rows, cols = data.shape
-    fig = plt.figure(figsize=(max(5.0, 0.75 * cols + 2.5), max(2.5, 0.42 * rows + 1.3)))
-    ax = fig.add_subplot()
-    if baseline is None:
-        sns.heatmap(
-            shown,
-            ax=ax,
-            cmap="viridis",
-            vmin=0,
-            vmax=100,
-            annot=True,
-            fmt=".0f",
-            annot_kws={"fontsize": 7},
-            cbar_kws={"label": "accuracy (%)"},
-        )
-    else:
-        values = np.abs(shown.to_numpy())
+        change = data.sub(data.loc[baseline], axis=1)  # the baseline row: 0, white
+        values = np.abs(change.to_numpy())
         limit = max(1.0, float(np.nanmax(values))) if np.isfinite(values).any() else 1.0
-        annotations = shown.map(lambda v: "" if np.isnan(v) else f"{v:+.0f}")
+        annotations = change.map(lambda v: "" if np.isnan(v) else f"{v:+.0f}")
         annotations.loc[baseline] = data.loc[baseline].map(
             lambda v: "" if np.isnan(v) else f"{v:.0f}"
         )
-        shown = shown.rename(index={baseline: f"{baseline} (accuracy %)"})
-        sns.heatmap(
-            shown,
-            ax=ax,
-            cmap="RdBu",
-            center=0,
-            vmin=-limit,
-            vmax=limit,
-            annot=annotations.to_numpy(),
-            fmt="",
-            annot_kws={"fontsize": 7},
-            cbar_kws={"label": f"change vs {baseline} (points)"},
-        )
+        shown = change.rename(index={baseline: f"{baseline} (accuracy %)"})
+        options = {
+            "cmap": "RdBu",
+            "center": 0,
+            "vmin": -limit,
+            "vmax": limit,
+            "annot": annotations.to_numpy(),
+            "fmt": "",
+            "cbar_kws": {"label": f"change vs {baseline} (points)"},
+        }
+    rows, cols = data.shape
+    fig = plt.figure(figsize=(max(5.0, 0.75 * cols + 2.5), max(2.5, 0.42 * rows + 1.3)))
+    ax = fig.add_subplot()
+    sns.heatmap(shown, ax=ax, annot_kws={"fontsize": 7}, **options)
     ax.set(xlabel=data.columns.name or "", ylabel=data.index.name or "")
     ax.tick_params(labelsize=8)
     fig.tight_layout()
@@ -150,7 +143,7 @@ def image_variants(images: dict, *, clean: np.ndarray | None = None) -> plt.Figu
         panels = ([("clean", clean)] if extra else []) + [(c, images.get((row, c))) for c in cols]
         for j, (title, image) in enumerate(panels):
             ax = axes[i][j]
-            ax.set_xticks([]), ax.set_yticks([])
+            ax.set(xticks=[], yticks=[])
             ax.grid(False)
             if image is not None:
                 ax.imshow(image)

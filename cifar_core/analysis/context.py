@@ -74,9 +74,8 @@ def imported_modules() -> dict[str, str]:
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if name.split(".")[0] == "cifar_core" and path and path.endswith(".py"):
-            digests[str(Path(path).resolve().relative_to(PACKAGE_ROOT.parent))] = file_digest(
-                Path(path)
-            )
+            source = Path(path)
+            digests[str(source.resolve().relative_to(PACKAGE_ROOT.parent))] = file_digest(source)
     return dict(sorted(digests.items()))
 
 

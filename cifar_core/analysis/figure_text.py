@@ -80,7 +80,7 @@ def _bars(ax) -> list[str]:
     for name, container in zip(names, containers):
         horizontal = getattr(container, "orientation", "vertical") == "horizontal"
         ticks = _tick_labels(ax, "y" if horizontal else "x")
-        spacing = min(np.diff(sorted(ticks)), default=1.0) if len(ticks) > 1 else 1.0
+        spacing = min(np.diff(sorted(ticks)), default=1.0)  # 1 with fewer than two ticks
         items = []
         for patch in container.patches:
             if horizontal:

@@ -33,75 +33,71 @@ class Anomaly:
     explanation: str = ""
 
 
-def _chance_level(metrics: Mapping[str, Any], num_classes: int, high_train: float) -> list[Anomaly]:
+def _chance_level(
+    metrics: Mapping[str, Any], num_classes: int, high_train: float
+) -> Anomaly | None:
     test, train = metric_value(metrics, "test_accuracy"), metric_value(metrics, "train_accuracy")
     if math.isnan(test) or test > 1.5 / num_classes or not train >= high_train:
-        return []
+        return None
     why = (
         "this points to an evaluation mismatch (different preprocessing or label order "
         "between training and test), not to a model that learned nothing. Do not interpret it."
     )
-    return [
-        Anomaly(
-            "chance_level",
-            f"Test accuracy {text.percent(test)} is at chance level (1/{num_classes} = "
-            f"{text.percent(1 / num_classes)}) while training accuracy is {text.percent(train)}: {why}",
-            evidence=f"test {text.percent(test)}, train {text.percent(train)}",
-            explanation=f"test accuracy at chance level (≤ 1.5/{num_classes}) while "
-            f"training accuracy is high: {why}",
-        )
-    ]
+    return Anomaly(
+        "chance_level",
+        f"Test accuracy {text.percent(test)} is at chance level (1/{num_classes} = "
+        f"{text.percent(1 / num_classes)}) while training accuracy is {text.percent(train)}: {why}",
+        evidence=f"test {text.percent(test)}, train {text.percent(train)}",
+        explanation=f"test accuracy at chance level (≤ 1.5/{num_classes}) while "
+        f"training accuracy is high: {why}",
+    )
 
 
-def _large_gap(metrics: Mapping[str, Any], threshold: float) -> list[Anomaly]:
+def _large_gap(metrics: Mapping[str, Any], threshold: float) -> Anomaly | None:
     train, test = metric_value(metrics, "train_accuracy"), metric_value(metrics, "test_accuracy")
     if math.isnan(train) or math.isnan(test) or train - test <= threshold:
-        return []
-    return [
-        Anomaly(
-            "large_gap",
-            f"Training accuracy {text.percent(train)} exceeds test accuracy {text.percent(test)} by "
-            f"{text.points(train - test, unit=True)} (> {threshold * 100:.0f}): the model "
-            "memorizes the training set.",
-            evidence=f"train {text.percent(train)}, test {text.percent(test)}: gap "
-            f"{text.points(train - test, unit=True)}",
-            explanation=f"training accuracy exceeds test accuracy by more than "
-            f"{threshold * 100:.0f} points: the model memorizes the "
-            "training set.",
-        )
-    ]
+        return None
+    return Anomaly(
+        "large_gap",
+        f"Training accuracy {text.percent(train)} exceeds test accuracy {text.percent(test)} by "
+        f"{text.points(train - test, unit=True)} (> {threshold * 100:.0f}): the model "
+        "memorizes the training set.",
+        evidence=f"train {text.percent(train)}, test {text.percent(test)}: gap "
+        f"{text.points(train - test, unit=True)}",
+        explanation=f"training accuracy exceeds test accuracy by more than "
+        f"{threshold * 100:.0f} points: the model memorizes the "
+        "training set.",
+    )
 
 
-def _overfitting(history: pd.DataFrame | None, window: int, tolerance: float) -> list[Anomaly]:
+def _overfitting(history: pd.DataFrame | None, window: int, tolerance: float) -> Anomaly | None:
     if history is None or len(history) < window + 1 or not {"loss", "val_loss"} <= set(history):
-        return []
+        return None
     val, train = history["val_loss"].to_numpy(float), history["loss"].to_numpy(float)
     if np.isnan(val).all():
-        return []
+        return None
     best = int(np.nanargmin(val))
     epochs = history["epoch"].to_numpy() if "epoch" in history else np.arange(len(history))
     rising = best < len(val) - window and val[-1] > val[best] * (1 + tolerance)
     if not (rising and train[-1] < train[best]):
-        return []
-    return [
-        Anomaly(
-            "overfitting",
-            f"Validation loss rose from {val[best]:.3f} (epoch {epochs[best]}) to "
-            f"{val[-1]:.3f} (epoch {epochs[-1]}) while training loss kept falling "
-            f"({train[best]:.3f} → {train[-1]:.3f}): the model overfits after epoch "
-            f"{epochs[best]}.",
-            evidence=f"val loss {val[best]:.3f} (epoch {epochs[best]}) → "
-            f"{val[-1]:.3f} (epoch {epochs[-1]}), train loss "
-            f"{train[best]:.3f} → {train[-1]:.3f}",
-            explanation=f"validation loss rose more than {text.percent(tolerance, 0)} above its "
-            f"minimum, reached more than {window} epochs before the end, "
-            "while training loss kept falling: the model overfits after "
-            "that epoch.",
-        )
-    ]
+        return None
+    return Anomaly(
+        "overfitting",
+        f"Validation loss rose from {val[best]:.3f} (epoch {epochs[best]}) to "
+        f"{val[-1]:.3f} (epoch {epochs[-1]}) while training loss kept falling "
+        f"({train[best]:.3f} → {train[-1]:.3f}): the model overfits after epoch "
+        f"{epochs[best]}.",
+        evidence=f"val loss {val[best]:.3f} (epoch {epochs[best]}) → "
+        f"{val[-1]:.3f} (epoch {epochs[-1]}), train loss "
+        f"{train[best]:.3f} → {train[-1]:.3f}",
+        explanation=f"validation loss rose more than {text.percent(tolerance, 0)} above its "
+        f"minimum, reached more than {window} epochs before the end, "
+        "while training loss kept falling: the model overfits after "
+        "that epoch.",
+    )
 
 
-def _nan_loss(metrics: Mapping[str, Any], history: pd.DataFrame | None) -> list[Anomaly]:
+def _nan_loss(metrics: Mapping[str, Any], history: pd.DataFrame | None) -> Anomaly | None:
     values = [
         metric_value(metrics, k) for k in ("train_loss", "val_loss", "test_loss") if k in metrics
     ]
@@ -110,16 +106,14 @@ def _nan_loss(metrics: Mapping[str, Any], history: pd.DataFrame | None) -> list[
             if column in history:
                 values.extend(history[column].to_numpy(float).tolist())
     if not any(math.isnan(v) or math.isinf(v) for v in values):
-        return []
+        return None
     why = "the run diverged (learning rate too high, or bad inputs); its numbers are meaningless."
-    return [
-        Anomaly(
-            "nan_loss",
-            f"The loss became NaN or infinite during training: {why}",
-            evidence="loss NaN or infinite",
-            explanation=f"the loss became NaN or infinite during training: {why}",
-        )
-    ]
+    return Anomaly(
+        "nan_loss",
+        f"The loss became NaN or infinite during training: {why}",
+        evidence="loss NaN or infinite",
+        explanation=f"the loss became NaN or infinite during training: {why}",
+    )
 
 
 def find_anomalies(
@@ -136,10 +130,14 @@ def find_anomalies(
     ``high_train``), ``overfitting`` (validation loss up more than ``tolerance`` from its
     minimum, which lies more than ``window`` epochs before the end, while training loss
     fell), ``large_gap`` (train − test > ``gap``) and ``nan_loss``."""
-    found = _nan_loss(metrics, history) + _chance_level(metrics, num_classes, high_train)
-    if not any(a.kind == "chance_level" for a in found):
-        found += _large_gap(metrics, gap)
-    return found + _overfitting(history, window, tolerance)
+    chance = _chance_level(metrics, num_classes, high_train)
+    found = [
+        _nan_loss(metrics, history),
+        chance,
+        None if chance else _large_gap(metrics, gap),  # chance level explains any gap
+        _overfitting(history, window, tolerance),
+    ]
+    return [anomaly for anomaly in found if anomaly is not None]
 
 
 def run_anomalies(

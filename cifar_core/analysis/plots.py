@@ -274,17 +274,12 @@ def image_grid(
         squeeze=False,
     )
     for row, name in enumerate(class_names):
-        members = np.flatnonzero(np.asarray(labels) == row)
-        chosen = (
-            rng.choice(members, size=min(per_class, len(members)), replace=False)
-            if len(members)
-            else np.array([], dtype=int)
-        )
-        for col in range(per_class):
-            ax = axes[row][col]
+        members = np.flatnonzero(np.asarray(labels) == row)  # none: no draw, no image
+        chosen = rng.choice(members, size=min(per_class, len(members)), replace=False)
+        for ax in axes[row]:
             ax.axis("off")
-            if col < len(chosen):
-                ax.imshow(images[chosen[col]])
+        for ax, index in zip(axes[row], chosen):
+            ax.imshow(images[index])
         axes[row][0].text(-4, 16, name, ha="right", va="center", fontsize=8)
     fig.subplots_adjust(left=0.15, wspace=0.05, hspace=0.05)
     return fig

@@ -84,23 +84,13 @@ def same_runs(
 
 @dataclass(frozen=True, eq=False)
 class RunRecord:
-    """One run as the statistics see it.
-
-    Parameters
-    ----------
-    key : str
-        The run-store key (two variants resolving to one key are the same run).
-    seed : int or None
-        The variant's seed; runs of two arms with the same seed share the validation
-        split and the training subset.
-    correct : array of bool
-        Whether each test image was classified correctly, in test-index order.
-    val_accuracy, val_loss : float
-        Validation metrics (NaN when unknown).
-    history : pandas.DataFrame or None
-        Per-epoch history (``val_loss``, ``val_accuracy``…) for the convergence flag.
-    test_labels : array of int or None
-        The test labels in the same order, to check that two arms saw one test set.
+    """One run as the statistics see it: its run-store ``key`` (two variants resolving
+    to one key are the same run); its variant's ``seed`` (runs of two arms with the same
+    seed share the validation split and the training subset); ``correct``, whether each
+    test image was classified correctly, in test-index order; its validation metrics
+    (NaN when unknown); its per-epoch ``history`` (``val_loss``, ``val_accuracy``…) for
+    the convergence flag; and the ``test_labels`` in the same order, to check that two
+    arms saw one test set.
     """
 
     key: str

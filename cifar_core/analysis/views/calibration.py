@@ -120,8 +120,9 @@ def calibration_notes(
     """How to read :func:`calibration_table`: temperatures below 1 (under-confident),
     label smoothing, temperatures at the end of the search range, and a scaled profile."""
     notes = []
-    if len(table) and (table["temperature"] < 1).any():
-        under = ", ".join(table.index[table["temperature"] < 1])
+    temperature = table["temperature"] if len(table) else pd.Series(dtype=float)
+    if (temperature < 1).any():
+        under = ", ".join(temperature.index[temperature < 1])
         notes.append(
             f"A fitted temperature below 1 ({under}) means the model was *under*-confident on "
             "validation: scaling sharpens its probabilities."
@@ -133,15 +134,7 @@ def calibration_notes(
             "probability away from 1 by design, which a fitted temperature below 1 partly undoes."
         )
     low, high = TEMPERATURE_BOUNDS
-    at_bound: list[Any] = (
-        list(
-            table.index[
-                (table["temperature"] <= low * 1.01) | (table["temperature"] >= high * 0.99)
-            ]
-        )
-        if len(table)
-        else []
-    )
+    at_bound = temperature.index[(temperature <= low * 1.01) | (temperature >= high * 0.99)]
     if len(at_bound):
         notes.append(
             f"The temperature of {', '.join(at_bound)} reached the end of the search range "

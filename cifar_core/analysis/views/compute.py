@@ -37,44 +37,22 @@ from cifar_core.runs.flops import training_flops
 FULL_CIFAR10_TRAIN = 50_000
 
 _AIRBENCH = "KellerJordan/cifar10-airbench README (commit f1c599c, 2025-03)"
-_A100 = "one NVIDIA A100 (400 W), PyTorch 2.4.1"
-REFERENCE_POINTS: tuple[dict[str, Any], ...] = (
+REFERENCE_POINTS: tuple[dict[str, Any], ...] = tuple(
     {
-        "name": "airbench94 (Muon)",
-        "accuracy": 0.9401,
-        "train_flops": 0.29e15,
-        "wall_time_s": 2.59,
-        "hardware": _A100,
-        "source": _AIRBENCH,
+        "name": name,
+        "accuracy": accuracy,
+        "train_flops": train_flops,
+        "wall_time_s": wall_time_s,
+        "hardware": "one NVIDIA A100 (400 W), PyTorch 2.4.1",
+        "source": _AIRBENCH + where,
         "citation": "jordan2024airbench",
-    },
-    {
-        "name": "airbench94 (paper)",
-        "accuracy": 0.9401,
-        "train_flops": 0.36e15,
-        "wall_time_s": 3.83,
-        "hardware": _A100,
-        "source": _AIRBENCH + ", legacy/airbench94.py",
-        "citation": "jordan2024airbench",
-    },
-    {
-        "name": "airbench96",
-        "accuracy": 0.9600,
-        "train_flops": 3.1e15,
-        "wall_time_s": 27.3,
-        "hardware": _A100,
-        "source": _AIRBENCH + ", airbench96_faster.py",
-        "citation": "jordan2024airbench",
-    },
-    {
-        "name": "ResNet-18, standard training",
-        "accuracy": 0.960,
-        "train_flops": 32.3e15,
-        "wall_time_s": 7 * 60.0,
-        "hardware": _A100,
-        "source": _AIRBENCH + ", its baseline row",
-        "citation": "jordan2024airbench",
-    },
+    }
+    for name, accuracy, train_flops, wall_time_s, where in (
+        ("airbench94 (Muon)", 0.9401, 0.29e15, 2.59, ""),
+        ("airbench94 (paper)", 0.9401, 0.36e15, 3.83, ", legacy/airbench94.py"),
+        ("airbench96", 0.9600, 3.1e15, 27.3, ", airbench96_faster.py"),
+        ("ResNet-18, standard training", 0.960, 32.3e15, 7 * 60.0, ", its baseline row"),
+    )
 )
 """Published accuracy/compute points, all on full CIFAR-10 (50,000 training images),
 mean test accuracy as reported, FLOPs of the whole training run."""

@@ -253,14 +253,8 @@ def change_values(changes: pd.DataFrame, comparisons: Sequence[str]) -> dict[str
                 if len(changes)
                 else changes
             )
-            if not len(rows):
-                values[label][direction] = {
-                    "class": "none",
-                    "change": text.UNKNOWN,
-                    "ci": text.UNKNOWN,
-                }
-                continue
-            row = rows.iloc[0]
+            none = pd.Series({"class": "none", "change": np.nan, "low": np.nan, "high": np.nan})
+            row = rows.iloc[0] if len(rows) else none  # NaN reads as unknown
             values[label][direction] = {
                 "class": row["class"],
                 "change": text.points(row["change"], signed=True, unit=True),

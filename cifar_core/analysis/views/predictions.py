@@ -97,22 +97,18 @@ def most_confused_pairs(cm: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     values = cm.to_numpy(dtype=float)
     class_names = [str(c) for c in cm.index]
     rows = values.sum(axis=1)
-    cells = [
-        (values[i, j], i, j)
-        for i in range(len(values))
-        for j in range(len(values))
-        if i != j and values[i, j] > 0
-    ]
-    cells.sort(key=lambda c: (-c[0], c[1], c[2]))
+    off_diagonal = values * (1 - np.eye(len(values)))
+    true, predicted = np.nonzero(off_diagonal > 0)  # row-major, so ties stay in (i, j) order
+    order = np.argsort(-off_diagonal[true, predicted], kind="stable")[:top]
     records = [
         {
             "true": class_names[i],
             "predicted": class_names[j],
-            "count": int(n),
-            "share": n / rows[i] if rows[i] else math.nan,
+            "count": int(values[i, j]),
+            "share": values[i, j] / rows[i] if rows[i] else math.nan,
             "reverse": int(values[j, i]),
         }
-        for n, i, j in cells[:top]
+        for i, j in zip(true[order], predicted[order])
     ]
     return pd.DataFrame(records, columns=["true", "predicted", "count", "share", "reverse"])
 
@@ -124,25 +120,6 @@ def top_k_text(probs: np.ndarray, index: int, class_names: Sequence[str], k: int
     return ", ".join(f"{class_names[i]} {row[i]:.2f}" for i in order)
 
 
-def _prediction_table(
-    indices: np.ndarray, probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str] | None
-) -> pd.DataFrame:
-    predicted = probs[indices].argmax(axis=1)
-    table = pd.DataFrame(
-        {
-            "idx": indices.astype(int),
-            "true": labels[indices].astype(int),
-            "pred": predicted.astype(int),
-            "pred_prob": probs[indices, predicted],
-            "true_prob": probs[indices, labels[indices]],
-        }
-    )
-    if class_names is not None:
-        table.insert(2, "true_class", [class_names[i] for i in table["true"]])
-        table.insert(4, "pred_class", [class_names[i] for i in table["pred"]])
-    return table.reset_index(drop=True)
-
-
 def _pick(
     probs: np.ndarray,
     labels: Sequence[int],
@@ -152,13 +129,28 @@ def _pick(
     most_confident: bool,
     class_names: Sequence[str] | None,
 ) -> pd.DataFrame:
+    """The ``n`` correct (or wrong) predictions with the highest (or lowest) probability,
+    most extreme first: ``idx``, true and predicted class and their probabilities."""
     probs, truth = np.asarray(probs), np.asarray(labels)
     _check_lengths(truth, probs)
     predicted = _predicted(probs)
     confidence = probs.max(axis=1)
     pool = np.flatnonzero((predicted == truth) == correct)
     order = np.argsort(-confidence[pool] if most_confident else confidence[pool], kind="stable")
-    return _prediction_table(pool[order[:n]], probs, truth, class_names)
+    chosen = pool[order[:n]]
+    table = pd.DataFrame(
+        {
+            "idx": chosen.astype(int),
+            "true": truth[chosen].astype(int),
+            "pred": predicted[chosen].astype(int),
+            "pred_prob": probs[chosen, predicted[chosen]],
+            "true_prob": probs[chosen, truth[chosen]],
+        }
+    )
+    if class_names is not None:
+        table.insert(2, "true_class", [class_names[i] for i in table["true"]])
+        table.insert(4, "pred_class", [class_names[i] for i in table["pred"]])
+    return table
 
 
 def confident_mistakes(

@@ -62,11 +62,6 @@ def run_views(run: Run, dataset: Dataset | None = None) -> dict[str, np.ndarray]
     }
 
 
-def view_count(translated: np.ndarray) -> int:
-    """Forward passes of flip + translate TTA: the pair, plus each shift and its mirror."""
-    return 2 + int(np.prod(np.asarray(translated).shape[:2]))
-
-
 def correctness(
     runs: Sequence[Run], dataset: Dataset | None = None, *, views: Views = run_views
 ) -> tuple[dict[str, np.ndarray], int]:
@@ -87,7 +82,8 @@ def correctness(
         rows["translate"].append(
             dp.translate_tta_probs(plain, flipped, translated).argmax(axis=1) == labels
         )
-        passes = view_count(translated)
+        # forward passes of flip + translate: the pair, plus each shift and its mirror
+        passes = 2 + int(np.prod(np.asarray(translated).shape[:2]))
     return {name: np.vstack(matrix) for name, matrix in rows.items()}, passes
 
 
