@@ -24,6 +24,7 @@ import yaml
 
 from .config import load_config, read_yaml
 from .document import split_front_matter
+from .notebooks import _text
 from .report_meta import GENERATED_FILE as REPORT_METADATA
 from .tables import INCLUDE_FILE as TABLES_INCLUDE
 
@@ -263,10 +264,6 @@ def notebook_problems(path: Path) -> list[str]:
                 )
                 break
     return problems
-
-
-def _text(value) -> str:
-    return "".join(value) if isinstance(value, list) else str(value)
 
 
 def _label(source: str) -> str | None:
