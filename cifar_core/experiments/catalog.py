@@ -45,7 +45,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from cifar_core.experiments import chapters, local
+from cifar_core.experiments import chapters, declare, local
 from cifar_core.experiments.declare import CatalogError, Claim, SeedProtocol, Source, StudySpec
 from cifar_core.experiments.profiles import (
     PROFILE_NAMES,
@@ -255,21 +255,20 @@ class Catalog:
         return protocols
 
     def _compiled_budget(self) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
-        epochs: dict[str, int] = {}
-        seeds: dict[str, tuple[int, ...]] = {}
-        family: dict[str, str] = {}
+        budgets: dict[str, declare.Budget] = {}
         for source in self.sources:
             for budget in source.budget:
-                for name, value in budget.epochs.items():
+                for name in budget.epochs:
                     self._own(source, name, f"budget {budget.family!r} is for")
-                    if name in epochs:
+                    if name in budgets:
                         raise CatalogError(
-                            f"{source.path}: {name!r} is budgeted twice ({family[name]!r} and "
-                            f"{budget.family!r}); give each variant one line"
+                            f"{source.path}: {name!r} is budgeted twice "
+                            f"({budgets[name].family!r} and {budget.family!r}); "
+                            "give each variant one line"
                         )
-                    epochs[name], seeds[name] = int(value), tuple(budget.seeds)
-                    family[name] = budget.family
-        return epochs, seeds
+                    budgets[name] = budget
+        epochs = {name: int(budget.epochs[name]) for name, budget in budgets.items()}
+        return epochs, {name: tuple(budget.seeds) for name, budget in budgets.items()}
 
     def _full_only(self) -> dict[str, frozenset[str]]:
         left_out: dict[str, set[str]] = {name: set() for name in PROFILE_NAMES}

@@ -63,15 +63,9 @@ def describe_optimizer(variant: Variant) -> str:
 
 def describe_augmentation(variant: Variant) -> str:
     """``"none"`` or ``"rotation 15°, shift 0.1, flip"``."""
+    texts = {"rotation": "rotation {:g}°", "shift": "shift {:g}", "flip": "flip"}
     aug = variant.augmentation
-    parts = []
-    if aug.get("rotation"):
-        parts.append(f"rotation {aug['rotation']:g}°")
-    if aug.get("shift"):
-        parts.append(f"shift {aug['shift']:g}")
-    if aug.get("flip"):
-        parts.append("flip")
-    return ", ".join(parts) or "none"
+    return ", ".join(text.format(aug[key]) for key, text in texts.items() if aug.get(key)) or "none"
 
 
 PREPROCESSING_TEXT = {

@@ -36,7 +36,6 @@ from cifar_core.models import validate_params
 from cifar_core.models.signatures import with_defaults
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
-SCHEDULES = ("constant", "step", "cosine", "inverse_time", "warmup_linear")
 AUGMENTATION_KEYS = ("rotation", "shift", "flip", "translate")
 LOOKAHEAD_KEYS = ("every", "decay", "power")
 SCHEDULE_PARAMS: dict[str, dict[str, Any]] = {
@@ -48,6 +47,7 @@ SCHEDULE_PARAMS: dict[str, dict[str, Any]] = {
 }
 """Each schedule's parameters and defaults (``None``: required); see
 :mod:`cifar_core.runs.schedules` for what they mean."""
+SCHEDULES = tuple(SCHEDULE_PARAMS)
 FLOAT_FIELDS = (
     "learning_rate",
     "momentum",

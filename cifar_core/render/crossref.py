@@ -165,7 +165,8 @@ def index_ast(doc: dict, chapters: bool = False) -> CrossrefIndex:
                 number = str(orders[float_kind])
                 if chapters and chapter:
                     number = f"{chapter}.{number}"
-                _add(index, Target(ident, float_kind, number, _caption_text(block)))
+                caption = stringify(_caption_blocks(block)).strip()
+                _add(index, Target(ident, float_kind, number, caption))
     return index
 
 
@@ -199,10 +200,6 @@ def _caption_blocks(block: dict) -> list:
         return block["c"][1][1]
     paragraphs = [b for b in block["c"][1] if b["t"] in ("Para", "Plain")]
     return paragraphs[-1:]
-
-
-def _caption_text(block: dict) -> str:
-    return stringify(_caption_blocks(block)).strip()
 
 
 def prefix_captions(doc: dict, index: CrossrefIndex) -> None:

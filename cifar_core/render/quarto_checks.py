@@ -24,14 +24,15 @@ import yaml
 
 from .config import load_config, read_yaml
 from .document import split_front_matter
+from .notebooks import _text
 from .report_meta import GENERATED_FILE as REPORT_METADATA
+from .report_meta import REPORT_KEYS
 from .tables import INCLUDE_FILE as TABLES_INCLUDE
 
 NOTEBOOK_LINKS_FILTER = "cifar_core/render/assets/notebook-links.lua"
 TITLE_BLOCK_FILTER = "cifar_core/render/assets/title-block.lua"
 LIGHTBOX_INCLUDE = "cifar_core/render/assets/lightbox.html"
 NOTEBOOK_RESOURCES = "notebooks/*.ipynb"
-REPORT_KEYS = frozenset({"title", "subtitle", "author", "date", "keywords", "license"})
 
 #: manuscript-config.ts `hasComputations`: a line matching this makes Quarto treat the
 #: article as a notebook of its own ("Article Notebook"), whose preview breaks the render.
@@ -263,10 +264,6 @@ def notebook_problems(path: Path) -> list[str]:
                 )
                 break
     return problems
-
-
-def _text(value) -> str:
-    return "".join(value) if isinstance(value, list) else str(value)
 
 
 def _label(source: str) -> str | None:

@@ -44,6 +44,8 @@ DEFAULT_KEYWORDS = (
     "ablation study",
     "reproducibility",
 )
+REPORT_KEYS = frozenset({"title", "subtitle", "author", "keywords", "license", "date"})
+"""The settings of ``report.yml`` (a Quarto profile or the front matter must not set them)."""
 AUTHOR_KEYS = frozenset({"name", "orcid", "email", "url", "affiliations", "corresponding"})
 ORCID_RE = re.compile(r"^\d{4}-\d{4}-\d{4}-\d{3}[\dX]$")
 MONTHS = (
@@ -110,10 +112,11 @@ def user_metadata(root: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     raw = read_yaml(path)
-    allowed = {"title", "subtitle", "author", "keywords", "license", "date"}
-    unknown = sorted(set(raw) - allowed)
+    unknown = sorted(set(raw) - REPORT_KEYS)
     if unknown:
-        raise _fail(path, ", ".join(unknown), "is not a report setting", f"use {sorted(allowed)}")
+        raise _fail(
+            path, ", ".join(unknown), "is not a report setting", f"use {sorted(REPORT_KEYS)}"
+        )
     meta: dict[str, Any] = {}
     for key in ("title", "subtitle", "license"):
         if key in raw:
