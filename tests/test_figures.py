@@ -81,6 +81,14 @@ def test_curves_heatmaps_and_reference_lines_give_their_numbers():
     assert "seed 004 at 55.5" in describe_figure(fig)
 
 
+@pytest.mark.parametrize("baseline", [None, "a"])
+def test_a_heatmap_without_any_value_is_described_as_such(baseline):
+    from cifar_core.analysis.comparison_plots import accuracy_heatmap
+
+    empty = pd.DataFrame(np.nan, index=["a", "b"], columns=["x", "y", "z"])
+    assert "2×3 heatmap, no values" in describe_figure(accuracy_heatmap(empty, baseline=baseline))
+
+
 def test_image_grids_say_how_many_images_and_what_they_are():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (30, 32, 32, 3), dtype=np.uint8)

@@ -128,6 +128,9 @@ def _meshes(ax) -> list[str]:
             if values.size != rows * cols:
                 continue
             grid = values.reshape(rows, cols)
+            if np.isnan(grid).all():
+                parts.append(f"{rows}×{cols} heatmap, no values")
+                continue
             i, j = np.unravel_index(np.nanargmax(grid), grid.shape)
             xt, yt = _tick_labels(ax, "x"), _tick_labels(ax, "y")
             at = (
