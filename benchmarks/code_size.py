@@ -115,17 +115,17 @@ def table(now: dict[str, Counter], before: dict[str, Counter] | None = None) -> 
     """One row per part (``total`` last), one column per kind; with ``before``, each cell
     reads ``before → now``."""
     parts = sorted((set(now) | set(before or {})) - {"total"}) + ["total"]
-    header = f"{'part':14s}" + "".join(f"{kind:>17s}" for kind in KINDS)
+    header = f"{'part':14s}" + "".join(f"{kind:>19s}" for kind in KINDS)
     rows = [header]
     for part in parts:
         cells = []
         for kind in KINDS:
             value = now.get(part, Counter())[kind]
             if before is None:
-                cells.append(f"{value:>17,}")
+                cells.append(f"{value:>19,}")
             else:
                 old = before.get(part, Counter())[kind]
-                cells.append(f"{f'{old:,} → {value:,}':>17s}")
+                cells.append(f"{f'{old:,} → {value:,}':>19s}")
         rows.append(f"{part:14s}" + "".join(cells))
     return "\n".join(rows)
 
