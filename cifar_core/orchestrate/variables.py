@@ -58,6 +58,7 @@ def rehearsal_banner(profile: Any) -> str:
 
 
 def version_of(package: str, missing: str = "not installed") -> str:
+    """The installed version of ``package`` (from its metadata), else ``missing``."""
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
