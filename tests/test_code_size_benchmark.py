@@ -3,11 +3,18 @@ formatting changes, for the package now and at a git revision."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 
 from tests.support.fixtures import PROJECT, load_benchmark
 
 code_size = load_benchmark("code_size")
+in_git = bool(shutil.which("git")) and (
+    subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT, capture_output=True).returncode == 0
+)
+needs_git = pytest.mark.skipif(not in_git, reason="not a git checkout: no revision to measure")
 
 ONE_LINE = '''def f(a, b):
     """Add."""
@@ -54,6 +61,7 @@ def test_the_tree_is_measured_by_part_and_the_parts_add_up_to_the_total(tmp_path
     assert "3 → 14" in code_size.table(sizes, {"sub": sizes["(modules)"]})
 
 
+@needs_git
 def test_a_committed_revision_is_measured_and_formatting_it_like_now_changes_nothing(tmp_path):
     # the committed package is ruff-formatted (CI checks it), so formatting is a no-op
     committed = code_size.measure_tree(
@@ -65,6 +73,7 @@ def test_a_committed_revision_is_measured_and_formatting_it_like_now_changes_not
     assert set(committed) == set(code_size.measure_tree(PROJECT / "cifar_core"))
 
 
+@needs_git
 def test_an_unknown_revision_names_the_option_and_the_fix(tmp_path):
     with pytest.raises(
         SystemExit, match="--against 'no-such-rev': git archive failed.*give a commit"
