@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ast
 import io
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -100,13 +101,19 @@ def package_at(revision: str, into: Path, *, formatted: bool) -> Path:
             f"code_size.py: --against {revision!r}: git archive failed "
             f"({archive.stderr.decode().strip()}); give a commit of this repository"
         )
+    safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # Python < 3.10.12
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(into, filter="data")
+        tar.extractall(into, **safe)
+    ruff = shutil.which("ruff")
+    if formatted and ruff is None:
+        raise SystemExit(
+            "code_size.py: formatting the revision like the working tree needs ruff, which is "
+            'not on PATH: pip install -e ".[dev]", or pass --as-committed'
+        )
     if formatted:
+        config = str(ROOT / "pyproject.toml")
         subprocess.run(
-            ["ruff", "format", "--quiet", "--config", str(ROOT / "pyproject.toml"), PACKAGE],
-            cwd=into,
-            check=True,
+            [ruff, "format", "--quiet", "--config", config, PACKAGE], cwd=into, check=True
         )
     return into / PACKAGE
 

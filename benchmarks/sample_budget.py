@@ -295,7 +295,7 @@ def read_costs(path: Path) -> dict:
     fix = "re-measure with --measure, or pass another file with --costs"
     try:
         costs = json.loads(path.read_text())
-        classes = costs["costs"].items()
+        classes, _ = costs["costs"].items(), costs["measured"]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise SystemExit(
             f"{path}: not a costs file ({type(error).__name__}: {error}); {fix}"

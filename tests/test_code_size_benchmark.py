@@ -79,3 +79,10 @@ def test_an_unknown_revision_names_the_option_and_the_fix(tmp_path):
         SystemExit, match="--against 'no-such-rev': git archive failed.*give a commit"
     ):
         code_size.package_at("no-such-rev", tmp_path, formatted=False)
+
+
+@needs_git
+def test_formatting_a_revision_without_ruff_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(code_size.shutil, "which", lambda name: None)
+    with pytest.raises(SystemExit, match=r"needs ruff.*pip install.*--as-committed"):
+        code_size.package_at("HEAD", tmp_path / "a", formatted=True)

@@ -112,6 +112,7 @@ def test_a_costs_file_with_a_zero_cost_is_refused_naming_the_file_and_the_class(
         SystemExit, match=rf"costs\.json: cost class '{name}' has cpu_per_epoch_s 0"
     ):
         sample_budget.read_costs(path)
-    path.write_text("{")
-    with pytest.raises(SystemExit, match=r"costs\.json: not a costs file"):
-        sample_budget.read_costs(path)
+    for broken in ("{", json.dumps({"costs": {}})):  # not JSON; no date of measurement
+        path.write_text(broken)
+        with pytest.raises(SystemExit, match=r"costs\.json: not a costs file"):
+            sample_budget.read_costs(path)
