@@ -125,16 +125,21 @@ def outputs_of(cell, path: Path, label: str, options: dict) -> CellOutputs:
 def _add_data(result: CellOutputs, data: dict) -> None:
     """Keep the richest representation of one output, the way Jupyter would show it."""
     if "image/png" in data:
-        result.images.append(base64.b64decode(_text(data["image/png"])))
+        result.images.append(base64.b64decode(output_text(data["image/png"])))
     elif "text/markdown" in data:
-        result.markdown.append(_text(data["text/markdown"]))
+        result.markdown.append(output_text(data["text/markdown"]))
     elif "text/html" in data:
-        result.html.append(_text(data["text/html"]))
+        result.html.append(output_text(data["text/html"]))
     elif "text/plain" in data:
-        result.plain.append(_text(data["text/plain"]))
+        result.plain.append(output_text(data["text/plain"]))
 
 
-def _text(value) -> str:
+def output_text(value) -> str:
+    """A notebook output's text, which nbformat stores as a string or a list of lines.
+
+    >>> output_text(["a\\n", "b"]), output_text("c")
+    ('a\\nb', 'c')
+    """
     return "".join(value) if isinstance(value, list) else str(value)
 
 

@@ -24,7 +24,7 @@ import yaml
 
 from .config import load_config, read_yaml
 from .document import split_front_matter
-from .notebooks import _text
+from .notebooks import output_text
 from .report_meta import GENERATED_FILE as REPORT_METADATA
 from .report_meta import REPORT_KEYS
 from .tables import INCLUDE_FILE as TABLES_INCLUDE
@@ -251,7 +251,7 @@ def notebook_problems(path: Path) -> list[str]:
             data = output.get("data", {})
             mimes = [m for m in WIDGET_MIME_TYPES if m in data]
             remote = any(
-                REMOTE_SCRIPT_RE.search(_text(v))
+                REMOTE_SCRIPT_RE.search(output_text(v))
                 for v in data.values()
                 if isinstance(v, (str, list))
             )
