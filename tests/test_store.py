@@ -20,7 +20,7 @@ from cifar_core.files import temp_name
 from cifar_core.project import default_runs_dir
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.manifest import MANIFEST, RUN_FILES, file_sha256, write_manifest
-from cifar_core.runs.store import DamagedRunError, RunStore, StoreNotWritable
+from cifar_core.runs.store import DamagedRunError, RunStore, StoreNotWritable, json_ready
 from tests.support.fixtures import VARIANT, flip_byte, store_run, truncate
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -178,6 +178,14 @@ def test_write_run_turns_nan_into_null_and_numpy_scalars_into_numbers(tmp_path):
         "val_accuracy": None,
         "epochs": 3,
     }
+
+
+def test_json_ready_writes_keys_as_json_dumps_does_and_refuses_what_it_refuses():
+    plain = {"a": 1, 2: 2, 2.5: 3, True: 4, None: 5}
+    assert json.dumps(json_ready(plain)) == json.dumps(plain)
+    assert json_ready({np.int64(7): 1, np.bool_(False): 2}) == {"7": 1, "false": 2}
+    with pytest.raises(TypeError, match="JSON key"):
+        json_ready({(1, 2): "a tuple key"})
 
 
 def test_failed_write_leaves_nothing(tmp_path):

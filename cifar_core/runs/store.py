@@ -515,16 +515,30 @@ def _json_text(value: Any) -> str:
 
 def json_ready(value: Any) -> Any:
     """``value`` for JSON: NumPy scalars as numbers, NaN (a metric that does not exist,
-    e.g. val_* without a validation split) as null, keys as text."""
+    e.g. val_* without a validation split) as null, keys as ``json.dumps`` writes them.
+
+    >>> import numpy as np
+    >>> json_ready({np.int64(2): np.float32(0.5), True: float("nan"), None: (1, 2)})
+    {'2': 0.5, 'true': None, 'null': [1, 2]}
+    """
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         value = value.item()  # a NumPy scalar
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, Mapping):
-        return {str(k): json_ready(v) for k, v in value.items()}
+        return {_json_key(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_ready(v) for v in value]
     return value
+
+
+def _json_key(key: Any) -> str:
+    key = key.item() if hasattr(key, "item") else key  # a NumPy scalar
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)  # true, null, 1, 1.5: what json.dumps makes of a key
+    raise TypeError(f"a JSON key must be str, int, float, bool or None, not {key!r}")
 
 
 def scratch_problem(scratch: Path) -> str | None:
