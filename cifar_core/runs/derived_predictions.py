@@ -216,8 +216,8 @@ def model_probs(
 def _probs_per_set(
     run: Run, dataset: Dataset, sets: Iterable[np.ndarray], **views: Any
 ) -> Iterator[np.ndarray]:
-    """:func:`model_probs` of each of ``sets`` (transformed test sets, made as they are
-    needed), several sets per call but at most :data:`PREDICT_IMAGES` images: one call
+    """:func:`model_probs` of each of ``sets`` (transformed test sets; a generator's are
+    made only as each call needs them), several sets per call but at most :data:`PREDICT_IMAGES` images: one call
     per set spends most of its time in per-call overhead on a small test split, and four
     views of CIFAR-10's 10,000 test images in one call held about 1 GB more."""
     per_call = max(1, PREDICT_IMAGES // max(len(dataset.x_test), 1))
