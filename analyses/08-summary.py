@@ -5,7 +5,7 @@
 studies: str | list[str] | None = "all"  # "all" or a list of catalog studies
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
-top: int = 40  # rows of the leaderboard
+top: int | None = None  # rows of the leaderboard (None: every variant, as its caption says)
 
 # %%
 from cifar_core.analysis import flags, plots, present, text
@@ -23,7 +23,8 @@ table["study"] = [ctx.studies_of(n)[0] if ctx.studies_of(n) else "extra" for n i
 #| label: tbl-summary-leaderboard
 #| tbl-cap: "Leaderboard: every variant of this build, ranked by validation accuracy (mean ± std over seeds; test accuracy is reported, never used to rank); under-trained = runs still improving when training stopped; variants a profile scales into one configuration share their run."
 present.show_table(
-    views.leaderboard(sort_by_validation(table).head(top), runs), synthetic=ctx.synthetic
+    views.leaderboard(sort_by_validation(table).head(len(table) if top is None else top), runs),
+    synthetic=ctx.synthetic,
 )
 
 # %%

@@ -87,3 +87,15 @@ def test_the_article_includes_the_added_studies_section_the_build_writes(tmp_pat
     section = added_studies.write_added_studies(tmp_path, ["01-data", ADDED_STUDIES]).read_text()
     assert section.startswith("## Added studies {#sec-added-studies}")
     assert section.count("{{< embed notebooks/15-added-studies.ipynb#") == len(labels)
+
+
+def test_the_leaderboard_lists_every_variant_as_its_caption_and_the_article_say():
+    # The caption says "every variant of this build" and the article "ranks all N
+    # variants" (N = every variant): by default no row is cut.
+    source = (PROJECT / "analyses" / "08-summary.py").read_text()
+    assert "Leaderboard: every variant of this build" in source
+    assert (
+        "ranks all {{< var summary.n_variants >}} variants" in (PROJECT / "index.qmd").read_text()
+    )
+    declared = notebooks.declared_parameters(PROJECT / "analyses" / "08-summary.py")
+    assert declared["top"].default is None
