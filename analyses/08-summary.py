@@ -12,7 +12,7 @@ from cifar_core.analysis import flags, plots, present, text
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.selection import best_by_validation, sort_by_validation
 from cifar_core.analysis.views import runs as views
-from cifar_core.analysis.views.protocols import reported_vs_reproduced
+from cifar_core.analysis.views.protocols import differing, reported_vs_reproduced
 
 ctx = open_context("08-summary", studies=studies, variants=variants, seeds=seeds)
 runs = ctx.runs_of()
@@ -42,9 +42,7 @@ present.show_table(protocols, synthetic=ctx.synthetic)
 
 # %%
 #| label: summary-notes
-differing = (
-    protocols.loc[protocols["differs"] != "none", "experiment"].tolist() if len(protocols) else []
-)
+n_differ, n_reproduced = differing(protocols)
 if ctx.profile.data != "cifar10" or ctx.profile.name not in ("full", "full-seed-protocol"):
     present.show_markdown(
         present.note_callout(
@@ -56,7 +54,8 @@ if ctx.profile.data != "cifar10" or ctx.profile.name not in ("full", "full-seed-
         )
     )
 present.show_markdown(
-    f"Protocols differ from the seed's for {len(differing)} of {len(protocols)} reported figures "
+    f"Protocols differ from the seed's for {n_differ} of the {n_reproduced} reported figures "
+    "this profile runs "
     "(the differs column names each difference); a reproduced figure is like-for-like only where "
     "it reads none."
     + (
