@@ -4,6 +4,7 @@ duck-typed runs whose predictions and metrics are known by construction."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -73,6 +74,19 @@ def test_comparison_changes_label_each_pair_and_skip_missing_variants():
         out["comparison"].tolist() == ["convolution"] * 2 + ["augmentation"] * 2
     )  # depth: no cnn_deep
     assert out.columns[0] == "comparison"
+
+
+def test_unequal_epochs_names_the_changes_not_trained_for_the_same_epochs():
+    # The demo profile trains ctl_s004_cnn_e10 for 2 epochs and s004_cnn_dropout for 1:
+    # the article may not say the changes were "trained for the same epochs".
+    def run(epochs):
+        return SimpleNamespace(variant=SimpleNamespace(epochs=epochs))
+
+    runs = {"a": [run(2)], "b": [run(2)], "c": [run(1)], "d": [run(2), run(2)]}
+    pairs = {"same": ("a", "b"), "dropout": ("a", "c"), "seeds": ("b", "d"), "gone": ("a", "x")}
+    assert per_class.unequal_epochs(runs, pairs) == ["dropout (a: 2 epochs, c: 1)"]
+    article = (Path(__file__).resolve().parents[1] / "index.qmd").read_text()
+    assert "changes trained for the same epochs" not in " ".join(article.split())
 
 
 def test_per_class_correctness_pairs_seeds_in_seed_order():
