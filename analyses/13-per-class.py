@@ -59,7 +59,7 @@ print(f"{len(table)} variant(s) x {len(names)} classes; {len(changes)} listed ch
 
 # %%
 #| label: fig-per-class-heatmap
-#| fig-cap: "Per-class test accuracy across variants (mean over seeds): the baseline row in %, every other row as its change against the baseline in percentage points (blue: better, red: worse)."
+#| fig-cap: "Per-class test accuracy across variants (mean over seeds): the baseline row in %, every other row as its change against the baseline in percentage points (blue: higher, red: lower)."
 if len(table):
     show(accuracy_heatmap(table, baseline=baseline if baseline in table.index else None))
 else:

@@ -218,6 +218,16 @@ def test_heatmap_shows_the_baseline_as_accuracy_and_others_as_changes():
         accuracy_heatmap(table, baseline="resnet")
 
 
+def test_the_heatmap_caption_reads_its_colours_as_higher_or_lower_not_as_verdicts():
+    # A cell's colour is the sign of a change with no interval: "better"/"worse" are the
+    # verdicts of a test, which the heatmap does not make.
+    source = (Path(__file__).resolve().parents[1] / "analyses" / "13-per-class.py").read_text()
+    caption = next(line for line in source.splitlines() if "label: fig-per-class" in line)
+    caption = source.split(caption)[1].splitlines()[1]
+    assert "(blue: higher, red: lower)" in caption
+    assert "better" not in caption and "worse" not in caption
+
+
 @pytest.mark.parametrize("profile, stars", [("full", 4), ("sample", 0)])
 def test_compute_scatter_draws_reference_points_only_where_they_apply(profile, stars):
     from cifar_core.analysis.comparison_plots import compute_scatter
