@@ -257,6 +257,9 @@ def test_findings_resting_on_under_trained_runs_say_so():
     text = every_comparison({"s": compare_study("s", arms, "base")}, [])
     assert text.lower().count("under-trained") == 1
     assert "**Under-trained runs.** Every tested comparison (1) rests on runs" in text
+    two = {**arms, "w": arm("w", 0.6, history=RISING)}
+    text = every_comparison({"s": compare_study("s", two, "base")}, [])
+    assert "Every tested comparison (2) rests on runs" in text  # "every ..." is singular
 
 
 # ----------------------------------------------------------------- selection

@@ -186,7 +186,7 @@ def _under_trained_paragraph(tested: list[Comparison], titles: Mapping[str, str]
     flagged = [c for c in tested if c.under_trained]
     rest = "rests" if len(flagged) == 1 else "rest"
     if len(flagged) == len(tested):
-        who = f"Every tested comparison ({len(tested)}) {rest}"
+        who = f"Every tested comparison ({len(tested)}) rests"
     else:
         who = f"{len(flagged)} of {len(tested)} tested comparisons {rest}"
     if len(flagged) <= 8:
