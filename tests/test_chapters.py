@@ -107,3 +107,12 @@ def test_the_transfer_status_says_what_was_checked():
     source = (PROJECT / "analyses" / "06-transfer.py").read_text()
     assert '"not run: ImageNet weights not found"' in source
     assert "offline" not in source
+
+
+def test_the_introduction_says_how_many_seeds_this_build_trains():
+    # demo and smoke train one seed, sample one to three: "over several seeds" was
+    # hand-written; the number comes from the build (build.seeds, as in the Methods).
+    article = (PROJECT / "index.qmd").read_text()
+    intro = " ".join(article.split("# Introduction")[1].split("# Data")[0].split())
+    assert "over several seeds" not in intro
+    assert "with up to {{< var build.seeds >}} seeds per variant" in intro
