@@ -184,3 +184,25 @@ def test_the_article_says_which_variants_the_regularization_gap_and_best_come_fr
     assert "regularised variants is" not in prose and "best regularised variant" not in prose
     assert "tests each regularised variant" not in prose
     assert "among the other variants of these studies" in prose
+
+
+def test_the_pass_marks_note_calls_only_a_scaled_profile_scaled():
+    # full-seed-protocol trains the seeds' epochs on all 50,000 images: its pass marks
+    # are not "scaled" away.
+    from types import SimpleNamespace
+
+    from cifar_core.experiments import catalog
+
+    def notes(profile):
+        chapter = SimpleNamespace(
+            catalog={"seed004_lab": catalog.get_study("seed004_lab")},
+            ctx=SimpleNamespace(
+                profile=SimpleNamespace(name=profile), dataset=SimpleNamespace(num_classes=10)
+            ),
+            runs={},
+        )
+        return " ".join(StudyChapter.notes(chapter))
+
+    assert "Scaled profile" in notes("sample")
+    assert "Scaled profile" not in notes("full")
+    assert "Scaled profile" not in notes("full-seed-protocol")
