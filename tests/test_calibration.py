@@ -193,3 +193,14 @@ def test_the_scaled_profile_note_is_left_out_where_the_profile_is_not_scaled():
     assert any("trains briefly" in n for n in calibration_notes(empty, {}, "sample"))
     for profile in ("full", "full-seed-protocol"):
         assert not any("trains briefly" in n for n in calibration_notes(empty, {}, profile))
+
+
+def test_the_scaled_profile_note_cites_what_the_literature_found_not_the_seeds():
+    # No run measured the seeds' models: "the seeds' full budgets make them over-confident"
+    # stated a result about them; Guo et al. (2017) measured other networks.
+    from cifar_core.analysis.views.calibration import calibration_notes
+
+    empty = pd.DataFrame({"temperature": []}, dtype=float)
+    (note,) = [n for n in calibration_notes(empty, {}, "demo") if "trains briefly" in n]
+    assert "the seeds' full budgets make them" not in note and "tends to" not in note
+    assert "Guo et al. (2017) found" in note
