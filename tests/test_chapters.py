@@ -116,3 +116,12 @@ def test_the_introduction_says_how_many_seeds_this_build_trains():
     intro = " ".join(article.split("# Introduction")[1].split("# Data")[0].split())
     assert "over several seeds" not in intro
     assert "with up to {{< var build.seeds >}} seeds per variant" in intro
+
+
+def test_the_robustness_section_does_not_say_the_corruptions_cannot_be_downloaded():
+    # The build never tries to download CIFAR-10-C (it regenerates the corruptions from
+    # the build's own test split, whatever the profile): "cannot be downloaded here" was
+    # a claim about the machine that nothing checks.
+    article = " ".join((PROJECT / "index.qmd").read_text().split())
+    assert "cannot be downloaded here" not in article
+    assert "The build does not use its official files: the corruptions are regenerated" in article
