@@ -87,7 +87,7 @@ if skipped:
 unequal = per_class.unequal_epochs(runs, pairs)
 if unequal:
     notes.append(
-        f"Not trained for the same epochs in this build: {'; '.join(unequal)}; these changes "
+        f"Not trained for the same epochs in this build: {'; '.join(unequal)}; their class changes "
         "include the effect of the different training length."
     )
 notes += present.not_run_notes(ctx.not_run, lead="Not run")
