@@ -140,6 +140,10 @@ def test_a_store_whose_better_arm_is_worse_reverses_the_claim_and_the_text_says_
     seed000 = results["s000_cnn1_bn"]  # its runs are not in the store
     assert seed000.outcome == NOT_EVALUATED
     assert "no runs of s000_cnn1_bn in the run store" in claim_sentence(seed000)
+    # The Discussion's block promises every claim, one sentence each: a claim that could
+    # not be evaluated gets its sentence too, with the reason (it was only counted).
+    block = every_comparison({"batch_norm": findings}, list(results.values()))
+    assert claim_sentence(seed000) in block
 
 
 def test_claims_hold_or_are_inconclusive_as_the_runs_say_and_orientation_is_respected(tmp_path):
