@@ -191,6 +191,10 @@ def test_reference_points_apply_only_to_full_cifar10():
         and (full["data"] == "full CIFAR-10 (50,000 training images)").all()
     )
     assert not compute.reference_points("sample")["applicable"].any()
+    # full-seed-protocol trains on all 50,000 images of full CIFAR-10: the note said it
+    # "trains on 50,000 official training images, so ... not comparable".
+    assert compute.reference_points("full-seed-protocol")["applicable"].all()
+    assert compute.reference_note("full-seed-protocol", 50_000) is None
     assert compute.reference_points(None, n_train=50_000)["applicable"].all()
     note = compute.reference_note("sample", 5_085)
     assert "5,085 official training images" in note and "not comparable" in note
