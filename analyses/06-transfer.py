@@ -62,7 +62,7 @@ chapter.publish(
     status="run"
     if runs
     else (
-        "not run: ImageNet weights unavailable offline"
+        "not run: ImageNet weights not found"
         if not available
         else f"not run in profile {ctx.profile.name}"
     ),

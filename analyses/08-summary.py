@@ -5,14 +5,14 @@
 studies: str | list[str] | None = "all"  # "all" or a list of catalog studies
 variants: list[str] | None = None  # extra variant names
 seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how many) or a list
-top: int = 40  # rows of the leaderboard
+top: int | None = None  # rows of the leaderboard (None: every variant, as its caption says)
 
 # %%
 from cifar_core.analysis import flags, plots, present, text
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.selection import best_by_validation, sort_by_validation
 from cifar_core.analysis.views import runs as views
-from cifar_core.analysis.views.protocols import reported_vs_reproduced
+from cifar_core.analysis.views.protocols import differing, reported_vs_reproduced
 
 ctx = open_context("08-summary", studies=studies, variants=variants, seeds=seeds)
 runs = ctx.runs_of()
@@ -23,7 +23,8 @@ table["study"] = [ctx.studies_of(n)[0] if ctx.studies_of(n) else "extra" for n i
 #| label: tbl-summary-leaderboard
 #| tbl-cap: "Leaderboard: every variant of this build, ranked by validation accuracy (mean ± std over seeds; test accuracy is reported, never used to rank); under-trained = runs still improving when training stopped; variants a profile scales into one configuration share their run."
 present.show_table(
-    views.leaderboard(sort_by_validation(table).head(top), runs), synthetic=ctx.synthetic
+    views.leaderboard(sort_by_validation(table).head(len(table) if top is None else top), runs),
+    synthetic=ctx.synthetic,
 )
 
 # %%
@@ -41,9 +42,7 @@ present.show_table(protocols, synthetic=ctx.synthetic)
 
 # %%
 #| label: summary-notes
-differing = (
-    protocols.loc[protocols["differs"] != "none", "experiment"].tolist() if len(protocols) else []
-)
+n_differ, n_reproduced = differing(protocols)
 if ctx.profile.data != "cifar10" or ctx.profile.name not in ("full", "full-seed-protocol"):
     present.show_markdown(
         present.note_callout(
@@ -55,7 +54,8 @@ if ctx.profile.data != "cifar10" or ctx.profile.name not in ("full", "full-seed-
         )
     )
 present.show_markdown(
-    f"Protocols differ from the seed's for {len(differing)} of {len(protocols)} reported figures "
+    f"Protocols differ from the seed's for {n_differ} of the {n_reproduced} reported figures "
+    "this profile runs "
     "(the differs column names each difference); a reproduced figure is like-for-like only where "
     "it reads none."
     + (

@@ -30,7 +30,7 @@ comparisons: dict[str, list[str]] = {
     "depth": ["s000_cnn2", "s000_cnn3"],
     "regularization": ["ctl_s004_cnn_e10", "s004_cnn_dropout"],
     "augmentation": ["s001_model_a", "s001_model_b"],
-}  # label: [without, with] the change, same epochs
+}  # label: [without, with] the change, meant at the same epochs (the notes say where not)
 top: int = 1  # classes listed per direction (gain, loss) and comparison
 
 # %%
@@ -59,7 +59,7 @@ print(f"{len(table)} variant(s) x {len(names)} classes; {len(changes)} listed ch
 
 # %%
 #| label: fig-per-class-heatmap
-#| fig-cap: "Per-class test accuracy across variants (mean over seeds): the baseline row in %, every other row as its change against the baseline in percentage points (blue: better, red: worse)."
+#| fig-cap: "Per-class test accuracy across variants (mean over seeds): the baseline row in %, every other row as its change against the baseline in percentage points (blue: higher, red: lower)."
 if len(table):
     show(accuracy_heatmap(table, baseline=baseline if baseline in table.index else None))
 else:
@@ -84,6 +84,12 @@ notes = [
 skipped = [label for label, (a, b) in pairs.items() if a not in table.index or b not in table.index]
 if skipped:
     notes.append(f"Not shown (a variant did not run in this build): {', '.join(skipped)}.")
+unequal = per_class.unequal_epochs(runs, pairs)
+if unequal:
+    notes.append(
+        f"Not trained for the same epochs in this build: {'; '.join(unequal)}; their class changes "
+        "include the effect of the different training length."
+    )
 notes += present.not_run_notes(ctx.not_run, lead="Not run")
 present.show_markdown(present.note_callout(" ".join(notes), title="Reading the per-class changes"))
 
@@ -94,6 +100,7 @@ ctx.publish(
     {
         "per_class": {
             "n_variants": str(len(table)),
+            "n_changes": str(len(pairs)),
             "baseline": baseline,
             "hardest_class": mean_by_class.idxmin() if known else text.UNKNOWN,
             "hardest_class_acc": text.percent(mean_by_class.min()) if known else text.UNKNOWN,

@@ -6,7 +6,7 @@
 # wall time of `model.fit`, on log axes. The Pareto front (no variant is both cheaper
 # and better) is chosen on **validation** accuracy; the plots show test accuracy.
 # Published reference points (airbench, a ResNet-18 baseline; full CIFAR-10 on an A100)
-# are drawn only for the full profile, where they apply.
+# are drawn only for the full profiles, where they apply.
 
 # %% tags=["parameters"]
 studies: str | list[str] | None = "all"  # "all" or a list of catalog studies

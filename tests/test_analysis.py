@@ -341,7 +341,10 @@ def test_flagged_runs_are_one_callout_with_a_row_each_and_each_meaning_once():
         "| wide (seed 0) | large gap | train 97.5 %, test 64.0 %: gap 33.5 points |",
         "| wide (seed 1) | large gap | train 95.0 %, test 70.0 %: gap 25.0 points |",
     ]
-    assert text.count("the model memorizes the training set") == 1
+    # The gap is measured; memorization is not (a 2-epoch run at 42 % training accuracy
+    # was said to memorize its training set).
+    assert "memoriz" not in text
+    assert text.count("the model fits its training images far better than unseen ones") == 1
     assert (
         "**Large gap** (2 runs): training accuracy exceeds test accuracy by more than 15 "
         "points" in text

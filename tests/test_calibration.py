@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.calibration import calibration_curve
 
@@ -181,3 +182,25 @@ def test_ece_interval_is_finite_for_constant_data_and_covers_the_estimate():
     probs, labels = _sampled(1000, scale=1.5, seed=8)
     low, high = cal.ece_interval(cal.apply_temperature(probs, 0.8), labels, n_resamples=2000)
     assert low < cal.expected_calibration_error(cal.apply_temperature(probs, 0.8), labels) < high
+
+
+def test_the_scaled_profile_note_is_left_out_where_the_profile_is_not_scaled():
+    # full-seed-protocol trains the seeds' epochs on all 50,000 images: it does not
+    # "train briefly on a subset".
+    from cifar_core.analysis.views.calibration import calibration_notes
+
+    empty = pd.DataFrame({"temperature": []}, dtype=float)
+    assert any("trains briefly" in n for n in calibration_notes(empty, {}, "sample"))
+    for profile in ("full", "full-seed-protocol"):
+        assert not any("trains briefly" in n for n in calibration_notes(empty, {}, profile))
+
+
+def test_the_scaled_profile_note_cites_what_the_literature_found_not_the_seeds():
+    # No run measured the seeds' models: "the seeds' full budgets make them over-confident"
+    # stated a result about them; Guo et al. (2017) measured other networks.
+    from cifar_core.analysis.views.calibration import calibration_notes
+
+    empty = pd.DataFrame({"temperature": []}, dtype=float)
+    (note,) = [n for n in calibration_notes(empty, {}, "demo") if "trains briefly" in n]
+    assert "the seeds' full budgets make them" not in note and "tends to" not in note
+    assert "Guo et al. (2017) found" in note

@@ -297,3 +297,13 @@ def test_seed_protocol_profile_trains_on_every_image_and_keeps_the_last_epoch():
         assert (full[key].validation_fraction, full[key].restore_best) == (0.2, True)
         assert variant.epochs == full[key].epochs
         assert run_key(variant, "fp") != run_key(full[key], "fp")
+
+
+def test_no_study_title_states_epochs_the_profile_sets():
+    # A study's title heads its findings paragraph in every profile: "Batch size (seed 002
+    # Model 1, 100 epochs)" headed comparisons of 2-epoch runs in the demo build.
+    import re
+
+    titles = {s.name: s.title for s in catalog.studies()}
+    assert not [t for t in titles.values() if re.search(r"\d+ epochs", t)]
+    assert titles["batch_size"] == "Batch size (seed 002 Model 1)"

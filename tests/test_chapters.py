@@ -87,3 +87,41 @@ def test_the_article_includes_the_added_studies_section_the_build_writes(tmp_pat
     section = added_studies.write_added_studies(tmp_path, ["01-data", ADDED_STUDIES]).read_text()
     assert section.startswith("## Added studies {#sec-added-studies}")
     assert section.count("{{< embed notebooks/15-added-studies.ipynb#") == len(labels)
+
+
+def test_the_leaderboard_lists_every_variant_as_its_caption_and_the_article_say():
+    # The caption says "every variant of this build" and the article "ranks all N
+    # variants" (N = every variant): by default no row is cut.
+    source = (PROJECT / "analyses" / "08-summary.py").read_text()
+    assert "Leaderboard: every variant of this build" in source
+    assert (
+        "ranks all {{< var summary.n_variants >}} variants" in (PROJECT / "index.qmd").read_text()
+    )
+    declared = notebooks.declared_parameters(PROJECT / "analyses" / "08-summary.py")
+    assert declared["top"].default is None
+
+
+def test_the_transfer_status_says_what_was_checked():
+    # The build looks for the weights file and never downloads it: "not found" is what
+    # it knows, on- or offline ("unavailable offline" was published on any machine).
+    source = (PROJECT / "analyses" / "06-transfer.py").read_text()
+    assert '"not run: ImageNet weights not found"' in source
+    assert "offline" not in source
+
+
+def test_the_introduction_says_how_many_seeds_this_build_trains():
+    # demo and smoke train one seed, sample one to three: "over several seeds" was
+    # hand-written; the number comes from the build (build.seeds, as in the Methods).
+    article = (PROJECT / "index.qmd").read_text()
+    intro = " ".join(article.split("# Introduction")[1].split("# Data")[0].split())
+    assert "over several seeds" not in intro
+    assert "with up to {{< var build.seeds >}} seeds per variant" in intro
+
+
+def test_the_robustness_section_does_not_say_the_corruptions_cannot_be_downloaded():
+    # The build never tries to download CIFAR-10-C (it regenerates the corruptions from
+    # the build's own test split, whatever the profile): "cannot be downloaded here" was
+    # a claim about the machine that nothing checks.
+    article = " ".join((PROJECT / "index.qmd").read_text().split())
+    assert "cannot be downloaded here" not in article
+    assert "The build does not use its official files: the corruptions are regenerated" in article

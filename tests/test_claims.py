@@ -140,6 +140,10 @@ def test_a_store_whose_better_arm_is_worse_reverses_the_claim_and_the_text_says_
     seed000 = results["s000_cnn1_bn"]  # its runs are not in the store
     assert seed000.outcome == NOT_EVALUATED
     assert "no runs of s000_cnn1_bn in the run store" in claim_sentence(seed000)
+    # The Discussion's block promises every claim, one sentence each: a claim that could
+    # not be evaluated gets its sentence too, with the reason (it was only counted).
+    block = every_comparison({"batch_norm": findings}, list(results.values()))
+    assert claim_sentence(seed000) in block
 
 
 def test_claims_hold_or_are_inconclusive_as_the_runs_say_and_orientation_is_respected(tmp_path):
@@ -214,3 +218,22 @@ def test_claims_table_lists_quote_expectation_and_outcome(tmp_path):
     assert (row["seed"], row["outcome"]) == ("003", HOLDS) and "expected better" in row["claim"]
     assert row["Δ test acc (pts)"] == "+10.0" and row["shared seeds"] == "3"
     assert row["quote"].startswith("“After only normalization")
+
+
+def test_claims_table_notes_a_claim_whose_arms_trained_for_different_epochs():
+    # demo trains ctl_s004_cnn_e10 for 2 epochs and s004_cnn_dropout for 1: the claim
+    # "Dropout does not change test accuracy (at equal epochs)" was judged without a word.
+    base = np.arange(2000) % 2 == 0
+    arms = {
+        "ctl_s004_cnn_e10": [RunRecord("b", 0, base, history=PLATEAU)],
+        "s004_cnn_dropout": [RunRecord("v", 0, base, history=PLATEAU)],
+    }
+    results = evaluate_claims(
+        claims_for("dropout"), [compare_study("dropout", arms, "ctl_s004_cnn_e10")]
+    )
+    unequal = {"ctl_s004_cnn_e10": "2", "s004_cnn_dropout": "1"}
+    note = claims_table(results, epochs=unequal).iloc[0]["note"]
+    assert "trained for different epochs here (s004_cnn_dropout: 1, ctl_s004_cnn_e10: 2)" in note
+    equal = {"ctl_s004_cnn_e10": "2", "s004_cnn_dropout": "2"}
+    assert "epochs" not in claims_table(results, epochs=equal).iloc[0]["note"]
+    assert "epochs" not in claims_table(results).iloc[0]["note"]

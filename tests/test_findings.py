@@ -257,6 +257,9 @@ def test_findings_resting_on_under_trained_runs_say_so():
     text = every_comparison({"s": compare_study("s", arms, "base")}, [])
     assert text.lower().count("under-trained") == 1
     assert "**Under-trained runs.** Every tested comparison (1) rests on runs" in text
+    two = {**arms, "w": arm("w", 0.6, history=RISING)}
+    text = every_comparison({"s": compare_study("s", two, "base")}, [])
+    assert "Every tested comparison (2) rests on runs" in text  # "every ..." is singular
 
 
 # ----------------------------------------------------------------- selection
@@ -440,3 +443,18 @@ def test_the_sign_flip_p_value_is_exact():
         assert sign_flip_p(steps) == pytest.approx(exact, rel=1e-9)
     one_seed = np.array([1] * 25 + [-1] * 12 + [0] * 63)  # one seed: the exact McNemar test
     assert sign_flip_p(one_seed) == pytest.approx(binomtest(12, 37, 0.5).pvalue, rel=1e-9)
+
+
+def test_the_methods_state_the_annealed_learning_rate_exception():
+    # convergence() spares a run whose learning rate anneals to (nearly) zero (the
+    # flagship's linear decay): the Methods' rule must say so, or a reader finds such a
+    # run unflagged against the stated rule.
+    from pathlib import Path
+
+    article = " ".join((Path(__file__).resolve().parents[1] / "index.qmd").read_text().split())
+    methods = article.split("# Methods")[1].split("# Results")[0]
+    assert "a run whose learning rate anneals to (nearly) zero is not flagged" in methods
+    lr = PLATEAU.assign(val_loss=np.linspace(2, 1, 10), lr=np.linspace(0.1, 0.0, 10))
+    rising = lr.assign(val_accuracy=np.linspace(0.3, 0.6, 10))
+    assert convergence(rising.drop(columns="lr")).under_trained
+    assert not convergence(rising).under_trained

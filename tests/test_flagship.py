@@ -264,3 +264,18 @@ def test_new_fields_are_validated_and_hashed_with_their_defaults():
     ]:
         with pytest.raises(VariantError, match=message):
             Variant.from_dict({"name": "x", "family": "mlp", **bad})
+
+
+def test_an_ablation_marks_a_helpful_setting_only_when_found_worse():
+    # "a change that loses accuracy marks a setting that helps" read any lower point
+    # estimate as help (demo: ctl_flagship_layer_augmentation −5.4 points, no detectable
+    # difference); only the verdict "worse" says so.
+    from pathlib import Path
+
+    from cifar_core.experiments import catalog
+
+    notes = " ".join(catalog.get_study("flagship").notes)
+    article = " ".join((Path(__file__).resolve().parents[1] / "index.qmd").read_text().split())
+    for said in (notes, article):
+        assert "a change that loses accuracy" not in said
+        assert "a change found worse than the flagship marks a setting that helps" in said

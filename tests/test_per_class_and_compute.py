@@ -4,6 +4,7 @@ duck-typed runs whose predictions and metrics are known by construction."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -73,6 +74,19 @@ def test_comparison_changes_label_each_pair_and_skip_missing_variants():
         out["comparison"].tolist() == ["convolution"] * 2 + ["augmentation"] * 2
     )  # depth: no cnn_deep
     assert out.columns[0] == "comparison"
+
+
+def test_unequal_epochs_names_the_changes_not_trained_for_the_same_epochs():
+    # The demo profile trains ctl_s004_cnn_e10 for 2 epochs and s004_cnn_dropout for 1:
+    # the article may not say the changes were "trained for the same epochs".
+    def run(epochs):
+        return SimpleNamespace(variant=SimpleNamespace(epochs=epochs))
+
+    runs = {"a": [run(2)], "b": [run(2)], "c": [run(1)], "d": [run(2), run(2)]}
+    pairs = {"same": ("a", "b"), "dropout": ("a", "c"), "seeds": ("b", "d"), "gone": ("a", "x")}
+    assert per_class.unequal_epochs(runs, pairs) == ["dropout (a: 2 epochs, c: 1)"]
+    article = (Path(__file__).resolve().parents[1] / "index.qmd").read_text()
+    assert "changes trained for the same epochs" not in " ".join(article.split())
 
 
 def test_per_class_correctness_pairs_seeds_in_seed_order():
@@ -177,6 +191,10 @@ def test_reference_points_apply_only_to_full_cifar10():
         and (full["data"] == "full CIFAR-10 (50,000 training images)").all()
     )
     assert not compute.reference_points("sample")["applicable"].any()
+    # full-seed-protocol trains on all 50,000 images of full CIFAR-10: the note said it
+    # "trains on 50,000 official training images, so ... not comparable".
+    assert compute.reference_points("full-seed-protocol")["applicable"].all()
+    assert compute.reference_note("full-seed-protocol", 50_000) is None
     assert compute.reference_points(None, n_train=50_000)["applicable"].all()
     note = compute.reference_note("sample", 5_085)
     assert "5,085 official training images" in note and "not comparable" in note
@@ -202,6 +220,16 @@ def test_heatmap_shows_the_baseline_as_accuracy_and_others_as_changes():
     assert texts == ["50", "70", "+10", "-5"]
     with pytest.raises(KeyError, match="baseline 'resnet'"):
         accuracy_heatmap(table, baseline="resnet")
+
+
+def test_the_heatmap_caption_reads_its_colours_as_higher_or_lower_not_as_verdicts():
+    # A cell's colour is the sign of a change with no interval: "better"/"worse" are the
+    # verdicts of a test, which the heatmap does not make.
+    source = (Path(__file__).resolve().parents[1] / "analyses" / "13-per-class.py").read_text()
+    caption = next(line for line in source.splitlines() if "label: fig-per-class" in line)
+    caption = source.split(caption)[1].splitlines()[1]
+    assert "(blue: higher, red: lower)" in caption
+    assert "better" not in caption and "worse" not in caption
 
 
 @pytest.mark.parametrize("profile, stars", [("full", 4), ("sample", 0)])

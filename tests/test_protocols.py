@@ -11,6 +11,7 @@ import pytest
 from cifar_core.analysis.views.protocols import (
     build_side,
     differences,
+    differing,
     protocol_table,
     train_images,
 )
@@ -85,3 +86,17 @@ def test_build_side_follows_the_variant_split_and_checkpoint():
     full = catalog.get_profile("full-seed-protocol").scale(catalog.get_variant("s004_final"))
     assert build_side(full, 50_000)["checkpoint"] == "last epoch"
     assert differences(seed_side("s004_final"), build_side(full, 50_000)) == "train images"
+
+
+def test_differing_counts_only_the_figures_this_profile_reproduced():
+    # A figure not run in this profile has no protocol of this build ("differs" reads
+    # "–"): it is neither a difference nor a figure compared (demo said "33 of 33"
+    # with 4 such rows).
+    sample = _table("sample", 5085)
+    not_run = int((sample["reproduced %"] == "not run in this profile").sum())
+    assert not_run > 0
+    assert differing(sample) == (len(sample) - not_run, len(sample) - not_run)
+    seed = _table("full-seed-protocol", 50_000)
+    n, of = differing(seed)
+    assert of == int((seed["reproduced %"] != "not run in this profile").sum())
+    assert n == of - int((seed["differs"] == "none").sum()) and n < of

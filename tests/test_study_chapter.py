@@ -172,3 +172,37 @@ def test_the_added_studies_chapter_executes_on_a_project_study(tmp_path, synthet
     assert "my_cnn1_head_dropout is better than the baseline s000_cnn1 by 20.0 points" in text
     claims = "\n".join(cell_outputs(notebook, "tbl-added-claims").markdown)
     assert re.search(r"\|\s*holds\s*\|", claims)
+
+
+def test_the_article_says_which_variants_the_regularization_gap_and_best_come_from():
+    # StudyChapter.gaps and .best choose among every variant of the chapter's studies,
+    # unregularised controls included (s004_cnn, ctl_s004_cnn_e10, s003_net_zscore, ...):
+    # the article may not call the smallest gap or the best variant "regularised".
+    article = (PROJECT / "index.qmd").read_text()
+    section = article.split("## Regularization {#sec-regularization}")[1].split("{{< embed")[0]
+    prose = " ".join(section.split())
+    assert "regularised variants is" not in prose and "best regularised variant" not in prose
+    assert "tests each regularised variant" not in prose
+    assert "among the other variants of these studies" in prose
+
+
+def test_the_pass_marks_note_calls_only_a_scaled_profile_scaled():
+    # full-seed-protocol trains the seeds' epochs on all 50,000 images: its pass marks
+    # are not "scaled" away.
+    from types import SimpleNamespace
+
+    from cifar_core.experiments import catalog
+
+    def notes(profile):
+        chapter = SimpleNamespace(
+            catalog={"seed004_lab": catalog.get_study("seed004_lab")},
+            ctx=SimpleNamespace(
+                profile=SimpleNamespace(name=profile), dataset=SimpleNamespace(num_classes=10)
+            ),
+            runs={},
+        )
+        return " ".join(StudyChapter.notes(chapter))
+
+    assert "Scaled profile" in notes("sample")
+    assert "Scaled profile" not in notes("full")
+    assert "Scaled profile" not in notes("full-seed-protocol")

@@ -224,7 +224,11 @@ class StudyChapter:
         chapter checks pass marks, the flagged runs (``overfitting``: said of rising
         validation loss), and the convergence of the chapter's runs."""
         parts = [present.study_notes(self.catalog.values())]
-        if any(s.pass_marks for s in self.catalog.values()) and self.ctx.profile.name != "full":
+        unscaled = ("full", "full-seed-protocol")
+        if (
+            any(s.pass_marks for s in self.catalog.values())
+            and self.ctx.profile.name not in unscaled
+        ):
             parts.append(
                 present.note_callout(
                     f"Profile `{self.ctx.profile.name}` scales epochs and data, so the pass "

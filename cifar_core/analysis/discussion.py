@@ -168,6 +168,7 @@ def _claims_paragraphs(claims: Sequence[ClaimResult]) -> list[str]:
         f"{n_missing} could not be evaluated here."
     ]
     parts += [claim_sentence(r) for kind in (REVERSED, HOLDS) for r in outcome[kind]]
+    parts += [claim_sentence(r) for r in claims if r.outcome == NOT_EVALUATED]
     if outcome[INCONCLUSIVE]:
         parts.append(
             "Inconclusive at this budget: "
@@ -186,7 +187,7 @@ def _under_trained_paragraph(tested: list[Comparison], titles: Mapping[str, str]
     flagged = [c for c in tested if c.under_trained]
     rest = "rests" if len(flagged) == 1 else "rest"
     if len(flagged) == len(tested):
-        who = f"Every tested comparison ({len(tested)}) {rest}"
+        who = f"Every tested comparison ({len(tested)}) rests"
     else:
         who = f"{len(flagged)} of {len(tested)} tested comparisons {rest}"
     if len(flagged) <= 8:
@@ -207,9 +208,9 @@ def every_comparison(
     titles: Mapping[str, str] | None = None,
     runs: Mapping[str, Sequence] | None = None,
 ) -> str:
-    """Markdown: each detected effect as its sentence (by study), each claim that holds
-    or is reversed as its sentence, the inconclusive claims named, and which findings
-    rest on under-trained runs (with the convergence of ``runs``)."""
+    """Markdown: each detected effect as its sentence (by study), each claim that holds,
+    is reversed or was not evaluated as its sentence, the inconclusive claims named, and
+    which findings rest on under-trained runs (with the convergence of ``runs``)."""
     titles = titles or {}
     tested = _tested(findings)
     by_study: dict[str, list[str]] = {}

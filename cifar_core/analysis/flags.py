@@ -61,12 +61,12 @@ def _large_gap(metrics: Mapping[str, Any], threshold: float) -> Anomaly | None:
         "large_gap",
         f"Training accuracy {text.percent(train)} exceeds test accuracy {text.percent(test)} by "
         f"{text.points(train - test, unit=True)} (> {threshold * 100:.0f}): the model "
-        "memorizes the training set.",
+        "fits its training images far better than unseen ones.",
         evidence=f"train {text.percent(train)}, test {text.percent(test)}: gap "
         f"{text.points(train - test, unit=True)}",
         explanation=f"training accuracy exceeds test accuracy by more than "
-        f"{threshold * 100:.0f} points: the model memorizes the "
-        "training set.",
+        f"{threshold * 100:.0f} points: the model fits its training "
+        "images far better than unseen ones.",
     )
 
 

@@ -187,8 +187,8 @@ STUDIES = (
             "(benchmarks/time_to_accuracy.py).",
             "The recipe and its evidence: cifar_core/experiments/flagship.py; each "
             "ctl_flagship_ variant changes one of its settings, and is compared with "
-            "the flagship, the study's baseline: a change that loses accuracy marks a "
-            "setting that helps.",
+            "the flagship, the study's baseline: a change found worse than the flagship "
+            "marks a setting that helps.",
         ),
     ),
 )

@@ -141,10 +141,10 @@ def calibration_notes(
             f"({low}–{high}): its validation NLL keeps falling towards uniform (or one-hot) "
             "probabilities, which happens when accuracy is near chance."
         )
-    if profile != "full":
+    if profile not in ("full", "full-seed-protocol"):
         notes.append(
-            f"Profile `{profile}` trains briefly on a subset; short training tends to leave "
-            "models under-confident, while the seeds' full budgets make them over-confident (Guo et "
-            "al. 2017), so the direction of miscalibration need not carry over."
+            f"Profile `{profile}` trains briefly on a subset; Guo et al. (2017) found modern "
+            "deep networks trained to convergence over-confident, so the direction of "
+            "miscalibration measured here need not carry over to the seeds' budgets."
         )
     return notes

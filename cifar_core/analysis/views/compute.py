@@ -136,12 +136,12 @@ def compute_table(
 
 def reference_points(profile: str | None = None, n_train: int | None = None) -> pd.DataFrame:
     """:data:`REFERENCE_POINTS` as a table, with ``applicable``: True only when the runs
-    they are drawn with use full CIFAR-10 (``profile == "full"``, or ``n_train`` official
-    training images equal to 50,000 when no profile is given)."""
+    they are drawn with use full CIFAR-10 (profile ``full`` or ``full-seed-protocol``, or
+    ``n_train`` official training images equal to 50,000 when no profile is given)."""
     table = pd.DataFrame(REFERENCE_POINTS)
     table["data"] = f"full CIFAR-10 ({FULL_CIFAR10_TRAIN:,} training images)"
     if profile is not None:
-        applicable = profile == "full"
+        applicable = profile in ("full", "full-seed-protocol")
     else:
         applicable = n_train is not None and int(n_train) == FULL_CIFAR10_TRAIN
     table["applicable"] = applicable

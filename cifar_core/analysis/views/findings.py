@@ -156,20 +156,28 @@ def findings_table(findings: Mapping[str, StudyFindings] | Iterable[StudyFinding
     return table.fillna("")
 
 
-def claims_table(results: Sequence[ClaimResult]) -> pd.DataFrame:
+def claims_table(
+    results: Sequence[ClaimResult], epochs: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """The seeds' claims as text (:data:`CLAIMS_COLUMNS`): seed, our one-line reading,
     the quote, the outcome (holds / reversed / inconclusive at this budget / not
     evaluated), the computed effect ``variant − baseline`` of the claim with its 95 %
     interval and Holm p, shared seeds, and a note (under-trained runs, why it was not
-    evaluated, what makes the comparison imperfect)."""
+    evaluated, what makes the comparison imperfect; with ``epochs``, ``{variant: the
+    epochs its runs trained}``, arms trained for different epochs)."""
     rows = []
     for r in results:
         tested = not text.is_unknown(r.diff)
+        v, b = (epochs or {}).get(r.claim.variant), (epochs or {}).get(r.claim.baseline)
+        differ = (
+            f"trained for different epochs here ({r.claim.variant}: {v}, {r.claim.baseline}: {b})"
+        )
         notes = [
             note
             for note in (
                 r.reason.removeprefix("not compared: ") if r.reason else "",
                 f"under-trained: {compact_runs(r.under_trained)}" if r.under_trained else "",
+                differ if tested and v and b and v != b else "",
                 r.claim.note,
             )
             if note

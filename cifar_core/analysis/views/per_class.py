@@ -128,6 +128,19 @@ def comparison_changes(
     return pd.concat(parts, ignore_index=True)[CHANGE_COLUMNS]
 
 
+def unequal_epochs(runs: RunsByVariant, pairs: Mapping[str, tuple[str, str]]) -> list[str]:
+    """The one-factor changes of ``pairs`` (``{label: (without, with)}``) whose two
+    variants trained for different epochs in this build, each as ``"label (a: 2 epochs,
+    b: 1)"``; a pair with a variant that did not run is left out."""
+    said = []
+    for label, (a, b) in pairs.items():
+        epochs = {n: sorted({r.variant.epochs for r in runs.get(n, [])}) for n in (a, b)}
+        if epochs[a] and epochs[b] and epochs[a] != epochs[b]:
+            ea, eb = ("/".join(map(str, epochs[n])) for n in (a, b))
+            said.append(f"{label} ({a}: {ea} epochs, {b}: {eb})")
+    return said
+
+
 def per_class_correctness(runs: Sequence[RunLike]) -> tuple[np.ndarray, np.ndarray]:
     """``(labels, correct)``: the test labels and a ``(seeds, images)`` boolean matrix of
     top-1 correctness, rows ordered by seed, so that two variants' matrices pair up

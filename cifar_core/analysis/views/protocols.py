@@ -128,6 +128,14 @@ def protocol_table(
     )
 
 
+def differing(table: pd.DataFrame) -> tuple[int, int]:
+    """``(figures whose protocol differs, figures this profile runs)`` of
+    :func:`protocol_table`; a figure not run in this profile (``differs`` unknown) is in
+    neither."""
+    compared = table[table["differs"] != text.UNKNOWN] if len(table) else table
+    return int((compared["differs"] != "none").sum()) if len(compared) else 0, len(compared)
+
+
 def reported_vs_reproduced(ctx: AnalysisContext, runs: pd.DataFrame) -> pd.DataFrame:
     """:func:`protocol_table` of every figure the seeds report (each variant's first
     figure), against this build's profile and its runs table (a variant without a row

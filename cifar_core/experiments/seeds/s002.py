@@ -94,12 +94,12 @@ NOTE = (
 STUDIES = (
     study(
         "batch_size",
-        "Batch size (seed 002 Model 1, 100 epochs)",
+        "Batch size (seed 002 Model 1)",
         chapter="04-training",
         sources=["002"],
         baseline="s002_model1_b128",
         variants=["s002_model1_b32", "s002_model1_b64", "s002_model1_b128"],
-        notes=NOTE,
+        notes=(NOTE, "Seed 002 trained each batch size for 100 epochs."),
     ),
     study(
         "seed002_families",
