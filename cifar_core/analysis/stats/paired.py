@@ -54,18 +54,6 @@ from statsmodels.stats.multitest import multipletests
 
 MCNEMAR = "exact McNemar"
 PERMUTATION = "paired sign-flip permutation"
-ASSUMPTIONS = {
-    MCNEMAR: (
-        "test images are independent; under no difference, an image exactly one "
-        "model gets right is equally likely to favour either (binomial, p = 1/2, on "
-        "the discordant images); conditional on the two trained models"
-    ),
-    PERMUTATION: (
-        "test images are independent; under no difference, each image's "
-        "correctness difference averaged over the shared seeds is symmetric about "
-        "zero, so its sign can be flipped; conditional on the trained models"
-    ),
-}
 _TOLERANCE = 1e-9  # of a probability computed by a transform: far below any level used
 
 
@@ -82,10 +70,6 @@ class PairedResult:
     n_images: int
     seed_diffs: tuple[float, ...]
     discordant: tuple[int, int] | None = None
-
-    @property
-    def assumption(self) -> str:
-        return ASSUMPTIONS[self.test]
 
 
 def _matrix(correct: np.ndarray, name: str) -> np.ndarray:
