@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .check import check, missing_report
+from .check import check
 from .document import embedded_labels
 from .engine import render
 from .errors import RenderError
@@ -25,7 +25,6 @@ __all__ = [
     "render",
     "RenderError",
     "check",
-    "missing_report",
     "REQUIRED_VARIABLES",
     "EMBEDDED_LABELS",
 ]
