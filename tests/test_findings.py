@@ -230,9 +230,12 @@ def test_two_variants_collapsed_into_one_run_are_tested_once():
 # ----------------------------------------------------------------- convergence
 def test_convergence_flags_a_still_rising_history_and_not_a_plateau():
     rising, flat = convergence(RISING), convergence(PLATEAU)
-    assert rising.under_trained and rising.best_epoch == 10 and rising.window == 2
-    assert rising.gain == pytest.approx(0.06)
-    assert not flat.under_trained and flat.best_epoch == 6
+    assert rising.under_trained and rising.reason == (
+        "still improving: lowest validation loss at epoch 10 of 10 and validation accuracy "
+        "up 6.0 points in the last 2 epochs"
+    )
+    assert not flat.under_trained
+    assert flat.reason == "lowest validation loss at epoch 6 of 10, before the last 2 epochs"
 
 
 def test_convergence_flags_runs_too_short_to_tell_and_spares_early_best():
