@@ -58,7 +58,6 @@ PROVENANCE_TABLE = "_provenance.md"
 class ChapterResult:
     name: str
     status: str  # "executed" | "reused" | "failed"
-    reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
     peak_rss: int | None = None  # bytes, the kernel's peak (orchestrate/measure.py)
@@ -369,7 +368,6 @@ def _bring_up_to_date(
     result = ChapterResult(
         chapter.name,
         status,
-        reasons,
         execution.seconds,
         execution.error,  # None when it ran
         execution.peak_rss,
