@@ -168,7 +168,7 @@ def test_translated_views_predicted_a_few_at_a_time_equal_one_call(runs, tiny_da
     """At full size the views are predicted in chunks of PREDICT_IMAGES images: force
     one view per call and compare with the views in one call."""
     run, _ = runs
-    shifts = ((1, 0), (0, -1))
+    monkeypatch.setattr(dp, "TRANSLATE_SHIFTS", ((1, 0), (0, -1)))
     calls: list[int] = []
     model_probs = dp.model_probs
 
@@ -177,13 +177,13 @@ def test_translated_views_predicted_a_few_at_a_time_equal_one_call(runs, tiny_da
         return model_probs(run, dataset, images, **views)
 
     monkeypatch.setattr(dp, "model_probs", counted)
-    one_call = dp.translated_test_probs(run, tiny_dataset, shifts)
+    one_call = dp.translated_test_probs(run, tiny_dataset)
     size = len(tiny_dataset.x_test)
     assert calls == [4 * size]
     dp._cache_path(run, "translate-p1p0_p0m1").unlink()
     monkeypatch.setattr(dp, "PREDICT_IMAGES", size)
     calls.clear()
-    chunked = dp.translated_test_probs(run, tiny_dataset, shifts)
+    chunked = dp.translated_test_probs(run, tiny_dataset)
     assert calls == [size] * 4
     np.testing.assert_allclose(chunked, one_call, atol=1e-6)
     moved_flipped = translate_images(tiny_dataset.x_test, 0, -1)[:, :, ::-1]

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -240,13 +240,11 @@ def flipped_test_probs(run: Run, dataset: Dataset | None = None) -> np.ndarray:
     return _cached(run, "flip", dataset, lambda ds: model_probs(run, ds, flip_images(ds.x_test)))
 
 
-def translated_test_probs(
-    run: Run, dataset: Dataset | None = None, shifts: Sequence[tuple[int, int]] = TRANSLATE_SHIFTS
-) -> np.ndarray:
-    """Forward passes on the test set translated by each of ``shifts`` (reflected
-    borders), unflipped and flipped: an array ``(len(shifts), 2, N, classes)`` whose
+def translated_test_probs(run: Run, dataset: Dataset | None = None) -> np.ndarray:
+    """Forward passes on the test set translated by each of :data:`TRANSLATE_SHIFTS`
+    (reflected borders), unflipped and flipped: an array ``(shifts, 2, N, classes)`` whose
     ``[:, 0]`` are the translated and ``[:, 1]`` the translated-and-flipped views."""
-    shifts = tuple((int(dy), int(dx)) for dy, dx in shifts)
+    shifts = tuple((int(dy), int(dx)) for dy, dx in TRANSLATE_SHIFTS)
 
     def compute(ds: Dataset) -> np.ndarray:
         moved = [translate_images(ds.x_test, dy, dx) for dy, dx in shifts]
