@@ -150,11 +150,6 @@ def _cached(
     return probs
 
 
-def is_cached(run: Run, name: str) -> bool:
-    """Whether the derived result ``name`` (e.g. ``"flip"``) of ``run``'s current model is on disk."""
-    return _read(_cache_path(run, name), run_identity(run.path)) is not None
-
-
 def _check_dataset(run: Run, dataset: Dataset | None, name: str) -> Dataset:
     """``dataset``, when it is the one ``run`` was trained on (else a ``ValueError``)."""
     if dataset is None:
