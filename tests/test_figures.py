@@ -105,7 +105,7 @@ def test_image_grids_say_how_many_images_and_what_they_are():
             "pred_prob": np.linspace(0.9, 0.5, 10),
         }
     )
-    text = describe_figure(plots.gallery(images, table, ["cat", "dog"], cols=5))
+    text = describe_figure(plots.gallery(images, table, ["cat", "dog"]))
     assert text.startswith("10 images, labelled: cat → dog 0.90, cat → dog 0.86")
 
 
