@@ -344,4 +344,5 @@ def test_runs_without_a_validation_split_are_not_called_under_trained():
         "b": [RunRecord("j", 0, np.ones(4, bool), history=RISING)],
     }
     assert under_trained_column(runs) == {"a": "not checked (no validation split)", "b": "yes"}
-    assert "no validation history: a" in convergence_note(runs, detail=0)
+    many = {f"n{i}": [RunRecord(f"k{i}", 0, np.ones(4, bool), history=no_val)] for i in range(13)}
+    assert "no validation history: n0, n1, " in convergence_note(many)  # > 12: grouped by kind
