@@ -41,6 +41,7 @@ from cifar_core.analysis.stats.paired import (
     sign_flip_p,
 )
 from cifar_core.analysis.views.findings import findings_table
+from tests.support.fixtures import comparison
 
 N = 1000
 PLATEAU = pd.DataFrame(
@@ -109,7 +110,7 @@ def test_strongly_different_arms_are_detected_in_the_right_direction(seeds, test
         "bad": arm("bad", 0.3, seeds),
     }
     found = compare_study("s", arms, "base")
-    good, bad = found.comparison("good"), found.comparison("bad")
+    good, bad = comparison(found, "good"), comparison(found, "bad")
     assert good.verdict == BETTER and good.ci_low > 0 and good.p_holm < 0.01
     assert bad.verdict == WORSE and bad.ci_high < 0
     assert good.diff == pytest.approx(0.2) and good.result.test == test
@@ -149,7 +150,7 @@ def test_a_raw_p_below_alpha_is_not_a_finding_when_holm_says_otherwise():
         "v": [RunRecord("kv", 0, var, history=PLATEAU)],
         **{f"n{i}": [RunRecord(f"kn{i}", 0, base, history=PLATEAU)] for i in range(3)},
     }
-    row = compare_study("s", arms, "base").comparison("v")
+    row = comparison(compare_study("s", arms, "base"), "v")
     assert row.p_value < 0.05 < row.p_holm
     assert row.verdict == NO_DIFFERENCE
     assert "better" not in finding_sentence(row)
@@ -207,21 +208,21 @@ def test_a_variant_scaled_into_the_baseline_run_is_marked_same_run_and_not_teste
         {"s000_cnn1": base, "ctl_cnn1_e5": list(base), "f64": arm("f64", 0.7)},
         "s000_cnn1",
     )
-    row = found.comparison("ctl_cnn1_e5")
+    row = comparison(found, "ctl_cnn1_e5")
     assert row.verdict == SAME_RUN and row.result is None and np.isnan(row.p_holm)
     assert row.message == "same run as s000_cnn1 under this profile"
     assert finding_sentence(row) == (
         "ctl_cnn1_e5 is the same run as s000_cnn1 under this "
         "profile, so it is not compared with s000_cnn1."
     )
-    assert found.comparison("f64").p_holm == found.comparison("f64").p_value  # family of one
+    assert comparison(found, "f64").p_holm == comparison(found, "f64").p_value  # family of one
 
 
 def test_two_variants_collapsed_into_one_run_are_tested_once():
     base, twin = arm("base", 0.5), arm("x", 0.7)
     found = compare_study("s", {"base": base, "x": twin, "y": list(twin)}, "base")
-    assert found.comparison("x").verdict == BETTER
-    y = found.comparison("y")
+    assert comparison(found, "x").verdict == BETTER
+    y = comparison(found, "y")
     assert y.verdict == SAME_RUN and y.message == "same run as x under this profile (see its row)"
     assert sum(c.tested for c in found.comparisons) == 1
 
@@ -314,10 +315,10 @@ def test_sentences_state_exactly_what_the_verdicts_support():
         assert ("is better than" in text) == (row.verdict == BETTER)
         assert ("is worse than" in text) == (row.verdict == WORSE)
         assert ("no detectable difference" in text) == (row.verdict == NO_DIFFERENCE)
-    good = finding_sentence(found.comparison("good"))
+    good = finding_sentence(comparison(found, "good"))
     assert good.startswith("good is better than the baseline base by 12.0 points (95 % CI ")
     assert "; Holm p < 0.001; 3 shared seeds, 1,000 test images)." in good
-    bad = finding_sentence(found.comparison("bad"))
+    bad = finding_sentence(comparison(found, "bad"))
     assert bad.startswith("bad is worse than the baseline base by 10.0 points (95 % CI −")
     text = every_comparison({"s": found}, [], titles={"s": "A study"})
     assert text.startswith("**A study.** ") and "same shows" not in text

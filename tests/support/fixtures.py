@@ -16,6 +16,9 @@ Benchmarks
 Catalog
     :func:`collapsed` lists the variants a profile turns into one run.
 
+Findings
+    :func:`comparison` picks one row of a study's findings.
+
 Projects
     :func:`chapter_project` is a project of tiny dummy chapters (no training);
     :func:`context_project` a project whose build context points at a dataset and a
@@ -37,7 +40,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +53,9 @@ from cifar_core.runs.manifest import MEASURED_METRICS  # noqa: F401 - the tests'
 from cifar_core.runs.store import Run, RunStore
 from tests.support.render_fixtures import stub_project
 
+if TYPE_CHECKING:  # the statistics (scipy, statsmodels) load only in the tests that use them
+    from cifar_core.analysis.stats.findings import Comparison, StudyFindings
+
 __all__ = [
     "PROJECT",
     "SOURCES",
@@ -59,6 +65,8 @@ __all__ = [
     "MemoryRun",
     "article_project",
     "chapter_project",
+    "collapsed",
+    "comparison",
     "context_project",
     "copy_project",
     "flip_byte",
@@ -145,6 +153,15 @@ def collapsed(profile: Profile, variants: Iterable[Variant]) -> list[tuple[str, 
         else:
             first[key] = variant.name
     return pairs
+
+
+# ----------------------------------------------------------------------------- findings
+def comparison(found: StudyFindings, variant: str) -> Comparison | None:
+    """The row of ``found`` for ``variant`` against the study's baseline."""
+    return next(
+        (c for c in found.comparisons if (c.variant, c.baseline) == (variant, found.baseline)),
+        None,
+    )
 
 
 # ----------------------------------------------------------------------------- runs
