@@ -260,9 +260,7 @@ def test_plots_draw_what_they_are_given():
     plt.close(fig)
 
     images = np.zeros((6, 32, 32, 3), np.uint8)
-    fig = plots.gallery(
-        images, predictions.confident_mistakes(probs, labels, 4, CLASSES), CLASSES, cols=2
-    )
+    fig = plots.gallery(images, predictions.confident_mistakes(probs, labels, 4, CLASSES), CLASSES)
     assert sum(bool(ax.images) for ax in fig.axes) == 2  # two mistakes in the data
     plt.close(fig)
 

@@ -204,8 +204,9 @@ def test_render_refuses_chapters_from_two_profiles(project):
     problems = orchestrator.chapter_problems(project)
     assert len(problems) == 1 and "different profiles" in problems[0]
     assert "demo: a2" in problems[0] and "smoke: a1" in problems[0]
-    outputs, error = orchestrator.render_report(project, log=lambda _: None)
-    assert outputs == [] and "render refused" in error
+    error = orchestrator.render_report(project, log=lambda _: None)
+    assert error is not None and "render refused" in error
+    assert not (project / "_site" / "index.html").exists()
 
 
 def test_render_refuses_a_stale_chapter(project):

@@ -165,7 +165,7 @@ def test_reliability_panels_draw_one_diagram_per_run():
             "test_labels": labels[200:],
         },
     )
-    fig = reliability_panels({"a": run, "b": run, "c": run, "d": run}, cols=3)
+    fig = reliability_panels({"a": run, "b": run, "c": run, "d": run})
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 8
     assert visible[0].get_title().startswith("a (T = ")

@@ -30,7 +30,7 @@ from cifar_core.analysis.views.runs import (
 from cifar_core.experiments import catalog, sample_budget
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
-from tests.support.fixtures import PLATEAU
+from tests.support.fixtures import PLATEAU, comparison
 
 PROJECT = Path(__file__).resolve().parent.parent
 N_TEST = 600
@@ -140,7 +140,7 @@ def test_a_control_the_profile_collapses_is_marked_same_run_in_the_chapter_table
     runs = ctx.study_runs("dropout")
     assert {r.key for r in runs["s004_cnn"]} == {r.key for r in runs["ctl_s004_cnn_e10"]}
     findings = chapter_findings(ctx, ["dropout"])
-    row = findings["dropout"].comparison("s004_cnn")
+    row = comparison(findings["dropout"], "s004_cnn")
     assert row.verdict == SAME_RUN and row.result is None  # never compared with itself
     table = findings_table(findings).set_index("variant")
     assert table.loc["s004_cnn", "note"] == "same run as ctl_s004_cnn_e10 under this profile"
@@ -175,7 +175,7 @@ def test_sample_runs_tables_name_the_run_two_studies_share(project):
     assert notes["s004_cnn_dropout"] == "same run as ctl_s004_dropout_e15 under this profile"
     assert notes["ctl_s004_dropout_e15"] == notes["s004_cnn_bn"] == ""
     findings = chapter_findings(ctx, ["dropout", "batch_norm"])
-    assert findings["batch_norm"].comparison("s004_cnn_bn").n_seeds == len(
+    assert comparison(findings["batch_norm"], "s004_cnn_bn").n_seeds == len(
         sample_budget.seeds()["s004_cnn_bn"]
     )
 
@@ -210,15 +210,15 @@ def test_comparisons_that_cannot_be_made_are_explained_in_the_chapter(project):
     fill(store, fp, "kernel_size", {"s000_cnn1_k2": 0.5}, seeds=[1])
     ctx = open_context("03-architecture", studies=["kernel_size", "wrn", "transfer"], root=root)
     findings = chapter_findings(ctx, ["kernel_size", "wrn", "transfer"])
-    k2 = findings["kernel_size"].comparison("s000_cnn1_k2")
+    k2 = comparison(findings["kernel_size"], "s000_cnn1_k2")
     assert k2.verdict == NOT_COMPARED
     assert "no shared seeds (baseline seeds [0], variant seeds [1])" in k2.message
-    k5 = findings["kernel_size"].comparison("ctl_cnn1_k5")
+    k5 = comparison(findings["kernel_size"], "ctl_cnn1_k5")
     assert "ctl_cnn1_k5 was not run (not trained yet" in k5.message
     assert findings["wrn"].message.startswith("Study wrn has only one variant")
     assert (
         "s003_vgg16_full is not run in profile sample (full profile only)"
-        in findings["transfer"].comparison("s003_vgg16_full").message
+        in comparison(findings["transfer"], "s003_vgg16_full").message
     )
     text = findings_problems(findings)
     assert text.startswith("::: {.callout-warning}\n## Comparisons that could not be made")
@@ -344,4 +344,5 @@ def test_runs_without_a_validation_split_are_not_called_under_trained():
         "b": [RunRecord("j", 0, np.ones(4, bool), history=RISING)],
     }
     assert under_trained_column(runs) == {"a": "not checked (no validation split)", "b": "yes"}
-    assert "no validation history: a" in convergence_note(runs, detail=0)
+    many = {f"n{i}": [RunRecord(f"k{i}", 0, np.ones(4, bool), history=no_val)] for i in range(13)}
+    assert "no validation history: n0, n1, " in convergence_note(many)  # > 12: grouped by kind

@@ -30,7 +30,7 @@ from cifar_core.experiments.claims import (
 )
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
-from tests.support.fixtures import PLATEAU
+from tests.support.fixtures import PLATEAU, comparison
 
 SEEDS = Path(
     os.environ.get("CIFAR_SEEDS_DIR", Path(__file__).resolve().parents[2] / "shared" / "seeds")
@@ -43,7 +43,7 @@ LABELS = np.arange(N_TEST) % 10
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed reports are not present")
 @pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: f"{c.seed}-{c.variant}")
 def test_every_quote_appears_verbatim_in_its_seed_report(claim):
-    text = (SEEDS / claim.seed_file).read_text(encoding="utf-8")
+    text = (SEEDS / catalog.SEED_FILES[claim.seed]).read_text(encoding="utf-8")
     assert claim.quote in text
 
 
@@ -52,7 +52,7 @@ def test_claims_name_catalog_studies_variants_and_sources():
     for claim in CLAIMS:
         study = catalog.get_study(claim.study)
         assert {claim.variant, claim.baseline} <= set(study.names()), claim
-        assert claim.seed_file in study.sources, claim
+        assert catalog.SEED_FILES[claim.seed] in study.sources, claim
     assert len(set(CLAIMS)) == len(CLAIMS)
     assert catalog.claims() == list(CLAIMS)  # a project without studies/ has the seeds' claims
 
@@ -153,7 +153,7 @@ def test_claims_hold_or_are_inconclusive_as_the_runs_say_and_orientation_is_resp
         {"s000_cnn2": 0.65, "s000_mlp": 0.45, "s004_cnn": 0.60, "s004_mlp": 0.60},
     )
     # the study compares s000_mlp against the baseline s000_cnn2; the claim is the reverse
-    assert findings.comparison("s000_mlp").diff == pytest.approx(-0.20)
+    assert comparison(findings, "s000_mlp").diff == pytest.approx(-0.20)
     (claim,) = evaluate_claims(claims_for("baselines"), [findings])
     assert claim.outcome == HOLDS and claim.diff == pytest.approx(0.20) and claim.ci_low > 0
     assert "holds; s000_cnn2 is better than s000_mlp by 20.0 points" in claim_sentence(claim)
@@ -192,7 +192,7 @@ def test_collapsed_controls_in_the_smoke_profile_are_the_same_run(tmp_path):
     findings = _store_findings(
         tmp_path, "kernel_size", {"ctl_cnn1_e5": 0.6, "s000_cnn1_k2": 0.5}, profile="smoke"
     )
-    assert findings.comparison("s000_cnn1_k2").tested
+    assert comparison(findings, "s000_cnn1_k2").tested
     store = RunStore(tmp_path / "runs")
     smoke = catalog.get_profile("smoke")
     e5 = store.get(run_key(smoke.scale(catalog.get_variant("ctl_cnn1_e5")), "fp"))

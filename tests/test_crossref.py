@@ -199,7 +199,7 @@ def test_the_stub_notes_reproduce_the_old_section_4_12_defect_trigger(stub_rende
     """The stub notes hold two `## Large gap` callouts per embedded notes cell (notes,
     findings sentences, the Discussion): a renderer that counted them as sections would
     print Section 4.12 or beyond."""
-    from cifar_core.render import EMBEDDED_LABELS
+    from tests.support.render_fixtures import EMBEDDED_LABELS
 
     notes = [label for _, label in EMBEDDED_LABELS if not label.startswith(("fig-", "tbl-"))]
     html = (stub_render / "_site" / "index.html").read_text()

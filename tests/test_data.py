@@ -19,7 +19,6 @@ import pytest
 from cifar_core.data import (
     IMAGENET_MEAN,
     IMAGENET_STD,
-    SYNTHETIC_CLASS_NAMES,
     DataError,
     Preprocessor,
     describe,
@@ -30,6 +29,7 @@ from cifar_core.data import (
     write_batches,
     write_pickle,
 )
+from cifar_core.data.synthetic import CLASS_NAMES as SYNTHETIC_CLASS_NAMES
 from cifar_core.experiments.variant import PREPROCESSING
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-sample"

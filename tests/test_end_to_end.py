@@ -21,10 +21,10 @@ import yaml
 
 from cifar_core.experiments import catalog
 from cifar_core.orchestrate.build import build
-from cifar_core.render import EMBEDDED_LABELS, REQUIRED_VARIABLES
 from cifar_core.runs.keys import run_key
 from cifar_core.runs.store import RunStore
 from tests.support.fixtures import MEASURED_METRICS, copy_project
+from tests.support.render_fixtures import EMBEDDED_LABELS, REQUIRED_VARIABLES
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -19,9 +19,14 @@ import pytest  # noqa: E402
 
 from cifar_core.analysis import plots  # noqa: E402
 from cifar_core.analysis.figure_text import MAX_CHARS, describe_figure  # noqa: E402
-from cifar_core.render import EMBEDDED_LABELS, RenderError, render  # noqa: E402
+from cifar_core.render import RenderError, render  # noqa: E402
 from cifar_core.render.figures import ALT_METADATA_KEY, carry_alt_text  # noqa: E402
-from tests.support.render_fixtures import code_cell, png_bytes, stub_project  # noqa: E402
+from tests.support.render_fixtures import (  # noqa: E402
+    EMBEDDED_LABELS,
+    code_cell,
+    png_bytes,
+    stub_project,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +105,7 @@ def test_image_grids_say_how_many_images_and_what_they_are():
             "pred_prob": np.linspace(0.9, 0.5, 10),
         }
     )
-    text = describe_figure(plots.gallery(images, table, ["cat", "dog"], cols=5))
+    text = describe_figure(plots.gallery(images, table, ["cat", "dog"]))
     assert text.startswith("10 images, labelled: cat → dog 0.90, cat → dog 0.86")
 
 

@@ -313,8 +313,9 @@ def test_build_reports_a_render_error_as_its_message(project):
     from cifar_core.orchestrate.build import render_report
 
     lines: list[str] = []
-    outputs, error = render_report(project, ("html",), "builtin", "nope", log=lines.append)
-    assert outputs == [] and "_quarto-nope.yml" in error and "Traceback" not in error
+    error = render_report(project, ("html",), "builtin", "nope", log=lines.append)
+    assert error is not None and "_quarto-nope.yml" in error and "Traceback" not in error
+    assert not (project / "_site" / "index.html").exists()
     assert lines == [f"FAILED render:\n{error}"]
 
 

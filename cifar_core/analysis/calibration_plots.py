@@ -106,14 +106,13 @@ def reliability_diagram(
     return fig
 
 
-def reliability_panels(
-    runs: Mapping[str, Any], *, n_bins: int = N_BINS, cols: int = 3
-) -> plt.Figure:
-    """:func:`reliability_diagram` of the test predictions of each ``{name: run}``, with
-    the temperature fitted on the run's validation split drawn over it (when it has one)."""
+def reliability_panels(runs: Mapping[str, Any], *, n_bins: int = N_BINS) -> plt.Figure:
+    """:func:`reliability_diagram` of the test predictions of each ``{name: run}``, three
+    a row, with the temperature fitted on the run's validation split drawn over it (when
+    it has one)."""
     if not runs:
         raise ValueError("reliability_panels needs at least one run")
-    cols = min(cols, len(runs))
+    cols = min(3, len(runs))
     rows = math.ceil(len(runs) / cols)
     fig, axes = plt.subplots(
         2 * rows,

@@ -285,13 +285,12 @@ def image_grid(
     return fig
 
 
-def gallery(
-    images: np.ndarray, table: pd.DataFrame, class_names: Sequence[str], *, cols: int = 8
-) -> plt.Figure:
-    """Images named by ``table["idx"]`` (from ``confident_mistakes`` and friends) with
-    "true → predicted (probability)" under each; green when correct, red when wrong."""
-    n = max(len(table), 1)
-    rows = math.ceil(n / cols)
+def gallery(images: np.ndarray, table: pd.DataFrame, class_names: Sequence[str]) -> plt.Figure:
+    """Images named by ``table["idx"]`` (from ``confident_mistakes`` and friends), eight a
+    row, with "true → predicted (probability)" under each; green when correct, red when
+    wrong."""
+    cols = 8
+    rows = math.ceil(max(len(table), 1) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.35, rows * 1.6), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")

@@ -1,18 +1,18 @@
 """What the findings layer needs from a run: a light, Keras-free record.
 
 A :class:`RunRecord` holds one trained run's identity (store key and seed), its
-per-test-image correctness in test-index order, its validation and test accuracy and
-its per-epoch history. :func:`record_from_run` builds one from a run-store ``Run`` (or
-anything shaped like it, :class:`RunLike`: ``key``, ``variant.seed``, ``metrics``,
-``history``, ``predictions()``); tests and notebooks may also build records directly.
+per-test-image correctness in test-index order and its per-epoch history.
+:func:`record_from_run` builds one from a run-store ``Run`` (or anything shaped like it,
+:class:`RunLike`: ``key``, ``variant.seed``, ``metrics``, ``history``, ``predictions()``);
+tests and notebooks may also build records directly.
 :func:`same_runs` finds variants that a profile scaled into one run (same run keys).
 
 Example
 -------
 >>> import numpy as np
->>> rec = RunRecord("k0", 0, np.array([True, False, True, True]), val_accuracy=0.7)
->>> rec.test_accuracy
-0.75
+>>> rec = RunRecord("k0", 0, np.array([1, 0, 1, 1]))
+>>> rec.correct.tolist(), rec.n_test
+([True, False, True, True], 4)
 """
 
 from __future__ import annotations
@@ -87,17 +87,14 @@ class RunRecord:
     """One run as the statistics see it: its run-store ``key`` (two variants resolving
     to one key are the same run); its variant's ``seed`` (runs of two arms with the same
     seed share the validation split and the training subset); ``correct``, whether each
-    test image was classified correctly, in test-index order; its validation metrics
-    (NaN when unknown); its per-epoch ``history`` (``val_loss``, ``val_accuracy``…) for
-    the convergence flag; and the ``test_labels`` in the same order, to check that two
-    arms saw one test set.
+    test image was classified correctly, in test-index order; its per-epoch ``history``
+    (``val_loss``, ``val_accuracy``…) for the convergence flag; and the ``test_labels``
+    in the same order, to check that two arms saw one test set.
     """
 
     key: str
     seed: int | None
     correct: np.ndarray
-    val_accuracy: float = math.nan
-    val_loss: float = math.nan
     history: pd.DataFrame | None = None
     test_labels: np.ndarray | None = field(default=None, repr=False)
 
@@ -119,11 +116,6 @@ class RunRecord:
             object.__setattr__(self, "test_labels", labels)
 
     @property
-    def test_accuracy(self) -> float:
-        """Fraction of test images classified correctly (from ``correct``)."""
-        return float(self.correct.mean()) if self.correct.size else math.nan
-
-    @property
     def n_test(self) -> int:
         return int(self.correct.size)
 
@@ -143,10 +135,9 @@ def metric(metrics: Mapping[str, Any] | None, key: str) -> float:
 def record_from_run(run: RunLike) -> RunRecord:
     """A :class:`RunRecord` from a run-store run (or a :class:`RunLike` double).
 
-    Reads ``run.key``, ``run.variant.seed``, validation
-    metrics from ``run.metrics``, ``run.history``, and from ``run.predictions()`` the
-    ``test_probs``, ``test_labels`` and ``test_indices`` (predictions are put in
-    test-index order).
+    Reads ``run.key``, ``run.variant.seed``, ``run.history``, and from
+    ``run.predictions()`` the ``test_probs``, ``test_labels`` and ``test_indices``
+    (predictions are put in test-index order).
 
     >>> from types import SimpleNamespace
     >>> run = SimpleNamespace(key="abc", variant=SimpleNamespace(seed=1),
@@ -174,13 +165,10 @@ def record_from_run(run: RunLike) -> RunRecord:
         np.asarray(predictions.get("test_indices", np.arange(len(labels)))), kind="stable"
     )
     correct = probs.argmax(axis=1) == labels
-    metrics = getattr(run, "metrics", None) or {}
     return RunRecord(
         key=str(run.key),
         seed=getattr(getattr(run, "variant", None), "seed", None),
         correct=correct[order],
-        val_accuracy=metric(metrics, "val_accuracy"),
-        val_loss=metric(metrics, "val_loss"),
         history=getattr(run, "history", None),
         test_labels=labels[order],
     )

@@ -104,7 +104,7 @@ def _higher_is_better(by: str, higher_is_better: bool | None) -> bool:
     raise ValueError(f"cannot tell whether a higher {by!r} is better; pass higher_is_better=")
 
 
-def _scores_frame(scores: pd.DataFrame | pd.Series, by: str, name: str) -> pd.DataFrame:
+def _scores_frame(scores: pd.DataFrame | pd.Series, by: str) -> pd.DataFrame:
     check_no_test_data(scores)
     if not by.startswith("val_"):
         raise TestDataInSelectionError(
@@ -116,7 +116,7 @@ def _scores_frame(scores: pd.DataFrame | pd.Series, by: str, name: str) -> pd.Da
                 f"the Series is named {scores.name!r}; name it {by!r} "
                 "(the validation metric it holds)"
             )
-        return pd.DataFrame({name: scores.index.astype(str), by: scores.to_numpy(float)})
+        return pd.DataFrame({"variant": scores.index.astype(str), by: scores.to_numpy(float)})
     if not isinstance(scores, pd.DataFrame):
         raise TypeError(
             f"scores must be a DataFrame or a Series named {by!r}, got {type(scores).__name__}"
@@ -127,17 +127,16 @@ def _scores_frame(scores: pd.DataFrame | pd.Series, by: str, name: str) -> pd.Da
             f"scores has non-validation columns {extra}; pass "
             "validation_view(table) (name and val_… columns only)"
         )
-    for column in (name, by):
+    for column in ("variant", by):
         if column not in scores.columns:
             raise KeyError(f"scores has no column {column!r}; columns: {list(scores.columns)}")
-    return scores[[name, by]]
+    return scores[["variant", by]]
 
 
 def rank_by_validation(
     scores: pd.DataFrame | pd.Series,
     by: str = "val_accuracy_mean",
     *,
-    name: str = "variant",
     higher_is_better: bool | None = None,
 ) -> pd.DataFrame:
     """``scores`` sorted best first by the validation metric ``by`` (stable: ties keep
@@ -147,7 +146,7 @@ def rank_by_validation(
     >>> rank_by_validation(s, by="val_loss")["variant"].tolist()
     ['sgd', 'adam']
     """
-    frame = _scores_frame(scores, by, name)
+    frame = _scores_frame(scores, by)
     ascending = not _higher_is_better(by, higher_is_better)
     ranked = frame.sort_values(by, ascending=ascending, kind="stable", na_position="last")
     ranked = ranked.reset_index(drop=True)

@@ -158,13 +158,11 @@ def _reason_kind(reason: str) -> str:
     return "other"
 
 
-def convergence_note(
-    runs_by_variant: Mapping[str, Sequence[RunLike | None]], *, detail: int = 12
-) -> str:
+def convergence_note(runs_by_variant: Mapping[str, Sequence[RunLike | None]]) -> str:
     """Markdown: how many runs (each run key once) are free of the under-trained flag,
     and why the flagged ones are flagged: each flagged variant with its first flagged
-    run's reason when there are at most ``detail`` of them, else the variants grouped by
-    kind of reason (still improving, too short to tell, no validation history)."""
+    run's reason when there are at most 12 of them, else the variants grouped by kind of
+    reason (still improving, too short to tell, no validation history)."""
     total = flagged = 0
     reasons: dict[str, str] = {}
     seen = set()
@@ -185,7 +183,7 @@ def convergence_note(
         "flag (a run is flagged when its lowest validation loss falls in its last epochs "
         "while validation accuracy is still rising, or when it is too short to tell)."
     )
-    if reasons and len(reasons) <= detail:
+    if reasons and len(reasons) <= 12:
         note += " Flagged: " + "; ".join(f"{n} ({why})" for n, why in reasons.items()) + "."
     elif reasons:
         kinds: dict[str, list[str]] = {}

@@ -227,7 +227,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     with console(args, "render") as (log, progress):
         say = teller(log, progress)  # which renderer, what it wrote: on the console too
         with project_lock(root, "render", wait=not args.no_wait, log=say):
-            _, error = render_report(root, args.to, args.renderer, args.profile, say, detail=log)
+            error = render_report(root, args.to, args.renderer, args.profile, say, detail=log)
     return EXIT_OK if error is None else EXIT_FAILED
 
 

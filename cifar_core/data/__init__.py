@@ -15,7 +15,6 @@ from .preprocessing import IMAGENET_MEAN, IMAGENET_STD, Preprocessor
 from .readers import open_location
 from .sources import find_in_keras_cache, load_dataset
 from .splits import stratified_subset, validation_split
-from .synthetic import CLASS_NAMES as SYNTHETIC_CLASS_NAMES
 from .synthetic import make_synthetic, synthetic_folder
 
 __all__ = [
@@ -31,7 +30,6 @@ __all__ = [
     "write_batches",
     "make_synthetic",
     "synthetic_folder",
-    "SYNTHETIC_CLASS_NAMES",
     "stratified_subset",
     "validation_split",
     "Preprocessor",

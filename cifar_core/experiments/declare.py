@@ -167,11 +167,6 @@ class Claim:
         if self.variant == self.baseline:
             raise ValueError(f"claim on {self.variant}: variant and baseline are the same")
 
-    @property
-    def seed_file(self) -> str:
-        """The seed report it quotes (``""`` for a claim of this project)."""
-        return SEED_FILES[self.seed] if self.seed else ""
-
 
 @dataclass(frozen=True)
 class SeedProtocol:
@@ -193,10 +188,6 @@ class SeedProtocol:
     not_stated: tuple[str, ...]
     evidence: str
     marker: str
-
-    @property
-    def seed_file(self) -> str:
-        return SEED_FILES[self.seed]
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ Example
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -133,11 +133,6 @@ class Profile:
         if self.max_steps_per_epoch is not None:
             changes["max_steps_per_epoch"] = self.max_steps_per_epoch
         return variant.replace(**changes)
-
-    @property
-    def rehearsal(self) -> bool:
-        """Whether this profile caps training (a rehearsal: its numbers mean nothing)."""
-        return self.max_steps_per_epoch is not None
 
     def includes(self, variant: Variant) -> bool:
         return variant.name not in self.full_only
@@ -292,23 +287,3 @@ def with_distinct_epochs(profile: Profile, *groups: Iterable[Variant]) -> Profil
         epochs = distinct_epochs(profile, variants)
         resolved.update({v.name: (_without_epochs(v), epochs[v.name]) for v in variants})
     return replace(profile, resolved_epochs=resolved)
-
-
-def collapsed(profile: Profile, variants: Sequence[Variant]) -> list[tuple[str, str]]:
-    """Pairs ``(later, earlier)`` of ``variants`` that ``profile`` turns into one
-    configuration (so one run): what the report marks "same run as earlier".
-
-    >>> from cifar_core.experiments.variant import Variant
-    >>> a, b = Variant(name="a", family="mlp", epochs=4), Variant(name="b", family="mlp", epochs=2)
-    >>> collapsed(Profile("one", "1 epoch", "synthetic", (0,), max_epochs=1), [a, b])
-    [('b', 'a')]
-    """
-    first: dict[str, str] = {}
-    pairs = []
-    for variant in variants:
-        key = profile.scale(variant).config_hash()
-        if key in first:
-            pairs.append((variant.name, first[key]))
-        else:
-            first[key] = variant.name
-    return pairs

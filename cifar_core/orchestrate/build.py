@@ -58,7 +58,6 @@ PROVENANCE_TABLE = "_provenance.md"
 class ChapterResult:
     name: str
     status: str  # "executed" | "reused" | "failed"
-    reasons: list[str] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
     peak_rss: int | None = None  # bytes, the kernel's peak (orchestrate/measure.py)
@@ -71,9 +70,7 @@ class BuildResult:
 
     chapters: list[ChapterResult] = field(default_factory=list)
     trained: list[str] = field(default_factory=list)
-    rendered: list[Path] = field(default_factory=list)
     render_error: str | None = None
-    variables: Path | None = None
 
     def _named(self, status: str) -> list[str]:
         return [c.name for c in self.chapters if c.status == status]
@@ -261,14 +258,12 @@ def build(
             )
         phases.mark("chapters executed")
         crash_point("build.variables")
-        result.variables = _write_report_inputs(root, prof, dataset, store, trained, runs)
+        _write_report_inputs(root, prof, dataset, store, trained, runs)
         phases.mark("variables written")
         if result.failed:
             say("render skipped: failed chapters: " + ", ".join(c.name for c in result.failed))
         elif render:
-            result.rendered, result.render_error = render_report(
-                root, to, renderer, prof.name, say, detail=log
-            )
+            result.render_error = render_report(root, to, renderer, prof.name, say, detail=log)
         say(
             f"build: {len(result.trained)} run(s) trained; chapters: {len(result.executed)} "
             f"executed, {len(result.reused)} reused, {len(result.failed)} failed"
@@ -373,7 +368,6 @@ def _bring_up_to_date(
     result = ChapterResult(
         chapter.name,
         status,
-        reasons,
         execution.seconds,
         execution.error,  # None when it ran
         execution.peak_rss,
@@ -443,7 +437,7 @@ def run_analysis(
         )
         if not result.failed:
             notebooks.save_overrides(root, prof.name, name, overrides)
-            result.variables = _write_report_inputs(root, prof, dataset, store, trained, runs)
+            _write_report_inputs(root, prof, dataset, store, trained, runs)
         return result
 
 
@@ -454,19 +448,18 @@ def _write_report_inputs(
     store: RunStore,
     trained: list[str],
     runs: Mapping[str, Any],
-) -> Path:
-    """What the article reads besides the chapters: ``_variables.yml`` (returned), the
-    provenance table and the page of the project's own studies."""
+) -> None:
+    """What the article reads besides the chapters: ``_variables.yml``, the provenance
+    table and the page of the project's own studies."""
     names = notebooks.analysis_names(root)
     stored = [r for r in runs.values() if r is not None]
-    path = write_variables(
+    write_variables(
         root,
         build_variables(prof, dataset, _portable(store.root, root), len(trained), stored),
         names,
     )
     write_provenance_table(root, names)
     write_added_studies(root, names)
-    return path
 
 
 # --------------------------------------------------------------------------- rendering
@@ -514,9 +507,9 @@ def render_report(
     profile: str | None = None,
     log: Log = print,
     detail: Log | None = None,
-) -> tuple[list[Path], str | None]:
-    """Render the article after checking that its chapters belong together; returns
-    ``(outputs, error text or None)``. ``log`` gets what a reader of the console needs
+) -> str | None:
+    """Render the article after checking that its chapters belong together; returns the
+    error text, or None when it rendered (or was up to date). ``log`` gets what a reader of the console needs
     (which renderer, what was written, what failed); ``detail`` (default ``log``) the
     renderer's own output, e.g. Quarto's, for the log file."""
 
@@ -524,13 +517,13 @@ def render_report(
     if problems:
         text = "render refused:\n  " + "\n  ".join(problems)
         log(text)
-        return [], text
+        return text
     stamp, stamp_file = render_stamp(root, to, renderer, profile), root / "_site" / RENDER_STAMP
     previous = json.loads(stamp_file.read_text()) if stamp_file.is_file() else {}
     published = [root / p for p in previous.get("outputs", [])]  # relative: the project moves
     if previous.get("stamp") == stamp and published and all(p.is_file() for p in published):
         log("render: up to date (no input of the document changed)")
-        return published, None
+        return None
     stamp_file.unlink(missing_ok=True)
     crash_point("render.start")
     try:
@@ -545,13 +538,13 @@ def render_report(
             else "".join(traceback.format_exception(error))
         )
         log(f"FAILED render:\n{text}")
-        return [], text
+        return text
     for path in outputs:
         log(f"rendered {path}")
     crash_point("render.written")
     record = {"stamp": stamp, "outputs": [_portable(p, root) for p in outputs]}
     write_text_atomic(stamp_file, json.dumps(record))
-    return outputs, None
+    return None
 
 
 RENDER_STAMP = ".render-stamp.json"

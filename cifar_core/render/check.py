@@ -41,22 +41,13 @@ def check(project_root=".", profile: str | None = None) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
-def missing_report(project_root=".", profile: str | None = None) -> str:
-    """`check()` as printable text."""
-    return _as_text(check(project_root, profile))
-
-
-def _as_text(problems: list[str]) -> str:
-    return "\n".join(f"- {p}" for p in problems) if problems else "all variables and embeds resolve"
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project_root", nargs="?", default=".")
     parser.add_argument("--profile")
     args = parser.parse_args(argv)
     problems = check(args.project_root, args.profile)
-    print(_as_text(problems))
+    print("\n".join(f"- {p}" for p in problems) if problems else "all variables and embeds resolve")
     return 1 if problems else 0
 
 

@@ -14,7 +14,7 @@ pandoc (``--include-after-body``), and ``_quarto.yml`` lists it under
 ``format.html.include-after-body`` (HTML only: the PDF keeps plain tables). The
 notebooks' tables stay markdown (a ``text/html`` output would make Quarto load scripts
 from a CDN, docs/quarto.md). Which tables become interactive is decided in the page:
-every table with at least ``min_rows`` body rows, and every table inside an element
+every table with at least :data:`MIN_ROWS` body rows, and every table inside an element
 with the class ``interactive-table``. Numbers sort as numbers even when the cell is
 "68.9 ± 0.4", "1.71M", "−26.1" or "46.4 %".
 
@@ -128,16 +128,14 @@ def _packed(path: Path) -> str:
     return base64.b64encode(gzip.compress(path.read_bytes(), 9, mtime=0)).decode("ascii")
 
 
-def include_html(min_rows: int = MIN_ROWS, page_length: int = PAGE_LENGTH) -> str:
+def include_html() -> str:
     """The HTML fragment that makes the page's long tables interactive."""
-    if min_rows < 1 or page_length < 1:
-        raise ValueError(f"min_rows ({min_rows}) and page_length ({page_length}) must be >= 1")
     js, css = bundle_files()
     version = metadata.version("itables")
     constants = (
         f"const BUNDLE = {json.dumps(_packed(js))};\n"
         f"const CSS = {json.dumps(_packed(css))};\n"
-        f"const MIN_ROWS = {min_rows}, PAGE_LENGTH = {page_length};\n"
+        f"const MIN_ROWS = {MIN_ROWS}, PAGE_LENGTH = {PAGE_LENGTH};\n"
     )
     return (
         f"<!-- Sortable tables: DataTables as bundled by itables {version} (MIT, "
@@ -147,10 +145,10 @@ def include_html(min_rows: int = MIN_ROWS, page_length: int = PAGE_LENGTH) -> st
     )
 
 
-def write_include(project_root=".", **options) -> Path:
+def write_include(project_root=".") -> Path:
     """Write :data:`INCLUDE_FILE` into the project root (only when its text changed)."""
     path = Path(project_root) / INCLUDE_FILE
-    text = include_html(**options)
+    text = include_html()
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
     return path

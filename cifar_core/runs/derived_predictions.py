@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,11 +150,6 @@ def _cached(
     return probs
 
 
-def is_cached(run: Run, name: str) -> bool:
-    """Whether the derived result ``name`` (e.g. ``"flip"``) of ``run``'s current model is on disk."""
-    return _read(_cache_path(run, name), run_identity(run.path)) is not None
-
-
 def _check_dataset(run: Run, dataset: Dataset | None, name: str) -> Dataset:
     """``dataset``, when it is the one ``run`` was trained on (else a ``ValueError``)."""
     if dataset is None:
@@ -240,13 +235,11 @@ def flipped_test_probs(run: Run, dataset: Dataset | None = None) -> np.ndarray:
     return _cached(run, "flip", dataset, lambda ds: model_probs(run, ds, flip_images(ds.x_test)))
 
 
-def translated_test_probs(
-    run: Run, dataset: Dataset | None = None, shifts: Sequence[tuple[int, int]] = TRANSLATE_SHIFTS
-) -> np.ndarray:
-    """Forward passes on the test set translated by each of ``shifts`` (reflected
-    borders), unflipped and flipped: an array ``(len(shifts), 2, N, classes)`` whose
+def translated_test_probs(run: Run, dataset: Dataset | None = None) -> np.ndarray:
+    """Forward passes on the test set translated by each of :data:`TRANSLATE_SHIFTS`
+    (reflected borders), unflipped and flipped: an array ``(shifts, 2, N, classes)`` whose
     ``[:, 0]`` are the translated and ``[:, 1]`` the translated-and-flipped views."""
-    shifts = tuple((int(dy), int(dx)) for dy, dx in shifts)
+    shifts = tuple((int(dy), int(dx)) for dy, dx in TRANSLATE_SHIFTS)
 
     def compute(ds: Dataset) -> np.ndarray:
         moved = [translate_images(ds.x_test, dy, dx) for dy, dx in shifts]

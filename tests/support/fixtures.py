@@ -13,6 +13,12 @@ Runs
 Benchmarks
     :func:`load_benchmark` imports a script of ``benchmarks/`` (not a package) as a module.
 
+Catalog
+    :func:`collapsed` lists the variants a profile turns into one run.
+
+Findings
+    :func:`comparison` picks one row of a study's findings.
+
 Projects
     :func:`chapter_project` is a project of tiny dummy chapters (no training);
     :func:`context_project` a project whose build context points at a dataset and a
@@ -34,17 +40,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from cifar_core.experiments.profiles import Profile
 from cifar_core.experiments.variant import Variant
 from cifar_core.runs.keys import key_inputs, run_key
 from cifar_core.runs.manifest import MEASURED_METRICS  # noqa: F401 - the tests' import
 from cifar_core.runs.store import Run, RunStore
 from tests.support.render_fixtures import stub_project
+
+if TYPE_CHECKING:  # the statistics (scipy, statsmodels) load only in the tests that use them
+    from cifar_core.analysis.stats.findings import Comparison, StudyFindings
 
 __all__ = [
     "PROJECT",
@@ -55,6 +65,8 @@ __all__ = [
     "MemoryRun",
     "article_project",
     "chapter_project",
+    "collapsed",
+    "comparison",
     "context_project",
     "copy_project",
     "flip_byte",
@@ -121,6 +133,35 @@ def load_benchmark(name: str) -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+# ----------------------------------------------------------------------------- catalog
+def collapsed(profile: Profile, variants: Iterable[Variant]) -> list[tuple[str, str]]:
+    """Pairs ``(later, earlier)`` of ``variants`` that ``profile`` turns into one
+    configuration (so one run): what the report marks "same run as earlier".
+
+    >>> a, b = Variant(name="a", family="mlp", epochs=4), Variant(name="b", family="mlp", epochs=2)
+    >>> collapsed(Profile("one", "1 epoch", "synthetic", (0,), max_epochs=1), [a, b])
+    [('b', 'a')]
+    """
+    first: dict[str, str] = {}
+    pairs = []
+    for variant in variants:
+        key = profile.scale(variant).config_hash()
+        if key in first:
+            pairs.append((variant.name, first[key]))
+        else:
+            first[key] = variant.name
+    return pairs
+
+
+# ----------------------------------------------------------------------------- findings
+def comparison(found: StudyFindings, variant: str) -> Comparison | None:
+    """The row of ``found`` for ``variant`` against the study's baseline."""
+    return next(
+        (c for c in found.comparisons if (c.variant, c.baseline) == (variant, found.baseline)),
+        None,
+    )
 
 
 # ----------------------------------------------------------------------------- runs

@@ -6,6 +6,7 @@ executed notebook cell of the right kind: a PNG with a caption and alternative t
 the cell metadata, where the build puts it) for `fig-` labels, a markdown pipe table
 for `tbl-` labels and, for the notes cells, callouts whose titles are `##` headers (what
 made the built-in renderer print "Section 4.12"). Every `{{< var >}}` gets a value.
+`REQUIRED_VARIABLES` and `EMBEDDED_LABELS` are what the real article uses.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = ROOT / "tests" / "expected"
 ASSETS = Path("cifar_core/render/assets")
 STUB_DATE = "2026-01-15"  # build.date of the stub projects
+REQUIRED_VARIABLES = used_variables((ROOT / "index.qmd").read_text(encoding="utf-8"))
+"""Keys used as ``{{< var key >}}`` in index.qmd."""
+EMBEDDED_LABELS = embedded_labels((ROOT / "index.qmd").read_text(encoding="utf-8"))
+"""``(notebook, label)`` of every ``{{< embed >}}`` in index.qmd."""
 
 
 def png_bytes(width: float = 3, height: float = 2, dpi: int = 60) -> bytes:

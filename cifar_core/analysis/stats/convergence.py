@@ -50,18 +50,14 @@ class Convergence:
     """The verdict on one run's history.
 
     ``under_trained`` is the flag; ``reason`` says why in words (also when not
-    flagged); ``epochs`` counts epochs with a validation loss, ``best_epoch`` is the
-    1-based position of the lowest validation loss, ``window`` the final window's
-    length and ``gain`` the rise of the best validation accuracy in that window over
-    the best before it (NaN when not computed).
+    flagged): where the history allows, the epoch of the lowest validation loss and the
+    rise of the best validation accuracy in the final window over the best before it;
+    ``epochs`` counts epochs with a validation loss.
     """
 
     under_trained: bool
     reason: str
     epochs: int
-    best_epoch: int | None = None
-    window: int | None = None
-    gain: float = math.nan
 
 
 def _column(history: pd.DataFrame | None, name: str) -> np.ndarray:
@@ -128,9 +124,6 @@ def convergence(
             f"peak by epoch {n}: its late gains come from the schedule, not "
             "from too few epochs",
             n,
-            best,
-            window,
-            gain,
         )
     if late_best and rising:
         reason = (
@@ -149,4 +142,4 @@ def convergence(
         )
     else:
         reason = f"lowest validation loss at epoch {best} of {n}, before the last {window} epochs"
-    return Convergence(late_best and rising, reason, n, best, window, gain)
+    return Convergence(late_best and rising, reason, n)

@@ -122,13 +122,6 @@ class StudyFindings:
     message: str | None = None
     alpha: float = 0.05
 
-    def comparison(self, variant: str, baseline: str | None = None) -> Comparison | None:
-        """The row for ``variant`` against ``baseline`` (the study baseline by default)."""
-        baseline = baseline or self.baseline
-        return next(
-            (c for c in self.comparisons if c.variant == variant and c.baseline == baseline), None
-        )
-
 
 def _seeds_text(seeds: Iterable[int | None]) -> str:
     return "[" + ", ".join(str(s) for s in sorted_seeds(seeds)) + "]"

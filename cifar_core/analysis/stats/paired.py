@@ -38,8 +38,8 @@ Example
 >>> base = np.array([[1, 1, 0, 0, 1, 0]], bool)
 >>> var = np.array([[1, 1, 1, 1, 1, 0]], bool)
 >>> r = paired_difference(base, var)
->>> round(r.diff, 3), (round(r.ci_low, 3), round(r.ci_high, 3)), r.test, r.discordant
-(0.333, (0.0, 0.833), 'exact McNemar', (0, 2))
+>>> round(r.diff, 3), (round(r.ci_low, 3), round(r.ci_high, 3)), r.test
+(0.333, (0.0, 0.833), 'exact McNemar')
 """
 
 from __future__ import annotations
@@ -54,18 +54,6 @@ from statsmodels.stats.multitest import multipletests
 
 MCNEMAR = "exact McNemar"
 PERMUTATION = "paired sign-flip permutation"
-ASSUMPTIONS = {
-    MCNEMAR: (
-        "test images are independent; under no difference, an image exactly one "
-        "model gets right is equally likely to favour either (binomial, p = 1/2, on "
-        "the discordant images); conditional on the two trained models"
-    ),
-    PERMUTATION: (
-        "test images are independent; under no difference, each image's "
-        "correctness difference averaged over the shared seeds is symmetric about "
-        "zero, so its sign can be flipped; conditional on the trained models"
-    ),
-}
 _TOLERANCE = 1e-9  # of a probability computed by a transform: far below any level used
 
 
@@ -80,12 +68,6 @@ class PairedResult:
     test: str
     n_seeds: int
     n_images: int
-    seed_diffs: tuple[float, ...]
-    discordant: tuple[int, int] | None = None
-
-    @property
-    def assumption(self) -> str:
-        return ASSUMPTIONS[self.test]
 
 
 def _matrix(correct: np.ndarray, name: str) -> np.ndarray:
@@ -185,8 +167,7 @@ def paired_difference(baseline: np.ndarray, variant: np.ndarray) -> PairedResult
 
     ``baseline`` and ``variant`` are per-image correctness, ``(seeds, images)`` or
     ``(images,)``; row ``k`` of both arms has the same seed. The result's p-value is
-    raw (not Holm-adjusted); for McNemar it carries the discordant counts (only
-    baseline right, only variant right).
+    raw (not Holm-adjusted).
     """
     base, var = _matrix(baseline, "baseline"), _matrix(variant, "variant")
     if base.shape != var.shape:
@@ -197,14 +178,12 @@ def paired_difference(baseline: np.ndarray, variant: np.ndarray) -> PairedResult
     k = base.shape[0]
     steps = var.sum(axis=0, dtype=np.int64) - base.sum(axis=0, dtype=np.int64)
     low, high = bootstrap_interval(steps, k, 0.95)
-    seed_diffs = tuple(float(x) for x in var.mean(axis=1) - base.mean(axis=1))
     if k == 1:
-        p, table = mcnemar_exact(base[0], var[0])
-        test, discordant = MCNEMAR, (int(table[0, 1]), int(table[1, 0]))
+        p, test = mcnemar_exact(base[0], var[0])[0], MCNEMAR
     else:
-        p, test, discordant = sign_flip_p(steps), PERMUTATION, None
+        p, test = sign_flip_p(steps), PERMUTATION
     diff = float(steps.sum() / (k * base.shape[1]))
-    return PairedResult(diff, low, high, p, test, k, base.shape[1], seed_diffs, discordant)
+    return PairedResult(diff, low, high, p, test, k, base.shape[1])
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

@@ -23,7 +23,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -68,13 +68,11 @@ def forward_flops(run: RunLike) -> float:
     return float(model_stats(variant.family, dict(variant.params), num_classes=classes)["flops"])
 
 
-def run_compute(
-    run: RunLike, forward: Callable[[RunLike], float] = forward_flops
-) -> dict[str, Any]:
+def run_compute(run: RunLike) -> dict[str, Any]:
     """One run's accuracy and cost: ``test_accuracy``, ``val_accuracy``, ``forward_flops``,
     ``n_train``, ``epochs_run``, ``train_flops``, ``fit_time_s``, ``device_name``."""
     metrics = run.metrics
-    flops = float(forward(run))
+    flops = float(forward_flops(run))
     n_train, epochs = metric(metrics, "n_train"), metric(metrics, "epochs_run")
     return {
         "test_accuracy": metric(metrics, "test_accuracy"),
@@ -89,10 +87,7 @@ def run_compute(
 
 
 def compute_table(
-    runs_by_variant: Mapping[str, Sequence[RunLike]],
-    forward: Callable[[RunLike], float] = forward_flops,
-    *,
-    select_on: str = "val_accuracy",
+    runs_by_variant: Mapping[str, Sequence[RunLike]], *, select_on: str = "val_accuracy"
 ) -> pd.DataFrame:
     """One row per variant (runs averaged over seeds): ``test_accuracy`` (mean),
     ``test_accuracy_std``, ``val_accuracy`` (mean), ``seeds``, ``forward_flops``,
@@ -111,7 +106,7 @@ def compute_table(
     for variant, runs in runs_by_variant.items():
         if not runs:
             continue
-        each = pd.DataFrame([run_compute(run, forward) for run in runs])
+        each = pd.DataFrame([run_compute(run) for run in runs])
         rows.append(
             {
                 "variant": variant,
