@@ -125,3 +125,11 @@ def test_the_robustness_section_does_not_say_the_corruptions_cannot_be_downloade
     article = " ".join((PROJECT / "index.qmd").read_text().split())
     assert "cannot be downloaded here" not in article
     assert "The build does not use its official files: the corruptions are regenerated" in article
+
+
+def test_the_added_studies_claims_say_when_their_arms_trained_for_different_epochs():
+    # 31a3513 gave claims_table the epochs each variant trained for (09-findings passes
+    # them); the added-studies chapter called it without, so its notes never said so.
+    source = (PROJECT / "analyses" / "15-added-studies.py").read_text()
+    assert "claims_table(claims, epochs)" in source
+    assert "claims_table(claims)" not in source
