@@ -81,6 +81,21 @@ def test_tta_refuses_runs_scored_on_different_images():
         tta.tta_table({"v": [tta_run(0, 1), other]}, views=views, forward_flops=lambda r: 1.0)
 
 
+def test_tta_note_names_the_variants_that_average_views_in_their_own_recipe():
+    # demo: "flagship evaluate(s) with test-time augmentation ... for them".
+    def recipe(tta_flip):
+        return [SimpleNamespace(variant=SimpleNamespace(tta_flip=tta_flip, tta_translate=False))]
+
+    one = tta.tta_notes(pd.DataFrame(), {"flagship": recipe(True), "plain": recipe(False)})
+    assert one == [
+        "flagship evaluates with test-time augmentation as part of the recipe, so the "
+        "accuracy reported elsewhere in this report for it is the averaged one; the one-pass "
+        "accuracy here is a single plain pass."
+    ]
+    (two,) = tta.tta_notes(pd.DataFrame(), {"a": recipe(True), "b": recipe(True)})
+    assert two.startswith("a, b evaluate with") and "report for them is" in two
+
+
 # ----------------------------------------------------------------------------- robustness
 def test_robustness_summary_keeps_clean_next_to_the_mean_over_corruptions():
     long = pd.DataFrame(

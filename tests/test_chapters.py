@@ -133,3 +133,9 @@ def test_the_added_studies_claims_say_when_their_arms_trained_for_different_epoc
     source = (PROJECT / "analyses" / "15-added-studies.py").read_text()
     assert "claims_table(claims, epochs)" in source
     assert "claims_table(claims)" not in source
+
+
+def test_the_transfer_callout_ends_the_weights_message_once():
+    # demo: "... Transfer-learning variants are not run without them.. To run them, ..."
+    source = (PROJECT / "analyses" / "06-transfer.py").read_text()
+    assert "**not run**: {weights.rstrip('.')}. " in source
