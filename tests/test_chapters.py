@@ -139,3 +139,29 @@ def test_the_transfer_callout_ends_the_weights_message_once():
     # demo: "... Transfer-learning variants are not run without them.. To run them, ..."
     source = (PROJECT / "analyses" / "06-transfer.py").read_text()
     assert "**not run**: {weights.rstrip('.')}. " in source
+
+
+def test_the_methods_quote_the_findings_rules_this_build_used():
+    # alpha and equivalence_margin are 09-findings' parameters (-p alpha 0.01): the
+    # Methods typed "below 0.05" and "within ± 1 point", and the claims caption "± 1 point".
+    article = (PROJECT / "index.qmd").read_text()
+    methods = " ".join(
+        article.split("**Selection and statistics.**")[1].split("**Run store")[0].split()
+    )
+    assert "below {{< var findings.alpha >}} and its interval" in methods
+    assert "within ± {{< var findings.equivalence_margin >}})" in methods
+    assert "0.05" not in methods and "1 point" not in methods
+    source = (PROJECT / "analyses" / "09-findings.py").read_text()
+    assert "± 1 point" not in source
+    assert "findings_values(chapter.findings, claims, alpha, equivalence_margin)" in source
+
+
+def test_beyond_the_seeds_names_no_hand_written_variants():
+    # the three chapters' variants are parameters: the article listed five by hand.
+    article = (PROJECT / "index.qmd").read_text()
+    beyond = " ".join(article.split("# Beyond the seeds")[1].split("## Calibration")[0].split())
+    assert "the perceptron and convolutional baselines" not in beyond
+    assert (
+        "compare {{< var calibration.n_variants >}}, {{< var tta.n_variants >}} and "
+        "{{< var robustness.n_variants >}} variants" in beyond
+    )
