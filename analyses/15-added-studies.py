@@ -19,7 +19,7 @@ chapter = StudyChapter.open("15-added-studies", studies, variants, seeds)
 claims = chapter.claims()
 # %%
 #| label: tbl-added-runs
-#| tbl-cap: "Added studies: parameters, FLOPs per image, validation and test accuracy (mean ± std over seeds), time; under-trained = runs whose validation metrics were still improving when training stopped."
+#| tbl-cap: "Added studies: parameters, FLOPs per image, validation and test accuracy (mean ± std over seeds), run time in seconds (wall time of the whole run, evaluation included); under-trained = runs whose validation metrics were still improving when training stopped."
 chapter.show(chapter.runs_table())
 # %%
 #| label: tbl-added-findings

@@ -165,3 +165,24 @@ def test_beyond_the_seeds_names_no_hand_written_variants():
         "compare {{< var calibration.n_variants >}}, {{< var tta.n_variants >}} and "
         "{{< var robustness.n_variants >}} variants" in beyond
     )
+
+
+def test_run_time_and_fit_time_are_labelled_as_what_they_measure():
+    # the summary plotted wall_time_s (the whole run, evaluation included) as "training
+    # time", the compute chapter fit_time_s (model.fit) as "training wall time".
+    summary = (PROJECT / "analyses" / "08-summary.py").read_text()
+    assert '"wall_time_s_mean": "run time (s)"' in summary and "training time" not in summary
+    for name in ("02-baselines", "03-architecture", "04-training", "15-added-studies"):
+        source = (PROJECT / "analyses" / f"{name}.py").read_text()
+        assert "run time in seconds (wall time of the whole run, evaluation included)" in source
+    assert (
+        "over fit time (seconds of model.fit"
+        in (PROJECT / "analyses" / "04-training.py").read_text()
+    )
+    assert 'xlabel="fit time (s)"' in (PROJECT / "cifar_core" / "analysis" / "plots.py").read_text()
+    article = " ".join((PROJECT / "index.qmd").read_text().split())
+    assert (
+        "{{< var training.flagship.flagship.time >}} of run time (wall time of the whole run"
+        in article
+    )
+    assert "against parameters and training time" not in article

@@ -101,7 +101,7 @@ def time_curves(curves: pd.DataFrame, *, target: float | None, target_label: str
         _band(ax, curve["seconds"], curve["mean"], curve["std"], color, label=name, scale=100)
     if target is not None:
         ax.axhline(target * 100, color="grey", ls=":", label=target_label or None)
-    ax.set(xlabel="training time (s)", ylabel="validation accuracy (%)")
+    ax.set(xlabel="fit time (s)", ylabel="validation accuracy (%)")
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
