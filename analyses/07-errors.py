@@ -107,6 +107,7 @@ ctx.publish(
     {
         "errors": {
             "model": model,
+            "seed": str(run.variant.seed),
             "test_acc": text.percent(np.trace(counts.values) / counts.values.sum()),
             "top_pair": f"{top['true']} → {top['predicted']}" if top is not None else text.UNKNOWN,
             "top_pair_count": text.count(top["count"]) if top is not None else text.UNKNOWN,

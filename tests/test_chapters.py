@@ -186,3 +186,14 @@ def test_run_time_and_fit_time_are_labelled_as_what_they_measure():
         in article
     )
     assert "against parameters and training time" not in article
+
+
+def test_the_errors_section_says_which_seeds_run_it_quotes():
+    # the section quoted one run's accuracy beside tables of the mean over seeds.
+    article = " ".join((PROJECT / "index.qmd").read_text().split())
+    assert (
+        "uses one run of {{< var errors.model >}}, the one with seed {{< var errors.seed >}} "
+        "({{< var errors.test_acc >}} test accuracy; the results tables give the mean" in article
+    )
+    source = (PROJECT / "analyses" / "07-errors.py").read_text()
+    assert '"seed": str(run.variant.seed),' in source
