@@ -68,6 +68,15 @@ def test_confusion_counts_and_normalized():
     assert per_class.tolist() == pytest.approx([1 / 3, 0.5, 1.0])
 
 
+def test_extreme_names_every_tied_key():
+    per_class = pd.Series({"cat": 0.3, "dog": 0.3, "frog": 0.3, "ship": 0.9})
+    assert text.extreme(per_class, lowest=True) == "cat, tied with dog and frog"
+    assert text.extreme(per_class) == "ship"
+    pairs = {"cat → dog": 12, "dog → cat": 12, "ship → plane": 3}
+    assert text.extreme(pairs) == "cat → dog, tied with dog → cat"
+    assert text.extreme({}) == text.extreme({"x": float("nan")}) == text.UNKNOWN
+
+
 def test_confusion_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="3 labels but 2"):
         predictions.confusion([0, 1, 2], one_hot_probs([0, 1]), CLASSES)

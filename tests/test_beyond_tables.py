@@ -115,6 +115,41 @@ def test_robustness_summary_keeps_clean_next_to_the_mean_over_corruptions():
     assert list(robustness.corruption_matrix(long).index) == ["a", "b"]
 
 
+def test_robustness_values_name_every_corruption_tied_for_hardest():
+    # the hardest corruption was the first of a tie (idxmin).
+    long = pd.DataFrame(
+        {
+            "variant": ["a"] * 3,
+            "corruption": ["gaussian_noise", "gaussian_blur", "contrast"],
+            "severity": [3, 3, 3],
+            "accuracy": [0.25, 0.25, 0.5],
+            "accuracy_std": np.nan,
+            "seeds": 1,
+        }
+    )
+    summary = robustness.robustness_summary(long, {"a": 0.6})
+    values = robustness.robustness_values(summary, long, "a", [3])
+    labels = [robustness.corruption_label(c) for c in ("gaussian_blur", "gaussian_noise")]
+    assert values["hardest"] == f"{labels[0]}, tied with {labels[1]}"
+    assert values["hardest_accuracy"] == "25.0 %"
+
+
+def test_calibration_values_name_every_variant_tied_for_the_lowest_and_highest_ece():
+    table = pd.DataFrame(
+        {
+            "ece": [0.05, 0.05, 0.2, 0.2],
+            "ece_scaled": 0.01,
+            "nll": 1.0,
+            "nll_scaled": 0.9,
+            "temperature": 1.2,
+        },
+        index=["a", "b", "c", "d"],
+    )
+    values = calibration.calibration_values(table, "a")
+    assert values["min_ece_variant"] == "a, tied with b" and values["min_ece"] == "5.0 %"
+    assert values["max_ece_variant"] == "c, tied with d"
+
+
 def test_corrupted_examples_keep_shape_and_are_reproducible():
     image = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
     grid = robustness.example_grid(image, ["gaussian_noise", "contrast"], [1, 5], seed=3)

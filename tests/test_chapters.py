@@ -197,3 +197,16 @@ def test_the_errors_section_says_which_seeds_run_it_quotes():
     )
     source = (PROJECT / "analyses" / "07-errors.py").read_text()
     assert '"seed": str(run.variant.seed),' in source
+
+
+def test_the_hardest_and_easiest_and_most_frequent_name_every_tie():
+    # errors.worst_class, errors.top_pair and per_class.hardest/easiest_class took the
+    # first of a tie (idxmin, idxmax, iloc[0]); text.extreme names every tied one.
+    errors = (PROJECT / "analyses" / "07-errors.py").read_text()
+    assert '"worst_class": text.extreme(per_class, lowest=True),' in errors
+    assert "every_pair = predictions.most_confused_pairs(counts, top=len(names) ** 2)" in errors
+    assert '"top_pair": text.extreme(' in errors
+    per_class = (PROJECT / "analyses" / "13-per-class.py").read_text()
+    assert '"hardest_class": text.extreme(mean_by_class, lowest=True),' in per_class
+    assert '"easiest_class": text.extreme(mean_by_class),' in per_class
+    assert "idxmin" not in errors + per_class and "idxmax" not in per_class

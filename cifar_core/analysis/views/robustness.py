@@ -189,6 +189,10 @@ def robustness_values(
         "most_robust_kept": text.percent(summary["relative"].max(), 0)
         if len(summary)
         else text.UNKNOWN,
-        "hardest": corruption_label(str(hardest.idxmin())) if hardest is not None else text.UNKNOWN,
+        "hardest": text.extreme(
+            {corruption_label(str(c)): v for c, v in hardest.items()}, lowest=True
+        )
+        if hardest is not None
+        else text.UNKNOWN,
         "hardest_accuracy": text.percent(hardest.min()) if hardest is not None else text.UNKNOWN,
     }
