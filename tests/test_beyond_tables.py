@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cifar_core.analysis import comparison_plots, sentences
+from cifar_core.analysis import comparison_plots, sentences, text
 from cifar_core.analysis.views import calibration, per_class, robustness, tta
 
 
@@ -128,10 +128,29 @@ def test_robustness_values_name_every_corruption_tied_for_hardest():
         }
     )
     summary = robustness.robustness_summary(long, {"a": 0.6})
-    values = robustness.robustness_values(summary, long, "a", [3])
+    values = robustness.robustness_values(summary, long, "a", [3], 10)
     labels = [robustness.corruption_label(c) for c in ("gaussian_blur", "gaussian_noise")]
     assert values["hardest"] == f"{labels[0]}, tied with {labels[1]}"
     assert values["hardest_accuracy"] == "25.0 %"
+
+
+def test_most_robust_is_ranked_only_among_variants_well_above_chance():
+    # demo: "the most robust is s000_mlp, which keeps 95 %" of a clean 15.0 % (chance 10 %):
+    # near chance, corrupted accuracy cannot fall far.
+    summary = pd.DataFrame(
+        {"clean": [0.15, 0.492, 0.572], "relative": [0.95, 0.78, 0.90]},
+        index=["s000_mlp", "s000_cnn2", "s004_final"],
+    )
+    values = robustness.robustness_values(summary, pd.DataFrame(), None, [3], 10)
+    assert values["most_robust"] == "s004_final"
+    assert values["most_robust_text"] == (
+        "relative to its clean accuracy, the most robust of the 2 variants whose clean "
+        "accuracy is at least twice chance (20.0 %) is s004_final, which keeps 90 % of its "
+        "57.2 % (a ranking of point estimates, without intervals)"
+    )
+    none = robustness.robustness_values(summary.iloc[:1], pd.DataFrame(), None, [3], 10)
+    assert none["most_robust"] == text.UNKNOWN
+    assert none["most_robust_text"].startswith("no variant reaches twice chance (20.0 %)")
 
 
 def test_calibration_values_name_every_variant_tied_for_the_lowest_and_highest_ece():

@@ -210,3 +210,9 @@ def test_the_hardest_and_easiest_and_most_frequent_name_every_tie():
     assert '"hardest_class": text.extreme(mean_by_class, lowest=True),' in per_class
     assert '"easiest_class": text.extreme(mean_by_class),' in per_class
     assert "idxmin" not in errors + per_class and "idxmax" not in per_class
+
+
+def test_the_robustness_ranking_sentence_is_generated_with_its_rule():
+    article = " ".join((PROJECT / "index.qmd").read_text().split())
+    assert "over the corruptions; {{< var robustness.most_robust_text >}}. At the" in article
+    assert "robustness.most_robust_kept" not in article
