@@ -262,10 +262,18 @@ def test_plots_draw_what_they_are_given():
             "study": ["s"] * 3,
             "params": [10, 100, 1000],
             "test_accuracy_mean": [0.5, 0.4, 0.7],
+            "val_accuracy_mean": [0.5, 0.4, 0.7],
         }
     )
     fig = plots.tradeoff_scatter(table, "params")
     assert sorted(t.get_text() for t in fig.axes[0].texts) == ["a", "c"]  # b is dominated
+    plt.close(fig)
+    # the front is chosen on validation, as the compute chapter's: on test accuracy c
+    # beat b, on validation b beats c; a variant without validation is never on it.
+    fig = plots.tradeoff_scatter(
+        table.assign(val_accuracy_mean=[float("nan"), 0.6, 0.55]), "params"
+    )
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["b"]
     plt.close(fig)
 
     images = np.zeros((6, 32, 32, 3), np.uint8)

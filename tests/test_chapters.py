@@ -216,3 +216,12 @@ def test_the_robustness_ranking_sentence_is_generated_with_its_rule():
     article = " ".join((PROJECT / "index.qmd").read_text().split())
     assert "over the corruptions; {{< var robustness.most_robust_text >}}. At the" in article
     assert "robustness.most_robust_kept" not in article
+
+
+def test_the_summary_says_its_pareto_front_is_chosen_on_validation():
+    # the front was chosen on test accuracy, against the Methods ("no choice is made on
+    # test data") and chapter 14, whose fronts are chosen on validation.
+    article = " ".join((PROJECT / "index.qmd").read_text().split())
+    assert "beats on both cost and validation accuracy (the Pareto front, chosen on" in article
+    summary = (PROJECT / "analyses" / "08-summary.py").read_text()
+    assert "the step line joins the Pareto front chosen on validation accuracy" in summary
