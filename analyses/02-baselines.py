@@ -13,7 +13,7 @@ from cifar_core.analysis.chapter import StudyChapter
 chapter = StudyChapter.open("02-baselines", studies, variants, seeds)
 # %%
 #| label: tbl-baselines
-#| tbl-cap: "MLP vs CNN: parameters, FLOPs per image, train/validation/test accuracy and loss, training time (mean ± std over seeds; reported = the seed report's figure); under-trained = runs whose validation metrics were still improving when training stopped."
+#| tbl-cap: "MLP vs CNN: parameters, FLOPs per image, train/validation/test accuracy and loss, run time in seconds (wall time of the whole run, evaluation included) (mean ± std over seeds; reported = the seed report's figure); under-trained = runs whose validation metrics were still improving when training stopped."
 chapter.show(chapter.runs_table("baselines", losses=True))
 # %%
 #| label: fig-baselines-curves

@@ -11,7 +11,7 @@ from cifar_core.analysis.chapter import StudyChapter
 chapter = StudyChapter.open("03-architecture", studies, variants, seeds)
 # %%
 #| label: tbl-architecture
-#| tbl-cap: "Architecture studies: parameters, FLOPs per image, validation and test accuracy (mean ± std over seeds), time; reported = the seed report's figure; under-trained = runs whose validation metrics were still improving when training stopped."
+#| tbl-cap: "Architecture studies: parameters, FLOPs per image, validation and test accuracy (mean ± std over seeds), run time in seconds (wall time of the whole run, evaluation included); reported = the seed report's figure; under-trained = runs whose validation metrics were still improving when training stopped."
 chapter.show(chapter.runs_table(drop=("train acc %", "seeds")))
 # %%
 #| label: tbl-architecture-findings

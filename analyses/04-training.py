@@ -11,7 +11,7 @@ from cifar_core.analysis.chapter import StudyChapter
 chapter = StudyChapter.open("04-training", studies, variants, seeds)
 # %%
 #| label: tbl-training
-#| tbl-cap: "Training studies: batch size, optimizer, learning-rate schedule, input normalization and the flagship recipe; validation and test accuracy (mean ± std over seeds), time; reported = the seed report's figure; under-trained = runs whose validation metrics were still improving when training stopped."
+#| tbl-cap: "Training studies: batch size, optimizer, learning-rate schedule, input normalization and the flagship recipe; validation and test accuracy (mean ± std over seeds), run time in seconds (wall time of the whole run, evaluation included); reported = the seed report's figure; under-trained = runs whose validation metrics were still improving when training stopped."
 chapter.show(chapter.runs_table(drop=("train acc %", "seeds")))
 # %%
 #| label: tbl-training-findings
@@ -30,7 +30,7 @@ chapter.show(chapter.study_panels())
 chapter.show(chapter.curves("val_loss"))
 # %%
 #| label: fig-training-flagship
-#| fig-cap: "The flagship recipe against seed 004's final recipe: validation accuracy over training time (mean ± std over seeds; epochs taken as equally long); dotted: seed 004's final test accuracy."
+#| fig-cap: "The flagship recipe against seed 004's final recipe: validation accuracy over fit time (seconds of model.fit; mean ± std over seeds; epochs taken as equally long); dotted: seed 004's final test accuracy."
 chapter.show(chapter.time_curves("flagship", "s004_final", "seed 004 final, test"))
 # %%
 #| label: training-notes

@@ -34,7 +34,8 @@ chapter.show(transfer)
 if not available:
     present.show_markdown(
         present.note_callout(
-            f"The transfer-learning variants were **not run**: {weights}. {install_hint()} Then "
+            f"The transfer-learning variants were **not run**: {weights.rstrip('.')}. "
+            f"{install_hint()} Then "
             f"rebuild (`cifar-report build --profile {ctx.profile.name}`). They are never trained "
             "from random weights under these names.",
             kind="important",

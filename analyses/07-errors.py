@@ -103,14 +103,18 @@ present.show_markdown(
 
 # %%
 top = pairs.iloc[0] if len(pairs) else None
+every_pair = predictions.most_confused_pairs(counts, top=len(names) ** 2)
 ctx.publish(
     {
         "errors": {
             "model": model,
+            "seed": str(run.variant.seed),
             "test_acc": text.percent(np.trace(counts.values) / counts.values.sum()),
-            "top_pair": f"{top['true']} → {top['predicted']}" if top is not None else text.UNKNOWN,
+            "top_pair": text.extreme(
+                dict(zip(every_pair["true"] + " → " + every_pair["predicted"], every_pair["count"]))
+            ),
             "top_pair_count": text.count(top["count"]) if top is not None else text.UNKNOWN,
-            "worst_class": per_class.idxmin(),
+            "worst_class": text.extreme(per_class, lowest=True),
             "worst_class_acc": text.percent(per_class.min()),
         }
     }

@@ -29,9 +29,9 @@ present.show_table(
 
 # %%
 #| label: fig-summary-pareto
-#| fig-cap: "Test accuracy against parameters (left) and training time (right); the step line is the Pareto front (no variant is both cheaper and more accurate)."
+#| fig-cap: "Test accuracy against parameters (left) and run time (right: mean wall seconds of the whole run, data preparation and evaluation included; the compute chapter's wall times are model.fit alone); the step line joins the Pareto front chosen on validation accuracy (no variant is both cheaper and more accurate on validation; a variant without a validation split is never on it), drawn at its test accuracy."
 plots.show(
-    plots.tradeoff_panels(table, {"params": "parameters", "wall_time_s_mean": "training time (s)"})
+    plots.tradeoff_panels(table, {"params": "parameters", "wall_time_s_mean": "run time (s)"})
 )
 
 # %%

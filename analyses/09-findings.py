@@ -37,7 +37,7 @@ topics = topics or chapter.topics()
 
 # %%
 #| label: tbl-findings-claims
-#| tbl-cap: "The seed reports' claims, quoted, judged by this build's runs: holds (the computed verdict has the claimed direction), reversed (the opposite direction is detected), inconclusive at this budget (no detectable difference; for a claim of no difference: the 95 % interval is not within ± 1 point), or not evaluated (with the reason). Δ = the claim's variant − its baseline, test accuracy in points, 95 % bootstrap interval over test images; p Holm-adjusted within the claim's study."
+#| tbl-cap: "The seed reports' claims, quoted, judged by this build's runs: holds (the computed verdict has the claimed direction), reversed (the opposite direction is detected), inconclusive at this budget (no detectable difference; for a claim of no difference: the 95 % interval is not within the equivalence margin stated in the Methods), or not evaluated (with the reason). Δ = the claim's variant − its baseline, test accuracy in points, 95 % bootstrap interval over test images; p Holm-adjusted within the claim's study."
 epochs = {
     n: "/".join(sorted({str(r.variant.epochs) for r in rs})) for n, rs in ctx.runs_of().items()
 }
@@ -63,4 +63,4 @@ chapter.show(
 chapter.show(findings_problems(chapter.findings))
 
 # %%
-ctx.publish({"findings": findings_values(chapter.findings, claims)})
+ctx.publish({"findings": findings_values(chapter.findings, claims, alpha, equivalence_margin)})

@@ -93,7 +93,7 @@ present.show_markdown(present.note_callout(" ".join(notes), title="Regenerated c
 
 # %%
 best = best_by_validation(runs_table(runs)) if runs else None
-values = robustness.robustness_values(summary, long, best, severities)
+values = robustness.robustness_values(summary, long, best, severities, ctx.dataset.num_classes)
 ctx.publish(
     {
         "robustness": {

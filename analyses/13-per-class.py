@@ -102,9 +102,9 @@ ctx.publish(
             "n_variants": str(len(table)),
             "n_changes": str(len(pairs)),
             "baseline": baseline,
-            "hardest_class": mean_by_class.idxmin() if known else text.UNKNOWN,
+            "hardest_class": text.extreme(mean_by_class, lowest=True),
             "hardest_class_acc": text.percent(mean_by_class.min()) if known else text.UNKNOWN,
-            "easiest_class": mean_by_class.idxmax() if known else text.UNKNOWN,
+            "easiest_class": text.extreme(mean_by_class),
             "easiest_class_acc": text.percent(mean_by_class.max()) if known else text.UNKNOWN,
             **per_class.change_values(changes, list(comparisons)),
         }

@@ -27,7 +27,11 @@ ctx = open_context("14-compute", studies=studies, variants=variants, seeds=seeds
 runs = ctx.runs_of()
 table = compute.compute_table(runs) if runs else pd.DataFrame()
 references = compute.reference_points(ctx.profile.name)
-note = compute.reference_note(ctx.profile.name, None if ctx.synthetic else len(ctx.dataset.y_train))
+note = compute.reference_note(
+    ctx.profile.name,
+    None if ctx.synthetic else len(ctx.dataset.y_train),
+    ctx.profile.max_steps_per_epoch,
+)
 devices = sorted({str(r.metrics.get("device_name")) for rs in runs.values() for r in rs})
 print(f"{len(table)} variants; devices: {', '.join(devices) or text.UNKNOWN}")
 

@@ -19,7 +19,7 @@ chapter = StudyChapter.open("15-added-studies", studies, variants, seeds)
 claims = chapter.claims()
 # %%
 #| label: tbl-added-runs
-#| tbl-cap: "Added studies: parameters, FLOPs per image, validation and test accuracy (mean ± std over seeds), time; under-trained = runs whose validation metrics were still improving when training stopped."
+#| tbl-cap: "Added studies: parameters, FLOPs per image, validation and test accuracy (mean ± std over seeds), run time in seconds (wall time of the whole run, evaluation included); under-trained = runs whose validation metrics were still improving when training stopped."
 chapter.show(chapter.runs_table())
 # %%
 #| label: tbl-added-findings
@@ -31,7 +31,11 @@ chapter.show(chapter.findings_text())
 # %%
 #| label: tbl-added-claims
 #| tbl-cap: "The added studies' claims judged by this build's runs: holds, reversed, inconclusive at this budget, or not evaluated (with the reason); Δ = the claim's variant − its baseline in points, 95 % bootstrap interval, p Holm-adjusted within the claim's study."
-chapter.show(claims_table(claims).drop(columns=["seed", "quote"]))
+epochs = {
+    n: "/".join(sorted({str(r.variant.epochs) for r in rs}))
+    for n, rs in chapter.ctx.runs_of().items()
+}
+chapter.show(claims_table(claims, epochs).drop(columns=["seed", "quote"]))
 # %%
 #| label: added-notes
 chapter.show(chapter.notes())

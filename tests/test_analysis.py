@@ -68,6 +68,15 @@ def test_confusion_counts_and_normalized():
     assert per_class.tolist() == pytest.approx([1 / 3, 0.5, 1.0])
 
 
+def test_extreme_names_every_tied_key():
+    per_class = pd.Series({"cat": 0.3, "dog": 0.3, "frog": 0.3, "ship": 0.9})
+    assert text.extreme(per_class, lowest=True) == "cat, tied with dog and frog"
+    assert text.extreme(per_class) == "ship"
+    pairs = {"cat → dog": 12, "dog → cat": 12, "ship → plane": 3}
+    assert text.extreme(pairs) == "cat → dog, tied with dog → cat"
+    assert text.extreme({}) == text.extreme({"x": float("nan")}) == text.UNKNOWN
+
+
 def test_confusion_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match="3 labels but 2"):
         predictions.confusion([0, 1, 2], one_hot_probs([0, 1]), CLASSES)
@@ -253,10 +262,18 @@ def test_plots_draw_what_they_are_given():
             "study": ["s"] * 3,
             "params": [10, 100, 1000],
             "test_accuracy_mean": [0.5, 0.4, 0.7],
+            "val_accuracy_mean": [0.5, 0.4, 0.7],
         }
     )
     fig = plots.tradeoff_scatter(table, "params")
     assert sorted(t.get_text() for t in fig.axes[0].texts) == ["a", "c"]  # b is dominated
+    plt.close(fig)
+    # the front is chosen on validation, as the compute chapter's: on test accuracy c
+    # beat b, on validation b beats c; a variant without validation is never on it.
+    fig = plots.tradeoff_scatter(
+        table.assign(val_accuracy_mean=[float("nan"), 0.6, 0.55]), "params"
+    )
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["b"]
     plt.close(fig)
 
     images = np.zeros((6, 32, 32, 3), np.uint8)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cifar_core.analysis import comparison_plots, sentences
+from cifar_core.analysis import comparison_plots, sentences, text
 from cifar_core.analysis.views import calibration, per_class, robustness, tta
 
 
@@ -81,6 +81,21 @@ def test_tta_refuses_runs_scored_on_different_images():
         tta.tta_table({"v": [tta_run(0, 1), other]}, views=views, forward_flops=lambda r: 1.0)
 
 
+def test_tta_note_names_the_variants_that_average_views_in_their_own_recipe():
+    # demo: "flagship evaluate(s) with test-time augmentation ... for them".
+    def recipe(tta_flip):
+        return [SimpleNamespace(variant=SimpleNamespace(tta_flip=tta_flip, tta_translate=False))]
+
+    one = tta.tta_notes(pd.DataFrame(), {"flagship": recipe(True), "plain": recipe(False)})
+    assert one == [
+        "flagship evaluates with test-time augmentation as part of the recipe, so the "
+        "accuracy reported elsewhere in this report for it is the averaged one; the one-pass "
+        "accuracy here is a single plain pass."
+    ]
+    (two,) = tta.tta_notes(pd.DataFrame(), {"a": recipe(True), "b": recipe(True)})
+    assert two.startswith("a, b evaluate with") and "report for them is" in two
+
+
 # ----------------------------------------------------------------------------- robustness
 def test_robustness_summary_keeps_clean_next_to_the_mean_over_corruptions():
     long = pd.DataFrame(
@@ -98,6 +113,60 @@ def test_robustness_summary_keeps_clean_next_to_the_mean_over_corruptions():
     assert summary.loc["a", "drop"] == pytest.approx(0.3) and summary.loc["b", "relative"] == 1.0
     assert summary.loc["a", "worst"] == "noise 3"
     assert list(robustness.corruption_matrix(long).index) == ["a", "b"]
+
+
+def test_robustness_values_name_every_corruption_tied_for_hardest():
+    # the hardest corruption was the first of a tie (idxmin).
+    long = pd.DataFrame(
+        {
+            "variant": ["a"] * 3,
+            "corruption": ["gaussian_noise", "gaussian_blur", "contrast"],
+            "severity": [3, 3, 3],
+            "accuracy": [0.25, 0.25, 0.5],
+            "accuracy_std": np.nan,
+            "seeds": 1,
+        }
+    )
+    summary = robustness.robustness_summary(long, {"a": 0.6})
+    values = robustness.robustness_values(summary, long, "a", [3], 10)
+    labels = [robustness.corruption_label(c) for c in ("gaussian_blur", "gaussian_noise")]
+    assert values["hardest"] == f"{labels[0]}, tied with {labels[1]}"
+    assert values["hardest_accuracy"] == "25.0 %"
+
+
+def test_most_robust_is_ranked_only_among_variants_well_above_chance():
+    # demo: "the most robust is s000_mlp, which keeps 95 %" of a clean 15.0 % (chance 10 %):
+    # near chance, corrupted accuracy cannot fall far.
+    summary = pd.DataFrame(
+        {"clean": [0.15, 0.492, 0.572], "relative": [0.95, 0.78, 0.90]},
+        index=["s000_mlp", "s000_cnn2", "s004_final"],
+    )
+    values = robustness.robustness_values(summary, pd.DataFrame(), None, [3], 10)
+    assert values["most_robust"] == "s004_final"
+    assert values["most_robust_text"] == (
+        "relative to its clean accuracy, the most robust of the 2 variants whose clean "
+        "accuracy is at least twice chance (20.0 %) is s004_final, which keeps 90 % of its "
+        "57.2 % (a ranking of point estimates, without intervals)"
+    )
+    none = robustness.robustness_values(summary.iloc[:1], pd.DataFrame(), None, [3], 10)
+    assert none["most_robust"] == text.UNKNOWN
+    assert none["most_robust_text"].startswith("no variant reaches twice chance (20.0 %)")
+
+
+def test_calibration_values_name_every_variant_tied_for_the_lowest_and_highest_ece():
+    table = pd.DataFrame(
+        {
+            "ece": [0.05, 0.05, 0.2, 0.2],
+            "ece_scaled": 0.01,
+            "nll": 1.0,
+            "nll_scaled": 0.9,
+            "temperature": 1.2,
+        },
+        index=["a", "b", "c", "d"],
+    )
+    values = calibration.calibration_values(table, "a")
+    assert values["min_ece_variant"] == "a, tied with b" and values["min_ece"] == "5.0 %"
+    assert values["max_ece_variant"] == "c, tied with d"
 
 
 def test_corrupted_examples_keep_shape_and_are_reproducible():

@@ -125,3 +125,103 @@ def test_the_robustness_section_does_not_say_the_corruptions_cannot_be_downloade
     article = " ".join((PROJECT / "index.qmd").read_text().split())
     assert "cannot be downloaded here" not in article
     assert "The build does not use its official files: the corruptions are regenerated" in article
+
+
+def test_the_added_studies_claims_say_when_their_arms_trained_for_different_epochs():
+    # 31a3513 gave claims_table the epochs each variant trained for (09-findings passes
+    # them); the added-studies chapter called it without, so its notes never said so.
+    source = (PROJECT / "analyses" / "15-added-studies.py").read_text()
+    assert "claims_table(claims, epochs)" in source
+    assert "claims_table(claims)" not in source
+
+
+def test_the_transfer_callout_ends_the_weights_message_once():
+    # demo: "... Transfer-learning variants are not run without them.. To run them, ..."
+    source = (PROJECT / "analyses" / "06-transfer.py").read_text()
+    assert "**not run**: {weights.rstrip('.')}. " in source
+
+
+def test_the_methods_quote_the_findings_rules_this_build_used():
+    # alpha and equivalence_margin are 09-findings' parameters (-p alpha 0.01): the
+    # Methods typed "below 0.05" and "within ± 1 point", and the claims caption "± 1 point".
+    article = (PROJECT / "index.qmd").read_text()
+    methods = " ".join(
+        article.split("**Selection and statistics.**")[1].split("**Run store")[0].split()
+    )
+    assert "below {{< var findings.alpha >}} and its interval" in methods
+    assert "within ± {{< var findings.equivalence_margin >}})" in methods
+    assert "0.05" not in methods and "1 point" not in methods
+    source = (PROJECT / "analyses" / "09-findings.py").read_text()
+    assert "± 1 point" not in source
+    assert "findings_values(chapter.findings, claims, alpha, equivalence_margin)" in source
+
+
+def test_beyond_the_seeds_names_no_hand_written_variants():
+    # the three chapters' variants are parameters: the article listed five by hand.
+    article = (PROJECT / "index.qmd").read_text()
+    beyond = " ".join(article.split("# Beyond the seeds")[1].split("## Calibration")[0].split())
+    assert "the perceptron and convolutional baselines" not in beyond
+    assert (
+        "compare {{< var calibration.n_variants >}}, {{< var tta.n_variants >}} and "
+        "{{< var robustness.n_variants >}} variants" in beyond
+    )
+
+
+def test_run_time_and_fit_time_are_labelled_as_what_they_measure():
+    # the summary plotted wall_time_s (the whole run, evaluation included) as "training
+    # time", the compute chapter fit_time_s (model.fit) as "training wall time".
+    summary = (PROJECT / "analyses" / "08-summary.py").read_text()
+    assert '"wall_time_s_mean": "run time (s)"' in summary and "training time" not in summary
+    for name in ("02-baselines", "03-architecture", "04-training", "15-added-studies"):
+        source = (PROJECT / "analyses" / f"{name}.py").read_text()
+        assert "run time in seconds (wall time of the whole run, evaluation included)" in source
+    assert (
+        "over fit time (seconds of model.fit"
+        in (PROJECT / "analyses" / "04-training.py").read_text()
+    )
+    assert 'xlabel="fit time (s)"' in (PROJECT / "cifar_core" / "analysis" / "plots.py").read_text()
+    article = " ".join((PROJECT / "index.qmd").read_text().split())
+    assert (
+        "{{< var training.flagship.flagship.time >}} of run time (wall time of the whole run"
+        in article
+    )
+    assert "against parameters and training time" not in article
+
+
+def test_the_errors_section_says_which_seeds_run_it_quotes():
+    # the section quoted one run's accuracy beside tables of the mean over seeds.
+    article = " ".join((PROJECT / "index.qmd").read_text().split())
+    assert (
+        "uses one run of {{< var errors.model >}}, the one with seed {{< var errors.seed >}} "
+        "({{< var errors.test_acc >}} test accuracy; the results tables give the mean" in article
+    )
+    source = (PROJECT / "analyses" / "07-errors.py").read_text()
+    assert '"seed": str(run.variant.seed),' in source
+
+
+def test_the_hardest_and_easiest_and_most_frequent_name_every_tie():
+    # errors.worst_class, errors.top_pair and per_class.hardest/easiest_class took the
+    # first of a tie (idxmin, idxmax, iloc[0]); text.extreme names every tied one.
+    errors = (PROJECT / "analyses" / "07-errors.py").read_text()
+    assert '"worst_class": text.extreme(per_class, lowest=True),' in errors
+    assert "every_pair = predictions.most_confused_pairs(counts, top=len(names) ** 2)" in errors
+    assert '"top_pair": text.extreme(' in errors
+    per_class = (PROJECT / "analyses" / "13-per-class.py").read_text()
+    assert '"hardest_class": text.extreme(mean_by_class, lowest=True),' in per_class
+    assert '"easiest_class": text.extreme(mean_by_class),' in per_class
+    assert "idxmin" not in errors + per_class and "idxmax" not in per_class
+
+
+def test_the_robustness_ranking_sentence_is_generated_with_its_rule():
+    article = " ".join((PROJECT / "index.qmd").read_text().split())
+    assert "over the corruptions; {{< var robustness.most_robust_text >}}. At the" in article
+    assert "robustness.most_robust_kept" not in article
+
+
+def test_the_summary_says_its_pareto_front_is_chosen_on_validation():
+    # the front was chosen on test accuracy, against the Methods ("no choice is made on
+    # test data") and chapter 14, whose fronts are chosen on validation.
+    article = " ".join((PROJECT / "index.qmd").read_text().split())
+    assert "beats on both cost and validation accuracy (the Pareto front, chosen on" in article
+    summary = (PROJECT / "analyses" / "08-summary.py").read_text()
+    assert "the step line joins the Pareto front chosen on validation accuracy" in summary

@@ -200,6 +200,10 @@ def test_reference_points_apply_only_to_full_cifar10():
     assert compute.reference_points(None, n_train=50_000)["applicable"].all()
     note = compute.reference_note("sample", 5_085)
     assert "5,085 official training images" in note and "not comparable" in note
+    # rehearsal on real CIFAR-10 trains on all 50,000 images: the note gave them as the
+    # reason; its cap of 2 optimizer steps per epoch is.
+    note = compute.reference_note("rehearsal", 50_000, 2)
+    assert "50,000 official training images for at most 2 optimizer steps per epoch" in note
     assert compute.reference_source(full.iloc[0]) == (
         "full CIFAR-10, one NVIDIA A100 (400 W) [jordan2024airbench]"
     )

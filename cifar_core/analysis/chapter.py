@@ -125,8 +125,8 @@ class StudyChapter:
         }
 
     def accuracy_and_time(self, *names: str) -> dict[str, dict[str, str]]:
-        """``{variant: {"test_acc", "time"}}``: test accuracy and mean training time
-        (``"42 s"``)."""
+        """``{variant: {"test_acc", "time"}}``: test accuracy and mean run time
+        (``"42 s"``: wall time of the whole run, evaluation included, not ``fit_time_s``)."""
         return {
             name: {"test_acc": self.accuracy(name), "time": views.seconds_text(self.table, name)}
             for name in names

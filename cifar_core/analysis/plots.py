@@ -101,7 +101,7 @@ def time_curves(curves: pd.DataFrame, *, target: float | None, target_label: str
         _band(ax, curve["seconds"], curve["mean"], curve["std"], color, label=name, scale=100)
     if target is not None:
         ax.axhline(target * 100, color="grey", ls=":", label=target_label or None)
-    ax.set(xlabel="training time (s)", ylabel="validation accuracy (%)")
+    ax.set(xlabel="fit time (s)", ylabel="validation accuracy (%)")
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
@@ -377,8 +377,11 @@ def tradeoff_scatter(
     table: pd.DataFrame, x: str, *, xlabel: str | None = None, ax: plt.Axes | None = None
 ) -> plt.Figure:
     """Test accuracy against a cost (parameters, FLOPs, seconds), coloured by study where
-    the table has one; the Pareto front (no variant both cheaper and more accurate) is
-    drawn as a step line and its points labelled."""
+    the table has one; the Pareto front, chosen on validation accuracy as the compute
+    chapter's (:func:`~cifar_core.analysis.views.runs.pareto_front` on
+    ``val_accuracy_mean``: no variant both cheaper and more accurate on validation; one
+    without a validation split is never on it), is drawn at test accuracy as a step line
+    and its points labelled."""
     y = "test_accuracy_mean"
     data = table.dropna(subset=[x, y]).copy()
     data["accuracy_pct"] = data[y] * 100
@@ -394,7 +397,7 @@ def tradeoff_scatter(
         s=45,
         palette=sns.color_palette("tab20", data[hue].nunique()) if hue else None,
     )
-    front = data[pareto_front(data, x, y)].sort_values(x)
+    front = data[pareto_front(data, x, "val_accuracy_mean")].sort_values(x)
     if not front.empty:
         front_step(ax, front[x], front["accuracy_pct"], front["variant"])
     if (data[x] > 0).all() and len(data):

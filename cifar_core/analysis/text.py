@@ -19,6 +19,7 @@ fractions in, percent or points out.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 UNKNOWN = "–"
@@ -195,3 +196,25 @@ def plural(n: int, word: str) -> str:
     if n == 1:
         return f"1 {word}"
     return f"{n} {word[:-1] + 'ies' if word.endswith('y') else word + 's'}"
+
+
+def extreme(values: Mapping[Any, Any], *, lowest: bool = False) -> str:
+    """The key of the highest (``lowest``) known value, naming every key tied with it
+    (in the mapping's order), or :data:`UNKNOWN` when no value is known. A pandas
+    Series is such a mapping.
+
+    >>> extreme({"cat": 0.4, "dog": 0.7}), extreme({"cat": 0.4, "dog": 0.4}, lowest=True)
+    ('dog', 'cat, tied with dog')
+    >>> extreme({"a": 1, "b": 1, "c": 1, "d": 0}), extreme({"a": None})
+    ('a, tied with b and c', '–')
+    """
+    known = {k: float(v) for k, v in values.items() if not is_unknown(v)}
+    if not known:
+        return UNKNOWN
+    best = min(known.values()) if lowest else max(known.values())
+    tied = [str(k) for k, v in known.items() if math.isclose(v, best, rel_tol=1e-9, abs_tol=1e-12)]
+    if len(tied) == 1:
+        return tied[0]
+    others = tied[1:]
+    rest = others[0] if len(others) == 1 else f"{', '.join(others[:-1])} and {others[-1]}"
+    return f"{tied[0]}, tied with {rest}"

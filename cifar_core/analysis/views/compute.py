@@ -143,17 +143,24 @@ def reference_points(profile: str | None = None, n_train: int | None = None) -> 
     return table
 
 
-def reference_note(profile: str | None, n_train: int | None = None) -> str | None:
-    """The caption note when the reference points do not apply (``None`` when they do)."""
+def reference_note(
+    profile: str | None, n_train: int | None = None, max_steps_per_epoch: int | None = None
+) -> str | None:
+    """The caption note when the reference points do not apply (``None`` when they do);
+    a rehearsal's cap on optimizer steps per epoch (``max_steps_per_epoch``) is its
+    reason, whatever the images."""
     if reference_points(profile, n_train)["applicable"].all():
         return None
     subset = (
         f"{int(n_train):,} official training images" if n_train else "a subset or synthetic data"
     )
+    reason = f"trains on {subset}"
+    if max_steps_per_epoch is not None:
+        reason += f" for at most {max_steps_per_epoch} optimizer steps per epoch"
     return (
         f"Published reference points (airbench, ResNet-18; full CIFAR-10 with "
         f"{FULL_CIFAR10_TRAIN:,} training images on an A100) are not drawn: this profile "
-        f"({profile or 'custom'}) trains on {subset}, so its accuracies and costs are not "
+        f"({profile or 'custom'}) {reason}, so its accuracies and costs are not "
         "comparable to them."
     )
 

@@ -200,13 +200,24 @@ def claims_table(
 
 
 def findings_values(
-    findings: Mapping[str, StudyFindings], claims: Sequence[ClaimResult]
+    findings: Mapping[str, StudyFindings],
+    claims: Sequence[ClaimResult],
+    alpha: float = 0.05,
+    equivalence_margin: float = 0.01,
 ) -> dict[str, Any]:
     """What the article quotes of the findings: comparisons tested and detected, claims
-    judged and how each outcome counts."""
+    judged and how each outcome counts, and the rules they were judged by (``alpha``,
+    the level after Holm; ``equivalence_margin``, a fraction, as points).
+
+    >>> v = findings_values({}, [], alpha=0.01, equivalence_margin=0.02)
+    >>> v["alpha"], v["equivalence_margin"]
+    ('0.01', '2.0 points')
+    """
     tested = [c for f in findings.values() for c in f.comparisons if c.tested]
     outcomes = [r.outcome for r in claims]
     return {
+        "alpha": f"{alpha:g}",
+        "equivalence_margin": text.points(equivalence_margin, unit=True),
         "n_tested": str(len(tested)),
         "n_detected": str(sum(c.detected for c in tested)),
         "n_claims": str(len(claims)),

@@ -167,11 +167,44 @@ def robustness_display(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def robustness_values(
-    summary: pd.DataFrame, long: pd.DataFrame, best: str | None, severities: Sequence[int]
+    summary: pd.DataFrame,
+    long: pd.DataFrame,
+    best: str | None,
+    severities: Sequence[int],
+    num_classes: int,
 ) -> dict[str, str]:
     """What the article quotes: ``best`` (chosen on validation accuracy) clean and under
     corruption, the variant that keeps most of its clean accuracy, and the hardest
-    corruption at the highest severity (mean over the variants)."""
+    corruption at the highest severity (mean over the variants).
+
+    Only variants whose clean accuracy is at least twice chance (``2 / num_classes``)
+    are ranked by the share they keep (``most_robust_text`` says so): near chance,
+    corrupted accuracy cannot fall far, so a model that learned little keeps most."""
+    floor = 2 / num_classes
+    ranked = (
+        summary[(summary["clean"] >= floor) & summary["relative"].notna()]
+        if len(summary)
+        else summary
+    )
+    most = text.extreme(ranked["relative"].to_dict()) if len(ranked) else text.UNKNOWN
+    if len(ranked):
+        top = ranked.loc[most.split(", tied with ")[0]]
+        kept = (
+            f"which keeps {text.percent(top['relative'], 0)} of its {text.percent(top['clean'])}"
+            if ", tied with " not in most
+            else f"which keep {text.percent(top['relative'], 0)} of theirs"
+        )
+        most_robust_text = (
+            f"relative to its clean accuracy, the most robust of the "
+            f"{text.plural(len(ranked), 'variant')} whose clean accuracy is at least twice "
+            f"chance ({text.percent(floor)}) is {most}, {kept} (a ranking of point estimates, "
+            "without intervals)"
+        )
+    else:
+        most_robust_text = (
+            f"no variant reaches twice chance ({text.percent(floor)}) on clean images, so none "
+            "is ranked by the share of its clean accuracy it keeps"
+        )
     row = (
         summary.loc[best] if best is not None and best in summary.index else pd.Series(dtype=float)
     )
@@ -185,10 +218,12 @@ def robustness_values(
         "best_variant": best or text.UNKNOWN,
         "best_clean": text.percent(row.get("clean")),  # unknown without a best row
         "best_mean_corrupted": text.percent(row.get("mean_corrupted")),
-        "most_robust": str(summary["relative"].idxmax()) if len(summary) else text.UNKNOWN,
-        "most_robust_kept": text.percent(summary["relative"].max(), 0)
-        if len(summary)
+        "most_robust": most,
+        "most_robust_text": most_robust_text,
+        "hardest": text.extreme(
+            {corruption_label(str(c)): v for c, v in hardest.items()}, lowest=True
+        )
+        if hardest is not None
         else text.UNKNOWN,
-        "hardest": corruption_label(str(hardest.idxmin())) if hardest is not None else text.UNKNOWN,
         "hardest_accuracy": text.percent(hardest.min()) if hardest is not None else text.UNKNOWN,
     }

@@ -221,8 +221,9 @@ def tta_notes(table: pd.DataFrame, runs_by_variant: Mapping[str, Sequence[RunLik
     ]
     if own:
         notes.append(
-            f"{', '.join(own)} evaluate(s) with test-time augmentation as part of the recipe, so "
-            "the accuracy reported elsewhere in this report for them is the averaged one; the "
-            "one-pass accuracy here is a single plain pass."
+            f"{', '.join(own)} {'evaluates' if len(own) == 1 else 'evaluate'} with test-time "
+            "augmentation as part of the recipe, so the accuracy reported elsewhere in this "
+            f"report for {'it' if len(own) == 1 else 'them'} is the averaged one; the one-pass "
+            "accuracy here is a single plain pass."
         )
     return notes
