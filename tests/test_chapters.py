@@ -111,11 +111,15 @@ def test_the_transfer_status_says_what_was_checked():
 
 def test_the_introduction_says_how_many_seeds_this_build_trains():
     # demo and smoke train one seed, sample one to three: "over several seeds" was
-    # hand-written; the number comes from the build (build.seeds, as in the Methods).
+    # hand-written; the number comes from the build (build.seeds_text, as in the Methods:
+    # "one seed" or "up to N seeds", never "up to 1 seeds").
     article = (PROJECT / "index.qmd").read_text()
     intro = " ".join(article.split("# Introduction")[1].split("# Data")[0].split())
     assert "over several seeds" not in intro
-    assert "with up to {{< var build.seeds >}} seeds per variant" in intro
+    assert "with {{< var build.seeds_text >}} per variant" in intro
+    methods = " ".join(article.split("# Methods")[1].split("\n# ")[0].split())
+    assert "{{< var build.seeds >}}" not in article  # "up to 1 seeds" in demo and smoke
+    assert "trained with {{< var build.seeds_text >}} (with more than one" in methods
 
 
 def test_the_robustness_section_does_not_say_the_corruptions_cannot_be_downloaded():

@@ -110,6 +110,15 @@ def trained_with(runs: Iterable[Any]) -> str:
     )
 
 
+def seeds_text(seeds: int) -> str:
+    """How many seeds a variant trains with, as the article says it.
+
+    >>> seeds_text(1), seeds_text(3)
+    ('one seed', 'up to 3 seeds')
+    """
+    return "one seed" if seeds == 1 else f"up to {seeds} seeds"  # the costliest may get fewer
+
+
 def build_variables(
     profile: Profile,
     dataset: Dataset,
@@ -126,6 +135,7 @@ def build_variables(
             "code_version": cifar_core.__version__,
             "training_code": training_code_hash(),
             "seeds": str(len(profile.seeds)),
+            "seeds_text": seeds_text(len(profile.seeds)),
             "n_trained": str(trained),
             "rehearsal_banner": rehearsal_banner(profile),
         },
