@@ -119,7 +119,7 @@ def test_the_introduction_says_how_many_seeds_this_build_trains():
     assert "with {{< var build.seeds_text >}} per variant" in intro
     methods = " ".join(article.split("# Methods")[1].split("\n# ")[0].split())
     assert "{{< var build.seeds >}}" not in article  # "up to 1 seeds" in demo and smoke
-    assert "trained with {{< var build.seeds_text >}} (with more than one" in methods
+    assert "trained with {{< var build.seeds_text >}} (the findings tables" in methods
 
 
 def test_the_robustness_section_does_not_say_the_corruptions_cannot_be_downloaded():
