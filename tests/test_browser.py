@@ -128,3 +128,18 @@ def test_the_pdf_check_finds_a_figure_wider_than_the_text(tmp_path):
     typst.compile(str(source), output=str(tmp_path / "wide.pdf"))
     pdf = check_pdf(tmp_path / "wide.pdf", tmp_path / "pages")
     assert pdf.pages == 1 and len(pdf.overflows) == 1 and "page 1" in pdf.overflows[0]
+
+
+@needs_poppler
+def test_the_pdf_check_finds_a_header_word_drawn_over_the_next_column(tmp_path):
+    import typst
+
+    source = tmp_path / "cells.typ"
+    source.write_text(
+        '#set page(paper: "a4")\n#table(columns: (12pt, 60pt), [preprocessing], [augmentation],'
+        " [x], [y])\n"
+    )
+    typst.compile(str(source), output=str(tmp_path / "cells.pdf"))
+    pdf = check_pdf(tmp_path / "cells.pdf", tmp_path / "pages")
+    assert pdf.overlaps == ["page 1: 'preprocessing' and 'augmentation' overlap"]
+    assert pdf.problems() == pdf.overlaps

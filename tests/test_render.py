@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 import yaml
 
@@ -366,3 +367,31 @@ def test_a_broken_notebook_link_is_found(rendered):
     assert any(
         "fig-demo-curves: 01-demo-preview.html has no #fig-demo-curves" in p for p in problems
     )
+
+
+def test_a_wide_table_gives_each_pdf_column_room_for_its_longest_word(project, monkeypatch):
+    # The PDF once drew header words of the seeds' protocol table (Table 17 of the demo
+    # report) over the next column: pandoc's widths came from the markdown's dashes.
+    pytest.importorskip("PIL")
+    if not (shutil.which("pdftoppm") and shutil.which("pdftotext")):
+        pytest.skip("pdftoppm/pdftotext not on PATH (Debian: `apt-get install poppler-utils`)")
+    from cifar_core.render import writers
+    from tests.support.pdfcheck import check_pdf
+
+    header = ["seed", "experiment", "reported %", "reproduced %", "train images", "epochs"]
+    header += ["optimizer", "preprocessing", "augmentation", "differs"]
+    row = ["000", "s000_mlp", "46.4", "15.0", "50,000 → 1,600", "200 → 2", "SGD 0.01, batch 32"]
+    row += ["not stated → ÷255", "none", "train images (not stated by the seed), " * 3]
+    table = pd.DataFrame([row, row], columns=header).to_markdown(index=False)  # as chapters do
+    path = project / "notebooks" / "02-demo.ipynb"
+    notebook = nbformat.read(str(path), as_version=4)
+    notebook.cells[0].outputs[0].data["text/markdown"] = table
+    nbformat.write(notebook, str(path))
+
+    def overlaps() -> list[str]:
+        [pdf] = render(project, renderer="builtin", profile="demo", to=("pdf",))
+        return check_pdf(pdf, project / "pages").overlaps
+
+    assert overlaps() == []
+    monkeypatch.setattr(writers, "fit_table_columns", lambda doc: doc)
+    assert any("'experiment' and 'reported'" in o for o in overlaps())  # pandoc's widths

@@ -1,6 +1,7 @@
 """Look at a rendered PDF as printed pages: every page renders (poppler's `pdftoppm`),
-and nothing is drawn into the left or right margin (a figure or table wider than the
-text block).
+nothing is drawn into the left or right margin (a figure or table wider than the text
+block), and no two words are drawn over each other (a table cell's text running into
+the next column; poppler's `pdftotext -bbox` gives each word's box).
 
     python -m tests.support.pdfcheck _site/index.pdf [--pages-dir DIR]
 
@@ -12,6 +13,7 @@ which is what pandoc's and Quarto's Typst templates use when no margin is set.
 from __future__ import annotations
 
 import argparse
+import html
 import re
 import shutil
 import subprocess
@@ -26,19 +28,25 @@ from cifar_core.render.errors import RenderError
 
 INK = 235  # a pixel darker than this (0-255 grey) is ink
 TOLERANCE_PT = 3.0  # anti-aliasing and glyph overhang
+OVERLAP_PT = 1.0  # two words' boxes may touch by this much (kerning, italic overhang)
+WORD = re.compile(
+    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>'
+)
 
 
 @dataclass
 class PdfReport:
-    """Pages, rendered page images, and pages with ink outside the text block."""
+    """Pages, rendered page images, pages with ink outside the text block, and words
+    drawn over each other."""
 
     pages: int
     page_size_pt: tuple[float, float]
     images: list[Path] = field(default_factory=list)
     overflows: list[str] = field(default_factory=list)
+    overlaps: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
-        out = list(self.overflows)
+        out = self.overflows + self.overlaps
         if len(self.images) != self.pages:
             out.append(f"{self.pages} pages but {len(self.images)} rendered by pdftoppm")
         return out
@@ -93,7 +101,30 @@ def check_pdf(pdf: Path, pages_dir: Path, dpi: int = 50) -> PdfReport:
                 f"{ink_columns[-1] / scale:.0f} pt, text block {margin:.0f}-"
                 f"{width - margin:.0f} pt (a figure or table wider than the text)"
             )
+    report.overlaps = overlapping_words(pdf)
     return report
+
+
+def overlapping_words(pdf: Path) -> list[str]:
+    """Pairs of words whose boxes overlap on a page, e.g. a table header word wider
+    than its column drawn into the next one's."""
+    result = subprocess.run(
+        [_tool("pdftotext"), "-bbox", str(pdf), "-"], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RenderError(f"pdftotext could not read {pdf}: {result.stderr.strip()}")
+    found = []
+    for number, page in enumerate(result.stdout.split("<page ")[1:], 1):
+        words = sorted(
+            (*map(float, box), html.unescape(text)) for *box, text in WORD.findall(page)
+        )  # by xMin, so each word is compared with the words that start right of it
+        for i, (_x0, y0, x1, y1, text) in enumerate(words):
+            for u0, v0, _u1, v1, other in words[i + 1 :]:
+                if u0 >= x1 - OVERLAP_PT:
+                    break
+                if min(y1, v1) - max(y0, v0) > 0.5 * min(y1 - y0, v1 - v0):
+                    found.append(f"page {number}: {text!r} and {other!r} overlap")
+    return found
 
 
 def main(argv=None) -> int:
