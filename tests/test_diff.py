@@ -567,7 +567,7 @@ def predicted_by_alpha(build, alpha: float):
         INCONCLUSIVE: "inconclusive",
         "not evaluated": "not_evaluated",
     }
-    variables = {}
+    variables = {"findings.alpha": (build.variables["findings.alpha"], f"{alpha:g}")}  # Methods
     detected_before = int(build.variables["findings.n_detected"])
     if flips:
         variables["findings.n_detected"] = (str(detected_before), str(detected_before - len(flips)))
