@@ -395,3 +395,16 @@ def test_a_wide_table_gives_each_pdf_column_room_for_its_longest_word(project, m
     assert overlaps() == []
     monkeypatch.setattr(writers, "fit_table_columns", lambda doc: doc)
     assert any("'experiment' and 'reported'" in o for o in overlaps())  # pandoc's widths
+
+
+def test_a_wide_table_of_single_words_gets_widths_by_its_words():
+    from cifar_core.render.crossref import parse_markdown
+    from cifar_core.render.writers import fit_table_columns
+
+    words = ["preprocessing", "augmentation", "normalization"] * 4
+    doc = parse_markdown(
+        "| " + " | ".join(words) + " |\n|" + "--|" * 12 + "\n| " + " | ".join(words) + " |\n"
+    )
+    widths = [spec[1]["c"] for spec in fit_table_columns(doc)["blocks"][0]["c"][2]]
+    assert widths[:3] == widths[3:6] and abs(sum(widths) - 1) < 1e-9
+    assert widths[0] > widths[1]  # "preprocessing" is the widest word

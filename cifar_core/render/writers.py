@@ -146,7 +146,8 @@ def fit_table_columns(doc: dict) -> dict:
             continue
         spare = max(TEXT_WIDTH_PT - sum(need), 0.0)
         extra = [w - n for w, n in zip(want, need)]
-        widths = [n + spare * e / sum(extra) for n, e in zip(need, extra)]
+        share = spare / sum(extra) if sum(extra) else 0.0  # 0: one word per cell
+        widths = [n + share * e for n, e in zip(need, extra)]
         for spec, width in zip(colspecs, widths):
             spec[1] = {"t": "ColWidth", "c": width / sum(widths)}
     return doc
