@@ -144,9 +144,27 @@ def test_most_robust_is_ranked_only_among_variants_well_above_chance():
     values = robustness.robustness_values(summary, pd.DataFrame(), None, [3], 10)
     assert values["most_robust"] == "s004_final"
     assert values["most_robust_text"] == (
-        "relative to its clean accuracy, the most robust of the 2 variants whose clean "
+        "by the share of clean accuracy kept, the most robust of the 2 variants whose clean "
         "accuracy is at least twice chance (20.0 %) is s004_final, which keeps 90 % of its "
         "57.2 % (a ranking of point estimates, without intervals)"
+    )
+    # one variant above the floor is not a ranking; a tie says "each"; all tied say "all"
+    one = robustness.robustness_values(summary.iloc[[0, 2]], pd.DataFrame(), None, [3], 10)
+    assert one["most_robust_text"] == (
+        "only s004_final has a clean accuracy of at least twice chance (20.0 %), so no "
+        "ranking by the share kept; it keeps 90 % of its 57.2 %"
+    )
+    summary.loc["s000_cnn2", "relative"] = 0.90
+    tied = robustness.robustness_values(summary, pd.DataFrame(), None, [3], 10)
+    assert tied["most_robust_text"] == (
+        "the 2 variants whose clean accuracy is at least twice chance (20.0 %) all keep 90 % "
+        "of their clean accuracy"
+    )
+    summary.loc["s000_cnn3"] = [0.5, 0.6]
+    tied = robustness.robustness_values(summary, pd.DataFrame(), None, [3], 10)
+    assert tied["most_robust_text"].endswith(
+        "(20.0 %) is s000_cnn2, tied with s004_final: each keeps 90 % of its clean accuracy "
+        "(a ranking of point estimates, without intervals)"
     )
     none = robustness.robustness_values(summary.iloc[:1], pd.DataFrame(), None, [3], 10)
     assert none["most_robust"] == text.UNKNOWN

@@ -283,3 +283,11 @@ def test_the_compute_front_and_values_are_text():
     assert compute.compute_values(table.iloc[0:0], None, "note")["best_flops"] == text.UNKNOWN
     # a best variant without a cost row (as calibration, tta and robustness treat it)
     assert compute.compute_values(table, "absent", None)["best_flops"] == text.UNKNOWN
+
+
+def test_the_published_number_of_changes_counts_only_those_the_table_shows():
+    # the article says "@tbl-per-class-changes lists ... from N one-factor changes": a
+    # comparison whose variant did not run is left out of the table ("Not shown ...").
+    source = (Path(__file__).resolve().parents[1] / "analyses" / "13-per-class.py").read_text()
+    assert '"n_changes": str(len(pairs) - len(skipped)),' in source
+    assert source.index("skipped = [") < source.index('"n_changes"')

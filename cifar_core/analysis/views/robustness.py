@@ -188,18 +188,32 @@ def robustness_values(
     )
     most = text.extreme(ranked["relative"].to_dict()) if len(ranked) else text.UNKNOWN
     if len(ranked):
-        top = ranked.loc[most.split(", tied with ")[0]]
-        kept = (
-            f"which keeps {text.percent(top['relative'], 0)} of its {text.percent(top['clean'])}"
-            if ", tied with " not in most
-            else f"which keep {text.percent(top['relative'], 0)} of theirs"
-        )
-        most_robust_text = (
-            f"relative to its clean accuracy, the most robust of the "
+        top = ranked.iloc[int(np.argmax(ranked["relative"].to_numpy()))]
+        ranked_text = (
             f"{text.plural(len(ranked), 'variant')} whose clean accuracy is at least twice "
-            f"chance ({text.percent(floor)}) is {most}, {kept} (a ranking of point estimates, "
-            "without intervals)"
+            f"chance ({text.percent(floor)})"
         )
+        share = text.percent(top["relative"], 0)
+        if len(ranked) == 1:
+            most_robust_text = (
+                f"only {top.name} has a clean accuracy of at least twice chance "
+                f"({text.percent(floor)}), so no ranking by the share kept; it keeps {share} "
+                f"of its {text.percent(top['clean'])}"
+            )
+        elif ", tied with " not in most:
+            most_robust_text = (
+                f"by the share of clean accuracy kept, the most robust of the {ranked_text} is "
+                f"{most}, which keeps {share} of its {text.percent(top['clean'])} (a ranking "
+                "of point estimates, without intervals)"
+            )
+        elif np.isclose(ranked["relative"], top["relative"], rtol=1e-9, atol=1e-12).all():
+            most_robust_text = f"the {ranked_text} all keep {share} of their clean accuracy"
+        else:
+            most_robust_text = (
+                f"by the share of clean accuracy kept, the most robust of the {ranked_text} is "
+                f"{most}: each keeps {share} of its clean accuracy (a ranking of point "
+                "estimates, without intervals)"
+            )
     else:
         most_robust_text = (
             f"no variant reaches twice chance ({text.percent(floor)}) on clean images, so none "
