@@ -267,6 +267,8 @@ def test_plots_draw_what_they_are_given():
     )
     fig = plots.tradeoff_scatter(table, "params")
     assert sorted(t.get_text() for t in fig.axes[0].texts) == ["a", "c"]  # b is dominated
+    # the rightmost label is drawn to the left of its point, inside the axes
+    assert [t.get_ha() for t in fig.axes[0].texts] == ["left", "right"]
     plt.close(fig)
     # the front is chosen on validation, as the compute chapter's: on test accuracy c
     # beat b, on validation b beats c; a variant without validation is never on it.

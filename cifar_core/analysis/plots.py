@@ -369,8 +369,16 @@ def augmentation_preview(
 def front_step(ax: plt.Axes, xs: pd.Series, ys: pd.Series, labels, **options: Any) -> None:
     """A Pareto front as a black step line, each point named by ``labels`` (if any)."""
     ax.step(xs, ys, where="post", color="black", linewidth=1, label="Pareto front", **options)
-    for name, x, y in zip(labels, xs, ys):
-        ax.annotate(str(name), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    for i, (name, x, y) in enumerate(zip(labels, xs, ys)):
+        left = i == len(xs) - 1  # the rightmost label would run past the axes into the legend
+        ax.annotate(
+            str(name),
+            (x, y),
+            fontsize=7,
+            xytext=(-3 if left else 3, 3),
+            textcoords="offset points",
+            ha="right" if left else "left",
+        )
 
 
 def tradeoff_scatter(
