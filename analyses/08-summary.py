@@ -13,6 +13,7 @@ from cifar_core.analysis.context import open_context
 from cifar_core.analysis.selection import best_by_validation, sort_by_validation
 from cifar_core.analysis.views import runs as views
 from cifar_core.analysis.views.protocols import differing, reported_vs_reproduced
+from cifar_core.experiments.profiles import UNSCALED_PROFILES
 
 ctx = open_context("08-summary", studies=studies, variants=variants, seeds=seeds)
 runs = ctx.runs_of()
@@ -43,7 +44,7 @@ present.show_table(protocols, synthetic=ctx.synthetic)
 # %%
 #| label: summary-notes
 n_differ, n_reproduced = differing(protocols)
-if ctx.profile.data != "cifar10" or ctx.profile.name not in ("full", "full-seed-protocol"):
+if ctx.profile.data != "cifar10" or ctx.profile.name not in UNSCALED_PROFILES:
     present.show_markdown(
         present.note_callout(
             f"Profile `{ctx.profile.name}` is **scaled** ({ctx.profile.description}). Its numbers show "

@@ -24,6 +24,7 @@ topics: dict[str, list[str]] | None = None  # None: the studies grouped by the c
 from cifar_core.analysis.chapter import StudyChapter
 from cifar_core.analysis.context import open_context
 from cifar_core.analysis.discussion import discussion
+from cifar_core.analysis.records import trained_epochs
 from cifar_core.analysis.sentences import findings_problems
 from cifar_core.analysis.views.findings import claims_table, findings_values
 from cifar_core.experiments import catalog
@@ -38,10 +39,7 @@ topics = topics or chapter.topics()
 # %%
 #| label: tbl-findings-claims
 #| tbl-cap: "The seed reports' claims, quoted, judged by this build's runs: holds (the computed verdict has the claimed direction), reversed (the opposite direction is detected), inconclusive at this budget (no detectable difference; for a claim of no difference: the 95 % interval is not within the equivalence margin stated in the Methods), or not evaluated (with the reason). Δ = the claim's variant − its baseline, test accuracy in points, 95 % bootstrap interval over test images; p Holm-adjusted within the claim's study."
-epochs = {
-    n: "/".join(sorted({str(r.variant.epochs) for r in rs})) for n, rs in ctx.runs_of().items()
-}
-chapter.show(claims_table(claims, epochs))
+chapter.show(claims_table(claims, trained_epochs(ctx.runs_of())))
 
 # %%
 #| label: tbl-findings-other

@@ -13,6 +13,7 @@ seeds: int | list[int] | None = None  # None: the profile's seeds; an int (how m
 
 # %%
 from cifar_core.analysis.chapter import StudyChapter
+from cifar_core.analysis.records import trained_epochs
 from cifar_core.analysis.views.findings import claims_table
 
 chapter = StudyChapter.open("15-added-studies", studies, variants, seeds)
@@ -31,10 +32,7 @@ chapter.show(chapter.findings_text())
 # %%
 #| label: tbl-added-claims
 #| tbl-cap: "The added studies' claims judged by this build's runs: holds, reversed, inconclusive at this budget, or not evaluated (with the reason); Δ = the claim's variant − its baseline in points, 95 % bootstrap interval, p Holm-adjusted within the claim's study."
-epochs = {
-    n: "/".join(sorted({str(r.variant.epochs) for r in rs}))
-    for n, rs in chapter.ctx.runs_of().items()
-}
+epochs = trained_epochs(chapter.ctx.runs_of())
 chapter.show(claims_table(claims, epochs).drop(columns=["seed", "quote"]))
 # %%
 #| label: added-notes

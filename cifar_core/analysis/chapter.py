@@ -45,6 +45,7 @@ from cifar_core.analysis.stats.findings import StudyFindings
 from cifar_core.analysis.views import runs as views
 from cifar_core.analysis.views.findings import chapter_findings, findings_table
 from cifar_core.experiments import catalog, chapters
+from cifar_core.experiments.profiles import UNSCALED_PROFILES
 
 NO_BEST = "none (no validation split)"
 
@@ -224,10 +225,9 @@ class StudyChapter:
         chapter checks pass marks, the flagged runs (``overfitting``: said of rising
         validation loss), and the convergence of the chapter's runs."""
         parts = [present.study_notes(self.catalog.values())]
-        unscaled = ("full", "full-seed-protocol")
         if (
             any(s.pass_marks for s in self.catalog.values())
-            and self.ctx.profile.name not in unscaled
+            and self.ctx.profile.name not in UNSCALED_PROFILES
         ):
             parts.append(
                 present.note_callout(

@@ -46,6 +46,23 @@ class RunLike(Protocol):
     def predictions(self) -> Mapping[str, np.ndarray]: ...
 
 
+def trained_epochs(runs: Mapping[str, Sequence[RunLike]]) -> dict[str, str]:
+    """``{variant: the epochs its runs trained}``, e.g. ``"2"``, or ``"1/2"`` when its
+    seeds differ (a profile may give a costly variant's seeds other budgets); variants
+    without runs are left out.
+
+    >>> from types import SimpleNamespace as Run
+    >>> trained_epochs({"a": [Run(variant=Variant(name="a", family="mlp", epochs=10)),
+    ...                       Run(variant=Variant(name="a", family="mlp", epochs=2))], "b": []})
+    {'a': '2/10'}
+    """
+    return {
+        name: "/".join(map(str, sorted({r.variant.epochs for r in rs})))
+        for name, rs in runs.items()
+        if rs
+    }
+
+
 def sorted_seeds(seeds: Iterable[int | None]) -> list[int | None]:
     """Distinct seeds in order, ``None`` last.
 

@@ -49,6 +49,8 @@ from typing import Any
 from cifar_core.experiments.variant import Variant
 
 PROFILE_NAMES = ("demo", "sample", "smoke", "full", "full-seed-protocol", "rehearsal")
+UNSCALED_PROFILES = ("full", "full-seed-protocol")
+"""The profiles that train the seeds' epochs on all of CIFAR-10 (no scaling, no step cap)."""
 
 REHEARSAL_STEPS = 2
 """The ``rehearsal`` profile's optimizer steps per epoch (and validation batches)."""

@@ -32,6 +32,7 @@ from cifar_core.analysis.stats.calibration import (
     calibration_row,
     ece_interval,
 )
+from cifar_core.experiments.profiles import UNSCALED_PROFILES
 
 COLUMNS = ("accuracy", "ece", "ece_scaled", "nll", "nll_scaled", "temperature")
 
@@ -141,7 +142,7 @@ def calibration_notes(
             f"({low}–{high}): its validation NLL keeps falling towards uniform (or one-hot) "
             "probabilities, which happens when accuracy is near chance."
         )
-    if profile not in ("full", "full-seed-protocol"):
+    if profile not in UNSCALED_PROFILES:
         notes.append(
             f"Profile `{profile}` trains briefly on a subset; Guo et al. (2017) found modern "
             "deep networks trained to convergence over-confident, so the direction of "

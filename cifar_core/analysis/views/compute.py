@@ -31,6 +31,7 @@ import pandas as pd
 from cifar_core.analysis import text
 from cifar_core.analysis.records import RunLike, metric
 from cifar_core.analysis.views.runs import pareto_front
+from cifar_core.experiments.profiles import UNSCALED_PROFILES
 from cifar_core.models.stats import model_stats
 from cifar_core.runs.flops import training_flops
 
@@ -136,7 +137,7 @@ def reference_points(profile: str | None = None, n_train: int | None = None) -> 
     table = pd.DataFrame(REFERENCE_POINTS)
     table["data"] = f"full CIFAR-10 ({FULL_CIFAR10_TRAIN:,} training images)"
     if profile is not None:
-        applicable = profile in ("full", "full-seed-protocol")
+        applicable = profile in UNSCALED_PROFILES
     else:
         applicable = n_train is not None and int(n_train) == FULL_CIFAR10_TRAIN
     table["applicable"] = applicable

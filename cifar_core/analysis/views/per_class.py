@@ -34,7 +34,7 @@ import pandas as pd
 from sklearn.metrics import recall_score
 
 from cifar_core.analysis import text
-from cifar_core.analysis.records import RunLike
+from cifar_core.analysis.records import RunLike, trained_epochs
 from cifar_core.analysis.stats.paired import paired_difference
 
 RunsByVariant = Mapping[str, Sequence[RunLike]]
@@ -132,13 +132,12 @@ def unequal_epochs(runs: RunsByVariant, pairs: Mapping[str, tuple[str, str]]) ->
     """The one-factor changes of ``pairs`` (``{label: (without, with)}``) whose two
     variants trained for different epochs in this build, each as ``"label (a: 2 epochs,
     b: 1)"``; a pair with a variant that did not run is left out."""
-    said = []
-    for label, (a, b) in pairs.items():
-        epochs = {n: sorted({r.variant.epochs for r in runs.get(n, [])}) for n in (a, b)}
-        if epochs[a] and epochs[b] and epochs[a] != epochs[b]:
-            ea, eb = ("/".join(map(str, epochs[n])) for n in (a, b))
-            said.append(f"{label} ({a}: {ea} epochs, {b}: {eb})")
-    return said
+    epochs = trained_epochs(runs)
+    return [
+        f"{label} ({a}: {epochs[a]} epochs, {b}: {epochs[b]})"
+        for label, (a, b) in pairs.items()
+        if a in epochs and b in epochs and epochs[a] != epochs[b]
+    ]
 
 
 def per_class_correctness(runs: Sequence[RunLike]) -> tuple[np.ndarray, np.ndarray]:
