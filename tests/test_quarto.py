@@ -21,6 +21,7 @@ from cifar_core.render.config import load_config
 from cifar_core.render.document import embedded_labels
 from cifar_core.render.quarto_checks import (
     NOTEBOOK_LINKS_FILTER,
+    TABLE_WIDTHS_FILTER,
     TITLE_BLOCK_FILTER,
     article_problems,
     computation_lines,
@@ -124,6 +125,7 @@ def test_inline_code_starting_with_a_brace_is_refused(project):
         (lambda d: d["format"]["html"]["include-after-body"].pop(1), "lightbox.html"),
         (lambda d: d["filters"].remove(NOTEBOOK_LINKS_FILTER), "notebook-links.lua"),
         (lambda d: d["filters"].remove(TITLE_BLOCK_FILTER), "title-block.lua"),
+        (lambda d: d["filters"].remove(TABLE_WIDTHS_FILTER), "table-widths.lua"),
         (lambda d: d["project"].pop("resources"), "notebooks/*.ipynb"),
         (lambda d: d.pop("metadata-files"), "_report-metadata.yml"),
         (lambda d: d["format"]["html"].pop("theme"), "cosmo"),

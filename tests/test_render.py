@@ -393,18 +393,26 @@ def test_a_wide_table_gives_each_pdf_column_room_for_its_longest_word(project, m
         return check_pdf(pdf, project / "pages").overlaps
 
     assert overlaps() == []
-    monkeypatch.setattr(writers, "fit_table_columns", lambda doc: doc)
+    no_filter = project / "none.lua"
+    no_filter.write_text("return {}\n")
+    monkeypatch.setattr(writers, "TABLE_WIDTHS_FILTER", no_filter)
     assert any("'experiment' and 'reported'" in o for o in overlaps())  # pandoc's widths
 
 
 def test_a_wide_table_of_single_words_gets_widths_by_its_words():
-    from cifar_core.render.crossref import parse_markdown
-    from cifar_core.render.writers import fit_table_columns
+    import pypandoc
+
+    from cifar_core.render.writers import TABLE_WIDTHS_FILTER
+
+    def columns(markdown: str) -> str:
+        typst_source = pypandoc.convert_text(
+            markdown, "typst", format="markdown", extra_args=[f"--lua-filter={TABLE_WIDTHS_FILTER}"]
+        )
+        return re.search(r"columns: (.*),\n", typst_source).group(1)
 
     words = ["preprocessing", "augmentation", "normalization"] * 4
-    doc = parse_markdown(
-        "| " + " | ".join(words) + " |\n|" + "--|" * 12 + "\n| " + " | ".join(words) + " |\n"
-    )
-    widths = [spec[1]["c"] for spec in fit_table_columns(doc)["blocks"][0]["c"][2]]
-    assert widths[:3] == widths[3:6] and abs(sum(widths) - 1) < 1e-9
+    wide = "| " + " | ".join(words) + " |\n|" + "--|" * 12 + "\n| " + " | ".join(words) + " |\n"
+    widths = [float(w.rstrip("%")) for w in columns(wide).strip("()").split(", ")]
+    assert widths[:3] == widths[3:6] and abs(sum(widths) - 100) < 0.1
     assert widths[0] > widths[1]  # "preprocessing" is the widest word
+    assert columns("| a | b |\n|--|--|\n| x | y |\n") == "2"  # a table that fits: unchanged

@@ -31,6 +31,13 @@ from .tables import INCLUDE_FILE as TABLES_INCLUDE
 
 NOTEBOOK_LINKS_FILTER = "cifar_core/render/assets/notebook-links.lua"
 TITLE_BLOCK_FILTER = "cifar_core/render/assets/title-block.lua"
+TABLE_WIDTHS_FILTER = "cifar_core/render/assets/table-widths.lua"
+#: The filters _quarto.yml must list, and what the report loses without each.
+REQUIRED_FILTERS = {
+    NOTEBOOK_LINKS_FILTER: "no figure or table names the notebook that made it",
+    TITLE_BLOCK_FILTER: "the PDF prints neither keywords nor licence",
+    TABLE_WIDTHS_FILTER: "the PDF draws long words of wide tables over the next column",
+}
 LIGHTBOX_INCLUDE = "cifar_core/render/assets/lightbox.html"
 NOTEBOOK_RESOURCES = "notebooks/*.ipynb"
 
@@ -167,16 +174,11 @@ def config_problems(config) -> list[str]:
             "a figure does nothing when clicked."
         )
     filters = raw.get("filters") or []
-    if NOTEBOOK_LINKS_FILTER not in filters:
-        problems.append(
-            f"filters must list {NOTEBOOK_LINKS_FILTER}: without it no figure or table "
-            "names the notebook that made it."
-        )
-    if TITLE_BLOCK_FILTER not in filters:
-        problems.append(
-            f"filters must list {TITLE_BLOCK_FILTER}: without it the PDF prints "
-            "neither keywords nor licence."
-        )
+    problems += [
+        f"filters must list {name}: without it {loss}."
+        for name, loss in REQUIRED_FILTERS.items()
+        if name not in filters
+    ]
     resources = (raw.get("project") or {}).get("resources") or []
     if NOTEBOOK_RESOURCES not in ([resources] if isinstance(resources, str) else resources):
         problems.append(
