@@ -3,10 +3,9 @@
 -- holds, as a browser lays out a table. Pandoc's widths (from the markdown's dashes, so
 -- a 2.6 % column may hold "epochs") put a long word in a narrow column, where Typst draws
 -- it over the next column's text. Tables that fit keep their widths. Both renderers run
--- it: the built-in one (cifar_core/render/writers.py) and Quarto (_quarto.yml filters).
-if FORMAT ~= "typst" then
-  return {}
-end
+-- it: the built-in one (cifar_core/render/writers.py) and Quarto (_quarto.yml filters);
+-- like the other filters here it checks FORMAT inside its function, so the file loads the
+-- same way under both.
 
 local TEXT_WIDTH_PT = 595.3 * (1 - 2 * 2.5 / 21) -- A4 less Typst's default margins
 local CELL_TEXT_PT, CELL_INSETS_PT = 7.5, 6.0     -- assets/header.typ: 7.5 pt, 3 pt insets
@@ -40,6 +39,9 @@ local function rows_of(tbl)
 end
 
 function Table(tbl)
+  if not FORMAT:match("typst") then
+    return nil
+  end
   local n = #tbl.colspecs
   local need, want = {}, {}
   for i = 1, n do
